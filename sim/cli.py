@@ -1,0 +1,213 @@
+"""The thin Hydra entry point of ``python -m sim``.
+
+Composes the configuration, validates it (before any output folder exists), runs the
+experiment through the pure core and writes the run folder. The last line printed is the run
+folder's path, so scripts can capture it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from . import outputs
+from .config import (
+    ConfigError,
+    Experiment,
+    RunConfig,
+    build_model_config,
+    check_experiment,
+    from_dict,
+)
+from .scenarios import apply_options, label, parse_options, read_option_file
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = PROJECT_ROOT / "conf"
+SCENARIO_DIR = PROJECT_ROOT / "scenarios"
+TOP_LEVEL_KEYS = ("seed", "site", "assumptions", "scenario", "experiment")
+EXIT_CONFIG_ERROR = 2
+
+
+# --------------------------------------------------------------------------------------------
+# Hydra set-up: resolvers and the scenario catalogue
+# --------------------------------------------------------------------------------------------
+
+
+def _scenario_label(node: Any) -> str:
+    names = list(node.keys()) if isinstance(node, (dict, DictConfig)) else [str(node)]
+    return label([str(n) for n in names])
+
+
+def register() -> None:
+    """Register resolvers and make every ``scenarios/*.yaml`` an option of group ``scenario``.
+
+    Each option is stored under the package ``scenario.<name>``, so selecting several
+    (``scenario=[a,b]``) keeps each one's content and the order they were chosen in.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    if not OmegaConf.has_resolver("project_root"):
+        OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT))
+        OmegaConf.register_new_resolver("scenario_label", _scenario_label)
+    store = ConfigStore.instance()
+    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+        try:
+            node: dict[str, Any] = read_option_file(path)
+        except ConfigError as err:
+            # Reported only if this option is chosen: one bad file must not block the others.
+            node = {"_load_error": f"{err.rule} ({err.key})"}
+        store.store(group="scenario", name=path.stem, node=node, package=f"scenario.{path.stem}")
+
+
+# --------------------------------------------------------------------------------------------
+# From composed config to validated objects
+# --------------------------------------------------------------------------------------------
+
+
+def _plain(cfg: DictConfig) -> dict[str, Any]:
+    # Hydra's own node is left out (and unresolved: some of it exists only inside a job).
+    return {
+        str(k): OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+        for k, v in cfg.items_ex(resolve=False)
+        if k != "hydra"
+    }
+
+
+def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any]]:
+    """Turn the composed config into a :class:`RunConfig`; raises :class:`ConfigError`."""
+    data = _plain(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(str(key), data[key], f"unknown key; expected one of {list(TOP_LEVEL_KEYS)}")
+    seed = data.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError("seed", seed, "must be a whole number >= 0")
+    experiment = from_dict(Experiment, data.get("experiment"), "experiment")
+    check_experiment(experiment)
+    scenario_node = data.get("scenario") or {}
+    if not isinstance(scenario_node, dict):
+        raise ConfigError("scenario", scenario_node, "must name options from scenarios/")
+    options = parse_options(scenario_node, SCENARIO_DIR)
+    site, assumptions = apply_options(
+        data.get("site") or {}, data.get("assumptions") or {}, options, SCENARIO_DIR
+    )
+    model = build_model_config(site, assumptions, scenario=label(list(options)))
+    return RunConfig(model=model, experiment=experiment, seed=seed, options=options), data
+
+
+def attach_file(err: ConfigError, choices: dict[str, Any]) -> ConfigError:
+    """Name the YAML file a bad ``site.*``/``assumptions.*``/``experiment.*`` key came from."""
+    if err.file:
+        return err
+    group = err.key.split(".", 1)[0].split("[", 1)[0]
+    choice = choices.get(group)
+    if group in ("site", "assumptions", "experiment") and isinstance(choice, str):
+        path = CONF_DIR / group / f"{choice}.yaml"
+        if path.exists():
+            return ConfigError(err.key, err.value, err.rule, str(path))
+    return err
+
+
+def report_config_error(err: ConfigError) -> None:
+    print(f"Configuration error: {err}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# Preflight: compose and validate before Hydra creates an output folder
+# --------------------------------------------------------------------------------------------
+
+_HYDRA_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--resolve",
+                "--shell-completion", "-sc", "--version", "--multirun", "-m", "--run", "-r",
+                "--experimental-rerun")
+
+
+def preflight(argv: list[str]) -> int:
+    """Compose the config for these overrides and validate it; 0 when the run may start."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    overrides = [a for a in argv if not a.startswith("-")]
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="sim"):
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+        assert isinstance(choices, dict)
+        validate(cfg)
+    except ConfigError as err:
+        report_config_error(attach_file(err, choices if "choices" in locals() else {}))
+        return EXIT_CONFIG_ERROR
+    except (HydraException, OmegaConfBaseException) as err:
+        print(f"Configuration error: {_explain_hydra_error(err, overrides)}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    return 0
+
+
+def _explain_hydra_error(err: Exception, overrides: list[str]) -> str:
+    text = str(err).strip()
+    if "not in struct" in text or "Could not override" in text:
+        for o in overrides:
+            key, _, value = o.lstrip("+~").partition("=")
+            if f"'{key}'" in text:
+                return (
+                    f"{key} = {value!r}: unknown key; this setting does not exist "
+                    f"(top-level keys are {list(TOP_LEVEL_KEYS)}; see `python -m sim --cfg job`)"
+                )
+    if "Could not find" in text and "Available options" in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        group = text.split("Could not find '", 1)[-1].split("/", 1)[0]
+        value = text.split("Could not find '", 1)[-1].split("'", 1)[0].split("/", 1)[-1]
+        start = lines.index(next(line for line in lines if line.startswith("Available options")))
+        options = [line for line in lines[start + 1 :] if not line.startswith(("Config search", "provider="))]
+        return f"{group} = {value!r}: no such option; available: {', '.join(options)}"
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# The job
+# --------------------------------------------------------------------------------------------
+
+
+def run_job(cfg: DictConfig) -> str:
+    """Run one scenario with all its replications into Hydra's output folder."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from .run_folder import execute_run, print_summary
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        run_cfg, data = validate(cfg)
+    except ConfigError as err:
+        report_config_error(err)
+        outputs.atomic_write_json(
+            out_dir / "manifest.json",
+            {"status": "invalid_config", "error": str(err), "finished_utc": outputs.now_utc()},
+        )
+        raise SystemExit(EXIT_CONFIG_ERROR) from None
+    started = time.perf_counter()
+    summary = execute_run(run_cfg, data, out_dir, started)
+    print_summary(summary, run_cfg)
+    print(out_dir)
+    return str(out_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import hydra
+
+    argv = sys.argv[1:] if argv is None else argv
+    register()
+    if not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
+        code = preflight(argv)
+        if code:
+            raise SystemExit(code)
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    def _app(cfg: DictConfig) -> str:
+        return run_job(cfg)
+
+    sys.argv = [sys.argv[0], *argv]
+    _app()

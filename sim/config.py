@@ -1,0 +1,494 @@
+"""Configuration schemas and validation.
+
+The model is configured by plain data (YAML composed by Hydra in the entry point). This module
+turns that data into frozen-in-spirit dataclasses and refuses anything it does not understand,
+naming the key, the value and the rule. It never imports Hydra: the core can be driven from a
+dict in tests or notebooks.
+
+Units are stated on every field: minutes, days, per 1,000 registered patients, £ at 2024/25
+prices. Source keys (``[PCNDES22]`` etc.) live beside the default values in ``conf/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_origin
+
+AGE_BANDS: tuple[str, ...] = (
+    "0-4",
+    "5-14",
+    "15-24",
+    "25-44",
+    "45-64",
+    "65-74",
+    "75-84",
+    "85+",
+)
+#: Index of the first age band counted as "65 and over" (frailty is only assessed there).
+FIRST_OLDER_BAND = AGE_BANDS.index("65-74")
+FRAILTY_BANDS: tuple[str, ...] = ("fit", "mild", "moderate", "severe")
+URGENCIES: tuple[str, ...] = ("urgent", "soon", "routine")
+STAFF_NEEDS: tuple[str, ...] = ("gp", "nurse", "pharmacist", "any")
+STAFF_TYPES: tuple[str, ...] = ("gp", "nurse", "pharmacist")
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: Actions a need can take when its practice has no slot within its target time.
+NO_SLOT_ACTIONS: tuple[str, ...] = ("book_later", "callback_next_day", "give_up")
+
+SHARE_TOLERANCE = 1e-3
+
+
+class ConfigError(ValueError):
+    """A user's configuration mistake: names the key, the offending value and the rule."""
+
+    def __init__(self, key: str, value: Any, rule: str, file: str | None = None):
+        self.key, self.value, self.rule, self.file = key, value, rule, file
+        where = f" (in {file})" if file else ""
+        shown = repr(value)
+        if len(shown) > 120:
+            shown = shown[:117] + "..."
+        super().__init__(f"{key} = {shown}: {rule}{where}")
+
+
+# --------------------------------------------------------------------------------------------
+# Field helpers: metadata carries the validation rule so the schema reads as documentation.
+# --------------------------------------------------------------------------------------------
+
+
+def _f(default: Any = dataclasses.MISSING, **rule: Any) -> Any:
+    if isinstance(default, (dict, list)):
+        value = default
+        return field(default_factory=lambda: typing.cast(Any, _copy(value)), metadata=rule)
+    if default is dataclasses.MISSING:
+        return field(metadata=rule)
+    return field(default=default, metadata=rule)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def nonneg(default: Any = dataclasses.MISSING) -> Any:
+    return _f(default, min=0)
+
+
+def positive(default: Any = dataclasses.MISSING) -> Any:
+    return _f(default, min_exclusive=0)
+
+
+def probability(default: Any = dataclasses.MISSING) -> Any:
+    return _f(default, min=0, max=1)
+
+
+def shares(keys: tuple[str, ...] | None, default: Any = dataclasses.MISSING) -> Any:
+    """A mapping of non-negative shares summing to 1 (keys fixed when ``keys`` is given)."""
+    return _f(default, shares=True, keys=keys)
+
+
+def profile(length: int, *, sums_to_one: bool, default: Any = dataclasses.MISSING) -> Any:
+    """A list of non-negative numbers of fixed length (an hour, weekday or month profile)."""
+    return _f(default, length=length, sums_to_one=sums_to_one, min=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Schemas
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StaffCapacity:
+    """Clinical capacity of one staff type, per practice, expressed per 1,000 patients."""
+
+    fte_per_1000: float = nonneg()  # whole-time equivalents per 1,000 registered patients
+    sessions_per_fte_week: float = nonneg()  # clinical sessions per FTE per working week
+    slots_per_session: int = nonneg()  # bookable appointments per session
+    weeks_available_per_year: float = _f(min=0, max=52)  # weeks worked net of leave/training
+
+
+@dataclass
+class Session:
+    """A half-day clinic: start and end in minutes after midnight."""
+
+    start_minute: int = _f(min=0, max=1440)
+    end_minute: int = _f(min=0, max=1440)
+
+
+@dataclass
+class PracticeCapacity:
+    """Rules shared by every practice's appointment book (overridable per practice)."""
+
+    gp: StaffCapacity
+    nurse: StaffCapacity
+    pharmacist: StaffCapacity
+    # Relative weight of clinical sessions Mon..Fri; practices staff Mondays more heavily.
+    weekday_weight: list[float] = profile(5, sums_to_one=False)
+    sessions: list[Session] = _f(min_length=1)  # session times on a working day
+    on_the_day_share: float = probability()  # share of slots released only on the day
+    booking_horizon_days: int = _f(min=0, max=365)  # how far ahead pre-bookable slots open
+
+
+@dataclass
+class CoreHours:
+    """When practices take requests: Mon-Fri 08:00-18:30 by contract."""
+
+    open_minute: int = _f(min=0, max=1440)
+    close_minute: int = _f(min=0, max=1440)
+    weekdays: list[str] = _f(min_length=1, choices=WEEKDAYS)
+
+
+@dataclass
+class Locality:
+    title: str
+    age_share: dict[str, float] | None = shares(AGE_BANDS, default=None)
+
+
+@dataclass
+class Practice:
+    name: str
+    locality: str
+    list_size: int = nonneg()  # registered patients
+    age_share: dict[str, float] | None = shares(AGE_BANDS, default=None)
+    # Optional absolute FTE overrides (otherwise fte_per_1000 x list size)
+    gp_fte: float | None = nonneg(default=None)
+    nurse_fte: float | None = nonneg(default=None)
+    pharmacist_fte: float | None = nonneg(default=None)
+
+
+@dataclass
+class Site:
+    name: str
+    title: str
+    calendar_start: str  # ISO date of the Monday that starts week 0
+    age_share: dict[str, float] = shares(AGE_BANDS)  # default age mix of registered lists
+    frailty_share_65plus: dict[str, float] = shares(FRAILTY_BANDS)  # eFI bands among 65+
+    localities: dict[str, Locality] = _f(min_length=1)
+    practices: dict[str, Practice] = _f(min_length=1)
+    core_hours: CoreHours = _f()
+    practice_capacity: PracticeCapacity = _f()
+
+
+@dataclass
+class Demand:
+    """Episodes of need: how many, when they arise, and what they need."""
+
+    episodes_per_person_year: dict[str, float] = _f(keys=AGE_BANDS, min=0)
+    scale: float = nonneg()  # multiplies every age rate (calibration lever)
+    weekday_share: list[float] = profile(7, sums_to_one=True)  # Mon..Sun share of a week's needs
+    hour_share_weekday: list[float] = profile(24, sums_to_one=True)  # hour of day, Mon-Fri
+    hour_share_weekend: list[float] = profile(24, sums_to_one=True)  # hour of day, Sat-Sun
+    month_multiplier: list[float] = profile(12, sums_to_one=False)  # Jan..Dec, mean about 1
+    urgency_share: dict[str, float] = shares(URGENCIES)
+    # Older patients' needs are more often urgent; multiplies the urgent share for 65+.
+    urgent_share_multiplier_65plus: float = nonneg()
+    staff_need_share: dict[str, float] = shares(STAFF_NEEDS)
+    # Earliest day a routine need will accept, as offsets in days from the request.
+    routine_earliest_day_share: dict[str, float] = shares(None)
+
+
+@dataclass
+class NoSlotRule:
+    """What a need does when no slot is found within its target time (shares sum to 1)."""
+
+    book_later: float = probability(0.0)
+    callback_next_day: float = probability(0.0)
+    give_up: float = probability(0.0)
+
+
+@dataclass
+class Booking:
+    min_notice_minutes: int = nonneg()  # a same-day slot must start at least this long after
+    target_days: dict[str, int] = _f(keys=URGENCIES, min=0)  # urgent 0, soon 2 (working), ...
+    no_slot: dict[str, NoSlotRule] = _f(keys=URGENCIES)
+    max_callbacks: int = nonneg()  # after this many failed call-backs the need gives up
+    urgent_out_of_hours_waits_share: float = probability()  # urgent OOH needs that wait anyway
+
+
+@dataclass
+class DidNotAttend:
+    """DNA probability as a step function of booking lead time in days."""
+
+    lead_days_upper: list[int] = _f(min=0, min_length=1)  # upper bound of each lead-time band
+    probability: list[float] = _f(min=0, max=1, min_length=1)  # one more than the bounds
+
+
+@dataclass
+class Assumptions:
+    demand: Demand
+    booking: Booking
+    dna: DidNotAttend
+
+
+@dataclass
+class Experiment:
+    replications: int = _f(min=1, max=10_000)
+    warmup_weeks: int = _f(min=0, max=520)
+    run_weeks: int = _f(min=1, max=520)
+    n_jobs: int = _f()  # joblib convention: -1 = all cores
+    ci_level: float = _f(min_exclusive=0, max_exclusive=1)
+    name: str = "custom"
+
+
+@dataclass
+class ScenarioOption:
+    """One investment option as read from ``scenarios/<name>.yaml``."""
+
+    title: str
+    description: str
+    changes: dict[str, Any] = _f({})  # overrides of site.* and assumptions.*
+    cost_basis: str = ""
+    assumptions: list[str] = _f([])
+    incompatible_with: list[str] = _f([])
+
+
+@dataclass
+class ModelConfig:
+    """Everything one replication needs: the site, the assumptions, the scenario label."""
+
+    site: Site
+    assumptions: Assumptions
+    scenario: str = "baseline"
+
+
+@dataclass
+class RunConfig:
+    """A validated run: model config plus the experiment design and seed."""
+
+    model: ModelConfig
+    experiment: Experiment
+    seed: int
+    options: dict[str, ScenarioOption]
+
+
+# --------------------------------------------------------------------------------------------
+# Strict conversion from plain data
+# --------------------------------------------------------------------------------------------
+
+_SCALARS = {int: "an integer", float: "a number", str: "text", bool: "true or false"}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _check_number_rules(key: str, value: float, rule: dict) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(key, value, "must be a finite number")
+    if "min" in rule and value < rule["min"]:
+        raise ConfigError(key, value, f"must be >= {rule['min']}")
+    if "min_exclusive" in rule and value <= rule["min_exclusive"]:
+        raise ConfigError(key, value, f"must be > {rule['min_exclusive']}")
+    if "max" in rule and value > rule["max"]:
+        raise ConfigError(key, value, f"must be <= {rule['max']}")
+    if "max_exclusive" in rule and value >= rule["max_exclusive"]:
+        raise ConfigError(key, value, f"must be < {rule['max_exclusive']}")
+
+
+def _convert(tp: Any, value: Any, key: str, rule: dict) -> Any:
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(args[0], value, key, rule)
+    if value is None:
+        raise ConfigError(key, value, "is required (no value given)")
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, key)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(key, value, "must be a list")
+        (item_tp,) = get_args(tp)
+        items = [_convert(item_tp, v, f"{key}[{i}]", _item_rule(rule)) for i, v in enumerate(value)]
+        _check_collection_rules(key, items, rule)
+        return items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(key, value, "must be a mapping of name: value")
+        _, val_tp = get_args(tp)
+        keys = rule.get("keys")
+        if keys is not None:
+            unknown = [k for k in value if k not in keys]
+            if unknown:
+                raise ConfigError(
+                    f"{key}.{unknown[0]}", value[unknown[0]], f"unknown key; expected one of {list(keys)}"
+                )
+            missing = [k for k in keys if k not in value]
+            if missing:
+                raise ConfigError(f"{key}.{missing[0]}", None, "is required (no value given)")
+        out = {
+            str(k): _convert(val_tp, v, f"{key}.{k}", _item_rule(rule)) for k, v in value.items()
+        }
+        _check_collection_rules(key, list(out.values()), rule)
+        return out
+    if tp is Any:
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(key, value, "must be a number")
+        value = float(value)
+        _check_number_rules(key, value, rule)
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ConfigError(key, value, "must be a whole number")
+        _check_number_rules(key, value, rule)
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, value, "must be true or false")
+        return value
+    if tp is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ConfigError(key, value, "must be text")
+        value = str(value)
+        if "choices" in rule and value not in rule["choices"]:
+            raise ConfigError(key, value, f"must be one of {list(rule['choices'])}")
+        return value
+    raise TypeError(f"schema type {tp!r} at {key} is not supported")  # programming error
+
+
+def _item_rule(rule: dict) -> dict:
+    """Rules on a collection that apply to each element."""
+    return {k: v for k, v in rule.items() if k in ("min", "max", "min_exclusive", "choices")}
+
+
+def _check_collection_rules(key: str, items: list, rule: dict) -> None:
+    if "length" in rule and len(items) != rule["length"]:
+        raise ConfigError(key, items, f"must have exactly {rule['length']} values, not {len(items)}")
+    if "min_length" in rule and len(items) < rule["min_length"]:
+        raise ConfigError(key, items, f"must have at least {rule['min_length']} entries")
+    if rule.get("shares"):
+        for i, v in enumerate(items):
+            if not 0 <= v <= 1:
+                raise ConfigError(key, items, f"entry {i} is a share and must lie in [0, 1]")
+    if rule.get("shares") or rule.get("sums_to_one"):
+        total = sum(items)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ConfigError(key, items, f"shares must sum to 1 (they sum to {total:.4f})")
+
+
+def from_dict(cls: type, data: Any, path: str = "") -> Any:
+    """Build dataclass ``cls`` from plain data, rejecting unknown keys and bad values."""
+    if not isinstance(data, dict):
+        raise ConfigError(path or cls.__name__, data, "must be a mapping of key: value")
+    hints = _type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for k in data:
+        if k not in fields:
+            where = f"{path}.{k}" if path else str(k)
+            raise ConfigError(where, data[k], f"unknown key; expected one of {sorted(fields)}")
+    kwargs = {}
+    for name, f in fields.items():
+        key = f"{path}.{name}" if path else name
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(key, None, "is required (no value given)")
+            continue
+        kwargs[name] = _convert(hints[name], data[name], key, dict(f.metadata))
+    return cls(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-field rules
+# --------------------------------------------------------------------------------------------
+
+
+def check_site(site: Site, path: str = "site") -> None:
+    for code, p in site.practices.items():
+        if p.locality not in site.localities:
+            raise ConfigError(
+                f"{path}.practices.{code}.locality",
+                p.locality,
+                f"unknown locality; known localities are {sorted(site.localities)}",
+            )
+    if sum(p.list_size for p in site.practices.values()) == 0:
+        raise ConfigError(f"{path}.practices", "all list sizes 0", "the site has no patients")
+    hours = site.core_hours
+    if hours.close_minute <= hours.open_minute:
+        raise ConfigError(
+            f"{path}.core_hours.close_minute", hours.close_minute, "must be after open_minute"
+        )
+    for i, s in enumerate(site.practice_capacity.sessions):
+        if s.end_minute <= s.start_minute:
+            raise ConfigError(
+                f"{path}.practice_capacity.sessions[{i}].end_minute",
+                s.end_minute,
+                "must be after start_minute",
+            )
+    try:
+        import datetime as _dt
+
+        start = _dt.date.fromisoformat(site.calendar_start)
+    except ValueError as err:
+        raise ConfigError(
+            f"{path}.calendar_start", site.calendar_start, "must be an ISO date (YYYY-MM-DD)"
+        ) from err
+    if start.weekday() != 0:
+        raise ConfigError(
+            f"{path}.calendar_start", site.calendar_start, "must be a Monday (week 0 starts Monday)"
+        )
+
+
+def check_assumptions(a: Assumptions, path: str = "assumptions") -> None:
+    for urgency, rule in a.booking.no_slot.items():
+        total = rule.book_later + rule.callback_next_day + rule.give_up
+        if abs(total - 1) > SHARE_TOLERANCE:
+            raise ConfigError(
+                f"{path}.booking.no_slot.{urgency}",
+                dataclasses.asdict(rule),
+                f"shares must sum to 1 (they sum to {total:.4f})",
+            )
+    dna = a.dna
+    if len(dna.probability) != len(dna.lead_days_upper) + 1:
+        raise ConfigError(
+            f"{path}.dna.probability",
+            dna.probability,
+            f"needs one more value than lead_days_upper ({len(dna.lead_days_upper) + 1})",
+        )
+    if any(b <= a_ for a_, b in zip(dna.lead_days_upper, dna.lead_days_upper[1:], strict=False)):
+        raise ConfigError(f"{path}.dna.lead_days_upper", dna.lead_days_upper, "must increase")
+    for band in a.demand.routine_earliest_day_share:
+        try:
+            parse_day_band(band)
+        except ValueError as err:
+            raise ConfigError(
+                f"{path}.demand.routine_earliest_day_share.{band}",
+                band,
+                "must be a day offset like '0' or a range like '2-7'",
+            ) from err
+
+
+def check_experiment(e: Experiment, path: str = "experiment") -> None:
+    if e.n_jobs == 0:
+        raise ConfigError(f"{path}.n_jobs", 0, "must be a positive number of cores or -1 for all")
+
+
+def parse_day_band(band: str) -> tuple[int, int]:
+    """'2-7' -> (2, 7); '3' -> (3, 3)."""
+    text = str(band).strip()
+    if "-" in text:
+        lo, hi = (int(x) for x in text.split("-", 1))
+    else:
+        lo = hi = int(text)
+    if lo < 0 or hi < lo:
+        raise ValueError(band)
+    return lo, hi
+
+
+def build_model_config(site: Any, assumptions: Any, scenario: str = "baseline") -> ModelConfig:
+    """Validate plain ``site`` and ``assumptions`` mappings into a :class:`ModelConfig`."""
+    s = from_dict(Site, site, "site")
+    check_site(s)
+    a = from_dict(Assumptions, assumptions, "assumptions")
+    check_assumptions(a)
+    return ModelConfig(site=s, assumptions=a, scenario=scenario)

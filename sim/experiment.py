@@ -1,0 +1,109 @@
+"""Experiments: replications in parallel and their statistics.
+
+Replication ``r`` always uses the streams of ``SeedSequence(seed)`` child ``r``, whichever
+worker runs it, so results are identical for any ``n_jobs``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .config import Experiment, ModelConfig
+from .kpis import KPI_DEFINITIONS
+from .model import ReplicationResult, run_replication
+
+
+def resolve_n_jobs(n_jobs: int, replications: int) -> int:
+    """joblib convention (-1 = all cores), capped at the number of replications."""
+    cores = os.cpu_count() or 1
+    jobs = cores + 1 + n_jobs if n_jobs < 0 else n_jobs
+    return max(1, min(jobs, replications))
+
+
+def iter_replications(
+    cfg: ModelConfig, experiment: Experiment, seed: int, replications: list[int] | None = None
+) -> Iterator[ReplicationResult]:
+    """Yield replication results as they finish (any order when parallel)."""
+    reps = list(range(experiment.replications)) if replications is None else replications
+    jobs = resolve_n_jobs(experiment.n_jobs, len(reps))
+    args = (experiment.warmup_weeks, experiment.run_weeks)
+    if jobs == 1:
+        for r in reps:
+            yield run_replication(cfg, seed, r, *args)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+    yield from parallel(delayed(run_replication)(cfg, seed, r, *args) for r in reps)
+
+
+def run_experiment(
+    cfg: ModelConfig,
+    experiment: Experiment,
+    seed: int,
+    progress: bool | None = None,
+    on_result: Callable[[ReplicationResult], None] | None = None,
+) -> list[ReplicationResult]:
+    """Run every replication; results sorted by replication number.
+
+    ``progress`` shows a bar (replications done, elapsed, ETA); by default only when standard
+    error is a terminal, so logs and CI stay quiet.
+    """
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if progress is None else progress
+    results = []
+    with tqdm(
+        total=experiment.replications, desc="replications", unit="rep", disable=not show
+    ) as bar:
+        for res in iter_replications(cfg, experiment, seed):
+            results.append(res)
+            if on_result is not None:
+                on_result(res)
+            bar.update(1)
+    return sorted(results, key=lambda r: r.replication)
+
+
+def kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
+    """Tidy per-replication KPIs: columns ``replication, kpi, value``."""
+    rows = [(r.replication, k, v) for r in results for k, v in r.kpis.items()]
+    return pd.DataFrame(rows, columns=["replication", "kpi", "value"])
+
+
+def t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
+    """Mean and t-based confidence interval; the interval is NaN with fewer than 2 values."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(x.mean())
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def summarise(kpis: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Summary with columns ``kpi, unit, mean, ci_low, ci_high, n`` in registry order."""
+    rows = []
+    order = list(KPI_DEFINITIONS) + sorted(set(kpis["kpi"]) - set(KPI_DEFINITIONS))
+    for kpi in order:
+        vals = kpis.loc[kpis["kpi"] == kpi, "value"].to_numpy()
+        if vals.size == 0:
+            continue
+        mean, lo, hi = t_interval(vals, level)
+        unit = KPI_DEFINITIONS[kpi].unit if kpi in KPI_DEFINITIONS else ""
+        rows.append((kpi, unit, mean, lo, hi, int(np.isfinite(vals).sum())))
+    return pd.DataFrame(rows, columns=["kpi", "unit", "mean", "ci_low", "ci_high", "n"])
+
+
+def ledger_table(results: list[ReplicationResult]) -> pd.DataFrame:
+    """Conservation ledger: one row per replication, one column per terminal state."""
+    return pd.DataFrame([{"replication": r.replication, **r.ledger} for r in results])

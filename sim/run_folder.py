@@ -1,0 +1,97 @@
+"""Executing a validated run into its folder, and the on-screen summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import outputs
+from .config import RunConfig
+from .experiment import kpi_table, ledger_table, resolve_n_jobs, run_experiment, summarise
+from .kpis import KPI_DEFINITIONS
+
+
+def execute_run(run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started: float) -> pd.DataFrame:
+    """Run all replications and write ``kpis.csv``, ``summary.csv``, ``ledger.csv`` and,
+    last, ``manifest.json``. Returns the summary table."""
+    from .cli import PROJECT_ROOT
+
+    exp = run_cfg.experiment
+    manifest: dict[str, Any] = {
+        "status": "running",
+        "scenario": run_cfg.model.scenario,
+        "options": list(run_cfg.options),
+        "site": run_cfg.model.site.name,
+        "seed": run_cfg.seed,
+        "replications": exp.replications,
+        "warmup_weeks": exp.warmup_weeks,
+        "run_weeks": exp.run_weeks,
+        "ci_level": exp.ci_level,
+        "experiment": exp.name,
+        "n_jobs": resolve_n_jobs(exp.n_jobs, exp.replications),
+        "config_sha256": outputs.config_sha256(data),
+        "git": outputs.git_state(PROJECT_ROOT),
+        "packages": outputs.package_versions(),
+        "machine": outputs.machine(),
+        "command": " ".join(["python -m sim", *sys.argv[1:]]),
+        "started_utc": outputs.now_utc(),
+    }
+    # Written first so an interrupted run is never mistaken for a finished one.
+    outputs.atomic_write_json(out_dir / "manifest.json", manifest)
+
+    results = run_experiment(run_cfg.model, exp, run_cfg.seed)
+    kpis = kpi_table(results)
+    summary = summarise(kpis, exp.ci_level)
+    outputs.atomic_write_csv(out_dir / "kpis.csv", kpis)
+    outputs.atomic_write_csv(out_dir / "summary.csv", summary)
+    outputs.atomic_write_csv(out_dir / "ledger.csv", ledger_table(results))
+
+    manifest.update(
+        {
+            "status": "complete",
+            "episodes": int(sum(r.episodes_total for r in results)),
+            "episodes_per_replication": [r.episodes_total for r in results],
+            "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
+            "wall_seconds": round(time.perf_counter() - started, 3),
+            "finished_utc": outputs.now_utc(),
+            "files": ["kpis.csv", "summary.csv", "ledger.csv", ".hydra/config.yaml"],
+        }
+    )
+    outputs.atomic_write_json(out_dir / "manifest.json", manifest)
+    return summary
+
+
+def _fmt(x: float) -> str:
+    if x != x:  # NaN
+        return "-"
+    ax = abs(x)
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3f}"
+
+
+def format_summary(summary: pd.DataFrame, level: float) -> str:
+    label_w = max(len(KPI_DEFINITIONS[k].label) if k in KPI_DEFINITIONS else len(k) for k in summary.kpi)
+    pct = f"{level:.0%} CI"
+    lines = [f"{'KPI':<{label_w}}  {'mean':>10}  {pct:>21}  unit", "-" * (label_w + 50)]
+    for row in summary.itertuples():
+        name = KPI_DEFINITIONS[row.kpi].label if row.kpi in KPI_DEFINITIONS else row.kpi
+        ci = f"{_fmt(row.ci_low)} to {_fmt(row.ci_high)}"
+        lines.append(f"{name:<{label_w}}  {_fmt(row.mean):>10}  {ci:>21}  {row.unit}")
+    return "\n".join(lines)
+
+
+def print_summary(summary: pd.DataFrame, run_cfg: RunConfig) -> None:
+    exp = run_cfg.experiment
+    print(
+        f"\n{run_cfg.model.site.title} | scenario: {run_cfg.model.scenario} | seed {run_cfg.seed} | "
+        f"{exp.replications} replications x {exp.run_weeks} weeks after {exp.warmup_weeks} weeks' warm-up\n"
+    )
+    print(format_summary(summary, exp.ci_level))
+    print()

@@ -1,0 +1,127 @@
+"""Investment options: safe loading of ``scenarios/*.yaml`` and applying their changes.
+
+A scenario file is data shared between organisations, so it must not be able to run code:
+it is read with ``yaml.safe_load``; Hydra instantiation keys (``_target_`` and friends) and
+OmegaConf interpolations (``${...}``, which can call resolvers) are refused outright.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import ConfigError, ScenarioOption, from_dict
+
+FORBIDDEN_KEYS = frozenset({"_target_", "_call_", "_partial_", "_recursive_", "_args_", "_convert_"})
+CHANGEABLE_SECTIONS = ("site", "assumptions")
+#: Mappings keyed by a name where a scenario may add a new entry (e.g. a new practice).
+OPEN_MAPPINGS = frozenset({"practices", "localities"})
+
+
+def read_option_file(path: Path) -> dict[str, Any]:
+    """Read one scenario file as plain data, refusing anything that could run code."""
+    name = path.stem
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            f"scenario.{name}", str(path.name), f"is not valid YAML{where}", file=str(path)
+        ) from err
+    except OSError as err:
+        raise ConfigError(f"scenario.{name}", str(path), f"cannot be read ({err})") from err
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"scenario.{name}", data, "must be a mapping with title, description, changes", str(path)
+        )
+    _refuse_code(data, f"scenario.{name}", str(path))
+    return data
+
+
+def _refuse_code(node: Any, key: str, file: str) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if str(k) in FORBIDDEN_KEYS:
+                raise ConfigError(
+                    f"{key}.{k}", v, "scenario files are data and cannot name code to run", file
+                )
+            _refuse_code(v, f"{key}.{k}", file)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _refuse_code(v, f"{key}[{i}]", file)
+    elif isinstance(node, str) and "${" in node:
+        raise ConfigError(key, node, "interpolations (${...}) are not allowed in scenario files", file)
+
+
+def parse_options(raw: dict[str, Any], folder: Path | None = None) -> dict[str, ScenarioOption]:
+    """Validate the composed ``scenario`` node: ``{name: option data}`` in selection order."""
+    options = {}
+    for name, data in raw.items():
+        file = str(folder / f"{name}.yaml") if folder else None
+        if isinstance(data, dict) and "_load_error" in data:
+            raise ConfigError(f"scenario.{name}", name, str(data["_load_error"]), file)
+        _refuse_code(data, f"scenario.{name}", file or name)
+        try:
+            options[name] = from_dict(ScenarioOption, data, f"scenario.{name}")
+        except ConfigError as err:
+            raise ConfigError(err.key, err.value, err.rule, file) from None
+    names = list(options)
+    for name, opt in options.items():
+        for other in opt.incompatible_with:
+            if other in options:
+                raise ConfigError(
+                    "scenario",
+                    names,
+                    f"options '{name}' and '{other}' cannot be combined (see incompatible_with)",
+                    file=str(folder / f"{name}.yaml") if folder else None,
+                )
+    return options
+
+
+def apply_options(
+    site: dict[str, Any],
+    assumptions: dict[str, Any],
+    options: dict[str, ScenarioOption],
+    folder: Path | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Deep-merge each option's ``changes`` onto copies of the site and assumptions, in order."""
+    merged = {"site": copy.deepcopy(site), "assumptions": copy.deepcopy(assumptions)}
+    for name, opt in options.items():
+        file = str(folder / f"{name}.yaml") if folder else None
+        for section, change in opt.changes.items():
+            if section not in CHANGEABLE_SECTIONS:
+                raise ConfigError(
+                    f"scenario.{name}.changes.{section}",
+                    change,
+                    f"a scenario can change only {list(CHANGEABLE_SECTIONS)}",
+                    file,
+                )
+            _merge(merged[section], change, f"{section}", f"scenario.{name}.changes", file)
+    return merged["site"], merged["assumptions"]
+
+
+def _merge(base: dict, change: Any, path: str, origin: str, file: str | None) -> None:
+    if not isinstance(change, dict):
+        raise ConfigError(f"{origin}.{path}", change, "must be a mapping of settings to change", file)
+    for k, v in change.items():
+        here = f"{path}.{k}"
+        if k not in base:
+            if path.rsplit(".", 1)[-1] in OPEN_MAPPINGS:
+                base[k] = copy.deepcopy(v)
+                continue
+            raise ConfigError(
+                f"{origin}.{here}", v, "changes a setting that does not exist in the model", file
+            )
+        if isinstance(base[k], dict) and isinstance(v, dict):
+            _merge(base[k], v, here, origin, file)
+        else:
+            base[k] = copy.deepcopy(v)
+
+
+def label(names: list[str]) -> str:
+    """Folder-friendly label of a combination of options."""
+    return "+".join(names) if names else "baseline"
