@@ -36,7 +36,11 @@ STAFF_NEEDS: tuple[str, ...] = ("gp", "nurse", "pharmacist", "any")
 STAFF_TYPES: tuple[str, ...] = ("gp", "nurse", "pharmacist")
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: Actions a need can take when its practice has no slot within its target time.
-NO_SLOT_ACTIONS: tuple[str, ...] = ("book_later", "callback_next_day", "give_up")
+NO_SLOT_ACTIONS: tuple[str, ...] = ("book_later", "callback_next_day", "nhs111", "ae", "give_up")
+#: Where an urgent need arising while practices are shut goes, if it does not wait.
+OUT_OF_HOURS_ROUTES: tuple[str, ...] = ("nhs111", "ae")
+NHS111_DISPOSITIONS: tuple[str, ...] = ("self_care", "pharmacy", "primary_care", "ae", "ambulance")
+RAC_OUTCOMES: tuple[str, ...] = ("home", "intermediate_care", "admission")
 
 SHARE_TOLERANCE = 1e-3
 
@@ -162,6 +166,63 @@ class Practice:
 
 
 @dataclass
+class Hubs:
+    """Locality hubs (extended access): one pooled appointment book per locality."""
+
+    minutes_per_1000_per_week: float = nonneg()  # clinical minutes per 1,000 patients per week
+    slot_minutes: int = positive()  # length of one hub appointment
+    # Opening windows per weekday (mon..sun); a missing or empty day is closed
+    opening: dict[str, list[Session]] = _f(keys_subset=WEEKDAYS)
+    on_the_day_share: float = probability()
+    booking_horizon_days: int = _f(min=0, max=365)
+    running_cost_per_slot_gbp: float = nonneg()  # paid per slot offered, used or not
+
+
+@dataclass
+class RapidAssessmentSite:
+    title: str
+    sessions_per_weekday: dict[str, int] = _f(keys_subset=WEEKDAYS, min=0)  # clinics a day
+    slots_per_session: int = nonneg()
+    session_start_minute: int = _f(min=0, max=1440)
+    session_end_minute: int = _f(min=0, max=1440)
+
+
+@dataclass
+class RapidAssessment:
+    """Rapid assessment clinics for frail older people, booked through a single point of access."""
+
+    sites: dict[str, RapidAssessmentSite] = _f()
+    running_cost_per_session_gbp: float = nonneg()
+
+
+@dataclass
+class IntermediateCareCapacity:
+    places: int = nonneg()  # caseload capacity (people at once), 24/7
+    running_cost_per_place_day_gbp: float = nonneg()
+
+
+@dataclass
+class FrailtyFrontOfHouse:
+    enabled: bool = False
+    open_minute: int = _f(0, min=0, max=1440)
+    close_minute: int = _f(1440, min=0, max=1440)
+    weekdays: list[str] = _f(list(WEEKDAYS), choices=WEEKDAYS)
+    admission_reduction: float = probability(0.0)  # relative cut in admissions of frail patients
+    running_cost_per_hour_gbp: float = nonneg(0.0)
+
+
+@dataclass
+class EmergencyDepartment:
+    """One type 1 A&E department serving the site."""
+
+    title: str
+    # Clinicians on duty in each hour of the day (00..23), every day of the week
+    minors_clinicians_by_hour: list[int] = profile(24, sums_to_one=False)
+    majors_clinicians_by_hour: list[int] = profile(24, sums_to_one=False)
+    frailty_front_of_house: FrailtyFrontOfHouse = _f()
+
+
+@dataclass
 class Site:
     name: str
     title: str
@@ -172,6 +233,10 @@ class Site:
     practices: dict[str, Practice] = _f(min_length=1)
     core_hours: CoreHours = _f()
     practice_capacity: PracticeCapacity = _f()
+    hubs: Hubs = _f()
+    rapid_assessment: RapidAssessment = _f()
+    intermediate_care: IntermediateCareCapacity = _f()
+    emergency_department: EmergencyDepartment = _f()
 
 
 @dataclass
@@ -196,9 +261,14 @@ class Demand:
 class NoSlotRule:
     """What a need does when no slot is found within its target time (shares sum to 1)."""
 
-    book_later: float = probability(0.0)
-    callback_next_day: float = probability(0.0)
-    give_up: float = probability(0.0)
+    book_later: float = probability(0.0)  # accept the practice's earliest slot, however late
+    callback_next_day: float = probability(0.0)  # ring again at the next opening
+    nhs111: float = probability(0.0)  # call NHS 111
+    ae: float = probability(0.0)  # go to A&E
+    give_up: float = probability(0.0)  # unmet need
+
+    def total(self) -> float:
+        return self.book_later + self.callback_next_day + self.nhs111 + self.ae + self.give_up
 
 
 @dataclass
@@ -208,6 +278,11 @@ class Booking:
     no_slot: dict[str, NoSlotRule] = _f(keys=URGENCIES)
     max_callbacks: int = nonneg()  # after this many failed call-backs the need gives up
     urgent_out_of_hours_waits_share: float = probability()  # urgent OOH needs that wait anyway
+    # Where urgent out-of-hours needs that do not wait go (NHS 111 or straight to A&E)
+    out_of_hours_route: dict[str, float] = shares(OUT_OF_HOURS_ROUTES, default={"nhs111": 1.0, "ae": 0.0})
+    # When a practice has no slot in time and its locality hub has one, the share of needs
+    # offered the hub slot (the rest follow the no-slot rules directly)
+    hub_offer_share: float = probability(1.0)
 
 
 @dataclass
@@ -219,10 +294,104 @@ class DidNotAttend:
 
 
 @dataclass
+class Lognormal:
+    """A positive duration given by its median and mean (mean >= median)."""
+
+    median: float = positive()
+    mean: float = positive()
+
+
+@dataclass
+class HubUse:
+    accept_share_by_age: dict[str, float] = _f(keys=AGE_BANDS, min=0, max=1)  # take an offered slot
+    dna_probability: float = probability()
+
+
+@dataclass
+class Nhs111:
+    disposition: dict[str, float] = shares(NHS111_DISPOSITIONS)  # of triaged contacts
+    minutes_to_ae: float = nonneg()  # from the call to arriving at A&E
+
+
+@dataclass
+class RapidAssessmentUse:
+    # Frail (moderate/severe eFI) urgent needs referred to RAC, by who saw them first
+    referral_share_from_practice: float = probability()
+    referral_share_from_nhs111: float = probability()  # in place of an A&E disposition
+    max_wait_working_days: int = nonneg()
+    outcome: dict[str, float] = shares(RAC_OUTCOMES)
+    # When no RAC slot is free in time: the share sent to A&E (the rest are admitted directly)
+    no_slot_to_ae_share: float = probability()
+
+
+@dataclass
+class IntermediateCareUse:
+    stay_days: Lognormal = _f()
+    step_up_share_from_practice: float = probability()  # frail urgent seen at practice/hub
+    step_up_max_wait_days: float = nonneg()  # then admitted instead
+    step_down_share_of_admissions: float = probability()  # frail 65+ admissions
+    step_down_days_saved: float = nonneg()  # acute days saved by a step-down place
+    step_down_max_wait_days: float = nonneg()  # then discharged home without IC
+
+
+@dataclass
+class AccidentEmergency:
+    self_presenting_per_1000_year: dict[str, float] = _f(keys=AGE_BANDS, min=0)
+    weekday_share: list[float] = profile(7, sums_to_one=True)
+    hour_share: list[float] = profile(24, sums_to_one=True)
+    month_multiplier: list[float] = profile(12, sums_to_one=False)
+    ambulance_share: float = probability()  # of self-presenting arrivals
+    majors_share_walk_in: float = probability()  # walk-ins streamed to majors
+    primary_care_treatable_share_walk_in: float = probability()  # of walk-in minors
+    service_minutes: dict[str, Lognormal] = _f(keys=("minors", "majors"))
+    after_treatment_minutes: dict[str, Lognormal] = _f(keys=("discharged", "admitted"))
+    admission_probability_by_age: dict[str, float] = _f(keys=AGE_BANDS, min=0, max=1)
+    frailty_admission_multiplier: dict[str, float] = _f(keys=FRAILTY_BANDS, min=0)
+    ambulance_admission_multiplier: float = nonneg()
+    displaced_admission_probability: float = probability()  # primary-care needs arriving at A&E
+    four_hour_minutes: float = positive()
+
+
+@dataclass
+class Admissions:
+    length_of_stay_days_by_age: dict[str, float] = _f(keys=AGE_BANDS, min=0)  # mean, exponential
+    frailty_stay_multiplier: dict[str, float] = _f(keys=FRAILTY_BANDS, min=0)
+
+
+@dataclass
+class UnitCosts:
+    """£ at 2024/25 prices [PSSRU25, NCC2425, NHSBSA_PF]."""
+
+    gp_appointment: float = nonneg()
+    nurse_appointment: float = nonneg()
+    pharmacist_appointment: float = nonneg()
+    hub_appointment: float = nonneg()
+    nhs111_contact: float = nonneg()
+    pharmacy_consultation: float = nonneg()
+    out_of_hours_gp_case: float = nonneg()
+    ambulance_conveyance: float = nonneg()
+    ae_attendance: float = nonneg()
+    ae_attendance_minor: float = nonneg()
+    rac_attendance: float = nonneg()
+    admission_short_stay: float = nonneg()  # stays under 2 days
+    admission_long_stay: float = nonneg()
+    bed_day: float = nonneg()
+    intermediate_care_day: float = nonneg()
+    short_stay_max_days: float = nonneg()
+
+
+@dataclass
 class Assumptions:
     demand: Demand
     booking: Booking
     dna: DidNotAttend
+    hubs: HubUse
+    nhs111: Nhs111
+    rapid_assessment: RapidAssessmentUse
+    intermediate_care: IntermediateCareUse
+    ae: AccidentEmergency
+    admissions: Admissions
+    unit_costs: UnitCosts
 
 
 @dataclass
@@ -312,6 +481,13 @@ def _convert(tp: Any, value: Any, key: str, rule: dict) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(key, value, "must be a mapping of name: value")
         _, val_tp = get_args(tp)
+        subset = rule.get("keys_subset")
+        if subset is not None:
+            unknown = [k for k in value if k not in subset]
+            if unknown:
+                raise ConfigError(
+                    f"{key}.{unknown[0]}", value[unknown[0]], f"unknown key; expected one of {list(subset)}"
+                )
         keys = rule.get("keys")
         if keys is not None:
             unknown = [k for k in value if k not in keys]
@@ -441,7 +617,7 @@ def check_site(site: Site, path: str = "site") -> None:
 
 def check_assumptions(a: Assumptions, path: str = "assumptions") -> None:
     for urgency, rule in a.booking.no_slot.items():
-        total = rule.book_later + rule.callback_next_day + rule.give_up
+        total = rule.total()
         if abs(total - 1) > SHARE_TOLERANCE:
             raise ConfigError(
                 f"{path}.booking.no_slot.{urgency}",

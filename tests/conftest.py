@@ -1,0 +1,179 @@
+"""Shared fixtures and small helpers.
+
+The configuration used by the tests is the REAL one: ``conf/`` composed by Hydra exactly as
+``python -m sim`` composes it, then validated by :func:`sim.cli.validate`. Tests shrink it to a
+few practices and change individual settings through dotted paths, so a change to a default
+in ``conf/`` is picked up (and tested) rather than silently ignored.
+
+Statistical tests use fixed seeds, so they are deterministic. Their significance level is
+chosen so that, were the seed changed, a correct model would fail a test family with
+probability at most ``ALPHA`` (0.1%), while the sample sizes used make each test sensitive to
+biases of a percentage point or two.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+from scipy import stats
+
+import sim.cli
+from sim.config import AGE_BANDS, RunConfig
+
+#: Family-wise significance level of every statistical test in the suite (see module docs).
+ALPHA = 1e-3
+#: Seed of every statistical test (any fixed value; results are deterministic).
+SEED = 20240601
+#: Monday 00:00 of week 0 is a Monday, so day d has weekday d % 7 (0 = Monday).
+MINUTES_PER_DAY = 1440
+
+
+# --------------------------------------------------------------------------------------------
+# The real configuration
+# --------------------------------------------------------------------------------------------
+
+
+def compose_real(overrides: list[str] | None = None) -> dict[str, Any]:
+    """``conf/config.yaml`` composed by Hydra (as ``python -m sim`` does), as plain data."""
+    sim.cli.register()
+    with initialize_config_dir(
+        config_dir=str(sim.cli.CONF_DIR), version_base="1.3", job_name="tests"
+    ):
+        cfg = compose(config_name="config", overrides=overrides or [])
+    data = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="session")
+def real_data() -> dict[str, Any]:
+    """The full composed configuration (do not mutate: use :func:`small_site_data`)."""
+    return compose_real()
+
+
+def small_site(data: dict[str, Any], per_locality: int = 1) -> dict[str, Any]:
+    """A deep copy of ``data`` keeping the first ``per_locality`` practices of each locality."""
+    out = copy.deepcopy(data)
+    kept: dict[str, Any] = {}
+    seen: dict[str, int] = {}
+    for code, practice in out["site"]["practices"].items():
+        loc = practice["locality"]
+        if seen.get(loc, 0) < per_locality:
+            kept[code] = practice
+            seen[loc] = seen.get(loc, 0) + 1
+    out["site"]["practices"] = kept
+    return out
+
+
+@pytest.fixture
+def small_data(real_data: dict[str, Any]) -> dict[str, Any]:
+    """Three practices (one per locality) of the real site; a fresh copy per test."""
+    return small_site(real_data)
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """``set_path(d, "site.practice_capacity.gp.fte_per_1000", 0)`` (in place)."""
+    *parents, last = dotted.split(".")
+    node = data
+    for key in parents:
+        node = node[key]
+    node[last] = value
+
+
+def get_path(data: dict[str, Any], dotted: str) -> Any:
+    node = data
+    for key in dotted.split("."):
+        node = node[key]
+    return node
+
+
+def configure(data: dict[str, Any], overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Validate a copy of ``data`` with dotted-path ``overrides`` applied."""
+    out = copy.deepcopy(data)
+    for dotted, value in (overrides or {}).items():
+        set_path(out, dotted, value)
+    run_cfg, _ = sim.cli.validate(out)
+    return run_cfg
+
+
+def capacity_overrides(fte_per_1000: float | dict[str, float]) -> dict[str, Any]:
+    """Overrides giving every staff type this FTE per 1,000 patients (and no per-practice
+    absolute FTE that would bypass it)."""
+    if not isinstance(fte_per_1000, dict):
+        fte_per_1000 = {s: fte_per_1000 for s in ("gp", "nurse", "pharmacist")}
+    return {f"site.practice_capacity.{s}.fte_per_1000": v for s, v in fte_per_1000.items()}
+
+
+def clear_fte_overrides(data: dict[str, Any]) -> dict[str, Any]:
+    """Remove per-practice absolute FTE overrides so fte_per_1000 governs every practice."""
+    out = copy.deepcopy(data)
+    for practice in out["site"]["practices"].values():
+        for staff in ("gp", "nurse", "pharmacist"):
+            practice.pop(f"{staff}_fte", None)
+    return out
+
+
+def practice_age_share(data: dict[str, Any], code: str) -> np.ndarray:
+    """Age mix of a practice by the documented fallback: practice, then locality, then site."""
+    site = data["site"]
+    practice = site["practices"][code]
+    share = (
+        practice.get("age_share")
+        or site["localities"][practice["locality"]].get("age_share")
+        or site["age_share"]
+    )
+    return np.array([share[b] for b in AGE_BANDS], dtype=float)
+
+
+def expected_annual_episodes(data: dict[str, Any], code: str) -> float:
+    """List size x sum over age bands of (age share x episodes per person-year) x scale."""
+    demand = data["assumptions"]["demand"]
+    rates = np.array([demand["episodes_per_person_year"][b] for b in AGE_BANDS], dtype=float)
+    list_size = data["site"]["practices"][code]["list_size"]
+    return float(list_size * (practice_age_share(data, code) * rates).sum() * demand["scale"])
+
+
+# --------------------------------------------------------------------------------------------
+# Statistical assertions
+# --------------------------------------------------------------------------------------------
+
+
+def binomial_pvalue(k: int, n: int, p: float) -> float:
+    """Exact two-sided binomial test (degenerate p handled exactly)."""
+    if p <= 0:
+        return 1.0 if k == 0 else 0.0
+    if p >= 1:
+        return 1.0 if k == n else 0.0
+    return float(stats.binomtest(int(k), int(n), p).pvalue)
+
+
+def assert_shares(
+    counts: np.ndarray, probs: np.ndarray, what: str, alpha: float = ALPHA
+) -> None:
+    """Each category's count is consistent with its configured probability: an exact
+    binomial test per category at ``alpha`` / categories (Bonferroni)."""
+    counts = np.asarray(counts)
+    probs = np.asarray(probs, dtype=float)
+    n = int(counts.sum())
+    assert n > 0, f"{what}: no observations"
+    level = alpha / len(probs)
+    for i, (k, p) in enumerate(zip(counts, probs, strict=True)):
+        pv = binomial_pvalue(int(k), n, float(p))
+        assert pv > level, (
+            f"{what}: category {i} observed {k}/{n} = {k / n:.4f}, configured {p:.4f} "
+            f"(two-sided p = {pv:.2e} <= {level:.1e})"
+        )
+
+
+def poisson_pvalue(k: int, mu: float) -> float:
+    """Exact two-sided Poisson test (doubling the smaller tail)."""
+    if mu <= 0:
+        return 1.0 if k == 0 else 0.0
+    lower = stats.poisson.cdf(k, mu)
+    upper = stats.poisson.sf(k - 1, mu)
+    return float(min(1.0, 2 * min(lower, upper)))
