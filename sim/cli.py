@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import outputs
 from .config import (
+    Calibration,
     ConfigError,
     Experiment,
     RunConfig,
@@ -28,7 +29,7 @@ from .scenarios import apply_options, label, parse_options, read_option_file
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = PROJECT_ROOT / "conf"
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-TOP_LEVEL_KEYS = ("seed", "site", "assumptions", "scenario", "experiment")
+TOP_LEVEL_KEYS = ("seed", "site", "assumptions", "scenario", "experiment", "calibration")
 EXIT_CONFIG_ERROR = 2
 
 
@@ -96,16 +97,25 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
         data.get("site") or {}, data.get("assumptions") or {}, options, SCENARIO_DIR
     )
     model = build_model_config(site, assumptions, scenario=label(list(options)))
-    return RunConfig(model=model, experiment=experiment, seed=seed, options=options), data
+    calibration = from_dict(Calibration, data.get("calibration") or {}, "calibration")
+    from .kpis import KPI_DEFINITIONS
+
+    for i, t in enumerate(calibration.targets):
+        if t.kpi not in KPI_DEFINITIONS:
+            raise ConfigError(f"calibration.targets[{i}].kpi", t.kpi, "is not a KPI of the model")
+    run = RunConfig(model, experiment, seed, options, calibration)
+    return run, data
 
 
-def attach_file(err: ConfigError, choices: dict[str, Any]) -> ConfigError:
-    """Name the YAML file a bad ``site.*``/``assumptions.*``/``experiment.*`` key came from."""
-    if err.file:
+def attach_file(err: ConfigError, choices: dict[str, Any], overrides: list[str]) -> ConfigError:
+    """Name the YAML file a bad ``site.*``/``assumptions.*``/``experiment.*`` key came from
+    (not when the key was typed on the command line)."""
+    typed = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
+    if err.file or any(err.key == t or err.key.startswith(t + ".") for t in typed):
         return err
     group = err.key.split(".", 1)[0].split("[", 1)[0]
     choice = choices.get(group)
-    if group in ("site", "assumptions", "experiment") and isinstance(choice, str):
+    if group in ("site", "assumptions", "experiment", "calibration") and isinstance(choice, str):
         path = CONF_DIR / group / f"{choice}.yaml"
         if path.exists():
             return ConfigError(err.key, err.value, err.rule, str(path))
@@ -139,7 +149,7 @@ def preflight(argv: list[str]) -> int:
         assert isinstance(choices, dict)
         validate(cfg)
     except ConfigError as err:
-        report_config_error(attach_file(err, choices if "choices" in locals() else {}))
+        report_config_error(attach_file(err, choices if "choices" in locals() else {}, overrides))
         return EXIT_CONFIG_ERROR
     except (HydraException, OmegaConfBaseException) as err:
         print(f"Configuration error: {_explain_hydra_error(err, overrides)}", file=sys.stderr)
@@ -189,8 +199,8 @@ def run_job(cfg: DictConfig) -> str:
         )
         raise SystemExit(EXIT_CONFIG_ERROR) from None
     started = time.perf_counter()
-    summary = execute_run(run_cfg, data, out_dir, started)
-    print_summary(summary, run_cfg)
+    summary, calibration = execute_run(run_cfg, data, out_dir, started)
+    print_summary(summary, run_cfg, calibration)
     print(out_dir)
     return str(out_dir)
 

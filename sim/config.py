@@ -131,8 +131,9 @@ class PracticeCapacity:
     gp: StaffCapacity
     nurse: StaffCapacity
     pharmacist: StaffCapacity
-    # Relative weight of clinical sessions Mon..Fri; practices staff Mondays more heavily.
-    weekday_weight: list[float] = profile(5, sums_to_one=False)
+    # Relative weight of clinical sessions Mon..Sun; practices staff Mondays more heavily.
+    # Days outside core hours get no sessions whatever their weight.
+    weekday_weight: list[float] = profile(7, sums_to_one=False)
     sessions: list[Session] = _f(min_length=1)  # session times on a working day
     on_the_day_share: float = probability()  # share of slots released only on the day
     booking_horizon_days: int = _f(min=0, max=365)  # how far ahead pre-bookable slots open
@@ -305,6 +306,9 @@ class Lognormal:
 class HubUse:
     accept_share_by_age: dict[str, float] = _f(keys=AGE_BANDS, min=0, max=1)  # take an offered slot
     dna_probability: float = probability()
+    # Share of soon and routine needs who would rather be seen evenings or weekends and ask
+    # for a hub slot first (then the usual acceptance by age applies)
+    prefer_hub_share_non_urgent: float = probability(0.0)
 
 
 @dataclass
@@ -426,6 +430,22 @@ class ModelConfig:
 
 
 @dataclass
+class CalibrationTarget:
+    """A published figure the baseline should reproduce within a tolerance."""
+
+    kpi: str
+    target: str  # what the figure is, in words
+    source: str  # source key and figure
+    value: float = _f()
+    tolerance: float = nonneg()
+
+
+@dataclass
+class Calibration:
+    targets: list[CalibrationTarget] = _f([])
+
+
+@dataclass
 class RunConfig:
     """A validated run: model config plus the experiment design and seed."""
 
@@ -433,6 +453,7 @@ class RunConfig:
     experiment: Experiment
     seed: int
     options: dict[str, ScenarioOption]
+    calibration: Calibration = field(default_factory=Calibration)
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,6 +615,14 @@ def check_site(site: Site, path: str = "site") -> None:
         raise ConfigError(
             f"{path}.core_hours.close_minute", hours.close_minute, "must be after open_minute"
         )
+    weights = site.practice_capacity.weekday_weight
+    for day in hours.weekdays:
+        if weights[WEEKDAYS.index(day)] <= 0:
+            raise ConfigError(
+                f"{path}.practice_capacity.weekday_weight",
+                weights,
+                f"practices open on {day} (core_hours.weekdays) but its weight is 0",
+            )
     for i, s in enumerate(site.practice_capacity.sessions):
         if s.end_minute <= s.start_minute:
             raise ConfigError(

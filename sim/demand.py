@@ -15,7 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calendar import HOURS_PER_WEEK, MINUTES_PER_HOUR, WEEKS_PER_YEAR, Calendar
-from .config import AGE_BANDS, FIRST_OLDER_BAND, STAFF_NEEDS, URGENCIES, ModelConfig, parse_day_band
+from .config import (
+    AGE_BANDS,
+    FIRST_OLDER_BAND,
+    FRAILTY_BANDS,
+    STAFF_NEEDS,
+    URGENCIES,
+    ModelConfig,
+    parse_day_band,
+)
 from .streams import Streams
 
 URGENT, SOON, ROUTINE = (URGENCIES.index(u) for u in ("urgent", "soon", "routine"))
@@ -37,6 +45,8 @@ class Episodes:
     staff_need: np.ndarray  # int8 index into STAFF_NEEDS
     earliest_offset_days: np.ndarray  # int16 earliest acceptable day after the request (routine)
     uniforms: dict[str, np.ndarray]  # float64 U(0,1) per attribute in UNIFORM_ATTRIBUTES
+    # uint64 key from which rarer decisions' uniforms derive (streams.keyed_uniform)
+    key: np.ndarray
 
     def __len__(self) -> int:
         return len(self.time)
@@ -116,7 +126,7 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
         age = _categorical(u("age_band"), rates[p_idx] / total)
         attr["age_band"] = age
         older = age >= FIRST_OLDER_BAND
-        frail_share = np.array([site.frailty_share_65plus[b] for b in site.frailty_share_65plus])
+        frail_share = np.array([site.frailty_share_65plus[b] for b in FRAILTY_BANDS])
         frailty = _categorical(u("frailty"), frail_share)
         attr["frailty"] = np.where(older, frailty, NOT_ASSESSED).astype(np.int8)
 
@@ -134,6 +144,7 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
         attr["earliest_offset_days"] = _earliest_offsets(u("earliest_day"), d.routine_earliest_day_share)
         for name in UNIFORM_ATTRIBUTES:
             attr[f"u_{name}"] = u(name)
+        attr["key"] = streams.generator(f"attribute.key.{code}").bit_generator.random_raw(n)
         attr["practice"] = np.full(n, p_idx, dtype=np.int32)
         pieces.append(attr)
 
@@ -151,6 +162,7 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
         staff_need=merged["staff_need"],
         earliest_offset_days=merged["earliest_offset_days"],
         uniforms={name: merged[f"u_{name}"] for name in UNIFORM_ATTRIBUTES},
+        key=merged["key"].astype(np.uint64),
     )
 
 
@@ -179,4 +191,5 @@ def _empty_episodes() -> Episodes:
         staff_need=e8,
         earliest_offset_days=np.empty(0, dtype=np.int16),
         uniforms={name: np.empty(0) for name in UNIFORM_ATTRIBUTES},
+        key=np.empty(0, dtype=np.uint64),
     )

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .config import Experiment, ModelConfig
+from .config import Calibration, Experiment, ModelConfig
 from .kpis import KPI_DEFINITIONS
 from .model import ReplicationResult, run_replication
 
@@ -107,3 +107,44 @@ def summarise(kpis: pd.DataFrame, level: float) -> pd.DataFrame:
 def ledger_table(results: list[ReplicationResult]) -> pd.DataFrame:
     """Conservation ledger: one row per replication, one column per terminal state."""
     return pd.DataFrame([{"replication": r.replication, **r.ledger} for r in results])
+
+
+def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
+    """Flow matrix: ``origin, destination, per_week_mean, ci_low, ci_high, n``.
+
+    A transition absent from a replication counts as zero there.
+    """
+    pairs = sorted({pair for r in results for pair in r.flows})
+    rows = []
+    for origin, dest in pairs:
+        vals = np.array([r.flows.get((origin, dest), 0.0) for r in results])
+        mean, lo, hi = t_interval(vals, level)
+        rows.append((origin, dest, mean, lo, hi, len(vals)))
+    return pd.DataFrame(rows, columns=["origin", "destination", "per_week_mean", "ci_low", "ci_high", "n"])
+
+
+def calibration_table(summary: pd.DataFrame, calibration: Calibration) -> pd.DataFrame:
+    """Simulated means against published targets: ``within`` when |mean - target| <= tolerance."""
+    by_kpi = summary.set_index("kpi")
+    rows = []
+    for t in calibration.targets:
+        if t.kpi in by_kpi.index:
+            row = by_kpi.loc[t.kpi]
+            mean, lo, hi = float(row["mean"]), float(row["ci_low"]), float(row["ci_high"])
+        else:
+            mean = lo = hi = float("nan")
+        within = bool(np.isfinite(mean) and abs(mean - t.value) <= t.tolerance)
+        rows.append((t.target, t.source, t.value, t.tolerance, mean, lo, hi, within))
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "target",
+            "source",
+            "target_value",
+            "tolerance",
+            "simulated_mean",
+            "ci_low",
+            "ci_high",
+            "within",
+        ],
+    )

@@ -1,44 +1,128 @@
-"""Patient journeys through general practice: request, earliest-fit booking, what happens when
-no slot is found in time, and attendance.
+"""Patient journeys through primary and urgent care: who books what, and where a need goes
+when it cannot be met in time.
 
-A request is handled at the moment it is made (bookings are instantaneous decisions), in time
-order over the whole run. Needs arising while practices are shut wait for the next opening,
-except urgent ones, which end in their own terminal state until other services route them.
-Call-backs re-enter the time-ordered stream at the next working day's opening.
+Requests are handled at the moment they are made (bookings are instantaneous decisions), in
+time order over the whole run, from one heap of events: new requests, call-backs at the next
+opening, and referrals to rapid assessment clinics at the time of the appointment that made
+them. Waiting services (A&E, intermediate care, hospital beds) are simulated afterwards from
+the hand-offs recorded here (see :mod:`sim.model`): nothing downstream feeds back into booking,
+so the data flows one way.
+
+Rules, in order (every probability is in config and every draw was made at creation):
+
+1. A need arising in core hours asks its practice at once; one arising while practices are
+   shut waits for the next opening, except some urgent needs, which go to NHS 111 or A&E.
+2. The practice books the earliest slot within the need's target (urgent: today; soon: within
+   2 working days; routine: within 2 weeks from its earliest acceptable day).
+3. No slot in time: the practice may offer its locality hub's earliest slot in the same
+   window; the patient accepts with a probability by age band.
+4. Still nothing: the need books later anyway, calls back at the next opening, calls NHS 111,
+   goes to A&E, or gives up.
+5. NHS 111 disposes to self-care, pharmacy, primary care (a hub slot; else the practice today
+   in hours, the out-of-hours GP otherwise), A&E or an ambulance.
+6. Frail (moderate or severe eFI) urgent needs seen in primary care may be referred to a rapid
+   assessment clinic (single point of access, within 2 working days) or stepped up into
+   intermediate care.
 """
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import ledger
 from .calendar import MINUTES_PER_DAY, Calendar
-from .config import STAFF_NEEDS, STAFF_TYPES, URGENCIES, ModelConfig
-from .demand import ROUTINE, SOON, URGENT, Episodes
+from .config import (
+    AGE_BANDS,
+    FRAILTY_BANDS,
+    NHS111_DISPOSITIONS,
+    RAC_OUTCOMES,
+    STAFF_NEEDS,
+    STAFF_TYPES,
+    URGENCIES,
+    ModelConfig,
+)
+from .demand import SOON, URGENT, Episodes
+from .services.hub import HubBooks
 from .services.practice import PracticeBooks
+from .services.rapid_assessment import ClinicBooks
+from .streams import KeyedUniform
 
 ANY_STAFF = STAFF_NEEDS.index("any")
+MODERATE = FRAILTY_BANDS.index("moderate")
 GOLDEN = 0.6180339887498949  # rotates a uniform for repeated decisions, keeping it uniform
-ACTION_BOOK_LATER, ACTION_CALLBACK, ACTION_GIVE_UP = range(3)
+
+# Flow-matrix nodes (origin -> destination counts are reported per week in flows.csv)
+FLOW_NODES: tuple[str, ...] = (
+    "need_in_hours",
+    "need_out_of_hours",
+    "practice",
+    "hub",
+    "nhs111",
+    "pharmacy",
+    "self_care",
+    "out_of_hours_gp",
+    "ae",
+    "ambulance",
+    "rac",
+    "intermediate_care",
+    "admission",
+    "home",
+    "did_not_attend",
+    "gave_up",
+    "waiting_at_end",
+    "self_presenting",
+)
+NODE = {name: i for i, name in enumerate(FLOW_NODES)}
+
+# Why an episode reached A&E (kept for flows and the primary-care-treatable flag)
+AE_VIA_DISPLACED, AE_VIA_NHS111, AE_VIA_AMBULANCE, AE_VIA_RAC_NO_SLOT = range(4)
+# Sources of admissions and step-ups recorded here
+ADMIT_FROM_RAC, ADMIT_FROM_RAC_NO_SLOT = range(2)
+STEP_UP_FROM_PRACTICE, STEP_UP_FROM_RAC = range(2)
+
+_EV_REQUEST, _EV_RAC = 0, 1
 
 
 @dataclass
-class PracticeJourneys:
-    """What happened to each episode at its practice (arrays aligned with :class:`Episodes`)."""
+class Handoffs:
+    """Episodes handed to services simulated after the booking pass (parallel lists)."""
 
-    outcome: np.ndarray  # int8 terminal state (see ledger.TERMINAL_STATES)
-    first_request_time: np.ndarray  # float64 minute of the first request, NaN if none made
-    booked_time: np.ndarray  # float64 minute the booking was made, NaN if never booked
-    appointment_day: np.ndarray  # int32, -1 if never booked
-    appointment_minute: np.ndarray  # int16 minutes after midnight, -1 if never booked
-    staff_type: np.ndarray  # int8 index into STAFF_TYPES, -1 if never booked
-    attempts: np.ndarray  # int8 requests made (1 + call-backs)
-    # Third-next-available GP appointment, days, sampled at each working day's opening:
-    # (n_days, n_practices), NaN on days not sampled.
-    third_next_available: np.ndarray
+    ae_episode: list[int] = field(default_factory=list)
+    ae_time: list[float] = field(default_factory=list)
+    ae_via: list[int] = field(default_factory=list)
+    admit_episode: list[int] = field(default_factory=list)
+    admit_time: list[float] = field(default_factory=list)
+    admit_source: list[int] = field(default_factory=list)
+    step_up_episode: list[int] = field(default_factory=list)
+    step_up_time: list[float] = field(default_factory=list)
+    step_up_source: list[int] = field(default_factory=list)
+
+
+@dataclass
+class SystemJourneys:
+    """What happened to each episode before the waiting services (arrays align with
+    :class:`~sim.demand.Episodes`)."""
+
+    outcome: np.ndarray  # int8 terminal state (ledger.TERMINAL_STATES); PENDING if handed off
+    first_request_time: np.ndarray  # float64 first request to the practice, NaN if none
+    booked_time: np.ndarray  # float64 when the practice booking was made, NaN if none
+    appointment_day: np.ndarray  # int32 practice appointment day, -1 if none
+    appointment_minute: np.ndarray  # int16
+    staff_type: np.ndarray  # int8 index into STAFF_TYPES, -1 if no practice booking
+    attempts: np.ndarray  # int8 requests made to the practice (1 + call-backs)
+    hub_booked_time: np.ndarray  # float64, NaN if no hub booking
+    hub_time: np.ndarray  # float64 minute of the hub appointment, NaN if none
+    nhs111_time: np.ndarray  # float64 minute of the NHS 111 contact, NaN if none
+    rac_referral_time: np.ndarray  # float64, NaN if not referred
+    rac_time: np.ndarray  # float64 minute of the clinic appointment, NaN if none
+    third_next_available: np.ndarray  # (days, practices) GP third-next-available, NaN unsampled
+    handoffs: Handoffs
+    flow_episode: np.ndarray  # int32: one row per transition
+    flow_from: np.ndarray  # int8 index into FLOW_NODES
+    flow_to: np.ndarray  # int8
 
 
 def dna_probability_by_lead(cfg: ModelConfig, max_lead: int) -> list[float]:
@@ -53,11 +137,9 @@ def dna_probability_by_lead(cfg: ModelConfig, max_lead: int) -> list[float]:
 
 def request_times(
     ep: Episodes, cfg: ModelConfig, calendar: Calendar
-) -> tuple[np.ndarray, np.ndarray]:
-    """Minute each need first reaches its practice, and which are urgent out-of-hours.
-
-    Needs arising in core hours are made at once; others wait for the next opening. Urgent
-    needs out of hours wait only if their draw says so (share in config); the rest are flagged.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minute each need first reaches its practice; which arose in core hours; which are urgent
+    needs arising out of hours that do not wait for the practice.
     """
     hours = cfg.site.core_hours
     open_m, close_m = hours.open_minute, hours.close_minute
@@ -73,37 +155,82 @@ def request_times(
     request = np.where(in_hours, ep.time, waiting_time.astype(float))
     waits = ep.uniforms["ooh_choice"] < cfg.assumptions.booking.urgent_out_of_hours_waits_share
     urgent_ooh = (~in_hours) & (ep.urgency == URGENT) & ~waits
-    return request, urgent_ooh
+    return request, in_hours, urgent_ooh
 
 
-def run_practice_journeys(
-    ep: Episodes, cfg: ModelConfig, calendar: Calendar, books: PracticeBooks
-) -> PracticeJourneys:
-    """Book every episode into its practice's appointment books, in time order."""
+def _thresholds(shares: list[float]) -> list[float]:
+    out, acc = [], 0.0
+    for s in shares:
+        acc += s
+        out.append(acc)
+    out[-1] = 1.0 + 1e-12
+    return out
+
+
+def _pick(u: float, cumulative: list[float]) -> int:
+    for k, c in enumerate(cumulative):
+        if u < c:
+            return k
+    return len(cumulative) - 1
+
+
+def run_journeys(
+    ep: Episodes,
+    cfg: ModelConfig,
+    calendar: Calendar,
+    practices: PracticeBooks,
+    hubs: HubBooks,
+    clinics: ClinicBooks,
+) -> SystemJourneys:
+    """Route every episode through practices, hubs, NHS 111 and rapid assessment clinics."""
     n = len(ep)
-    booking = cfg.assumptions.booking
-    # The books run past the end of the simulation so late requests can book ahead.
+    a = cfg.assumptions
+    booking = a.booking
     n_days = calendar.n_days
     run_days = calendar.run_days
     end_minute = run_days * MINUTES_PER_DAY
-    open_m = cfg.site.core_hours.open_minute
+    hours = cfg.site.core_hours
+    open_m, close_m = hours.open_minute, hours.close_minute
     horizon = cfg.site.practice_capacity.booking_horizon_days
     target = booking.target_days
     max_callbacks = booking.max_callbacks
+    is_working = calendar.is_working.tolist()
 
-    # Per-urgency cumulative action thresholds: u < t0 -> book later, < t1 -> call back.
-    thresholds = []
-    for u in URGENCIES:
-        r = booking.no_slot[u]
-        thresholds.append((r.book_later, r.book_later + r.callback_next_day))
+    no_slot = [
+        _thresholds(
+            [
+                booking.no_slot[u].book_later,
+                booking.no_slot[u].callback_next_day,
+                booking.no_slot[u].nhs111,
+                booking.no_slot[u].ae,
+                booking.no_slot[u].give_up,
+            ]
+        )
+        for u in URGENCIES
+    ]
+    ooh_route = _thresholds([booking.out_of_hours_route["nhs111"], booking.out_of_hours_route["ae"]])
+    disposition = _thresholds([a.nhs111.disposition[d] for d in NHS111_DISPOSITIONS])
+    rac_outcome = _thresholds([a.rapid_assessment.outcome[o] for o in RAC_OUTCOMES])
+    hub_accept = [a.hubs.accept_share_by_age[b] for b in AGE_BANDS]
+    hub_offer_share = booking.hub_offer_share
+    hub_dna = a.hubs.dna_probability
+    prefer_hub = a.hubs.prefer_hub_share_non_urgent
+    rac_from_practice = a.rapid_assessment.referral_share_from_practice
+    rac_from_111 = a.rapid_assessment.referral_share_from_nhs111
+    rac_no_slot_to_ae = a.rapid_assessment.no_slot_to_ae_share
+    rac_max_wait = a.rapid_assessment.max_wait_working_days
+    step_up_share = a.intermediate_care.step_up_share_from_practice
+    to_ae = a.nhs111.minutes_to_ae
+
     soon_deadline = [calendar.add_working_days(d, target["soon"]) for d in range(n_days)]
+    rac_deadline = [calendar.add_working_days(d, rac_max_wait) for d in range(n_days)]
     next_open = [
         int(calendar.next_working[min(d + 1, n_days)]) * MINUTES_PER_DAY + open_m
         for d in range(n_days)
     ]
     dna_table = dna_probability_by_lead(cfg, n_days + horizon + 1)
 
-    request, urgent_ooh = request_times(ep, cfg, calendar)
+    request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
 
     outcome = [ledger.PENDING] * n
     first_request = [float("nan")] * n
@@ -112,22 +239,54 @@ def run_practice_journeys(
     appt_min = [-1] * n
     staff_used = [-1] * n
     attempts = [0] * n
+    hub_booked = [float("nan")] * n
+    hub_time = [float("nan")] * n
+    nhs111_time = [float("nan")] * n
+    rac_ref = [float("nan")] * n
+    rac_time = [float("nan")] * n
+    flow_ep: list[int] = []
+    flow_from: list[int] = []
+    flow_to: list[int] = []
+    handoffs = Handoffs()
 
     practice = ep.practice.tolist()
     urgency = ep.urgency.tolist()
     staff_need = ep.staff_need.tolist()
     offset = ep.earliest_offset_days.tolist()
+    age = ep.age_band.tolist()
+    frail = (ep.frailty >= MODERATE).tolist()
+    key = ep.key.tolist()
     u_dna = ep.uniforms["dna"].tolist()
     u_choice = ep.uniforms["no_slot_choice"].tolist()
-    book_rows = books.books
-    all_staff = list(range(len(STAFF_TYPES)))
+    u_hub_offer = KeyedUniform("hub_offer")
+    u_hub_accept = KeyedUniform("hub_accept")
+    u_hub_dna = KeyedUniform("hub_dna")
+    u_prefer_hub = KeyedUniform("prefer_hub")
+    u_ooh_route = KeyedUniform("out_of_hours_route")
+    u_disposition = KeyedUniform("nhs111_disposition")
+    u_rac_referral = KeyedUniform("rac_referral")
+    u_rac_outcome = KeyedUniform("rac_outcome")
+    u_rac_no_slot = KeyedUniform("rac_no_slot")
+    u_step_up = KeyedUniform("step_up")
 
-    def find_and_book(row, staff_list, today, minute, first, last):
-        """Book the earliest slot in days [first, last] among the staff types in ``staff_list``
-        of a practice's books ``row``; returns (day, minute, staff) or None."""
+    book_rows = practices.books
+    loc_index = {name: k for k, name in enumerate(hubs.localities)}
+    locality_of_practice = [loc_index[p.locality] for p in cfg.site.practices.values()]
+    hub_books = hubs.books
+    rac_books = clinics.books
+    # 'Any clinician' needs: on a tie the first listed wins, so GPs (the scarcest) come last.
+    all_staff = tuple(sorted(range(len(STAFF_TYPES)), key=lambda s: STAFF_TYPES[s] == "gp"))
+    events: list[tuple[float, int, int, int]] = []  # (time, kind, episode, attempt)
+
+    def flow(i: int, origin: int, dest: int) -> None:
+        flow_ep.append(i)
+        flow_from.append(origin)
+        flow_to.append(dest)
+
+    def earliest(books, today, minute, first, last):
+        """Earliest (day, minute, index) over ``books`` in days [first, last], not booked."""
         best = None
-        for s in staff_list:
-            book = row[s]
+        for s, book in books:
             if first <= today:
                 slot = book.peek_today(today, minute)
                 if slot >= 0:
@@ -143,48 +302,111 @@ def run_practice_journeys(
                     cand = (d, book.first_prebook_minute(d), s)
                     if best is None or cand[:2] < best[:2]:
                         best = cand
-        if best is None:
-            return None
-        d, _, s = best
-        slot = row[s].book_today(today, minute) if d == today else row[s].book_on(d)
-        return d, slot, s
+        return best
 
-    callbacks: list[tuple[float, int, int]] = []  # (time, episode, attempt)
+    def take(book, today, minute, d):
+        return book.book_today(today, minute) if d == today else book.book_on(d)
 
-    def handle(i: int, t: float, attempt: int) -> None:
+    def window(i: int, today: int) -> tuple[int, int]:
+        urg = urgency[i]
+        if urg == URGENT:
+            return today, today + target["urgent"]
+        if urg == SOON:
+            return today, soon_deadline[today]
+        first = today + offset[i]
+        return first, max(first, today + target["routine"])
+
+    def to_ae_dept(i: int, t: float, via: int, origin: int) -> None:
+        handoffs.ae_episode.append(i)
+        handoffs.ae_time.append(t + to_ae)
+        handoffs.ae_via.append(via)
+        flow(i, origin, NODE["ambulance"] if via == AE_VIA_AMBULANCE else NODE["ae"])
+
+    def after_urgent_care(i: int, t: float, origin: int) -> None:
+        """Frail urgent needs seen in primary care: RAC referral or IC step-up, else home."""
+        if not (frail[i] and urgency[i] == URGENT):
+            return
+        k = key[i]
+        if u_rac_referral(k) < rac_from_practice:
+            heapq.heappush(events, (t, _EV_RAC, i, origin))
+        elif u_step_up(k) < step_up_share:
+            outcome[i] = ledger.PENDING
+            handoffs.step_up_episode.append(i)
+            handoffs.step_up_time.append(t)
+            handoffs.step_up_source.append(STEP_UP_FROM_PRACTICE)
+            flow(i, origin, NODE["intermediate_care"])
+
+    def try_hub(i: int, t: float, first: int, last: int, offered_by_practice: bool) -> bool:
+        """Offer the locality hub's earliest slot in [first, last]; True if the need is settled."""
+        k = key[i]
+        if offered_by_practice and u_hub_offer(k) >= hub_offer_share:
+            return False
+        book = hub_books[locality_of_practice[practice[i]]]
+        today = int(t // MINUTES_PER_DAY)
+        minute = t - today * MINUTES_PER_DAY
+        best = earliest(((0, book),), today, minute, first, last)
+        if best is None or u_hub_accept(k) >= hub_accept[age[i]]:
+            return False
+        d = best[0]
+        slot = take(book, today, minute, d)
+        when = d * MINUTES_PER_DAY + slot
+        hub_booked[i] = t
+        hub_time[i] = when
+        if d >= run_days:
+            outcome[i] = ledger.WAITING_AT_END
+        elif u_hub_dna(k) < hub_dna:
+            outcome[i] = ledger.DID_NOT_ATTEND
+        else:
+            outcome[i] = ledger.ATTENDED_HUB
+            after_urgent_care(i, when, NODE["hub"])
+        return True
+
+    def handle_practice(i: int, t: float, attempt: int) -> None:
         attempts[i] = attempt + 1
         if t >= end_minute:
             outcome[i] = ledger.WAITING_AT_END
             return
         today = int(t // MINUTES_PER_DAY)
         minute = t - today * MINUTES_PER_DAY
-        urg = urgency[i]
-        if urg == URGENT:
-            first, last = today, today + target["urgent"]
-        elif urg == SOON:
-            first, last = today, soon_deadline[today]
-        else:
-            first = today + offset[i]
-            last = max(first, today + target["routine"])
+        first, last = window(i, today)
+        if attempt == 0 and urgency[i] != URGENT and u_prefer_hub(key[i]) < prefer_hub:
+            if try_hub(i, t, first, last, False):
+                flow(i, NODE["practice"], NODE["hub"])
+                return
         row = book_rows[practice[i]]
         need = staff_need[i]
-        staff_list = all_staff if need == ANY_STAFF else (need,)
-        got = find_and_book(row, staff_list, today, minute, first, last)
-        if got is None:
+        if need == ANY_STAFF:
+            best = earliest(tuple((s, row[s]) for s in all_staff), today, minute, first, last)
+        else:
+            best = earliest(((need, row[need]),), today, minute, first, last)
+        if best is None:
+            if try_hub(i, t, first, last, True):
+                flow(i, NODE["practice"], NODE["hub"])
+                return
             u = (u_choice[i] + attempt * GOLDEN) % 1.0
-            t0, t1 = thresholds[urg]
-            action = ACTION_BOOK_LATER if u < t0 else ACTION_CALLBACK if u < t1 else ACTION_GIVE_UP
-            if action == ACTION_BOOK_LATER:
-                got = find_and_book(row, staff_list, today, minute, last + 1, today + horizon)
-                if got is None:
-                    action = ACTION_CALLBACK
-            if got is None:
-                if action == ACTION_CALLBACK and attempt < max_callbacks:
-                    heapq.heappush(callbacks, (next_open[today], i, attempt + 1))
+            action = _pick(u, no_slot[urgency[i]])
+            if action == 0:  # book later at the practice, however late
+                if need == ANY_STAFF:
+                    books = tuple((s, row[s]) for s in all_staff)
+                else:
+                    books = ((need, row[need]),)
+                best = earliest(books, today, minute, last + 1, today + horizon)
+                if best is None:
+                    action = 1
+            if best is None:
+                if action == 1 and attempt < max_callbacks:
+                    heapq.heappush(events, (next_open[today], _EV_REQUEST, i, attempt + 1))
+                elif action == 2:
+                    flow(i, NODE["practice"], NODE["nhs111"])
+                    handle_111(i, t)
+                elif action == 3:
+                    to_ae_dept(i, t, AE_VIA_DISPLACED, NODE["practice"])
                 else:
                     outcome[i] = ledger.GAVE_UP
+                    flow(i, NODE["practice"], NODE["gave_up"])
                 return
-        d, slot, s = got
+        d, _, s = best
+        slot = take(row[s], today, minute, d)
         booked_time[i] = t
         appt_day[i] = d
         appt_min[i] = slot
@@ -195,10 +417,102 @@ def run_practice_journeys(
             outcome[i] = ledger.DID_NOT_ATTEND
         else:
             outcome[i] = ledger.ATTENDED_PRACTICE
+            if frail[i]:
+                after_urgent_care(i, d * MINUTES_PER_DAY + slot, NODE["practice"])
+
+    def handle_111(i: int, t: float) -> None:
+        nhs111_time[i] = t
+        k = key[i]
+        choice = NHS111_DISPOSITIONS[_pick(u_disposition(k), disposition)]
+        here = NODE["nhs111"]
+        if choice == "self_care":
+            outcome[i] = ledger.SELF_CARE
+            flow(i, here, NODE["self_care"])
+        elif choice == "pharmacy":
+            outcome[i] = ledger.PHARMACY
+            flow(i, here, NODE["pharmacy"])
+        elif choice == "primary_care":
+            today = int(t // MINUTES_PER_DAY)
+            if today >= n_days:
+                outcome[i] = ledger.WAITING_AT_END
+                return
+            first, last = window(i, today)
+            if try_hub(i, t, first, last, False):
+                flow(i, here, NODE["hub"])
+                return
+            minute = t - today * MINUTES_PER_DAY
+            if is_working[today] and open_m <= minute < close_m:
+                row = book_rows[practice[i]]
+                best = earliest(tuple((s, row[s]) for s in all_staff), today, minute, today, today)
+                if best is not None:
+                    d, _, s = best
+                    slot = take(row[s], today, minute, d)
+                    booked_time[i] = t
+                    appt_day[i], appt_min[i], staff_used[i] = d, slot, s
+                    outcome[i] = ledger.ATTENDED_PRACTICE
+                    flow(i, here, NODE["practice"])
+                    return
+                to_ae_dept(i, t, AE_VIA_DISPLACED, here)
+            else:
+                outcome[i] = ledger.OUT_OF_HOURS_GP
+                flow(i, here, NODE["out_of_hours_gp"])
+        elif choice == "ae":
+            today = int(t // MINUTES_PER_DAY)
+            minute = t - today * MINUTES_PER_DAY
+            in_clinic_hours = today < n_days and is_working[today] and open_m <= minute < close_m
+            if frail[i] and in_clinic_hours and u_rac_referral(k) < rac_from_111:
+                heapq.heappush(events, (t, _EV_RAC, i, here))
+            else:
+                to_ae_dept(i, t, AE_VIA_NHS111, here)
+        else:
+            to_ae_dept(i, t, AE_VIA_AMBULANCE, here)
+
+    def handle_rac(i: int, t: float, origin: int) -> None:
+        flow(i, origin, NODE["rac"])
+        rac_ref[i] = t
+        today = int(t // MINUTES_PER_DAY)
+        if today >= run_days:
+            outcome[i] = ledger.WAITING_AT_END
+            return
+        minute = t - today * MINUTES_PER_DAY
+        best = earliest(tuple(enumerate(rac_books)), today, minute, today, rac_deadline[today])
+        k = key[i]
+        if best is None:
+            if u_rac_no_slot(k) < rac_no_slot_to_ae:
+                to_ae_dept(i, t, AE_VIA_RAC_NO_SLOT, NODE["rac"])
+            else:
+                outcome[i] = ledger.ADMITTED
+                handoffs.admit_episode.append(i)
+                handoffs.admit_time.append(t)
+                handoffs.admit_source.append(ADMIT_FROM_RAC_NO_SLOT)
+                flow(i, NODE["rac"], NODE["admission"])
+            return
+        d, _, s = best
+        slot = take(rac_books[s], today, minute, d)
+        when = d * MINUTES_PER_DAY + slot
+        rac_time[i] = when
+        if d >= run_days:
+            outcome[i] = ledger.WAITING_AT_END
+            return
+        result = RAC_OUTCOMES[_pick(u_rac_outcome(k), rac_outcome)]
+        if result == "home":
+            outcome[i] = ledger.RAC_HOME
+            flow(i, NODE["rac"], NODE["home"])
+        elif result == "intermediate_care":
+            outcome[i] = ledger.PENDING
+            handoffs.step_up_episode.append(i)
+            handoffs.step_up_time.append(when)
+            handoffs.step_up_source.append(STEP_UP_FROM_RAC)
+            flow(i, NODE["rac"], NODE["intermediate_care"])
+        else:
+            outcome[i] = ledger.ADMITTED
+            handoffs.admit_episode.append(i)
+            handoffs.admit_time.append(when)
+            handoffs.admit_source.append(ADMIT_FROM_RAC)
+            flow(i, NODE["rac"], NODE["admission"])
 
     gp = STAFF_TYPES.index("gp")
     tna = np.full((n_days, len(book_rows)), np.nan)
-    is_working = calendar.is_working.tolist()
     sampled_until = -1  # last day whose opening has been sampled
 
     def sample_access(up_to_day: int) -> None:
@@ -210,28 +524,42 @@ def run_practice_journeys(
                     tna[d, p] = row[gp].third_next_available_days(d, open_m, horizon)
         sampled_until = max(sampled_until, up_to_day)
 
+    def dispatch(t: float, kind: int, i: int, arg: int) -> None:
+        if t // MINUTES_PER_DAY > sampled_until:
+            sample_access(int(t // MINUTES_PER_DAY))
+        if kind == _EV_REQUEST:
+            handle_practice(i, t, arg)
+        else:
+            handle_rac(i, t, arg)
+
     order = np.argsort(request, kind="stable")
     req_list = request.tolist()
     ooh_list = urgent_ooh.tolist()
+    in_hours_list = in_hours.tolist()
+    arising = ep.time.tolist()
+    need_in, need_out = NODE["need_in_hours"], NODE["need_out_of_hours"]
     for i in order.tolist():
         if ooh_list[i]:
-            outcome[i] = ledger.URGENT_OUT_OF_HOURS
+            # Urgent need while practices are shut: NHS 111 or straight to A&E, at once.
+            t = arising[i]
+            while events and events[0][0] <= t:
+                dispatch(*heapq.heappop(events))
+            if _pick(u_ooh_route(key[i]), ooh_route) == 0:
+                flow(i, need_out, NODE["nhs111"])
+                handle_111(i, t)
+            else:
+                to_ae_dept(i, t, AE_VIA_DISPLACED, need_out)
             continue
         t = req_list[i]
-        while callbacks and callbacks[0][0] <= t:
-            ct, j, k = heapq.heappop(callbacks)
-            if ct // MINUTES_PER_DAY > sampled_until:
-                sample_access(int(ct // MINUTES_PER_DAY))
-            handle(j, ct, k)
-        if t // MINUTES_PER_DAY > sampled_until:
-            sample_access(int(t // MINUTES_PER_DAY))
+        while events and events[0][0] <= t:
+            dispatch(*heapq.heappop(events))
         first_request[i] = t
-        handle(i, t, 0)
-    while callbacks:
-        ct, j, k = heapq.heappop(callbacks)
-        handle(j, ct, k)
+        flow(i, need_in if in_hours_list[i] else need_out, NODE["practice"])
+        dispatch(t, _EV_REQUEST, i, 0)
+    while events:
+        dispatch(*heapq.heappop(events))
 
-    return PracticeJourneys(
+    return SystemJourneys(
         outcome=np.array(outcome, dtype=np.int8),
         first_request_time=np.array(first_request),
         booked_time=np.array(booked_time),
@@ -239,7 +567,14 @@ def run_practice_journeys(
         appointment_minute=np.array(appt_min, dtype=np.int16),
         staff_type=np.array(staff_used, dtype=np.int8),
         attempts=np.array(attempts, dtype=np.int8),
+        hub_booked_time=np.array(hub_booked),
+        hub_time=np.array(hub_time),
+        nhs111_time=np.array(nhs111_time),
+        rac_referral_time=np.array(rac_ref),
+        rac_time=np.array(rac_time),
         third_next_available=tna,
+        handoffs=handoffs,
+        flow_episode=np.array(flow_ep, dtype=np.int32),
+        flow_from=np.array(flow_from, dtype=np.int8),
+        flow_to=np.array(flow_to, dtype=np.int8),
     )
-
-

@@ -3,19 +3,29 @@
 Every KPI here is defined for planners in ``docs/kpis.md`` (formula, unit, when measured).
 Keys are ``service.measure``; the registry gives each a unit, a label and, where one exists,
 the direction that counts as better (used by paired option comparisons).
+
+Counting rules: appointment-type KPIs count events whose time falls in the window
+(appointments, contacts, attendances); episode-type KPIs count episodes that arose in the
+window; annual costs scale the window's costs to 52.18 weeks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import ledger
-from .calendar import MINUTES_PER_DAY
+from .calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
+from .config import FIRST_OLDER_BAND, STAFF_TYPES, ModelConfig
 from .demand import ROUTINE, URGENT, Episodes
-from .journey import PracticeJourneys
-from .services.practice import PracticeBooks
+
+if TYPE_CHECKING:  # imported for annotations only: model imports this module
+    from .journey import SystemJourneys
+    from .services.hub import HubBooks
+    from .services.practice import PracticeBooks
+    from .services.rapid_assessment import ClinicBooks
 
 
 @dataclass(frozen=True)
@@ -25,9 +35,13 @@ class KpiDefinition:
     better: str | None  # "higher", "lower" or None when neither is better
 
 
+_PER_WEEK = "per week"
 KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "practice.appointments_per_1000_week": KpiDefinition(
         "appointments per 1,000 patients per week", "Practice appointments", None
+    ),
+    "practice.appointments_per_patient_year": KpiDefinition(
+        "appointments per patient per year", "Practice appointments per patient", None
     ),
     "practice.same_day_share": KpiDefinition(
         "share of appointments", "Appointments booked for the same day", None
@@ -46,30 +60,101 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     ),
     "practice.utilisation": KpiDefinition("share of slots offered", "Practice slot utilisation", None),
     "practice.dna_rate": KpiDefinition("share of appointments", "Did not attend (DNA) rate", "lower"),
+    "hub.appointments_per_week": KpiDefinition(
+        "appointments per week", "Hub (extended access) appointments", None
+    ),
+    "hub.utilisation": KpiDefinition("share of slots offered", "Hub slot utilisation", None),
+    "nhs111.contacts_per_week": KpiDefinition("contacts per week", "NHS 111 contacts", None),
+    "rac.attendances_per_week": KpiDefinition(
+        "attendances per week", "Rapid assessment clinic attendances", None
+    ),
+    "rac.wait_days_mean": KpiDefinition("days", "Rapid assessment wait (mean)", "lower"),
+    "ic.occupancy": KpiDefinition("share of places", "Intermediate care (IC+) occupancy", None),
+    "ic.step_up_per_week": KpiDefinition(
+        "people per week", "IC+ step-ups started (admissions avoided)", "higher"
+    ),
+    "ae.attendances_per_week": KpiDefinition("attendances per week", "A&E attendances", "lower"),
+    "ae.attendances_per_1000_year": KpiDefinition(
+        "attendances per 1,000 patients per year", "A&E attendance rate", "lower"
+    ),
+    "ae.primary_care_treatable_per_week": KpiDefinition(
+        "attendances per week", "A&E attendances treatable in primary care", "lower"
+    ),
+    "ae.primary_care_treatable_share": KpiDefinition(
+        "share of attendances", "Share of A&E treatable in primary care", "lower"
+    ),
+    "ae.four_hour_performance": KpiDefinition(
+        "share of attendances", "A&E 4-hour performance", "higher"
+    ),
+    "ae.time_in_department_mean_min": KpiDefinition(
+        "minutes", "A&E time in department (mean)", "lower"
+    ),
+    "ae.time_in_department_p95_min": KpiDefinition(
+        "minutes", "A&E time in department (95th centile)", "lower"
+    ),
+    "ae.admissions_per_week": KpiDefinition("admissions per week", "Admissions via A&E", "lower"),
+    "ae.conversion": KpiDefinition("share of attendances", "A&E admission conversion", None),
+    "ae.conversion_65plus": KpiDefinition(
+        "share of attendances aged 65+", "A&E admission conversion, 65+", None
+    ),
+    "system.admissions_per_week": KpiDefinition(
+        "admissions per week", "Emergency admissions (all routes)", "lower"
+    ),
+    "system.bed_days_per_week": KpiDefinition("bed days per week", "Hospital bed days", "lower"),
     "system.episodes_per_week": KpiDefinition("episodes per week", "Episodes of need arising", None),
     "system.unmet_need_per_week": KpiDefinition(
         "episodes per week", "Unmet need (gave up without care)", "lower"
     ),
-    "system.urgent_out_of_hours_per_week": KpiDefinition(
-        "episodes per week", "Urgent needs arising out of hours (not yet routed)", None
+    "cost.services_annual_gbp": KpiDefinition(
+        "£ per year (2024/25 prices)", "Running cost of services", "lower"
     ),
+    "cost.activity_annual_gbp": KpiDefinition(
+        "£ per year (2024/25 prices)", "Cost of urgent and hospital activity", "lower"
+    ),
+    "cost.total_annual_gbp": KpiDefinition("£ per year (2024/25 prices)", "Total cost", "lower"),
 }
 
 
-def _share(num: int | float, den: int | float) -> float:
+@dataclass
+class KpiInputs:
+    """Everything a replication produced that KPIs and flows are computed from."""
+
+    cfg: ModelConfig
+    episodes: Episodes
+    journeys: SystemJourneys
+    practices: PracticeBooks
+    hubs: HubBooks
+    clinics: ClinicBooks
+    emergency: Any  # model.EmergencyStage
+    care: Any  # services.intermediate_care.IntermediateCareResult
+    first_day: int
+    last_day: int
+
+    @property
+    def weeks(self) -> float:
+        return (self.last_day - self.first_day) / 7
+
+    def in_window(self, minutes: np.ndarray) -> np.ndarray:
+        lo, hi = self.first_day * MINUTES_PER_DAY, self.last_day * MINUTES_PER_DAY
+        return (minutes >= lo) & (minutes < hi)
+
+
+def _share(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 
 
-def practice_kpis(
-    ep: Episodes,
-    pj: PracticeJourneys,
-    books: PracticeBooks,
-    first_day: int,
-    last_day: int,
-) -> dict[str, float]:
-    """KPIs over days ``first_day .. last_day - 1`` (the measurement window)."""
-    weeks = (last_day - first_day) / 7
-    thousands = books.list_sizes.sum() / 1000
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else float("nan")
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def practice_kpis(k: KpiInputs) -> dict[str, float]:
+    ep, pj = k.episodes, k.journeys
+    weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
+    thousands = k.practices.list_sizes.sum() / 1000
 
     booked = pj.appointment_day >= 0
     appt_in = booked & (pj.appointment_day >= first_day) & (pj.appointment_day < last_day)
@@ -77,31 +162,166 @@ def practice_kpis(
     booking_day = np.floor(pj.booked_time / MINUTES_PER_DAY)
     same_day = appt_in & (pj.appointment_day == booking_day)
     dna = appt_in & (pj.outcome == ledger.DID_NOT_ATTEND)
-    offered = books.offered_between(first_day, last_day).sum()
+    offered = k.practices.offered_between(first_day, last_day).sum()
 
-    arose_in = (ep.time >= first_day * MINUTES_PER_DAY) & (ep.time < last_day * MINUTES_PER_DAY)
-    requested = arose_in & ~np.isnan(pj.first_request_time)
+    arose_in = k.in_window(ep.time)
+    # Requests made after the run ended (needs arising on its last weekend) are not counted.
+    requested = arose_in & (pj.first_request_time < last_day * MINUTES_PER_DAY)
     request_day = np.floor(pj.first_request_time / MINUTES_PER_DAY)
     urgent = requested & (ep.urgency == URGENT)
-    urgent_met = urgent & (pj.appointment_day == request_day)
+    seen = pj.outcome != ledger.DID_NOT_ATTEND
+    urgent_met = urgent & (pj.appointment_day == request_day) & seen
     routine_booked = requested & (ep.urgency == ROUTINE) & booked
     lead = (pj.appointment_day - request_day)[routine_booked]
 
     tna = pj.third_next_available[first_day:last_day]
-    tna_mean = float(np.nanmean(tna)) if np.isfinite(tna).any() else float("nan")
-
-    outcome_in = pj.outcome[arose_in]
+    per_1000_week = n_appts / thousands / weeks
     return {
-        "practice.appointments_per_1000_week": n_appts / thousands / weeks,
+        "practice.appointments_per_1000_week": per_1000_week,
+        "practice.appointments_per_patient_year": per_1000_week * WEEKS_PER_YEAR / 1000,
         "practice.same_day_share": _share(same_day.sum(), n_appts),
         "practice.urgent_same_day_met_rate": _share(urgent_met.sum(), urgent.sum()),
-        "practice.routine_lead_days_mean": float(lead.mean()) if lead.size else float("nan"),
-        "practice.routine_lead_days_p90": float(np.percentile(lead, 90)) if lead.size else float("nan"),
-        "practice.third_next_available_days": tna_mean,
+        "practice.routine_lead_days_mean": _mean(lead),
+        "practice.routine_lead_days_p90": _pct(lead, 90),
+        "practice.third_next_available_days": (
+            float(np.nanmean(tna)) if np.isfinite(tna).any() else float("nan")
+        ),
         "practice.utilisation": _share(n_appts, offered),
         "practice.dna_rate": _share(dna.sum(), n_appts),
-        "system.episodes_per_week": arose_in.sum() / weeks,
-        "system.unmet_need_per_week": (outcome_in == ledger.GAVE_UP).sum() / weeks,
-        "system.urgent_out_of_hours_per_week": (outcome_in == ledger.URGENT_OUT_OF_HOURS).sum()
-        / weeks,
     }
+
+
+def service_kpis(k: KpiInputs) -> dict[str, float]:
+    """Hubs, NHS 111, rapid assessment, intermediate care, A&E, admissions."""
+    sj, ed, care = k.journeys, k.emergency, k.care
+    weeks = k.weeks
+    population = k.practices.list_sizes.sum()
+
+    hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
+    hub_offered = sum(b.slots_on(d) for b in k.hubs.books for d in range(k.first_day, k.last_day))
+    rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
+    rac_ref_in = k.in_window(np.nan_to_num(sj.rac_referral_time, nan=-1.0)) & ~np.isnan(sj.rac_time)
+    rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
+
+    arrive = ed.arrivals.time
+    ae_in = k.in_window(arrive)
+    stay = (ed.outcome.departure_time - arrive)[ae_in]
+    admitted_in = ed.outcome.admitted & ae_in
+    older_in = ae_in & (ed.age_band >= FIRST_OLDER_BAND)
+    n_ae = int(ae_in.sum())
+
+    places = k.cfg.site.intermediate_care.places
+    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
+    step_up_started = care.step_ups.started & k.in_window(
+        np.nan_to_num(care.step_ups.start_time, nan=-1.0)
+    )
+    admit_in = k.in_window(care.admissions.time)
+    return {
+        "hub.appointments_per_week": hub_in.sum() / weeks,
+        "hub.utilisation": _share(hub_in.sum(), hub_offered),
+        "nhs111.contacts_per_week": k.in_window(np.nan_to_num(sj.nhs111_time, nan=-1.0)).sum()
+        / weeks,
+        "rac.attendances_per_week": rac_in.sum() / weeks,
+        "rac.wait_days_mean": _mean(rac_wait),
+        "ic.occupancy": _share(care.occupancy_mean(lo, hi), places),
+        "ic.step_up_per_week": step_up_started.sum() / weeks,
+        "ae.attendances_per_week": n_ae / weeks,
+        "ae.attendances_per_1000_year": n_ae / weeks * WEEKS_PER_YEAR / (population / 1000),
+        "ae.primary_care_treatable_per_week": (ed.primary_care_treatable & ae_in).sum() / weeks,
+        "ae.primary_care_treatable_share": _share((ed.primary_care_treatable & ae_in).sum(), n_ae),
+        "ae.four_hour_performance": _share(
+            (stay <= k.cfg.assumptions.ae.four_hour_minutes).sum(), n_ae
+        ),
+        "ae.time_in_department_mean_min": _mean(stay),
+        "ae.time_in_department_p95_min": _pct(stay, 95),
+        "ae.admissions_per_week": admitted_in.sum() / weeks,
+        "ae.conversion": _share(admitted_in.sum(), n_ae),
+        "ae.conversion_65plus": _share((admitted_in & older_in).sum(), older_in.sum()),
+        "system.admissions_per_week": admit_in.sum() / weeks,
+        "system.bed_days_per_week": care.admissions.bed_days[admit_in].sum() / weeks,
+    }
+
+
+def cost_kpis(k: KpiInputs) -> dict[str, float]:
+    """Annual running cost of the services' capacity, and of the activity they see."""
+    cfg, sj, ed, care = k.cfg, k.journeys, k.emergency, k.care
+    costs, site = cfg.assumptions.unit_costs, cfg.site
+    weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
+    per_year = WEEKS_PER_YEAR / weeks
+
+    staff_cost = {
+        "gp": costs.gp_appointment,
+        "nurse": costs.nurse_appointment,
+        "pharmacist": costs.pharmacist_appointment,
+    }
+    offered = k.practices.offered_by_staff(first_day, last_day)
+    practice = sum(offered[i] * staff_cost[s] for i, s in enumerate(STAFF_TYPES))
+    hub_slots = sum(b.slots_on(d) for b in k.hubs.books for d in range(first_day, last_day))
+    hub = hub_slots * site.hubs.running_cost_per_slot_gbp
+    rac = k.clinics.weekly_sessions * weeks * site.rapid_assessment.running_cost_per_session_gbp
+    days = last_day - first_day
+    ic = site.intermediate_care.places * days * site.intermediate_care.running_cost_per_place_day_gbp
+    foh = site.emergency_department.frailty_front_of_house
+    foh_cost = 0.0
+    if foh.enabled:
+        hours_a_week = len(foh.weekdays) * max(foh.close_minute - foh.open_minute, 0) / 60
+        foh_cost = hours_a_week * weeks * foh.running_cost_per_hour_gbp
+    services = (practice + hub + rac + ic + foh_cost) * per_year
+
+    arose_in = k.in_window(k.episodes.time)
+    outcome = sj.outcome[arose_in]
+    contacts_111 = k.in_window(np.nan_to_num(sj.nhs111_time, nan=-1.0)).sum()
+    ae_in = k.in_window(ed.arrivals.time)
+    pct = ed.primary_care_treatable & ae_in
+    admit_in = k.in_window(care.admissions.time)
+    short = care.admissions.stay_days < costs.short_stay_max_days
+    activity = (
+        contacts_111 * costs.nhs111_contact
+        + (outcome == ledger.PHARMACY).sum() * costs.pharmacy_consultation
+        + (outcome == ledger.OUT_OF_HOURS_GP).sum() * costs.out_of_hours_gp_case
+        + (ed.ambulance & ae_in).sum() * costs.ambulance_conveyance
+        + pct.sum() * costs.ae_attendance_minor
+        + (ae_in & ~pct).sum() * costs.ae_attendance
+        + (admit_in & short).sum() * costs.admission_short_stay
+        + (admit_in & ~short).sum() * costs.admission_long_stay
+        + care.admissions.step_down_wait_days[admit_in].sum() * costs.bed_day
+    ) * per_year
+    return {
+        "cost.services_annual_gbp": float(services),
+        "cost.activity_annual_gbp": float(activity),
+        "cost.total_annual_gbp": float(services + activity),
+    }
+
+
+def system_kpis(k: KpiInputs) -> dict[str, float]:
+    arose_in = k.in_window(k.episodes.time)
+    outcome = k.journeys.outcome[arose_in]
+    result = practice_kpis(k)
+    result.update(service_kpis(k))
+    result["system.episodes_per_week"] = arose_in.sum() / k.weeks
+    result["system.unmet_need_per_week"] = (outcome == ledger.GAVE_UP).sum() / k.weeks
+    result.update(cost_kpis(k))
+    return {name: result[name] for name in KPI_DEFINITIONS}
+
+
+def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
+    """Origin -> destination transitions per week: episodes that arose in the window, plus
+    self-presenting A&E arrivals in the window."""
+    from .journey import FLOW_NODES, NODE
+
+    sj, ed = k.journeys, k.emergency
+    keep = k.in_window(k.episodes.time)[sj.flow_episode]
+    n = len(FLOW_NODES)
+    matrix = np.zeros((n, n))
+    np.add.at(matrix, (sj.flow_from[keep], sj.flow_to[keep]), 1)
+    sp = (ed.source == 0) & k.in_window(ed.arrivals.time)
+    matrix[NODE["self_presenting"], NODE["ae"]] += sp.sum()
+    matrix[NODE["ae"], NODE["admission"]] += (sp & ed.outcome.admitted).sum()
+    matrix[NODE["ae"], NODE["home"]] += (sp & ~ed.outcome.admitted).sum()
+    rows = {}
+    for i, j in zip(*np.nonzero(matrix), strict=True):
+        rows[(FLOW_NODES[i], FLOW_NODES[j])] = float(matrix[i, j] / k.weeks)
+    return rows
+
+
+__all__ = ["KPI_DEFINITIONS", "KpiDefinition", "KpiInputs", "system_kpis", "flow_counts"]

@@ -12,21 +12,32 @@ import numpy as np
 TERMINAL_STATES: tuple[tuple[str, str], ...] = (
     ("pending", "not yet resolved (never appears in a finished replication)"),
     ("attended_practice", "seen at the patient's own practice"),
-    ("did_not_attend", "booked a practice appointment and did not attend"),
-    ("gave_up", "no appointment found in time and the patient gave up (unmet need)"),
-    (
-        "urgent_out_of_hours",
-        "urgent need arising while practices are shut, not yet routed to another service",
-    ),
+    ("did_not_attend", "booked a practice or hub appointment and did not attend"),
+    ("gave_up", "no care found in time and the patient gave up (unmet need)"),
     ("waiting_at_end", "still waiting when the run ended (appointment or call-back after the end)"),
+    ("attended_hub", "seen at the locality hub (extended access)"),
+    ("self_care", "advised self-care by NHS 111"),
+    ("pharmacy", "sent to a community pharmacy by NHS 111"),
+    ("out_of_hours_gp", "seen by the out-of-hours GP service after NHS 111"),
+    ("ae_discharged", "attended A&E and went home"),
+    ("admitted", "admitted to hospital (via A&E, a rapid assessment clinic or failed step-up)"),
+    ("rac_home", "assessed at a rapid assessment clinic and went home"),
+    ("intermediate_care", "stepped up into intermediate care (IC+), avoiding an admission"),
 )
 STATE_INDEX = {name: i for i, (name, _) in enumerate(TERMINAL_STATES)}
 PENDING = STATE_INDEX["pending"]
 ATTENDED_PRACTICE = STATE_INDEX["attended_practice"]
 DID_NOT_ATTEND = STATE_INDEX["did_not_attend"]
 GAVE_UP = STATE_INDEX["gave_up"]
-URGENT_OUT_OF_HOURS = STATE_INDEX["urgent_out_of_hours"]
 WAITING_AT_END = STATE_INDEX["waiting_at_end"]
+ATTENDED_HUB = STATE_INDEX["attended_hub"]
+SELF_CARE = STATE_INDEX["self_care"]
+PHARMACY = STATE_INDEX["pharmacy"]
+OUT_OF_HOURS_GP = STATE_INDEX["out_of_hours_gp"]
+AE_DISCHARGED = STATE_INDEX["ae_discharged"]
+ADMITTED = STATE_INDEX["admitted"]
+RAC_HOME = STATE_INDEX["rac_home"]
+INTERMEDIATE_CARE = STATE_INDEX["intermediate_care"]
 
 
 class ConservationError(AssertionError):

@@ -11,13 +11,24 @@ import pandas as pd
 
 from . import outputs
 from .config import RunConfig
-from .experiment import kpi_table, ledger_table, resolve_n_jobs, run_experiment, summarise
+from .experiment import (
+    calibration_table,
+    flows_table,
+    kpi_table,
+    ledger_table,
+    resolve_n_jobs,
+    run_experiment,
+    summarise,
+)
 from .kpis import KPI_DEFINITIONS
 
 
-def execute_run(run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started: float) -> pd.DataFrame:
-    """Run all replications and write ``kpis.csv``, ``summary.csv``, ``ledger.csv`` and,
-    last, ``manifest.json``. Returns the summary table."""
+def execute_run(
+    run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run all replications and write ``kpis.csv``, ``summary.csv``, ``ledger.csv``,
+    ``flows.csv``, ``calibration.csv`` and, last, ``manifest.json``.
+    Returns the summary and calibration tables."""
     from .cli import PROJECT_ROOT
 
     exp = run_cfg.experiment
@@ -33,7 +44,10 @@ def execute_run(run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started
         "ci_level": exp.ci_level,
         "experiment": exp.name,
         "n_jobs": resolve_n_jobs(exp.n_jobs, exp.replications),
-        "config_sha256": outputs.config_sha256(data),
+        # n_jobs changes speed, never numbers, so it is left out of the fingerprint
+        "config_sha256": outputs.config_sha256(
+            {**data, "experiment": {k: v for k, v in data["experiment"].items() if k != "n_jobs"}}
+        ),
         "git": outputs.git_state(PROJECT_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
@@ -49,6 +63,9 @@ def execute_run(run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started
     outputs.atomic_write_csv(out_dir / "kpis.csv", kpis)
     outputs.atomic_write_csv(out_dir / "summary.csv", summary)
     outputs.atomic_write_csv(out_dir / "ledger.csv", ledger_table(results))
+    outputs.atomic_write_csv(out_dir / "flows.csv", flows_table(results, exp.ci_level))
+    calibration = calibration_table(summary, run_cfg.calibration)
+    outputs.atomic_write_csv(out_dir / "calibration.csv", calibration)
 
     manifest.update(
         {
@@ -58,11 +75,18 @@ def execute_run(run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started
             "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
             "wall_seconds": round(time.perf_counter() - started, 3),
             "finished_utc": outputs.now_utc(),
-            "files": ["kpis.csv", "summary.csv", "ledger.csv", ".hydra/config.yaml"],
+            "files": [
+                "kpis.csv",
+                "summary.csv",
+                "ledger.csv",
+                "flows.csv",
+                "calibration.csv",
+                ".hydra/config.yaml",
+            ],
         }
     )
     outputs.atomic_write_json(out_dir / "manifest.json", manifest)
-    return summary
+    return summary, calibration
 
 
 def _fmt(x: float) -> str:
@@ -87,7 +111,25 @@ def format_summary(summary: pd.DataFrame, level: float) -> str:
     return "\n".join(lines)
 
 
-def print_summary(summary: pd.DataFrame, run_cfg: RunConfig) -> None:
+def format_calibration(calibration: pd.DataFrame) -> str:
+    width = max([len(t) for t in calibration.target] + [6])
+    lines = [
+        f"{'Calibration target':<{width}}  {'target':>10}  {'simulated':>10}  {'CI':>21}  within",
+        "-" * (width + 60),
+    ]
+    for row in calibration.itertuples():
+        ci = f"{_fmt(row.ci_low)} to {_fmt(row.ci_high)}"
+        tgt = f"{_fmt(row.target_value)}±{_fmt(row.tolerance)}"
+        mark = "yes" if row.within else "NO"
+        lines.append(
+            f"{row.target:<{width}}  {tgt:>10}  {_fmt(row.simulated_mean):>10}  {ci:>21}  {mark}"
+        )
+    return "\n".join(lines)
+
+
+def print_summary(
+    summary: pd.DataFrame, run_cfg: RunConfig, calibration: pd.DataFrame | None = None
+) -> None:
     exp = run_cfg.experiment
     print(
         f"\n{run_cfg.model.site.title} | scenario: {run_cfg.model.scenario} | seed {run_cfg.seed} | "
@@ -95,3 +137,6 @@ def print_summary(summary: pd.DataFrame, run_cfg: RunConfig) -> None:
     )
     print(format_summary(summary, exp.ci_level))
     print()
+    if calibration is not None and len(calibration) and run_cfg.model.scenario == "baseline":
+        print(format_calibration(calibration))
+        print()

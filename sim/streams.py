@@ -41,3 +41,57 @@ class Streams:
 
     def generator(self, name: str) -> np.random.Generator:
         return np.random.Generator(np.random.PCG64(self.seed_sequence(name)))
+
+
+# --------------------------------------------------------------------------------------------
+# Per-episode keyed uniforms
+# --------------------------------------------------------------------------------------------
+# Most episodes never reach a hub, NHS 111 or A&E, so storing a column of uniforms for every
+# such decision would cost memory for nothing. Instead each episode draws one 64-bit key at
+# creation, and the uniform for attribute ``a`` is a fixed hash of (key, a): still drawn once,
+# still identical across scenarios (common random numbers), computed only when needed.
+
+_M64 = (1 << 64) - 1
+
+
+def _attribute_salt(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"attribute:{name}".encode()).digest()[:8], "little")
+
+
+def keyed_uniform(key: int, name: str) -> float:
+    """U(0,1) for episode ``key`` and attribute ``name`` (splitmix64 finaliser)."""
+    return _unit(_splitmix(key ^ _attribute_salt(name)))
+
+
+def _splitmix(z: int) -> int:
+    z = (z + 0x9E3779B97F4A7C15) & _M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def _unit(z: int) -> float:
+    return (z >> 11) * (1.0 / (1 << 53))
+
+
+class KeyedUniform:
+    """Callable ``u(key)`` for one attribute; the salt is computed once."""
+
+    __slots__ = ("salt",)
+
+    def __init__(self, name: str):
+        self.salt = _attribute_salt(name)
+
+    def __call__(self, key: int) -> float:
+        return _unit(_splitmix(key ^ self.salt))
+
+
+def keyed_uniforms(keys: np.ndarray, name: str) -> np.ndarray:
+    """Vectorised :func:`keyed_uniform` over an array of uint64 keys."""
+    z = np.asarray(keys, dtype=np.uint64) ^ np.uint64(_attribute_salt(name))
+    with np.errstate(over="ignore"):
+        z = z + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))

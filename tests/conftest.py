@@ -138,6 +138,15 @@ def expected_annual_episodes(data: dict[str, Any], code: str) -> float:
     return float(list_size * (practice_age_share(data, code) * rates).sum() * demand["scale"])
 
 
+def replication_arrays(result) -> tuple[Any, Any]:
+    """(episodes, journeys) of a replication run with ``keep_detail=True``, whichever way the
+    model packs its detail (flat, or inside one ``inputs`` record)."""
+    detail = result.detail
+    if "inputs" in detail:
+        return detail["inputs"].episodes, detail["inputs"].journeys
+    return detail["episodes"], detail["journeys"]
+
+
 # --------------------------------------------------------------------------------------------
 # Statistical assertions
 # --------------------------------------------------------------------------------------------

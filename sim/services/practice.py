@@ -25,6 +25,15 @@ class PracticeBooks:
     list_sizes: np.ndarray  # registered patients per practice
     weekly_slots: np.ndarray  # (practice, staff type) slots offered in a typical week
 
+    def offered_by_staff(self, first_day: int, last_day: int) -> np.ndarray:
+        """(staff type,) slots offered across all practices on days ``first_day .. last_day - 1``."""
+        return np.array(
+            [
+                sum(row[s].slots_on(d) for row in self.books for d in range(first_day, last_day))
+                for s in range(len(self.books[0]) if self.books else 0)
+            ]
+        )
+
     def offered_between(self, first_day: int, last_day: int) -> np.ndarray:
         """(practice,) slots offered on days ``first_day .. last_day - 1``."""
         return np.array(
@@ -40,7 +49,7 @@ def clinicians_per_session(
 ) -> dict[int, list[int]]:
     """Spread a week's clinical sessions over working weekdays and the day's session blocks."""
     blocks = [(wd, s) for wd in working_days for s in range(n_sessions)]
-    weights = [weekday_weight[wd] if wd < len(weekday_weight) else 0.0 for wd, _ in blocks]
+    weights = [weekday_weight[wd] for wd, _ in blocks]
     counts = largest_remainder(sessions_per_week, weights)
     out = {wd: [0] * n_sessions for wd in range(7)}
     for (wd, s), k in zip(blocks, counts, strict=True):

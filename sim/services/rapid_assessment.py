@@ -1,0 +1,34 @@
+"""Rapid assessment clinics (RAC): weekday clinics for frail older people, booked through a
+single point of access that offers the earliest slot at any site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..appointment_book import AppointmentBook, session_slot_times
+from ..calendar import Calendar
+from ..config import WEEKDAYS, ModelConfig
+
+
+@dataclass
+class ClinicBooks:
+    sites: list[str]
+    books: list[AppointmentBook]
+    weekly_sessions: int  # clinic sessions a week across all sites
+
+
+def build_rac_books(cfg: ModelConfig, calendar: Calendar) -> ClinicBooks:
+    rac = cfg.site.rapid_assessment
+    weekday_of_day = calendar.weekday.tolist()
+    books, sessions = [], 0
+    for site in rac.sites.values():
+        window = [(site.session_start_minute, site.session_end_minute)]
+        templates = []
+        for name in WEEKDAYS:
+            n = site.sessions_per_weekday.get(name, 0)
+            sessions += n
+            templates.append(tuple(session_slot_times(window, [n], site.slots_per_session)))
+        # All clinic slots are bookable by the single point of access up to two weeks ahead.
+        empty = [()] * 7
+        books.append(AppointmentBook(templates, empty, weekday_of_day, 14, 0))
+    return ClinicBooks(list(rac.sites), books, sessions)

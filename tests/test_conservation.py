@@ -1,0 +1,119 @@
+"""Conservation: every episode ends in exactly one terminal state, in every replication.
+
+The ledger is recounted here from the raw arrays (``keep_detail=True``) rather than trusted,
+for the baseline and for stressed systems where most needs find no slot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import (
+    MINUTES_PER_DAY,
+    SEED,
+    capacity_overrides,
+    clear_fte_overrides,
+    configure,
+    replication_arrays,
+)
+
+from sim import ledger
+from sim.model import run_replication
+
+WARMUP, RUN = 1, 2
+REPLICATIONS = 3
+
+SCENARIOS = {
+    "baseline": {},
+    "low_capacity": {"fraction": 0.2},
+    "no_capacity": {"fraction": 0.0},
+    "no_callbacks_short_horizon": {
+        "assumptions.booking.max_callbacks": 0,
+        "site.practice_capacity.booking_horizon_days": 3,
+    },
+    # Needs only in core hours and scarce capacity: the last call-backs of the run come after
+    # every first request, so they must still be resolved after the request stream ends.
+    "needs_only_in_core_hours": {
+        "fraction": 0.2,
+        "assumptions.demand.hour_share_weekday": [0.0] * 9 + [0.125] * 8 + [0.0] * 7,
+        "assumptions.demand.weekday_share": [0.2] * 5 + [0.0, 0.0],
+        "assumptions.booking.max_callbacks": 3,
+        "assumptions.booking.no_slot": {
+            u: {"book_later": 0.0, "callback_next_day": 1.0, "give_up": 0.0}
+            for u in ("urgent", "soon", "routine")
+        },
+    },
+}
+
+
+def scenario_config(data, name):
+    spec = dict(SCENARIOS[name])
+    data = clear_fte_overrides(data)
+    if "fraction" in spec:
+        f = spec.pop("fraction")
+        cap = data["site"]["practice_capacity"]
+        spec.update(capacity_overrides({s: f * cap[s]["fte_per_1000"] for s in
+                                        ("gp", "nurse", "pharmacist")}))
+    return configure(data, spec)
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_ledger_balances_in_every_replication(small_data, scenario):
+    run_cfg = scenario_config(small_data, scenario)
+    first_minute = 7 * WARMUP * MINUTES_PER_DAY
+    end_minute = 7 * (WARMUP + RUN) * MINUTES_PER_DAY
+    states = {name for name, _ in ledger.TERMINAL_STATES}
+    for rep in range(REPLICATIONS):
+        res = run_replication(run_cfg.model, SEED, rep, WARMUP, RUN, keep_detail=True)
+        ep, pj = replication_arrays(res)
+        n = len(ep)
+        assert n == res.episodes_total > 0
+
+        # Every array describes every episode; none is left pending, every code is a state.
+        for name in ("outcome", "first_request_time", "booked_time", "appointment_day",
+                     "appointment_minute", "staff_type", "attempts"):
+            assert len(getattr(pj, name)) == n, name
+        assert (pj.outcome != ledger.PENDING).all()
+        assert ((pj.outcome >= 0) & (pj.outcome < len(ledger.TERMINAL_STATES))).all()
+
+        # The window: episodes arising from the end of warm-up; none arise after the run.
+        assert ep.time.min() >= 0 and ep.time.max() < end_minute
+        in_window = ep.time >= first_minute
+        counts = np.bincount(pj.outcome[in_window], minlength=len(ledger.TERMINAL_STATES))
+        assert res.ledger["generated"] == int(in_window.sum())
+        assert set(res.ledger) == {"generated"} | (states - {"pending"})
+        for i, (name, _) in enumerate(ledger.TERMINAL_STATES):
+            if name != "pending":
+                assert res.ledger[name] == counts[i], name
+        assert sum(v for k, v in res.ledger.items() if k != "generated") == in_window.sum()
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "low_capacity"])
+def test_outcomes_agree_with_bookings(small_data, scenario):
+    run_cfg = scenario_config(small_data, scenario)
+    res = run_replication(run_cfg.model, SEED, 0, WARMUP, RUN, keep_detail=True)
+    _, pj = replication_arrays(res)
+    run_days = 7 * (WARMUP + RUN)
+    booked = pj.appointment_day >= 0
+    seen = np.isin(pj.outcome, [ledger.ATTENDED_PRACTICE, ledger.DID_NOT_ATTEND])
+    # Attended or DNA <=> booked into the run; a booking after the end is still waiting.
+    np.testing.assert_array_equal(seen, booked & (pj.appointment_day < run_days))
+    assert (pj.outcome[booked & (pj.appointment_day >= run_days)] == ledger.WAITING_AT_END).all()
+    assert (pj.appointment_day[pj.outcome == ledger.GAVE_UP] == -1).all()
+    # A booking is never in the past, and staff and minute are recorded with it.
+    book_day = np.floor(pj.booked_time[booked] / MINUTES_PER_DAY)
+    assert (pj.appointment_day[booked] >= book_day).all()
+    assert (pj.staff_type[booked] >= 0).all() and (pj.appointment_minute[booked] >= 0).all()
+    assert (pj.staff_type[~booked] == -1).all()
+    # Stress must actually stress: under low capacity some needs give up.
+    if scenario == "low_capacity":
+        assert (pj.outcome == ledger.GAVE_UP).sum() > 100
+
+
+def test_no_demand_means_nothing_happens(small_data):
+    run_cfg = configure(small_data, {"assumptions.demand.scale": 0.0})
+    res = run_replication(run_cfg.model, SEED, 0, WARMUP, RUN)
+    assert res.episodes_total == 0
+    assert set(res.ledger.values()) == {0}
+    assert res.kpis["practice.appointments_per_1000_week"] == 0
+    assert res.kpis["practice.utilisation"] == 0
