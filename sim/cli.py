@@ -83,7 +83,9 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
     data = _plain(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(str(key), data[key], f"unknown key; expected one of {list(TOP_LEVEL_KEYS)}")
+            raise ConfigError(
+                str(key), data[key], f"unknown key; expected one of {list(TOP_LEVEL_KEYS)}"
+            )
     seed = data.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError("seed", seed, "must be a whole number >= 0")
@@ -130,9 +132,24 @@ def report_config_error(err: ConfigError) -> None:
 # Preflight: compose and validate before Hydra creates an output folder
 # --------------------------------------------------------------------------------------------
 
-_HYDRA_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--resolve",
-                "--shell-completion", "-sc", "--version", "--multirun", "-m", "--run", "-r",
-                "--experimental-rerun")
+_HYDRA_FLAGS = (
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--cfg",
+    "-c",
+    "--info",
+    "-i",
+    "--resolve",
+    "--shell-completion",
+    "-sc",
+    "--version",
+    "--multirun",
+    "-m",
+    "--run",
+    "-r",
+    "--experimental-rerun",
+)
 
 
 def preflight(argv: list[str]) -> int:
@@ -172,7 +189,11 @@ def _explain_hydra_error(err: Exception, overrides: list[str]) -> str:
         group = text.split("Could not find '", 1)[-1].split("/", 1)[0]
         value = text.split("Could not find '", 1)[-1].split("'", 1)[0].split("/", 1)[-1]
         start = lines.index(next(line for line in lines if line.startswith("Available options")))
-        options = [line for line in lines[start + 1 :] if not line.startswith(("Config search", "provider="))]
+        options = [
+            line
+            for line in lines[start + 1 :]
+            if not line.startswith(("Config search", "provider="))
+        ]
         return f"{group} = {value!r}: no such option; available: {', '.join(options)}"
     return text.splitlines()[0] if text else type(err).__name__
 

@@ -280,7 +280,9 @@ class Booking:
     max_callbacks: int = nonneg()  # after this many failed call-backs the need gives up
     urgent_out_of_hours_waits_share: float = probability()  # urgent OOH needs that wait anyway
     # Where urgent out-of-hours needs that do not wait go (NHS 111 or straight to A&E)
-    out_of_hours_route: dict[str, float] = shares(OUT_OF_HOURS_ROUTES, default={"nhs111": 1.0, "ae": 0.0})
+    out_of_hours_route: dict[str, float] = shares(
+        OUT_OF_HOURS_ROUTES, default={"nhs111": 1.0, "ae": 0.0}
+    )
     # When a practice has no slot in time and its locality hub has one, the share of needs
     # offered the hub slot (the rest follow the no-slot rules directly)
     hub_offer_share: float = probability(1.0)
@@ -507,14 +509,18 @@ def _convert(tp: Any, value: Any, key: str, rule: dict) -> Any:
             unknown = [k for k in value if k not in subset]
             if unknown:
                 raise ConfigError(
-                    f"{key}.{unknown[0]}", value[unknown[0]], f"unknown key; expected one of {list(subset)}"
+                    f"{key}.{unknown[0]}",
+                    value[unknown[0]],
+                    f"unknown key; expected one of {list(subset)}",
                 )
         keys = rule.get("keys")
         if keys is not None:
             unknown = [k for k in value if k not in keys]
             if unknown:
                 raise ConfigError(
-                    f"{key}.{unknown[0]}", value[unknown[0]], f"unknown key; expected one of {list(keys)}"
+                    f"{key}.{unknown[0]}",
+                    value[unknown[0]],
+                    f"unknown key; expected one of {list(keys)}",
                 )
             missing = [k for k in keys if k not in value]
             if missing:
@@ -561,7 +567,9 @@ def _item_rule(rule: dict) -> dict:
 
 def _check_collection_rules(key: str, items: list, rule: dict) -> None:
     if "length" in rule and len(items) != rule["length"]:
-        raise ConfigError(key, items, f"must have exactly {rule['length']} values, not {len(items)}")
+        raise ConfigError(
+            key, items, f"must have exactly {rule['length']} values, not {len(items)}"
+        )
     if "min_length" in rule and len(items) < rule["min_length"]:
         raise ConfigError(key, items, f"must have at least {rule['min_length']} entries")
     if rule.get("shares"):

@@ -141,7 +141,9 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
 
         staff = np.array([d.staff_need_share[x] for x in STAFF_NEEDS])
         attr["staff_need"] = _categorical(u("staff_need"), staff)
-        attr["earliest_offset_days"] = _earliest_offsets(u("earliest_day"), d.routine_earliest_day_share)
+        attr["earliest_offset_days"] = _earliest_offsets(
+            u("earliest_day"), d.routine_earliest_day_share
+        )
         for name in UNIFORM_ATTRIBUTES:
             attr[f"u_{name}"] = u(name)
         attr["key"] = streams.generator(f"attribute.key.{code}").bit_generator.random_raw(n)

@@ -120,7 +120,9 @@ def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
         vals = np.array([r.flows.get((origin, dest), 0.0) for r in results])
         mean, lo, hi = t_interval(vals, level)
         rows.append((origin, dest, mean, lo, hi, len(vals)))
-    return pd.DataFrame(rows, columns=["origin", "destination", "per_week_mean", "ci_low", "ci_high", "n"])
+    return pd.DataFrame(
+        rows, columns=["origin", "destination", "per_week_mean", "ci_low", "ci_high", "n"]
+    )
 
 
 def calibration_table(summary: pd.DataFrame, calibration: Calibration) -> pd.DataFrame:

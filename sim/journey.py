@@ -208,7 +208,9 @@ def run_journeys(
         )
         for u in URGENCIES
     ]
-    ooh_route = _thresholds([booking.out_of_hours_route["nhs111"], booking.out_of_hours_route["ae"]])
+    ooh_route = _thresholds(
+        [booking.out_of_hours_route["nhs111"], booking.out_of_hours_route["ae"]]
+    )
     disposition = _thresholds([a.nhs111.disposition[d] for d in NHS111_DISPOSITIONS])
     rac_outcome = _thresholds([a.rapid_assessment.outcome[o] for o in RAC_OUTCOMES])
     hub_accept = [a.hubs.accept_share_by_age[b] for b in AGE_BANDS]

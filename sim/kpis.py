@@ -58,8 +58,12 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "practice.third_next_available_days": KpiDefinition(
         "days", "Third next available GP appointment", "lower"
     ),
-    "practice.utilisation": KpiDefinition("share of slots offered", "Practice slot utilisation", None),
-    "practice.dna_rate": KpiDefinition("share of appointments", "Did not attend (DNA) rate", "lower"),
+    "practice.utilisation": KpiDefinition(
+        "share of slots offered", "Practice slot utilisation", None
+    ),
+    "practice.dna_rate": KpiDefinition(
+        "share of appointments", "Did not attend (DNA) rate", "lower"
+    ),
     "hub.appointments_per_week": KpiDefinition(
         "appointments per week", "Hub (extended access) appointments", None
     ),
@@ -101,7 +105,9 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
         "admissions per week", "Emergency admissions (all routes)", "lower"
     ),
     "system.bed_days_per_week": KpiDefinition("bed days per week", "Hospital bed days", "lower"),
-    "system.episodes_per_week": KpiDefinition("episodes per week", "Episodes of need arising", None),
+    "system.episodes_per_week": KpiDefinition(
+        "episodes per week", "Episodes of need arising", None
+    ),
     "system.unmet_need_per_week": KpiDefinition(
         "episodes per week", "Unmet need (gave up without care)", "lower"
     ),
@@ -260,7 +266,9 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     hub = hub_slots * site.hubs.running_cost_per_slot_gbp
     rac = k.clinics.weekly_sessions * weeks * site.rapid_assessment.running_cost_per_session_gbp
     days = last_day - first_day
-    ic = site.intermediate_care.places * days * site.intermediate_care.running_cost_per_place_day_gbp
+    ic = (
+        site.intermediate_care.places * days * site.intermediate_care.running_cost_per_place_day_gbp
+    )
     foh = site.emergency_department.frailty_front_of_house
     foh_cost = 0.0
     if foh.enabled:

@@ -132,9 +132,7 @@ def emergency_stage(
         u_after=np.concatenate([sp.u_after, keyed_uniforms(keys, "ae_after")]),
         u_admit=np.concatenate([sp.u_admit, keyed_uniforms(keys, "ae_admit")]),
     )
-    outcome = simulate_emergency_department(
-        arrivals, cfg, calendar.run_days * MINUTES_PER_DAY
-    )
+    outcome = simulate_emergency_department(arrivals, cfg, calendar.run_days * MINUTES_PER_DAY)
     return EmergencyStage(
         arrivals=arrivals,
         outcome=outcome,
@@ -206,9 +204,9 @@ def settle_outcomes(sj: SystemJourneys, ed: EmergencyStage, ic: IntermediateCare
         (failed, NODE["intermediate_care"], np.full(len(failed), NODE["admission"])),
     ]
     sj.flow_episode = np.concatenate([sj.flow_episode, *(h[0] for h in hops)]).astype(np.int32)
-    sj.flow_from = np.concatenate(
-        [sj.flow_from, *(np.full(len(h[0]), h[1]) for h in hops)]
-    ).astype(np.int8)
+    sj.flow_from = np.concatenate([sj.flow_from, *(np.full(len(h[0]), h[1]) for h in hops)]).astype(
+        np.int8
+    )
     sj.flow_to = np.concatenate([sj.flow_to, *(h[2] for h in hops)]).astype(np.int8)
 
 

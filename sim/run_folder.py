@@ -101,7 +101,9 @@ def _fmt(x: float) -> str:
 
 
 def format_summary(summary: pd.DataFrame, level: float) -> str:
-    label_w = max(len(KPI_DEFINITIONS[k].label) if k in KPI_DEFINITIONS else len(k) for k in summary.kpi)
+    label_w = max(
+        len(KPI_DEFINITIONS[k].label) if k in KPI_DEFINITIONS else len(k) for k in summary.kpi
+    )
     pct = f"{level:.0%} CI"
     lines = [f"{'KPI':<{label_w}}  {'mean':>10}  {pct:>21}  unit", "-" * (label_w + 50)]
     for row in summary.itertuples():
@@ -131,10 +133,12 @@ def print_summary(
     summary: pd.DataFrame, run_cfg: RunConfig, calibration: pd.DataFrame | None = None
 ) -> None:
     exp = run_cfg.experiment
-    print(
-        f"\n{run_cfg.model.site.title} | scenario: {run_cfg.model.scenario} | seed {run_cfg.seed} | "
-        f"{exp.replications} replications x {exp.run_weeks} weeks after {exp.warmup_weeks} weeks' warm-up\n"
+    title = f"{run_cfg.model.site.title} | scenario: {run_cfg.model.scenario} | seed {run_cfg.seed}"
+    design = (
+        f"{exp.replications} replications x {exp.run_weeks} weeks "
+        f"after {exp.warmup_weeks} weeks' warm-up"
     )
+    print(f"\n{title} | {design}\n")
     print(format_summary(summary, exp.ci_level))
     print()
     if calibration is not None and len(calibration) and run_cfg.model.scenario == "baseline":

@@ -15,7 +15,9 @@ import yaml
 
 from .config import ConfigError, ScenarioOption, from_dict
 
-FORBIDDEN_KEYS = frozenset({"_target_", "_call_", "_partial_", "_recursive_", "_args_", "_convert_"})
+FORBIDDEN_KEYS = frozenset(
+    {"_target_", "_call_", "_partial_", "_recursive_", "_args_", "_convert_"}
+)
 CHANGEABLE_SECTIONS = ("site", "assumptions")
 #: Mappings keyed by a name where a scenario may add a new entry (e.g. a new practice).
 OPEN_MAPPINGS = frozenset({"practices", "localities"})
@@ -36,7 +38,10 @@ def read_option_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"scenario.{name}", str(path), f"cannot be read ({err})") from err
     if not isinstance(data, dict):
         raise ConfigError(
-            f"scenario.{name}", data, "must be a mapping with title, description, changes", str(path)
+            f"scenario.{name}",
+            data,
+            "must be a mapping with title, description, changes",
+            str(path),
         )
     _refuse_code(data, f"scenario.{name}", str(path))
     return data
@@ -54,7 +59,9 @@ def _refuse_code(node: Any, key: str, file: str) -> None:
         for i, v in enumerate(node):
             _refuse_code(v, f"{key}[{i}]", file)
     elif isinstance(node, str) and "${" in node:
-        raise ConfigError(key, node, "interpolations (${...}) are not allowed in scenario files", file)
+        raise ConfigError(
+            key, node, "interpolations (${...}) are not allowed in scenario files", file
+        )
 
 
 def parse_options(raw: dict[str, Any], folder: Path | None = None) -> dict[str, ScenarioOption]:
@@ -106,7 +113,9 @@ def apply_options(
 
 def _merge(base: dict, change: Any, path: str, origin: str, file: str | None) -> None:
     if not isinstance(change, dict):
-        raise ConfigError(f"{origin}.{path}", change, "must be a mapping of settings to change", file)
+        raise ConfigError(
+            f"{origin}.{path}", change, "must be a mapping of settings to change", file
+        )
     for k, v in change.items():
         here = f"{path}.{k}"
         if k not in base:

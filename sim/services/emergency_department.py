@@ -310,8 +310,12 @@ class AEArrivals:
         so a source's outcomes are a contiguous slice of the department's outcome."""
         if not parts:
             flags = ("majors", "frail")
-            return cls(**{f.name: np.empty(0, dtype=bool if f.name in flags else float)
-                          for f in fields(cls)})
+            return cls(
+                **{
+                    f.name: np.empty(0, dtype=bool if f.name in flags else float)
+                    for f in fields(cls)
+                }
+            )
         return cls(
             **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)}
         )

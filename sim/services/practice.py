@@ -26,7 +26,7 @@ class PracticeBooks:
     weekly_slots: np.ndarray  # (practice, staff type) slots offered in a typical week
 
     def offered_by_staff(self, first_day: int, last_day: int) -> np.ndarray:
-        """(staff type,) slots offered across all practices on days ``first_day .. last_day - 1``."""
+        """(staff type,) slots offered by all practices on days ``first_day .. last_day - 1``."""
         return np.array(
             [
                 sum(row[s].slots_on(d) for row in self.books for d in range(first_day, last_day))
@@ -70,9 +70,17 @@ def build_practice_books(cfg: ModelConfig, calendar: Calendar) -> PracticeBooks:
         for staff in STAFF_TYPES:
             staff_cap = getattr(cap, staff)
             override = getattr(practice, f"{staff}_fte")
-            fte = override if override is not None else staff_cap.fte_per_1000 * practice.list_size / 1000
-            per_week = fte * staff_cap.sessions_per_fte_week * staff_cap.weeks_available_per_year / 52
-            per_session = clinicians_per_session(per_week, cap.weekday_weight, working, len(sessions))
+            fte = (
+                override
+                if override is not None
+                else staff_cap.fte_per_1000 * practice.list_size / 1000
+            )
+            per_week = (
+                fte * staff_cap.sessions_per_fte_week * staff_cap.weeks_available_per_year / 52
+            )
+            per_session = clinicians_per_session(
+                per_week, cap.weekday_weight, working, len(sessions)
+            )
             pre_t, otd_t = [], []
             for wd in range(7):
                 times = session_slot_times(sessions, per_session[wd], staff_cap.slots_per_session)
