@@ -69,6 +69,10 @@ class AppointmentBook:
         """Slots offered on ``day`` (both pools)."""
         return len(self._pre[day]) + len(self._otd[day])
 
+    def slot_times_on(self, day: int) -> tuple[int, ...]:
+        """Start minutes of every slot offered on ``day`` (both pools)."""
+        return self._pre[day] + self._otd[day]
+
     def free_prebook_on(self, day: int) -> int:
         return len(self._pre[day]) - self._next_pre[day]
 

@@ -105,6 +105,9 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
     for i, t in enumerate(calibration.targets):
         if t.kpi not in KPI_DEFINITIONS:
             raise ConfigError(f"calibration.targets[{i}].kpi", t.kpi, "is not a KPI of the model")
+    for i, kpi in enumerate(experiment.headline_kpis):
+        if kpi not in KPI_DEFINITIONS:
+            raise ConfigError(f"experiment.headline_kpis[{i}]", kpi, "is not a KPI of the model")
     run = RunConfig(model, experiment, seed, options, calibration)
     return run, data
 

@@ -408,6 +408,12 @@ class Experiment:
     n_jobs: int = _f()  # joblib convention: -1 = all cores
     ci_level: float = _f(min_exclusive=0, max_exclusive=1)
     name: str = "custom"
+    # KPIs whose precision the summary reports, and the automatic mode targets
+    headline_kpis: list[str] = _f([])
+    # Automatic mode: add replications until every headline KPI's CI half-width is within
+    # this share of its mean (e.g. 0.05), or max_replications is reached; null = off
+    target_relative_half_width: float | None = _f(None, min_exclusive=0, max_exclusive=1)
+    max_replications: int = _f(50, min=1, max=10_000)
 
 
 @dataclass
@@ -684,6 +690,12 @@ def check_assumptions(a: Assumptions, path: str = "assumptions") -> None:
 def check_experiment(e: Experiment, path: str = "experiment") -> None:
     if e.n_jobs == 0:
         raise ConfigError(f"{path}.n_jobs", 0, "must be a positive number of cores or -1 for all")
+    if e.target_relative_half_width is not None and e.max_replications < e.replications:
+        raise ConfigError(
+            f"{path}.max_replications",
+            e.max_replications,
+            f"must be >= experiment.replications ({e.replications}) in automatic mode",
+        )
 
 
 def parse_day_band(band: str) -> tuple[int, int]:

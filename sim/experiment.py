@@ -58,16 +58,49 @@ def run_experiment(
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
-    results = []
-    with tqdm(
-        total=experiment.replications, desc="replications", unit="rep", disable=not show
-    ) as bar:
-        for res in iter_replications(cfg, experiment, seed):
-            results.append(res)
-            if on_result is not None:
-                on_result(res)
-            bar.update(1)
+    results: list[ReplicationResult] = []
+    todo = list(range(experiment.replications))
+    automatic = experiment.target_relative_half_width is not None
+    with tqdm(total=len(todo), desc="replications", unit="rep", disable=not show) as bar:
+        while todo:
+            for res in iter_replications(cfg, experiment, seed, todo):
+                results.append(res)
+                if on_result is not None:
+                    on_result(res)
+                bar.update(1)
+            todo = []
+            if automatic:
+                todo = more_replications_needed(results, experiment)
+                bar.total += len(todo)
+                bar.refresh()
     return sorted(results, key=lambda r: r.replication)
+
+
+def more_replications_needed(results: list[ReplicationResult], experiment: Experiment) -> list[int]:
+    """Replication numbers to add so headline KPIs may reach the target precision.
+
+    Uses the CI half-width method: n* = n (h / h*)^2 for the worst headline KPI, added in a
+    batch (never beyond ``max_replications``). Replication numbers continue from the last, so
+    the result equals a run asked for that many replications from the start.
+    """
+    target = experiment.target_relative_half_width
+    n = len(results)
+    if target is None or n >= experiment.max_replications:
+        return []
+    table = summarise(kpi_table(results), experiment.ci_level)
+    worst = relative_half_widths(table, experiment.headline_kpis).max(skipna=True)
+    if not np.isfinite(worst) or worst <= target:
+        return [] if np.isfinite(worst) or n >= 2 else [n]
+    wanted = int(np.ceil(n * (worst / target) ** 2))
+    upto = min(max(wanted, n + 1), experiment.max_replications)
+    return list(range(n, upto))
+
+
+def relative_half_widths(summary: pd.DataFrame, kpis: list[str]) -> pd.Series:
+    """CI half-width as a share of |mean| for the given KPIs (NaN where the mean is 0)."""
+    rows = summary.set_index("kpi").reindex(kpis)
+    half = (rows["ci_high"] - rows["ci_low"]) / 2
+    return half / rows["mean"].abs().replace(0, np.nan)
 
 
 def kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:

@@ -49,6 +49,7 @@ from .services.intermediate_care import (
 from .services.practice import build_practice_books
 from .services.rapid_assessment import build_rac_books
 from .streams import Streams, keyed_uniforms
+from .timeseries import replication_series
 
 # Books cover this many days past the run so late requests can still book ahead.
 LOOKAHEAD_PAD_DAYS = 14
@@ -67,6 +68,7 @@ class ReplicationResult:
     flows: dict[tuple[str, str], float]  # per week over the measurement window
     episodes_total: int  # primary-care episodes generated over warm-up and run
     wall_seconds: float
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # see sim.timeseries
     detail: dict = field(default_factory=dict)  # raw arrays, only when asked for
 
 
@@ -255,6 +257,7 @@ def run_replication(
     in_window = episodes.time >= first_day * MINUTES_PER_DAY
     counts = ledger.ledger_counts(journeys.outcome, in_window)
     flows = flow_counts(inputs)
+    series = replication_series(inputs)
     detail = {"inputs": inputs} if keep_detail else {}
     return ReplicationResult(
         replication=replication,
@@ -263,5 +266,6 @@ def run_replication(
         flows=flows,
         episodes_total=len(episodes),
         wall_seconds=time.perf_counter() - started,
+        series=series,
         detail=detail,
     )

@@ -21,6 +21,7 @@ from .experiment import (
     summarise,
 )
 from .kpis import KPI_DEFINITIONS
+from .timeseries import series_table
 
 
 def execute_run(
@@ -66,10 +67,13 @@ def execute_run(
     outputs.atomic_write_csv(out_dir / "flows.csv", flows_table(results, exp.ci_level))
     calibration = calibration_table(summary, run_cfg.calibration)
     outputs.atomic_write_csv(out_dir / "calibration.csv", calibration)
+    outputs.atomic_write_parquet(out_dir / "timeseries.parquet", series_table(results))
 
     manifest.update(
         {
             "status": "complete",
+            "replications": len(results),  # more than asked for in automatic precision mode
+            "replications_requested": exp.replications,
             "episodes": int(sum(r.episodes_total for r in results)),
             "episodes_per_replication": [r.episodes_total for r in results],
             "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
@@ -81,6 +85,7 @@ def execute_run(
                 "ledger.csv",
                 "flows.csv",
                 "calibration.csv",
+                "timeseries.parquet",
                 ".hydra/config.yaml",
             ],
         }
@@ -100,16 +105,28 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
-def format_summary(summary: pd.DataFrame, level: float) -> str:
+def format_summary(summary: pd.DataFrame, level: float, headline: list[str] | None = None) -> str:
+    """The KPI table; headline KPIs are marked * and every row shows its CI half-width as a
+    share of the mean (the precision a board should read the figure with)."""
+    headline = headline or []
     label_w = max(
         len(KPI_DEFINITIONS[k].label) if k in KPI_DEFINITIONS else len(k) for k in summary.kpi
     )
     pct = f"{level:.0%} CI"
-    lines = [f"{'KPI':<{label_w}}  {'mean':>10}  {pct:>21}  unit", "-" * (label_w + 50)]
+    label_w += 2
+    lines = [
+        f"{'KPI':<{label_w}}  {'mean':>12}  {pct:>27}  {'±%':>6}  unit",
+        "-" * (label_w + 64),
+    ]
     for row in summary.itertuples():
         name = KPI_DEFINITIONS[row.kpi].label if row.kpi in KPI_DEFINITIONS else row.kpi
+        name = f"{name} *" if row.kpi in headline else name
         ci = f"{_fmt(row.ci_low)} to {_fmt(row.ci_high)}"
-        lines.append(f"{name:<{label_w}}  {_fmt(row.mean):>10}  {ci:>21}  {row.unit}")
+        rel = (row.ci_high - row.ci_low) / 2 / abs(row.mean) if row.mean else float("nan")
+        rel_txt = f"{rel:.1%}" if rel == rel else "-"
+        lines.append(f"{name:<{label_w}}  {_fmt(row.mean):>12}  {ci:>27}  {rel_txt:>6}  {row.unit}")
+    if headline:
+        lines.append("* headline KPI; ±% = CI half-width as a share of the mean")
     return "\n".join(lines)
 
 
@@ -139,7 +156,7 @@ def print_summary(
         f"after {exp.warmup_weeks} weeks' warm-up"
     )
     print(f"\n{title} | {design}\n")
-    print(format_summary(summary, exp.ci_level))
+    print(format_summary(summary, exp.ci_level, exp.headline_kpis))
     print()
     if calibration is not None and len(calibration) and run_cfg.model.scenario == "baseline":
         print(format_calibration(calibration))

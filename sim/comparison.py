@@ -1,0 +1,81 @@
+"""Paired comparison of an option against the baseline.
+
+Replication ``r`` of both runs used the same random streams (common random numbers), so the
+difference ``option_r - baseline_r`` removes the noise the two share. The CI of the mean
+difference is t-based over replications; the probability the option is better is the
+t-approximation P(true mean difference lies in the better direction).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .kpis import KPI_DEFINITIONS
+
+COMPARISON_COLUMNS = [
+    "kpi",
+    "unit",
+    "baseline_mean",
+    "option_mean",
+    "diff_mean",
+    "diff_ci_low",
+    "diff_ci_high",
+    "n",
+    "prob_option_better",
+]
+
+
+class ComparisonError(ValueError):
+    """Two runs cannot be compared (different seeds, replications, or missing KPIs)."""
+
+
+def paired_comparison(baseline: pd.DataFrame, option: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Compare two tidy KPI tables (``replication, kpi, value``) replication by replication."""
+    b = baseline.pivot(index="replication", columns="kpi", values="value")
+    o = option.pivot(index="replication", columns="kpi", values="value")
+    if list(b.index) != list(o.index):
+        raise ComparisonError(
+            f"replications differ: baseline has {list(b.index)}, option has {list(o.index)}"
+        )
+    rows = []
+    order = [k for k in KPI_DEFINITIONS if k in b.columns and k in o.columns]
+    order += sorted((set(b.columns) & set(o.columns)) - set(order))
+    for kpi in order:
+        pair = pd.DataFrame({"b": b[kpi], "o": o[kpi]}).dropna()
+        diff = (pair["o"] - pair["b"]).to_numpy(dtype=float)
+        n = diff.size
+        mean = float(diff.mean()) if n else float("nan")
+        if n >= 2:
+            se = float(diff.std(ddof=1) / np.sqrt(n))
+            half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se)
+            lo, hi = mean - half, mean + half
+        else:
+            se, lo, hi = float("nan"), float("nan"), float("nan")
+        definition = KPI_DEFINITIONS.get(kpi)
+        rows.append(
+            (
+                kpi,
+                definition.unit if definition else "",
+                float(pair["b"].mean()) if n else float("nan"),
+                float(pair["o"].mean()) if n else float("nan"),
+                mean,
+                lo,
+                hi,
+                n,
+                probability_better(mean, se, n, definition.better if definition else None),
+            )
+        )
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def probability_better(mean: float, se: float, n: int, better: str | None) -> float:
+    """P(the option is better) from the paired differences' t distribution; NaN when the KPI
+    has no better direction or there are too few replications."""
+    if better is None or n < 2 or not np.isfinite(se):
+        return float("nan")
+    sign = 1.0 if better == "higher" else -1.0
+    if se == 0:
+        return 1.0 if sign * mean > 0 else 0.0 if sign * mean < 0 else 0.5
+    return float(stats.t.cdf(sign * mean / se, n - 1))
