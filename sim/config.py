@@ -180,6 +180,17 @@ class Hubs:
 
 
 @dataclass
+class FrailWeekendService:
+    """Federation weekend GP service for frail patients and care-home residents [NDPCS]:
+    one pooled book per locality, open when practices are shut."""
+
+    minutes_per_1000_65plus_per_week: float = nonneg(0.0)  # visiting time per 1,000 aged 65+
+    slot_minutes: int = positive(30)
+    opening: dict[str, list[Session]] = _f({}, keys_subset=WEEKDAYS)
+    running_cost_per_slot_gbp: float = nonneg(0.0)
+
+
+@dataclass
 class RapidAssessmentSite:
     title: str
     sessions_per_weekday: dict[str, int] = _f(keys_subset=WEEKDAYS, min=0)  # clinics a day
@@ -235,6 +246,7 @@ class Site:
     core_hours: CoreHours = _f()
     practice_capacity: PracticeCapacity = _f()
     hubs: Hubs = _f()
+    frail_weekend_service: FrailWeekendService = _f()
     rapid_assessment: RapidAssessment = _f()
     intermediate_care: IntermediateCareCapacity = _f()
     emergency_department: EmergencyDepartment = _f()
@@ -294,6 +306,7 @@ class DidNotAttend:
 
     lead_days_upper: list[int] = _f(min=0, min_length=1)  # upper bound of each lead-time band
     probability: list[float] = _f(min=0, max=1, min_length=1)  # one more than the bounds
+    reminder_cost_per_booking_gbp: float = nonneg(0.0)  # text-message reminders, per booking
 
 
 @dataclass
@@ -387,6 +400,23 @@ class UnitCosts:
 
 
 @dataclass
+class Alternative:
+    """A route that resolves some needs before they ask the practice for an appointment."""
+
+    share: dict[str, float] = _f(
+        {"urgent": 0.0, "soon": 0.0, "routine": 0.0}, keys=URGENCIES, min=0, max=1
+    )
+    cost_per_use_gbp: float = nonneg(0.0)
+    running_cost_annual_gbp: float = nonneg(0.0)
+
+
+@dataclass
+class Alternatives:
+    online_consultation: Alternative = _f()  # digital triage resolves the need remotely
+    pharmacy_first: Alternative = _f()  # community pharmacy treats the minor illness
+
+
+@dataclass
 class Assumptions:
     demand: Demand
     booking: Booking
@@ -398,6 +428,7 @@ class Assumptions:
     ae: AccidentEmergency
     admissions: Admissions
     unit_costs: UnitCosts
+    alternatives: Alternatives = _f()
 
 
 @dataclass
@@ -659,6 +690,17 @@ def check_site(site: Site, path: str = "site") -> None:
 
 
 def check_assumptions(a: Assumptions, path: str = "assumptions") -> None:
+    for urgency in URGENCIES:
+        both = (
+            a.alternatives.online_consultation.share[urgency]
+            + a.alternatives.pharmacy_first.share[urgency]
+        )
+        if both > 1 + SHARE_TOLERANCE:
+            raise ConfigError(
+                f"{path}.alternatives",
+                both,
+                f"online_consultation and pharmacy_first shares for {urgency} needs sum above 1",
+            )
     for urgency, rule in a.booking.no_slot.items():
         total = rule.total()
         if abs(total - 1) > SHARE_TOLERANCE:

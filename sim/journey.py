@@ -74,6 +74,8 @@ FLOW_NODES: tuple[str, ...] = (
     "gave_up",
     "waiting_at_end",
     "self_presenting",
+    "online_consultation",
+    "frail_weekend_gp",
 )
 NODE = {name: i for i, name in enumerate(FLOW_NODES)}
 
@@ -181,6 +183,7 @@ def run_journeys(
     practices: PracticeBooks,
     hubs: HubBooks,
     clinics: ClinicBooks,
+    frail_service: HubBooks | None = None,
 ) -> SystemJourneys:
     """Route every episode through practices, hubs, NHS 111 and rapid assessment clinics."""
     n = len(ep)
@@ -223,6 +226,10 @@ def run_journeys(
     rac_max_wait = a.rapid_assessment.max_wait_working_days
     step_up_share = a.intermediate_care.step_up_share_from_practice
     to_ae = a.nhs111.minutes_to_ae
+    alt = a.alternatives
+    online_share = [alt.online_consultation.share[u] for u in URGENCIES]
+    alt_share = [online_share[k] + alt.pharmacy_first.share[u] for k, u in enumerate(URGENCIES)]
+    any_alternative = any(x > 0 for x in alt_share)
 
     soon_deadline = [calendar.add_working_days(d, target["soon"]) for d in range(n_days)]
     rac_deadline = [calendar.add_working_days(d, rac_max_wait) for d in range(n_days)]
@@ -264,6 +271,7 @@ def run_journeys(
     u_hub_accept = KeyedUniform("hub_accept")
     u_hub_dna = KeyedUniform("hub_dna")
     u_prefer_hub = KeyedUniform("prefer_hub")
+    u_alternative = KeyedUniform("alternative")
     u_ooh_route = KeyedUniform("out_of_hours_route")
     u_disposition = KeyedUniform("nhs111_disposition")
     u_rac_referral = KeyedUniform("rac_referral")
@@ -371,6 +379,13 @@ def run_journeys(
         today = int(t // MINUTES_PER_DAY)
         minute = t - today * MINUTES_PER_DAY
         first, last = window(i, today)
+        if attempt == 0 and any_alternative:
+            u = u_alternative(key[i])
+            if u < alt_share[urgency[i]]:
+                online = u < online_share[urgency[i]]
+                outcome[i] = ledger.RESOLVED_ONLINE if online else ledger.PHARMACY
+                flow(i, NODE["practice"], NODE["online_consultation" if online else "pharmacy"])
+                return
         if attempt == 0 and urgency[i] != URGENT and u_prefer_hub(key[i]) < prefer_hub:
             if try_hub(i, t, first, last, False):
                 flow(i, NODE["practice"], NODE["hub"])
@@ -540,7 +555,33 @@ def run_journeys(
     in_hours_list = in_hours.tolist()
     arising = ep.time.tolist()
     need_in, need_out = NODE["need_in_hours"], NODE["need_out_of_hours"]
+    frail_books = frail_service.books if frail_service is not None else []
+    has_frail_service = any(b.slot_times_on(d) for b in frail_books for d in range(min(7, n_days)))
+    frail_ooh = (
+        (~in_hours & (ep.urgency == URGENT) & (ep.frailty >= MODERATE)).tolist()
+        if has_frail_service
+        else [False] * n
+    )
+
+    def try_frail_service(i: int, t: float) -> bool:
+        """Frail urgent need while practices are shut: a same-day visit if the service has one."""
+        book = frail_books[locality_of_practice[practice[i]]]
+        today = int(t // MINUTES_PER_DAY)
+        minute = t - today * MINUTES_PER_DAY
+        if today >= run_days or book.peek_today(today, minute) < 0:
+            return False
+        book.book_today(today, minute)
+        outcome[i] = ledger.FRAIL_WEEKEND_GP
+        flow(i, need_out, NODE["frail_weekend_gp"])
+        return True
+
     for i in order.tolist():
+        if frail_ooh[i]:
+            t = arising[i]
+            while events and events[0][0] <= t:
+                dispatch(*heapq.heappop(events))
+            if try_frail_service(i, t):
+                continue
         if ooh_list[i]:
             # Urgent need while practices are shut: NHS 111 or straight to A&E, at once.
             t = arising[i]

@@ -131,6 +131,7 @@ class KpiInputs:
     practices: PracticeBooks
     hubs: HubBooks
     clinics: ClinicBooks
+    frail_service: HubBooks
     emergency: Any  # model.EmergencyStage
     care: Any  # services.intermediate_care.IntermediateCareResult
     first_day: int
@@ -274,7 +275,16 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     if foh.enabled:
         hours_a_week = len(foh.weekdays) * max(foh.close_minute - foh.open_minute, 0) / 60
         foh_cost = hours_a_week * weeks * foh.running_cost_per_hour_gbp
-    services = (practice + hub + rac + ic + foh_cost) * per_year
+    frail_slots = sum(
+        b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
+    )
+    frail = frail_slots * site.frail_weekend_service.running_cost_per_slot_gbp
+    alternatives = cfg.assumptions.alternatives
+    licences = (
+        alternatives.online_consultation.running_cost_annual_gbp
+        + alternatives.pharmacy_first.running_cost_annual_gbp
+    ) / per_year
+    services = (practice + hub + rac + ic + foh_cost + frail + licences) * per_year
 
     arose_in = k.in_window(k.episodes.time)
     outcome = sj.outcome[arose_in]
@@ -283,6 +293,11 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     pct = ed.primary_care_treatable & ae_in
     admit_in = k.in_window(care.admissions.time)
     short = care.admissions.stay_days < costs.short_stay_max_days
+    # Text reminders go with every practice and hub booking made in the window.
+    bookings = (
+        k.in_window(np.nan_to_num(sj.booked_time, nan=-1.0)).sum()
+        + k.in_window(np.nan_to_num(sj.hub_booked_time, nan=-1.0)).sum()
+    )
     activity = (
         contacts_111 * costs.nhs111_contact
         + (outcome == ledger.PHARMACY).sum() * costs.pharmacy_consultation
@@ -293,6 +308,9 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
         + (admit_in & short).sum() * costs.admission_short_stay
         + (admit_in & ~short).sum() * costs.admission_long_stay
         + care.admissions.step_down_wait_days[admit_in].sum() * costs.bed_day
+        + (outcome == ledger.RESOLVED_ONLINE).sum()
+        * alternatives.online_consultation.cost_per_use_gbp
+        + bookings * cfg.assumptions.dna.reminder_cost_per_booking_gbp
     ) * per_year
     return {
         "cost.services_annual_gbp": float(services),

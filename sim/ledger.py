@@ -23,6 +23,8 @@ TERMINAL_STATES: tuple[tuple[str, str], ...] = (
     ("admitted", "admitted to hospital (via A&E, a rapid assessment clinic or failed step-up)"),
     ("rac_home", "assessed at a rapid assessment clinic and went home"),
     ("intermediate_care", "stepped up into intermediate care (IC+), avoiding an admission"),
+    ("resolved_online", "resolved by online consultation / digital triage without an appointment"),
+    ("frail_weekend_gp", "seen by the weekend GP service for frail patients and care homes"),
 )
 STATE_INDEX = {name: i for i, (name, _) in enumerate(TERMINAL_STATES)}
 PENDING = STATE_INDEX["pending"]
@@ -38,6 +40,8 @@ AE_DISCHARGED = STATE_INDEX["ae_discharged"]
 ADMITTED = STATE_INDEX["admitted"]
 RAC_HOME = STATE_INDEX["rac_home"]
 INTERMEDIATE_CARE = STATE_INDEX["intermediate_care"]
+RESOLVED_ONLINE = STATE_INDEX["resolved_online"]
+FRAIL_WEEKEND_GP = STATE_INDEX["frail_weekend_gp"]
 
 
 class ConservationError(AssertionError):

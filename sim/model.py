@@ -39,7 +39,7 @@ from .services.emergency_department import (
     generate_self_presenting,
     simulate_emergency_department,
 )
-from .services.hub import build_hub_books
+from .services.hub import build_frail_weekend_books, build_hub_books
 from .services.intermediate_care import (
     AdmissionRequests,
     IntermediateCareResult,
@@ -228,12 +228,13 @@ def run_replication(
     practices = build_practice_books(cfg, calendar)
     hubs = build_hub_books(cfg, calendar)
     clinics = build_rac_books(cfg, calendar)
+    frail_service = build_frail_weekend_books(cfg, calendar)
     # Many long-lived objects and few reference cycles: freezing the heap spares the
     # collector from re-scanning it on every allocation burst in the booking pass.
     gc.collect()
     gc.freeze()
     try:
-        journeys = run_journeys(episodes, cfg, calendar, practices, hubs, clinics)
+        journeys = run_journeys(episodes, cfg, calendar, practices, hubs, clinics, frail_service)
     finally:
         gc.unfreeze()
     emergency = emergency_stage(cfg, calendar, streams, episodes, journeys)
@@ -248,6 +249,7 @@ def run_replication(
         practices=practices,
         hubs=hubs,
         clinics=clinics,
+        frail_service=frail_service,
         emergency=emergency,
         care=care,
         first_day=first_day,

@@ -1,4 +1,5 @@
-"""Locality hubs (extended access): one pooled appointment book per locality.
+"""Locality hubs (extended access) and other pooled locality services: one appointment book
+per locality.
 
 Capacity is set as clinical minutes per 1,000 registered patients per week (the PCN DES
 measure) and spread evenly over the slot positions of the hubs' opening windows, so opening
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..appointment_book import AppointmentBook, largest_remainder, split_on_the_day
 from ..calendar import Calendar
-from ..config import WEEKDAYS, ModelConfig
+from ..config import FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
 
 
 @dataclass
@@ -42,28 +43,66 @@ def weekly_slot_templates(
     return templates
 
 
-def build_hub_books(cfg: ModelConfig, calendar: Calendar) -> HubBooks:
-    site = cfg.site
-    hubs = site.hubs
-    windows = {
-        day: [(w.start_minute, w.end_minute) for w in wins] for day, wins in hubs.opening.items()
-    }
+def build_pooled_books(
+    cfg: ModelConfig,
+    calendar: Calendar,
+    slots_per_week_by_locality: dict[str, float],
+    opening: dict,
+    slot_minutes: int,
+    on_the_day_share: float,
+    horizon_days: int,
+) -> HubBooks:
+    """One book per locality whose week of slots is spread over the opening windows."""
+    windows = {day: [(w.start_minute, w.end_minute) for w in wins] for day, wins in opening.items()}
     weekday_of_day = calendar.weekday.tolist()
     notice = cfg.assumptions.booking.min_notice_minutes
     books, weekly = [], []
-    for loc in site.localities:
-        patients = sum(p.list_size for p in site.practices.values() if p.locality == loc)
-        slots = hubs.minutes_per_1000_per_week * patients / 1000 / hubs.slot_minutes
-        templates = weekly_slot_templates(windows, slots, hubs.slot_minutes)
-        pools = [split_on_the_day(t, hubs.on_the_day_share) for t in templates]
+    for loc in cfg.site.localities:
+        templates = weekly_slot_templates(windows, slots_per_week_by_locality[loc], slot_minutes)
+        pools = [split_on_the_day(t, on_the_day_share) for t in templates]
         books.append(
             AppointmentBook(
-                [p for p, _ in pools],
-                [o for _, o in pools],
-                weekday_of_day,
-                hubs.booking_horizon_days,
-                notice,
+                [p for p, _ in pools], [o for _, o in pools], weekday_of_day, horizon_days, notice
             )
         )
         weekly.append(sum(len(t) for t in templates))
-    return HubBooks(list(site.localities), books, np.array(weekly, dtype=float))
+    return HubBooks(list(cfg.site.localities), books, np.array(weekly, dtype=float))
+
+
+def locality_population(cfg: ModelConfig, older_only: bool = False) -> dict[str, float]:
+    """Registered patients per locality (only those 65+ when ``older_only``)."""
+    from ..demand import practice_age_shares
+
+    shares = practice_age_shares(cfg)
+    older = shares[:, FIRST_OLDER_BAND:].sum(axis=1)
+    out = {loc: 0.0 for loc in cfg.site.localities}
+    for i, p in enumerate(cfg.site.practices.values()):
+        out[p.locality] += p.list_size * (older[i] if older_only else 1.0)
+    return out
+
+
+def build_hub_books(cfg: ModelConfig, calendar: Calendar) -> HubBooks:
+    hubs = cfg.site.hubs
+    slots = {
+        loc: hubs.minutes_per_1000_per_week * n / 1000 / hubs.slot_minutes
+        for loc, n in locality_population(cfg).items()
+    }
+    return build_pooled_books(
+        cfg,
+        calendar,
+        slots,
+        hubs.opening,
+        hubs.slot_minutes,
+        hubs.on_the_day_share,
+        hubs.booking_horizon_days,
+    )
+
+
+def build_frail_weekend_books(cfg: ModelConfig, calendar: Calendar) -> HubBooks:
+    """The weekend service for frail patients: same-day visits only."""
+    svc = cfg.site.frail_weekend_service
+    slots = {
+        loc: svc.minutes_per_1000_65plus_per_week * n / 1000 / svc.slot_minutes
+        for loc, n in locality_population(cfg, older_only=True).items()
+    }
+    return build_pooled_books(cfg, calendar, slots, svc.opening, svc.slot_minutes, 1.0, 0)
