@@ -8,19 +8,20 @@ OmegaConf interpolations (``${...}``, which can call resolvers) are refused outr
 from __future__ import annotations
 
 import copy
+import dataclasses
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 import yaml
 
-from .config import ConfigError, ScenarioOption, from_dict
+from .config import Assumptions, ConfigError, ScenarioOption, Site, from_dict
 
 FORBIDDEN_KEYS = frozenset(
     {"_target_", "_call_", "_partial_", "_recursive_", "_args_", "_convert_"}
 )
-CHANGEABLE_SECTIONS = ("site", "assumptions")
-#: Mappings keyed by a name where a scenario may add a new entry (e.g. a new practice).
-OPEN_MAPPINGS = frozenset({"practices", "localities"})
+CHANGEABLE_SECTIONS = {"site": Site, "assumptions": Assumptions}
 
 
 def read_option_file(path: Path) -> dict[str, Any]:
@@ -107,26 +108,38 @@ def apply_options(
                     f"a scenario can change only {list(CHANGEABLE_SECTIONS)}",
                     file,
                 )
-            _merge(merged[section], change, f"{section}", f"scenario.{name}.changes", file)
+            schema = CHANGEABLE_SECTIONS[section]
+            _merge(merged[section], change, section, f"scenario.{name}.changes", file, schema)
     return merged["site"], merged["assumptions"]
 
 
-def _merge(base: dict, change: Any, path: str, origin: str, file: str | None) -> None:
+def _child_type(tp: Any, key: str) -> Any:
+    """The schema type of ``key`` inside ``tp`` (a dataclass or a name-keyed mapping), or
+    None when the schema has no such setting."""
+    if get_origin(tp) in (Union, types.UnionType):
+        tp = next(a for a in get_args(tp) if a is not type(None))
+    if dataclasses.is_dataclass(tp):
+        return typing.get_type_hints(tp).get(key)
+    if get_origin(tp) is dict:
+        return get_args(tp)[1]
+    return None
+
+
+def _merge(base: dict, change: Any, path: str, origin: str, file: str | None, tp: Any) -> None:
+    """Merge ``change`` into ``base``, refusing settings the schema ``tp`` does not have."""
     if not isinstance(change, dict):
         raise ConfigError(
             f"{origin}.{path}", change, "must be a mapping of settings to change", file
         )
     for k, v in change.items():
         here = f"{path}.{k}"
-        if k not in base:
-            if path.rsplit(".", 1)[-1] in OPEN_MAPPINGS:
-                base[k] = copy.deepcopy(v)
-                continue
+        child = _child_type(tp, str(k))
+        if child is None:
             raise ConfigError(
                 f"{origin}.{here}", v, "changes a setting that does not exist in the model", file
             )
-        if isinstance(base[k], dict) and isinstance(v, dict):
-            _merge(base[k], v, here, origin, file)
+        if isinstance(base.get(k), dict) and isinstance(v, dict):
+            _merge(base[k], v, here, origin, file, child)
         else:
             base[k] = copy.deepcopy(v)
 
