@@ -207,12 +207,20 @@ def _explain_hydra_error(err: Exception, overrides: list[str]) -> str:
 
 
 def run_job(cfg: DictConfig) -> str:
-    """Run one scenario with all its replications into Hydra's output folder."""
+    """Run one scenario with all its replications into Hydra's output folder.
+
+    In a sweep, a job whose folder already holds a complete run of the same configuration is
+    skipped (so re-running a sweep resumes it), and a job that fails records its error in its
+    folder and lets the sweep go on.
+    """
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
-    from .run_folder import execute_run, print_summary
+    from .run_folder import config_fingerprint, execute_run, print_summary
 
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
         run_cfg, data = validate(cfg)
     except ConfigError as err:
@@ -221,12 +229,44 @@ def run_job(cfg: DictConfig) -> str:
             out_dir / "manifest.json",
             {"status": "invalid_config", "error": str(err), "finished_utc": outputs.now_utc()},
         )
+        if in_sweep:
+            return str(out_dir)
         raise SystemExit(EXIT_CONFIG_ERROR) from None
+    if in_sweep and _already_complete(out_dir, config_fingerprint(data)):
+        print(f"{run_cfg.model.scenario}: already complete, skipped")
+        print(out_dir)
+        return str(out_dir)
     started = time.perf_counter()
-    summary, calibration = execute_run(run_cfg, data, out_dir, started)
-    print_summary(summary, run_cfg, calibration)
+    try:
+        summary, calibration = execute_run(run_cfg, data, out_dir, started)
+    except Exception as err:
+        if not in_sweep:
+            raise
+        import traceback
+
+        outputs.atomic_write_text(out_dir / "error.txt", traceback.format_exc())
+        outputs.atomic_write_json(
+            out_dir / "manifest.json",
+            {"status": "failed", "error": repr(err), "finished_utc": outputs.now_utc()},
+        )
+        print(f"{run_cfg.model.scenario}: FAILED ({err!r}); see {out_dir / 'error.txt'}")
+        return str(out_dir)
+    print_summary(summary, run_cfg, None if in_sweep else calibration)
     print(out_dir)
     return str(out_dir)
+
+
+def _already_complete(out_dir: Path, fingerprint: str) -> bool:
+    path = out_dir / "manifest.json"
+    if not path.exists():
+        return False
+    import json
+
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return manifest.get("status") == "complete" and manifest.get("config_sha256") == fingerprint
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,7 +19,8 @@ Rules, in order (every probability is in config and every draw was made at creat
 4. Still nothing: the need books later anyway, calls back at the next opening, calls NHS 111,
    goes to A&E, or gives up.
 5. NHS 111 disposes to self-care, pharmacy, primary care (a hub slot; else the practice today
-   in hours, the out-of-hours GP otherwise), A&E or an ambulance.
+   in hours, failing that a call to the practice at its next opening; the out-of-hours GP when
+   practices are shut), A&E or an ambulance.
 6. Frail (moderate or severe eFI) urgent needs seen in primary care may be referred to a rapid
    assessment clinic (single point of access, within 2 working days) or stepped up into
    intermediate care.
@@ -469,7 +470,13 @@ def run_journeys(
                     outcome[i] = ledger.ATTENDED_PRACTICE
                     flow(i, here, NODE["practice"])
                     return
-                to_ae_dept(i, t, AE_VIA_DISPLACED, here)
+                # Nothing today: NHS 111 advises calling the practice at its next opening.
+                if attempts[i] <= max_callbacks:
+                    flow(i, here, NODE["practice"])
+                    heapq.heappush(events, (next_open[today], _EV_REQUEST, i, attempts[i]))
+                else:
+                    outcome[i] = ledger.GAVE_UP
+                    flow(i, here, NODE["gave_up"])
             else:
                 outcome[i] = ledger.OUT_OF_HOURS_GP
                 flow(i, here, NODE["out_of_hours_gp"])

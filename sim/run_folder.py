@@ -24,6 +24,13 @@ from .kpis import KPI_DEFINITIONS
 from .timeseries import series_table
 
 
+def config_fingerprint(data: dict[str, Any]) -> str:
+    """SHA-256 of the resolved configuration; ``n_jobs`` changes speed, never numbers, so it
+    is left out."""
+    experiment = {k: v for k, v in data["experiment"].items() if k != "n_jobs"}
+    return outputs.config_sha256({**data, "experiment": experiment})
+
+
 def execute_run(
     run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -45,10 +52,7 @@ def execute_run(
         "ci_level": exp.ci_level,
         "experiment": exp.name,
         "n_jobs": resolve_n_jobs(exp.n_jobs, exp.replications),
-        # n_jobs changes speed, never numbers, so it is left out of the fingerprint
-        "config_sha256": outputs.config_sha256(
-            {**data, "experiment": {k: v for k, v in data["experiment"].items() if k != "n_jobs"}}
-        ),
+        "config_sha256": config_fingerprint(data),
         "git": outputs.git_state(PROJECT_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),

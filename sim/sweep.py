@@ -1,0 +1,243 @@
+"""Sweep summaries: every option paired against the baseline, a cost-effectiveness ranking and
+plot. Runs automatically at the end of a sweep (a Hydra callback) and on demand:
+
+    python -m sim.sweep outputs/sweeps/all_options
+
+The last line printed is the sweep folder's path.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .calendar import WEEKS_PER_YEAR
+from .compare import PAIRING_KEYS
+from .comparison import COMPARISON_COLUMNS, paired_comparison
+from .outputs import atomic_write_csv, atomic_write_json, now_utc
+
+BASELINE = "baseline"
+RANKING_COLUMNS = [
+    "option",
+    "title",
+    "investment_annual_gbp",
+    "net_cost_annual_gbp",
+    "ae_attendances_avoided_per_year",
+    "ae_avoided_ci_low",
+    "ae_avoided_ci_high",
+    "admissions_avoided_per_year",
+    "admissions_avoided_ci_low",
+    "admissions_avoided_ci_high",
+    "cost_per_ae_attendance_avoided_gbp",
+    "cost_per_admission_avoided_gbp",
+    "rank_by_ae",
+    "rank_by_admissions",
+]
+
+
+def job_folders(sweep_dir: Path) -> dict[str, Path]:
+    """Completed job folders of a sweep, keyed by scenario label."""
+    jobs = {}
+    for manifest_path in sorted(sweep_dir.glob("*/manifest.json")):
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("status") == "complete":
+            jobs[manifest["scenario"]] = manifest_path.parent
+    return jobs
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _titles(folder: Path) -> str:
+    """Option titles from the job's resolved config."""
+    import yaml
+
+    cfg = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text(encoding="utf-8"))
+    return " + ".join(str(o.get("title", name)) for name, o in (cfg.get("scenario") or {}).items())
+
+
+def sweep_comparison(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(comparison, ranking, problems) for every completed option against the baseline."""
+    jobs = job_folders(sweep_dir)
+    problems = []
+    if BASELINE not in jobs:
+        return (
+            pd.DataFrame(columns=["option", *COMPARISON_COLUMNS]),
+            pd.DataFrame(columns=RANKING_COLUMNS),
+            ["no completed baseline job in this sweep: nothing to compare against"],
+        )
+    base_dir = jobs[BASELINE]
+    base_manifest = _manifest(base_dir)
+    base_kpis = pd.read_csv(base_dir / "kpis.csv")
+    level = float(base_manifest.get("ci_level", 0.95))
+    tables, ranking = [], []
+    for option, folder in jobs.items():
+        if option == BASELINE:
+            continue
+        manifest = _manifest(folder)
+        differs = [k for k in PAIRING_KEYS if manifest.get(k) != base_manifest.get(k)]
+        if differs:
+            problems.append(f"{option}: {', '.join(differs)} differ from the baseline; skipped")
+            continue
+        table = paired_comparison(base_kpis, pd.read_csv(folder / "kpis.csv"), level)
+        table.insert(0, "option", option)
+        tables.append(table)
+        ranking.append(_ranking_row(option, _titles(folder), table))
+    comparison = (
+        pd.concat(tables, ignore_index=True)
+        if tables
+        else pd.DataFrame(columns=["option", *COMPARISON_COLUMNS])
+    )
+    rank = pd.DataFrame(ranking, columns=RANKING_COLUMNS[:-2])
+    for col, rank_col in (
+        ("cost_per_ae_attendance_avoided_gbp", "rank_by_ae"),
+        ("cost_per_admission_avoided_gbp", "rank_by_admissions"),
+    ):
+        # Options that avoid nothing cost infinitely much per outcome and rank last.
+        rank[rank_col] = rank[col].rank(method="min", na_option="bottom").astype(int)
+    return comparison, rank.sort_values("rank_by_ae", kind="stable"), problems
+
+
+def _ranking_row(option: str, title: str, table: pd.DataFrame) -> list[Any]:
+    row = table.set_index("kpi")
+
+    def diff(kpi: str, col: str = "diff_mean") -> float:
+        return float(row.loc[kpi, col]) if kpi in row.index else float("nan")
+
+    investment = diff("cost.services_annual_gbp")
+    net = diff("cost.total_annual_gbp")
+    # avoided per year = -(difference per week) x 52.18; the CI flips with the sign
+    ae = -diff("ae.attendances_per_week") * WEEKS_PER_YEAR
+    ae_lo = -diff("ae.attendances_per_week", "diff_ci_high") * WEEKS_PER_YEAR
+    ae_hi = -diff("ae.attendances_per_week", "diff_ci_low") * WEEKS_PER_YEAR
+    adm = -diff("system.admissions_per_week") * WEEKS_PER_YEAR
+    adm_lo = -diff("system.admissions_per_week", "diff_ci_high") * WEEKS_PER_YEAR
+    adm_hi = -diff("system.admissions_per_week", "diff_ci_low") * WEEKS_PER_YEAR
+    return [
+        option,
+        title,
+        investment,
+        net,
+        ae,
+        ae_lo,
+        ae_hi,
+        adm,
+        adm_lo,
+        adm_hi,
+        investment / ae if ae > 0 else float("nan"),
+        investment / adm if adm > 0 else float("nan"),
+    ]
+
+
+def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path) -> None:
+    """Annual investment against A&E attendances avoided, with CI whiskers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .report_style import option_colours
+
+    colours = option_colours(list(ranking["option"]))
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for r in ranking.itertuples():
+        x, y = r.ae_attendances_avoided_per_year, r.investment_annual_gbp / 1e6
+        err = [[x - r.ae_avoided_ci_low], [r.ae_avoided_ci_high - x]]
+        ax.errorbar(x, y, xerr=err, fmt="o", color=colours[r.option], capsize=3, label=r.option)
+        ax.annotate(r.option, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("A&E attendances avoided per year (mean, 95% CI, paired with baseline)")
+    ax.set_ylabel("Additional annual investment (£ million, 2024/25 prices)")
+    ax.set_title("Investment options: cost against A&E attendances avoided")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def summarise_sweep(sweep_dir: Path) -> list[str]:
+    """Write comparison.csv, ranking.csv, cost_effectiveness.png and sweep.json; returns
+    any problems found (e.g. failed jobs)."""
+    sweep_dir = Path(sweep_dir)
+    comparison, ranking, problems = sweep_comparison(sweep_dir)
+    failed = []
+    for manifest_path in sorted(sweep_dir.glob("*/manifest.json")):
+        status = json.loads(manifest_path.read_text(encoding="utf-8")).get("status")
+        if status != "complete":
+            failed.append(f"{manifest_path.parent.name}: {status}")
+    problems += [f"job {f}" for f in failed]
+    atomic_write_csv(sweep_dir / "comparison.csv", comparison)
+    atomic_write_csv(sweep_dir / "ranking.csv", ranking)
+    if len(ranking):
+        plot_cost_effectiveness(ranking, sweep_dir / "cost_effectiveness.png")
+    atomic_write_json(
+        sweep_dir / "sweep.json",
+        {
+            "jobs_complete": sorted(job_folders(sweep_dir)),
+            "problems": problems,
+            "written_utc": now_utc(),
+        },
+    )
+    return problems
+
+
+def format_ranking(ranking: pd.DataFrame) -> str:
+    def money(x: float) -> str:
+        return "-" if not np.isfinite(x) else f"£{x:,.0f}"
+
+    lines = [
+        f"{'option':<40} {'investment/yr':>14} {'A&E avoided/yr':>15} {'£ per A&E':>10} "
+        f"{'adm. avoided/yr':>15} {'£ per adm.':>11}",
+    ]
+    for r in ranking.itertuples():
+        lines.append(
+            f"{r.option:<40} {money(r.investment_annual_gbp):>14} "
+            f"{r.ae_attendances_avoided_per_year:>15,.0f} "
+            f"{money(r.cost_per_ae_attendance_avoided_gbp):>10} "
+            f"{r.admissions_avoided_per_year:>15,.0f} {money(r.cost_per_admission_avoided_gbp):>11}"
+        )
+    return "\n".join(lines)
+
+
+def report(sweep_dir: Path) -> None:
+    problems = summarise_sweep(sweep_dir)
+    ranking = pd.read_csv(sweep_dir / "ranking.csv")
+    if len(ranking):
+        print("\nOptions ranked by investment per A&E attendance avoided (paired with baseline):")
+        print(format_ranking(ranking))
+    for p in problems:
+        print(f"warning: {p}", file=sys.stderr)
+    print(sweep_dir)
+
+
+try:  # the callback needs Hydra; the summary functions above do not
+    from hydra.experimental.callback import Callback
+
+    class SweepSummaryCallback(Callback):
+        """Summarise the sweep when every job has finished (configured in conf/sweep/)."""
+
+        def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+            report(Path(config.hydra.sweep.dir))
+
+except ImportError:  # pragma: no cover - hydra is a dependency
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or not Path(argv[0]).is_dir():
+        print("usage: python -m sim.sweep SWEEP_FOLDER", file=sys.stderr)
+        return 2
+    report(Path(argv[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
