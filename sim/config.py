@@ -341,6 +341,10 @@ class RapidAssessmentUse:
     outcome: dict[str, float] = shares(RAC_OUTCOMES)
     # When no RAC slot is free in time: the share sent to A&E (the rest are admitted directly)
     no_slot_to_ae_share: float = probability()
+    # Frail urgent needs at high risk of escalating (referral takes the highest risk first),
+    # and the chance such a need that is not assessed ends in A&E within a day
+    at_risk_share: float = probability(0.0)
+    escalation_probability: float = probability(0.0)
 
 
 @dataclass

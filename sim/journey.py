@@ -23,7 +23,8 @@ Rules, in order (every probability is in config and every draw was made at creat
    practices are shut), A&E or an ambulance.
 6. Frail (moderate or severe eFI) urgent needs seen in primary care may be referred to a rapid
    assessment clinic (single point of access, within 2 working days) or stepped up into
-   intermediate care.
+   intermediate care. Referral takes the highest-risk patients first; an at-risk patient who is
+   neither assessed nor stepped up may deteriorate and attend A&E within the day.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ FLOW_NODES: tuple[str, ...] = (
 NODE = {name: i for i, name in enumerate(FLOW_NODES)}
 
 # Why an episode reached A&E (kept for flows and the primary-care-treatable flag)
-AE_VIA_DISPLACED, AE_VIA_NHS111, AE_VIA_AMBULANCE, AE_VIA_RAC_NO_SLOT = range(4)
+AE_VIA_DISPLACED, AE_VIA_NHS111, AE_VIA_AMBULANCE, AE_VIA_RAC_NO_SLOT, AE_VIA_ESCALATION = range(5)
+ESCALATION_DELAY_MINUTES = 12 * 60  # an unassessed frail patient deteriorates within the day
 # Sources of admissions and step-ups recorded here
 ADMIT_FROM_RAC, ADMIT_FROM_RAC_NO_SLOT = range(2)
 STEP_UP_FROM_PRACTICE, STEP_UP_FROM_RAC = range(2)
@@ -226,6 +228,8 @@ def run_journeys(
     rac_no_slot_to_ae = a.rapid_assessment.no_slot_to_ae_share
     rac_max_wait = a.rapid_assessment.max_wait_working_days
     step_up_share = a.intermediate_care.step_up_share_from_practice
+    at_risk = a.rapid_assessment.at_risk_share
+    escalation = a.rapid_assessment.escalation_probability
     to_ae = a.nhs111.minutes_to_ae
     alt = a.alternatives
     online_share = [alt.online_consultation.share[u] for u in URGENCIES]
@@ -279,6 +283,7 @@ def run_journeys(
     u_rac_outcome = KeyedUniform("rac_outcome")
     u_rac_no_slot = KeyedUniform("rac_no_slot")
     u_step_up = KeyedUniform("step_up")
+    u_escalate = KeyedUniform("escalation")
 
     book_rows = practices.books
     loc_index = {name: k for k, name in enumerate(hubs.localities)}
@@ -338,7 +343,8 @@ def run_journeys(
         if not (frail[i] and urgency[i] == URGENT):
             return
         k = key[i]
-        if u_rac_referral(k) < rac_from_practice:
+        risk = u_rac_referral(k)  # low = high risk: referral takes the highest-risk first
+        if risk < rac_from_practice:
             heapq.heappush(events, (t, _EV_RAC, i, origin))
         elif u_step_up(k) < step_up_share:
             outcome[i] = ledger.PENDING
@@ -346,6 +352,9 @@ def run_journeys(
             handoffs.step_up_time.append(t)
             handoffs.step_up_source.append(STEP_UP_FROM_PRACTICE)
             flow(i, origin, NODE["intermediate_care"])
+        elif risk < at_risk and u_escalate(k) < escalation:
+            outcome[i] = ledger.PENDING
+            to_ae_dept(i, t + ESCALATION_DELAY_MINUTES - to_ae, AE_VIA_ESCALATION, origin)
 
     def try_hub(i: int, t: float, first: int, last: int, offered_by_practice: bool) -> bool:
         """Offer the locality hub's earliest slot in [first, last]; True if the need is settled."""
@@ -384,7 +393,7 @@ def run_journeys(
             u = u_alternative(key[i])
             if u < alt_share[urgency[i]]:
                 online = u < online_share[urgency[i]]
-                outcome[i] = ledger.RESOLVED_ONLINE if online else ledger.PHARMACY
+                outcome[i] = ledger.RESOLVED_ONLINE if online else ledger.PHARMACY_FIRST
                 flow(i, NODE["practice"], NODE["online_consultation" if online else "pharmacy"])
                 return
         if attempt == 0 and urgency[i] != URGENT and u_prefer_hub(key[i]) < prefer_hub:

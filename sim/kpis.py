@@ -279,15 +279,27 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
         b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
     )
     frail = frail_slots * site.frail_weekend_service.running_cost_per_slot_gbp
+    # Schemes an option pays for: licences, per-use fees and reminders are its running cost.
     alternatives = cfg.assumptions.alternatives
-    licences = (
-        alternatives.online_consultation.running_cost_annual_gbp
-        + alternatives.pharmacy_first.running_cost_annual_gbp
-    ) / per_year
-    services = (practice + hub + rac + ic + foh_cost + frail + licences) * per_year
-
     arose_in = k.in_window(k.episodes.time)
     outcome = sj.outcome[arose_in]
+    bookings = (
+        k.in_window(np.nan_to_num(sj.booked_time, nan=-1.0)).sum()
+        + k.in_window(np.nan_to_num(sj.hub_booked_time, nan=-1.0)).sum()
+    )
+    schemes = (
+        (
+            alternatives.online_consultation.running_cost_annual_gbp
+            + alternatives.pharmacy_first.running_cost_annual_gbp
+        )
+        / per_year
+        + (outcome == ledger.RESOLVED_ONLINE).sum()
+        * alternatives.online_consultation.cost_per_use_gbp
+        + (outcome == ledger.PHARMACY_FIRST).sum() * alternatives.pharmacy_first.cost_per_use_gbp
+        + bookings * cfg.assumptions.dna.reminder_cost_per_booking_gbp
+    )
+    services = (practice + hub + rac + ic + foh_cost + frail + schemes) * per_year
+
     contacts_111 = k.in_window(np.nan_to_num(sj.nhs111_time, nan=-1.0)).sum()
     ae_in = k.in_window(ed.arrivals.time)
     pct = ed.primary_care_treatable & ae_in

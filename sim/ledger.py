@@ -25,6 +25,7 @@ TERMINAL_STATES: tuple[tuple[str, str], ...] = (
     ("intermediate_care", "stepped up into intermediate care (IC+), avoiding an admission"),
     ("resolved_online", "resolved by online consultation / digital triage without an appointment"),
     ("frail_weekend_gp", "seen by the weekend GP service for frail patients and care homes"),
+    ("pharmacy_first", "treated by a community pharmacy under the minor-ailments scheme"),
 )
 STATE_INDEX = {name: i for i, (name, _) in enumerate(TERMINAL_STATES)}
 PENDING = STATE_INDEX["pending"]
@@ -42,6 +43,7 @@ RAC_HOME = STATE_INDEX["rac_home"]
 INTERMEDIATE_CARE = STATE_INDEX["intermediate_care"]
 RESOLVED_ONLINE = STATE_INDEX["resolved_online"]
 FRAIL_WEEKEND_GP = STATE_INDEX["frail_weekend_gp"]
+PHARMACY_FIRST = STATE_INDEX["pharmacy_first"]
 
 
 class ConservationError(AssertionError):

@@ -26,6 +26,7 @@ from .demand import Episodes, generate_episodes
 from .journey import (
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
+    AE_VIA_ESCALATION,
     AE_VIA_RAC_NO_SLOT,
     NODE,
     SystemJourneys,
@@ -116,7 +117,7 @@ def emergency_stage(
     displaced = via == AE_VIA_DISPLACED
     # Primary-care needs that reach A&E because primary care could not see them are
     # "primary-care treatable": minors, rarely admitted.
-    majors = ambulance | (via == AE_VIA_RAC_NO_SLOT)
+    majors = ambulance | (via == AE_VIA_RAC_NO_SLOT) | (via == AE_VIA_ESCALATION)
     majors |= (~displaced) & (keyed_uniforms(keys, "ae_majors") < ae.majors_share_walk_in)
     p_admit = np.where(
         displaced,
