@@ -198,7 +198,8 @@ def _explain_hydra_error(err: Exception, overrides: list[str]) -> str:
             if not line.startswith(("Config search", "provider="))
         ]
         return f"{group} = {value!r}: no such option; available: {', '.join(options)}"
-    return text.splitlines()[0] if text else type(err).__name__
+    lines = [line for line in text.splitlines() if line.strip() and "HYDRA_FULL_ERROR" not in line]
+    return " ".join(lines[:3]) if lines else type(err).__name__
 
 
 # --------------------------------------------------------------------------------------------
