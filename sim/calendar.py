@@ -60,8 +60,10 @@ class Calendar:
         self.working_days_before = np.concatenate(([0], np.cumsum(self.is_working)))
 
     def add_working_days(self, day: int, n: int) -> int:
-        """The day ``n`` working days after ``day`` (``day`` itself counts as 0)."""
-        target = self.working_days_before[day] + n
+        """The day ``n`` working days after ``day``: a working ``day`` counts as 0; from a day
+        practices are shut, the next working day counts as 1 (Saturday + 2 = Tuesday)."""
+        # From a day practices are shut, the next working day is the first of the n.
+        target = self.working_days_before[day] + n - (0 if self.is_working[day] else 1)
         # the working day w with working_days_before[w] == target is the one just before the
         # first index whose count reaches target + 1
         idx = int(np.searchsorted(self.working_days_before, target + 1, side="left")) - 1

@@ -569,7 +569,7 @@ def _convert(tp: Any, value: Any, key: str, rule: dict) -> Any:
         out = {
             str(k): _convert(val_tp, v, f"{key}.{k}", _item_rule(rule)) for k, v in value.items()
         }
-        _check_collection_rules(key, list(out.values()), rule)
+        _check_collection_rules(key, list(out.values()), rule, shown=out)
         return out
     if tp is Any:
         return value
@@ -606,7 +606,10 @@ def _item_rule(rule: dict) -> dict:
     return {k: v for k, v in rule.items() if k in ("min", "max", "min_exclusive", "choices")}
 
 
-def _check_collection_rules(key: str, items: list, rule: dict) -> None:
+def _check_collection_rules(key: str, items: list, rule: dict, shown: Any = None) -> None:
+    """Length and share rules; ``shown`` is what the error displays (a mapping shows its
+    category names)."""
+    shown = items if shown is None else shown
     if "length" in rule and len(items) != rule["length"]:
         raise ConfigError(
             key, items, f"must have exactly {rule['length']} values, not {len(items)}"
@@ -616,11 +619,11 @@ def _check_collection_rules(key: str, items: list, rule: dict) -> None:
     if rule.get("shares"):
         for i, v in enumerate(items):
             if not 0 <= v <= 1:
-                raise ConfigError(key, items, f"entry {i} is a share and must lie in [0, 1]")
+                raise ConfigError(key, shown, f"entry {i} is a share and must lie in [0, 1]")
     if rule.get("shares") or rule.get("sums_to_one"):
         total = sum(items)
         if abs(total - 1.0) > SHARE_TOLERANCE:
-            raise ConfigError(key, items, f"shares must sum to 1 (they sum to {total:.4f})")
+            raise ConfigError(key, shown, f"shares must sum to 1 (they sum to {total:.4f})")
 
 
 def from_dict(cls: type, data: Any, path: str = "") -> Any:

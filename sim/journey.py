@@ -120,7 +120,8 @@ class SystemJourneys:
     attempts: np.ndarray  # int8 requests made to the practice (1 + call-backs)
     hub_booked_time: np.ndarray  # float64, NaN if no hub booking
     hub_time: np.ndarray  # float64 minute of the hub appointment, NaN if none
-    nhs111_time: np.ndarray  # float64 minute of the NHS 111 contact, NaN if none
+    nhs111_time: np.ndarray  # float64 minute of the first NHS 111 contact, NaN if none
+    nhs111_calls: np.ndarray  # float64 minute of every NHS 111 contact (one per call)
     rac_referral_time: np.ndarray  # float64, NaN if not referred
     rac_time: np.ndarray  # float64 minute of the clinic appointment, NaN if none
     third_next_available: np.ndarray  # (days, practices) GP third-next-available, NaN unsampled
@@ -258,6 +259,7 @@ def run_journeys(
     nhs111_time = [float("nan")] * n
     rac_ref = [float("nan")] * n
     rac_time = [float("nan")] * n
+    nhs111_calls: list[float] = []
     flow_ep: list[int] = []
     flow_from: list[int] = []
     flow_to: list[int] = []
@@ -448,7 +450,10 @@ def run_journeys(
                 after_urgent_care(i, d * MINUTES_PER_DAY + slot, NODE["practice"])
 
     def handle_111(i: int, t: float) -> None:
-        nhs111_time[i] = t
+        # A need can call NHS 111 more than once (after a failed call-back): every call counts.
+        if nhs111_time[i] != nhs111_time[i]:
+            nhs111_time[i] = t
+        nhs111_calls.append(t)
         k = key[i]
         choice = NHS111_DISPOSITIONS[_pick(u_disposition(k), disposition)]
         here = NODE["nhs111"]
@@ -493,7 +498,8 @@ def run_journeys(
             today = int(t // MINUTES_PER_DAY)
             minute = t - today * MINUTES_PER_DAY
             in_clinic_hours = today < n_days and is_working[today] and open_m <= minute < close_m
-            if frail[i] and in_clinic_hours and u_rac_referral(k) < rac_from_111:
+            urgent_frail = frail[i] and urgency[i] == URGENT
+            if urgent_frail and in_clinic_hours and u_rac_referral(k) < rac_from_111:
                 heapq.heappush(events, (t, _EV_RAC, i, here))
             else:
                 to_ae_dept(i, t, AE_VIA_NHS111, here)
@@ -629,6 +635,7 @@ def run_journeys(
         hub_booked_time=np.array(hub_booked),
         hub_time=np.array(hub_time),
         nhs111_time=np.array(nhs111_time),
+        nhs111_calls=np.array(nhs111_calls, dtype=float),
         rac_referral_time=np.array(rac_ref),
         rac_time=np.array(rac_time),
         third_next_available=tna,

@@ -47,7 +47,7 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
         "share of appointments", "Appointments booked for the same day", None
     ),
     "practice.urgent_same_day_met_rate": KpiDefinition(
-        "share of urgent requests", "Urgent requests seen the same day", "higher"
+        "share of urgent requests", "Urgent requests given a same-day appointment", "higher"
     ),
     "practice.routine_lead_days_mean": KpiDefinition(
         "days", "Routine wait, request to appointment (mean)", "lower"
@@ -176,8 +176,8 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
     requested = arose_in & (pj.first_request_time < last_day * MINUTES_PER_DAY)
     request_day = np.floor(pj.first_request_time / MINUTES_PER_DAY)
     urgent = requested & (ep.urgency == URGENT)
-    seen = pj.outcome != ledger.DID_NOT_ATTEND
-    urgent_met = urgent & (pj.appointment_day == request_day) & seen
+    # An access measure: a same-day appointment given counts even if the patient missed it.
+    urgent_met = urgent & (pj.appointment_day == request_day)
     routine_booked = requested & (ep.urgency == ROUTINE) & booked
     lead = (pj.appointment_day - request_day)[routine_booked]
 
@@ -226,8 +226,7 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     return {
         "hub.appointments_per_week": hub_in.sum() / weeks,
         "hub.utilisation": _share(hub_in.sum(), hub_offered),
-        "nhs111.contacts_per_week": k.in_window(np.nan_to_num(sj.nhs111_time, nan=-1.0)).sum()
-        / weeks,
+        "nhs111.contacts_per_week": k.in_window(sj.nhs111_calls).sum() / weeks,
         "rac.attendances_per_week": rac_in.sum() / weeks,
         "rac.wait_days_mean": _mean(rac_wait),
         "ic.occupancy": _share(care.occupancy_mean(lo, hi), places),
@@ -300,7 +299,7 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     )
     services = (practice + hub + rac + ic + foh_cost + frail + schemes) * per_year
 
-    contacts_111 = k.in_window(np.nan_to_num(sj.nhs111_time, nan=-1.0)).sum()
+    contacts_111 = k.in_window(sj.nhs111_calls).sum()
     ae_in = k.in_window(ed.arrivals.time)
     pct = ed.primary_care_treatable & ae_in
     admit_in = k.in_window(care.admissions.time)

@@ -72,7 +72,7 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
         "episodes_arising": _daily(k, k.episodes.time),
         "practice_appointments": _daily(k, appt),
         "hub_appointments": _daily(k, sj.hub_time),
-        "nhs111_contacts": _daily(k, sj.nhs111_time),
+        "nhs111_contacts": _daily(k, sj.nhs111_calls),
         "ae_attendances": _daily(k, ed.arrivals.time),
         "admissions": _daily(k, k.care.admissions.time),
         "ic_occupancy": np.asarray(k.care.daily_occupancy[k.first_day : k.last_day], dtype=float),

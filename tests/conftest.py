@@ -76,6 +76,21 @@ def small_data(real_data: dict[str, Any]) -> dict[str, Any]:
     return small_site(real_data)
 
 
+#: Overrides that leave a need's own practice as the only service it can reach through the
+#: booking rules: no hub capacity or hub offers, no rapid assessment referral, intermediate
+#: care step-up or escalation to A&E after a practice appointment. Tests of the practice
+#: booking rules use it so that each expectation is about the practice alone.
+PRACTICE_ONLY: dict[str, Any] = {
+    "site.hubs.minutes_per_1000_per_week": 0.0,
+    "assumptions.booking.hub_offer_share": 0.0,
+    "assumptions.hubs.prefer_hub_share_non_urgent": 0.0,
+    "assumptions.rapid_assessment.referral_share_from_practice": 0.0,
+    "assumptions.rapid_assessment.referral_share_from_nhs111": 0.0,
+    "assumptions.intermediate_care.step_up_share_from_practice": 0.0,
+    "assumptions.rapid_assessment.escalation_probability": 0.0,
+}
+
+
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     """``set_path(d, "site.practice_capacity.gp.fte_per_1000", 0)`` (in place)."""
     *parents, last = dotted.split(".")
@@ -161,9 +176,7 @@ def binomial_pvalue(k: int, n: int, p: float) -> float:
     return float(stats.binomtest(int(k), int(n), p).pvalue)
 
 
-def assert_shares(
-    counts: np.ndarray, probs: np.ndarray, what: str, alpha: float = ALPHA
-) -> None:
+def assert_shares(counts: np.ndarray, probs: np.ndarray, what: str, alpha: float = ALPHA) -> None:
     """Each category's count is consistent with its configured probability: an exact
     binomial test per category at ``alpha`` / categories (Bonferroni)."""
     counts = np.asarray(counts)

@@ -365,7 +365,6 @@ def test_largest_remainder_sums_exactly_and_is_proportional(total, weights):
             assert s == 0
 
 
-
 # --------------------------------------------------------------------------------------------
 # Practice books built from the real configuration
 # --------------------------------------------------------------------------------------------
@@ -378,8 +377,10 @@ def test_practice_books_offer_the_configured_capacity(small_data):
     cal = make_calendar(run_cfg.model, 0, 1)
     books = build_practice_books(run_cfg.model, cal)
     cap = small_data["site"]["practice_capacity"]
-    working = [["mon", "tue", "wed", "thu", "fri", "sat", "sun"].index(w)
-               for w in small_data["site"]["core_hours"]["weekdays"]]
+    working = [
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].index(w)
+        for w in small_data["site"]["core_hours"]["weekdays"]
+    ]
     assert books.codes == list(small_data["site"]["practices"])
     for p, (pcode, practice) in enumerate(small_data["site"]["practices"].items()):
         for s, staff in enumerate(STAFF_TYPES):

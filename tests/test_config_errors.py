@@ -25,22 +25,36 @@ BAD_INPUTS = [
     ("experiment.run_weeks=0", "experiment.run_weeks", "must be >= 1"),
     ("experiment.replications=abc", "experiment.replications", "whole number"),
     ("experiment.n_jobs=0", "experiment.n_jobs", "positive number of cores"),
-    ("site.practice_capacity.gp.fte_per_1000=-1", "site.practice_capacity.gp.fte_per_1000",
-     "must be >= 0"),
-    ("site.practice_capacity.on_the_day_share=1.5", "site.practice_capacity.on_the_day_share",
-     "must be <= 1"),
-    ("assumptions.demand.urgency_share.urgent=0.9", "assumptions.demand.urgency_share",
-     "must sum to 1"),
-    ("assumptions.demand.hour_share_weekday=[0.5,0.5]", "assumptions.demand.hour_share_weekday",
-     "exactly 24 values"),
-    ("site.practices.CLS01.locality=nowhere", "site.practices.CLS01.locality",
-     "unknown locality"),
+    (
+        "site.practice_capacity.gp.fte_per_1000=-1",
+        "site.practice_capacity.gp.fte_per_1000",
+        "must be >= 0",
+    ),
+    (
+        "site.practice_capacity.on_the_day_share=1.5",
+        "site.practice_capacity.on_the_day_share",
+        "must be <= 1",
+    ),
+    (
+        "assumptions.demand.urgency_share.urgent=0.9",
+        "assumptions.demand.urgency_share",
+        "must sum to 1",
+    ),
+    (
+        "assumptions.demand.hour_share_weekday=[0.5,0.5]",
+        "assumptions.demand.hour_share_weekday",
+        "exactly 24 values",
+    ),
+    ("site.practices.CLS01.locality=nowhere", "site.practices.CLS01.locality", "unknown locality"),
     ("scenario=no_such_option", "scenario", "no such option"),
     ("site=no_such_site", "site", "no such option"),
     ("seed=-1", "seed", ">= 0"),
     ("seed=abc", "seed", "whole number"),
-    ("site.practice_capacity.gp.fte_per_1000=nan", "site.practice_capacity.gp.fte_per_1000",
-     "finite"),
+    (
+        "site.practice_capacity.gp.fte_per_1000=nan",
+        "site.practice_capacity.gp.fte_per_1000",
+        "finite",
+    ),
 ]
 
 
@@ -77,7 +91,11 @@ def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.Comp
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.run(
         [sys.executable, "-m", "sim", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -98,8 +116,12 @@ def test_cli_bad_key_exits_with_one_clear_message(tmp_path):
 def test_cli_quick_run_writes_a_complete_run_folder(tmp_path):
     before = set(RUNS_DIR.iterdir()) if RUNS_DIR.exists() else set()
     proc = run_cli(
-        ["experiment=quick", "experiment.replications=2", "experiment.run_weeks=2",
-         "experiment.warmup_weeks=1"],
+        [
+            "experiment=quick",
+            "experiment.replications=2",
+            "experiment.run_weeks=2",
+            "experiment.warmup_weeks=1",
+        ],
         cwd=tmp_path,
     )
     out_dir = Path(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else None

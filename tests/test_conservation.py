@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from conftest import (
     MINUTES_PER_DAY,
+    PRACTICE_ONLY,
     SEED,
     capacity_overrides,
     clear_fte_overrides,
@@ -46,14 +47,17 @@ SCENARIOS = {
 }
 
 
-def scenario_config(data, name):
-    spec = dict(SCENARIOS[name])
+def scenario_config(data, name, practice_only=False):
+    spec = {**(PRACTICE_ONLY if practice_only else {}), **SCENARIOS[name]}
     data = clear_fte_overrides(data)
     if "fraction" in spec:
         f = spec.pop("fraction")
         cap = data["site"]["practice_capacity"]
-        spec.update(capacity_overrides({s: f * cap[s]["fte_per_1000"] for s in
-                                        ("gp", "nurse", "pharmacist")}))
+        spec.update(
+            capacity_overrides(
+                {s: f * cap[s]["fte_per_1000"] for s in ("gp", "nurse", "pharmacist")}
+            )
+        )
     return configure(data, spec)
 
 
@@ -70,8 +74,15 @@ def test_ledger_balances_in_every_replication(small_data, scenario):
         assert n == res.episodes_total > 0
 
         # Every array describes every episode; none is left pending, every code is a state.
-        for name in ("outcome", "first_request_time", "booked_time", "appointment_day",
-                     "appointment_minute", "staff_type", "attempts"):
+        for name in (
+            "outcome",
+            "first_request_time",
+            "booked_time",
+            "appointment_day",
+            "appointment_minute",
+            "staff_type",
+            "attempts",
+        ):
             assert len(getattr(pj, name)) == n, name
         assert (pj.outcome != ledger.PENDING).all()
         assert ((pj.outcome >= 0) & (pj.outcome < len(ledger.TERMINAL_STATES))).all()
@@ -89,14 +100,15 @@ def test_ledger_balances_in_every_replication(small_data, scenario):
 
 
 @pytest.mark.parametrize("scenario", ["baseline", "low_capacity"])
-def test_outcomes_agree_with_bookings(small_data, scenario):
-    run_cfg = scenario_config(small_data, scenario)
+def test_outcomes_agree_with_bookings_practice_only(small_data, scenario):
+    # Practices alone (no hubs, no onward referrals): an episode was seen or missed its
+    # appointment exactly when it holds a practice booking inside the run.
+    run_cfg = scenario_config(small_data, scenario, practice_only=True)
     res = run_replication(run_cfg.model, SEED, 0, WARMUP, RUN, keep_detail=True)
     _, pj = replication_arrays(res)
     run_days = 7 * (WARMUP + RUN)
     booked = pj.appointment_day >= 0
     seen = np.isin(pj.outcome, [ledger.ATTENDED_PRACTICE, ledger.DID_NOT_ATTEND])
-    # Attended or DNA <=> booked into the run; a booking after the end is still waiting.
     np.testing.assert_array_equal(seen, booked & (pj.appointment_day < run_days))
     assert (pj.outcome[booked & (pj.appointment_day >= run_days)] == ledger.WAITING_AT_END).all()
     assert (pj.appointment_day[pj.outcome == ledger.GAVE_UP] == -1).all()
@@ -108,6 +120,33 @@ def test_outcomes_agree_with_bookings(small_data, scenario):
     # Stress must actually stress: under low capacity some needs give up.
     if scenario == "low_capacity":
         assert (pj.outcome == ledger.GAVE_UP).sum() > 100
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "low_capacity"])
+def test_outcomes_agree_with_bookings_whole_system(small_data, scenario):
+    run_cfg = scenario_config(small_data, scenario)
+    res = run_replication(run_cfg.model, SEED, 0, WARMUP, RUN, keep_detail=True)
+    _, pj = replication_arrays(res)
+    end_minute = 7 * (WARMUP + RUN) * MINUTES_PER_DAY
+    run_days = 7 * (WARMUP + RUN)
+    booked = pj.appointment_day >= 0
+    at_hub = ~np.isnan(pj.hub_time)
+    # Seen at the practice <=> a practice appointment inside the run; at the hub likewise.
+    attended = pj.outcome == ledger.ATTENDED_PRACTICE
+    assert (booked[attended] & (pj.appointment_day[attended] < run_days)).all()
+    hub = pj.outcome == ledger.ATTENDED_HUB
+    assert (at_hub[hub] & (pj.hub_time[hub] < end_minute)).all()
+    # Did not attend: a booking (practice or hub) inside the run to miss.
+    missed = pj.outcome == ledger.DID_NOT_ATTEND
+    in_run = (booked & (pj.appointment_day < run_days)) | (at_hub & (pj.hub_time < end_minute))
+    assert in_run[missed].all()
+    # A practice booking after the end is still waiting; giving up means no booking at all.
+    assert (pj.outcome[booked & (pj.appointment_day >= run_days)] == ledger.WAITING_AT_END).all()
+    gave_up = pj.outcome == ledger.GAVE_UP
+    assert not booked[gave_up].any() and not at_hub[gave_up].any()
+    assert (pj.outcome != ledger.PENDING).all()
+    if scenario == "low_capacity":
+        assert gave_up.sum() > 100
 
 
 def test_no_demand_means_nothing_happens(small_data):

@@ -100,9 +100,9 @@ def test_counts_per_hour_of_week_match_their_expectation(small_data, profile):
     # correct generator fails with probability <= ALPHA for any seed. The smallest expected
     # count is in the hundreds, so a 10-15% bias in any one hour is detected.
     open_ = ~closed
-    pvalues = np.array([poisson_pvalue(int(k), mu) for k, mu in zip(observed[open_],
-                                                                     expected[open_],
-                                                                     strict=True)])
+    pvalues = np.array(
+        [poisson_pvalue(int(k), mu) for k, mu in zip(observed[open_], expected[open_], strict=True)]
+    )
     worst = int(np.argmin(pvalues))
     assert pvalues.min() > ALPHA / open_.sum(), (
         f"hour {np.flatnonzero(open_)[worst]}: observed {observed[open_][worst]}, "
@@ -223,14 +223,10 @@ def test_frailty_assessed_only_for_65_plus_with_configured_shares(year_of_episod
     assert_shares(counts, np.array([share[b] for b in FRAILTY_BANDS]), "frailty 65+")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sim/demand.py generate_episodes reads frailty_share_65plus in the YAML's key "
-    "order, but Episodes.frailty indexes FRAILTY_BANDS",
-)
 def test_frailty_shares_do_not_depend_on_key_order_in_yaml(small_data):
     # Same shares as a mapping, written severe-first: a valid config (keys are checked, not
-    # their order), so the episodes' frailty bands must follow the names.
+    # their order), so the episodes' frailty bands must follow the names. (Regression test:
+    # the bands were once read in the YAML's key order.)
     share = {"severe": 0.50, "moderate": 0.30, "mild": 0.15, "fit": 0.05}
     small_data["site"]["frailty_share_65plus"] = share
     ep = episodes_for(configure(small_data), weeks=8)
@@ -251,15 +247,21 @@ def test_routine_earliest_day_offsets(year_of_episodes):
     for i, (lo, hi) in enumerate(ranges):
         which[(offsets >= lo) & (offsets <= hi)] = i
     assert (which >= 0).all(), "an offset outside every configured band"
-    assert_shares(np.bincount(which, minlength=len(ranges)), np.array(list(bands.values())),
-                  "earliest-day bands")
+    assert_shares(
+        np.bincount(which, minlength=len(ranges)),
+        np.array(list(bands.values())),
+        "earliest-day bands",
+    )
     # Inside a band, each day is equally likely.
     for i, (lo, hi) in enumerate(ranges):
         if hi > lo:
             days = offsets[which == i] - lo
             width = hi - lo + 1
-            assert_shares(np.bincount(days, minlength=width), np.full(width, 1 / width),
-                          f"days within band {lo}-{hi}")
+            assert_shares(
+                np.bincount(days, minlength=width),
+                np.full(width, 1 / width),
+                f"days within band {lo}-{hi}",
+            )
 
 
 def test_uniform_draws_are_uniform_and_distinct(year_of_episodes):

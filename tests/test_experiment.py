@@ -68,8 +68,9 @@ def test_summarise_on_a_hand_made_table():
 
 
 def experiment(n_jobs: int) -> Experiment:
-    return Experiment(replications=4, warmup_weeks=1, run_weeks=2, n_jobs=n_jobs,
-                      ci_level=0.95, name="test")
+    return Experiment(
+        replications=4, warmup_weeks=1, run_weeks=2, n_jobs=n_jobs, ci_level=0.95, name="test"
+    )
 
 
 @pytest.fixture(scope="module")
