@@ -373,6 +373,9 @@ class AccidentEmergency:
     ambulance_admission_multiplier: float = nonneg()
     displaced_admission_probability: float = probability()  # primary-care needs arriving at A&E
     four_hour_minutes: float = positive()
+    # Distribution of clinician time: "lognormal" (median and mean of service_minutes) or
+    # "exponential" (its mean only; for validation against queueing theory, conf/validation/)
+    service_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))
 
 
 @dataclass
@@ -388,18 +391,15 @@ class UnitCosts:
     gp_appointment: float = nonneg()
     nurse_appointment: float = nonneg()
     pharmacist_appointment: float = nonneg()
-    hub_appointment: float = nonneg()
     nhs111_contact: float = nonneg()
     pharmacy_consultation: float = nonneg()
     out_of_hours_gp_case: float = nonneg()
     ambulance_conveyance: float = nonneg()
     ae_attendance: float = nonneg()
     ae_attendance_minor: float = nonneg()
-    rac_attendance: float = nonneg()
     admission_short_stay: float = nonneg()  # stays under 2 days
     admission_long_stay: float = nonneg()
     bed_day: float = nonneg()
-    intermediate_care_day: float = nonneg()
     short_stay_max_days: float = nonneg()
 
 

@@ -13,7 +13,8 @@ Rules, in order (every probability is in config and every draw was made at creat
 1. A need arising in core hours asks its practice at once; one arising while practices are
    shut waits for the next opening, except some urgent needs, which go to NHS 111 or A&E.
 2. The practice books the earliest slot within the need's target (urgent: today; soon: within
-   2 working days; routine: within 2 weeks from its earliest acceptable day).
+   2 working days; routine: within 2 weeks of the request, and never less than a week from
+   its earliest acceptable day).
 3. No slot in time: the practice may offer its locality hub's earliest slot in the same
    window; the patient accepts with a probability by age band.
 4. Still nothing: the need books later anyway, calls back at the next opening, calls NHS 111,
@@ -72,12 +73,11 @@ FLOW_NODES: tuple[str, ...] = (
     "intermediate_care",
     "admission",
     "home",
-    "did_not_attend",
     "gave_up",
-    "waiting_at_end",
     "self_presenting",
     "online_consultation",
     "frail_weekend_gp",
+    "pharmacy_first",
 )
 NODE = {name: i for i, name in enumerate(FLOW_NODES)}
 
@@ -331,8 +331,10 @@ def run_journeys(
             return today, today + target["urgent"]
         if urg == SOON:
             return today, soon_deadline[today]
+        # A planned review accepts a week's leeway after its earliest day, so the window never
+        # shrinks to a single (possibly closed) day.
         first = today + offset[i]
-        return first, max(first, today + target["routine"])
+        return first, max(first + 6, today + target["routine"])
 
     def to_ae_dept(i: int, t: float, via: int, origin: int) -> None:
         handoffs.ae_episode.append(i)
@@ -396,7 +398,9 @@ def run_journeys(
             if u < alt_share[urgency[i]]:
                 online = u < online_share[urgency[i]]
                 outcome[i] = ledger.RESOLVED_ONLINE if online else ledger.PHARMACY_FIRST
-                flow(i, NODE["practice"], NODE["online_consultation" if online else "pharmacy"])
+                flow(
+                    i, NODE["practice"], NODE["online_consultation" if online else "pharmacy_first"]
+                )
                 return
         if attempt == 0 and urgency[i] != URGENT and u_prefer_hub(key[i]) < prefer_hub:
             if try_hub(i, t, first, last, False):
@@ -481,8 +485,12 @@ def run_journeys(
                     slot = take(row[s], today, minute, d)
                     booked_time[i] = t
                     appt_day[i], appt_min[i], staff_used[i] = d, slot, s
-                    outcome[i] = ledger.ATTENDED_PRACTICE
                     flow(i, here, NODE["practice"])
+                    if u_dna[i] < dna_table[0]:
+                        outcome[i] = ledger.DID_NOT_ATTEND
+                    else:
+                        outcome[i] = ledger.ATTENDED_PRACTICE
+                        after_urgent_care(i, d * MINUTES_PER_DAY + slot, NODE["practice"])
                     return
                 # Nothing today: NHS 111 advises calling the practice at its next opening.
                 if attempts[i] <= max_callbacks:

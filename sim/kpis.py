@@ -175,9 +175,13 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
     # Requests made after the run ended (needs arising on its last weekend) are not counted.
     requested = arose_in & (pj.first_request_time < last_day * MINUTES_PER_DAY)
     request_day = np.floor(pj.first_request_time / MINUTES_PER_DAY)
-    urgent = requested & (ep.urgency == URGENT)
-    # An access measure: a same-day appointment given counts even if the patient missed it.
-    urgent_met = urgent & (pj.appointment_day == request_day)
+    # Needs resolved without an appointment (online, Pharmacy First) needed no slot.
+    resolved = (pj.outcome == ledger.RESOLVED_ONLINE) | (pj.outcome == ledger.PHARMACY_FIRST)
+    urgent = requested & (ep.urgency == URGENT) & ~resolved
+    # An access measure: a same-day appointment given, at the practice or its hub, counts even
+    # if the patient then missed it.
+    hub_day = np.floor(pj.hub_time / MINUTES_PER_DAY)
+    urgent_met = urgent & ((pj.appointment_day == request_day) | (hub_day == request_day))
     routine_booked = requested & (ep.urgency == ROUTINE) & booked
     lead = (pj.appointment_day - request_day)[routine_booked]
 
@@ -272,7 +276,9 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     foh = site.emergency_department.frailty_front_of_house
     foh_cost = 0.0
     if foh.enabled:
-        hours_a_week = len(foh.weekdays) * max(foh.close_minute - foh.open_minute, 0) / 60
+        # A session that closes before it opens runs overnight.
+        minutes_a_day = (foh.close_minute - foh.open_minute) % 1440 or 1440
+        hours_a_week = len(foh.weekdays) * minutes_a_day / 60
         foh_cost = hours_a_week * weeks * foh.running_cost_per_hour_gbp
     frail_slots = sum(
         b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
@@ -304,11 +310,6 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     pct = ed.primary_care_treatable & ae_in
     admit_in = k.in_window(care.admissions.time)
     short = care.admissions.stay_days < costs.short_stay_max_days
-    # Text reminders go with every practice and hub booking made in the window.
-    bookings = (
-        k.in_window(np.nan_to_num(sj.booked_time, nan=-1.0)).sum()
-        + k.in_window(np.nan_to_num(sj.hub_booked_time, nan=-1.0)).sum()
-    )
     activity = (
         contacts_111 * costs.nhs111_contact
         + (outcome == ledger.PHARMACY).sum() * costs.pharmacy_consultation
@@ -319,9 +320,6 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
         + (admit_in & short).sum() * costs.admission_short_stay
         + (admit_in & ~short).sum() * costs.admission_long_stay
         + care.admissions.step_down_wait_days[admit_in].sum() * costs.bed_day
-        + (outcome == ledger.RESOLVED_ONLINE).sum()
-        * alternatives.online_consultation.cost_per_use_gbp
-        + bookings * cfg.assumptions.dna.reminder_cost_per_booking_gbp
     ) * per_year
     return {
         "cost.services_annual_gbp": float(services),
