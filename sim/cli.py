@@ -60,7 +60,8 @@ def register() -> None:
             node: dict[str, Any] = read_option_file(path)
         except ConfigError as err:
             # Reported only if this option is chosen: one bad file must not block the others.
-            node = {"_load_error": f"{err.rule} ({err.key})"}
+            # Escaped so OmegaConf does not try to resolve a "${" quoted in the message.
+            node = {"_load_error": f"{err.rule} ({err.key})".replace("${", "\\${")}
         store.store(group="scenario", name=path.stem, node=node, package=f"scenario.{path.stem}")
 
 
