@@ -119,11 +119,17 @@ class AppointmentBook:
     def find_future(self, today: int, first_day: int, last_day: int) -> int:
         """The earliest day in ``[first_day, last_day]`` (all after ``today``) with a free
         pre-bookable slot, within the booking horizon; -1 if none."""
-        last = min(last_day, today + self.horizon_days, self.n_days - 1)
+        last = today + self.horizon_days
+        if last_day < last:
+            last = last_day
+        if last >= self.n_days:
+            last = self.n_days - 1
         # Days up to today are never asked for again, so the hint is at least tomorrow.
-        hint = max(self._first_free_pre, today + 1)
+        hint = self._first_free_pre
+        if hint <= today:
+            hint = today + 1
         can_move_hint = first_day <= hint
-        d = max(first_day, hint)
+        d = hint if can_move_hint else first_day
         nxt, pre = self._next_pre, self._pre
         while d <= last:
             if nxt[d] < len(pre[d]):

@@ -51,7 +51,7 @@ from .demand import SOON, URGENT, Episodes
 from .services.hub import HubBooks
 from .services.practice import PracticeBooks
 from .services.rapid_assessment import ClinicBooks
-from .streams import KeyedUniform
+from .streams import KeyedUniform, keyed_uniforms
 
 ANY_STAFF = STAFF_NEEDS.index("any")
 MODERATE = FRAILTY_BANDS.index("moderate")
@@ -254,11 +254,11 @@ def run_journeys(
     appt_min = [-1] * n
     staff_used = [-1] * n
     attempts = [0] * n
-    hub_booked = [float("nan")] * n
-    hub_time = [float("nan")] * n
-    nhs111_time = [float("nan")] * n
-    rac_ref = [float("nan")] * n
-    rac_time = [float("nan")] * n
+    hub_booked = np.full(n, np.nan)  # written for few episodes: no list to convert
+    hub_time = np.full(n, np.nan)  # written for few episodes: no list to convert
+    nhs111_time = np.full(n, np.nan)  # written for few episodes: no list to convert
+    rac_ref = np.full(n, np.nan)  # written for few episodes: no list to convert
+    rac_time = np.full(n, np.nan)  # written for few episodes: no list to convert
     nhs111_calls: list[float] = []
     flow_ep: list[int] = []
     flow_from: list[int] = []
@@ -277,8 +277,18 @@ def run_journeys(
     u_hub_offer = KeyedUniform("hub_offer")
     u_hub_accept = KeyedUniform("hub_accept")
     u_hub_dna = KeyedUniform("hub_dna")
-    u_prefer_hub = KeyedUniform("prefer_hub")
-    u_alternative = KeyedUniform("alternative")
+    # Decisions every episode faces are drawn for all episodes at once (same keyed uniforms
+    # as the scalar form, so the same patients decide the same way): this is the hot path.
+    non_urgent = ep.urgency != URGENT
+    prefers_hub = (non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < prefer_hub)).tolist()
+    alternative = None
+    if any_alternative:
+        u_alt = keyed_uniforms(ep.key, "alternative")
+        online_cut = np.asarray(online_share)[ep.urgency]
+        any_cut = np.asarray(alt_share)[ep.urgency]
+        alternative = np.where(u_alt < online_cut, 1, np.where(u_alt < any_cut, 2, 0)).tolist()
+    urgent_target = target["urgent"]
+    routine_target = target["routine"]
     u_ooh_route = KeyedUniform("out_of_hours_route")
     u_disposition = KeyedUniform("nhs111_disposition")
     u_rac_referral = KeyedUniform("rac_referral")
@@ -326,6 +336,8 @@ def run_journeys(
         return book.book_today(today, minute) if d == today else book.book_on(d)
 
     def window(i: int, today: int) -> tuple[int, int]:
+        # handle_practice inlines this same rule (its hot path); change both together.
+        # The window tests in tests/test_journey.py hold them to the same behaviour.
         urg = urgency[i]
         if urg == URGENT:
             return today, today + target["urgent"]
@@ -392,32 +404,53 @@ def run_journeys(
             return
         today = int(t // MINUTES_PER_DAY)
         minute = t - today * MINUTES_PER_DAY
-        first, last = window(i, today)
-        if attempt == 0 and any_alternative:
-            u = u_alternative(key[i])
-            if u < alt_share[urgency[i]]:
-                online = u < online_share[urgency[i]]
+        urg = urgency[i]
+        if urg == URGENT:
+            first = last = today + urgent_target
+        elif urg == SOON:
+            first, last = today, soon_deadline[today]
+        else:
+            first = today + offset[i]
+            last = max(first + 6, today + routine_target)
+        if attempt == 0:
+            if alternative is not None and alternative[i]:
+                online = alternative[i] == 1
                 outcome[i] = ledger.RESOLVED_ONLINE if online else ledger.PHARMACY_FIRST
                 flow(
                     i, NODE["practice"], NODE["online_consultation" if online else "pharmacy_first"]
                 )
                 return
-        if attempt == 0 and urgency[i] != URGENT and u_prefer_hub(key[i]) < prefer_hub:
-            if try_hub(i, t, first, last, False):
+            if prefers_hub[i] and try_hub(i, t, first, last, False):
                 flow(i, NODE["practice"], NODE["hub"])
                 return
         row = book_rows[practice[i]]
         need = staff_need[i]
+        d = -1
         if need == ANY_STAFF:
             best = earliest(tuple((s, row[s]) for s in all_staff), today, minute, first, last)
+            if best is not None:
+                d, _, s = best
+                slot = take(row[s], today, minute, d)
         else:
-            best = earliest(((need, row[need]),), today, minute, first, last)
-        if best is None:
+            # One staff type (most needs): book directly, no look-ahead needed.
+            s, book = need, row[need]
+            lo = first
+            if first <= today:
+                slot = book.book_today(today, minute)
+                if slot >= 0:
+                    d = today
+                lo = today + 1
+            if d < 0 and lo <= last:
+                future = book.find_future(today, lo, last)
+                if future >= 0:
+                    d, slot = future, book.book_on(future)
+        if d < 0:
             if try_hub(i, t, first, last, True):
                 flow(i, NODE["practice"], NODE["hub"])
                 return
             u = (u_choice[i] + attempt * GOLDEN) % 1.0
-            action = _pick(u, no_slot[urgency[i]])
+            action = _pick(u, no_slot[urg])
+            best = None
             if action == 0:  # book later at the practice, however late
                 if need == ANY_STAFF:
                     books = tuple((s, row[s]) for s in all_staff)
@@ -438,8 +471,8 @@ def run_journeys(
                     outcome[i] = ledger.GAVE_UP
                     flow(i, NODE["practice"], NODE["gave_up"])
                 return
-        d, _, s = best
-        slot = take(row[s], today, minute, d)
+            d, _, s = best
+            slot = take(row[s], today, minute, d)
         booked_time[i] = t
         appt_day[i] = d
         appt_min[i] = slot
@@ -582,7 +615,6 @@ def run_journeys(
     order = np.argsort(request, kind="stable")
     req_list = request.tolist()
     ooh_list = urgent_ooh.tolist()
-    in_hours_list = in_hours.tolist()
     arising = ep.time.tolist()
     need_in, need_out = NODE["need_in_hours"], NODE["need_out_of_hours"]
     frail_books = frail_service.books if frail_service is not None else []
@@ -627,10 +659,18 @@ def run_journeys(
         while events and events[0][0] <= t:
             dispatch(*heapq.heappop(events))
         first_request[i] = t
-        flow(i, need_in if in_hours_list[i] else need_out, NODE["practice"])
-        dispatch(t, _EV_REQUEST, i, 0)
+        if t // MINUTES_PER_DAY > sampled_until:
+            sample_access(int(t // MINUTES_PER_DAY))
+        handle_practice(i, t, 0)
     while events:
         dispatch(*heapq.heappop(events))
+
+    # Every need that asked its practice entered from "need in/out of hours" (recorded here,
+    # at once, rather than one append per episode in the loop).
+    asked = np.flatnonzero(~np.isnan(np.asarray(first_request)))
+    flow_ep.extend(asked.tolist())
+    flow_from.extend(np.where(in_hours[asked], need_in, need_out).tolist())
+    flow_to.extend([NODE["practice"]] * len(asked))
 
     return SystemJourneys(
         outcome=np.array(outcome, dtype=np.int8),
@@ -640,12 +680,12 @@ def run_journeys(
         appointment_minute=np.array(appt_min, dtype=np.int16),
         staff_type=np.array(staff_used, dtype=np.int8),
         attempts=np.array(attempts, dtype=np.int8),
-        hub_booked_time=np.array(hub_booked),
-        hub_time=np.array(hub_time),
-        nhs111_time=np.array(nhs111_time),
+        hub_booked_time=hub_booked,
+        hub_time=hub_time,
+        nhs111_time=nhs111_time,
         nhs111_calls=np.array(nhs111_calls, dtype=float),
-        rac_referral_time=np.array(rac_ref),
-        rac_time=np.array(rac_time),
+        rac_referral_time=rac_ref,
+        rac_time=rac_time,
         third_next_available=tna,
         handoffs=handoffs,
         flow_episode=np.array(flow_ep, dtype=np.int32),

@@ -95,6 +95,16 @@ def lognormal_from_uniform(u: np.ndarray | float, median: float, mean: float) ->
     return median * np.exp(sigma * ndtri(u))
 
 
+def exponential_from_uniform(u: np.ndarray | float, mean: float) -> np.ndarray:
+    """Inverse-CDF exponential durations ``-mean ln(1 - u)`` from uniforms in [0, 1).
+
+    Used when ``assumptions.ae.service_distribution`` is ``"exponential"`` (the M/M/c
+    validation of :mod:`sim.validate`); like :func:`lognormal_from_uniform`, a larger ``u``
+    always gives a longer duration.
+    """
+    return -float(mean) * np.log1p(-np.asarray(u, dtype=float))
+
+
 # --------------------------------------------------------------------------------------------
 # Self-presenting arrivals
 # --------------------------------------------------------------------------------------------
@@ -621,7 +631,14 @@ def simulate_emergency_department(
     p_admit = np.where(foh, arrivals.admit_probability * foh_factor, arrivals.admit_probability)
     admitted = np.asarray(arrivals.u_admit) < p_admit
     times = ae.service_minutes
-    service = _either(majors, arrivals.u_service, times["majors"], times["minors"])
+    if ae.service_distribution == "exponential":
+        service = np.where(
+            majors,
+            exponential_from_uniform(arrivals.u_service, times["majors"].mean),
+            exponential_from_uniform(arrivals.u_service, times["minors"].mean),
+        )
+    else:
+        service = _either(majors, arrivals.u_service, times["majors"], times["minors"])
     times = ae.after_treatment_minutes
     after = _either(admitted, arrivals.u_after, times["admitted"], times["discharged"])
 
@@ -672,6 +689,7 @@ __all__ = [
     "admission_probability",
     "ae_age_band_rates",
     "ae_hourly_rate_multiplier",
+    "exponential_from_uniform",
     "front_of_house_open",
     "generate_self_presenting",
     "hourly_occupancy",

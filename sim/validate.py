@@ -1,0 +1,1118 @@
+"""Verification and validation: ``python -m sim.validate`` (DESIGN.md section 8).
+
+Runs the model (or, for the appointment book, the book itself) in configurations where the
+answer is known and compares the simulation with it:
+
+``mmc_ae``
+    A&E configured as an M/M/c queue (``conf/validation/mmc_ae.yaml``) against Erlang C: mean
+    wait for a clinician, probability of waiting, mean number in the department and clinician
+    utilisation.
+``backlog``
+    An :class:`~sim.appointment_book.AppointmentBook` with fixed daily capacity ``K`` and
+    Poisson daily demand against the backlog recursion ``B' = max(B + A - K, 0)``: mean
+    backlog, mean lead time and share booked for the same day (see :func:`simulate_backlog`).
+``nhpp``
+    Arrival counts by hour of the week (A&E self-presenting attendances, primary-care
+    episodes) against the integral of their configured rate, by chi-square.
+``little``
+    Little's law ``L = lambda W`` on A&E (patients in the department) and on IC+ (places in
+    use).
+``calibration``
+    The baseline against the published targets of ``conf/calibration/`` (within tolerance,
+    :func:`sim.experiment.calibration_table`).
+
+``nhpp``, ``little`` and ``calibration`` share one set of baseline replications
+(``conf/validation/baseline.yaml``: the model as configured, with the design to run it).
+
+Acceptance against theory is "theory inside the simulation's confidence interval" (a t
+interval over independent replications), not a percentage tolerance. The intervals are at
+level ``1 - FAMILY_ALPHA / k`` for the ``k`` theory checks run (Bonferroni), so that, were the
+seed changed, a correct model would fail any of them with probability at most
+``FAMILY_ALPHA``; the seed is fixed, so a run is reproducible. Chi-square checks pass when the
+statistic lies in the central ``1 - FAMILY_ALPHA / k`` region of its distribution.
+
+The table is printed and written to ``outputs/validation/<timestamp>/validation.csv`` with
+``manifest.json`` written last (``"status": "complete"``); the last line printed is that
+folder. The exit status is 0 when every check passes, 1 when any fails, 2 on a configuration
+error. ``--quick`` runs shorter designs (for the tests) and leaves out the calibration
+targets, which are annual figures that a short run cannot reproduce.
+
+Usage::
+
+    python -m sim.validate [--quick] [--checks mmc_ae,backlog,...] [--seed N] [--jobs N]
+                           [--out DIR] [HYDRA_OVERRIDE ...]
+
+Hydra overrides (``key=value``) are applied to every model configuration composed (the M/M/c
+A&E and the baseline), e.g. ``assumptions.ae.service_distribution=lognormal`` to see the
+M/M/c checks fail when service is not exponential.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import cli, outputs
+from .appointment_book import AppointmentBook, session_slot_times, split_on_the_day
+from .calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR, WEEKS_PER_YEAR
+from .config import AGE_BANDS, ConfigError, ModelConfig, RunConfig
+from .experiment import calibration_table, resolve_n_jobs, summarise, t_interval
+from .streams import Streams
+
+#: Family-wise false-alarm rate of the theory checks (Bonferroni over the checks run).
+FAMILY_ALPHA = 0.05
+#: Level of the confidence intervals shown beside calibration targets (information only: a
+#: target is met when the mean lies within target +/- tolerance).
+CALIBRATION_CI_LEVEL = 0.95
+GROUPS: tuple[str, ...] = ("mmc_ae", "backlog", "nhpp", "little", "calibration")
+#: Groups that read the baseline replications.
+BASELINE_GROUPS = frozenset({"nhpp", "little", "calibration"})
+VALIDATION_ROOT = cli.PROJECT_ROOT / "outputs" / "validation"
+EXIT_FAILED = 1
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """One row of the validation table."""
+
+    group: str
+    check: str
+    unit: str
+    theory: float  # theory, target value, or degrees of freedom (chi-square)
+    simulated: float  # mean over replications, or the chi-square statistic
+    ci_low: float  # confidence interval (or the chi-square acceptance region)
+    ci_high: float
+    level: float  # level of that interval
+    n: int  # replications (or bins for chi-square)
+    passed: bool
+    acceptance: str
+    tolerance: float = float("nan")  # calibration targets only
+    p_value: float = float("nan")  # chi-square only
+    note: str = ""
+
+
+def ci_check(
+    group: str,
+    name: str,
+    values: Sequence[float],
+    theory: float,
+    level: float,
+    unit: str = "",
+    note: str = "",
+) -> Check:
+    """Theory inside the t confidence interval of the replication values."""
+    x = np.asarray(values, dtype=float)
+    mean, lo, hi = t_interval(x, level)
+    passed = bool(np.isfinite(lo) and np.isfinite(hi) and lo <= theory <= hi)
+    return Check(
+        group=group,
+        check=name,
+        unit=unit,
+        theory=float(theory),
+        simulated=mean,
+        ci_low=lo,
+        ci_high=hi,
+        level=level,
+        n=int(np.isfinite(x).sum()),
+        passed=passed,
+        acceptance=f"theory in {level:.2%} CI",
+        note=note,
+    )
+
+
+def chi_square_check(
+    group: str, name: str, observed: np.ndarray, expected: np.ndarray, level: float, note: str = ""
+) -> Check:
+    """Pearson chi-square of counts against fully specified expectations (no parameter is
+    estimated, so df = number of bins); passes inside the central ``level`` region."""
+    observed = np.asarray(observed, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    if observed.shape != expected.shape or (expected <= 0).any():
+        raise ValueError("chi-square needs matching bins with positive expected counts")
+    statistic = float(((observed - expected) ** 2 / expected).sum())
+    df = observed.size
+    lo, hi = stats.chi2.ppf([(1 - level) / 2, (1 + level) / 2], df)
+    p_two_sided = float(
+        min(1.0, 2 * min(stats.chi2.cdf(statistic, df), stats.chi2.sf(statistic, df)))
+    )
+    return Check(
+        group=group,
+        check=name,
+        unit="chi-square",
+        theory=float(df),
+        simulated=statistic,
+        ci_low=float(lo),
+        ci_high=float(hi),
+        level=level,
+        n=df,
+        passed=bool(lo <= statistic <= hi),
+        acceptance=f"statistic in central {level:.2%} of chi2({df})",
+        p_value=p_two_sided,
+        note=note
+        + (
+            f"; min expected count {expected.min():.0f}"
+            if note
+            else f"min expected count {expected.min():.0f}"
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Configurations
+# --------------------------------------------------------------------------------------------
+
+
+def compose_run_config(validation: str | None, overrides: Sequence[str] = ()) -> RunConfig:
+    """``conf/config.yaml`` with ``+validation=<name>`` and overrides, composed by Hydra and
+    validated exactly as ``python -m sim +validation=<name> ...`` would."""
+    from hydra import compose, initialize_config_dir
+
+    cli.register()
+    full = ([f"+validation={validation}"] if validation else []) + list(overrides)
+    with initialize_config_dir(
+        config_dir=str(cli.CONF_DIR), version_base="1.3", job_name="validate"
+    ):
+        cfg = compose(config_name="config", overrides=full)
+    run_cfg, _ = cli.validate(cfg)
+    return run_cfg
+
+
+@dataclass(frozen=True)
+class Design:
+    """Replications of the whole model: ``warmup_weeks`` then ``run_weeks`` measured."""
+
+    replications: int
+    warmup_weeks: int
+    run_weeks: int
+
+    @classmethod
+    def of(cls, run_cfg: RunConfig) -> Design:
+        e = run_cfg.experiment
+        return cls(e.replications, e.warmup_weeks, e.run_weeks)
+
+
+#: Shorter designs of ``--quick`` (the full ones are in conf/validation/*.yaml).
+QUICK_DESIGNS = {"mmc_ae": Design(10, 1, 13), "baseline": Design(3, 13, 13)}
+
+
+def _run_parallel(func: Callable, args: list[tuple], n_jobs: int) -> list[Any]:
+    jobs = resolve_n_jobs(n_jobs, len(args))
+    if jobs == 1:
+        return [func(*a) for a in args]
+    from joblib import Parallel, delayed
+
+    with warnings.catch_warnings():
+        # loky retires a worker whose memory grew during a long replication (after it has
+        # returned its result) and warns about it; joblib still returns every result, in
+        # order, or raises, so the notice is only noise here.
+        warnings.filterwarnings(
+            "ignore", message="A worker stopped while some jobs", category=UserWarning
+        )
+        return list(Parallel(n_jobs=jobs)(delayed(func)(*a) for a in args))
+
+
+def age_shares(cfg: ModelConfig) -> np.ndarray:
+    """(practices, age bands) age mix: the practice's, else its locality's, else the site's."""
+    site = cfg.site
+    rows = []
+    for p in site.practices.values():
+        share = p.age_share or site.localities[p.locality].age_share or site.age_share
+        rows.append([share[b] for b in AGE_BANDS])
+    return np.asarray(rows, dtype=float)
+
+
+def registered_by_age(cfg: ModelConfig) -> np.ndarray:
+    """Registered patients in each age band, whole site."""
+    lists = np.array([p.list_size for p in cfg.site.practices.values()], dtype=float)
+    return (lists[:, None] * age_shares(cfg)).sum(axis=0)
+
+
+def ae_annual_self_presenting(cfg: ModelConfig) -> float:
+    """Expected self-presenting attendances a year: people x rate per 1,000 by age band."""
+    rate = cfg.assumptions.ae.self_presenting_per_1000_year
+    return float((registered_by_age(cfg) * [rate[b] for b in AGE_BANDS]).sum() / 1000)
+
+
+def annual_episodes(cfg: ModelConfig) -> float:
+    """Expected primary-care episodes a year: people x episodes per person-year x scale."""
+    d = cfg.assumptions.demand
+    per_person = np.array([d.episodes_per_person_year[b] for b in AGE_BANDS]) * d.scale
+    return float((registered_by_age(cfg) * per_person).sum())
+
+
+def expected_hour_of_week_counts(
+    annual: float,
+    weekday_share: Sequence[float],
+    hour_share_by_weekday: np.ndarray,
+    month_multiplier: Sequence[float],
+    calendar_start: str,
+    days: int,
+) -> np.ndarray:
+    """Integral of a piecewise-constant arrival rate over each hour of the week, summed over
+    ``days`` days from ``calendar_start`` (a Monday).
+
+    The rate in hour ``h`` of weekday ``w`` of a day in month ``m`` is ``annual x
+    weekday_share[w] x hour_share[w][h] x month_multiplier[m] / mean(month_multiplier)``
+    per week-of-the-year (a year is 365.25 / 7 weeks). Computed here from the configuration,
+    independently of :mod:`sim.demand` and :mod:`sim.services.emergency_department`.
+    """
+    start = dt.date.fromisoformat(calendar_start)
+    months = np.asarray(month_multiplier, dtype=float)
+    months = months / months.mean() if months.mean() > 0 else months
+    hours = np.asarray(hour_share_by_weekday, dtype=float).reshape(7, 24)
+    out = np.zeros(HOURS_PER_WEEK)
+    for d in range(days):
+        w = d % 7
+        m = (start + dt.timedelta(days=d)).month - 1
+        out[w * 24 : (w + 1) * 24] += annual * weekday_share[w] * hours[w] * months[m]
+    return out / WEEKS_PER_YEAR
+
+
+def ae_expected_counts(cfg: ModelConfig, days: int) -> np.ndarray:
+    ae = cfg.assumptions.ae
+    hours = np.tile(np.asarray(ae.hour_share, dtype=float), (7, 1))
+    return expected_hour_of_week_counts(
+        ae_annual_self_presenting(cfg),
+        ae.weekday_share,
+        hours,
+        ae.month_multiplier,
+        cfg.site.calendar_start,
+        days,
+    )
+
+
+def episode_expected_counts(cfg: ModelConfig, days: int) -> np.ndarray:
+    d = cfg.assumptions.demand
+    hours = np.array([d.hour_share_weekday if w < 5 else d.hour_share_weekend for w in range(7)])
+    return expected_hour_of_week_counts(
+        annual_episodes(cfg),
+        d.weekday_share,
+        hours,
+        d.month_multiplier,
+        cfg.site.calendar_start,
+        days,
+    )
+
+
+def hour_of_week_counts(minutes: np.ndarray) -> np.ndarray:
+    """Arrivals in each of the 168 hours of the week (minute 0 is Monday 00:00)."""
+    hour = np.floor(np.asarray(minutes, dtype=float) / MINUTES_PER_HOUR).astype(np.int64)
+    return np.bincount(hour % HOURS_PER_WEEK, minlength=HOURS_PER_WEEK).astype(float)
+
+
+# --------------------------------------------------------------------------------------------
+# M/M/c: Erlang C
+# --------------------------------------------------------------------------------------------
+
+
+def erlang_c(c: int, offered_load: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue with offered load ``a = lambda /
+    mu`` (< c), by the stable Erlang B recursion ``B_k = a B_{k-1} / (k + a B_{k-1})`` and
+    ``C = c B_c / (c - a (1 - B_c))``."""
+    a = float(offered_load)
+    if c < 1 or not 0 <= a < c:
+        raise ValueError(f"Erlang C needs c >= 1 and 0 <= a < c (c={c}, a={a})")
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return c * b / (c - a * (1 - b))
+
+
+@dataclass(frozen=True)
+class MMcTheory:
+    arrivals_per_minute: float
+    service_mean_minutes: float
+    servers: int
+    after_treatment_minutes: float  # mean time in the department after the clinician
+
+    @property
+    def offered_load(self) -> float:
+        return self.arrivals_per_minute * self.service_mean_minutes
+
+    @property
+    def utilisation(self) -> float:
+        return self.offered_load / self.servers
+
+    @property
+    def p_wait(self) -> float:
+        return erlang_c(self.servers, self.offered_load)
+
+    @property
+    def mean_wait(self) -> float:
+        """Mean wait for a clinician (minutes): ``C / (c mu - lambda)``."""
+        mu = 1 / self.service_mean_minutes
+        return self.p_wait / (self.servers * mu - self.arrivals_per_minute)
+
+    @property
+    def mean_in_department(self) -> float:
+        """Mean number present: waiting ``lambda Wq`` + being treated ``a`` + after
+        treatment ``lambda x after``."""
+        lam = self.arrivals_per_minute
+        return lam * self.mean_wait + self.offered_load + lam * self.after_treatment_minutes
+
+
+def mmc_theory(cfg: ModelConfig) -> tuple[MMcTheory, list[str]]:
+    """Erlang C parameters read from the configuration, and the ways (if any) in which the
+    configuration departs from M/M/c (the comparison is then expected to fail).
+
+    Raises
+    ------
+    ConfigError
+        If no M/M/c model can be read from it: minors clinicians not constant over the day,
+        or an offered load of at least c (no steady state).
+    """
+    ae = cfg.assumptions.ae
+    ed = cfg.site.emergency_department
+    rota = list(ed.minors_clinicians_by_hour)
+    if len(set(rota)) != 1 or rota[0] < 1:
+        raise ConfigError(
+            "site.emergency_department.minors_clinicians_by_hour",
+            rota,
+            "the M/M/c check needs the same number (>= 1) of clinicians in every hour",
+        )
+    c = int(rota[0])
+    hours = np.outer(ae.weekday_share, ae.hour_share)
+    months = np.asarray(ae.month_multiplier, dtype=float)
+    per_hour = ae_annual_self_presenting(cfg) * hours / WEEKS_PER_YEAR
+    lam = float(per_hour.mean()) / MINUTES_PER_HOUR
+    service = ae.service_minutes["minors"].mean
+    theory = MMcTheory(lam, service, c, ae.after_treatment_minutes["discharged"].mean)
+    if not theory.offered_load < c:
+        raise ConfigError(
+            "site.emergency_department.minors_clinicians_by_hour",
+            rota,
+            f"offered load {theory.offered_load:.2f} >= {c} clinicians: no steady state",
+        )
+    departures = []
+    if ae.service_distribution != "exponential":
+        departures.append(f"service {ae.service_distribution}, not exponential")
+    if per_hour.max() > per_hour.min() * (1 + 1e-6) or months.max() > months.min() * (1 + 1e-6):
+        departures.append("arrival rate varies by hour, weekday or month")
+    if ae.majors_share_walk_in > 0 or ae.ambulance_share > 0:
+        departures.append("some attendances go to majors")
+    if max(ae.admission_probability_by_age.values()) > 0:
+        departures.append("some attendances are admitted")
+    if cfg.assumptions.demand.scale > 0:
+        departures.append("primary-care episodes also reach A&E")
+    return theory, departures
+
+
+def _mmc_replication(
+    cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
+) -> dict[str, float]:
+    """One replication of the M/M/c configuration, reduced to the statistics compared."""
+    from .model import run_replication
+    from .services.emergency_department import lognormal_from_uniform
+
+    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
+    k = res.detail["inputs"]
+    ed = k.emergency
+    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
+    arrive = ed.arrivals.time
+    seen, depart = ed.outcome.seen_time, ed.outcome.departure_time
+    inside = (arrive >= lo) & (arrive < hi)
+    wait = (seen - arrive)[inside]
+    # Clinician time = departure - seen - time after treatment (recomputed from the same
+    # uniform the model used), overlapped with the window.
+    after_cfg = cfg.assumptions.ae.after_treatment_minutes
+    after = np.where(
+        ed.outcome.admitted,
+        lognormal_from_uniform(ed.arrivals.u_after, **_median_mean(after_cfg["admitted"])),
+        lognormal_from_uniform(ed.arrivals.u_after, **_median_mean(after_cfg["discharged"])),
+    )
+    busy_end = depart - after
+    busy = np.clip(np.minimum(busy_end, hi) - np.maximum(seen, lo), 0, None).sum()
+    servers = max(cfg.site.emergency_department.minors_clinicians_by_hour)
+    occupancy = ed.outcome.hourly_occupancy[k.first_day * 24 : k.last_day * 24]
+    return {
+        "mean_wait": float(wait.mean()) if wait.size else math.nan,
+        "p_wait": float((wait > 0).mean()) if wait.size else math.nan,
+        "mean_in_department": float(occupancy.mean()),
+        "utilisation": float(busy / (servers * (hi - lo))),
+        "arrivals": float(inside.sum()),
+        "min_wait": float(wait.min()) if wait.size else math.nan,
+    }
+
+
+def _median_mean(dist: Any) -> dict[str, float]:
+    return {"median": dist.median, "mean": dist.mean}
+
+
+def run_mmc(
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    design: Design | None = None,
+    quick: bool = False,
+    n_jobs: int = -1,
+    level: float = 0.99,
+    theory: MMcTheory | None = None,
+) -> tuple[list[Check], dict[str, Any]]:
+    """The M/M/c A&E checks; ``theory`` replaces the Erlang C figures (tests use it to show a
+    wrong theory fails)."""
+    run_cfg = compose_run_config("mmc_ae", overrides)
+    design = design or (QUICK_DESIGNS["mmc_ae"] if quick else Design.of(run_cfg))
+    seed = run_cfg.seed if seed is None else seed
+    derived, departures = mmc_theory(run_cfg.model)
+    theory = theory or derived
+    args = [
+        (run_cfg.model, seed, r, design.warmup_weeks, design.run_weeks)
+        for r in range(design.replications)
+    ]
+    reps = _run_parallel(_mmc_replication, args, n_jobs)
+    note = "departs from M/M/c: " + "; ".join(departures) if departures else ""
+    col = {key: [r[key] for r in reps] for key in reps[0]}
+    g = "mmc_ae"
+    checks = [
+        ci_check(
+            g,
+            "A&E M/M/c: mean wait for a clinician",
+            col["mean_wait"],
+            theory.mean_wait,
+            level,
+            "minutes",
+            note,
+        ),
+        ci_check(
+            g,
+            "A&E M/M/c: probability of waiting",
+            col["p_wait"],
+            theory.p_wait,
+            level,
+            "share of arrivals",
+            note,
+        ),
+        ci_check(
+            g,
+            "A&E M/M/c: mean number in department",
+            col["mean_in_department"],
+            theory.mean_in_department,
+            level,
+            "patients",
+            note,
+        ),
+        ci_check(
+            g,
+            "A&E M/M/c: clinician utilisation",
+            col["utilisation"],
+            theory.utilisation,
+            level,
+            "share of clinician time",
+            note,
+        ),
+    ]
+    info = {
+        "design": asdict(design),
+        "seed": seed,
+        "lambda_per_hour": theory.arrivals_per_minute * 60,
+        "service_mean_minutes": theory.service_mean_minutes,
+        "servers": theory.servers,
+        "offered_load": theory.offered_load,
+        "arrivals_per_replication": float(np.mean(col["arrivals"])),
+        "min_wait": float(np.min(col["min_wait"])),
+        "departures_from_mmc": departures,
+    }
+    return checks, info
+
+
+# --------------------------------------------------------------------------------------------
+# Appointment book: the backlog recursion
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BacklogDesign:
+    """A book with ``slots_per_day`` slots every day, Poisson demand each day.
+
+    Every request is made at the start of its day (before the first slot) and takes the
+    earliest free slot that day or later, within ``horizon_days``.
+    """
+
+    slots_per_day: int = 10
+    requests_per_day: float = 9.5
+    days: int = 50_000
+    warmup_days: int = 1_000
+    replications: int = 20
+    horizon_days: int = 365
+
+
+QUICK_BACKLOG = BacklogDesign(days=10_000, warmup_days=1_000, replications=6)
+
+
+def make_backlog_book(design: BacklogDesign, n_days: int) -> AppointmentBook:
+    """The book of the backlog check, built as practices build theirs: one session of
+    ``slots_per_day`` slots every day, no on-the-day release, no notice."""
+    times = session_slot_times([(510, 690)], [1], design.slots_per_day)
+    pre, otd = split_on_the_day(times, 0.0)
+    weekdays = [d % 7 for d in range(n_days)]
+    return AppointmentBook([pre] * 7, [otd] * 7, weekdays, design.horizon_days, 0)
+
+
+def simulate_backlog(
+    design: BacklogDesign,
+    seed: int,
+    replication: int,
+    book_factory: Callable[[BacklogDesign, int], Any] = make_backlog_book,
+) -> dict[str, float]:
+    """Drive an appointment book with Poisson daily demand; measure backlog and lead times.
+
+    Each day ``n`` brings ``A_n ~ Poisson(requests_per_day)`` requests, made at minute 0
+    (before the session). Each is booked exactly as :func:`sim.journey.run_journeys` books a
+    practice slot: ``peek_today`` / ``book_today`` for today, else ``find_future`` /
+    ``book_on`` for the earliest later day within the horizon. With every slot open to
+    booking, slots are taken in order, so the end-of-day backlog (slots booked on later days,
+    read from the book) obeys ``B_n = max(B_{n-1} + A_n - K, 0)`` and the ``j``-th request of
+    day ``n`` waits ``floor((B_{n-1} + j) / K)`` days.
+
+    Returns the means over days ``warmup_days .. days - 1`` (requests made on those days).
+    """
+    k = design.slots_per_day
+    n_days = design.days + design.horizon_days + 1
+    book = book_factory(design, n_days)
+    rng = Streams(seed, replication).generator("validation.backlog.requests")
+    counts = rng.poisson(design.requests_per_day, design.days).tolist()
+    backlog_sum = 0.0
+    lead_sum = 0
+    same_day = 0
+    requests = 0
+    unbooked = 0
+    for n, arrivals in enumerate(counts):
+        measured = n >= design.warmup_days
+        for _ in range(arrivals):
+            if book.peek_today(n, 0) >= 0:
+                book.book_today(n, 0)
+                day = n
+            else:
+                day = book.find_future(n, n + 1, n + design.horizon_days)
+                if day < 0:
+                    unbooked += 1
+                    continue
+                book.first_prebook_minute(day)
+                book.book_on(day)
+            if measured:
+                lead_sum += day - n
+                same_day += day == n
+                requests += 1
+        if measured:
+            # Slots booked on later days, read from the book (bookings are contiguous).
+            backlog = 0
+            d = n + 1
+            while d < n_days:
+                booked = k - book.free_prebook_on(d)
+                if booked <= 0:
+                    break
+                backlog += booked
+                d += 1
+            backlog_sum += backlog
+    days = design.days - design.warmup_days
+    return {
+        "mean_backlog": backlog_sum / days,
+        "mean_lead_days": lead_sum / requests if requests else math.nan,
+        "same_day_share": same_day / requests if requests else math.nan,
+        "unbooked": float(unbooked),
+    }
+
+
+@dataclass(frozen=True)
+class BacklogTheory:
+    mean_backlog: float
+    mean_lead_days: float
+    same_day_share: float
+    tail_mass: float  # stationary probability beyond the truncation (should be ~0)
+
+
+def backlog_theory(
+    requests_per_day: float, slots_per_day: int, max_backlog: int = 0
+) -> BacklogTheory:
+    """Stationary solution of ``B' = max(B + A - K, 0)``, ``A ~ Poisson(lambda)``, ``lambda <
+    K``, on states 0..M (M large enough that the tail is negligible; reported).
+
+    Mean lead time per request: ``E[sum_{j<A} floor((B + j) / K)] / lambda`` with ``B`` the
+    previous day's backlog (independent of ``A``); same-day share: ``E[min(A, (K - B)+)] /
+    lambda``.
+    """
+    lam, k = float(requests_per_day), int(slots_per_day)
+    if not 0 < lam < k:
+        raise ValueError(f"needs 0 < lambda < K (lambda={lam}, K={k})")
+    a_max = int(stats.poisson.ppf(1 - 1e-16, lam)) + k
+    pa = stats.poisson.pmf(np.arange(a_max + 1), lam)
+    pa[-1] += 1 - pa.sum()
+    # The stationary tail decays roughly like exp(-2 (K - lambda) b / lambda): 50 lambda /
+    # (K - lambda) states past the jumps leave well under 1e-15 of the mass beyond them.
+    m = max_backlog or int(50 * lam / (k - lam)) + 2 * a_max
+    b = np.arange(m + 1)
+    a = np.arange(a_max + 1)
+    nxt = np.minimum(np.maximum(b[:, None] + a[None, :] - k, 0), m)
+    p = np.zeros((m + 1, m + 1))
+    np.add.at(p, (np.repeat(b, a_max + 1), nxt.ravel()), np.tile(pa, m + 1))
+    system = p.T - np.eye(m + 1)
+    system[-1, :] = 1.0
+    rhs = np.zeros(m + 1)
+    rhs[-1] = 1.0
+    pi = np.linalg.solve(system, rhs)
+    pi = np.clip(pi, 0, None)
+    pi /= pi.sum()
+
+    def cumulative_floor(x: np.ndarray) -> np.ndarray:  # sum_{i<x} floor(i / K)
+        q, r = np.divmod(x, k)
+        return k * q * (q - 1) // 2 + r * q
+
+    waits = cumulative_floor(b[:, None] + a[None, :]) - cumulative_floor(b)[:, None]
+    same = np.minimum(a[None, :], np.maximum(k - b[:, None], 0))
+    weight = pi[:, None] * pa[None, :]
+    return BacklogTheory(
+        mean_backlog=float((pi * b).sum()),
+        mean_lead_days=float((weight * waits).sum() / lam),
+        same_day_share=float((weight * same).sum() / lam),
+        tail_mass=float(pi[-max(k, 10) :].sum()),
+    )
+
+
+def run_backlog(
+    design: BacklogDesign | None = None,
+    seed: int = 0,
+    quick: bool = False,
+    level: float = 0.99,
+    book_factory: Callable[[BacklogDesign, int], Any] = make_backlog_book,
+    theory: BacklogTheory | None = None,
+) -> tuple[list[Check], dict[str, Any]]:
+    design = design or (QUICK_BACKLOG if quick else BacklogDesign())
+    theory = theory or backlog_theory(design.requests_per_day, design.slots_per_day)
+    reps = [simulate_backlog(design, seed, r, book_factory) for r in range(design.replications)]
+    col = {key: [r[key] for r in reps] for key in reps[0]}
+    unbooked = int(sum(col["unbooked"]))
+    note = f"{unbooked} requests found no slot within the horizon" if unbooked else ""
+    g, k, lam = "backlog", design.slots_per_day, design.requests_per_day
+    label = f"book K={k}/day, Poisson({lam:g})"
+    checks = [
+        ci_check(
+            g,
+            f"{label}: mean backlog at end of day",
+            col["mean_backlog"],
+            theory.mean_backlog,
+            level,
+            "booked slots on later days",
+            note,
+        ),
+        ci_check(
+            g,
+            f"{label}: mean lead time",
+            col["mean_lead_days"],
+            theory.mean_lead_days,
+            level,
+            "days",
+            note,
+        ),
+        ci_check(
+            g,
+            f"{label}: share booked same day",
+            col["same_day_share"],
+            theory.same_day_share,
+            level,
+            "share of requests",
+            note,
+        ),
+    ]
+    if unbooked:
+        for c in checks:
+            c.passed = False
+    info = {"design": asdict(design), "seed": seed, "theory": asdict(theory)}
+    return checks, info
+
+
+# --------------------------------------------------------------------------------------------
+# Baseline replications: NHPP counts, Little's law, calibration
+# --------------------------------------------------------------------------------------------
+
+
+def _baseline_replication(
+    cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
+) -> dict[str, Any]:
+    """One replication of the baseline, reduced to KPIs and the statistics the checks use."""
+    from .model import SOURCE_SELF_PRESENTING, run_replication
+
+    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
+    k = res.detail["inputs"]
+    ed, care = k.emergency, k.care
+    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
+    span = hi - lo
+
+    arrive = ed.arrivals.time
+    inside = (arrive >= lo) & (arrive < hi)
+    ae_l = float(ed.outcome.hourly_occupancy[k.first_day * 24 : k.last_day * 24].mean())
+    ae_lam = inside.sum() / span
+    ae_w = float((ed.outcome.departure_time - arrive)[inside].mean())
+
+    starts = (care.stays.start >= lo) & (care.stays.start < hi)
+    ic_l = care.occupancy_mean(lo, hi)
+    ic_lam = starts.sum() / span
+    ic_w = float((care.stays.end - care.stays.start)[starts].mean()) if starts.any() else 0.0
+
+    return {
+        "kpis": dict(res.kpis),
+        "ae_little": (ae_l, float(ae_lam), ae_w),
+        "ic_little": (float(ic_l), float(ic_lam), ic_w),
+        "ae_counts": hour_of_week_counts(arrive[ed.source == SOURCE_SELF_PRESENTING]),
+        "episode_counts": hour_of_week_counts(k.episodes.time),
+        "wall_seconds": res.wall_seconds,
+    }
+
+
+def _ratio(l_value: float, lam: float, w: float) -> float:
+    return l_value / (lam * w) if lam * w > 0 else math.nan
+
+
+def little_checks(reps: list[dict[str, Any]], level: float) -> list[Check]:
+    """Little's law per replication, ``L / (lambda W)``, against 1."""
+    g = "little"
+    ae = [_ratio(*r["ae_little"]) for r in reps]
+    ic = [_ratio(*r["ic_little"]) for r in reps]
+    mean_ae = np.mean([r["ae_little"][0] for r in reps])
+    mean_ic = np.mean([r["ic_little"][0] for r in reps])
+    return [
+        ci_check(
+            g,
+            "Little's law, A&E: L / (lambda W)",
+            ae,
+            1.0,
+            level,
+            "ratio",
+            f"L = {mean_ae:.1f} patients in the department",
+        ),
+        ci_check(
+            g,
+            "Little's law, IC+: L / (lambda W)",
+            ic,
+            1.0,
+            level,
+            "ratio",
+            f"L = {mean_ic:.1f} places in use",
+        ),
+    ]
+
+
+def nhpp_checks(
+    reps: list[dict[str, Any]], cfg: ModelConfig, days: int, level: float
+) -> list[Check]:
+    """Hour-of-week counts pooled over replications against the integral of the rate."""
+    n = len(reps)
+    ae_obs = np.sum([r["ae_counts"] for r in reps], axis=0)
+    ep_obs = np.sum([r["episode_counts"] for r in reps], axis=0)
+    ae_exp = n * ae_expected_counts(cfg, days)
+    ep_exp = n * episode_expected_counts(cfg, days)
+    g = "nhpp"
+    return [
+        chi_square_check(
+            g,
+            "A&E self-presenting arrivals by hour of week",
+            ae_obs,
+            ae_exp,
+            level,
+            f"{ae_obs.sum():.0f} arrivals, expected {ae_exp.sum():.0f}",
+        ),
+        chi_square_check(
+            g,
+            "Primary-care episodes by hour of week",
+            ep_obs,
+            ep_exp,
+            level,
+            f"{ep_obs.sum():.0f} episodes, expected {ep_exp.sum():.0f}",
+        ),
+    ]
+
+
+def calibration_checks(reps: list[dict[str, Any]], run_cfg: RunConfig) -> list[Check]:
+    rows = [(i, name, value) for i, r in enumerate(reps) for name, value in r["kpis"].items()]
+    kpis = pd.DataFrame(rows, columns=["replication", "kpi", "value"])
+    summary = summarise(kpis, CALIBRATION_CI_LEVEL)
+    table = calibration_table(summary, run_cfg.calibration)
+    checks = []
+    for target, row in zip(run_cfg.calibration.targets, table.itertuples(), strict=True):
+        checks.append(
+            Check(
+                group="calibration",
+                check=f"{row.target} [{target.kpi}]",
+                unit="",
+                theory=float(row.target_value),
+                simulated=float(row.simulated_mean),
+                ci_low=float(row.ci_low),
+                ci_high=float(row.ci_high),
+                level=CALIBRATION_CI_LEVEL,
+                n=len(reps),
+                passed=bool(row.within),
+                acceptance="mean within target +/- tolerance",
+                tolerance=float(row.tolerance),
+                note=str(row.source),
+            )
+        )
+    return checks
+
+
+def run_baseline(
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    design: Design | None = None,
+    quick: bool = False,
+    n_jobs: int = -1,
+) -> tuple[RunConfig, Design, int, list[dict[str, Any]]]:
+    """The baseline replications shared by the nhpp, little and calibration checks."""
+    run_cfg = compose_run_config("baseline", overrides)
+    design = design or (QUICK_DESIGNS["baseline"] if quick else Design.of(run_cfg))
+    seed = run_cfg.seed if seed is None else seed
+    args = [
+        (run_cfg.model, seed, r, design.warmup_weeks, design.run_weeks)
+        for r in range(design.replications)
+    ]
+    reps = _run_parallel(_baseline_replication, args, n_jobs)
+    return run_cfg, design, seed, reps
+
+
+# --------------------------------------------------------------------------------------------
+# The suite
+# --------------------------------------------------------------------------------------------
+
+#: Theory checks per group (the Bonferroni family).
+THEORY_CHECKS = {"mmc_ae": 4, "backlog": 3, "nhpp": 2, "little": 2, "calibration": 0}
+
+
+def check_level(groups: Sequence[str], family_alpha: float = FAMILY_ALPHA) -> float:
+    """Per-check level: Bonferroni over the theory checks of ``groups``."""
+    k = sum(THEORY_CHECKS[g] for g in groups)
+    return 1 - family_alpha / max(k, 1)
+
+
+@dataclass
+class SuiteResult:
+    checks: list[Check]
+    info: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(c) for c in self.checks])
+
+
+def run_suite(
+    groups: Sequence[str] = GROUPS,
+    quick: bool = False,
+    seed: int | None = None,
+    n_jobs: int = -1,
+    overrides: Sequence[str] = (),
+) -> SuiteResult:
+    """Run the chosen check groups; ``quick`` shortens designs and drops calibration."""
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise ValueError(f"unknown check groups {unknown}; choose from {list(GROUPS)}")
+    skipped = ["calibration"] if quick and "calibration" in groups else []
+    groups = [g for g in GROUPS if g in groups and g not in skipped]
+    level = check_level(groups)
+    result = SuiteResult(
+        checks=[],
+        info={
+            "ci_level": level,
+            "family_alpha": FAMILY_ALPHA,
+            "groups": groups,
+            "skipped": skipped,
+        },
+    )
+    if "mmc_ae" in groups:
+        started = time.perf_counter()
+        checks, info = run_mmc(overrides, seed, quick=quick, n_jobs=n_jobs, level=level)
+        result.checks += checks
+        result.info["mmc_ae"] = info
+        result.timings["mmc_ae"] = time.perf_counter() - started
+    if "backlog" in groups:
+        started = time.perf_counter()
+        backlog_seed = compose_run_config(None, overrides).seed if seed is None else seed
+        checks, info = run_backlog(seed=backlog_seed, quick=quick, level=level)
+        result.checks += checks
+        result.info["backlog"] = info
+        result.timings["backlog"] = time.perf_counter() - started
+    if BASELINE_GROUPS & set(groups):
+        started = time.perf_counter()
+        run_cfg, design, base_seed, reps = run_baseline(overrides, seed, quick=quick, n_jobs=n_jobs)
+        result.timings["baseline_replications"] = time.perf_counter() - started
+        result.info["baseline"] = {
+            "design": asdict(design),
+            "seed": base_seed,
+            "replication_wall_seconds": [round(r["wall_seconds"], 2) for r in reps],
+        }
+        days = 7 * (design.warmup_weeks + design.run_weeks)
+        if "nhpp" in groups:
+            result.checks += nhpp_checks(reps, run_cfg.model, days, level)
+        if "little" in groups:
+            result.checks += little_checks(reps, level)
+        if "calibration" in groups:
+            result.checks += calibration_checks(reps, run_cfg)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    if x != x:
+        return "-"
+    ax = abs(x)
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 100:
+        return f"{x:.1f}"
+    if ax >= 1:
+        return f"{x:.3f}"
+    return f"{x:.4f}"
+
+
+def format_table(checks: Sequence[Check]) -> str:
+    """Check | theory or target | simulated | interval | pass."""
+    rows = []
+    for c in checks:
+        if c.group == "calibration":
+            theory = f"{_fmt(c.theory)} ± {_fmt(c.tolerance)}"
+        elif c.unit == "chi-square":
+            theory = f"chi2({int(c.theory)})"
+        else:
+            theory = _fmt(c.theory)
+        if c.unit == "chi-square":
+            interval = f"accept {_fmt(c.ci_low)} to {_fmt(c.ci_high)}"
+        else:
+            interval = f"{_fmt(c.ci_low)} to {_fmt(c.ci_high)}"
+        rows.append((c.check, theory, _fmt(c.simulated), interval, "pass" if c.passed else "FAIL"))
+    head = ("Check", "Theory or target", "Simulated", "Interval", "Result")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
+    lines = [
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(head, widths, strict=True))
+        ),
+        "-" * (sum(widths) + 8),
+    ]
+    for r in rows:
+        lines.append(
+            "  ".join(
+                v.ljust(w) if i == 0 else v.rjust(w)
+                for i, (v, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)
+
+
+def new_folder(root: Path, quick: bool) -> Path:
+    stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + ("_quick" if quick else "")
+    folder = root / stamp
+    k = 2
+    while folder.exists():
+        folder = root / f"{stamp}_{k}"
+        k += 1
+    folder.mkdir(parents=True)
+    return folder
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.validate",
+        description="Verification and validation of the model against theory and data.",
+    )
+    parser.add_argument("--quick", action="store_true", help="short designs, no calibration")
+    parser.add_argument(
+        "--checks",
+        default=",".join(GROUPS),
+        help=f"comma-separated check groups (default all: {','.join(GROUPS)})",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="default: conf/config.yaml seed")
+    parser.add_argument("--jobs", type=int, default=-1, help="parallel workers (-1 = all cores)")
+    parser.add_argument("--out", type=Path, default=VALIDATION_ROOT, help="parent output folder")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for every model config")
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    groups = [g.strip() for g in args.checks.split(",") if g.strip()]
+    started = time.perf_counter()
+    folder = new_folder(args.out, args.quick)
+    manifest: dict[str, Any] = {
+        "status": "running",
+        "command": " ".join(
+            ["python -m sim.validate", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "quick": args.quick,
+        "groups": groups,
+        "overrides": args.overrides,
+        "started_utc": outputs.now_utc(),
+        "git": outputs.git_state(cli.PROJECT_ROOT),
+        "packages": outputs.package_versions(),
+        "machine": outputs.machine(),
+    }
+    outputs.atomic_write_json(folder / "manifest.json", manifest)
+    try:
+        result = run_suite(groups, args.quick, args.seed, args.jobs, args.overrides)
+    except ConfigError as err:
+        cli.report_config_error(err)
+        manifest.update({"status": "invalid_config", "error": str(err)})
+        outputs.atomic_write_json(folder / "manifest.json", manifest)
+        print(folder)
+        return cli.EXIT_CONFIG_ERROR
+    text = format_table(result.checks)
+    failed = [c.check for c in result.checks if not c.passed]
+    level = result.info["ci_level"]
+    print()
+    print(text)
+    print()
+    print(
+        f"Intervals: t intervals over replications at {level:.2%} (Bonferroni: family-wise "
+        f"{FAMILY_ALPHA:.0%} over the theory checks); calibration: mean within tolerance."
+    )
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    print(f"Run times: {timing}; total {time.perf_counter() - started:.1f} s")
+    if result.info["skipped"]:
+        print("Skipped in --quick mode (annual targets need a year's run): calibration")
+    if failed:
+        print(f"FAILED: {len(failed)} of {len(result.checks)} checks: " + "; ".join(failed))
+    else:
+        print(f"PASSED: all {len(result.checks)} checks")
+    outputs.atomic_write_csv(folder / "validation.csv", result.table())
+    outputs.atomic_write_text(folder / "validation.txt", text + "\n")
+    manifest.update(
+        {
+            "status": "complete",
+            "passed": result.passed,
+            "n_checks": len(result.checks),
+            "failed_checks": failed,
+            "ci_level": level,
+            "family_alpha": FAMILY_ALPHA,
+            "details": result.info,
+            "timings_seconds": {k: round(v, 2) for k, v in result.timings.items()},
+            "wall_seconds": round(time.perf_counter() - started, 2),
+            "finished_utc": outputs.now_utc(),
+            "files": ["validation.csv", "validation.txt"],
+        }
+    )
+    outputs.atomic_write_json(folder / "manifest.json", manifest)
+    print(folder)
+    return 0 if result.passed else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
