@@ -667,10 +667,11 @@ def run_journeys(
 
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
     # at once, rather than one append per episode in the loop).
+    # Prepended, so each episode's transitions stay in the order they happened.
     asked = np.flatnonzero(~np.isnan(np.asarray(first_request)))
-    flow_ep.extend(asked.tolist())
-    flow_from.extend(np.where(in_hours[asked], need_in, need_out).tolist())
-    flow_to.extend([NODE["practice"]] * len(asked))
+    flow_ep[:0] = asked.tolist()
+    flow_from[:0] = np.where(in_hours[asked], need_in, need_out).tolist()
+    flow_to[:0] = [NODE["practice"]] * len(asked)
 
     return SystemJourneys(
         outcome=np.array(outcome, dtype=np.int8),
