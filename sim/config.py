@@ -545,24 +545,17 @@ def _convert(tp: Any, value: Any, key: str, rule: dict) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(key, value, "must be a mapping of name: value")
         _, val_tp = get_args(tp)
-        subset = rule.get("keys_subset")
-        if subset is not None:
-            unknown = [k for k in value if k not in subset]
+        allowed = rule.get("keys") or rule.get("keys_subset")
+        if allowed is not None:
+            unknown = [k for k in value if k not in allowed]
             if unknown:
                 raise ConfigError(
                     f"{key}.{unknown[0]}",
                     value[unknown[0]],
-                    f"unknown key; expected one of {list(subset)}",
+                    f"unknown key; expected one of {list(allowed)}",
                 )
         keys = rule.get("keys")
         if keys is not None:
-            unknown = [k for k in value if k not in keys]
-            if unknown:
-                raise ConfigError(
-                    f"{key}.{unknown[0]}",
-                    value[unknown[0]],
-                    f"unknown key; expected one of {list(keys)}",
-                )
             missing = [k for k in keys if k not in value]
             if missing:
                 raise ConfigError(f"{key}.{missing[0]}", None, "is required (no value given)")

@@ -29,22 +29,12 @@ import pandas as pd
 
 from .calendar import MINUTES_PER_DAY
 from .config import ConfigError, ModelConfig
+from .report_style import OKABE_ITO
 
 HOURS_PER_DAY = 24
 DEFAULT_PILOT_WEEKS = 26
 DEFAULT_REPLICATIONS = 3
 DEFAULT_BATCH = 5
-#: Okabe-Ito colour-blind-safe palette (black first).
-OKABE_ITO = (
-    "#000000",
-    "#E69F00",
-    "#56B4E9",
-    "#009E73",
-    "#F0E442",
-    "#0072B2",
-    "#D55E00",
-    "#CC79A7",
-)
 #: Series colours: Okabe-Ito without black (kept for the warm-up line) and yellow (too pale
 #: on white).
 LINE_COLOURS = tuple(c for c in OKABE_ITO if c not in ("#000000", "#F0E442"))
