@@ -304,7 +304,9 @@ def run_journeys(
     rac_books = clinics.books
     # 'Any clinician' needs: on a tie the first listed wins, so GPs (the scarcest) come last.
     all_staff = tuple(sorted(range(len(STAFF_TYPES)), key=lambda s: STAFF_TYPES[s] == "gp"))
-    events: list[tuple[float, int, int, int]] = []  # (time, kind, episode, attempt)
+    # (time, kind, episode, arg): arg is the attempt number for a practice request, the origin
+    # flow node for a clinic referral
+    events: list[tuple[float, int, int, int]] = []
 
     def flow(i: int, origin: int, dest: int) -> None:
         flow_ep.append(i)
