@@ -165,12 +165,7 @@ def chi_square_check(
         passed=bool(lo <= statistic <= hi),
         acceptance=f"statistic in central {level:.2%} of chi2({df})",
         p_value=p_two_sided,
-        note=note
-        + (
-            f"; min expected count {expected.min():.0f}"
-            if note
-            else f"min expected count {expected.min():.0f}"
-        ),
+        note="; ".join(x for x in (note, f"min expected count {expected.min():.0f}") if x),
     )
 
 
@@ -478,44 +473,15 @@ def run_mmc(
     reps = _run_parallel(_mmc_replication, args, n_jobs)
     note = "departs from M/M/c: " + "; ".join(departures) if departures else ""
     col = {key: [r[key] for r in reps] for key in reps[0]}
-    g = "mmc_ae"
+    rows = (
+        ("mean wait for a clinician", "mean_wait", theory.mean_wait, "minutes"),
+        ("probability of waiting", "p_wait", theory.p_wait, "share of arrivals"),
+        ("mean number in department", "mean_in_department", theory.mean_in_department, "patients"),
+        ("clinician utilisation", "utilisation", theory.utilisation, "share of clinician time"),
+    )
     checks = [
-        ci_check(
-            g,
-            "A&E M/M/c: mean wait for a clinician",
-            col["mean_wait"],
-            theory.mean_wait,
-            level,
-            "minutes",
-            note,
-        ),
-        ci_check(
-            g,
-            "A&E M/M/c: probability of waiting",
-            col["p_wait"],
-            theory.p_wait,
-            level,
-            "share of arrivals",
-            note,
-        ),
-        ci_check(
-            g,
-            "A&E M/M/c: mean number in department",
-            col["mean_in_department"],
-            theory.mean_in_department,
-            level,
-            "patients",
-            note,
-        ),
-        ci_check(
-            g,
-            "A&E M/M/c: clinician utilisation",
-            col["utilisation"],
-            theory.utilisation,
-            level,
-            "share of clinician time",
-            note,
-        ),
+        ci_check("mmc_ae", f"A&E M/M/c: {name}", col[key], value, level, unit, note)
+        for name, key, value, unit in rows
     ]
     info = {
         "design": asdict(design),
@@ -692,42 +658,23 @@ def run_backlog(
     book_factory: Callable[[BacklogDesign, int], Any] = make_backlog_book,
     theory: BacklogTheory | None = None,
 ) -> tuple[list[Check], dict[str, Any]]:
+    """The backlog-recursion checks of the appointment book; ``book_factory`` and ``theory``
+    let tests put in a broken book or a wrong theory and see the checks fail."""
     design = design or (QUICK_BACKLOG if quick else BacklogDesign())
     theory = theory or backlog_theory(design.requests_per_day, design.slots_per_day)
     reps = [simulate_backlog(design, seed, r, book_factory) for r in range(design.replications)]
     col = {key: [r[key] for r in reps] for key in reps[0]}
     unbooked = int(sum(col["unbooked"]))
     note = f"{unbooked} requests found no slot within the horizon" if unbooked else ""
-    g, k, lam = "backlog", design.slots_per_day, design.requests_per_day
-    label = f"book K={k}/day, Poisson({lam:g})"
+    label = f"book K={design.slots_per_day}/day, Poisson({design.requests_per_day:g})"
+    rows = (
+        ("mean backlog at end of day", "mean_backlog", theory.mean_backlog, "slots booked ahead"),
+        ("mean lead time", "mean_lead_days", theory.mean_lead_days, "days"),
+        ("share booked same day", "same_day_share", theory.same_day_share, "share of requests"),
+    )
     checks = [
-        ci_check(
-            g,
-            f"{label}: mean backlog at end of day",
-            col["mean_backlog"],
-            theory.mean_backlog,
-            level,
-            "booked slots on later days",
-            note,
-        ),
-        ci_check(
-            g,
-            f"{label}: mean lead time",
-            col["mean_lead_days"],
-            theory.mean_lead_days,
-            level,
-            "days",
-            note,
-        ),
-        ci_check(
-            g,
-            f"{label}: share booked same day",
-            col["same_day_share"],
-            theory.same_day_share,
-            level,
-            "share of requests",
-            note,
-        ),
+        ci_check("backlog", f"{label}: {name}", col[key], value, level, unit, note)
+        for name, key, value, unit in rows
     ]
     if unbooked:
         for c in checks:
@@ -847,7 +794,7 @@ def calibration_checks(reps: list[dict[str, Any]], run_cfg: RunConfig) -> list[C
         checks.append(
             Check(
                 group="calibration",
-                check=f"{row.target} [{target.kpi}]",
+                check=str(row.target),
                 unit="",
                 theory=float(row.target_value),
                 simulated=float(row.simulated_mean),
@@ -858,7 +805,7 @@ def calibration_checks(reps: list[dict[str, Any]], run_cfg: RunConfig) -> list[C
                 passed=bool(row.within),
                 acceptance="mean within target +/- tolerance",
                 tolerance=float(row.tolerance),
-                note=str(row.source),
+                note=f"{target.kpi}; source: {row.source}",
             )
         )
     return checks
@@ -1048,15 +995,24 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
     groups = [g.strip() for g in args.checks.split(",") if g.strip()]
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown or not groups:
+        print(f"--checks: choose from {', '.join(GROUPS)} (got {args.checks!r})", file=sys.stderr)
+        return cli.EXIT_CONFIG_ERROR
+    if args.quick and groups == ["calibration"]:
+        print("--quick leaves out the calibration targets: nothing to run", file=sys.stderr)
+        return cli.EXIT_CONFIG_ERROR
     started = time.perf_counter()
     folder = new_folder(args.out, args.quick)
     manifest: dict[str, Any] = {
         "status": "running",
-        "command": " ".join(
-            ["python -m sim.validate", *(argv if argv is not None else sys.argv[1:])]
-        ),
+        "command": " ".join(["python -m sim.validate", *argv]),
         "quick": args.quick,
         "groups": groups,
         "overrides": args.overrides,
@@ -1068,8 +1024,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     outputs.atomic_write_json(folder / "manifest.json", manifest)
     try:
         result = run_suite(groups, args.quick, args.seed, args.jobs, args.overrides)
-    except ConfigError as err:
-        cli.report_config_error(err)
+    except (ConfigError, HydraException, OmegaConfBaseException) as err:
+        if isinstance(err, ConfigError):
+            cli.report_config_error(err)
+        else:
+            print(f"Configuration error: {err}", file=sys.stderr)
         manifest.update({"status": "invalid_config", "error": str(err)})
         outputs.atomic_write_json(folder / "manifest.json", manifest)
         print(folder)

@@ -670,6 +670,9 @@ def simulate_emergency_department(
         seen_time[orders[stream]] = queue.seen
         clinician[orders[stream]] = queue.by
 
+    # The SimPy clock can land one rounding step short of an arrival time; nobody is seen
+    # before they arrive.
+    seen_time = np.maximum(seen_time, arrivals.time)
     departure = seen_time + service + after
     n_hours = max(0, math.ceil(run_minutes / MINUTES_PER_HOUR))
     return AEOutcome(

@@ -340,7 +340,9 @@ class IntermediateCareResult:
         if not last_minute > first_minute:
             raise ValueError(f"empty window [{first_minute}, {last_minute})")
         used = self.place_minutes(np.array([first_minute, last_minute]))
-        return float((used[1] - used[0]) / (last_minute - first_minute))
+        mean = float((used[1] - used[0]) / (last_minute - first_minute))
+        # A difference of large running sums: keep rounding from exceeding the caseload.
+        return min(max(mean, 0.0), float(self.places))
 
     def occupancy_at(self, minute: float) -> int:
         """Places in use just after ``minute`` (a stay ending at ``minute`` has left)."""

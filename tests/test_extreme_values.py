@@ -1,0 +1,311 @@
+"""Extreme-value tests (DESIGN.md section 8): no demand -> nothing happens; unlimited capacity
+-> no waits; a hub with no capacity is a closed hub; more capacity never makes waits worse in
+expectation (paired replications with common random numbers).
+
+Runs are small (one practice per locality, a few weeks) with fixed seeds. Statistical
+comparisons are one-sided paired t tests at ``ALPHA`` (conftest) shared by the comparisons
+of this file (Bonferroni), so were the seed changed a correct model would fail one of them
+with probability at most 0.1%.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import ALPHA, SEED, configure
+from scipy import stats
+
+from sim import ledger
+from sim.calendar import MINUTES_PER_DAY
+from sim.config import AGE_BANDS, WEEKDAYS
+from sim.model import make_calendar, run_replication
+
+WARMUP, RUN = 1, 4  # weeks
+
+
+def run(run_cfg, replication=0, warmup=WARMUP, weeks=RUN):
+    return run_replication(run_cfg.model, SEED, replication, warmup, weeks, keep_detail=True)
+
+
+def kpis_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        (math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# No demand: nothing happens
+# --------------------------------------------------------------------------------------------
+
+#: KPIs that are ratios with a count of activity as denominator: with no activity they are
+#: undefined (NaN), never 0 or 1.
+RATIOS_OF_ACTIVITY = {
+    "practice.same_day_share",
+    "practice.urgent_same_day_met_rate",
+    "practice.routine_lead_days_mean",
+    "practice.routine_lead_days_p90",
+    "practice.third_next_available_days",
+    "practice.dna_rate",
+    "rac.wait_days_mean",
+    "ae.primary_care_treatable_share",
+    "ae.four_hour_performance",
+    "ae.time_in_department_mean_min",
+    "ae.time_in_department_p95_min",
+    "ae.conversion",
+    "ae.conversion_65plus",
+}
+
+
+def test_zero_demand_means_no_activity(small_data):
+    run_cfg = configure(
+        small_data,
+        {
+            "assumptions.demand.scale": 0.0,
+            "assumptions.ae.self_presenting_per_1000_year": {b: 0.0 for b in AGE_BANDS},
+        },
+    )
+    res = run(run_cfg)
+    k = res.detail["inputs"]
+    assert res.episodes_total == 0 and len(k.episodes) == 0
+    assert len(k.emergency.arrivals) == 0
+    assert len(k.care.admissions) == 0 and len(k.care.stays) == 0
+    assert res.ledger["generated"] == 0 and sum(res.ledger.values()) == 0
+    assert res.flows == {}
+    nan = {name for name, value in res.kpis.items() if math.isnan(value)}
+    assert nan == RATIOS_OF_ACTIVITY
+    for name, value in res.kpis.items():
+        if name in nan or name.startswith("cost.services") or name == "cost.total_annual_gbp":
+            continue
+        assert value == 0, f"{name} = {value} with no demand"
+    # Capacity is still paid for; activity costs nothing.
+    assert res.kpis["cost.services_annual_gbp"] > 0
+    assert res.kpis["cost.total_annual_gbp"] == res.kpis["cost.services_annual_gbp"]
+
+
+# --------------------------------------------------------------------------------------------
+# Unlimited capacity: no waits
+# --------------------------------------------------------------------------------------------
+
+#: Practice capacity far above demand: one session spanning core hours and beyond, a slot
+#: every 12 minutes per clinician, no notice, ~10x today's workforce.
+AMPLE_PRACTICE = {
+    "site.practice_capacity.gp.fte_per_1000": 5.0,
+    "site.practice_capacity.nurse.fte_per_1000": 5.0,
+    "site.practice_capacity.pharmacist.fte_per_1000": 5.0,
+    "site.practice_capacity.sessions": [{"start_minute": 480, "end_minute": 1200}],
+    "site.practice_capacity.gp.slots_per_session": 60,
+    "site.practice_capacity.nurse.slots_per_session": 60,
+    "site.practice_capacity.pharmacist.slots_per_session": 60,
+    "assumptions.booking.min_notice_minutes": 0,
+}
+UNLIMITED = {
+    **AMPLE_PRACTICE,
+    "site.emergency_department.minors_clinicians_by_hour": [60] * 24,
+    "site.emergency_department.majors_clinicians_by_hour": [60] * 24,
+    "site.intermediate_care.places": 100_000,
+}
+
+
+def test_unlimited_capacity_means_no_waits(small_data):
+    run_cfg = configure(small_data, UNLIMITED)
+    res = run(run_cfg)
+    k = res.detail["inputs"]
+    ep, sj, ed, care = k.episodes, k.journeys, k.emergency, k.care
+
+    # A&E: everyone is seen the minute they arrive.
+    assert len(ed.arrivals) > 500
+    np.testing.assert_array_equal(ed.outcome.seen_time, ed.arrivals.time)
+
+    # IC+: every step-up starts at its request; no step-down waits in hospital.
+    assert len(care.step_ups.started) > 0
+    assert care.step_ups.started.all() and not care.step_ups.admitted_instead.any()
+    np.testing.assert_array_equal(
+        care.step_ups.start_time, np.asarray(k.journeys.handoffs.step_up_time)
+    )
+    requested = care.admissions.step_down_requested
+    assert requested.any() and (care.admissions.step_down_wait_days[requested] == 0).all()
+    assert care.admissions.stepped_down[requested].all()
+
+    # Practices: nobody fails to find a slot, and every booking is on the first day the need
+    # accepts (today; for routine needs their earliest acceptable day, or the next working
+    # day when that day the practice is shut).
+    outcome = sj.outcome
+    assert (outcome != ledger.GAVE_UP).all()
+    cal = make_calendar(run_cfg.model, WARMUP, RUN)
+    asked = np.isfinite(sj.first_request_time) & (sj.appointment_day >= 0)
+    asked &= sj.booked_time == sj.first_request_time  # booked at the first request
+    assert asked.sum() > 0.9 * np.isfinite(sj.first_request_time).sum()
+    assert (sj.attempts[np.isfinite(sj.first_request_time)] == 1).all()  # no call-backs
+    request_day = (sj.first_request_time[asked] // MINUTES_PER_DAY).astype(int)
+    routine = ep.urgency[asked] == 2
+    wanted = request_day + np.where(routine, ep.earliest_offset_days[asked], 0)
+    first_open = cal.next_working[np.minimum(wanted, cal.n_days)]
+    np.testing.assert_array_equal(sj.appointment_day[asked], first_open)
+    assert res.kpis["practice.urgent_same_day_met_rate"] == 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# A hub with no capacity is a closed hub
+# --------------------------------------------------------------------------------------------
+
+
+def test_zero_hub_capacity_behaves_as_hub_closed(small_data):
+    zero = run(configure(small_data, {"site.hubs.minutes_per_1000_per_week": 0.0}))
+    closed = run(configure(small_data, {"site.hubs.opening": {d: [] for d in WEEKDAYS}}))
+    never_offered = run(
+        configure(
+            small_data,
+            {
+                "assumptions.booking.hub_offer_share": 0.0,
+                "assumptions.hubs.prefer_hub_share_non_urgent": 0.0,
+                "site.hubs.minutes_per_1000_per_week": 0.0,
+            },
+        )
+    )
+    assert zero.kpis["hub.appointments_per_week"] == 0
+    for other in (closed, never_offered):
+        assert kpis_equal(zero.kpis, other.kpis)
+        assert zero.ledger == other.ledger and zero.flows == other.flows
+        a, b = zero.detail["inputs"].journeys, other.detail["inputs"].journeys
+        np.testing.assert_array_equal(a.outcome, b.outcome)
+        np.testing.assert_array_equal(a.appointment_day, b.appointment_day)
+        assert np.isnan(a.hub_time).all() and np.isnan(b.hub_time).all()
+    # And it differs from an open hub (the comparison can tell them apart).
+    open_hub = run(configure(small_data))
+    assert open_hub.kpis["hub.appointments_per_week"] > 0
+
+
+def test_zero_ic_places_means_every_step_up_is_admitted(small_data):
+    res = run(
+        configure(
+            small_data,
+            {
+                "site.intermediate_care.places": 0,
+                "assumptions.intermediate_care.step_up_share_from_practice": 0.3,
+            },
+        )
+    )
+    care = res.detail["inputs"].care
+    assert len(care.step_ups.started) > 0
+    assert care.step_ups.admitted_instead.all() and len(care.stays) == 0
+    assert math.isnan(res.kpis["ic.occupancy"])  # share of zero places: undefined
+    assert res.kpis["ic.step_up_per_week"] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# More capacity never makes waits worse
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_extra_clinician_never_lengthens_any_wait(small_data):
+    """FIFO multi-server queue, same arrivals and clinician times (CRN): with c + 1 servers no
+    patient waits longer than with c (Kiefer-Wolfowitz workload vectors are monotone)."""
+    waits = {}
+    for c in (1, 2):
+        res = run(
+            configure(
+                small_data,
+                {
+                    "site.emergency_department.minors_clinicians_by_hour": [c] * 24,
+                    "site.emergency_department.majors_clinicians_by_hour": [c] * 24,
+                },
+            )
+        )
+        ed = res.detail["inputs"].emergency
+        waits[c] = (ed.arrivals.time.copy(), ed.outcome.seen_time - ed.arrivals.time)
+    np.testing.assert_array_equal(waits[1][0], waits[2][0])  # the same patients
+    assert (waits[1][1] > 0).sum() > 100  # one clinician makes people wait
+    assert (waits[2][1] <= waits[1][1] + 1e-9).all()
+    assert waits[2][1].mean() < waits[1][1].mean()
+
+
+LESS_AE = [1] * 8 + [2] * 12 + [1] * 4
+#: IC+ that turns over within the run (week-long stays) and is asked for often, so that 10
+#: places are congested and 20 are not.
+BUSY_IC = {
+    "assumptions.intermediate_care.stay_days": {"median": 5, "mean": 6},
+    "assumptions.intermediate_care.step_down_share_of_admissions": 1.0,
+    "assumptions.intermediate_care.step_up_share_from_practice": 0.2,
+}
+#: (name, fewer-resources overrides, more-resources overrides, KPIs with the direction that is
+#: better, the KPI that must improve significantly: the comparison has power).
+CAPACITY_CASES = [
+    (
+        "ae_clinicians",
+        {
+            "site.emergency_department.minors_clinicians_by_hour": LESS_AE,
+            "site.emergency_department.majors_clinicians_by_hour": LESS_AE,
+        },
+        {
+            "site.emergency_department.minors_clinicians_by_hour": [c + 1 for c in LESS_AE],
+            "site.emergency_department.majors_clinicians_by_hour": [c + 1 for c in LESS_AE],
+        },
+        {
+            "ae.time_in_department_mean_min": "lower",
+            "ae.time_in_department_p95_min": "lower",
+            "ae.four_hour_performance": "higher",
+        },
+        "ae.time_in_department_mean_min",
+    ),
+    (
+        "practice_staff",
+        {
+            "site.practice_capacity.gp.fte_per_1000": 0.40,
+            "site.practice_capacity.nurse.fte_per_1000": 0.50,
+        },
+        {
+            "site.practice_capacity.gp.fte_per_1000": 0.55,
+            "site.practice_capacity.nurse.fte_per_1000": 0.65,
+        },
+        {
+            "practice.third_next_available_days": "lower",
+            "practice.urgent_same_day_met_rate": "higher",
+            "system.unmet_need_per_week": "lower",
+        },
+        "practice.urgent_same_day_met_rate",
+    ),
+    (
+        "ic_places",
+        {"site.intermediate_care.places": 10, **BUSY_IC},
+        {"site.intermediate_care.places": 20, **BUSY_IC},
+        {"system.bed_days_per_week": "lower", "ic.step_up_per_week": "higher"},
+        "ic.step_up_per_week",
+    ),
+]
+REPLICATIONS = 6
+#: One-sided paired tests in this file: every KPI of every case, plus the power checks.
+N_TESTS = sum(len(case[3]) + 1 for case in CAPACITY_CASES)
+
+
+@pytest.mark.parametrize("case", CAPACITY_CASES, ids=[c[0] for c in CAPACITY_CASES])
+def test_more_capacity_never_increases_expected_waits(small_data, case):
+    _, less, more, kpis, must_improve = case
+    fewer_cfg, more_cfg = configure(small_data, less), configure(small_data, more)
+    worse = {name: [] for name in kpis}  # (more - fewer), signed so that positive = worse
+    for r in range(REPLICATIONS):
+        a = run(fewer_cfg, replication=r, warmup=2, weeks=4)
+        b = run(more_cfg, replication=r, warmup=2, weeks=4)
+        for name, better in kpis.items():
+            sign = 1.0 if better == "lower" else -1.0
+            worse[name].append(sign * (b.kpis[name] - a.kpis[name]))
+    level = ALPHA / N_TESTS
+    critical = stats.t.ppf(1 - level, REPLICATIONS - 1)
+    for name, diffs in worse.items():
+        d = np.asarray(diffs)
+        assert np.isfinite(d).all(), (name, d)
+        se = d.std(ddof=1) / np.sqrt(len(d))
+        if se == 0:
+            assert d.mean() <= 0, f"{name}: more capacity worse in every replication: {d}"
+        else:
+            assert d.mean() / se < critical, (
+                f"{name}: more capacity significantly worse (paired mean {d.mean():.4g}, "
+                f"t = {d.mean() / se:.2f} >= {critical:.2f}); differences {d}"
+            )
+    d = np.asarray(worse[must_improve])
+    se = d.std(ddof=1) / np.sqrt(len(d))
+    assert d.mean() < 0 and (se == 0 or -d.mean() / se > critical), (
+        f"{must_improve}: no significant improvement from more capacity ({d}): the "
+        "comparison has no power"
+    )
