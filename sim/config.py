@@ -373,6 +373,10 @@ class AccidentEmergency:
     ambulance_admission_multiplier: float = nonneg()
     displaced_admission_probability: float = probability()  # primary-care needs arriving at A&E
     four_hour_minutes: float = positive()
+    # Urgent needs seen at the practice that the GP sends to A&E, and how much likelier they
+    # are to be admitted than self-presenting patients of their age
+    gp_referral_share_of_urgent: float = probability(0.0)
+    gp_referral_admission_multiplier: float = nonneg(1.0)
     # Distribution of clinician time: "lognormal" (median and mean of service_minutes) or
     # "exponential" (its mean only; for validation against queueing theory, conf/validation/)
     service_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))

@@ -22,7 +22,8 @@ Rules, in order (every probability is in config and every draw was made at creat
 5. NHS 111 disposes to self-care, pharmacy, primary care (a hub slot; else the practice today
    in hours, failing that a call to the practice at its next opening; the out-of-hours GP when
    practices are shut), A&E or an ambulance.
-6. Frail (moderate or severe eFI) urgent needs seen in primary care may be referred to a rapid
+6. A share of urgent needs seen at the practice are sent on to A&E by their GP.
+7. Frail (moderate or severe eFI) urgent needs seen in primary care may be referred to a rapid
    assessment clinic (single point of access, within 2 working days) or stepped up into
    intermediate care. Referral takes the highest-risk patients first; an at-risk patient who is
    neither assessed nor stepped up may deteriorate and attend A&E within the day.
@@ -82,7 +83,14 @@ FLOW_NODES: tuple[str, ...] = (
 NODE = {name: i for i, name in enumerate(FLOW_NODES)}
 
 # Why an episode reached A&E (kept for flows and the primary-care-treatable flag)
-AE_VIA_DISPLACED, AE_VIA_NHS111, AE_VIA_AMBULANCE, AE_VIA_RAC_NO_SLOT, AE_VIA_ESCALATION = range(5)
+(
+    AE_VIA_DISPLACED,
+    AE_VIA_NHS111,
+    AE_VIA_AMBULANCE,
+    AE_VIA_RAC_NO_SLOT,
+    AE_VIA_ESCALATION,
+    AE_VIA_GP_REFERRAL,
+) = range(6)
 ESCALATION_DELAY_MINUTES = 12 * 60  # an unassessed frail patient deteriorates within the day
 # Sources of admissions and step-ups recorded here
 ADMIT_FROM_RAC, ADMIT_FROM_RAC_NO_SLOT = range(2)
@@ -289,6 +297,10 @@ def run_journeys(
         alternative = np.where(u_alt < online_cut, 1, np.where(u_alt < any_cut, 2, 0)).tolist()
     urgent_target = target["urgent"]
     routine_target = target["routine"]
+    gp_refers = (
+        (ep.urgency == URGENT)
+        & (keyed_uniforms(ep.key, "gp_referral") < a.ae.gp_referral_share_of_urgent)
+    ).tolist()
     u_ooh_route = KeyedUniform("out_of_hours_route")
     u_disposition = KeyedUniform("nhs111_disposition")
     u_rac_referral = KeyedUniform("rac_referral")
@@ -485,7 +497,11 @@ def run_journeys(
             outcome[i] = ledger.DID_NOT_ATTEND
         else:
             outcome[i] = ledger.ATTENDED_PRACTICE
-            if frail[i]:
+            if gp_refers[i]:
+                # The GP sends the patient to A&E after the appointment.
+                outcome[i] = ledger.PENDING
+                to_ae_dept(i, d * MINUTES_PER_DAY + slot, AE_VIA_GP_REFERRAL, NODE["practice"])
+            elif frail[i]:
                 after_urgent_care(i, d * MINUTES_PER_DAY + slot, NODE["practice"])
 
     def handle_111(i: int, t: float) -> None:

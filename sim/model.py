@@ -27,6 +27,7 @@ from .journey import (
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
     AE_VIA_ESCALATION,
+    AE_VIA_GP_REFERRAL,
     AE_VIA_RAC_NO_SLOT,
     NODE,
     SystemJourneys,
@@ -34,6 +35,7 @@ from .journey import (
 )
 from .kpis import KpiInputs, flow_counts, system_kpis
 from .services.emergency_department import (
+    MAX_ADMISSION_PROBABILITY,
     AEArrivals,
     AEOutcome,
     admission_probability,
@@ -117,12 +119,18 @@ def emergency_stage(
     displaced = via == AE_VIA_DISPLACED
     # Primary-care needs that reach A&E because primary care could not see them are
     # "primary-care treatable": minors, rarely admitted.
-    majors = ambulance | (via == AE_VIA_RAC_NO_SLOT) | (via == AE_VIA_ESCALATION)
+    referred = via == AE_VIA_GP_REFERRAL
+    majors = ambulance | (via == AE_VIA_RAC_NO_SLOT) | (via == AE_VIA_ESCALATION) | referred
     majors |= (~displaced) & (keyed_uniforms(keys, "ae_majors") < ae.majors_share_walk_in)
+    by_age = admission_probability(age, frailty, ambulance, cfg)
     p_admit = np.where(
         displaced,
         ae.displaced_admission_probability,
-        admission_probability(age, frailty, ambulance, cfg),
+        np.where(
+            referred,
+            np.minimum(by_age * ae.gp_referral_admission_multiplier, MAX_ADMISSION_PROBABILITY),
+            by_age,
+        ),
     )
     arrivals = AEArrivals(
         time=np.concatenate([sp.time, np.asarray(sj.handoffs.ae_time, dtype=float)]),

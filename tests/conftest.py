@@ -88,6 +88,7 @@ PRACTICE_ONLY: dict[str, Any] = {
     "assumptions.rapid_assessment.referral_share_from_nhs111": 0.0,
     "assumptions.intermediate_care.step_up_share_from_practice": 0.0,
     "assumptions.rapid_assessment.escalation_probability": 0.0,
+    "assumptions.ae.gp_referral_share_of_urgent": 0.0,
 }
 
 

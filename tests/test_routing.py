@@ -64,7 +64,11 @@ NO_RAC_SLOTS = (
     "site.rapid_assessment.sites.shotley_bridge.slots_per_session=0",
     "site.rapid_assessment.sites.chester_le_street.slots_per_session=0",
 )
-ALL_RAC = ("assumptions.rapid_assessment.referral_share_from_practice=1.0",)
+ALL_RAC = (
+    "assumptions.rapid_assessment.referral_share_from_practice=1.0",
+    # the GP's referral to A&E comes first; switched off so every frail need can be referred
+    "assumptions.ae.gp_referral_share_of_urgent=0.0",
+)
 #: ... and NHS 111 reached only out of hours (never in clinic hours): referrals from practices.
 RAC_FROM_PRACTICES = ALL_RAC + NO_SLOT_WITHOUT_111_OR_AE
 
