@@ -68,6 +68,7 @@ from . import cli, outputs
 from .appointment_book import AppointmentBook, session_slot_times, split_on_the_day
 from .calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR, WEEKS_PER_YEAR
 from .config import AGE_BANDS, ConfigError, ModelConfig, RunConfig
+from .demand import practice_age_shares
 from .experiment import calibration_table, resolve_n_jobs, summarise, t_interval
 from .streams import Streams
 
@@ -223,20 +224,10 @@ def _run_parallel(func: Callable, args: list[tuple], n_jobs: int) -> list[Any]:
         return list(Parallel(n_jobs=jobs)(delayed(func)(*a) for a in args))
 
 
-def age_shares(cfg: ModelConfig) -> np.ndarray:
-    """(practices, age bands) age mix: the practice's, else its locality's, else the site's."""
-    site = cfg.site
-    rows = []
-    for p in site.practices.values():
-        share = p.age_share or site.localities[p.locality].age_share or site.age_share
-        rows.append([share[b] for b in AGE_BANDS])
-    return np.asarray(rows, dtype=float)
-
-
 def registered_by_age(cfg: ModelConfig) -> np.ndarray:
     """Registered patients in each age band, whole site."""
     lists = np.array([p.list_size for p in cfg.site.practices.values()], dtype=float)
-    return (lists[:, None] * age_shares(cfg)).sum(axis=0)
+    return (lists[:, None] * practice_age_shares(cfg)).sum(axis=0)
 
 
 def ae_annual_self_presenting(cfg: ModelConfig) -> float:
