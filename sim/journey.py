@@ -368,6 +368,22 @@ def run_journeys(
         handoffs.ae_via.append(via)
         flow(i, origin, NODE["ambulance"] if via == AE_VIA_AMBULANCE else NODE["ae"])
 
+    def admit(i: int, t: float, source: int) -> None:
+        """Admitted directly (not via A&E) from a rapid assessment clinic."""
+        outcome[i] = ledger.ADMITTED
+        handoffs.admit_episode.append(i)
+        handoffs.admit_time.append(t)
+        handoffs.admit_source.append(source)
+        flow(i, NODE["rac"], NODE["admission"])
+
+    def step_up(i: int, t: float, source: int, origin: int) -> None:
+        """Asks IC+ for a place; settled after the IC+ stage (started, or admitted instead)."""
+        outcome[i] = ledger.PENDING
+        handoffs.step_up_episode.append(i)
+        handoffs.step_up_time.append(t)
+        handoffs.step_up_source.append(source)
+        flow(i, origin, NODE["intermediate_care"])
+
     def after_urgent_care(i: int, t: float, origin: int) -> None:
         """Frail urgent needs seen in primary care: RAC referral or IC step-up, else home."""
         if not (frail[i] and urgency[i] == URGENT):
@@ -377,11 +393,7 @@ def run_journeys(
         if risk < rac_from_practice:
             heapq.heappush(events, (t, _EV_RAC, i, origin))
         elif u_step_up(k) < step_up_share:
-            outcome[i] = ledger.PENDING
-            handoffs.step_up_episode.append(i)
-            handoffs.step_up_time.append(t)
-            handoffs.step_up_source.append(STEP_UP_FROM_PRACTICE)
-            flow(i, origin, NODE["intermediate_care"])
+            step_up(i, t, STEP_UP_FROM_PRACTICE, origin)
         elif risk < at_risk and u_escalate(k) < escalation:
             outcome[i] = ledger.PENDING
             to_ae_dept(i, t + ESCALATION_DELAY_MINUTES - to_ae, AE_VIA_ESCALATION, origin)
@@ -579,11 +591,7 @@ def run_journeys(
             if u_rac_no_slot(k) < rac_no_slot_to_ae:
                 to_ae_dept(i, t, AE_VIA_RAC_NO_SLOT, NODE["rac"])
             else:
-                outcome[i] = ledger.ADMITTED
-                handoffs.admit_episode.append(i)
-                handoffs.admit_time.append(t)
-                handoffs.admit_source.append(ADMIT_FROM_RAC_NO_SLOT)
-                flow(i, NODE["rac"], NODE["admission"])
+                admit(i, t, ADMIT_FROM_RAC_NO_SLOT)
             return
         d, _, s = best
         slot = take(rac_books[s], today, minute, d)
@@ -597,17 +605,9 @@ def run_journeys(
             outcome[i] = ledger.RAC_HOME
             flow(i, NODE["rac"], NODE["home"])
         elif result == "intermediate_care":
-            outcome[i] = ledger.PENDING
-            handoffs.step_up_episode.append(i)
-            handoffs.step_up_time.append(when)
-            handoffs.step_up_source.append(STEP_UP_FROM_RAC)
-            flow(i, NODE["rac"], NODE["intermediate_care"])
+            step_up(i, when, STEP_UP_FROM_RAC, NODE["rac"])
         else:
-            outcome[i] = ledger.ADMITTED
-            handoffs.admit_episode.append(i)
-            handoffs.admit_time.append(when)
-            handoffs.admit_source.append(ADMIT_FROM_RAC)
-            flow(i, NODE["rac"], NODE["admission"])
+            admit(i, when, ADMIT_FROM_RAC)
 
     gp = STAFF_TYPES.index("gp")
     tna = np.full((n_days, len(book_rows)), np.nan)
