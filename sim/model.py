@@ -23,6 +23,7 @@ from . import ledger
 from .calendar import MINUTES_PER_DAY, Calendar
 from .config import FRAILTY_BANDS, WEEKDAYS, ModelConfig
 from .demand import Episodes, generate_episodes
+from .equity import replication_equity
 from .journey import (
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
@@ -73,6 +74,7 @@ class ReplicationResult:
     wall_seconds: float
     series: dict[str, np.ndarray] = field(default_factory=dict)  # see sim.timeseries
     detail: dict = field(default_factory=dict)  # raw arrays, only when asked for
+    equity: dict = field(default_factory=dict)  # see sim.equity: "by_age.<band>.<measure>"
 
 
 @dataclass
@@ -279,4 +281,5 @@ def run_replication(
         wall_seconds=time.perf_counter() - started,
         series=series,
         detail=detail,
+        equity=replication_equity(inputs),
     )

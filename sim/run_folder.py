@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import outputs
 from .config import RunConfig
+from .equity import equity_table
 from .experiment import (
     calibration_table,
     flows_table,
@@ -35,7 +36,8 @@ def execute_run(
     run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run all replications and write ``kpis.csv``, ``summary.csv``, ``ledger.csv``,
-    ``flows.csv``, ``calibration.csv`` and, last, ``manifest.json``.
+    ``flows.csv``, ``calibration.csv``, ``timeseries.parquet``, ``equity.csv`` and, last,
+    ``manifest.json``.
     Returns the summary and calibration tables."""
     from .cli import PROJECT_ROOT
 
@@ -72,6 +74,7 @@ def execute_run(
     calibration = calibration_table(summary, run_cfg.calibration)
     outputs.atomic_write_csv(out_dir / "calibration.csv", calibration)
     outputs.atomic_write_parquet(out_dir / "timeseries.parquet", series_table(results))
+    outputs.atomic_write_csv(out_dir / "equity.csv", equity_table(results, exp.ci_level))
 
     manifest.update(
         {
@@ -90,6 +93,7 @@ def execute_run(
                 "flows.csv",
                 "calibration.csv",
                 "timeseries.parquet",
+                "equity.csv",
                 ".hydra/config.yaml",
             ],
         }

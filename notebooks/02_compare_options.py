@@ -1,0 +1,240 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 Compare investment options
+#
+# Reads a sweep's summary: `comparison.csv` (every option against the baseline, paired
+# replication by replication with common random numbers) and `ranking.csv` (investment, net
+# cost, A&E attendances and admissions avoided, cost per outcome avoided). See
+# `docs/sweeps.md`.
+#
+# **Which sweep**: the folder in the environment variable `SIM_SWEEP_DIR`, otherwise the newest
+# sweep under `outputs/sweeps/` that has a `comparison.csv` and `ranking.csv` (make one with
+# `python -m sim +sweep=all_options`). Every option keeps the same colour in every figure
+# (`sim.report_style.option_colour`, Okabe-Ito palette); the baseline is black.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sim import notebook_data as nd
+from sim.report_style import BASELINE_COLOUR, option_colour
+
+pd.set_option("display.width", 200)
+pd.set_option("display.max_colwidth", 60)
+plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+
+
+def fmt(x: float) -> str:
+    if pd.isna(x):
+        return ""
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
+
+
+sweep = nd.load_sweep()
+comparison = nd.with_labels(sweep.comparison)
+ranking = sweep.ranking
+options = sweep.options
+colours = {o: option_colour(o) for o in options}
+# option_colour hashes the name onto 8 colours, so two options can share one: a marker per
+# option (fixed by its place in the sorted list of this sweep's options) tells them apart.
+markers = {o: "osD^vP*Xph"[i % 10] for i, o in enumerate(options)}
+print(f"Sweep folder: {sweep.folder}")
+print(f"Jobs complete: {', '.join(sweep.status.get('jobs_complete', sorted(sweep.jobs)))}")
+for problem in sweep.status.get("problems", []):
+    print(f"Problem: {problem}")
+print(f"Options compared with the baseline: {', '.join(options)}")
+
+baseline = nd.load_run(sweep.jobs["baseline"], scenario=None) if "baseline" in sweep.jobs else None
+level = baseline.ci_level if baseline else 0.95
+if baseline is not None:
+    bm = baseline.manifest
+    print(
+        f"Design: {bm.get('replications')} paired replications x {bm.get('run_weeks')} weeks "
+        f"after {bm.get('warmup_weeks')} weeks' warm-up, seed {bm.get('seed')}; "
+        f"{level:.0%} confidence intervals."
+    )
+
+# %% [markdown]
+# ## Ranking
+#
+# `investment_annual_gbp` is the change in the running cost of services, `net_cost_annual_gbp`
+# the change in total cost (services plus urgent and hospital activity). "Avoided" counts are a
+# year's worth, with confidence intervals; an option that avoids nothing has no cost per
+# outcome and ranks last.
+
+# %%
+print("Ranking of options")
+print(ranking.drop(columns=["title"]).to_string(index=False, float_format=fmt))
+print()
+print(ranking[["option", "title"]].to_string(index=False))
+
+# %% [markdown]
+# ## Differences from the baseline, headline KPIs
+#
+# One panel per headline KPI: option minus baseline (mean over paired replications) with its
+# confidence interval as whiskers. A whisker crossing zero means the difference is not
+# distinguishable from zero at this precision.
+
+# %%
+headline = (baseline.headline_kpis if baseline is not None else []) or [
+    "practice.urgent_same_day_met_rate",
+    "ae.attendances_per_week",
+    "ae.four_hour_performance",
+    "system.admissions_per_week",
+    "system.unmet_need_per_week",
+    "cost.total_annual_gbp",
+]
+headline = [k for k in headline if k in set(comparison["kpi"])]
+ncols = 3
+nrows = -(-len(headline) // ncols)
+fig, axes = plt.subplots(nrows, ncols, figsize=(14, 2.2 + 0.35 * len(options) * nrows))
+axes = np.atleast_1d(axes).ravel()
+for ax, kpi in zip(axes, headline, strict=False):
+    rows = comparison[comparison["kpi"] == kpi].set_index("option").reindex(options)
+    y = np.arange(len(options))
+    for yi, (opt, r) in zip(y, rows.iterrows(), strict=True):
+        ax.errorbar(
+            r["diff_mean"],
+            yi,
+            xerr=[[r["diff_mean"] - r["diff_ci_low"]], [r["diff_ci_high"] - r["diff_mean"]]],
+            fmt=markers[opt],
+            color=colours[opt],
+            capsize=3,
+        )
+    ax.axvline(0, color=BASELINE_COLOUR, lw=0.8)
+    ax.set_yticks(y, options, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_title(f"{nd.kpi_label(kpi)}\n({nd.kpi_unit(kpi)}, option − baseline)", fontsize=9)
+for ax in axes[len(headline) :]:
+    ax.set_visible(False)
+fig.suptitle(f"Difference from the baseline (mean, whiskers: {level:.0%} CI, paired)")
+fig.tight_layout()
+plt.show()
+
+# %%
+print("Headline differences (option − baseline)")
+view = comparison[comparison["kpi"].isin(headline)][
+    [
+        "option",
+        "label",
+        "baseline_mean",
+        "option_mean",
+        "diff_mean",
+        "diff_ci_low",
+        "diff_ci_high",
+        "prob_option_better",
+        "unit",
+    ]
+]
+print(view.to_string(index=False, float_format=fmt))
+
+# %% [markdown]
+# ## Every KPI, as a percentage of the baseline
+#
+# To put KPIs with different units on one axis, each difference (and its interval) is divided
+# by the baseline mean. KPIs whose baseline mean is zero are left out.
+
+# %%
+rel = comparison[comparison["baseline_mean"].abs() > 0].copy()
+for col in ("diff_mean", "diff_ci_low", "diff_ci_high"):
+    rel[col] = 100 * rel[col] / rel["baseline_mean"].abs()
+kpis = list(dict.fromkeys(rel["kpi"]))
+fig, ax = plt.subplots(figsize=(11, 0.32 * len(kpis) + 1.5))
+offsets = np.linspace(-0.3, 0.3, len(options)) if len(options) > 1 else [0.0]
+for off, opt in zip(offsets, options, strict=True):
+    r = rel[rel["option"] == opt].set_index("kpi").reindex(kpis)
+    y = np.arange(len(kpis)) + off
+    ax.errorbar(
+        r["diff_mean"],
+        y,
+        xerr=[r["diff_mean"] - r["diff_ci_low"], r["diff_ci_high"] - r["diff_mean"]],
+        fmt=markers[opt],
+        ms=4,
+        color=colours[opt],
+        capsize=2,
+        label=opt,
+    )
+ax.axvline(0, color=BASELINE_COLOUR, lw=0.8)
+ax.set_yticks(range(len(kpis)), [nd.kpi_label(k) for k in kpis], fontsize=8)
+ax.invert_yaxis()
+ax.set_xlabel("difference from the baseline (% of the baseline mean)")
+ax.set_title(f"All KPIs: option − baseline (% of baseline; whiskers: {level:.0%} CI)")
+ax.legend(fontsize=8, loc="lower right")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Cost-effectiveness plane
+#
+# Additional annual investment against outcomes avoided a year, with confidence-interval
+# whiskers on the outcome (investment in capacity does not vary between replications).
+# Options to the right avoid more; lower options cost less.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+panels = (
+    (
+        "ae_attendances_avoided_per_year",
+        "ae_avoided_ci_low",
+        "ae_avoided_ci_high",
+        "A&E attendances avoided per year",
+    ),
+    (
+        "admissions_avoided_per_year",
+        "admissions_avoided_ci_low",
+        "admissions_avoided_ci_high",
+        "emergency admissions avoided per year",
+    ),
+)
+for ax, (col, lo, hi, what) in zip(axes, panels, strict=True):
+    for r in ranking.itertuples():
+        x, y = getattr(r, col), r.investment_annual_gbp / 1e6
+        ax.errorbar(
+            x,
+            y,
+            xerr=[[x - getattr(r, lo)], [getattr(r, hi) - x]],
+            fmt=markers[r.option],
+            ms=7,
+            color=colours[r.option],
+            capsize=3,
+            label=r.option,
+        )
+        ax.annotate(r.option, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel(f"{what} (mean, {level:.0%} CI)")
+    ax.set_ylabel("additional annual investment (£ million, 2024/25 prices)")
+    ax.set_title(f"Investment (£m a year) against {what}", fontsize=10)
+axes[0].legend(fontsize=8)
+fig.suptitle("Cost-effectiveness plane (paired with the baseline)")
+fig.tight_layout()
+plt.show()
+
+# %%
+print("Net cost and cost per outcome avoided (£ a year, 2024/25 prices)")
+print(
+    ranking[
+        [
+            "option",
+            "investment_annual_gbp",
+            "net_cost_annual_gbp",
+            "cost_per_ae_attendance_avoided_gbp",
+            "cost_per_admission_avoided_gbp",
+            "rank_by_ae",
+            "rank_by_admissions",
+        ]
+    ].to_string(index=False, float_format=fmt)
+)

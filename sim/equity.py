@@ -1,0 +1,153 @@
+"""Equity breakdowns of one replication: the same measures as the system KPIs, by group.
+
+Groups are age band, frailty band (with everyone under 65 as its own level, since frailty is
+only assessed from 65) and registered practice. Measures, each computed exactly as the system
+KPI it mirrors (:mod:`sim.kpis`), restricted to the group:
+
+* ``urgent_same_day_rate`` - urgent requests given a same-day appointment (share);
+* ``routine_lead_days_mean`` - routine wait, request to appointment (days);
+* ``unmet_need_per_1000_week`` - episodes that gave up without care, per 1,000 people a week;
+* ``ae_per_1000_year`` - A&E attendances per 1,000 people a year.
+
+Denominators are people in the group: practice list sizes x age mix for age bands, the 65+
+population x ``frailty_share_65plus`` for frailty bands, list sizes for practices.
+Self-presenting A&E arrivals are not registered to a practice in the model; for the
+by-practice breakdown each is shared between practices in proportion to the practice's
+population in the arrival's age band (its expected share), so the practice rates weighted by
+list size add up to the system rate. Weighted sums of every breakdown reproduce the system
+KPIs (``tests/test_report.py`` checks this).
+
+:func:`replication_equity` returns a flat dict ``{"by_age.<band>.<measure>": value, ...}``;
+:func:`equity_table` summarises replications into ``equity.csv``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import ledger
+from .calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
+from .config import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS
+from .demand import ROUTINE, URGENT, practice_age_shares
+from .kpis import KpiInputs
+
+UNDER_65 = "under 65"
+MEASURES: dict[str, tuple[str, str]] = {
+    "urgent_same_day_rate": ("share of urgent requests", "Urgent requests seen same day"),
+    "routine_lead_days_mean": ("days", "Routine wait (mean)"),
+    "unmet_need_per_1000_week": ("episodes per 1,000 people per week", "Unmet need"),
+    "ae_per_1000_year": ("attendances per 1,000 people per year", "A&E attendances"),
+}
+GROUPS: dict[str, str] = {"by_age": "Age band", "by_frailty": "Frailty", "by_practice": "Practice"}
+EQUITY_COLUMNS = ["group", "level", "measure", "mean", "ci_low", "ci_high", "n"]
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _frailty_level(frailty: np.ndarray) -> np.ndarray:
+    """0 = under 65 (not assessed), 1.. = FRAILTY_BANDS index + 1."""
+    f = np.asarray(frailty, dtype=np.int64)
+    return np.where(f < 0, 0, f + 1)
+
+
+def replication_equity(k: KpiInputs) -> dict[str, float]:
+    """Equity measures of one replication, flat: ``"<group>.<level>.<measure>" -> value``."""
+    ep, sj, ed = k.episodes, k.journeys, k.emergency
+    weeks, last_day = k.weeks, k.last_day
+    practice_names = list(k.cfg.site.practices)
+    n_prac, n_age = len(practice_names), len(AGE_BANDS)
+
+    lists = np.asarray(k.practices.list_sizes, dtype=float)
+    people_pa = lists[:, None] * practice_age_shares(k.cfg)  # (practice, age band)
+    people_age = people_pa.sum(axis=0)
+    older = people_age[FIRST_OLDER_BAND:].sum()
+    frail_share = np.array([k.cfg.site.frailty_share_65plus[b] for b in FRAILTY_BANDS])
+    people_frailty = np.concatenate([[people_age[:FIRST_OLDER_BAND].sum()], older * frail_share])
+
+    # Per-episode masks, exactly as sim.kpis.practice_kpis
+    arose_in = k.in_window(ep.time)
+    requested = arose_in & (sj.first_request_time < last_day * MINUTES_PER_DAY)
+    request_day = np.floor(sj.first_request_time / MINUTES_PER_DAY)
+    resolved = (sj.outcome == ledger.RESOLVED_ONLINE) | (sj.outcome == ledger.PHARMACY_FIRST)
+    urgent = requested & (ep.urgency == URGENT) & ~resolved
+    hub_day = np.floor(sj.hub_time / MINUTES_PER_DAY)
+    urgent_met = urgent & ((sj.appointment_day == request_day) | (hub_day == request_day))
+    routine_booked = requested & (ep.urgency == ROUTINE) & (sj.appointment_day >= 0)
+    lead = np.where(routine_booked, sj.appointment_day - request_day, 0.0)
+    gave_up = arose_in & (sj.outcome == ledger.GAVE_UP)
+
+    # A&E attendances in the window, as sim.kpis.service_kpis
+    ae_in = k.in_window(ed.arrivals.time)
+    ae_age = np.asarray(ed.age_band, dtype=np.int64)[ae_in]
+    ae_frail = _frailty_level(ed.frailty)[ae_in]
+    ae_episode = np.asarray(ed.episode, dtype=np.int64)[ae_in]
+    ae_counts_age = np.bincount(ae_age, minlength=n_age).astype(float)
+    ae_counts_frail = np.bincount(ae_frail, minlength=len(people_frailty)).astype(float)
+    from_ep = ae_episode >= 0
+    ae_counts_prac = np.bincount(ep.practice[ae_episode[from_ep]], minlength=n_prac).astype(float)
+    # Self-presenting arrivals: shared by each practice's share of the age band's people
+    sp_by_age = np.bincount(ae_age[~from_ep], minlength=n_age).astype(float)
+    share_pa = _ratio(people_pa, np.broadcast_to(people_age, people_pa.shape))
+    ae_counts_prac += np.nan_to_num(share_pa) @ sp_by_age
+
+    result: dict[str, float] = {}
+
+    def add(group: str, names: list[str], codes: np.ndarray, people: np.ndarray, ae: np.ndarray):
+        n = len(names)
+        codes = np.asarray(codes, dtype=np.int64)
+
+        def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            w = None if weights is None else weights[mask]
+            return np.bincount(codes[mask], weights=w, minlength=n).astype(float)
+
+        values = {
+            "urgent_same_day_rate": _ratio(count(urgent_met), count(urgent)),
+            "routine_lead_days_mean": _ratio(count(routine_booked, lead), count(routine_booked)),
+            "unmet_need_per_1000_week": _ratio(count(gave_up), people / 1000) / weeks,
+            "ae_per_1000_year": _ratio(ae, people / 1000) / weeks * WEEKS_PER_YEAR,
+        }
+        for i, name in enumerate(names):
+            for measure, vals in values.items():
+                result[f"{group}.{name}.{measure}"] = float(vals[i])
+
+    add("by_age", list(AGE_BANDS), ep.age_band, people_age, ae_counts_age)
+    add(
+        "by_frailty",
+        [UNDER_65, *FRAILTY_BANDS],
+        _frailty_level(ep.frailty),
+        people_frailty,
+        ae_counts_frail,
+    )
+    add("by_practice", practice_names, ep.practice, lists, ae_counts_prac)
+    return result
+
+
+def split_key(key: str) -> tuple[str, str, str]:
+    """``"by_age.0-4.ae_per_1000_year"`` -> ``("by_age", "0-4", "ae_per_1000_year")``."""
+    group, rest = key.split(".", 1)
+    level, measure = rest.rsplit(".", 1)
+    return group, level, measure
+
+
+def equity_table(results, level: float) -> pd.DataFrame:
+    """``group, level, measure, mean, ci_low, ci_high, n`` over replications (t intervals)."""
+    from .experiment import t_interval
+
+    keys: list[str] = []
+    for r in results:
+        keys.extend(k for k in getattr(r, "equity", {}) if k not in keys)
+    rows = []
+    for key in keys:
+        vals = np.array([r.equity.get(key, np.nan) for r in results], dtype=float)
+        mean, lo, hi = t_interval(vals, level)
+        rows.append((*split_key(key), mean, lo, hi, int(np.isfinite(vals).sum())))
+    return pd.DataFrame(rows, columns=EQUITY_COLUMNS)
+
+
+__all__ = ["MEASURES", "GROUPS", "replication_equity", "equity_table", "split_key"]

@@ -1,0 +1,157 @@
+"""Reading a finished run folder or sweep folder into memory for the report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+
+class ReportError(Exception):
+    """The folder cannot be reported on (message is one line, for the user)."""
+
+
+@dataclass
+class RunData:
+    name: str
+    folder: Path
+    manifest: dict[str, Any]
+    config: dict[str, Any]
+    summary: pd.DataFrame
+    calibration: pd.DataFrame
+    flows: pd.DataFrame
+    timeseries: pd.DataFrame | None
+    equity: pd.DataFrame | None
+
+    @property
+    def scenario(self) -> dict[str, Any]:
+        """Title, description, cost_basis and assumptions of every option in this run."""
+        return self.config.get("scenario") or {}
+
+    def kpi(self, name: str) -> pd.Series | None:
+        rows = self.summary[self.summary.kpi == name]
+        return None if rows.empty else rows.iloc[0]
+
+
+@dataclass
+class ReportData:
+    folder: Path
+    kind: str  # "run" or "sweep"
+    runs: dict[str, RunData]
+    comparison: pd.DataFrame | None = None
+    ranking: pd.DataFrame | None = None
+    problems: list[str] = field(default_factory=list)
+    validation: pd.DataFrame | None = None
+    validation_folder: Path | None = None
+
+    @property
+    def base(self) -> RunData:
+        """The baseline job of a sweep (else its first job), or the single run."""
+        return self.runs.get("baseline") or next(iter(self.runs.values()))
+
+    @property
+    def headline(self) -> list[str]:
+        return list(self.base.config.get("experiment", {}).get("headline_kpis") or [])
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        raise ReportError(f"{path} cannot be read ({err})") from err
+
+
+def load_run(folder: Path, name: str | None = None) -> RunData:
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise ReportError(f"{folder} is not a run folder (no manifest.json)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ReportError(f"{manifest_path} cannot be read ({err})") from err
+    if not isinstance(manifest, dict) or manifest.get("status") != "complete":
+        status = manifest.get("status") if isinstance(manifest, dict) else None
+        raise ReportError(f"{folder} holds a run that did not complete (status {status!r})")
+    missing = [f for f in manifest.get("files", []) if not (folder / f).is_file()]
+    for required in ("summary.csv", "calibration.csv", "flows.csv", ".hydra/config.yaml"):
+        if not (folder / required).is_file() and required not in missing:
+            missing.append(required)
+    if missing:
+        raise ReportError(f"{folder} is missing {', '.join(missing)}")
+    try:
+        config = yaml.safe_load((folder / ".hydra/config.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ReportError(f"{folder}/.hydra/config.yaml cannot be read ({err})") from err
+    ts_path = folder / "timeseries.parquet"
+    timeseries = pd.read_parquet(ts_path) if ts_path.is_file() else None
+    eq_path = folder / "equity.csv"
+    return RunData(
+        name=name or str(manifest.get("scenario", folder.name)),
+        folder=folder,
+        manifest=manifest,
+        config=config or {},
+        summary=_csv(folder / "summary.csv"),
+        calibration=_csv(folder / "calibration.csv"),
+        flows=_csv(folder / "flows.csv"),
+        timeseries=timeseries,
+        equity=_csv(eq_path) if eq_path.is_file() else None,
+    )
+
+
+def load_folder(folder: Path, validation: Path | None = None) -> ReportData:
+    """A run folder (``manifest.json``) or a sweep folder (``comparison.csv``/``sweep.json``)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(f"{folder} is not a folder")
+    if (folder / "manifest.json").is_file():
+        data = ReportData(folder=folder, kind="run", runs={})
+        run = load_run(folder)
+        data.runs[run.name] = run
+    elif (folder / "comparison.csv").is_file() or (folder / "sweep.json").is_file():
+        data = _load_sweep(folder)
+    else:
+        raise ReportError(f"{folder} is not a run or sweep folder (no manifest.json or sweep.json)")
+    _attach_validation(data, validation)
+    return data
+
+
+def _load_sweep(folder: Path) -> ReportData:
+    if not (folder / "comparison.csv").is_file() or not (folder / "ranking.csv").is_file():
+        raise ReportError(f"{folder} is a sweep without its summary (comparison.csv, ranking.csv)")
+    data = ReportData(folder=folder, kind="sweep", runs={})
+    sweep_json = folder / "sweep.json"
+    if sweep_json.is_file():
+        try:
+            data.problems = [str(p) for p in json.loads(sweep_json.read_text()).get("problems", [])]
+        except (OSError, ValueError) as err:
+            raise ReportError(f"{sweep_json} cannot be read ({err})") from err
+    for sub in sorted(p for p in folder.iterdir() if (p / "manifest.json").is_file()):
+        try:
+            data.runs[sub.name] = load_run(sub, sub.name)
+        except ReportError as err:
+            data.problems.append(f"job {sub.name} left out: {err}")
+    if not data.runs:
+        raise ReportError(f"{folder} is a sweep with no complete job")
+    order = ["baseline"] + sorted(n for n in data.runs if n != "baseline")
+    data.runs = {n: data.runs[n] for n in order if n in data.runs}
+    data.comparison = _csv(folder / "comparison.csv")
+    data.ranking = _csv(folder / "ranking.csv")
+    return data
+
+
+def _attach_validation(data: ReportData, validation: Path | None) -> None:
+    """``validation.csv`` from the given folder, or one inside the report folder."""
+    candidates = (
+        [validation] if validation is not None else [data.folder, data.folder / "validation"]
+    )
+    for cand in candidates:
+        if cand is not None and (Path(cand) / "validation.csv").is_file():
+            data.validation = _csv(Path(cand) / "validation.csv")
+            data.validation_folder = Path(cand)
+            return
+    if validation is not None:
+        raise ReportError(f"{validation} is not a validation folder (no validation.csv)")

@@ -1,0 +1,142 @@
+"""The board report (``python -m sim.report``) and the equity breakdowns behind it.
+
+One short real run (2 replications x 2 weeks after 1 week's warm-up) is made in a subprocess,
+reported on, and deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import sim.cli
+from sim.report.load import load_folder
+from sim.report.stress import stress_items
+
+RUNS_DIR = sim.cli.PROJECT_ROOT / "outputs" / "runs"
+ENV = dict(os.environ, PYTHONUNBUFFERED="1")
+
+
+def _report(folder: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sim.report", str(folder), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    """A finished quick run with its report; removed after the module's tests."""
+    cwd = tmp_path_factory.mktemp("report_run")
+    out_dir = None
+    try:
+        ran = subprocess.run(
+            [
+                sys.executable, "-m", "sim", "experiment=quick", "experiment.replications=2",
+                "experiment.run_weeks=2", "experiment.warmup_weeks=1",
+            ],
+            capture_output=True, text=True, timeout=300, cwd=cwd, env=ENV,
+        )  # fmt: skip
+        if ran.stdout.strip():
+            out_dir = Path(ran.stdout.strip().splitlines()[-1])
+        assert ran.returncode == 0, ran.stderr
+        assert out_dir.resolve().parent == RUNS_DIR.resolve()
+        rep = _report(out_dir)
+        assert rep.returncode == 0, rep.stderr
+        yield out_dir, rep
+    finally:
+        if (
+            out_dir is not None
+            and out_dir.is_dir()
+            and out_dir.resolve().parent == RUNS_DIR.resolve()
+        ):
+            shutil.rmtree(out_dir)
+
+
+def test_report_files_written_and_last_line_is_html(reported):
+    out_dir, rep = reported
+    assert rep.stdout.strip().splitlines()[-1] == str(out_dir / "report.html")
+    for name in ("report.html", "report.md", "report.pdf"):
+        assert (out_dir / name).stat().st_size > 1000, name
+    assert (out_dir / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_html_is_self_contained_and_complete(reported):
+    out_dir, _ = reported
+    html = (out_dir / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert html.count("data:image/png;base64,") >= 4  # comparison, hours x2, flows, equity
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    assert manifest["git"]["commit"] and manifest["git"]["commit"] in html
+    assert manifest["config_sha256"] in html
+    calibration = pd.read_csv(out_dir / "calibration.csv")
+    assert "Calibration table" in html
+    for target in calibration.target:
+        assert target.replace("&", "&amp;") in html
+    items = stress_items(load_folder(out_dir))
+    assert len(items) >= 20
+    for item in items:
+        assert f"<h4>{item.heading}</h4>" in html.replace("&amp;", "&"), item.heading
+    md = (out_dir / "report.md").read_text(encoding="utf-8")
+    for item in items:
+        assert f"#### {item.heading}" in md
+    for heading in ("Executive summary", "Equity by practice", "Provenance", "Assumptions"):
+        assert heading in html and heading in md
+
+
+def test_stress_items_filled_from_run_metadata(reported):
+    out_dir, _ = reported
+    items = {i.number: i.text for i in stress_items(load_folder(out_dir))}
+    numbers = {"1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "2.5.1", "2.5.2", "2.5.3"}
+    numbers |= {"2.5.4", "2.5.5", "3.1", "3.2", "3.3", "4.1", "4.2", "4.3", "5.1", "5.2"}
+    numbers |= {"5.3", "5.4", "6.1"}
+    assert numbers <= set(items)
+    assert "2 week(s) measured after 1 week(s) warm-up" in items["4.2"]
+    assert "2 independent replications" in items["4.3"]
+    assert "seed=" in items["5.2"]
+
+
+def test_equity_sums_reproduce_system_kpis(reported):
+    out_dir, _ = reported
+    eq = pd.read_csv(out_dir / "equity.csv")
+    assert list(eq.columns) == ["group", "level", "measure", "mean", "ci_low", "ci_high", "n"]
+    assert set(eq.group) == {"by_age", "by_frailty", "by_practice"}
+    assert "under 65" in set(eq[eq.group == "by_frailty"].level)
+    assert (eq.n == 2).all()
+    summary = pd.read_csv(out_dir / "summary.csv").set_index("kpi")["mean"]
+    cfg = yaml.safe_load((out_dir / ".hydra" / "config.yaml").read_text())
+    lists = {code: p["list_size"] for code, p in cfg["site"]["practices"].items()}
+    prac = eq[eq.group == "by_practice"].set_index(["measure", "level"])["mean"]
+    unmet = sum(prac["unmet_need_per_1000_week"][c] * n / 1000 for c, n in lists.items())
+    assert unmet == pytest.approx(summary["system.unmet_need_per_week"], rel=1e-6)
+    ae = sum(prac["ae_per_1000_year"][c] * n for c, n in lists.items()) / sum(lists.values())
+    assert ae == pytest.approx(summary["ae.attendances_per_1000_year"], rel=1e-6)
+    rates = eq[eq.measure == "urgent_same_day_rate"]["mean"].dropna()
+    assert ((rates >= 0) & (rates <= 1)).all()
+
+
+@pytest.mark.parametrize("problem", ["missing", "empty", "running", "lost_file"])
+def test_bad_folder_exits_2(tmp_path, problem):
+    folder = tmp_path / "run"
+    if problem != "missing":
+        folder.mkdir()
+    if problem in ("running", "lost_file"):
+        status = "running" if problem == "running" else "complete"
+        manifest = {"status": status, "files": ["summary.csv"]}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    rep = _report(folder)
+    assert rep.returncode == 2
+    assert len(rep.stderr.strip().splitlines()) == 1
+    assert not (folder / "report.html").exists()
