@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from . import ledger
-from .calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
+from .calendar import WEEKS_PER_YEAR
 from .config import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS
-from .demand import ROUTINE, URGENT, practice_age_shares
-from .kpis import KpiInputs
+from .demand import practice_age_shares
+from .kpis import KpiInputs, access_masks
 
 UNDER_65 = "under 65"
 MEASURES: dict[str, tuple[str, str]] = {
@@ -59,7 +59,7 @@ def _frailty_level(frailty: np.ndarray) -> np.ndarray:
 def replication_equity(k: KpiInputs) -> dict[str, float]:
     """Equity measures of one replication, flat: ``"<group>.<level>.<measure>" -> value``."""
     ep, sj, ed = k.episodes, k.journeys, k.emergency
-    weeks, last_day = k.weeks, k.last_day
+    weeks = k.weeks
     practice_names = list(k.cfg.site.practices)
     n_prac, n_age = len(practice_names), len(AGE_BANDS)
 
@@ -70,16 +70,11 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     frail_share = np.array([k.cfg.site.frailty_share_65plus[b] for b in FRAILTY_BANDS])
     people_frailty = np.concatenate([[people_age[:FIRST_OLDER_BAND].sum()], older * frail_share])
 
-    # Per-episode masks, exactly as sim.kpis.practice_kpis
-    arose_in = k.in_window(ep.time)
-    requested = arose_in & (sj.first_request_time < last_day * MINUTES_PER_DAY)
-    request_day = np.floor(sj.first_request_time / MINUTES_PER_DAY)
-    resolved = (sj.outcome == ledger.RESOLVED_ONLINE) | (sj.outcome == ledger.PHARMACY_FIRST)
-    urgent = requested & (ep.urgency == URGENT) & ~resolved
-    hub_day = np.floor(sj.hub_time / MINUTES_PER_DAY)
-    urgent_met = urgent & ((sj.appointment_day == request_day) | (hub_day == request_day))
-    routine_booked = requested & (ep.urgency == ROUTINE) & (sj.appointment_day >= 0)
-    lead = np.where(routine_booked, sj.appointment_day - request_day, 0.0)
+    # The same per-episode masks as the system KPIs (sim.kpis.access_masks)
+    m = access_masks(k)
+    arose_in, urgent, urgent_met = m["arose_in"], m["urgent"], m["urgent_met"]
+    routine_booked = m["routine_booked"]
+    lead = np.where(routine_booked, sj.appointment_day - m["request_day"], 0.0)
     gave_up = arose_in & (sj.outcome == ledger.GAVE_UP)
 
     # A&E attendances in the window, as sim.kpis.service_kpis

@@ -158,8 +158,32 @@ def _pct(x: np.ndarray, q: float) -> float:
     return float(np.percentile(x, q)) if x.size else float("nan")
 
 
-def practice_kpis(k: KpiInputs) -> dict[str, float]:
+def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
+    """Per-episode masks behind the access KPIs (shared with the equity breakdowns)."""
     ep, pj = k.episodes, k.journeys
+    arose_in = k.in_window(ep.time)
+    # Requests made after the run ended (needs arising on its last weekend) are not counted.
+    requested = arose_in & (pj.first_request_time < k.last_day * MINUTES_PER_DAY)
+    request_day = np.floor(pj.first_request_time / MINUTES_PER_DAY)
+    # Needs resolved without an appointment (online, Pharmacy First) needed no slot.
+    resolved = (pj.outcome == ledger.RESOLVED_ONLINE) | (pj.outcome == ledger.PHARMACY_FIRST)
+    urgent = requested & (ep.urgency == URGENT) & ~resolved
+    # An access measure: a same-day appointment given, at the practice or its hub, counts even
+    # if the patient then missed it.
+    hub_day = np.floor(pj.hub_time / MINUTES_PER_DAY)
+    urgent_met = urgent & ((pj.appointment_day == request_day) | (hub_day == request_day))
+    routine_booked = requested & (ep.urgency == ROUTINE) & (pj.appointment_day >= 0)
+    return {
+        "arose_in": arose_in,
+        "request_day": request_day,
+        "urgent": urgent,
+        "urgent_met": urgent_met,
+        "routine_booked": routine_booked,
+    }
+
+
+def practice_kpis(k: KpiInputs) -> dict[str, float]:
+    pj = k.journeys
     weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
     thousands = k.practices.list_sizes.sum() / 1000
 
@@ -171,19 +195,9 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
     dna = appt_in & (pj.outcome == ledger.DID_NOT_ATTEND)
     offered = k.practices.offered_between(first_day, last_day).sum()
 
-    arose_in = k.in_window(ep.time)
-    # Requests made after the run ended (needs arising on its last weekend) are not counted.
-    requested = arose_in & (pj.first_request_time < last_day * MINUTES_PER_DAY)
-    request_day = np.floor(pj.first_request_time / MINUTES_PER_DAY)
-    # Needs resolved without an appointment (online, Pharmacy First) needed no slot.
-    resolved = (pj.outcome == ledger.RESOLVED_ONLINE) | (pj.outcome == ledger.PHARMACY_FIRST)
-    urgent = requested & (ep.urgency == URGENT) & ~resolved
-    # An access measure: a same-day appointment given, at the practice or its hub, counts even
-    # if the patient then missed it.
-    hub_day = np.floor(pj.hub_time / MINUTES_PER_DAY)
-    urgent_met = urgent & ((pj.appointment_day == request_day) | (hub_day == request_day))
-    routine_booked = requested & (ep.urgency == ROUTINE) & booked
-    lead = (pj.appointment_day - request_day)[routine_booked]
+    m = access_masks(k)
+    urgent, urgent_met = m["urgent"], m["urgent_met"]
+    lead = (pj.appointment_day - m["request_day"])[m["routine_booked"]]
 
     tna = pj.third_next_available[first_day:last_day]
     per_1000_week = n_appts / thousands / weeks
