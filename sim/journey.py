@@ -32,6 +32,7 @@ Rules, in order (every probability is in config and every draw was made at creat
 from __future__ import annotations
 
 import heapq
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,6 +98,8 @@ ADMIT_FROM_RAC, ADMIT_FROM_RAC_NO_SLOT = range(2)
 STEP_UP_FROM_PRACTICE, STEP_UP_FROM_RAC = range(2)
 
 _EV_REQUEST, _EV_RAC = 0, 1
+# Episodes held as Python lists at a time in the booking pass (bounds its memory)
+WINDOW_EPISODES = 1 << 16
 
 
 @dataclass
@@ -255,52 +258,45 @@ def run_journeys(
 
     request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
 
-    outcome = [ledger.PENDING] * n
-    first_request = [float("nan")] * n
-    booked_time = [float("nan")] * n
-    appt_day = [-1] * n
-    appt_min = [-1] * n
-    staff_used = [-1] * n
-    attempts = [0] * n
-    hub_booked = np.full(n, np.nan)  # written for few episodes: no list to convert
-    hub_time = np.full(n, np.nan)  # written for few episodes: no list to convert
-    nhs111_time = np.full(n, np.nan)  # written for few episodes: no list to convert
-    rac_ref = np.full(n, np.nan)  # written for few episodes: no list to convert
-    rac_time = np.full(n, np.nan)  # written for few episodes: no list to convert
+    # Per-episode results, written when an episode leaves the booking window (see below).
+    outcome_out = np.full(n, ledger.PENDING, dtype=np.int8)
+    first_request_out = np.full(n, np.nan)
+    booked_time_out = np.full(n, np.nan)
+    appt_day_out = np.full(n, -1, dtype=np.int32)
+    appt_min_out = np.full(n, -1, dtype=np.int16)
+    staff_used_out = np.full(n, -1, dtype=np.int8)
+    attempts_out = np.zeros(n, dtype=np.int8)
+    # Written for few episodes, so numpy arrays indexed by episode number, not window lists
+    hub_booked = np.full(n, np.nan)
+    hub_time = np.full(n, np.nan)
+    nhs111_time = np.full(n, np.nan)
+    rac_ref = np.full(n, np.nan)
+    rac_time = np.full(n, np.nan)
     nhs111_calls: list[float] = []
-    flow_ep: list[int] = []
-    flow_from: list[int] = []
-    flow_to: list[int] = []
+    # Transitions, one row each; compact arrays because there are several per episode
+    flow_ep = array("q")
+    flow_from = array("b")
+    flow_to = array("b")
     handoffs = Handoffs()
 
-    practice = ep.practice.tolist()
-    urgency = ep.urgency.tolist()
-    staff_need = ep.staff_need.tolist()
-    offset = ep.earliest_offset_days.tolist()
-    age = ep.age_band.tolist()
-    frail = (ep.frailty >= MODERATE).tolist()
-    key = ep.key.tolist()
-    u_dna = ep.uniforms["dna"].tolist()
-    u_choice = ep.uniforms["no_slot_choice"].tolist()
     u_hub_offer = KeyedUniform("hub_offer")
     u_hub_accept = KeyedUniform("hub_accept")
     u_hub_dna = KeyedUniform("hub_dna")
     # Decisions every episode faces are drawn for all episodes at once (same keyed uniforms
     # as the scalar form, so the same patients decide the same way): this is the hot path.
     non_urgent = ep.urgency != URGENT
-    prefers_hub = (non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < prefer_hub)).tolist()
-    alternative = None
+    prefers_hub_all = non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < prefer_hub)
+    alternative_all = np.zeros(n, dtype=np.int8)
     if any_alternative:
         u_alt = keyed_uniforms(ep.key, "alternative")
         online_cut = np.asarray(online_share)[ep.urgency]
         any_cut = np.asarray(alt_share)[ep.urgency]
-        alternative = np.where(u_alt < online_cut, 1, np.where(u_alt < any_cut, 2, 0)).tolist()
+        alternative_all = np.where(u_alt < online_cut, 1, np.where(u_alt < any_cut, 2, 0))
     urgent_target = target["urgent"]
     routine_target = target["routine"]
-    gp_refers = (
-        (ep.urgency == URGENT)
-        & (keyed_uniforms(ep.key, "gp_referral") < a.ae.gp_referral_share_of_urgent)
-    ).tolist()
+    gp_refers_all = (ep.urgency == URGENT) & (
+        keyed_uniforms(ep.key, "gp_referral") < a.ae.gp_referral_share_of_urgent
+    )
     u_ooh_route = KeyedUniform("out_of_hours_route")
     u_disposition = KeyedUniform("nhs111_disposition")
     u_rac_referral = KeyedUniform("rac_referral")
@@ -321,7 +317,7 @@ def run_journeys(
     events: list[tuple[float, int, int, int]] = []
 
     def flow(i: int, origin: int, dest: int) -> None:
-        flow_ep.append(i)
+        flow_ep.append(base + i)
         flow_from.append(origin)
         flow_to.append(dest)
 
@@ -363,7 +359,7 @@ def run_journeys(
         return first, max(first + 6, today + target["routine"])
 
     def to_ae_dept(i: int, t: float, via: int, origin: int) -> None:
-        handoffs.ae_episode.append(i)
+        handoffs.ae_episode.append(base + i)
         handoffs.ae_time.append(t + to_ae)
         handoffs.ae_via.append(via)
         flow(i, origin, NODE["ambulance"] if via == AE_VIA_AMBULANCE else NODE["ae"])
@@ -371,7 +367,7 @@ def run_journeys(
     def admit(i: int, t: float, source: int) -> None:
         """Admitted directly (not via A&E) from a rapid assessment clinic."""
         outcome[i] = ledger.ADMITTED
-        handoffs.admit_episode.append(i)
+        handoffs.admit_episode.append(base + i)
         handoffs.admit_time.append(t)
         handoffs.admit_source.append(source)
         flow(i, NODE["rac"], NODE["admission"])
@@ -379,7 +375,7 @@ def run_journeys(
     def step_up(i: int, t: float, source: int, origin: int) -> None:
         """Asks IC+ for a place; settled after the IC+ stage (started, or admitted instead)."""
         outcome[i] = ledger.PENDING
-        handoffs.step_up_episode.append(i)
+        handoffs.step_up_episode.append(base + i)
         handoffs.step_up_time.append(t)
         handoffs.step_up_source.append(source)
         flow(i, origin, NODE["intermediate_care"])
@@ -391,7 +387,7 @@ def run_journeys(
         k = key[i]
         risk = u_rac_referral(k)  # low = high risk: referral takes the highest-risk first
         if risk < rac_from_practice:
-            heapq.heappush(events, (t, _EV_RAC, i, origin))
+            heapq.heappush(events, (t, _EV_RAC, base + i, origin))
         elif u_step_up(k) < step_up_share:
             step_up(i, t, STEP_UP_FROM_PRACTICE, origin)
         elif risk < at_risk and u_escalate(k) < escalation:
@@ -412,8 +408,8 @@ def run_journeys(
         d = best[0]
         slot = take(book, today, minute, d)
         when = d * MINUTES_PER_DAY + slot
-        hub_booked[i] = t
-        hub_time[i] = when
+        hub_booked[base + i] = t
+        hub_time[base + i] = when
         if d >= run_days:
             outcome[i] = ledger.WAITING_AT_END
         elif u_hub_dna(k) < hub_dna:
@@ -439,7 +435,7 @@ def run_journeys(
             first = today + offset[i]
             last = max(first + 6, today + routine_target)
         if attempt == 0:
-            if alternative is not None and alternative[i]:
+            if alternative[i]:
                 online = alternative[i] == 1
                 outcome[i] = ledger.RESOLVED_ONLINE if online else ledger.PHARMACY_FIRST
                 flow(
@@ -487,7 +483,7 @@ def run_journeys(
                     action = 1
             if best is None:
                 if action == 1 and attempt < max_callbacks:
-                    heapq.heappush(events, (next_open[today], _EV_REQUEST, i, attempt + 1))
+                    heapq.heappush(events, (next_open[today], _EV_REQUEST, base + i, attempt + 1))
                 elif action == 2:
                     flow(i, NODE["practice"], NODE["nhs111"])
                     handle_111(i, t)
@@ -518,8 +514,8 @@ def run_journeys(
 
     def handle_111(i: int, t: float) -> None:
         # A need can call NHS 111 more than once (after a failed call-back): every call counts.
-        if nhs111_time[i] != nhs111_time[i]:
-            nhs111_time[i] = t
+        if nhs111_time[base + i] != nhs111_time[base + i]:
+            nhs111_time[base + i] = t
         nhs111_calls.append(t)
         k = key[i]
         choice = NHS111_DISPOSITIONS[_pick(u_disposition(k), disposition)]
@@ -558,7 +554,7 @@ def run_journeys(
                 # Nothing today: NHS 111 advises calling the practice at its next opening.
                 if attempts[i] <= max_callbacks:
                     flow(i, here, NODE["practice"])
-                    heapq.heappush(events, (next_open[today], _EV_REQUEST, i, attempts[i]))
+                    heapq.heappush(events, (next_open[today], _EV_REQUEST, base + i, attempts[i]))
                 else:
                     outcome[i] = ledger.GAVE_UP
                     flow(i, here, NODE["gave_up"])
@@ -571,7 +567,7 @@ def run_journeys(
             in_clinic_hours = today < n_days and is_working[today] and open_m <= minute < close_m
             urgent_frail = frail[i] and urgency[i] == URGENT
             if urgent_frail and in_clinic_hours and u_rac_referral(k) < rac_from_111:
-                heapq.heappush(events, (t, _EV_RAC, i, here))
+                heapq.heappush(events, (t, _EV_RAC, base + i, here))
             else:
                 to_ae_dept(i, t, AE_VIA_NHS111, here)
         else:
@@ -579,7 +575,7 @@ def run_journeys(
 
     def handle_rac(i: int, t: float, origin: int) -> None:
         flow(i, origin, NODE["rac"])
-        rac_ref[i] = t
+        rac_ref[base + i] = t
         today = int(t // MINUTES_PER_DAY)
         if today >= run_days:
             outcome[i] = ledger.WAITING_AT_END
@@ -596,7 +592,7 @@ def run_journeys(
         d, _, s = best
         slot = take(rac_books[s], today, minute, d)
         when = d * MINUTES_PER_DAY + slot
-        rac_time[i] = when
+        rac_time[base + i] = when
         if d >= run_days:
             outcome[i] = ledger.WAITING_AT_END
             return
@@ -622,26 +618,19 @@ def run_journeys(
                     tna[d, p] = row[gp].third_next_available_days(d, open_m, horizon)
         sampled_until = max(sampled_until, up_to_day)
 
-    def dispatch(t: float, kind: int, i: int, arg: int) -> None:
+    def dispatch(t: float, kind: int, episode: int, arg: int) -> None:
         if t // MINUTES_PER_DAY > sampled_until:
             sample_access(int(t // MINUTES_PER_DAY))
         if kind == _EV_REQUEST:
-            handle_practice(i, t, arg)
+            handle_practice(episode - base, t, arg)
         else:
-            handle_rac(i, t, arg)
+            handle_rac(episode - base, t, arg)
 
-    order = np.argsort(request, kind="stable")
-    req_list = request.tolist()
-    ooh_list = urgent_ooh.tolist()
-    arising = ep.time.tolist()
     need_in, need_out = NODE["need_in_hours"], NODE["need_out_of_hours"]
     frail_books = frail_service.books if frail_service is not None else []
     has_frail_service = any(b.slot_times_on(d) for b in frail_books for d in range(min(7, n_days)))
-    frail_ooh = (
-        (~in_hours & (ep.urgency == URGENT) & (ep.frailty >= MODERATE)).tolist()
-        if has_frail_service
-        else [False] * n
-    )
+    frail_ooh_all = ~in_hours & (ep.urgency == URGENT) & (ep.frailty >= MODERATE)
+    frail_ooh_all &= has_frail_service
 
     def try_frail_service(i: int, t: float) -> bool:
         """Frail urgent need while practices are shut: a same-day visit if the service has one."""
@@ -655,50 +644,120 @@ def run_journeys(
         flow(i, need_out, NODE["frail_weekend_gp"])
         return True
 
-    for i in order.tolist():
-        if frail_ooh[i]:
-            t = arising[i]
-            while events and events[0][0] <= t:
-                dispatch(*heapq.heappop(events))
-            if try_frail_service(i, t):
+    # Episodes are handled in the order they reach their practice. That is their own order:
+    # episodes come sorted by the time they arise and the request rule (at once in hours, the
+    # next opening otherwise) never reorders them, so the window below can slide forward.
+    if n and np.any(np.diff(request) < 0):
+        raise AssertionError("episodes must reach their practice in the order they arise")
+
+    # The booking pass reads and writes per-episode values as Python lists (far faster than
+    # numpy scalars), but only for a sliding window of episodes, so memory is bounded by the
+    # window, not the run. Window position i is episode base + i; an episode leaves the window
+    # (its results are written to the arrays) once no pending event refers to it.
+    inputs = (
+        ep.practice,
+        ep.urgency,
+        ep.staff_need,
+        ep.earliest_offset_days,
+        ep.age_band,
+        ep.frailty >= MODERATE,
+        ep.key,
+        ep.uniforms["dna"],
+        ep.uniforms["no_slot_choice"],
+        prefers_hub_all,
+        alternative_all,
+        gp_refers_all,
+        request,
+        urgent_ooh,
+        ep.time,
+        frail_ooh_all,
+    )
+    results = (
+        outcome_out,
+        first_request_out,
+        booked_time_out,
+        appt_day_out,
+        appt_min_out,
+        staff_used_out,
+        attempts_out,
+    )
+    fill = (ledger.PENDING, float("nan"), float("nan"), -1, -1, -1, 0)
+    in_lists: list[list] = [[] for _ in inputs]
+    out_lists: list[list] = [[] for _ in results]
+    base = 0
+    for lo in range(0, n, WINDOW_EPISODES):
+        hi = min(lo + WINDOW_EPISODES, n)
+        keep_from = min(lo, min(e[2] for e in events)) if events else lo
+        done = keep_from - base
+        for array_out, values in zip(results, out_lists, strict=True):
+            array_out[base:keep_from] = values[:done]
+        in_lists = [old[done:] + a[lo:hi].tolist() for old, a in zip(in_lists, inputs, strict=True)]
+        out_lists = [old[done:] + [f] * (hi - lo) for old, f in zip(out_lists, fill, strict=True)]
+        base = keep_from
+        (
+            practice,
+            urgency,
+            staff_need,
+            offset,
+            age,
+            frail,
+            key,
+            u_dna,
+            u_choice,
+            prefers_hub,
+            alternative,
+            gp_refers,
+            req_list,
+            ooh_list,
+            arising,
+            frail_ooh,
+        ) = in_lists
+        outcome, first_request, booked_time, appt_day, appt_min, staff_used, attempts = out_lists
+
+        for i in range(lo - base, hi - base):
+            if frail_ooh[i]:
+                t = arising[i]
+                while events and events[0][0] <= t:
+                    dispatch(*heapq.heappop(events))
+                if try_frail_service(i, t):
+                    continue
+            if ooh_list[i]:
+                # Urgent need while practices are shut: NHS 111 or straight to A&E, at once.
+                t = arising[i]
+                while events and events[0][0] <= t:
+                    dispatch(*heapq.heappop(events))
+                if _pick(u_ooh_route(key[i]), ooh_route) == 0:
+                    flow(i, need_out, NODE["nhs111"])
+                    handle_111(i, t)
+                else:
+                    to_ae_dept(i, t, AE_VIA_DISPLACED, need_out)
                 continue
-        if ooh_list[i]:
-            # Urgent need while practices are shut: NHS 111 or straight to A&E, at once.
-            t = arising[i]
+            t = req_list[i]
             while events and events[0][0] <= t:
                 dispatch(*heapq.heappop(events))
-            if _pick(u_ooh_route(key[i]), ooh_route) == 0:
-                flow(i, need_out, NODE["nhs111"])
-                handle_111(i, t)
-            else:
-                to_ae_dept(i, t, AE_VIA_DISPLACED, need_out)
-            continue
-        t = req_list[i]
-        while events and events[0][0] <= t:
-            dispatch(*heapq.heappop(events))
-        first_request[i] = t
-        if t // MINUTES_PER_DAY > sampled_until:
-            sample_access(int(t // MINUTES_PER_DAY))
-        handle_practice(i, t, 0)
+            first_request[i] = t
+            if t // MINUTES_PER_DAY > sampled_until:
+                sample_access(int(t // MINUTES_PER_DAY))
+            handle_practice(i, t, 0)
     while events:
         dispatch(*heapq.heappop(events))
+    for array_out, values in zip(results, out_lists, strict=True):
+        array_out[base:n] = values
 
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
     # at once, rather than one append per episode in the loop).
-    # Prepended, so each episode's transitions stay in the order they happened.
-    asked = np.flatnonzero(~np.isnan(np.asarray(first_request)))
-    flow_ep[:0] = asked.tolist()
-    flow_from[:0] = np.where(in_hours[asked], need_in, need_out).tolist()
-    flow_to[:0] = [NODE["practice"]] * len(asked)
+    # Put first, so each episode's transitions stay in the order they happened.
+    asked = np.flatnonzero(~np.isnan(first_request_out))
+    entry_from = np.where(in_hours[asked], need_in, need_out)
 
     return SystemJourneys(
-        outcome=np.array(outcome, dtype=np.int8),
-        first_request_time=np.array(first_request),
-        booked_time=np.array(booked_time),
-        appointment_day=np.array(appt_day, dtype=np.int32),
-        appointment_minute=np.array(appt_min, dtype=np.int16),
-        staff_type=np.array(staff_used, dtype=np.int8),
-        attempts=np.array(attempts, dtype=np.int8),
+        outcome=outcome_out,
+        first_request_time=first_request_out,
+        booked_time=booked_time_out,
+        appointment_day=appt_day_out,
+        appointment_minute=appt_min_out,
+        staff_type=staff_used_out,
+        attempts=attempts_out,
         hub_booked_time=hub_booked,
         hub_time=hub_time,
         nhs111_time=nhs111_time,
@@ -707,7 +766,13 @@ def run_journeys(
         rac_time=rac_time,
         third_next_available=tna,
         handoffs=handoffs,
-        flow_episode=np.array(flow_ep, dtype=np.int32),
-        flow_from=np.array(flow_from, dtype=np.int8),
-        flow_to=np.array(flow_to, dtype=np.int8),
+        flow_episode=np.concatenate([asked, np.frombuffer(flow_ep, dtype=np.int64)]).astype(
+            np.int32
+        ),
+        flow_from=np.concatenate([entry_from, np.frombuffer(flow_from, dtype=np.int8)]).astype(
+            np.int8
+        ),
+        flow_to=np.concatenate(
+            [np.full(len(asked), NODE["practice"]), np.frombuffer(flow_to, dtype=np.int8)]
+        ).astype(np.int8),
     )

@@ -437,3 +437,23 @@ def test_booking_later_stays_within_the_horizon(small_data):
     lead = pj.appointment_day[booked] - np.floor(pj.booked_time[booked] / MINUTES_PER_DAY)
     assert lead.max() == 10  # scarce capacity pushes bookings to the horizon, never beyond
     assert (lead >= 0).all()
+
+
+def test_booking_window_size_does_not_change_any_journey(small_data, monkeypatch):
+    """The booking pass holds a sliding window of episodes; episodes still waiting for a
+    call-back or a clinic must survive the window moving on. Scarce capacity makes many of
+    them, and a tiny window makes every one cross a window boundary."""
+    import sim.journey
+
+    data = clear_fte_overrides(small_data)
+    run_cfg = configure(data, capacity_overrides(0.25))
+    _, wide, _ = run(run_cfg)
+    monkeypatch.setattr(sim.journey, "WINDOW_EPISODES", 37)
+    _, narrow, _ = run(run_cfg)
+    assert (wide.attempts > 1).sum() > 100  # call-backs did cross windows
+    for name, value in vars(wide).items():
+        other = getattr(narrow, name)
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(other, value, err_msg=name)
+        else:
+            assert vars(other) == vars(value), name
