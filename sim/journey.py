@@ -49,7 +49,7 @@ from .config import (
     URGENCIES,
     ModelConfig,
 )
-from .demand import SOON, URGENT, Episodes
+from .demand import ROUTINE, SOON, URGENT, Episodes
 from .services.hub import HubBooks
 from .services.practice import PracticeBooks
 from .services.rapid_assessment import ClinicBooks
@@ -98,6 +98,7 @@ ADMIT_FROM_RAC, ADMIT_FROM_RAC_NO_SLOT = range(2)
 STEP_UP_FROM_PRACTICE, STEP_UP_FROM_RAC = range(2)
 
 _EV_REQUEST, _EV_RAC = 0, 1
+FIRST_CHOICE_ONLINE, FIRST_CHOICE_PHARMACY, FIRST_CHOICE_HUB = 1, 2, 3  # 0: the practice
 # Episodes held as Python lists at a time in the booking pass (bounds its memory)
 WINDOW_EPISODES = 1 << 16
 
@@ -173,6 +174,47 @@ def request_times(
     waits = ep.uniforms["ooh_choice"] < cfg.assumptions.booking.urgent_out_of_hours_waits_share
     urgent_ooh = (~in_hours) & (ep.urgency == URGENT) & ~waits
     return request, in_hours, urgent_ooh
+
+
+def booking_window(
+    urgency: int,
+    earliest_offset_days: int,
+    today: int,
+    soon_deadline: list[int],
+    target: dict[str, int],
+) -> tuple[int, int]:
+    """First and last acceptable appointment day of a request made on day ``today``: urgent
+    within its target (today by default), soon by its deadline in working days, routine from
+    its earliest day with a week's leeway (so the window never shrinks to a single, possibly
+    closed, day) and within the routine target. :func:`booking_windows` is the same rule for
+    arrays (tests hold them together)."""
+    if urgency == URGENT:
+        return today, today + target["urgent"]
+    if urgency == SOON:
+        return today, soon_deadline[today]
+    first = today + earliest_offset_days
+    return first, max(first + 6, today + target["routine"])
+
+
+def booking_windows(
+    urgency: np.ndarray,
+    earliest_offset_days: np.ndarray,
+    today: np.ndarray,
+    soon_deadline: np.ndarray,
+    target: dict[str, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`booking_window` for every episode at once (first requests, before the loop)."""
+    first = np.where(urgency == ROUTINE, today + earliest_offset_days, today)
+    last = np.where(
+        urgency == URGENT,
+        today + target["urgent"],
+        np.where(
+            urgency == SOON,
+            soon_deadline[np.clip(today, 0, len(soon_deadline) - 1)],
+            np.maximum(first + 6, today + target["routine"]),
+        ),
+    )
+    return first, last
 
 
 def _thresholds(shares: list[float]) -> list[float]:
@@ -260,7 +302,6 @@ def run_journeys(
 
     # Per-episode results, written when an episode leaves the booking window (see below).
     outcome_out = np.full(n, ledger.PENDING, dtype=np.int8)
-    first_request_out = np.full(n, np.nan)
     booked_time_out = np.full(n, np.nan)
     appt_day_out = np.full(n, -1, dtype=np.int32)
     appt_min_out = np.full(n, -1, dtype=np.int16)
@@ -285,15 +326,16 @@ def run_journeys(
     # Decisions every episode faces are drawn for all episodes at once (same keyed uniforms
     # as the scalar form, so the same patients decide the same way): this is the hot path.
     non_urgent = ep.urgency != URGENT
-    prefers_hub_all = non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < prefer_hub)
-    alternative_all = np.zeros(n, dtype=np.int8)
+    # What the need tries before its practice's book: an alternative scheme, else the hub
+    first_choice_all = np.where(
+        non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < prefer_hub), FIRST_CHOICE_HUB, 0
+    ).astype(np.int8)
     if any_alternative:
         u_alt = keyed_uniforms(ep.key, "alternative")
         online_cut = np.asarray(online_share)[ep.urgency]
         any_cut = np.asarray(alt_share)[ep.urgency]
-        alternative_all = np.where(u_alt < online_cut, 1, np.where(u_alt < any_cut, 2, 0))
-    urgent_target = target["urgent"]
-    routine_target = target["routine"]
+        first_choice_all[u_alt < any_cut] = FIRST_CHOICE_PHARMACY
+        first_choice_all[u_alt < online_cut] = FIRST_CHOICE_ONLINE
     gp_refers_all = (ep.urgency == URGENT) & (
         keyed_uniforms(ep.key, "gp_referral") < a.ae.gp_referral_share_of_urgent
     )
@@ -312,6 +354,7 @@ def run_journeys(
     rac_books = clinics.books
     # 'Any clinician' needs: on a tie the first listed wins, so GPs (the scarcest) come last.
     all_staff = tuple(sorted(range(len(STAFF_TYPES)), key=lambda s: STAFF_TYPES[s] == "gp"))
+    any_staff_books = [tuple((s, row[s]) for s in all_staff) for row in book_rows]
     # (time, kind, episode, arg): arg is the attempt number for a practice request, the origin
     # flow node for a clinic referral
     events: list[tuple[float, int, int, int]] = []
@@ -346,17 +389,8 @@ def run_journeys(
         return book.book_today(today, minute) if d == today else book.book_on(d)
 
     def window(i: int, today: int) -> tuple[int, int]:
-        # handle_practice inlines this same rule (its hot path); change both together.
-        # The window tests in tests/test_journey.py hold them to the same behaviour.
-        urg = urgency[i]
-        if urg == URGENT:
-            return today, today + target["urgent"]
-        if urg == SOON:
-            return today, soon_deadline[today]
-        # A planned review accepts a week's leeway after its earliest day, so the window never
-        # shrinks to a single (possibly closed) day.
-        first = today + offset[i]
-        return first, max(first + 6, today + target["routine"])
+        offset = int(offset_all[base + i])
+        return booking_window(urgency[i], offset, today, soon_deadline, target)
 
     def to_ae_dept(i: int, t: float, via: int, origin: int) -> None:
         handoffs.ae_episode.append(base + i)
@@ -384,7 +418,7 @@ def run_journeys(
         """Frail urgent needs seen in primary care: RAC referral or IC step-up, else home."""
         if not (frail[i] and urgency[i] == URGENT):
             return
-        k = key[i]
+        k = int(key_all[base + i])
         risk = u_rac_referral(k)  # low = high risk: referral takes the highest-risk first
         if risk < rac_from_practice:
             heapq.heappush(events, (t, _EV_RAC, base + i, origin))
@@ -396,14 +430,14 @@ def run_journeys(
 
     def try_hub(i: int, t: float, first: int, last: int, offered_by_practice: bool) -> bool:
         """Offer the locality hub's earliest slot in [first, last]; True if the need is settled."""
-        k = key[i]
+        k = int(key_all[base + i])
         if offered_by_practice and u_hub_offer(k) >= hub_offer_share:
             return False
         book = hub_books[locality_of_practice[practice[i]]]
         today = int(t // MINUTES_PER_DAY)
         minute = t - today * MINUTES_PER_DAY
         best = earliest(((0, book),), today, minute, first, last)
-        if best is None or u_hub_accept(k) >= hub_accept[age[i]]:
+        if best is None or u_hub_accept(k) >= hub_accept[age_all[base + i]]:
             return False
         d = best[0]
         slot = take(book, today, minute, d)
@@ -419,37 +453,39 @@ def run_journeys(
             after_urgent_care(i, when, NODE["hub"])
         return True
 
-    def handle_practice(i: int, t: float, attempt: int) -> None:
-        attempts[i] = attempt + 1
+    def call_back(i: int, t: float, attempt: int) -> None:
+        """The need asks its practice again (after no slot, or on NHS 111's advice)."""
         if t >= end_minute:
+            attempts[i] = attempt + 1
             outcome[i] = ledger.WAITING_AT_END
             return
         today = int(t // MINUTES_PER_DAY)
-        minute = t - today * MINUTES_PER_DAY
-        urg = urgency[i]
-        if urg == URGENT:
-            first = last = today + urgent_target
-        elif urg == SOON:
-            first, last = today, soon_deadline[today]
-        else:
-            first = today + offset[i]
-            last = max(first + 6, today + routine_target)
-        if attempt == 0:
-            if alternative[i]:
-                online = alternative[i] == 1
+        first, last = window(i, today)
+        ask_practice(i, t, attempt, today, t - today * MINUTES_PER_DAY, first, last)
+
+    def ask_practice(
+        i: int, t: float, attempt: int, today: int, minute: float, first: int, last: int
+    ) -> None:
+        """Request number ``attempt`` + 1 to the practice, on ``today`` for days [first, last]."""
+        attempts[i] = attempt + 1
+        if attempt == 0 and first_choice[i]:
+            choice = first_choice[i]
+            if choice == FIRST_CHOICE_HUB:
+                if try_hub(i, t, first, last, False):
+                    flow(i, NODE["practice"], NODE["hub"])
+                    return
+            else:
+                online = choice == FIRST_CHOICE_ONLINE
                 outcome[i] = ledger.RESOLVED_ONLINE if online else ledger.PHARMACY_FIRST
                 flow(
                     i, NODE["practice"], NODE["online_consultation" if online else "pharmacy_first"]
                 )
                 return
-            if prefers_hub[i] and try_hub(i, t, first, last, False):
-                flow(i, NODE["practice"], NODE["hub"])
-                return
         row = book_rows[practice[i]]
         need = staff_need[i]
         d = -1
         if need == ANY_STAFF:
-            best = earliest(tuple((s, row[s]) for s in all_staff), today, minute, first, last)
+            best = earliest(any_staff_books[practice[i]], today, minute, first, last)
             if best is not None:
                 d, _, s = best
                 slot = take(row[s], today, minute, d)
@@ -470,12 +506,12 @@ def run_journeys(
             if try_hub(i, t, first, last, True):
                 flow(i, NODE["practice"], NODE["hub"])
                 return
-            u = (u_choice[i] + attempt * GOLDEN) % 1.0
-            action = _pick(u, no_slot[urg])
+            u = (float(u_choice_all[base + i]) + attempt * GOLDEN) % 1.0
+            action = _pick(u, no_slot[urgency[i]])
             best = None
             if action == 0:  # book later at the practice, however late
                 if need == ANY_STAFF:
-                    books = tuple((s, row[s]) for s in all_staff)
+                    books = any_staff_books[practice[i]]
                 else:
                     books = ((need, row[need]),)
                 best = earliest(books, today, minute, last + 1, today + horizon)
@@ -517,7 +553,7 @@ def run_journeys(
         if nhs111_time[base + i] != nhs111_time[base + i]:
             nhs111_time[base + i] = t
         nhs111_calls.append(t)
-        k = key[i]
+        k = int(key_all[base + i])
         choice = NHS111_DISPOSITIONS[_pick(u_disposition(k), disposition)]
         here = NODE["nhs111"]
         if choice == "self_care":
@@ -538,7 +574,7 @@ def run_journeys(
             minute = t - today * MINUTES_PER_DAY
             if is_working[today] and open_m <= minute < close_m:
                 row = book_rows[practice[i]]
-                best = earliest(tuple((s, row[s]) for s in all_staff), today, minute, today, today)
+                best = earliest(any_staff_books[practice[i]], today, minute, today, today)
                 if best is not None:
                     d, _, s = best
                     slot = take(row[s], today, minute, d)
@@ -582,7 +618,7 @@ def run_journeys(
             return
         minute = t - today * MINUTES_PER_DAY
         best = earliest(tuple(enumerate(rac_books)), today, minute, today, rac_deadline[today])
-        k = key[i]
+        k = int(key_all[base + i])
         if best is None:
             if u_rac_no_slot(k) < rac_no_slot_to_ae:
                 to_ae_dept(i, t, AE_VIA_RAC_NO_SLOT, NODE["rac"])
@@ -608,41 +644,65 @@ def run_journeys(
     gp = STAFF_TYPES.index("gp")
     tna = np.full((n_days, len(book_rows)), np.nan)
     sampled_until = -1  # last day whose opening has been sampled
+    sample_from = 0.0  # the first minute of the day after it
 
-    def sample_access(up_to_day: int) -> None:
-        """Third-next-available GP slot at the opening of each working day up to here."""
-        nonlocal sampled_until
+    def sample_access(t: float) -> None:
+        """Third-next-available GP slot at the opening of each working day up to ``t``."""
+        nonlocal sampled_until, sample_from
+        up_to_day = int(t // MINUTES_PER_DAY)
         for d in range(sampled_until + 1, min(up_to_day, run_days - 1) + 1):
             if is_working[d]:
                 for p, row in enumerate(book_rows):
                     tna[d, p] = row[gp].third_next_available_days(d, open_m, horizon)
         sampled_until = max(sampled_until, up_to_day)
+        sample_from = (sampled_until + 1) * MINUTES_PER_DAY
 
     def dispatch(t: float, kind: int, episode: int, arg: int) -> None:
-        if t // MINUTES_PER_DAY > sampled_until:
-            sample_access(int(t // MINUTES_PER_DAY))
+        if t >= sample_from:
+            sample_access(t)
         if kind == _EV_REQUEST:
-            handle_practice(episode - base, t, arg)
+            call_back(episode - base, t, arg)
         else:
             handle_rac(episode - base, t, arg)
 
     need_in, need_out = NODE["need_in_hours"], NODE["need_out_of_hours"]
     frail_books = frail_service.books if frail_service is not None else []
     has_frail_service = any(b.slot_times_on(d) for b in frail_books for d in range(min(7, n_days)))
-    frail_ooh_all = ~in_hours & (ep.urgency == URGENT) & (ep.frailty >= MODERATE)
-    frail_ooh_all &= has_frail_service
+    frail_ooh = ~in_hours & (ep.urgency == URGENT) & (ep.frailty >= MODERATE) & has_frail_service
+    # Needs that may not simply ask their practice: 1 urgent out of hours, 2 frail and urgent
+    # out of hours with a frail service to try first, 3 both.
+    out_of_hours_kind = urgent_ooh.astype(np.int8) + 2 * frail_ooh
+    request_day = (request // MINUTES_PER_DAY).astype(np.int32)
+    request_minute = request - request_day * MINUTES_PER_DAY
+    first_day, last_day = booking_windows(
+        ep.urgency, ep.earliest_offset_days, request_day, np.asarray(soon_deadline), target
+    )
 
-    def try_frail_service(i: int, t: float) -> bool:
-        """Frail urgent need while practices are shut: a same-day visit if the service has one."""
-        book = frail_books[locality_of_practice[practice[i]]]
-        today = int(t // MINUTES_PER_DAY)
-        minute = t - today * MINUTES_PER_DAY
-        if today >= run_days or book.peek_today(today, minute) < 0:
-            return False
-        book.book_today(today, minute)
-        outcome[i] = ledger.FRAIL_WEEKEND_GP
-        flow(i, need_out, NODE["frail_weekend_gp"])
-        return True
+    def out_of_hours(i: int) -> bool:
+        """An urgent need while practices are shut, at the moment it arises: a frail service's
+        same-day visit if there is one, else NHS 111 or A&E at once (unless it waits for the
+        practice). True if the need is settled here."""
+        kind = ooh_kind[i]
+        t = float(arising_all[base + i])
+        while events and events[0][0] <= t:
+            dispatch(*heapq.heappop(events))
+        if kind >= 2:
+            book = frail_books[locality_of_practice[practice[i]]]
+            today = int(t // MINUTES_PER_DAY)
+            minute = t - today * MINUTES_PER_DAY
+            if today < run_days and book.peek_today(today, minute) >= 0:
+                book.book_today(today, minute)
+                outcome[i] = ledger.FRAIL_WEEKEND_GP
+                flow(i, need_out, NODE["frail_weekend_gp"])
+                return True
+        if kind & 1:
+            if _pick(u_ooh_route(int(key_all[base + i])), ooh_route) == 0:
+                flow(i, need_out, NODE["nhs111"])
+                handle_111(i, t)
+            else:
+                to_ae_dept(i, t, AE_VIA_DISPLACED, need_out)
+            return True
+        return False
 
     # Episodes are handled in the order they reach their practice. That is their own order:
     # episodes come sorted by the time they arise and the request rule (at once in hours, the
@@ -654,34 +714,33 @@ def run_journeys(
     # numpy scalars), but only for a sliding window of episodes, so memory is bounded by the
     # window, not the run. Window position i is episode base + i; an episode leaves the window
     # (its results are written to the arrays) once no pending event refers to it.
+    # Values read for few episodes are read from the arrays instead.
+    offset_all, age_all, key_all = ep.earliest_offset_days, ep.age_band, ep.key
+    u_choice_all, arising_all = ep.uniforms["no_slot_choice"], ep.time
     inputs = (
         ep.practice,
         ep.urgency,
         ep.staff_need,
-        ep.earliest_offset_days,
-        ep.age_band,
         ep.frailty >= MODERATE,
-        ep.key,
         ep.uniforms["dna"],
-        ep.uniforms["no_slot_choice"],
-        prefers_hub_all,
-        alternative_all,
+        first_choice_all,
         gp_refers_all,
         request,
-        urgent_ooh,
-        ep.time,
-        frail_ooh_all,
+        request_day,
+        request_minute,
+        first_day,
+        last_day,
+        out_of_hours_kind,
     )
     results = (
         outcome_out,
-        first_request_out,
         booked_time_out,
         appt_day_out,
         appt_min_out,
         staff_used_out,
         attempts_out,
     )
-    fill = (ledger.PENDING, float("nan"), float("nan"), -1, -1, -1, 0)
+    fill = (ledger.PENDING, float("nan"), -1, -1, -1, 0)
     in_lists: list[list] = [[] for _ in inputs]
     out_lists: list[list] = [[] for _ in results]
     base = 0
@@ -698,47 +757,32 @@ def run_journeys(
             practice,
             urgency,
             staff_need,
-            offset,
-            age,
             frail,
-            key,
             u_dna,
-            u_choice,
-            prefers_hub,
-            alternative,
+            first_choice,
             gp_refers,
             req_list,
-            ooh_list,
-            arising,
-            frail_ooh,
+            req_day,
+            req_minute,
+            req_first,
+            req_last,
+            ooh_kind,
         ) = in_lists
-        outcome, first_request, booked_time, appt_day, appt_min, staff_used, attempts = out_lists
+        outcome, booked_time, appt_day, appt_min, staff_used, attempts = out_lists
 
         for i in range(lo - base, hi - base):
-            if frail_ooh[i]:
-                t = arising[i]
-                while events and events[0][0] <= t:
-                    dispatch(*heapq.heappop(events))
-                if try_frail_service(i, t):
-                    continue
-            if ooh_list[i]:
-                # Urgent need while practices are shut: NHS 111 or straight to A&E, at once.
-                t = arising[i]
-                while events and events[0][0] <= t:
-                    dispatch(*heapq.heappop(events))
-                if _pick(u_ooh_route(key[i]), ooh_route) == 0:
-                    flow(i, need_out, NODE["nhs111"])
-                    handle_111(i, t)
-                else:
-                    to_ae_dept(i, t, AE_VIA_DISPLACED, need_out)
+            if ooh_kind[i] and out_of_hours(i):
                 continue
             t = req_list[i]
             while events and events[0][0] <= t:
                 dispatch(*heapq.heappop(events))
-            first_request[i] = t
-            if t // MINUTES_PER_DAY > sampled_until:
-                sample_access(int(t // MINUTES_PER_DAY))
-            handle_practice(i, t, 0)
+            if t >= sample_from:
+                sample_access(t)
+            if t >= end_minute:
+                attempts[i] = 1
+                outcome[i] = ledger.WAITING_AT_END
+                continue
+            ask_practice(i, t, 0, req_day[i], req_minute[i], req_first[i], req_last[i])
     while events:
         dispatch(*heapq.heappop(events))
     for array_out, values in zip(results, out_lists, strict=True):
@@ -747,7 +791,10 @@ def run_journeys(
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
     # at once, rather than one append per episode in the loop).
     # Put first, so each episode's transitions stay in the order they happened.
-    asked = np.flatnonzero(~np.isnan(first_request_out))
+    # Needs that asked their practice: all but those settled while it was shut.
+    settled_out_of_hours = ((out_of_hours_kind & 1) == 1) | (outcome_out == ledger.FRAIL_WEEKEND_GP)
+    first_request_out = np.where(settled_out_of_hours, np.nan, request)
+    asked = np.flatnonzero(~settled_out_of_hours)
     entry_from = np.where(in_hours[asked], need_in, need_out)
 
     return SystemJourneys(

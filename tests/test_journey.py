@@ -457,3 +457,22 @@ def test_booking_window_size_does_not_change_any_journey(small_data, monkeypatch
             np.testing.assert_array_equal(other, value, err_msg=name)
         else:
             assert vars(other) == vars(value), name
+
+
+def test_vectorised_booking_windows_follow_the_scalar_rule():
+    """First requests take their window from the array form, call-backs and NHS 111 from the
+    scalar form: both must be the same rule, for every urgency, earliest day and weekday."""
+    from sim.journey import booking_window, booking_windows
+
+    soon_deadline = [d + 2 + (2 if d % 7 in (3, 4) else 0) for d in range(60)]
+    for target in ({"urgent": 0, "soon": 2, "routine": 14}, {"urgent": 1, "soon": 3, "routine": 3}):
+        urgency = np.repeat(np.arange(len(URGENCIES)), 50 * 20)
+        offset = np.tile(np.repeat(np.arange(20), 50), len(URGENCIES))
+        today = np.tile(np.arange(50), 20 * len(URGENCIES))
+        first, last = booking_windows(urgency, offset, today, np.asarray(soon_deadline), target)
+        expected = [
+            booking_window(u, o, d, soon_deadline, target)
+            for u, o, d in zip(urgency.tolist(), offset.tolist(), today.tolist(), strict=True)
+        ]
+        assert list(zip(first.tolist(), last.tolist(), strict=True)) == expected
+        assert (last >= first).all()
