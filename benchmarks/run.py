@@ -1,6 +1,6 @@
 """Benchmark: one replication-year of the default site against an idiomatic SimPy reference.
 
-    python benchmarks/run.py [--scales 1,2,4] [--reference-customers 200000]
+    python benchmarks/run.py [--scales 1,2,4] [--years 5] [--sweep-sample 4]
 
 Measures, in one run on this machine:
   (a) wall time and episodes per second for one replication of the default site (52 weeks
@@ -9,7 +9,11 @@ Measures, in one run on this machine:
       per customer with Resource request/timeout/release): customers per second;
   (c) the ratio a/b;
   (d) peak memory (RSS) of each measurement;
-  (e) scaling with population x1, x2, x4 (every list size multiplied).
+  (e) scaling with population x1, x2, x4 (every list size multiplied; x4 is a population of
+      about a million);
+  (f) a long run: one replication of the default site over several years (--years);
+  (g) a board sweep's pace: --sweep-sample replications on every core (n_jobs=-1), projected
+      to the 12-option x 30-replication x 1-year sweep (360 replications).
 Each measurement runs in its own process so peak memory is its own. Results go to
 outputs/benchmarks/<timestamp>/ as benchmark.json and benchmark.md; figures are ratios
 against the reference measured in the same run, so machines can be compared.
@@ -60,12 +64,11 @@ def reference_mmc(customers: int, seed: int = 1) -> dict:
     return {"customers": customers, "seconds": seconds, "per_second": customers / seconds}
 
 
-def model_year(scale: float) -> dict:
-    """One replication of the default site, 52 weeks after the standard warm-up, one core."""
+def default_run_config(scale: float = 1.0):
+    """The default site's validated run configuration, every list size multiplied by scale."""
     from hydra import compose, initialize_config_dir
 
     from sim import cli
-    from sim.model import run_replication
 
     cli.register()
     with initialize_config_dir(config_dir=str(cli.CONF_DIR), version_base="1.3"):
@@ -74,19 +77,53 @@ def model_year(scale: float) -> dict:
     for practice in data["site"]["practices"].values():
         practice["list_size"] = int(round(practice["list_size"] * scale))
     run_cfg, _ = cli.validate(data)
+    population = sum(p["list_size"] for p in data["site"]["practices"].values())
+    return run_cfg, population
+
+
+def model_run(scale: float, run_weeks: int = 52) -> dict:
+    """One replication of the default site, ``run_weeks`` after the standard warm-up, one core."""
+    from sim.model import run_replication
+
+    run_cfg, population = default_run_config(scale)
     exp = run_cfg.experiment
     started = time.perf_counter()
-    result = run_replication(run_cfg.model, run_cfg.seed, 0, exp.warmup_weeks, 52)
+    result = run_replication(run_cfg.model, run_cfg.seed, 0, exp.warmup_weeks, run_weeks)
     seconds = time.perf_counter() - started
-    inputs_episodes = result.episodes_total
     return {
         "scale": scale,
-        "population": sum(p["list_size"] for p in data["site"]["practices"].values()),
-        "weeks_simulated": exp.warmup_weeks + 52,
-        "episodes": inputs_episodes,
+        "population": population,
+        "weeks_simulated": exp.warmup_weeks + run_weeks,
+        "episodes": result.episodes_total,
         "seconds": seconds,
-        "per_second": inputs_episodes / seconds,
+        "per_second": result.episodes_total / seconds,
     }
+
+
+def sweep_pace(replications: int) -> dict:
+    """Replication-years on every core at once, as a sweep runs them, projected to 360."""
+    import dataclasses
+    import os
+
+    from sim.experiment import run_experiment
+
+    run_cfg, _ = default_run_config()
+    exp = dataclasses.replace(
+        run_cfg.experiment, replications=replications, run_weeks=52, n_jobs=-1
+    )
+    started = time.perf_counter()
+    run_experiment(run_cfg.model, exp, run_cfg.seed, progress=False)
+    seconds = time.perf_counter() - started
+    return {
+        "replications": replications,
+        "cores": os.cpu_count(),
+        "seconds": seconds,
+        "seconds_per_replication_year": seconds / replications,
+        "projected_board_sweep_minutes": seconds / replications * SWEEP_REPLICATIONS / 60,
+    }
+
+
+SWEEP_REPLICATIONS = 12 * 30  # 12 options x 30 replications
 
 
 def _peak_rss_mb() -> float:
@@ -96,7 +133,14 @@ def _peak_rss_mb() -> float:
 
 
 def _child(kind: str, arg: str) -> None:
-    result = reference_mmc(int(arg)) if kind == "reference" else model_year(float(arg))
+    if kind == "reference":
+        result = reference_mmc(int(arg))
+    elif kind == "model":
+        result = model_run(float(arg))
+    elif kind == "long":
+        result = model_run(1.0, run_weeks=52 * int(arg))
+    else:
+        result = sweep_pace(int(arg))
     result["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(result))
 
@@ -116,6 +160,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scales", default="1,2,4", help="population multipliers")
     parser.add_argument("--reference-customers", type=int, default=200_000)
+    parser.add_argument("--years", type=int, default=5, help="long run length; 0 to skip")
+    parser.add_argument(
+        "--sweep-sample", type=int, default=4, help="replications for the sweep pace; 0 to skip"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -123,6 +171,9 @@ def main() -> int:
         return 0
     reference = _measure("reference", str(args.reference_customers))
     runs = [_measure("model", s) for s in args.scales.split(",")]
+    if args.years:
+        runs.append(_measure("long", str(args.years)))
+    sweep = _measure("sweep", str(args.sweep_sample)) if args.sweep_sample else None
     base = runs[0]
     for r in runs:
         r["ratio_to_reference"] = r["per_second"] / reference["per_second"]
@@ -133,6 +184,7 @@ def main() -> int:
         "reference_mmc": reference,
         "model": runs,
         "ratio_a_over_b": base["per_second"] / reference["per_second"],
+        "sweep": sweep,
         "git": git_state(ROOT),
         "packages": package_versions(),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
@@ -154,6 +206,14 @@ def main() -> int:
             f"{r['ratio_to_reference']:.2f} | {r['seconds_per_million_episodes']:.2f} | "
             f"{r['peak_rss_mb']:.0f} |"
         )
+    if sweep:
+        lines += [
+            "",
+            f"Sweep pace: {sweep['replications']} replication-years on {sweep['cores']} cores "
+            f"in {sweep['seconds']:.1f} s ({sweep['seconds_per_replication_year']:.2f} s each); "
+            f"a 12-option x 30-replication sweep would take about "
+            f"{sweep['projected_board_sweep_minutes']:.1f} minutes.",
+        ]
     table = "\n".join(lines)
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     out = ROOT / "outputs" / "benchmarks" / stamp
