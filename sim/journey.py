@@ -315,7 +315,7 @@ def run_journeys(
     rac_time = np.full(n, np.nan)
     nhs111_calls: list[float] = []
     # Transitions, one row each; compact arrays because there are several per episode
-    flow_ep = array("q")
+    flow_ep = array("i")  # episode numbers fit 32 bits (checked below)
     flow_from = array("b")
     flow_to = array("b")
     handoffs = Handoffs()
@@ -709,6 +709,8 @@ def run_journeys(
     # next opening otherwise) never reorders them, so the window below can slide forward.
     if n and np.any(np.diff(request) < 0):
         raise AssertionError("episodes must reach their practice in the order they arise")
+    if n >= 2**31:
+        raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
 
     # The booking pass reads and writes per-episode values as Python lists (far faster than
     # numpy scalars), but only for a sliding window of episodes, so memory is bounded by the
@@ -788,14 +790,16 @@ def run_journeys(
     for array_out, values in zip(results, out_lists, strict=True):
         array_out[base:n] = values
 
-    # Every need that asked its practice entered from "need in/out of hours" (recorded here,
-    # at once, rather than one append per episode in the loop).
-    # Put first, so each episode's transitions stay in the order they happened.
     # Needs that asked their practice: all but those settled while it was shut.
     settled_out_of_hours = ((out_of_hours_kind & 1) == 1) | (outcome_out == ledger.FRAIL_WEEKEND_GP)
     first_request_out = np.where(settled_out_of_hours, np.nan, request)
-    asked = np.flatnonzero(~settled_out_of_hours)
-    entry_from = np.where(in_hours[asked], need_in, need_out)
+    # The per-episode working arrays go before the flow table is assembled (peak memory).
+    del inputs, in_lists, out_lists, request_day, request_minute, first_day, last_day
+    # Every need that asked its practice entered from "need in/out of hours" (recorded here,
+    # at once, rather than one append per episode in the loop).
+    # Put first, so each episode's transitions stay in the order they happened.
+    asked = np.flatnonzero(~settled_out_of_hours).astype(np.int32)
+    entry_from = np.where(in_hours[asked], need_in, need_out).astype(np.int8)
 
     return SystemJourneys(
         outcome=outcome_out,
@@ -813,13 +817,9 @@ def run_journeys(
         rac_time=rac_time,
         third_next_available=tna,
         handoffs=handoffs,
-        flow_episode=np.concatenate([asked, np.frombuffer(flow_ep, dtype=np.int64)]).astype(
-            np.int32
-        ),
-        flow_from=np.concatenate([entry_from, np.frombuffer(flow_from, dtype=np.int8)]).astype(
-            np.int8
-        ),
+        flow_episode=np.concatenate([asked, np.frombuffer(flow_ep, dtype=np.int32)]),
+        flow_from=np.concatenate([entry_from, np.frombuffer(flow_from, dtype=np.int8)]),
         flow_to=np.concatenate(
-            [np.full(len(asked), NODE["practice"]), np.frombuffer(flow_to, dtype=np.int8)]
-        ).astype(np.int8),
+            [np.full(len(asked), NODE["practice"], dtype=np.int8), np.frombuffer(flow_to, np.int8)]
+        ),
     )
