@@ -141,6 +141,17 @@ class AppointmentBook:
             self._first_free_pre = last + 1
         return -1
 
+    def book_future(self, today: int, first_day: int, last_day: int) -> tuple[int, int]:
+        """Book the earliest free pre-bookable slot in ``[first_day, last_day]`` (all after
+        ``today``): (day, start minute), or :data:`NO_SLOT`. One call for
+        :meth:`find_future` then :meth:`book_on`, the booking pass's commonest step."""
+        d = self.find_future(today, first_day, last_day)
+        if d < 0:
+            return NO_SLOT
+        i = self._next_pre[d]
+        self._next_pre[d] = i + 1
+        return d, self._pre[d][i]
+
     def first_prebook_minute(self, day: int) -> int:
         """Start of the next free pre-bookable slot on ``day`` (caller checked one is free)."""
         return self._pre[day][self._next_pre[day]]

@@ -499,9 +499,7 @@ def run_journeys(
                     d = today
                 lo = today + 1
             if d < 0 and lo <= last:
-                future = book.find_future(today, lo, last)
-                if future >= 0:
-                    d, slot = future, book.book_on(future)
+                d, slot = book.book_future(today, lo, last)
         if d < 0:
             if try_hub(i, t, first, last, True):
                 flow(i, NODE["practice"], NODE["hub"])

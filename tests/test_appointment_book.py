@@ -250,7 +250,7 @@ slot_minutes = st.integers(min_value=16, max_value=36).map(lambda k: k * 30)  # 
 day_template = st.lists(slot_minutes, max_size=5).map(lambda xs: tuple(sorted(xs)))
 operation = st.tuples(
     st.integers(min_value=0, max_value=1200),  # minutes to advance the clock (x 0.5)
-    st.sampled_from(["today", "today_no_otd", "future", "third"]),
+    st.sampled_from(["today", "today_no_otd", "future", "book_future", "third"]),
     st.integers(min_value=0, max_value=4),  # first day offset for future searches
     st.integers(min_value=0, max_value=6),  # length of the search window
 )
@@ -291,6 +291,11 @@ def test_book_matches_reference_model(pre, otd, n_days, horizon, notice, ops):
             if got >= 0:
                 assert book.first_prebook_minute(got) == ref.pre[got][0]
                 assert book.book_on(got) == ref.book_on(got)
+        elif kind == "book_future":
+            first = day + offset
+            expected_day = ref.find_future(day, first, first + span)
+            expected = (-1, -1) if expected_day < 0 else (expected_day, ref.book_on(expected_day))
+            assert book.book_future(day, first, first + span) == expected
         elif notice == 0:  # slots skipped for notice are lost in the book, free in the reference
             expected = ref.third_next(day, minute, horizon)
             assert book.third_next_available_days(day, minute, horizon) == pytest.approx(expected)
