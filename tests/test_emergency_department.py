@@ -181,8 +181,9 @@ def test_arrivals_per_hour_of_week_match_their_expectation(real_data, profile):
     open_ = ~closed
     # Exact Poisson test per open hour (Bonferroni) and a joint chi-square; the smallest
     # expected count is ~100, so a 15% bias in any one hour or a few % overall is detected.
-    pvalues = [poisson_pvalue(int(k), mu) for k, mu in zip(observed[open_], expected[open_],
-                                                            strict=True)]
+    pvalues = [
+        poisson_pvalue(int(k), mu) for k, mu in zip(observed[open_], expected[open_], strict=True)
+    ]
     assert min(pvalues) > ALPHA / open_.sum()
     chi2 = (((observed[open_] - expected[open_]) ** 2) / expected[open_]).sum()
     assert stats.chi2.sf(chi2, df=int(open_.sum())) > ALPHA
@@ -234,17 +235,25 @@ def test_self_presenting_attributes(year):
     older = sp.age_band >= OLDER
     np.testing.assert_array_equal(sp.frailty[~older], -1)
     share = data["site"]["frailty_share_65plus"]
-    assert_shares(np.bincount(sp.frailty[older], minlength=4),
-                  np.array([share[b] for b in FRAILTY_BANDS]), "frailty 65+")
+    assert_shares(
+        np.bincount(sp.frailty[older], minlength=4),
+        np.array([share[b] for b in FRAILTY_BANDS]),
+        "frailty 65+",
+    )
 
     amb = sp.ambulance
-    assert_shares(np.bincount(amb, minlength=2),
-                  np.array([1 - ae["ambulance_share"], ae["ambulance_share"]]), "ambulance")
+    assert_shares(
+        np.bincount(amb, minlength=2),
+        np.array([1 - ae["ambulance_share"], ae["ambulance_share"]]),
+        "ambulance",
+    )
     assert sp.majors[amb].all()  # every ambulance arrival is a major
     walk_in_majors = sp.majors[~amb]
-    assert_shares(np.bincount(walk_in_majors, minlength=2),
-                  np.array([1 - ae["majors_share_walk_in"], ae["majors_share_walk_in"]]),
-                  "walk-in majors")
+    assert_shares(
+        np.bincount(walk_in_majors, minlength=2),
+        np.array([1 - ae["majors_share_walk_in"], ae["majors_share_walk_in"]]),
+        "walk-in majors",
+    )
     assert not sp.primary_care_treatable[sp.majors].any()  # only walk-in minors
     treatable = sp.primary_care_treatable[~sp.majors]
     q = ae["primary_care_treatable_share_walk_in"]
@@ -257,7 +266,7 @@ def test_uniforms_are_uniform_and_independent(year):
     for name in names:
         assert stats.kstest(getattr(sp, name), "uniform").pvalue > ALPHA / len(names), name
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             r = np.corrcoef(getattr(sp, a), getattr(sp, b))[0, 1]
             assert abs(r) < 4 / math.sqrt(len(sp)), (a, b)  # > 4 s.e. for independent draws
 
@@ -284,8 +293,14 @@ def test_admission_probability_multiplies_and_caps(real_data):
     ae = real_data["assumptions"]["ae"]
     by_age, frail_mult = ae["admission_probability_by_age"], ae["frailty_admission_multiplier"]
     amb = ae["ambulance_admission_multiplier"]
-    cases = [("25-44", -1, False), ("25-44", -1, True), ("75-84", 0, False),
-             ("85+", 3, True), ("65-74", 2, False), ("0-4", -1, True)]
+    cases = [
+        ("25-44", -1, False),
+        ("25-44", -1, True),
+        ("75-84", 0, False),
+        ("85+", 3, True),
+        ("65-74", 2, False),
+        ("0-4", -1, True),
+    ]
     age = np.array([AGE_BANDS.index(c[0]) for c in cases])
     frailty = np.array([c[1] for c in cases])
     ambulance = np.array([c[2] for c in cases])
@@ -355,11 +370,13 @@ def test_nobody_is_seen_in_hours_without_clinicians(real_data):
         minors[h] = 0
     for h in closed_majors:
         majors[h] = 0
-    run_cfg = configure(data, {f"{ED}.minors_clinicians_by_hour": minors,
-                               f"{ED}.majors_clinicians_by_hour": majors})
+    run_cfg = configure(
+        data, {f"{ED}.minors_clinicians_by_hour": minors, f"{ED}.majors_clinicians_by_hour": majors}
+    )
     sp = self_presenting(run_cfg, 4)
-    out = simulate_emergency_department(self_presenting_arrivals(sp, run_cfg.model),
-                                        run_cfg.model, 4 * 7 * DAY)
+    out = simulate_emergency_department(
+        self_presenting_arrivals(sp, run_cfg.model), run_cfg.model, 4 * 7 * DAY
+    )
     hour = (out.seen_time // 60).astype(int) % 24
     assert not np.isin(hour[~sp.majors], closed_minors).any()
     assert not np.isin(hour[sp.majors], closed_majors).any()
@@ -419,8 +436,10 @@ def test_random_rotas_give_a_valid_schedule(real_data, case):
     rng = np.random.default_rng([SEED, case])
     rotas = [rng.integers(0, 4, 24).tolist(), rng.integers(0, 4, 24).tolist()]
     rotas = [[max(1, r[0])] + r[1:] for r in rotas]  # at least one clinician some time
-    model = configure(real_data, {f"{ED}.minors_clinicians_by_hour": rotas[0],
-                                  f"{ED}.majors_clinicians_by_hour": rotas[1]}).model
+    model = configure(
+        real_data,
+        {f"{ED}.minors_clinicians_by_hour": rotas[0], f"{ED}.majors_clinicians_by_hour": rotas[1]},
+    ).model
     n = (120, 250, 400)[case % 3]  # from light load (idle clinicians) to heavy queues
     # Whole minutes, so ties between arrivals, completions and shift ends really happen.
     time = np.sort(rng.integers(0, 3 * DAY, n)).astype(float)
@@ -431,20 +450,31 @@ def test_random_rotas_give_a_valid_schedule(real_data, case):
     ae = model.assumptions.ae
     service = np.where(
         arr.majors,
-        stats.lognorm(s=lognormal_sigma(ae.service_minutes["majors"].median,
-                                        ae.service_minutes["majors"].mean),
-                      scale=ae.service_minutes["majors"].median).ppf(arr.u_service),
-        stats.lognorm(s=lognormal_sigma(ae.service_minutes["minors"].median,
-                                        ae.service_minutes["minors"].mean),
-                      scale=ae.service_minutes["minors"].median).ppf(arr.u_service),
+        stats.lognorm(
+            s=lognormal_sigma(
+                ae.service_minutes["majors"].median, ae.service_minutes["majors"].mean
+            ),
+            scale=ae.service_minutes["majors"].median,
+        ).ppf(arr.u_service),
+        stats.lognorm(
+            s=lognormal_sigma(
+                ae.service_minutes["minors"].median, ae.service_minutes["minors"].mean
+            ),
+            scale=ae.service_minutes["minors"].median,
+        ).ppf(arr.u_service),
     )
     _check_schedule(time, arr.majors, service, out, rotas)
 
 
 def test_ample_clinicians_mean_no_wait(real_data):
     data = flat_months(copy.deepcopy(real_data))
-    run_cfg = configure(data, {f"{ED}.minors_clinicians_by_hour": [60] * 24,
-                               f"{ED}.majors_clinicians_by_hour": [60] * 24})
+    run_cfg = configure(
+        data,
+        {
+            f"{ED}.minors_clinicians_by_hour": [60] * 24,
+            f"{ED}.majors_clinicians_by_hour": [60] * 24,
+        },
+    )
     model = run_cfg.model
     sp = self_presenting(run_cfg, 8)
     arr = self_presenting_arrivals(sp, model)
@@ -454,13 +484,20 @@ def test_ample_clinicians_mean_no_wait(real_data):
     ae = real_data["assumptions"]["ae"]
 
     def ppf(spec, u):
-        return stats.lognorm(s=lognormal_sigma(spec["median"], spec["mean"]),
-                             scale=spec["median"]).ppf(u)
+        return stats.lognorm(
+            s=lognormal_sigma(spec["median"], spec["mean"]), scale=spec["median"]
+        ).ppf(u)
 
-    service = np.where(arr.majors, ppf(ae["service_minutes"]["majors"], arr.u_service),
-                       ppf(ae["service_minutes"]["minors"], arr.u_service))
-    after = np.where(out.admitted, ppf(ae["after_treatment_minutes"]["admitted"], arr.u_after),
-                     ppf(ae["after_treatment_minutes"]["discharged"], arr.u_after))
+    service = np.where(
+        arr.majors,
+        ppf(ae["service_minutes"]["majors"], arr.u_service),
+        ppf(ae["service_minutes"]["minors"], arr.u_service),
+    )
+    after = np.where(
+        out.admitted,
+        ppf(ae["after_treatment_minutes"]["admitted"], arr.u_after),
+        ppf(ae["after_treatment_minutes"]["discharged"], arr.u_after),
+    )
     np.testing.assert_allclose(out.departure_time - arr.time, service + after, rtol=1e-9)
 
 
@@ -508,8 +545,12 @@ def test_admissions_match_their_probabilities(year):
     assert not out.front_of_house.any()  # disabled in the baseline
     p = arr.admit_probability
     # The count admitted is a sum of independent Bernoullis: mean sum p, variance sum p(1-p).
-    for what, sel in [("all", slice(None)), ("65+", sp.age_band >= OLDER),
-                      ("ambulance", sp.ambulance), ("under 65", sp.age_band < OLDER)]:
+    for what, sel in [
+        ("all", slice(None)),
+        ("65+", sp.age_band >= OLDER),
+        ("ambulance", sp.ambulance),
+        ("under 65", sp.age_band < OLDER),
+    ]:
         k, mu = out.admitted[sel].sum(), p[sel].sum()
         sd = math.sqrt((p[sel] * (1 - p[sel])).sum())
         assert abs(k - mu) < Z * sd, f"{what}: {k} admitted, expected {mu:.0f} +/- {sd:.0f}"
@@ -518,9 +559,14 @@ def test_admissions_match_their_probabilities(year):
 def test_front_of_house_cuts_frail_admissions_only_when_open(year, real_data):
     _, base_model, sp = year
     reduction = 0.3
-    foh = {"enabled": True, "open_minute": 8 * 60, "close_minute": 20 * 60,
-           "weekdays": ["mon", "tue", "wed", "thu", "fri"], "admission_reduction": reduction,
-           "running_cost_per_hour_gbp": 0}
+    foh = {
+        "enabled": True,
+        "open_minute": 8 * 60,
+        "close_minute": 20 * 60,
+        "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+        "admission_reduction": reduction,
+        "running_cost_per_hour_gbp": 0,
+    }
     model = configure(real_data, {f"{ED}.frailty_front_of_house": foh}).model
     arr = self_presenting_arrivals(sp, base_model)  # same patients, same probabilities
     before = simulate_emergency_department(arr, base_model, 52 * 7 * DAY)
@@ -545,8 +591,10 @@ def test_front_of_house_cuts_frail_admissions_only_when_open(year, real_data):
     # Relative cut observed vs configured: conditional on admitted before, each stays
     # admitted with probability (1 - reduction): binomial.
     was = before.admitted[sel]
-    assert stats.binomtest(int(after.admitted[sel].sum()), int(was.sum()),
-                           1 - reduction).pvalue > ALPHA
+    assert (
+        stats.binomtest(int(after.admitted[sel].sum()), int(was.sum()), 1 - reduction).pvalue
+        > ALPHA
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -570,8 +618,9 @@ def test_hourly_occupancy_is_the_time_weighted_mean(year):
     little = len(a) / run * (d - a).mean()
     assert out.hourly_occupancy.mean() == pytest.approx(little, rel=0.03)
     # Tiny hand case: present 30 min of hour 0 and all of hour 1.
-    np.testing.assert_allclose(hourly_occupancy(np.array([30.0]), np.array([120.0]), 3),
-                               [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(
+        hourly_occupancy(np.array([30.0]), np.array([120.0]), 3), [0.5, 1.0, 0.0]
+    )
 
 
 def test_single_clinician_matches_pollaczek_khinchine(real_data):
@@ -580,15 +629,17 @@ def test_single_clinician_matches_pollaczek_khinchine(real_data):
     median, mean, rho = 25.0, 32.0, 0.7
     lam = rho / mean
     wq = lam * mean**4 / median**2 / (2 * (1 - rho))
-    model = configure(real_data, {
-        f"{ED}.minors_clinicians_by_hour": [1] * 24,
-        "assumptions.ae.service_minutes.minors": {"median": median, "mean": mean},
-    }).model
+    model = configure(
+        real_data,
+        {
+            f"{ED}.minors_clinicians_by_hour": [1] * 24,
+            "assumptions.ae.service_minutes.minors": {"median": median, "mean": mean},
+        },
+    ).model
     rng = np.random.default_rng(SEED)
     n = 200_000
     time = np.cumsum(rng.exponential(1 / lam, n))
-    out = simulate_emergency_department(arrivals(time, u_service=rng.random(n)), model,
-                                        time[-1])
+    out = simulate_emergency_department(arrivals(time, u_service=rng.random(n)), model, time[-1])
     wait = out.seen_time - time
     # Batch means (20 batches of 10,000, after discarding the first batch as warm-up): the
     # batches are long against the queue's relaxation time, so nearly independent.
