@@ -93,12 +93,10 @@ def hourly_rate_multiplier(cfg: ModelConfig, calendar: Calendar) -> np.ndarray:
 
 
 def _categorical(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Map uniforms to category indices (inverse CDF); rows of ``probs`` may differ."""
-    cum = np.cumsum(probs, axis=-1)
-    cum[..., -1] = 1.0 + 1e-12  # guard against rounding so every uniform lands somewhere
-    if cum.ndim == 1:
-        return np.searchsorted(cum, u, side="right").astype(np.int8)
-    return (u[:, None] >= cum).sum(axis=1).astype(np.int8)
+    """Map uniforms to category indices (inverse CDF) for one probability vector."""
+    cum = np.cumsum(probs)
+    cum[-1] = 1.0 + 1e-12  # guard against rounding so every uniform lands somewhere
+    return np.searchsorted(cum, u, side="right").astype(np.int8)
 
 
 def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) -> Episodes:
@@ -136,8 +134,10 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
         rest[URGENT] = 0
         rest = rest / rest.sum() * (1 - older_urgent) if rest.sum() > 0 else rest
         rest[URGENT] = older_urgent
-        probs = np.where(older[:, None], rest[None, :], base[None, :])
-        attr["urgency"] = _categorical(u("urgency"), probs)
+        u_urgency = u("urgency")
+        attr["urgency"] = np.where(
+            older, _categorical(u_urgency, rest), _categorical(u_urgency, base)
+        ).astype(np.int8)
 
         staff = np.array([d.staff_need_share[x] for x in STAFF_NEEDS])
         attr["staff_need"] = _categorical(u("staff_need"), staff)
@@ -152,9 +152,9 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
 
     if not pieces:
         return _empty_episodes()
-    merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
-    order = np.argsort(merged["time"], kind="stable")
-    merged = {k: v[order] for k, v in merged.items()}
+    order = np.argsort(np.concatenate([p["time"] for p in pieces]), kind="stable")
+    # One attribute at a time, so only one extra copy is ever held.
+    merged = {k: np.concatenate([p.pop(k) for p in pieces])[order] for k in list(pieces[0])}
     return Episodes(
         time=merged["time"],
         practice=merged["practice"],
