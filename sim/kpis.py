@@ -361,8 +361,8 @@ def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     sj, ed = k.journeys, k.emergency
     keep = k.in_window(k.episodes.time)[sj.flow_episode]
     n = len(FLOW_NODES)
-    matrix = np.zeros((n, n))
-    np.add.at(matrix, (sj.flow_from[keep], sj.flow_to[keep]), 1)
+    pair = sj.flow_from[keep].astype(np.int64) * n + sj.flow_to[keep]
+    matrix = np.bincount(pair, minlength=n * n).reshape(n, n).astype(float)
     sp = (ed.source == 0) & k.in_window(ed.arrivals.time)
     matrix[NODE["self_presenting"], NODE["ae"]] += sp.sum()
     matrix[NODE["ae"], NODE["admission"]] += (sp & ed.outcome.admitted).sum()
