@@ -24,13 +24,17 @@ from .config import (
     check_experiment,
     from_dict,
 )
+from .memory_guard import check_memory
 from .scenarios import apply_options, label, parse_options, read_option_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = PROJECT_ROOT / "conf"
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
 TOP_LEVEL_KEYS = ("seed", "site", "assumptions", "scenario", "experiment", "calibration")
+#: Exit codes: 1 is any other failure (a write that failed, a bug); see docs/reliability.md.
+EXIT_FAILURE = 1
 EXIT_CONFIG_ERROR = 2
+EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,6 +104,7 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
         data.get("site") or {}, data.get("assumptions") or {}, options, SCENARIO_DIR
     )
     model = build_model_config(site, assumptions, scenario=label(list(options)))
+    check_memory(model, experiment)
     calibration = from_dict(Calibration, data.get("calibration") or {}, "calibration")
     from .kpis import KPI_DEFINITIONS
 
