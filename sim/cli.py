@@ -218,16 +218,19 @@ def run_job(cfg: DictConfig) -> str:
 
     In a sweep, a job whose folder already holds a complete run of the same configuration is
     skipped (so re-running a sweep resumes it), and a job that fails records its error in its
-    folder and lets the sweep go on.
+    folder and lets the sweep go on. A run (or job) started again in a folder where it was
+    interrupted uses the replications kept there (see :mod:`sim.replication_store`).
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from .replication_store import ResumeRefused, kept_replications
     from .run_folder import config_fingerprint, execute_run, print_summary
 
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    folder_key = "hydra.sweep.dir" if in_sweep else "hydra.run.dir"
     try:
         run_cfg, data = validate(cfg)
     except ConfigError as err:
@@ -239,28 +242,65 @@ def run_job(cfg: DictConfig) -> str:
         if in_sweep:
             return str(out_dir)
         raise SystemExit(EXIT_CONFIG_ERROR) from None
+    scenario = run_cfg.model.scenario
     if in_sweep and _already_complete(out_dir, config_fingerprint(data)):
-        print(f"{run_cfg.model.scenario}: already complete, skipped")
+        print(f"{scenario}: already complete, skipped")
         print(out_dir)
         return str(out_dir)
     started = time.perf_counter()
     try:
         summary, calibration = execute_run(run_cfg, data, out_dir, started)
+    except ResumeRefused as err:
+        # The folder is left exactly as the interrupted run left it.
+        report_config_error(err)
+        if in_sweep:
+            print(f"{scenario}: REFUSED ({err.rule})")
+            return str(out_dir)
+        raise SystemExit(EXIT_CONFIG_ERROR) from None
+    except KeyboardInterrupt:
+        if in_sweep:
+            raise  # the launcher stops the sweep; main() says how to resume
+        kept = len(kept_replications(out_dir))
+        print(
+            f"Interrupted: {kept} of {run_cfg.experiment.replications} replications finished "
+            f"and are kept in {out_dir}; resume with: {resume_command(folder_key, out_dir)}",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except outputs.OutputWriteError as err:
+        if in_sweep:
+            print(f"{scenario}: FAILED ({err.strerror}) in {out_dir}")
+            return str(out_dir)
+        print(
+            f"Output error: {folder_key} = {str(out_dir)!r}: {err.strerror}; fix that, then "
+            f"resume with: {resume_command(folder_key, out_dir)}",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_FAILURE) from None
     except Exception as err:
         if not in_sweep:
             raise
         import traceback
 
-        outputs.atomic_write_text(out_dir / "error.txt", traceback.format_exc())
-        outputs.atomic_write_json(
-            out_dir / "manifest.json",
-            {"status": "failed", "error": repr(err), "finished_utc": outputs.now_utc()},
-        )
-        print(f"{run_cfg.model.scenario}: FAILED ({err!r}); see {out_dir / 'error.txt'}")
+        try:
+            outputs.atomic_write_text(out_dir / "error.txt", traceback.format_exc())
+        except OSError:
+            pass  # the manifest already says "failed" with the error, if it could be written
+        print(f"{scenario}: FAILED ({err!r}); see {out_dir / 'error.txt'}")
         return str(out_dir)
     print_summary(summary, run_cfg, None if in_sweep else calibration)
     print(out_dir)
     return str(out_dir)
+
+
+def resume_command(folder_key: str, folder: Path | None) -> str:
+    """The command that resumes this one: the same arguments, in ``folder`` if given."""
+    import shlex
+
+    args = [a for a in sys.argv[1:] if not a.startswith(f"{folder_key}=")]
+    if folder is not None:
+        args.append(f"{folder_key}={folder}")
+    return shlex.join(["python", "-m", "sim", *args])
 
 
 def _already_complete(out_dir: Path, fingerprint: str) -> bool:
@@ -291,4 +331,19 @@ def main(argv: list[str] | None = None) -> None:
         return run_job(cfg)
 
     sys.argv = [sys.argv[0], *argv]
-    _app()
+    try:
+        _app()
+    except KeyboardInterrupt:
+        # A single run says how to resume in run_job; this is a sweep, or a stop before any
+        # replication started. Jobs that finished are complete; a job cut short keeps its
+        # finished replications; re-running the same command picks up from there.
+        dated = not any(a.startswith("hydra.sweep.dir=") for a in argv) and any(
+            a in ("-m", "--multirun") for a in argv
+        )
+        where = " with hydra.sweep.dir=<the sweep folder>" if dated else ""
+        print(
+            "Interrupted: jobs that finished are kept, and a job cut short keeps its finished "
+            f"replications; resume by running the same command again{where}",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
