@@ -65,7 +65,8 @@ def register() -> None:
         except ConfigError as err:
             # Reported only if this option is chosen: one bad file must not block the others.
             # Escaped so OmegaConf does not try to resolve a "${" quoted in the message.
-            node = {"_load_error": f"{err.rule} ({err.key})".replace("${", "\\${")}
+            parts = {"key": err.key, "value": err.value, "rule": err.rule}
+            node = {"_load_error": {k: str(v).replace("${", "\\${") for k, v in parts.items()}}
         store.store(group="scenario", name=path.stem, node=node, package=f"scenario.{path.stem}")
 
 
@@ -118,19 +119,50 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
     return run, data
 
 
-def attach_file(err: ConfigError, choices: dict[str, Any], overrides: list[str]) -> ConfigError:
-    """Name the YAML file a bad ``site.*``/``assumptions.*``/``experiment.*`` key came from
-    (not when the key was typed on the command line)."""
-    typed = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
-    if err.file or any(err.key == t or err.key.startswith(t + ".") for t in typed):
+def attach_file(
+    err: ConfigError,
+    choices: dict[str, Any],
+    overrides: list[str],
+    search_path: list[Path] | None = None,
+) -> ConfigError:
+    """Name the YAML file a bad ``site.*``/``assumptions.*``/``experiment.*``/``calibration.*``
+    key came from (not when the key was typed on the command line). The file is looked for
+    in ``conf/`` and then in the folders of ``hydra.searchpath`` (``search_path``)."""
+    # Choosing a group's file (experiment=quick) is not typing its values.
+    typed = {o.lstrip("+~").split("=", 1)[0] for o in overrides} - set(TOP_LEVEL_KEYS)
+    if err.file or any(err.key == t or err.key.startswith((t + ".", t + "[")) for t in typed):
         return err
     group = err.key.split(".", 1)[0].split("[", 1)[0]
     choice = choices.get(group)
     if group in ("site", "assumptions", "experiment", "calibration") and isinstance(choice, str):
-        path = CONF_DIR / group / f"{choice}.yaml"
-        if path.exists():
-            return ConfigError(err.key, err.value, err.rule, str(path))
+        for folder in [CONF_DIR, *(search_path or [])]:
+            path = Path(folder) / group / f"{choice}.yaml"
+            if path.exists():
+                return ConfigError(err.key, err.value, err.rule, str(path))
     return err
+
+
+def _search_path(cfg: DictConfig) -> list[Path]:
+    """Folders of ``hydra.searchpath`` (``file://`` entries), in Hydra's order."""
+    sources = OmegaConf.to_container(cfg.hydra.runtime.config_sources)
+    assert isinstance(sources, list)
+    return [Path(str(s["path"])) for s in sources if s.get("schema") == "file"]
+
+
+def _yaml_config_error(err: Exception) -> ConfigError:
+    """A malformed YAML file in a configuration group (``conf/site/x.yaml``, or one on
+    ``hydra.searchpath``) as a one-line error naming the group, the option and the line."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    if mark is None:
+        return ConfigError("configuration", "YAML", f"is not valid YAML: {problem}")
+    path = Path(mark.name)
+    return ConfigError(
+        path.parent.name,
+        path.stem,
+        f"is not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}",
+        str(path),
+    )
 
 
 def report_config_error(err: ConfigError) -> None:
@@ -161,37 +193,143 @@ _HYDRA_FLAGS = (
 )
 
 
-def preflight(argv: list[str]) -> int:
-    """Compose the config for these overrides and validate it; 0 when the run may start."""
+def compose_validated(
+    overrides: list[str], job_name: str = "sim"
+) -> tuple[DictConfig, RunConfig, dict[str, Any]]:
+    """Compose ``conf/`` with these overrides as ``python -m sim`` does, and validate it.
+
+    Every configuration mistake, whether Hydra finds it (an unknown option, a malformed
+    YAML file) or the schema does, is raised as a :class:`ConfigError` naming the key, the
+    value, the rule and, where there is one, the file.
+    """
+    import yaml
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    register()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name=job_name):
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+    except yaml.YAMLError as err:
+        raise _yaml_config_error(err) from None
+    except (HydraException, OmegaConfBaseException) as err:
+        raise _explain_hydra_error(err, overrides) from None
+    choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+    assert isinstance(choices, dict)
+    try:
+        run_cfg, data = validate(cfg)
+    except ConfigError as err:
+        raise attach_file(err, choices, overrides, _search_path(cfg)) from None
+    return cfg, run_cfg, data
+
+
+#: What Hydra's own settings may name as code to import and call: Hydra's plugins (launchers,
+#: sweepers), logging classes, and this project's sweep summary. Hydra calls whatever its
+#: settings name, and a group file can reach them (a site file headed ``# @package _global_``
+#: can add a ``hydra.callbacks`` entry), so anything else is refused unless typed on the
+#: command line: configuration files are data, and a file shared by another organisation must
+#: not be able to run code.
+ALLOWED_HYDRA_CODE = (
+    "hydra._internal.core_plugins.",
+    "hydra_plugins.",
+    "logging.",
+    "sim.sweep.SweepSummaryCallback",
+)
+#: Keys under which Hydra (``_target_``) and logging's dictConfig (``class``, ``()``) name code.
+CODE_KEYS = ("_target_", "class", "()")
+
+
+def check_hydra_settings(cfg: DictConfig, overrides: list[str]) -> None:
+    """Refuse code, or environment variables, slipped into Hydra's settings by a file."""
+    typed = [o.lstrip("+~").split("=", 1)[0] for o in overrides]
+
+    def by_file(key: str) -> bool:
+        return not any(key == t or key.startswith(t + ".") for t in typed)
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                here = f"{key}.{k}"
+                if k in CODE_KEYS and by_file(here):
+                    if not (isinstance(v, str) and v.startswith(ALLOWED_HYDRA_CODE)):
+                        raise ConfigError(
+                            here,
+                            v,
+                            "names code for Hydra to run; configuration files are data and may "
+                            "name only Hydra's plugins and logging classes",
+                        )
+                walk(v, here)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{key}[{i}]")
+
+    walk(OmegaConf.to_container(cfg.hydra, resolve=False), "hydra")
+    env = OmegaConf.to_container(cfg.hydra.job.env_set, resolve=False)
+    for name, value in (env or {}).items():
+        if by_file(f"hydra.job.env_set.{name}"):
+            raise ConfigError(
+                f"hydra.job.env_set.{name}",
+                value,
+                "environment variables can change what programs run, so configuration files "
+                "may not set them (type the setting on the command line if you mean it)",
+            )
+
+
+def output_folder(cfg: DictConfig) -> tuple[str, Path]:
+    """(key, folder) of where Hydra will write: ``hydra.run.dir`` for a run, or
+    ``hydra.sweep.dir`` for a sweep (``hydra.mode: MULTIRUN``, as in ``conf/sweep/``)."""
+    from hydra.types import RunMode
+
+    key = "hydra.sweep.dir" if cfg.hydra.mode == RunMode.MULTIRUN else "hydra.run.dir"
+    return key, Path(str(OmegaConf.select(cfg, key)))
+
+
+def check_output_folder(cfg: DictConfig, data: dict[str, Any]) -> None:
+    """Refuse, before anything runs, an output folder that cannot be created or written,
+    and a run folder holding replications of another configuration."""
+    from .replication_store import check_resumable
+    from .run_folder import config_fingerprint
+
+    key, folder = output_folder(cfg)
+    try:
+        outputs.check_writable_folder(folder)
+    except OSError as err:
+        raise ConfigError(
+            key,
+            str(folder),
+            f"cannot create or write the output folder ({err}); choose another with {key}=...",
+        ) from None
+    if key == "hydra.run.dir":
+        check_resumable(folder, config_fingerprint(data), key)
+
+
+def preflight(argv: list[str]) -> int:
+    """Compose the config for these overrides and validate it, and check the output folder;
+    0 when the run may start, otherwise the error is printed and the exit code returned."""
     overrides = [a for a in argv if not a.startswith("-")]
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="sim"):
-            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
-        choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
-        assert isinstance(choices, dict)
-        validate(cfg)
+        cfg, _, data = compose_validated(overrides)
+        check_hydra_settings(cfg, overrides)
+        check_output_folder(cfg, data)
     except ConfigError as err:
-        report_config_error(attach_file(err, choices if "choices" in locals() else {}, overrides))
-        return EXIT_CONFIG_ERROR
-    except (HydraException, OmegaConfBaseException) as err:
-        print(f"Configuration error: {_explain_hydra_error(err, overrides)}", file=sys.stderr)
+        report_config_error(err)
         return EXIT_CONFIG_ERROR
     return 0
 
 
-def _explain_hydra_error(err: Exception, overrides: list[str]) -> str:
+def _explain_hydra_error(err: Exception, overrides: list[str]) -> ConfigError:
+    """Hydra's error about the command line as a one-line :class:`ConfigError`."""
     text = str(err).strip()
     if "not in struct" in text or "Could not override" in text:
         for o in overrides:
             key, _, value = o.lstrip("+~").partition("=")
             if f"'{key}'" in text:
-                return (
-                    f"{key} = {value!r}: unknown key; this setting does not exist "
-                    f"(top-level keys are {list(TOP_LEVEL_KEYS)}; see `python -m sim --cfg job`)"
+                return ConfigError(
+                    key,
+                    value,
+                    "unknown key; this setting does not exist "
+                    f"(top-level keys are {list(TOP_LEVEL_KEYS)}; see `python -m sim --cfg job`)",
                 )
     if "Could not find" in text and "Available options" in text:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -203,9 +341,10 @@ def _explain_hydra_error(err: Exception, overrides: list[str]) -> str:
             for line in lines[start + 1 :]
             if not line.startswith(("Config search", "provider="))
         ]
-        return f"{group} = {value!r}: no such option; available: {', '.join(options)}"
+        return ConfigError(group, value, f"no such option; available: {', '.join(options)}")
     lines = [line for line in text.splitlines() if line.strip() and "HYDRA_FULL_ERROR" not in line]
-    return " ".join(lines[:3]) if lines else type(err).__name__
+    rule = " ".join(lines[:3]) or type(err).__name__
+    return ConfigError("command line", " ".join(overrides), rule)
 
 
 # --------------------------------------------------------------------------------------------
