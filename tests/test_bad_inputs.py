@@ -16,12 +16,12 @@ import json
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import run_sim
 from hydra.core.config_store import ConfigStore
 
 import sim.cli
@@ -590,16 +590,6 @@ def test_the_catalogue_is_large_and_its_names_unique():
     assert len({case.name for case in CATALOGUE}) == len(CATALOGUE)
 
 
-def run_in_process(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """``python -m sim ARGV`` in this process; its exit code."""
-    monkeypatch.setattr(sys, "argv", [sys.argv[0]])  # main() rewrites it
-    try:
-        sim.cli.main(argv)
-    except SystemExit as stop:
-        return stop.code if isinstance(stop.code, int) else 1
-    return 0
-
-
 @pytest.mark.parametrize("case", CATALOGUE, ids=[c.name for c in CATALOGUE])
 def test_bad_input_stops_with_one_clear_line(case, tmp_path, monkeypatch, capsys):
     if case.setup is not None:
@@ -614,7 +604,7 @@ def test_bad_input_stops_with_one_clear_line(case, tmp_path, monkeypatch, capsys
         args.append(f"hydra.run.dir={tmp_path / 'run'}")
     if not any(a.startswith("hydra.sweep.dir=") for a in args):
         args.append(f"hydra.sweep.dir={tmp_path / 'sweep'}")
-    code = run_in_process(args, monkeypatch)
+    code = run_sim(args, monkeypatch)
     err = capsys.readouterr().err
 
     assert code == case.exit_code, err
@@ -640,7 +630,7 @@ def test_bad_input_stops_with_one_clear_line(case, tmp_path, monkeypatch, capsys
 def test_disk_full_marks_the_run_failed_and_keeps_its_replications(tmp_path, monkeypatch, capsys):
     disk_full_at("kpis.csv")(tmp_path, monkeypatch)
     folder = tmp_path / "full"
-    code = run_in_process([*TINY_RUN, f"hydra.run.dir={folder}"], monkeypatch)
+    code = run_sim([*TINY_RUN, f"hydra.run.dir={folder}"], monkeypatch)
     assert code == sim.cli.EXIT_FAILURE
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "failed"
