@@ -453,6 +453,9 @@ class Experiment:
     # this share of its mean (e.g. 0.05), or max_replications is reached; null = off
     target_relative_half_width: float | None = _f(None, min_exclusive=0, max_exclusive=1)
     max_replications: int = _f(50, min=1, max=10_000)
+    # Memory guard: the run is refused if one replication is estimated to need more than
+    # this, and no more replications run at once than fit in it (sim/memory_guard.py)
+    max_memory_gb: float = _f(8.0, min_exclusive=0)
 
 
 @dataclass
@@ -736,6 +739,15 @@ def check_assumptions(a: Assumptions, path: str = "assumptions") -> None:
 def check_experiment(e: Experiment, path: str = "experiment") -> None:
     if e.n_jobs == 0:
         raise ConfigError(f"{path}.n_jobs", 0, "must be a positive number of cores or -1 for all")
+    if e.warmup_weeks > e.run_weeks:
+        # A warm-up is discarded; one longer than what is measured is almost always a typo
+        # (e.g. a preset's 13 weeks left in place after shortening the run to 4).
+        raise ConfigError(
+            f"{path}.warmup_weeks",
+            e.warmup_weeks,
+            f"must not be longer than {path}.run_weeks ({e.run_weeks}); shorten the warm-up "
+            f"({path}.warmup_weeks={e.run_weeks}) or lengthen the run",
+        )
     if e.target_relative_half_width is not None and e.max_replications < e.replications:
         raise ConfigError(
             f"{path}.max_replications",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -49,21 +49,31 @@ def run_experiment(
     seed: int,
     progress: bool | None = None,
     on_result: Callable[[ReplicationResult], None] | None = None,
+    kept: Mapping[int, ReplicationResult] | None = None,
 ) -> list[ReplicationResult]:
     """Run every replication; results sorted by replication number.
 
     ``progress`` shows a bar (replications done, elapsed, ETA); by default only when standard
-    error is a terminal, so logs and CI stay quiet.
+    error is a terminal, so logs and CI stay quiet. ``on_result`` is called with each
+    replication as it finishes. ``kept`` holds replications finished by an earlier, interrupted
+    run of the same configuration: they are used instead of being run again (``on_result`` is
+    not called for them), batch by batch, so the automatic mode takes the same decisions as
+    an uninterrupted run.
     """
     from tqdm import tqdm
 
+    kept = kept or {}
     show = sys.stderr.isatty() if progress is None else progress
     results: list[ReplicationResult] = []
     todo = list(range(experiment.replications))
     automatic = experiment.target_relative_half_width is not None
     with tqdm(total=len(todo), desc="replications", unit="rep", disable=not show) as bar:
         while todo:
-            for res in iter_replications(cfg, experiment, seed, todo):
+            reused = [kept[r] for r in todo if r in kept]
+            results.extend(reused)
+            bar.update(len(reused))
+            missing = [r for r in todo if r not in kept]
+            for res in iter_replications(cfg, experiment, seed, missing):
                 results.append(res)
                 if on_result is not None:
                     on_result(res)

@@ -14,9 +14,10 @@ import os
 import platform
 import subprocess
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -34,19 +35,60 @@ PACKAGES = (
 )
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+class OutputWriteError(OSError):
+    """A file of a run could not be written (disk full, folder not writable, ...).
+
+    Carries the path and the operating system's reason, so the command line can say in one
+    line which file failed and why.
+    """
+
+    def __init__(self, path: Path, err: OSError):
+        self.path = Path(path)
+        self.reason = err.strerror or str(err)
+        super().__init__(err.errno, f"cannot write {self.path.name}: {self.reason}")
+
+
+def _readable_mode() -> int:
+    # mkstemp creates files only their owner can read; finished files get the mode an
+    # ordinary open() would give them (0o666 less the umask), so colleagues can read them.
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _readable_mode()
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write through ``write(file)`` to a temporary file in the same folder, flush it to disk,
+    then rename it into place. On any failure (including Ctrl-C) the temporary file is
+    removed and the old file, if any, is left as it was; an ``OSError`` becomes an
+    :class:`OutputWriteError` naming the file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp: str | None = None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and not isinstance(err, OutputWriteError):
+            raise OutputWriteError(path, err) from err
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    _atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
@@ -55,20 +97,42 @@ def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _atomic_write(path, lambda fh: frame.to_parquet(fh, index=False))
 
 
 def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def atomic_save_figure(fig: Any, path: Path, **savefig_kwargs: Any) -> None:
+    """``fig.savefig`` through a temporary file (format from the file's extension)."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    _atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, **savefig_kwargs))
+
+
+def check_writable_folder(folder: Path) -> None:
+    """Raise ``OSError`` unless ``folder`` can be created and written to.
+
+    Creates the folder and a temporary file in it, then removes both (and any parent it had
+    to create), so checking leaves nothing behind.
+    """
+    folder = Path(folder)
+    created = []
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        created.append(probe)
+        probe = probe.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write_check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    finally:
+        for made in created:  # deepest first
+            try:
+                made.rmdir()
+            except OSError:
+                pass  # not created after all, or no longer empty
 
 
 def config_sha256(resolved_config: dict[str, Any]) -> str:

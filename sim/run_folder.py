@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -9,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import outputs
-from .config import RunConfig
+from . import outputs, replication_store
+from .config import Experiment, ModelConfig, RunConfig
 from .equity import equity_table
 from .experiment import (
     calibration_table,
@@ -22,26 +23,65 @@ from .experiment import (
     summarise,
 )
 from .kpis import KPI_DEFINITIONS
+from .memory_guard import estimated_gb_per_replication, replications_that_fit
+from .model import ReplicationResult
 from .timeseries import series_table
+
+#: Experiment settings that change how fast a run goes, or whether it may start, but never its
+#: numbers: left out of the configuration fingerprint, so changing them neither breaks a
+#: sweep's resume nor a run's.
+SPEED_ONLY_SETTINGS = ("n_jobs", "max_memory_gb")
+
+#: Files a complete run folder holds besides manifest.json, in the order they are written.
+RUN_FILES = (
+    "kpis.csv",
+    "summary.csv",
+    "ledger.csv",
+    "flows.csv",
+    "calibration.csv",
+    "timeseries.parquet",
+    "equity.csv",
+)
 
 
 def config_fingerprint(data: dict[str, Any]) -> str:
-    """SHA-256 of the resolved configuration; ``n_jobs`` changes speed, never numbers, so it
-    is left out."""
-    experiment = {k: v for k, v in data["experiment"].items() if k != "n_jobs"}
+    """SHA-256 of the resolved configuration, leaving out :data:`SPEED_ONLY_SETTINGS`."""
+    experiment = {k: v for k, v in data["experiment"].items() if k not in SPEED_ONLY_SETTINGS}
     return outputs.config_sha256({**data, "experiment": experiment})
+
+
+def parallel_within_memory(model: ModelConfig, exp: Experiment) -> Experiment:
+    """``exp`` with ``n_jobs`` lowered so the replications running at once fit in
+    ``experiment.max_memory_gb`` (numbers do not depend on ``n_jobs``)."""
+    fit = replications_that_fit(model, exp)
+    most = exp.max_replications if exp.target_relative_half_width is not None else exp.replications
+    if resolve_n_jobs(exp.n_jobs, most) <= fit:
+        return exp
+    each = estimated_gb_per_replication(model, exp)
+    print(
+        f"Memory guard: {fit} replication(s) at a time (about {each:.1f} GB each; "
+        f"experiment.max_memory_gb = {exp.max_memory_gb:g})"
+    )
+    return dataclasses.replace(exp, n_jobs=fit)
 
 
 def execute_run(
     run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run all replications and write ``kpis.csv``, ``summary.csv``, ``ledger.csv``,
-    ``flows.csv``, ``calibration.csv``, ``timeseries.parquet``, ``equity.csv`` and, last,
-    ``manifest.json``.
-    Returns the summary and calibration tables."""
+    """Run all replications and write :data:`RUN_FILES` and, last, ``manifest.json``.
+
+    Each replication is kept in ``replications/`` as it finishes; replications already kept
+    there by an interrupted run of the same configuration are used, not run again
+    (:mod:`sim.replication_store`). If the run stops early, the manifest says
+    ``"interrupted"`` (Ctrl-C) or ``"failed"`` (an error) and the exception is re-raised.
+    Returns the summary and calibration tables.
+    """
     from .cli import PROJECT_ROOT
 
     exp = run_cfg.experiment
+    fingerprint = config_fingerprint(data)
+    kept = replication_store.load_replications(out_dir, fingerprint)
+    parallel = parallel_within_memory(run_cfg.model, exp)
     manifest: dict[str, Any] = {
         "status": "running",
         "scenario": run_cfg.model.scenario,
@@ -53,28 +93,31 @@ def execute_run(
         "run_weeks": exp.run_weeks,
         "ci_level": exp.ci_level,
         "experiment": exp.name,
-        "n_jobs": resolve_n_jobs(exp.n_jobs, exp.replications),
-        "config_sha256": config_fingerprint(data),
+        "n_jobs": resolve_n_jobs(parallel.n_jobs, exp.replications),
+        "config_sha256": fingerprint,
         "git": outputs.git_state(PROJECT_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
         "command": " ".join(["python -m sim", *sys.argv[1:]]),
         "started_utc": outputs.now_utc(),
     }
+    if kept:
+        manifest["replications_resumed"] = sorted(kept)
     # Written first so an interrupted run is never mistaken for a finished one.
     outputs.atomic_write_json(out_dir / "manifest.json", manifest)
 
-    results = run_experiment(run_cfg.model, exp, run_cfg.seed)
-    kpis = kpi_table(results)
-    summary = summarise(kpis, exp.ci_level)
-    outputs.atomic_write_csv(out_dir / "kpis.csv", kpis)
-    outputs.atomic_write_csv(out_dir / "summary.csv", summary)
-    outputs.atomic_write_csv(out_dir / "ledger.csv", ledger_table(results))
-    outputs.atomic_write_csv(out_dir / "flows.csv", flows_table(results, exp.ci_level))
-    calibration = calibration_table(summary, run_cfg.calibration)
-    outputs.atomic_write_csv(out_dir / "calibration.csv", calibration)
-    outputs.atomic_write_parquet(out_dir / "timeseries.parquet", series_table(results))
-    outputs.atomic_write_csv(out_dir / "equity.csv", equity_table(results, exp.ci_level))
+    def keep(result: ReplicationResult) -> None:
+        replication_store.save_replication(out_dir, result, fingerprint)
+
+    try:
+        results = run_experiment(run_cfg.model, parallel, run_cfg.seed, on_result=keep, kept=kept)
+        summary, calibration = write_run_files(results, run_cfg, out_dir)
+    except KeyboardInterrupt:
+        _mark_stopped(out_dir, manifest, "interrupted", None)
+        raise
+    except Exception as err:
+        _mark_stopped(out_dir, manifest, "failed", err)
+        raise
 
     manifest.update(
         {
@@ -86,20 +129,54 @@ def execute_run(
             "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
             "wall_seconds": round(time.perf_counter() - started, 3),
             "finished_utc": outputs.now_utc(),
-            "files": [
-                "kpis.csv",
-                "summary.csv",
-                "ledger.csv",
-                "flows.csv",
-                "calibration.csv",
-                "timeseries.parquet",
-                "equity.csv",
-                ".hydra/config.yaml",
-            ],
+            "files": [*RUN_FILES, ".hydra/config.yaml"],
         }
     )
     outputs.atomic_write_json(out_dir / "manifest.json", manifest)
+    # Their contents are now in the run's files; a folder keeps them only while incomplete.
+    replication_store.discard_replications(out_dir)
     return summary, calibration
+
+
+def write_run_files(
+    results: list[ReplicationResult], run_cfg: RunConfig, out_dir: Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write :data:`RUN_FILES` from the replications; returns the summary and calibration."""
+    level = run_cfg.experiment.ci_level
+    kpis = kpi_table(results)
+    summary = summarise(kpis, level)
+    calibration = calibration_table(summary, run_cfg.calibration)
+    outputs.atomic_write_csv(out_dir / "kpis.csv", kpis)
+    outputs.atomic_write_csv(out_dir / "summary.csv", summary)
+    outputs.atomic_write_csv(out_dir / "ledger.csv", ledger_table(results))
+    outputs.atomic_write_csv(out_dir / "flows.csv", flows_table(results, level))
+    outputs.atomic_write_csv(out_dir / "calibration.csv", calibration)
+    outputs.atomic_write_parquet(out_dir / "timeseries.parquet", series_table(results))
+    outputs.atomic_write_csv(out_dir / "equity.csv", equity_table(results, level))
+    return summary, calibration
+
+
+def _mark_stopped(
+    out_dir: Path, manifest: dict[str, Any], status: str, err: BaseException | None
+) -> None:
+    """Rewrite the manifest of a run that stopped early, listing the replications kept.
+
+    Best effort: when the disk is full this write fails too, and the manifest keeps saying
+    "running", which is just as clearly not complete.
+    """
+    manifest.update(
+        {
+            "status": status,
+            "replications_kept": replication_store.kept_replications(out_dir),
+            "stopped_utc": outputs.now_utc(),
+        }
+    )
+    if err is not None:
+        manifest["error"] = f"{type(err).__name__}: {err}"
+    try:
+        outputs.atomic_write_json(out_dir / "manifest.json", manifest)
+    except OSError:
+        pass
 
 
 def _fmt(x: float) -> str:

@@ -71,7 +71,8 @@ def parse_options(raw: dict[str, Any], folder: Path | None = None) -> dict[str, 
     for name, data in raw.items():
         file = str(folder / f"{name}.yaml") if folder else None
         if isinstance(data, dict) and "_load_error" in data:
-            raise ConfigError(f"scenario.{name}", name, str(data["_load_error"]), file)
+            error = data["_load_error"]  # as cli.register stored it: the file's first error
+            raise ConfigError(error["key"], error["value"], error["rule"], file)
         _refuse_code(data, f"scenario.{name}", file or name)
         try:
             options[name] = from_dict(ScenarioOption, data, f"scenario.{name}")

@@ -548,14 +548,12 @@ def plot(report: WarmupReport, path: Path) -> None:
         fontsize=11,
     )
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
+    from .outputs import atomic_save_figure
+
     try:
-        fig.savefig(tmp, dpi=110)
-        tmp.replace(path)
+        atomic_save_figure(fig, path, dpi=110)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
 
 
 def series_long(report: WarmupReport) -> pd.DataFrame:
@@ -664,29 +662,13 @@ def parse_args(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
 
 def _compose(overrides: list[str]) -> tuple[Any, dict[str, Any]]:
     """Compose and validate like ``python -m sim``; returns (RunConfig, plain data)."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
     from . import cli
 
-    cli.register()
-    choices: dict[str, Any] = {}
-    try:
-        with initialize_config_dir(
-            config_dir=str(cli.CONF_DIR), version_base="1.3", job_name="warmup"
-        ):
-            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
-        found = OmegaConf.to_container(cfg.hydra.runtime.choices)
-        choices = found if isinstance(found, dict) else {}
-        return cli.validate(cfg)
-    except ConfigError as err:
-        raise cli.attach_file(err, choices, overrides) from None
+    _, run_cfg, data = cli.compose_validated(overrides, job_name="warmup")
+    return run_cfg, data
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     from . import cli, outputs
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -698,10 +680,6 @@ def main(argv: list[str] | None = None) -> int:
         run_cfg, data = _compose(overrides)
     except ConfigError as err:
         cli.report_config_error(err)
-        return cli.EXIT_CONFIG_ERROR
-    except (HydraException, OmegaConfBaseException) as err:
-        text = cli._explain_hydra_error(err, overrides if "overrides" in locals() else [])
-        print(f"Configuration error: {text}", file=sys.stderr)
         return cli.EXIT_CONFIG_ERROR
 
     typed_reps = any(o.split("=", 1)[0] == "experiment.replications" for o in overrides)

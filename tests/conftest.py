@@ -14,6 +14,8 @@ biases of a percentage point or two.
 from __future__ import annotations
 
 import copy
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -38,14 +40,30 @@ MINUTES_PER_DAY = 1440
 # --------------------------------------------------------------------------------------------
 
 
-def compose_real(overrides: list[str] | None = None) -> dict[str, Any]:
-    """``conf/config.yaml`` composed by Hydra (as ``python -m sim`` does), as plain data."""
+def run_sim(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """``python -m sim ARGV`` in this process (faster than a subprocess, and monkeypatches
+    reach it); returns its exit code."""
+    monkeypatch.setattr(sys, "argv", [sys.argv[0]])  # main() rewrites it
+    try:
+        sim.cli.main(argv)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+    return 0
+
+
+def compose_with_hydra(overrides: Sequence[str] = ()) -> Any:
+    """``conf/config.yaml`` composed by Hydra with these command-line overrides, as
+    ``python -m sim`` composes it (a DictConfig)."""
     sim.cli.register()
     with initialize_config_dir(
         config_dir=str(sim.cli.CONF_DIR), version_base="1.3", job_name="tests"
     ):
-        cfg = compose(config_name="config", overrides=overrides or [])
-    data = OmegaConf.to_container(cfg, resolve=True)
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def compose_real(overrides: list[str] | None = None) -> dict[str, Any]:
+    """``conf/config.yaml`` composed by Hydra (as ``python -m sim`` does), as plain data."""
+    data = OmegaConf.to_container(compose_with_hydra(overrides or []), resolve=True)
     assert isinstance(data, dict)
     return data
 

@@ -7,8 +7,8 @@ Sites are shrunk with Hydra deletions (``~site.practices.CODE``) so runs stay sh
 Replications are cached per (overrides, site, seed, replication, weeks): several tests read
 the same run, and none of them mutates it.
 
-Statistical checks use fixed seeds (deterministic) and a family-wise level ``ALPHA``: were the
-seed changed, a correct model would fail a check with probability at most 0.1%.
+Statistical checks use fixed seeds (deterministic) and the suite's family-wise level
+``ALPHA`` with ``assert_shares`` and ``binomial_pvalue``, all from ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from hydra import compose, initialize_config_dir
+from conftest import compose_with_hydra
 from omegaconf import OmegaConf
-from scipy import stats
 
 import sim.cli
 from sim import ledger
@@ -29,8 +28,6 @@ from sim.calendar import MINUTES_PER_DAY
 from sim.config import RunConfig
 from sim.model import ReplicationResult, make_calendar, run_replication
 
-#: Family-wise significance level of every statistical check in these files.
-ALPHA = 1e-3
 #: Seed of every run here (any fixed value; results are deterministic).
 SEED = 20250517
 #: One practice per locality: ~3,800 needs a week; every locality keeps a hub.
@@ -51,15 +48,6 @@ HUB_CLOSED_DAYS = tuple(
 
 
 GROUPS = ("site", "assumptions", "scenario", "experiment", "calibration", "sweep")
-
-
-def compose_with_hydra(overrides: Sequence[str]) -> Any:
-    """``conf/config.yaml`` composed by Hydra with these command-line overrides."""
-    sim.cli.register()
-    with initialize_config_dir(
-        config_dir=str(sim.cli.CONF_DIR), version_base="1.3", job_name="system_tests"
-    ):
-        return compose(config_name="config", overrides=list(overrides))
 
 
 @functools.lru_cache(maxsize=1)
@@ -233,33 +221,3 @@ def ae_rows_of_episodes(res: ReplicationResult) -> tuple[np.ndarray, np.ndarray]
 
 def outcome_names(codes: np.ndarray) -> list[str]:
     return [ledger.TERMINAL_STATES[c][0] for c in np.unique(codes)]
-
-
-# --------------------------------------------------------------------------------------------
-# Statistics
-# --------------------------------------------------------------------------------------------
-
-
-def binomial_pvalue(k: int, n: int, p: float) -> float:
-    """Exact two-sided binomial test (degenerate p handled exactly)."""
-    if p <= 0:
-        return 1.0 if k == 0 else 0.0
-    if p >= 1:
-        return 1.0 if k == n else 0.0
-    return float(stats.binomtest(int(k), int(n), p).pvalue)
-
-
-def assert_shares(counts, probs, what: str, alpha: float = ALPHA) -> None:
-    """Each category's count agrees with its configured probability: exact binomial test per
-    category at ``alpha / categories`` (Bonferroni)."""
-    counts = np.asarray(counts)
-    probs = np.asarray(probs, dtype=float)
-    n = int(counts.sum())
-    assert n > 0, f"{what}: no observations"
-    level = alpha / len(probs)
-    for i, (k, p) in enumerate(zip(counts, probs, strict=True)):
-        pv = binomial_pvalue(int(k), n, float(p))
-        assert pv > level, (
-            f"{what}: category {i} observed {k}/{n} = {k / n:.4f}, configured {p:.4f} "
-            f"(two-sided p = {pv:.2e} <= {level:.1e})"
-        )

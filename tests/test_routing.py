@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import assert_shares, binomial_pvalue, compose_with_hydra
 from omegaconf import OmegaConf
 from system_helpers import (
     ALL_PRACTICES,
@@ -22,9 +23,6 @@ from system_helpers import (
     TWO_PER_LOCALITY,
     _compose,
     ae_rows_of_episodes,
-    assert_shares,
-    binomial_pvalue,
-    compose_with_hydra,
     in_core_hours,
     keep_practices,
     nhs111_disposition,

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.comparison import COMPARISON_COLUMNS
+from sim.run_folder import RUN_FILES
 
 pytestmark = pytest.mark.slow
 
@@ -79,11 +80,14 @@ def test_rerunning_a_sweep_skips_complete_jobs(finished):
     assert kpis.stat().st_mtime_ns == before
 
 
-def test_launchers_give_identical_numbers(finished, tmp_path):
+def test_launchers_give_byte_identical_files(finished, tmp_path):
+    """joblib (the local launcher) and submitit (local_jobs, as on SLURM) write the same bytes:
+    part of the determinism audit (test_determinism.py)."""
     folder, _ = finished
     other = tmp_path / "submitit"
     done = sweep(other, "baseline,ic_expansion", "hydra/launcher=local_jobs")
     assert done.returncode == 0, done.stderr[-2000:]
+    assert (other / ".submitit").is_dir()  # the jobs really went through submitit
     for job in ("baseline", "ic_expansion"):
-        for name in ("kpis.csv", "summary.csv"):
-            assert (other / job / name).read_bytes() == (folder / job / name).read_bytes()
+        for name in RUN_FILES:
+            assert (other / job / name).read_bytes() == (folder / job / name).read_bytes(), name
