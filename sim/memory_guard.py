@@ -1,8 +1,10 @@
 """Memory guard: refuse a run that would not fit in memory before it starts.
 
-A replication holds every episode of its warm-up and run at once (numpy arrays plus the
-booking pass's lists), so its peak memory grows with population x simulated weeks. The
-estimate here is deliberately simple: expected episodes x :data:`ESTIMATED_BYTES_PER_EPISODE`.
+A replication holds every episode of its warm-up and run at once as numpy arrays (the
+booking pass keeps only a sliding window of them as Python lists), so its peak memory grows
+with population x simulated weeks. The estimate is deliberately simple: the interpreter and
+libraries (:data:`ESTIMATED_BASE_GB`) plus expected episodes x
+:data:`ESTIMATED_BYTES_PER_EPISODE`.
 
 ``experiment.max_memory_gb`` is the memory the run may use at once. A run whose single
 replication is estimated above it is refused (a :class:`~sim.config.ConfigError`, so the
@@ -17,10 +19,13 @@ import sys
 from .config import ConfigError, Experiment, ModelConfig
 
 #: Peak bytes one replication needs per episode (primary-care episodes and self-presenting
-#: A&E arrivals together). Measured once on the North Durham baseline: about 575 bytes an
-#: episode above a ~170 MB interpreter, so 700 covers both for a year's run. The lead will
-#: calibrate it from the benchmarks (docs/performance.md); change it here only.
-ESTIMATED_BYTES_PER_EPISODE = 700
+#: A&E arrivals together), above the interpreter. Measured with benchmarks/run.py on the
+#: North Durham baseline (docs/performance.md): 190-200 bytes an episode over a year, five
+#: years and a population of a million; 230 leaves a margin. tests/test_long_runs.py holds
+#: the measured peak of a 5-year and a million-population run under the estimate.
+ESTIMATED_BYTES_PER_EPISODE = 230
+#: The interpreter, numpy, pandas, SimPy and the model's code (about 150 MB measured)
+ESTIMATED_BASE_GB = 0.2
 WEEKS_PER_YEAR = 365.25 / 7
 GB = 1e9
 
@@ -37,7 +42,8 @@ def expected_episodes_per_week(model: ModelConfig) -> float:
 def estimated_gb_per_replication(model: ModelConfig, experiment: Experiment) -> float:
     """Estimated peak memory of one replication (GB), warm-up included."""
     weeks = experiment.warmup_weeks + experiment.run_weeks
-    return expected_episodes_per_week(model) * weeks * ESTIMATED_BYTES_PER_EPISODE / GB
+    episodes = expected_episodes_per_week(model) * weeks
+    return ESTIMATED_BASE_GB + episodes * ESTIMATED_BYTES_PER_EPISODE / GB
 
 
 def check_memory(model: ModelConfig, experiment: Experiment) -> None:
@@ -52,7 +58,8 @@ def check_memory(model: ModelConfig, experiment: Experiment) -> None:
         "experiment.max_memory_gb",
         limit,
         f"one replication is estimated to need {need:.1f} GB ({patients:,} registered "
-        f"patients x {weeks} weeks x {ESTIMATED_BYTES_PER_EPISODE} bytes per episode); "
+        f"patients x {weeks} weeks: {ESTIMATED_BYTES_PER_EPISODE} bytes per episode plus "
+        f"{ESTIMATED_BASE_GB} GB); "
         "shorten the run, shrink the site, or raise experiment.max_memory_gb if the machine "
         "has the memory",
     )
