@@ -126,13 +126,19 @@ def find_sweep_dir(folder: str | Path | None = None) -> Path:
     return found
 
 
+VALIDATION_FILES = ("manifest.json", "validation.csv")
+
+
+def latest_validation_dir(root: Path | None = None) -> Path | None:
+    """The newest complete ``python -m sim.validate`` folder under ``root`` (default
+    ``outputs/validation/``), or None. The board report uses this too."""
+    return _newest(VALIDATION_ROOT if root is None else Path(root), VALIDATION_FILES, is_complete)
+
+
 def find_validation_dir(folder: str | Path | None = None) -> Path:
     """A validation folder: ``folder``, else ``$SIM_VALIDATION_DIR``, else the newest complete
     one under ``outputs/validation/``."""
-    required = ("manifest.json", "validation.csv")
-    found = _from_env(ENV_VALIDATION, required, folder) or _newest(
-        VALIDATION_ROOT, required, is_complete
-    )
+    found = _from_env(ENV_VALIDATION, VALIDATION_FILES, folder) or latest_validation_dir()
     if found is None:
         raise NoOutputsError(
             f"No complete validation folder under {VALIDATION_ROOT} and ${ENV_VALIDATION} is "
