@@ -745,13 +745,30 @@ class _PdfWriter:
             self.y -= self.LINE * size / 8.5
         self.y -= self.LINE * 0.4
 
-    def table(self, title: str, frame: pd.DataFrame, rows_per_page: int = 30):
+    #: Table layout on a landscape page, in axes units: one text line, and the page's height.
+    TABLE_LINE, TABLE_HEIGHT = 0.024, 0.97
+
+    def table(self, title: str, frame: pd.DataFrame):
+        """A table over as many landscape pages as it needs: long cells wrap onto several
+        lines, rows never split, and a table wider than the page is scaled to fit it."""
+        wrap = 28 if len(frame.columns) > 6 else 40
         cells = [
-            [textwrap.shorten(fmt(v), 70) for v in row] for row in frame.itertuples(index=False)
+            [textwrap.fill(textwrap.shorten(fmt(v), 3 * wrap), wrap) for v in row]
+            for row in frame.itertuples(index=False)
         ]
         cols = [textwrap.fill(str(c), 16) for c in frame.columns]
-        for start in range(0, max(len(cells), 1), rows_per_page):
-            chunk = cells[start : start + rows_per_page]
+        head_lines = max((c.count("\n") + 1 for c in cols), default=1)
+        lines = [max(c.count("\n") + 1 for c in row) for row in cells]
+        pages, start = [], 0
+        while start < len(cells) or not pages:
+            used, end = (head_lines + 0.5) * self.TABLE_LINE, start
+            while end < len(cells) and used + lines[end] * self.TABLE_LINE <= self.TABLE_HEIGHT:
+                used += lines[end] * self.TABLE_LINE
+                end += 1
+            end = max(end, min(start + 1, len(cells)))  # a very tall row still gets a page
+            pages.append((start, end))
+            start = end
+        for start, end in pages:
             self.flush()
             fig = self.plt.figure(figsize=(11.69, 8.27))  # landscape for wide tables
             fig.text(
@@ -762,17 +779,24 @@ class _PdfWriter:
                 weight="bold",
                 va="top",
             )
-            ax = fig.add_axes((0.02, 0.03, 0.96, 0.88))
+            ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
             ax.axis("off")
-            if chunk:
-                t = ax.table(cellText=chunk, colLabels=cols, loc="upper center", cellLoc="left")
+            if end > start:
+                t = ax.table(
+                    cellText=cells[start:end], colLabels=cols, loc="upper center", cellLoc="left"
+                )
                 t.auto_set_font_size(False)
                 t.set_fontsize(6 if len(cols) > 6 else 7)
                 t.auto_set_column_width(list(range(len(cols))))
                 for (r, _), cell in t.get_celld().items():
+                    n = head_lines + 0.5 if r == 0 else lines[start + r - 1]
+                    cell.set_height(n * self.TABLE_LINE)
                     if r == 0:
-                        cell.set_height(cell.get_height() * 3.4)
                         cell.set_facecolor("#f2f2f2")
+                renderer = fig.canvas.get_renderer()
+                wide = t.get_window_extent(renderer).width / ax.get_window_extent(renderer).width
+                if wide > 1:
+                    t.scale(1 / wide, 1)
             self.pdf.savefig(fig)
             self.plt.close(fig)
 
