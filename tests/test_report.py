@@ -20,10 +20,11 @@ import pytest
 import yaml
 
 import sim.cli
-from sim.report.build import validation_blocks
+from sim.report import model_doc
+from sim.report.build import assumptions_blocks, validation_blocks
 from sim.report.figures import ENTRY_TO_PRACTICE, MIN_ARROW_POINTS, close_all, flow_diagram
 from sim.report.load import load_folder
-from sim.report.stress import stress_items
+from sim.report.stress import QUOTED_SECTION, stress_items
 from sim.timeseries import LEAD_DAYS_LAST
 
 RUNS_DIR = sim.cli.PROJECT_ROOT / "outputs" / "runs"
@@ -251,3 +252,44 @@ def test_lead_time_distribution_matches_the_routine_wait_kpi(reported):
         mean = (g["index"] * g.value).sum() / g.value.sum()
         kpi = kpis[(kpis.replication == rep) & (kpis.kpi == "practice.routine_lead_days_mean")]
         assert mean == pytest.approx(float(kpi.value.iloc[0]), rel=1e-9)
+
+
+# ------------------------------------------------------------------ text from docs/model.md
+
+
+def test_every_model_doc_section_the_report_cites_exists():
+    text = model_doc.read()
+    anchors = {s.anchor for s in model_doc.sections(text)}
+    stress_source = Path(sim.report.stress.__file__).read_text(encoding="utf-8")
+    cited = set(re.findall(r'_doc\(\s*"([^"]+)"', stress_source)) | set(QUOTED_SECTION.values())
+    assert cited and cited <= anchors, cited - anchors
+    for anchor in QUOTED_SECTION.values():
+        quoted = model_doc.excerpt(text, anchor)
+        assert quoted and len(quoted) <= model_doc.EXCERPT_CHARACTERS + 6, anchor
+        assert "```" not in quoted and "](" not in quoted and "|---" not in quoted
+
+
+def test_stress_items_quote_model_doc_where_metadata_cannot_fill_them(reported):
+    out_dir, _ = reported
+    items = {i.number: i for i in stress_items(load_folder(out_dir))}
+    assert set(QUOTED_SECTION) <= set(items)
+    for number in QUOTED_SECTION:
+        assert items[number].quoted, number
+    assert not items["4.2"].quoted  # filled from the manifest
+    html = (out_dir / "report.html").read_text(encoding="utf-8")
+    assert "From docs/model.md: Requests are handled one at a time" in html  # 2.4 Algorithms
+
+
+def test_assumption_tables_carry_sources_and_the_runs_values(reported):
+    out_dir, _ = reported
+    data = load_folder(out_dir)
+    data.base.config["site"]["practice_capacity"]["gp"]["fte_per_1000"] = 0.61
+    tables = {b.text: b.table for b in assumptions_blocks(data) if b.kind == "table"}
+    assert len(tables) >= 8
+    capacity = tables["Site: practice capacity"].set_index("setting")
+    assert {"value", "unit", "source", "conf."} <= set(capacity.columns)
+    run_column = next(c for c in capacity.columns if c.startswith("in the "))
+    assert capacity.loc["site.practice_capacity.gp.fte_per_1000", run_column] == "≠ 0.61"
+    nurse = capacity.loc["site.practice_capacity.nurse.fte_per_1000"]
+    assert nurse[run_column] == nurse["value"]  # as documented, no mark
+    assert all(not set(r) <= set("-:| ") for r in capacity.index)  # no Markdown rule rows

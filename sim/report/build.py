@@ -19,9 +19,10 @@ from .. import outputs
 from ..equity import GROUPS, MEASURES
 from ..ledger import TERMINAL_STATES
 from ..report_style import BASELINE, option_order
+from . import model_doc
 from .figures import NODE_NAMES, ReportFigure, all_figures, close_all, label, unit
 from .load import ReportData, RunData
-from .stress import SECTIONS, stress_items
+from .stress import MODEL_DOC, SECTIONS, stress_items
 
 MODEL_DOC_LINK = "docs/model.md#assumptions-and-sources"
 
@@ -525,14 +526,50 @@ def flows_blocks(data: ReportData) -> list[Block]:
     ]
 
 
+def _setting_value(config: dict[str, Any], setting: str) -> Any:
+    """The run's value of a docs/model.md setting key (``site.hubs.slot_minutes``, or an
+    ``assumptions.`` key written without that prefix); None when it does not resolve."""
+    for path in (setting, f"assumptions.{setting}"):
+        node: Any = config
+        for key in path.split("."):
+            if not isinstance(node, dict) or key not in node:
+                node = None
+                break
+            node = node[key]
+        if node is not None:
+            return node
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A setting's value as the documentation writes it (0.52, 15; not 0.520, 15.0)."""
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    if (
+        isinstance(value, list)
+        and len(value) <= 8
+        and all(isinstance(v, int | float) for v in value)
+    ):
+        return ", ".join(f"{v:g}" for v in value)
+    return "-"  # a nested setting: see the run's .hydra/config.yaml
+
+
+def _differs(documented: str, value: Any) -> bool:
+    try:
+        return isinstance(value, int | float) and float(documented) != float(value)
+    except ValueError:
+        return False
+
+
 def assumptions_blocks(data: ReportData) -> list[Block]:
     blocks = [
         Block("h2", "Assumptions and sources"),
         Block(
             "p",
-            f"Every model assumption and its source is listed in {MODEL_DOC_LINK} "
-            "(Assumptions and sources), with limitations in docs/model.md "
-            "(Limitations: what the model does not do). Each option in this report:",
+            "Each option in this report, as written in its scenario file (from the run's "
+            "configuration); the model's own assumptions and their sources follow.",
         ),
     ]
     seen = set()
@@ -541,7 +578,7 @@ def assumptions_blocks(data: ReportData) -> list[Block]:
             if name in seen or not isinstance(opt, dict):
                 continue
             seen.add(name)
-            blocks.append(Block("h3", f"{name}: {opt.get('title', name)}"))
+            blocks.append(Block("h3", f"{opt.get('title', name)} ({name})"))
             blocks.append(Block("p", f"Description: {opt.get('description', '-')}"))
             blocks.append(Block("p", f"Cost basis: {opt.get('cost_basis', '-')}"))
             assumptions = opt.get("assumptions") or []
@@ -549,6 +586,48 @@ def assumptions_blocks(data: ReportData) -> list[Block]:
                 assumptions = [f"{k}: {v}" for k, v in assumptions.items()]
             for a in assumptions:
                 blocks.append(Block("p", f"- {a}"))
+    doc = model_doc.read()
+    tables = model_doc.assumption_tables(doc) if doc else []
+    blocks.append(Block("h3", "Model assumptions and their sources"))
+    if not tables:
+        blocks.append(
+            Block("p", f"{MODEL_DOC} was not found: see {MODEL_DOC_LINK} in the repository.")
+        )
+        return blocks
+    ran = (data.base.manifest.get("git") or {}).get("commit")
+    changed = model_doc.changed_since(ran)
+    if changed is None:
+        same = "which cannot be compared with the run's commit (git unavailable)"
+    elif changed:
+        same = f"which HAS CHANGED since the run's commit {ran}: some values may differ"
+    else:
+        same = f"unchanged since the run's commit {ran}"
+    column = f"in the {data.title(data.base.name)} run"
+    blocks.append(
+        Block(
+            "p",
+            f"From {MODEL_DOC} (Assumptions and sources) as it is in this code, {same}. "
+            "Source keys are listed in docs/sources.md; confidence codes: V verified, V2 "
+            "secondary, D "
+            f"derived, R recalled, P plausible assumption. '{column}' is the value the run "
+            "used where it is a single number or a short list ('≠': differs from the "
+            "documented default, e.g. changed by an option or on the command line).",
+        )
+    )
+    config = data.base.config
+    for title, table in tables:
+        if "setting" in table.columns and "value" in table.columns:
+            values = [_setting_value(config, str(k)) for k in table["setting"]]
+            table = table.copy()
+            table.insert(
+                2,
+                column,
+                [
+                    ("≠ " if _differs(doc_v, v) else "") + _shown(v) if v is not None else "-"
+                    for doc_v, v in zip(table["value"], values, strict=True)
+                ],
+            )
+        blocks.append(Block("table", title, table))
     return blocks
 
 
@@ -608,6 +687,8 @@ def stress_blocks(data: ReportData) -> list[Block]:
             blocks.append(Block("h3", f"{section} {SECTIONS[section]}"))
         blocks.append(Block("h4", item.heading))
         blocks.append(Block("p", item.text))
+        if item.quoted:
+            blocks.append(Block("p", f"From {MODEL_DOC}: {item.quoted}"))
     return blocks
 
 
