@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.text
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
@@ -186,6 +187,27 @@ def test_every_option_has_the_same_colour_in_every_figure(finished):
     assert seen["comparison"] == seen["cost_effectiveness"] == set(OPTIONS)
     for key in ("ae_by_hour", "lead_times", "equity"):
         assert seen[key] == everyone, key
+
+
+def test_every_figure_has_a_title_with_units_and_labelled_intervals(finished):
+    folder, _ = finished
+    figures = all_figures(load_folder(folder))
+    try:
+        for f in figures:
+            fig = f.figure
+            titles = [fig.get_suptitle()] if fig.get_suptitle() else []
+            titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+            assert titles, f.key
+            # units in brackets in the figure's title (or each panel's)
+            assert re.search(r"\((?:[^()]*(?:per|£|%|patients|share)[^()]*)\)", " ".join(titles)), (
+                f.key,
+                titles,
+            )
+            if f.key != "flows":  # the flow diagram shows means; its CIs are in the table
+                texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+                assert any("95% CI" in t for t in texts), f.key
+    finally:
+        close_all(figures)
 
 
 def test_sweep_report_shows_equity_for_every_option(finished):
