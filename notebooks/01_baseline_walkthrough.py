@@ -33,18 +33,8 @@ from sim import notebook_data as nd
 from sim.experiment import t_interval
 from sim.report_style import BASELINE_COLOUR, OKABE_ITO
 
-pd.set_option("display.width", 200)
-pd.set_option("display.max_colwidth", 70)
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
-
-
-def fmt(x: float) -> str:
-    """Whole numbers for large values (costs), 4 significant figures otherwise."""
-    if pd.isna(x):
-        return ""
-    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
-
-
+nd.setup_display()
+fmt = nd.fmt
 run = nd.load_run()
 m = run.manifest
 level = run.ci_level

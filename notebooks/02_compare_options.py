@@ -21,41 +21,34 @@
 #
 # **Which sweep**: the folder in the environment variable `SIM_SWEEP_DIR`, otherwise the newest
 # sweep under `outputs/sweeps/` that has a `comparison.csv` and `ranking.csv` (make one with
-# `python -m sim +sweep=all_options`). Every option keeps the same colour in every figure
-# (`sim.report_style.option_colour`, Okabe-Ito palette); the baseline is black.
+# `python -m sim +sweep=all_options`). Every option keeps the same colour, marker and name in
+# every figure here and in the board report (`sim.report_style`: colours fixed by the scenario
+# catalogue; the baseline is black).
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from sim import notebook_data as nd
-from sim.report_style import BASELINE_COLOUR, option_colour
+from sim.report_style import BASELINE_COLOUR, option_style, wrap_label
 
-pd.set_option("display.width", 200)
-pd.set_option("display.max_colwidth", 60)
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
-
-
-def fmt(x: float) -> str:
-    if pd.isna(x):
-        return ""
-    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
-
-
+nd.setup_display()
+fmt = nd.fmt
 sweep = nd.load_sweep()
 comparison = nd.with_labels(sweep.comparison)
 ranking = sweep.ranking
-options = sweep.options
-colours = {o: option_colour(o) for o in options}
-# option_colour hashes the name onto 8 colours, so two options can share one: a marker per
-# option (fixed by its place in the sorted list of this sweep's options) tells them apart.
-markers = {o: "osD^vP*Xph"[i % 10] for i, o in enumerate(options)}
+options = sweep.options  # catalogue order, as in the board report
+titles = sweep.titles
+# Each option's colour and marker are fixed by the scenario catalogue (sim.report_style), so
+# they match the board report's figures.
+styles = {o: option_style(o).marker_kwargs() for o in options}
 print(f"Sweep folder: {sweep.folder}")
 print(f"Jobs complete: {', '.join(sweep.status.get('jobs_complete', sorted(sweep.jobs)))}")
 for problem in sweep.status.get("problems", []):
     print(f"Problem: {problem}")
-print(f"Options compared with the baseline: {', '.join(options)}")
+print("Options compared with the baseline:")
+for o in options:
+    print(f"  {o}: {titles[o]}")
 
 baseline = nd.load_run(sweep.jobs["baseline"], scenario=None) if "baseline" in sweep.jobs else None
 level = baseline.ci_level if baseline else 0.95
@@ -100,24 +93,28 @@ headline = (baseline.headline_kpis if baseline is not None else []) or [
 headline = [k for k in headline if k in set(comparison["kpi"])]
 ncols = 3
 nrows = -(-len(headline) // ncols)
-fig, axes = plt.subplots(nrows, ncols, figsize=(14, 2.2 + 0.35 * len(options) * nrows))
-axes = np.atleast_1d(axes).ravel()
+fig, axes = plt.subplots(
+    nrows, ncols, figsize=(14, nrows * (1.4 + 0.45 * len(options))), sharey=True, squeeze=False
+)
+axes = axes.ravel()
 for ax, kpi in zip(axes, headline, strict=False):
     rows = comparison[comparison["kpi"] == kpi].set_index("option").reindex(options)
-    y = np.arange(len(options))
+    unit = nd.kpi_unit(kpi)
+    scale = 1e6 if unit.startswith("£") else 1.0  # costs in £ million
+    unit = unit.replace("£", "£ million", 1) if scale != 1 else unit
+    y = np.arange(len(options))[::-1]  # first option on top
     for yi, (opt, r) in zip(y, rows.iterrows(), strict=True):
+        mean, lo, hi = (r[c] / scale for c in ("diff_mean", "diff_ci_low", "diff_ci_high"))
         ax.errorbar(
-            r["diff_mean"],
-            yi,
-            xerr=[[r["diff_mean"] - r["diff_ci_low"]], [r["diff_ci_high"] - r["diff_mean"]]],
-            fmt=markers[opt],
-            color=colours[opt],
-            capsize=3,
+            mean, yi, xerr=[[mean - lo], [hi - mean]], linestyle="none", capsize=3, **styles[opt]
         )
     ax.axvline(0, color=BASELINE_COLOUR, lw=0.8)
-    ax.set_yticks(y, options, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_title(f"{nd.kpi_label(kpi)}\n({nd.kpi_unit(kpi)}, option − baseline)", fontsize=9)
+    ax.set_title(f"{nd.kpi_label(kpi)}\n({unit}, option − baseline)", fontsize=9)
+# the panels share the y axis: option names once, on the left
+axes[0].set_yticks(np.arange(len(options))[::-1], [wrap_label(titles[o], 30) for o in options])
+axes[0].set_ylim(-0.7, len(options) - 0.3)
+for ax in axes[::ncols]:
+    ax.tick_params(axis="y", labelsize=7)
 for ax in axes[len(headline) :]:
     ax.set_visible(False)
 fig.suptitle(f"Difference from the baseline (mean, whiskers: {level:.0%} CI, paired)")
@@ -161,18 +158,18 @@ for off, opt in zip(offsets, options, strict=True):
         r["diff_mean"],
         y,
         xerr=[r["diff_mean"] - r["diff_ci_low"], r["diff_ci_high"] - r["diff_mean"]],
-        fmt=markers[opt],
+        linestyle="none",
         ms=4,
-        color=colours[opt],
         capsize=2,
-        label=opt,
+        label=wrap_label(titles[opt], 40),
+        **styles[opt],
     )
 ax.axvline(0, color=BASELINE_COLOUR, lw=0.8)
 ax.set_yticks(range(len(kpis)), [nd.kpi_label(k) for k in kpis], fontsize=8)
 ax.invert_yaxis()
 ax.set_xlabel("difference from the baseline (% of the baseline mean)")
 ax.set_title(f"All KPIs: option − baseline (% of baseline; whiskers: {level:.0%} CI)")
-ax.legend(fontsize=8, loc="lower right")
+ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 fig.tight_layout()
 plt.show()
 
@@ -206,19 +203,18 @@ for ax, (col, lo, hi, what) in zip(axes, panels, strict=True):
             x,
             y,
             xerr=[[x - getattr(r, lo)], [getattr(r, hi) - x]],
-            fmt=markers[r.option],
+            linestyle="none",
             ms=7,
-            color=colours[r.option],
             capsize=3,
-            label=r.option,
+            label=wrap_label(titles[r.option], 40),
+            **styles[r.option],
         )
-        ax.annotate(r.option, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.axvline(0, color="grey", lw=0.8)
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xlabel(f"{what} (mean, {level:.0%} CI)")
     ax.set_ylabel("additional annual investment (£ million, 2024/25 prices)")
     ax.set_title(f"Investment (£m a year) against {what}", fontsize=10)
-axes[0].legend(fontsize=8)
+axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 fig.suptitle("Cost-effectiveness plane (paired with the baseline)")
 fig.tight_layout()
 plt.show()

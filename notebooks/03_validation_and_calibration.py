@@ -33,9 +33,7 @@ import pandas as pd
 from sim import notebook_data as nd
 from sim.report_style import BASELINE_COLOUR, OKABE_ITO
 
-pd.set_option("display.width", 220)
-pd.set_option("display.max_colwidth", 60)
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+nd.setup_display()
 PASS_COLOUR, FAIL_COLOUR, BAND_COLOUR = OKABE_ITO[3], OKABE_ITO[6], OKABE_ITO[2]
 
 val = nd.load_validation()

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from .kpis import KPI_DEFINITIONS
+from .report_style import option_order, option_title
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = PROJECT_ROOT / "outputs"
@@ -126,13 +127,19 @@ def find_sweep_dir(folder: str | Path | None = None) -> Path:
     return found
 
 
+VALIDATION_FILES = ("manifest.json", "validation.csv")
+
+
+def latest_validation_dir(root: Path | None = None) -> Path | None:
+    """The newest complete ``python -m sim.validate`` folder under ``root`` (default
+    ``outputs/validation/``), or None. The board report uses this too."""
+    return _newest(VALIDATION_ROOT if root is None else Path(root), VALIDATION_FILES, is_complete)
+
+
 def find_validation_dir(folder: str | Path | None = None) -> Path:
     """A validation folder: ``folder``, else ``$SIM_VALIDATION_DIR``, else the newest complete
     one under ``outputs/validation/``."""
-    required = ("manifest.json", "validation.csv")
-    found = _from_env(ENV_VALIDATION, required, folder) or _newest(
-        VALIDATION_ROOT, required, is_complete
-    )
+    found = _from_env(ENV_VALIDATION, VALIDATION_FILES, folder) or latest_validation_dir()
     if found is None:
         raise NoOutputsError(
             f"No complete validation folder under {VALIDATION_ROOT} and ${ENV_VALIDATION} is "
@@ -140,6 +147,26 @@ def find_validation_dir(folder: str | Path | None = None) -> Path:
             f"folder), or set {ENV_VALIDATION}=<validation folder>."
         )
     return found
+
+
+# --------------------------------------------------------------------------- display
+
+
+def setup_display() -> None:
+    """The display settings every notebook starts with: wide pandas tables, light grids."""
+    import matplotlib.pyplot as plt
+
+    pd.set_option("display.width", 220)
+    pd.set_option("display.max_colwidth", 70)
+    plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3})
+
+
+def fmt(x: float) -> str:
+    """Numbers in tables: whole numbers for large values (costs), 4 significant figures
+    otherwise, blank when missing."""
+    if pd.isna(x):
+        return ""
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
 
 
 # --------------------------------------------------------------------------- loading
@@ -231,7 +258,14 @@ class SweepData:
 
     @property
     def options(self) -> list[str]:
-        return sorted(self.comparison["option"].unique())
+        """Options compared with the baseline, in catalogue order (as in every figure)."""
+        return option_order(self.comparison["option"].unique())
+
+    @property
+    def titles(self) -> dict[str, str]:
+        """Human-readable name of every option (the scenario files' titles, as run)."""
+        given = dict(zip(self.ranking["option"], self.ranking["title"], strict=True))
+        return {o: option_title(o, given) for o in ["baseline", *self.options]}
 
 
 def load_sweep(folder: str | Path | None = None) -> SweepData:

@@ -1,15 +1,47 @@
-"""One look for every figure: a colour-blind-safe palette and a fixed colour per option.
+"""One look for every figure: colour-blind-safe palettes and a fixed style per option.
 
-Colours follow Okabe & Ito (2008). An option keeps the same colour in every figure of every
-report because it is assigned from the option's name, not its position in a plot.
+Options
+-------
+Every option keeps the same colour, marker and name in every figure of every report and
+notebook, because its style comes from its place in the scenario catalogue, never from its
+position in a plot:
+
+- The catalogue is ``scenarios/*.yaml`` sorted by file name, with ``baseline`` first. Option
+  *i* of the catalogue gets ``OPTION_COLOURS[i]`` and ``OPTION_MARKERS[i]``: the baseline is
+  always black with a round marker. Adding a scenario file shifts the options sorted after it.
+- A combination ``a+b`` (options in the order they were chosen) is drawn in the colour of
+  ``a`` with the marker of ``b``, hollow, with dashed lines, so it reads as "a, combined".
+- An option not in the catalogue (its file removed or renamed since the run) gets a colour
+  and marker from a hash of its name, hollow.
+
+``OPTION_COLOURS`` holds twelve colours: black for the baseline, then Paul Tol's "muted"
+qualitative scheme (nine colours, colour-blind safe: Tol 2021, *Colour Schemes*, SRON
+technical note SRON/EPS/TN/09-002 issue 3.2), then blue and orange from Petroff's accessible
+ten-colour sequence (Petroff 2021, "Accessible Color Sequences for Data Visualization",
+arXiv:2107.02270; matplotlib's ``petroff10``). No vetted palette has twelve colours every
+reader can tell apart, so the two additions were chosen as the pair that keeps the palette
+furthest apart under simulated colour blindness (Machado et al. 2009): every pair of the
+twelve is at least 15 CIELAB units apart under protanopia and deuteranopia and 11 under
+tritanopia (``tests/test_report_style.py`` checks this). Markers are distinct for all twelve,
+so no reader has to rely on colour alone.
+
+Other series
+------------
+Lines that are not options (needs, requests, slots, flows) use ``OKABE_ITO`` (Okabe & Ito
+2008) or the neutral greys below.
 """
 
 from __future__ import annotations
 
 import hashlib
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 OKABE_ITO = (
-    "#000000",  # black: baseline
+    "#000000",  # black
     "#E69F00",
     "#56B4E9",
     "#009E73",
@@ -19,16 +51,131 @@ OKABE_ITO = (
     "#CC79A7",
     "#999999",
 )
-BASELINE_COLOUR = OKABE_ITO[0]
+BASELINE = "baseline"
+BASELINE_COLOUR = "#000000"
+TOL_MUTED = (
+    "#CC6677",  # rose
+    "#332288",  # indigo
+    "#DDCC77",  # sand
+    "#117733",  # green
+    "#88CCEE",  # cyan
+    "#882255",  # wine
+    "#44AA99",  # teal
+    "#999933",  # olive
+    "#AA4499",  # purple
+)
+PETROFF_ADDITIONS = ("#3F90DA", "#FFA90E")  # blue, orange
+OPTION_COLOURS = (BASELINE_COLOUR, *TOL_MUTED, *PETROFF_ADDITIONS)
+OPTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<", ">", "p")
+#: Neutral colours for what is not an option (reference lines, context series).
+GREY, LIGHT_GREY = "#777777", "#BBBBBB"
+#: Highlight for demand that was not met where it first arose (flow diagram).
+UNMET_COLOUR = OKABE_ITO[6]  # vermillion
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+COMBINATION_SEPARATOR = "+"
+
+
+@dataclass(frozen=True)
+class OptionStyle:
+    """How an option is drawn: ``plot_kwargs`` for lines, ``marker_kwargs`` for points."""
+
+    colour: str
+    marker: str
+    hollow: bool = False  # combinations and options outside the catalogue
+
+    @property
+    def linestyle(self) -> str:
+        return "--" if self.hollow else "-"
+
+    def marker_kwargs(self) -> dict[str, object]:
+        """Keyword arguments for ``plot``/``errorbar`` points in this style."""
+        face = "white" if self.hollow else self.colour
+        return {
+            "color": self.colour,
+            "marker": self.marker,
+            "markerfacecolor": face,
+            "markeredgecolor": self.colour,
+        }
+
+
+@lru_cache(maxsize=4)
+def catalogue(folder: Path = SCENARIO_DIR) -> tuple[str, ...]:
+    """Option names of the scenario catalogue: ``baseline`` first, then the rest sorted."""
+    names = sorted(p.stem for p in Path(folder).glob("*.yaml"))
+    return (BASELINE, *[n for n in names if n != BASELINE])
+
+
+def _hashed(name: str) -> int:
+    return int(hashlib.sha256(name.encode("utf-8")).hexdigest(), 16)
+
+
+def option_style(name: str, folder: Path = SCENARIO_DIR) -> OptionStyle:
+    """The fixed style of an option or combination (rules in the module docstring)."""
+    names = catalogue(folder)
+    n = len(OPTION_COLOURS)
+    if name in names:
+        i = names.index(name)
+        # Beyond twelve options colours repeat; the marker cycle is the same length, so a
+        # repeated colour is hollow to stay distinguishable from the first use.
+        return OptionStyle(OPTION_COLOURS[i % n], OPTION_MARKERS[i % n], hollow=i >= n)
+    parts = name.split(COMBINATION_SEPARATOR)
+    if len(parts) > 1 and all(p in names for p in parts):
+        first, second = option_style(parts[0], folder), option_style(parts[1], folder)
+        return OptionStyle(first.colour, second.marker, hollow=True)
+    h = _hashed(name)
+    # not the baseline's black: an unknown option must not look like the baseline
+    return OptionStyle(OPTION_COLOURS[1 + h % (n - 1)], OPTION_MARKERS[h % n], hollow=True)
 
 
 def option_colour(name: str) -> str:
-    """Stable colour for an option (baseline is always black)."""
-    if name == "baseline":
-        return BASELINE_COLOUR
-    digest = int(hashlib.sha256(name.encode("utf-8")).hexdigest(), 16)
-    return OKABE_ITO[1 + digest % (len(OKABE_ITO) - 1)]
+    """The option's colour (baseline always black); see :func:`option_style`."""
+    return option_style(name).colour
 
 
-def option_colours(names: list[str]) -> dict[str, str]:
+def option_colours(names: Iterable[str]) -> dict[str, str]:
     return {n: option_colour(n) for n in names}
+
+
+def option_title(name: str, titles: Mapping[str, str] | None = None) -> str:
+    """Human-readable name of an option: its title from ``titles`` (e.g. the run's
+    configuration), else the scenario files' titles joined with " + ", else ``name``."""
+    if titles and titles.get(name):
+        return str(titles[name])
+    parts = name.split(COMBINATION_SEPARATOR)
+    file_titles = [_file_title(p) for p in parts]
+    if all(file_titles):
+        return " + ".join(str(t) for t in file_titles)
+    return name
+
+
+@lru_cache(maxsize=64)
+def _file_title(name: str, folder: Path = SCENARIO_DIR) -> str | None:
+    import yaml
+
+    path = Path(folder) / f"{name}.yaml"
+    try:
+        node = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    title = node.get("title") if isinstance(node, dict) else None
+    return str(title) if title else None
+
+
+def wrap_label(text: str, width: int = 30) -> str:
+    """A long option title on several lines, for axis labels and legends."""
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def option_order(names: Iterable[str], folder: Path = SCENARIO_DIR) -> list[str]:
+    """``names`` in catalogue order (baseline first), each combination right after its first
+    option, options outside the catalogue last: the same order in every figure and table."""
+    index = {n: i for i, n in enumerate(catalogue(folder))}
+
+    def key(name: str) -> tuple[int, int, str]:
+        if name in index:
+            return (index[name], 0, name)
+        first = name.split(COMBINATION_SEPARATOR)[0]
+        return (index.get(first, len(index)), 1, name)
+
+    return sorted(names, key=key)

@@ -1,5 +1,6 @@
 """Sweep summaries: every option paired against the baseline, a cost-effectiveness ranking and
-plot. Runs automatically at the end of a sweep (a Hydra callback) and on demand:
+plot, then the board report (``python -m sim.report``). Runs automatically at the end of a
+sweep (a Hydra callback) and on demand:
 
     python -m sim.sweep outputs/sweeps/all_options
 
@@ -8,6 +9,7 @@ The last line printed is the sweep folder's path.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -19,7 +21,7 @@ import pandas as pd
 from .calendar import WEEKS_PER_YEAR
 from .compare import PAIRING_KEYS
 from .comparison import COMPARISON_COLUMNS, paired_comparison
-from .outputs import atomic_write_csv, atomic_write_json, now_utc
+from .outputs import atomic_write_csv, atomic_write_json, atomic_write_text, now_utc
 
 BASELINE = "baseline"
 RANKING_COLUMNS = [
@@ -135,31 +137,30 @@ def _ranking_row(option: str, title: str, table: pd.DataFrame) -> list[Any]:
     ]
 
 
-def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path) -> None:
-    """Annual investment against A&E attendances avoided, with CI whiskers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.95) -> None:
+    """Annual investment against A&E attendances avoided, with CI whiskers: the report's
+    cost-effectiveness plane, saved on its own."""
     import matplotlib.pyplot as plt
 
-    from .report_style import option_colours
+    from .report.build import atomic_write_bytes
+    from .report.figures import cost_effectiveness_plane
+    from .report_style import option_title
 
-    colours = option_colours(list(ranking["option"]))
-    fig, ax = plt.subplots(figsize=(9, 6))
-    for r in ranking.itertuples():
-        x, y = r.ae_attendances_avoided_per_year, r.investment_annual_gbp / 1e6
-        err = [[x - r.ae_avoided_ci_low], [r.ae_avoided_ci_high - x]]
-        ax.errorbar(x, y, xerr=err, fmt="o", color=colours[r.option], capsize=3, label=r.option)
-        ax.annotate(r.option, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    ax.axvline(0, color="grey", lw=0.8)
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel("A&E attendances avoided per year (mean, 95% CI, paired with baseline)")
-    ax.set_ylabel("Additional annual investment (£ million, 2024/25 prices)")
-    ax.set_title("Investment options: cost against A&E attendances avoided")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    titles = {o: t for o, t in zip(ranking["option"], ranking["title"], strict=True)}
+    fig = cost_effectiveness_plane(
+        ranking, level, {o: option_title(o, titles) for o in ranking["option"]}
+    )
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=120)
+        atomic_write_bytes(path, buf.getvalue())
+    finally:
+        plt.close(fig)
+
+
+def _baseline_level(sweep_dir: Path) -> float:
+    jobs = job_folders(sweep_dir)
+    return float(_manifest(jobs[BASELINE]).get("ci_level", 0.95)) if BASELINE in jobs else 0.95
 
 
 def summarise_sweep(sweep_dir: Path) -> list[str]:
@@ -176,7 +177,8 @@ def summarise_sweep(sweep_dir: Path) -> list[str]:
     atomic_write_csv(sweep_dir / "comparison.csv", comparison)
     atomic_write_csv(sweep_dir / "ranking.csv", ranking)
     if len(ranking):
-        plot_cost_effectiveness(ranking, sweep_dir / "cost_effectiveness.png")
+        level = _baseline_level(sweep_dir)
+        plot_cost_effectiveness(ranking, sweep_dir / "cost_effectiveness.png", level)
     atomic_write_json(
         sweep_dir / "sweep.json",
         {
@@ -206,7 +208,35 @@ def format_ranking(ranking: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def report(sweep_dir: Path) -> None:
+def board_report(sweep_dir: Path) -> Path | None:
+    """Write the sweep's board report (report.html/.md/.pdf). A report that fails is reported
+    as a warning with the command to re-run it, never raised: the sweep's results, already
+    written, must not be lost to a problem in the report. The traceback goes to
+    ``report_error.txt`` in the sweep folder (removed again once a report succeeds)."""
+    error_file = Path(sweep_dir) / "report_error.txt"
+    try:
+        from .report import load_folder
+        from .report.build import write_report
+
+        written = write_report(load_folder(sweep_dir))
+    except Exception as err:  # noqa: BLE001 - any failure here is reported, not raised
+        import traceback
+
+        atomic_write_text(error_file, traceback.format_exc())
+        print(
+            f"warning: the board report could not be written ({type(err).__name__}: {err}; "
+            f"details in {error_file}). The sweep's results are complete in {sweep_dir}; "
+            f"make the report with: python -m sim.report {sweep_dir}",
+            file=sys.stderr,
+        )
+        return None
+    error_file.unlink(missing_ok=True)
+    return written
+
+
+def report(sweep_dir: Path, with_board_report: bool = True) -> None:
+    """Summarise the sweep, print the ranking and write the board report; the last line
+    printed is the sweep folder."""
     problems = summarise_sweep(sweep_dir)
     ranking = pd.read_csv(sweep_dir / "ranking.csv")
     if len(ranking):
@@ -214,6 +244,10 @@ def report(sweep_dir: Path) -> None:
         print(format_ranking(ranking))
     for p in problems:
         print(f"warning: {p}", file=sys.stderr)
+    if with_board_report:
+        written = board_report(sweep_dir)
+        if written is not None:
+            print(f"Board report: {written}")
     print(sweep_dir)
 
 
@@ -221,10 +255,15 @@ try:  # the callback needs Hydra; the summary functions above do not
     from hydra.experimental.callback import Callback
 
     class SweepSummaryCallback(Callback):
-        """Summarise the sweep when every job has finished (configured in conf/sweep/)."""
+        """Summarise the sweep and write its board report when every job has finished
+        (configured in conf/sweep/; ``hydra.callbacks.sweep_summary.board_report=false``
+        leaves the report out)."""
+
+        def __init__(self, board_report: bool = True) -> None:
+            self.board_report = board_report
 
         def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
-            report(Path(config.hydra.sweep.dir))
+            report(Path(config.hydra.sweep.dir), with_board_report=self.board_report)
 
 except ImportError:  # pragma: no cover - hydra is a dependency
     pass

@@ -1,5 +1,6 @@
-"""Compact time series of one replication, for plots: daily counts over the measurement window
-and hour-of-week profiles (168 values, Monday 00:00 first) averaged over its weeks.
+"""Compact time series of one replication, for plots: daily counts over the measurement window,
+hour-of-week profiles (168 values, Monday 00:00 first) averaged over its weeks, and the
+distribution of practice booking lead times.
 
 Only aggregates are kept (a few thousand numbers a replication), never per-episode records.
 """
@@ -10,9 +11,11 @@ import numpy as np
 import pandas as pd
 
 from .calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
-from .kpis import KpiInputs
+from .config import URGENCIES
+from .kpis import KpiInputs, access_masks
 
-#: name -> (kind, unit): kind is "daily" (index = day of the window) or "hour_of_week"
+#: name -> (kind, unit): kind is "daily" (index = day of the window), "hour_of_week" or
+#: "lead_days" (index = whole days from request to appointment, see LEAD_DAYS_LAST)
 SERIES: dict[str, tuple[str, str]] = {
     "episodes_arising": ("daily", "episodes per day"),
     "practice_appointments": ("daily", "appointments per day"),
@@ -27,7 +30,12 @@ SERIES: dict[str, tuple[str, str]] = {
     "hub_capacity_by_hour": ("hour_of_week", "slots starting per hour"),
     "ae_arrivals_by_hour": ("hour_of_week", "arrivals per hour"),
     "ae_occupancy_by_hour": ("hour_of_week", "patients in the department (mean)"),
+    **{f"practice_lead_days_{u}": ("lead_days", "requests booked per week") for u in URGENCIES},
 }
+#: Lead-time distributions count whole days from the first request to the practice appointment
+#: (as the routine-wait KPIs do), index 0..LEAD_DAYS_LAST; the last bin holds every longer
+#: wait. Six weeks is the default site's booking horizon, so the bins show every wait there.
+LEAD_DAYS_LAST = 42
 
 
 def _daily(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
@@ -53,6 +61,22 @@ def _capacity_by_hour(k: KpiInputs, books) -> np.ndarray:
             for minute in book.slot_times_on(day):
                 profile[weekday * 24 + minute // MINUTES_PER_HOUR] += 1
     return profile
+
+
+def _lead_days(k: KpiInputs) -> dict[str, np.ndarray]:
+    """Requests arising in the window and booked at the practice, per week, by urgency and
+    whole days from first request to appointment."""
+    m = access_masks(k)
+    # the routine-wait KPI's episodes: requests made before the run ended, booked
+    requested = m["arose_in"] & (k.journeys.first_request_time < k.last_day * MINUTES_PER_DAY)
+    booked = requested & (k.journeys.appointment_day >= 0)
+    lead = k.journeys.appointment_day - m["request_day"]
+    out = {}
+    for code, urgency in enumerate(URGENCIES):
+        days = lead[booked & (k.episodes.urgency == code)].astype(np.int64)
+        counts = np.bincount(np.clip(days, 0, LEAD_DAYS_LAST), minlength=LEAD_DAYS_LAST + 1)
+        out[f"practice_lead_days_{urgency}"] = counts / k.weeks
+    return out
 
 
 def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
@@ -84,6 +108,7 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
         "hub_capacity_by_hour": _capacity_by_hour(k, k.hubs.books),
         "ae_arrivals_by_hour": _hour_of_week(k, ed.arrivals.time),
         "ae_occupancy_by_hour": ae_occ_by_hour,
+        **_lead_days(k),
     }
 
 

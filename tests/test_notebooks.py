@@ -104,6 +104,7 @@ def inputs(tmp_path_factory):
                 "+sweep=all_options",
                 "hydra.sweeper.params.scenario='choice(baseline,extended_access_8to8)'",
                 f"hydra.sweep.dir={sweep_dir}",
+                "hydra.callbacks.sweep_summary.board_report=false",  # not read here
                 *QUICK,
             ],
             tmp,

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -19,8 +20,12 @@ import pytest
 import yaml
 
 import sim.cli
+from sim.report import model_doc
+from sim.report.build import assumptions_blocks, validation_blocks
+from sim.report.figures import ENTRY_TO_PRACTICE, MIN_ARROW_POINTS, close_all, flow_diagram
 from sim.report.load import load_folder
-from sim.report.stress import stress_items
+from sim.report.stress import QUOTED_SECTION, stress_items
+from sim.timeseries import LEAD_DAYS_LAST
 
 RUNS_DIR = sim.cli.PROJECT_ROOT / "outputs" / "runs"
 ENV = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -140,3 +145,151 @@ def test_bad_folder_exits_2(tmp_path, problem):
     assert rep.returncode == 2
     assert len(rep.stderr.strip().splitlines()) == 1
     assert not (folder / "report.html").exists()
+
+
+# ------------------------------------------------------------------ validation section
+
+
+def _text(blocks) -> str:
+    return "\n".join(b.text for b in blocks)
+
+
+def _validation_folder(root: Path, name: str, commit: str | None, status: str, age: int) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "validation.csv").write_text(
+        "group,check,unit,theory,simulated,ci_low,ci_high,passed\n"
+        "mmc_ae,A&E M/M/c: mean wait,minutes,10,10.2,9.5,10.9,True\n"
+        "little,Little's law,patients,5,5.1,4.8,5.4,False\n"
+    )
+    manifest = {"status": status, "command": "python -m sim.validate", "quick": False}
+    manifest["git"] = {"commit": commit, "dirty": False}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    stamp = time.time() - age
+    for f in folder.iterdir():
+        os.utime(f, (stamp, stamp))
+    return folder
+
+
+def test_validation_section_says_plainly_when_there_is_none(reported, tmp_path):
+    out_dir, _ = reported
+    text = _text(validation_blocks(load_folder(out_dir, validation_root=tmp_path / "none")))
+    assert "No complete python -m sim.validate output was found" in text
+    assert f"python -m sim.report {out_dir}" in text
+    # what the run proves on its own is there whatever
+    assert "ended in exactly one terminal state, in every replication" in text
+    assert re.search(r"Calibration: \d+ of \d+ published targets within tolerance", text)
+
+
+def test_validation_section_takes_the_newest_complete_and_compares_commits(reported, tmp_path):
+    out_dir, _ = reported
+    commit = json.loads((out_dir / "manifest.json").read_text())["git"]["commit"]
+    _validation_folder(tmp_path, "old", "0" * 40, "complete", age=300)
+    newest = _validation_folder(tmp_path, "new", commit, "complete", age=200)
+    _validation_folder(tmp_path, "unfinished", commit, "running", age=100)
+    data = load_folder(out_dir, validation_root=tmp_path)
+    assert data.validation_folder == newest
+    text = _text(validation_blocks(data))
+    assert f"1 of 2 checks passed in {newest}" in text
+    assert f"same git commit as this run ({commit})" in text
+    other = _validation_folder(tmp_path, "newer_other_code", "f" * 40, "complete", age=50)
+    text = _text(validation_blocks(load_folder(out_dir, validation_root=tmp_path)))
+    assert f"in {other}" in text and f"NOT this run's {commit}" in text
+
+
+def test_an_unbalanced_ledger_is_reported(reported):
+    out_dir, _ = reported
+    data = load_folder(out_dir)
+    led = data.base.ledger
+    led.loc[0, "gave_up"] += 1  # one episode counted twice
+    text = _text(validation_blocks(data))
+    assert "THE LEDGER DOES NOT BALANCE" in text
+
+
+def test_a_given_validation_folder_must_be_complete(reported, tmp_path):
+    out_dir, _ = reported
+    unfinished = _validation_folder(tmp_path, "v", None, "running", age=0)
+    rep = _report(out_dir, "--validation", str(unfinished))
+    assert rep.returncode == 2 and "did not complete" in rep.stderr
+
+
+# ------------------------------------------------------------------ figures
+
+
+def test_flow_diagram_arrows_are_proportional_to_weekly_flows(reported):
+    out_dir, _ = reported
+    data = load_folder(out_dir)
+    fig = flow_diagram(data)
+    try:
+        arrows = {
+            p.get_gid().removeprefix("flow:"): p.get_arrowstyle().tail_width
+            for p in fig.figure.findobj(lambda a: (a.get_gid() or "").startswith("flow:"))
+        }
+    finally:
+        close_all([fig])
+    flows = data.base.flows
+    flows = flows[flows.per_week_mean > 0]
+    expected = {
+        f"{o}>{d}": m
+        for o, d, m in zip(flows.origin, flows.destination, flows.per_week_mean, strict=True)
+        if (o, d) not in ENTRY_TO_PRACTICE
+    }
+    assert set(arrows) == set(expected)
+    largest = max(expected, key=expected.get)
+    for key, per_week in expected.items():
+        scaled = arrows[largest] * per_week / expected[largest]
+        assert arrows[key] == pytest.approx(max(scaled, MIN_ARROW_POINTS)), key
+
+
+def test_lead_time_distribution_matches_the_routine_wait_kpi(reported):
+    out_dir, _ = reported
+    ts = pd.read_parquet(out_dir / "timeseries.parquet")
+    kpis = pd.read_csv(out_dir / "kpis.csv")
+    routine = ts[ts.series == "practice_lead_days_routine"]
+    assert set(routine["index"]) == set(range(LEAD_DAYS_LAST + 1))
+    for rep, g in routine.groupby("replication"):
+        assert g.value[g["index"] == LEAD_DAYS_LAST].sum() == 0  # no wait beyond the bins here
+        mean = (g["index"] * g.value).sum() / g.value.sum()
+        kpi = kpis[(kpis.replication == rep) & (kpis.kpi == "practice.routine_lead_days_mean")]
+        assert mean == pytest.approx(float(kpi.value.iloc[0]), rel=1e-9)
+
+
+# ------------------------------------------------------------------ text from docs/model.md
+
+
+def test_every_model_doc_section_the_report_cites_exists():
+    text = model_doc.read()
+    anchors = {s.anchor for s in model_doc.sections(text)}
+    stress_source = Path(sim.report.stress.__file__).read_text(encoding="utf-8")
+    cited = set(re.findall(r'_doc\(\s*"([^"]+)"', stress_source)) | set(QUOTED_SECTION.values())
+    assert cited and cited <= anchors, cited - anchors
+    for anchor in QUOTED_SECTION.values():
+        quoted = model_doc.excerpt(text, anchor)
+        assert quoted and len(quoted) <= model_doc.EXCERPT_CHARACTERS + 6, anchor
+        assert "```" not in quoted and "](" not in quoted and "|---" not in quoted
+
+
+def test_stress_items_quote_model_doc_where_metadata_cannot_fill_them(reported):
+    out_dir, _ = reported
+    items = {i.number: i for i in stress_items(load_folder(out_dir))}
+    assert set(QUOTED_SECTION) <= set(items)
+    for number in QUOTED_SECTION:
+        assert items[number].quoted, number
+    assert not items["4.2"].quoted  # filled from the manifest
+    html = (out_dir / "report.html").read_text(encoding="utf-8")
+    assert "From docs/model.md: Requests are handled one at a time" in html  # 2.4 Algorithms
+
+
+def test_assumption_tables_carry_sources_and_the_runs_values(reported):
+    out_dir, _ = reported
+    data = load_folder(out_dir)
+    data.base.config["site"]["practice_capacity"]["gp"]["fte_per_1000"] = 0.61
+    tables = {b.text: b.table for b in assumptions_blocks(data) if b.kind == "table"}
+    assert len(tables) >= 8
+    capacity = tables["Site: practice capacity"].set_index("setting")
+    assert {"value", "unit", "source", "conf."} <= set(capacity.columns)
+    run_column = next(c for c in capacity.columns if c.startswith("in the "))
+    assert capacity.loc["site.practice_capacity.gp.fte_per_1000", run_column] == "≠ 0.61"
+    nurse = capacity.loc["site.practice_capacity.nurse.fte_per_1000"]
+    assert nurse[run_column] == nurse["value"]  # as documented, no mark
+    assert all(not set(r) <= set("-:| ") for r in capacity.index)  # no Markdown rule rows

@@ -1,18 +1,29 @@
-"""Sweeps through the real CLI: summary files, resume, failed jobs, launchers give identical
-numbers. Slow (several subprocesses), so marked; CI runs them."""
+"""Sweeps through the real CLI: summary files, the board report written at the end, resume,
+failed jobs, launchers give identical numbers. Slow (several subprocesses), so marked; CI runs
+them."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.text
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
+import sim.report.build
+import sim.sweep
 from sim.comparison import COMPARISON_COLUMNS
 from sim.run_folder import RUN_FILES
+from sim.report import load_folder
+from sim.report.build import executive_summary
+from sim.report.figures import FIGURE_KEYS, all_figures, close_all, option_gid
+from sim.report_style import option_style, option_title
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +33,9 @@ SMALL = [
     "experiment.warmup_weeks=1",
     "experiment.run_weeks=2",
 ]
+#: The report is tested on the `finished` sweep; other sweeps here leave it out to save time.
+NO_REPORT = "hydra.callbacks.sweep_summary.board_report=false"
+OPTIONS = ("extended_access_8to8", "ic_expansion")
 
 
 def sweep(folder: Path, scenarios: str, *extra: str) -> subprocess.CompletedProcess:
@@ -41,7 +55,10 @@ def sweep(folder: Path, scenarios: str, *extra: str) -> subprocess.CompletedProc
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     folder = tmp_path_factory.mktemp("sweeps") / "two_options"
-    done = sweep(folder, "baseline,ic_expansion,[extended_access_8to8,enhanced_access_double]")
+    done = sweep(
+        folder,
+        "baseline,ic_expansion,extended_access_8to8,[extended_access_8to8,enhanced_access_double]",
+    )
     return folder, done
 
 
@@ -51,7 +68,7 @@ def test_sweep_writes_comparison_ranking_and_plot(finished):
     assert done.stdout.strip().splitlines()[-1] == str(folder)
     comparison = pd.read_csv(folder / "comparison.csv")
     assert list(comparison.columns) == ["option", *COMPARISON_COLUMNS]
-    assert set(comparison["option"]) == {"ic_expansion"}
+    assert set(comparison["option"]) == set(OPTIONS)
     ranking = pd.read_csv(folder / "ranking.csv")
     row = ranking.set_index("option").loc["ic_expansion"]
     # 30 places x 365 days x £205 a place-day, paired with the baseline
@@ -66,7 +83,7 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(finished):
     assert manifest["status"] == "invalid_config"
     assert "cannot be combined" in manifest["error"]
     summary = json.loads((folder / "sweep.json").read_text())
-    assert sorted(summary["jobs_complete"]) == ["baseline", "ic_expansion"]
+    assert sorted(summary["jobs_complete"]) == ["baseline", *OPTIONS]
     assert any("invalid_config" in p for p in summary["problems"])
 
 
@@ -74,7 +91,7 @@ def test_rerunning_a_sweep_skips_complete_jobs(finished):
     folder, _ = finished
     kpis = folder / "baseline" / "kpis.csv"
     before = kpis.stat().st_mtime_ns
-    again = sweep(folder, "baseline,ic_expansion")
+    again = sweep(folder, "baseline,ic_expansion", NO_REPORT)
     assert again.returncode == 0, again.stderr[-2000:]
     assert again.stdout.count("already complete, skipped") == 2
     assert kpis.stat().st_mtime_ns == before
@@ -85,9 +102,148 @@ def test_launchers_give_byte_identical_files(finished, tmp_path):
     part of the determinism audit (test_determinism.py)."""
     folder, _ = finished
     other = tmp_path / "submitit"
-    done = sweep(other, "baseline,ic_expansion", "hydra/launcher=local_jobs")
+    done = sweep(other, "baseline,ic_expansion", "hydra/launcher=local_jobs", NO_REPORT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (other / ".submitit").is_dir()  # the jobs really went through submitit
     for job in ("baseline", "ic_expansion"):
         for name in RUN_FILES:
             assert (other / job / name).read_bytes() == (folder / job / name).read_bytes(), name
+
+
+# ------------------------------------------------------------------ the board report
+
+
+def test_the_sweep_writes_its_board_report(finished):
+    folder, done = finished
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"Board report: {folder / 'report.html'}" in done.stdout
+    for name in ("report.html", "report.md", "report.pdf"):
+        assert (folder / name).stat().st_size > 1000, name
+    assert (folder / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert not (folder / "report_error.txt").exists()
+
+
+def test_sweep_report_html_is_self_contained(finished):
+    folder, _ = finished
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    links = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)""", html)
+    assert links and all(link.startswith("data:image/png;base64,") for link in links), [
+        link[:60] for link in links if not link.startswith("data:")
+    ]
+    assert "<link" not in html and "<script" not in html and "@import" not in html
+    assert str(folder) not in "".join(links)  # no file paths, only embedded images
+
+
+def test_sweep_report_has_every_figure_of_the_brief(finished):
+    folder, _ = finished
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    for key in FIGURE_KEYS:
+        pattern = rf"<figure id='figure-{key}'>.*?src='data:image/png;base64,([A-Za-z0-9+/=]+)"
+        match = re.search(pattern, html)
+        assert match and len(match.group(1)) > 1000, key
+    assert "Where unmet demand goes: flow diagram" in html
+
+
+def test_executive_summary_has_every_option_with_intervals_and_paired_differences(finished):
+    folder, _ = finished
+    data = load_folder(folder)
+    tables = {b.text: b.table for b in executive_summary(data) if b.kind == "table"}
+    ranked = tables["Options ranked by cost per A&E attendance avoided"].set_index("job")
+    assert set(ranked.index) == {"baseline", *OPTIONS}
+    ci_cols = [c for c in ranked.columns if "CI" in c]
+    assert len(ci_cols) == 3  # total cost, A&E attendances avoided, admissions avoided
+    for option in OPTIONS:
+        assert ranked.loc[option, "option"] == option_title(option)
+        for col in ci_cols:
+            assert re.fullmatch(r"-?[\d,.]+ \(-?[\d,.]+ to -?[\d,.]+\)", ranked.loc[option, col])
+        assert ranked.loc[option, "investment £/yr"] != "-"
+    diffs = tables["Headline KPIs: paired differences against the baseline (comparison.csv)"]
+    headline = data.headline
+    assert len(diffs) == len(OPTIONS) * len(headline)
+    for option in OPTIONS:
+        rows = diffs[diffs.option == option_title(option)]
+        assert len(rows) == len(headline)
+        assert rows["difference 95% CI"].str.contains(" to ").all()
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    for option in OPTIONS:
+        assert option_title(option).replace("&", "&amp;") in html
+    # the failed combination is named among the sweep's problems
+    assert "invalid_config" in html
+
+
+def test_every_option_has_the_same_colour_in_every_figure(finished):
+    folder, _ = finished
+    data = load_folder(folder)
+    figures = all_figures(data)
+    tag = option_gid("")
+    try:
+        seen = {}
+        for fig in figures:
+            for artist in fig.figure.findobj(lambda a: (a.get_gid() or "").startswith(tag)):
+                name = artist.get_gid().removeprefix(tag)
+                colour = artist.get_color()
+                colour = colour if isinstance(colour, str) else colour[0]
+                assert to_hex(colour) == to_hex(option_style(name).colour), (fig.key, name)
+                seen.setdefault(fig.key, set()).add(name)
+    finally:
+        close_all(figures)
+    everyone = {"baseline", *OPTIONS}
+    assert seen["comparison"] == seen["cost_effectiveness"] == set(OPTIONS)
+    for key in ("ae_by_hour", "lead_times", "equity"):
+        assert seen[key] == everyone, key
+
+
+def test_every_figure_has_a_title_with_units_and_labelled_intervals(finished):
+    folder, _ = finished
+    figures = all_figures(load_folder(folder))
+    try:
+        for f in figures:
+            fig = f.figure
+            titles = [fig.get_suptitle()] if fig.get_suptitle() else []
+            titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+            assert titles, f.key
+            # units in brackets in the figure's title (or each panel's)
+            assert re.search(r"\((?:[^()]*(?:per|£|%|patients|share)[^()]*)\)", " ".join(titles)), (
+                f.key,
+                titles,
+            )
+            if f.key != "flows":  # the flow diagram shows means; its CIs are in the table
+                texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+                assert any("95% CI" in t for t in texts), f.key
+    finally:
+        close_all(figures)
+
+
+def test_sweep_report_shows_equity_for_every_option(finished):
+    folder, _ = finished
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    section = md[md.index("\n## Equity\n") : md.index("\n## Assumptions")]
+    assert "Every option against the baseline" in section
+    assert "Spread between practices" in section
+    for option in ("baseline", *OPTIONS):
+        # one row per option in each of the four measure tables and the spread table
+        assert section.count(f"| {option_title(option)} |") == 5, option
+
+
+def test_a_failing_report_keeps_the_sweep_results(finished, tmp_path, monkeypatch, capsys):
+    folder, _ = finished
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    for name in ("report.html", "report.md", "report.pdf"):
+        (copy / name).unlink()
+
+    def broken(data):
+        raise RuntimeError("no fonts today")
+
+    monkeypatch.setattr(sim.report.build, "write_report", broken)
+    sim.sweep.report(copy)
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines()[-1] == str(copy)
+    assert "warning: the board report could not be written" in err
+    assert f"python -m sim.report {copy}" in err
+    assert "no fonts today" in (copy / "report_error.txt").read_text()
+    assert len(pd.read_csv(copy / "ranking.csv")) == len(OPTIONS)
+    assert not (copy / "report.html").exists()
+    monkeypatch.undo()
+    sim.sweep.report(copy)  # a report that works again clears the error file
+    assert (copy / "report.html").is_file() and not (copy / "report_error.txt").exists()

@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("folder", type=Path, help="a run folder or a sweep folder")
     parser.add_argument(
-        "--validation", type=Path, default=None, help="a python -m sim.validate results folder"
+        "--validation",
+        type=Path,
+        default=None,
+        help="a python -m sim.validate results folder to include (default: the newest complete "
+        "one under outputs/validation/)",
     )
     args = parser.parse_args(argv)
     try:

@@ -11,15 +11,18 @@ import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
 from .. import outputs
 from ..equity import GROUPS, MEASURES
-from .figures import ReportFigure, all_figures, close_all, label, unit
-from .load import ReportData
-from .stress import SECTIONS, stress_items
+from ..ledger import TERMINAL_STATES
+from ..report_style import BASELINE, option_order
+from . import model_doc
+from .figures import NODE_NAMES, ReportFigure, all_figures, close_all, label, unit
+from .load import ReportData, RunData
+from .stress import MODEL_DOC, SECTIONS, stress_items
 
 MODEL_DOC_LINK = "docs/model.md#assumptions-and-sources"
 
@@ -58,42 +61,66 @@ def ci(lo: float, hi: float) -> str:
 # ---------------------------------------------------------------- content
 
 
+def fmt_change(x: Any) -> str:
+    """A difference with its sign ("+1.2", "-0.031"); "-" when missing."""
+    text = fmt(x)
+    if text == "-" or text.startswith("-") or float(text.replace(",", "")) == 0:
+        return text
+    return f"+{text}"
+
+
+def plus_minus(mean: float, lo: float, hi: float) -> str:
+    """ "mean ± half-width" of a symmetric t interval (compact, for wide tables)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return fmt(mean)
+    return f"{fmt(mean)} ± {fmt((hi - lo) / 2)}"
+
+
 def executive_summary(data: ReportData) -> list[Block]:
     level = f"{float(data.base.manifest.get('ci_level', 0.95)):.0%} CI"
     blocks = [Block("h2", "Executive summary")]
     if data.kind == "sweep" and data.ranking is not None:
-        titles = {n: (r.scenario.get(n) or {}).get("title", n) for n, r in data.runs.items()}
-        base_cost = data.base.kpi("cost.total_annual_gbp")
         rows = []
-        if base_cost is not None:
+        cost_col = f"total cost £/yr ({level})"
+
+        def total_cost(name: str) -> str:
+            run = data.runs.get(name)
+            cost = run.kpi("cost.total_annual_gbp") if run is not None else None
+            if cost is None:
+                return "-"
+            return f"{fmt(cost['mean'])} ({ci(cost['ci_low'], cost['ci_high'])})"
+
+        if BASELINE in data.runs:
             rows.append(
                 {
-                    "option": "baseline",
-                    "title": titles.get("baseline", "Baseline"),
-                    "total cost £/yr": fmt(base_cost["mean"]),
+                    "option": data.title(BASELINE),
+                    "job": BASELINE,
+                    cost_col: total_cost(BASELINE),
                     "investment £/yr": "-",
                     "net cost £/yr": "-",
-                    f"A&E avoided /yr ({level})": "-",
+                    f"A&E attendances avoided /yr ({level})": "-",
                     f"admissions avoided /yr ({level})": "-",
-                    "£ per A&E avoided": "-",
+                    "£ per A&E attendance avoided": "-",
                     "rank (A&E)": "-",
                 }
             )
         for r in data.ranking.itertuples():
-            run = data.runs.get(r.option)
-            total = run.kpi("cost.total_annual_gbp") if run is not None else None
             rows.append(
                 {
-                    "option": r.option,
-                    "title": r.title,
-                    "total cost £/yr": fmt(total["mean"]) if total is not None else "-",
+                    "option": data.title(r.option),
+                    "job": r.option,
+                    cost_col: total_cost(r.option),
                     "investment £/yr": fmt(r.investment_annual_gbp),
                     "net cost £/yr": fmt(r.net_cost_annual_gbp),
-                    f"A&E avoided /yr ({level})": f"{fmt(r.ae_attendances_avoided_per_year)} "
-                    f"({ci(r.ae_avoided_ci_low, r.ae_avoided_ci_high)})",
-                    f"admissions avoided /yr ({level})": f"{fmt(r.admissions_avoided_per_year)} "
-                    f"({ci(r.admissions_avoided_ci_low, r.admissions_avoided_ci_high)})",
-                    "£ per A&E avoided": fmt(r.cost_per_ae_attendance_avoided_gbp),
+                    f"A&E attendances avoided /yr ({level})": (
+                        f"{fmt(r.ae_attendances_avoided_per_year)} "
+                        f"({ci(r.ae_avoided_ci_low, r.ae_avoided_ci_high)})"
+                    ),
+                    f"admissions avoided /yr ({level})": (
+                        f"{fmt(r.admissions_avoided_per_year)} "
+                        f"({ci(r.admissions_avoided_ci_low, r.admissions_avoided_ci_high)})"
+                    ),
+                    "£ per A&E attendance avoided": fmt(r.cost_per_ae_attendance_avoided_gbp),
                     "rank (A&E)": fmt(int(r.rank_by_ae)),
                 }
             )
@@ -101,10 +128,12 @@ def executive_summary(data: ReportData) -> list[Block]:
             Block(
                 "p",
                 f"{len(data.ranking)} option(s) compared with the baseline using paired "
-                "replications "
-                "(common random numbers). Investment is the change in the running cost of "
-                "services; net cost is the change in total cost (services plus activity). "
-                "Source: ranking.csv.",
+                "replications (common random numbers): replication r of every option sees the "
+                "same patients. Investment is the change in the running cost of services; net "
+                "cost is the change in total cost (services plus urgent and hospital activity); "
+                "'avoided' is the baseline minus the option, a year's worth. An interval that "
+                "spans zero means the runs cannot tell the option from the baseline on that "
+                "measure. Sources: ranking.csv, each job's summary.csv.",
             )
         )
         blocks.append(
@@ -113,14 +142,19 @@ def executive_summary(data: ReportData) -> list[Block]:
         comp = data.comparison
         if comp is not None and not comp.empty:
             keep = comp[comp.kpi.isin(data.headline)] if data.headline else comp
+            kpi_rank = {k: i for i, k in enumerate(data.headline or list(dict.fromkeys(comp.kpi)))}
+            opt_rank = {o: i for i, o in enumerate(option_order(set(keep.option)))}
+            keep = keep.assign(_o=keep.option.map(opt_rank), _k=keep.kpi.map(kpi_rank)).sort_values(
+                ["_k", "_o"], kind="stable"
+            )
             tab = pd.DataFrame(
                 {
-                    "option": keep.option,
                     "KPI": [label(k) for k in keep.kpi],
+                    "option": [data.title(o) for o in keep.option],
                     "unit": keep.unit,
                     "baseline": [fmt(v) for v in keep.baseline_mean],
                     "option mean": [fmt(v) for v in keep.option_mean],
-                    "difference": [fmt(v) for v in keep.diff_mean],
+                    "difference": [fmt_change(v) for v in keep.diff_mean],
                     f"difference {level}": [
                         ci(lo, hi)
                         for lo, hi in zip(keep.diff_ci_low, keep.diff_ci_high, strict=True)
@@ -131,7 +165,7 @@ def executive_summary(data: ReportData) -> list[Block]:
             blocks.append(
                 Block(
                     "table",
-                    "Headline KPIs: paired differences against baseline (comparison.csv)",
+                    "Headline KPIs: paired differences against the baseline (comparison.csv)",
                     tab,
                 )
             )
@@ -153,10 +187,12 @@ def executive_summary(data: ReportData) -> list[Block]:
         blocks.append(
             Block(
                 "p",
-                f"Scenario {run.name}: annual total cost £{fmt(cost['mean'])} "
-                f"({level} £{ci(cost['ci_low'], cost['ci_high'])}), 2024/25 prices."
+                f"{run.title} ({run.name}): annual total cost £{fmt(cost['mean'])} "
+                f"({level} £{ci(cost['ci_low'], cost['ci_high'])}), 2024/25 prices. To compare "
+                "options against the baseline with paired differences, run a sweep "
+                "(python -m sim +sweep=all_options); its report is written automatically."
                 if cost is not None
-                else f"Scenario {run.name}.",
+                else f"{run.title} ({run.name}).",
             )
         )
         blocks.append(Block("table", "Headline KPIs (summary.csv)", tab))
@@ -181,7 +217,7 @@ def calibration_blocks(data: ReportData) -> list[Block]:
         Block("h2", "Calibration"),
         Block(
             "p",
-            f"Simulated baseline against published targets ({data.base.name} run, "
+            f"Simulated baseline against published targets ({data.title(data.base.name)} run, "
             "calibration.csv); 'within' when |mean - target| <= tolerance. Short runs do not "
             "reproduce annual figures (seasonality): read with the run length in the "
             "provenance block.",
@@ -190,17 +226,126 @@ def calibration_blocks(data: ReportData) -> list[Block]:
     ]
 
 
+# ---------------------------------------------------------------- validation
+
+
+def ledger_check(run: RunData) -> dict[str, Any]:
+    """Conservation in one job: in every replication, do the terminal states add up to the
+    episodes generated (each episode counted in exactly one state)?"""
+    led = run.ledger
+    if led is None or led.empty:
+        return {"replications": "-", "balanced": None, "largest gap": "-"}
+    states = [c for c in led.columns if c not in ("replication", "generated")]
+    gap = (led[states].sum(axis=1) - led["generated"]).abs()
+    return {
+        "replications": len(led),
+        "episodes per replication (mean)": fmt(float(led["generated"].mean())),
+        "balanced": bool((gap == 0).all()),
+        "largest gap": int(gap.max()),
+    }
+
+
+def _ledger_table(run: RunData) -> pd.DataFrame:
+    led = run.ledger
+    meaning = dict(TERMINAL_STATES)
+    states = [c for c in led.columns if c not in ("replication", "generated")]
+    per_rep = led[states].mean()
+    share = (led[states].div(led["generated"], axis=0)).mean()
+    return pd.DataFrame(
+        {
+            "terminal state": states,
+            "meaning": [meaning.get(s, "") for s in states],
+            "episodes (mean per replication)": [fmt(float(v)) for v in per_rep],
+            "share of episodes": [f"{100 * v:.2f}%" for v in share],
+        }
+    )
+
+
 def validation_blocks(data: ReportData) -> list[Block]:
+    """What this run proves itself (ledger, calibration) and the latest validation suite."""
+    blocks = [
+        Block("h2", "Validation"),
+        Block("h3", "Checks this run proves"),
+    ]
+    checks = [{"job": data.title(name), **ledger_check(run)} for name, run in data.runs.items()]
+    balanced = [c["balanced"] for c in checks if c["balanced"] is not None]
+    if balanced:
+        verdict = (
+            "every episode that arose in the measurement window ended in exactly one terminal "
+            "state, in every replication of every job"
+            if all(balanced)
+            else "THE LEDGER DOES NOT BALANCE in at least one replication (a modelling bug: do "
+            "not use these results)"
+        )
+        blocks.append(Block("p", f"Conservation (ledger.csv): {verdict}."))
+        blocks.append(
+            Block(
+                "table",
+                "Conservation ledger check per job",
+                pd.DataFrame(checks).assign(balanced=lambda d: [fmt(b) for b in d.balanced]),
+            )
+        )
+    else:
+        blocks.append(Block("p", "Conservation: these run folders have no ledger.csv."))
+    if data.base.ledger is not None and not data.base.ledger.empty:
+        blocks.append(
+            Block(
+                "table",
+                f"How every episode ended: {data.title(data.base.name)} (ledger.csv)",
+                _ledger_table(data.base),
+            )
+        )
+    c = data.base.calibration
+    n_within = int(c.within.astype(bool).sum()) if "within" in c else 0
+    blocks.append(
+        Block(
+            "p",
+            f"Calibration: {n_within} of {len(c)} published targets within tolerance in the "
+            f"{data.title(data.base.name)} run (table above; a run of "
+            f"{data.base.manifest.get('run_weeks')} week(s) is not expected to reproduce annual "
+            "figures).",
+        )
+    )
+    blocks.append(Block("h3", "Verification and validation suite (python -m sim.validate)"))
     v = data.validation
     if v is None:
-        return [
-            Block("h2", "Validation"),
+        where = data.validation_searched or "outputs/validation/"
+        blocks.append(
             Block(
                 "p",
-                "No validation folder was given (python -m sim.validate; pass "
-                "--validation DIR). See docs/validation.md.",
-            ),
-        ]
+                f"No complete python -m sim.validate output was found (looked in {where}). "
+                "The report does not run it: run python -m sim.validate (the model against "
+                "queueing theory, arrival counts, Little's law and the calibration targets; "
+                "about a minute on 2 cores, or --quick for a short check without the "
+                f"calibration targets), then re-run python -m sim.report {data.folder}, or "
+                "name a folder with --validation DIR. See docs/validation.md.",
+            )
+        )
+        return blocks
+    vm = data.validation_manifest
+    vgit = vm.get("git") or {}
+    run_git = data.base.manifest.get("git") or {}
+    if not vgit.get("commit") or not run_git.get("commit"):
+        match = "Its git commit cannot be compared with this run's (not recorded)."
+    elif vgit.get("commit") == run_git.get("commit"):
+        match = f"It was made from the same git commit as this run ({vgit['commit']})"
+        match += (
+            ", but from uncommitted changes: re-run it on a clean checkout to be sure."
+            if vgit.get("dirty") or run_git.get("dirty")
+            else "."
+        )
+    else:
+        match = (
+            f"It was made from git commit {vgit.get('commit')}, NOT this run's "
+            f"{run_git.get('commit')}: the code may have changed since; re-run "
+            "python -m sim.validate to validate this version."
+        )
+    how = "given with --validation" if data.validation_searched is None else "the newest found"
+    quick = (
+        " It is a --quick validation: shorter designs and no calibration targets."
+        if vm.get("quick")
+        else ""
+    )
     cols = [
         c
         for c in ("group", "check", "unit", "theory", "simulated", "ci_low", "ci_high", "passed")
@@ -211,17 +356,118 @@ def validation_blocks(data: ReportData) -> list[Block]:
         if c in tab:
             tab[c] = [fmt(x) for x in tab[c]]
     n_pass = int(v["passed"].astype(bool).sum()) if "passed" in v else 0
-    return [
-        Block("h2", "Validation"),
-        Block("p", f"{n_pass} of {len(v)} checks passed ({data.validation_folder})."),
+    blocks += [
+        Block(
+            "p",
+            f"{n_pass} of {len(v)} checks passed in {data.validation_folder} ({how}; command "
+            f"'{vm.get('command')}', finished {vm.get('finished_utc')}, wall time "
+            f"{vm.get('wall_seconds')} s).{quick} {match}",
+        ),
         Block("table", "Validation summary (validation.csv)", tab),
     ]
+    return blocks
+
+
+# ---------------------------------------------------------------- equity
+
+
+def _equity_cell(g: pd.DataFrame, level: str, measure: str) -> str:
+    r = g[(g.level == level) & (g.measure == measure)]
+    if r.empty:
+        return "-"
+    return f"{fmt(r['mean'].iloc[0])} ({ci(r.ci_low.iloc[0], r.ci_high.iloc[0])})"
+
+
+def _equity_by_group(run: RunData) -> list[Block]:
+    """One run's measures by age band, frailty band and practice, each with its CI."""
+    eq = run.equity
+    blocks = []
+    for group, title in GROUPS.items():
+        g = eq[eq.group == group]
+        if g.empty:
+            continue
+        levels = list(dict.fromkeys(g.level))
+        tab = pd.DataFrame({title: levels})
+        for measure, (u, lab) in MEASURES.items():
+            tab[f"{lab} ({u})"] = [_equity_cell(g, lev, measure) for lev in levels]
+        blocks.append(Block("table", f"Equity by {title.lower()}", tab))
+    return blocks
+
+
+def _equity_options(data: ReportData, names: list[str]) -> list[Block]:
+    """Every option against the baseline, compactly: one table per measure with age and
+    frailty bands as columns, and the spread between practices."""
+    base = data.runs[BASELINE].equity
+    blocks = [
+        Block(
+            "p",
+            "Every option against the baseline, by group. Baseline row: mean ± half-width of "
+            "its CI; option rows: change in the mean against the baseline (same patients, "
+            "paired replications). equity.csv holds each job's means and intervals, not its "
+            "replications, so the changes have no interval of their own: read them against the "
+            "baseline's ± and each job's equity.csv.",
+        )
+    ]
+    columns = [
+        (group, lev)
+        for group in ("by_age", "by_frailty")
+        for lev in dict.fromkeys(base.level[base.group == group])
+    ]
+
+    def mean_of(eq: pd.DataFrame, group: str, lev: str, measure: str) -> pd.Series | None:
+        r = eq[(eq.group == group) & (eq.level == lev) & (eq.measure == measure)]
+        return None if r.empty else r.iloc[0]
+
+    for measure, (u, lab) in MEASURES.items():
+        rows = []
+        for name in names:
+            eq = data.runs[name].equity
+            row = {"option": data.title(name)}
+            for group, lev in columns:
+                head = f"{GROUPS[group].split()[0].lower()} {lev}"
+                r, b = mean_of(eq, group, lev, measure), mean_of(base, group, lev, measure)
+                if r is None or b is None:
+                    row[head] = "-"
+                elif name == BASELINE:
+                    row[head] = plus_minus(r["mean"], r.ci_low, r.ci_high)
+                else:
+                    row[head] = fmt_change(r["mean"] - b["mean"])
+            rows.append(row)
+        blocks.append(
+            Block(
+                "table",
+                f"{lab} ({u}) by age and frailty: options against the baseline",
+                pd.DataFrame(rows),
+            )
+        )
+    spread = []
+    for name in names:
+        eq = data.runs[name].equity
+        row = {"option": data.title(name)}
+        for measure, (u, lab) in MEASURES.items():
+            p = eq[(eq.group == "by_practice") & (eq.measure == measure)].dropna(subset=["mean"])
+            if p.empty:
+                row[f"{lab} ({u})"] = "-"
+                continue
+            lo, hi = p.loc[p["mean"].idxmin()], p.loc[p["mean"].idxmax()]
+            row[f"{lab} ({u})"] = (
+                f"{fmt(lo['mean'])} ({lo.level}) to {fmt(hi['mean'])} ({hi.level})"
+            )
+        spread.append(row)
+    blocks.append(
+        Block(
+            "table",
+            "Spread between practices: lowest to highest practice, each option",
+            pd.DataFrame(spread),
+        )
+    )
+    return blocks
 
 
 def equity_blocks(data: ReportData) -> list[Block]:
-    eq = data.base.equity
     blocks = [Block("h2", "Equity")]
-    if eq is None or eq.empty:
+    base = data.base
+    if base.equity is None or base.equity.empty:
         return blocks + [
             Block(
                 "p", "This run folder has no equity.csv (made before equity breakdowns were added)."
@@ -230,30 +476,91 @@ def equity_blocks(data: ReportData) -> list[Block]:
     blocks.append(
         Block(
             "p",
-            f"Measures by group for the {data.base.name} run (equity.csv): mean over "
-            "replications with its CI. Rates per 1,000 use the group's population; "
-            "self-presenting A&E arrivals are shared between practices by each practice's "
-            "share of the age band (see sim/equity.py).",
+            "Measures by group (equity.csv): mean over replications with its CI. Rates per "
+            "1,000 use the group's population; self-presenting A&E arrivals are shared between "
+            "practices by each practice's share of the age band (see docs/report.md).",
         )
     )
-    for group, title in GROUPS.items():
-        g = eq[eq.group == group]
-        if g.empty:
-            continue
-        levels = list(dict.fromkeys(g.level))
-        tab = pd.DataFrame({title: levels})
-        for measure, (u, lab) in MEASURES.items():
-            col = []
-            for lev in levels:
-                r = g[(g.level == lev) & (g.measure == measure)]
-                col.append(
-                    "-"
-                    if r.empty
-                    else f"{fmt(r['mean'].iloc[0])} ({ci(r.ci_low.iloc[0], r.ci_high.iloc[0])})"
-                )
-            tab[f"{lab} ({u})"] = col
-        blocks.append(Block("table", f"Equity by {title.lower()}", tab))
+    blocks.append(Block("h3", f"{data.title(base.name)}: by age band, frailty and practice"))
+    blocks += _equity_by_group(base)
+    names = [n for n in option_order(data.runs) if data.runs[n].equity is not None]
+    if data.kind == "sweep" and BASELINE in data.runs and len(names) > 1:
+        blocks.append(Block("h3", "Every option against the baseline"))
+        blocks += _equity_options(data, names)
     return blocks
+
+
+# ---------------------------------------------------------------- flows by option
+
+
+def flows_blocks(data: ReportData) -> list[Block]:
+    """Where demand leaving the practice goes, per week, for every job."""
+    names = option_order(data.runs)
+    dests = list(
+        dict.fromkeys(
+            d
+            for n in names
+            for d in data.runs[n].flows.destination[data.runs[n].flows.origin == "practice"]
+        )
+    )
+    if not dests:
+        return []
+    rows = []
+    for name in names:
+        f = data.runs[name].flows
+        f = f[f.origin == "practice"].set_index("destination")
+        row = {"option": data.title(name)}
+        for d in dests:
+            row[NODE_NAMES.get(d, d)] = (
+                plus_minus(f.per_week_mean[d], f.ci_low[d], f.ci_high[d]) if d in f.index else "0"
+            )
+        rows.append(row)
+    level = f"{float(data.base.manifest.get('ci_level', 0.95)):.0%} CI"
+    return [
+        Block(
+            "table",
+            f"Where demand leaving the practice goes, per week (mean ± half-width of the {level};"
+            " flows.csv)",
+            pd.DataFrame(rows),
+        )
+    ]
+
+
+def _setting_value(config: dict[str, Any], setting: str) -> Any:
+    """The run's value of a docs/model.md setting key (``site.hubs.slot_minutes``, or an
+    ``assumptions.`` key written without that prefix); None when it does not resolve."""
+    for path in (setting, f"assumptions.{setting}"):
+        node: Any = config
+        for key in path.split("."):
+            if not isinstance(node, dict) or key not in node:
+                node = None
+                break
+            node = node[key]
+        if node is not None:
+            return node
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A setting's value as the documentation writes it (0.52, 15; not 0.520, 15.0)."""
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    if (
+        isinstance(value, list)
+        and len(value) <= 8
+        and all(isinstance(v, int | float) for v in value)
+    ):
+        return ", ".join(f"{v:g}" for v in value)
+    return "-"  # a nested setting: see the run's .hydra/config.yaml
+
+
+def _differs(documented: str, value: Any) -> bool:
+    try:
+        return isinstance(value, int | float) and float(documented) != float(value)
+    except ValueError:
+        return False
 
 
 def assumptions_blocks(data: ReportData) -> list[Block]:
@@ -261,9 +568,8 @@ def assumptions_blocks(data: ReportData) -> list[Block]:
         Block("h2", "Assumptions and sources"),
         Block(
             "p",
-            f"Every model assumption and its source is listed in {MODEL_DOC_LINK} "
-            "(Assumptions and sources), with limitations in docs/model.md "
-            "(Limitations: what the model does not do). Each option in this report:",
+            "Each option in this report, as written in its scenario file (from the run's "
+            "configuration); the model's own assumptions and their sources follow.",
         ),
     ]
     seen = set()
@@ -272,7 +578,7 @@ def assumptions_blocks(data: ReportData) -> list[Block]:
             if name in seen or not isinstance(opt, dict):
                 continue
             seen.add(name)
-            blocks.append(Block("h3", f"{name}: {opt.get('title', name)}"))
+            blocks.append(Block("h3", f"{opt.get('title', name)} ({name})"))
             blocks.append(Block("p", f"Description: {opt.get('description', '-')}"))
             blocks.append(Block("p", f"Cost basis: {opt.get('cost_basis', '-')}"))
             assumptions = opt.get("assumptions") or []
@@ -280,6 +586,48 @@ def assumptions_blocks(data: ReportData) -> list[Block]:
                 assumptions = [f"{k}: {v}" for k, v in assumptions.items()]
             for a in assumptions:
                 blocks.append(Block("p", f"- {a}"))
+    doc = model_doc.read()
+    tables = model_doc.assumption_tables(doc) if doc else []
+    blocks.append(Block("h3", "Model assumptions and their sources"))
+    if not tables:
+        blocks.append(
+            Block("p", f"{MODEL_DOC} was not found: see {MODEL_DOC_LINK} in the repository.")
+        )
+        return blocks
+    ran = (data.base.manifest.get("git") or {}).get("commit")
+    changed = model_doc.changed_since(ran)
+    if changed is None:
+        same = "which cannot be compared with the run's commit (git unavailable)"
+    elif changed:
+        same = f"which HAS CHANGED since the run's commit {ran}: some values may differ"
+    else:
+        same = f"unchanged since the run's commit {ran}"
+    column = f"in the {data.title(data.base.name)} run"
+    blocks.append(
+        Block(
+            "p",
+            f"From {MODEL_DOC} (Assumptions and sources) as it is in this code, {same}. "
+            "Source keys are listed in docs/sources.md; confidence codes: V verified, V2 "
+            "secondary, D "
+            f"derived, R recalled, P plausible assumption. '{column}' is the value the run "
+            "used where it is a single number or a short list ('≠': differs from the "
+            "documented default, e.g. changed by an option or on the command line).",
+        )
+    )
+    config = data.base.config
+    for title, table in tables:
+        if "setting" in table.columns and "value" in table.columns:
+            values = [_setting_value(config, str(k)) for k in table["setting"]]
+            table = table.copy()
+            table.insert(
+                2,
+                column,
+                [
+                    ("≠ " if _differs(doc_v, v) else "") + _shown(v) if v is not None else "-"
+                    for doc_v, v in zip(table["value"], values, strict=True)
+                ],
+            )
+        blocks.append(Block("table", title, table))
     return blocks
 
 
@@ -339,6 +687,8 @@ def stress_blocks(data: ReportData) -> list[Block]:
             blocks.append(Block("h3", f"{section} {SECTIONS[section]}"))
         blocks.append(Block("h4", item.heading))
         blocks.append(Block("p", item.text))
+        if item.quoted:
+            blocks.append(Block("p", f"From {MODEL_DOC}: {item.quoted}"))
     return blocks
 
 
@@ -358,6 +708,7 @@ def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
     blocks += executive_summary(data)
     blocks.append(Block("h2", "Figures"))
     blocks += [Block("figure", figure=f) for f in figures]
+    blocks += flows_blocks(data)
     blocks += calibration_blocks(data)
     blocks += validation_blocks(data)
     blocks += equity_blocks(data)
@@ -407,7 +758,7 @@ def render_html(blocks: list[Block], pngs: dict[str, bytes]) -> str:
         elif b.kind == "figure":
             data = base64.b64encode(pngs[b.figure.key]).decode("ascii")
             out.append(
-                f"<figure><h3>{e(b.figure.title)}</h3>"
+                f"<figure id='figure-{e(b.figure.key)}'><h3>{e(b.figure.title)}</h3>"
                 f"<img alt='{e(b.figure.title)}' src='data:image/png;base64,{data}'>"
                 f"<figcaption>{e(b.figure.caption)}</figcaption></figure>"
             )
@@ -475,13 +826,30 @@ class _PdfWriter:
             self.y -= self.LINE * size / 8.5
         self.y -= self.LINE * 0.4
 
-    def table(self, title: str, frame: pd.DataFrame, rows_per_page: int = 30):
+    #: Table layout on a landscape page, in axes units: one text line, and the page's height.
+    TABLE_LINE, TABLE_HEIGHT = 0.024, 0.97
+
+    def table(self, title: str, frame: pd.DataFrame):
+        """A table over as many landscape pages as it needs: long cells wrap onto several
+        lines, rows never split, and a table wider than the page is scaled to fit it."""
+        wrap = 28 if len(frame.columns) > 6 else 40
         cells = [
-            [textwrap.shorten(fmt(v), 70) for v in row] for row in frame.itertuples(index=False)
+            [textwrap.fill(textwrap.shorten(fmt(v), 3 * wrap), wrap) for v in row]
+            for row in frame.itertuples(index=False)
         ]
         cols = [textwrap.fill(str(c), 16) for c in frame.columns]
-        for start in range(0, max(len(cells), 1), rows_per_page):
-            chunk = cells[start : start + rows_per_page]
+        head_lines = max((c.count("\n") + 1 for c in cols), default=1)
+        lines = [max(c.count("\n") + 1 for c in row) for row in cells]
+        pages, start = [], 0
+        while start < len(cells) or not pages:
+            used, end = (head_lines + 0.5) * self.TABLE_LINE, start
+            while end < len(cells) and used + lines[end] * self.TABLE_LINE <= self.TABLE_HEIGHT:
+                used += lines[end] * self.TABLE_LINE
+                end += 1
+            end = max(end, min(start + 1, len(cells)))  # a very tall row still gets a page
+            pages.append((start, end))
+            start = end
+        for start, end in pages:
             self.flush()
             fig = self.plt.figure(figsize=(11.69, 8.27))  # landscape for wide tables
             fig.text(
@@ -492,17 +860,24 @@ class _PdfWriter:
                 weight="bold",
                 va="top",
             )
-            ax = fig.add_axes((0.02, 0.03, 0.96, 0.88))
+            ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
             ax.axis("off")
-            if chunk:
-                t = ax.table(cellText=chunk, colLabels=cols, loc="upper center", cellLoc="left")
+            if end > start:
+                t = ax.table(
+                    cellText=cells[start:end], colLabels=cols, loc="upper center", cellLoc="left"
+                )
                 t.auto_set_font_size(False)
                 t.set_fontsize(6 if len(cols) > 6 else 7)
                 t.auto_set_column_width(list(range(len(cols))))
                 for (r, _), cell in t.get_celld().items():
+                    n = head_lines + 0.5 if r == 0 else lines[start + r - 1]
+                    cell.set_height(n * self.TABLE_LINE)
                     if r == 0:
-                        cell.set_height(cell.get_height() * 3.4)
                         cell.set_facecolor("#f2f2f2")
+                renderer = fig.canvas.get_renderer()
+                wide = t.get_window_extent(renderer).width / ax.get_window_extent(renderer).width
+                if wide > 1:
+                    t.scale(1 / wide, 1)
             self.pdf.savefig(fig)
             self.plt.close(fig)
 
@@ -513,11 +888,12 @@ class _PdfWriter:
         self.pdf.savefig(fig)
 
 
-def render_pdf(blocks: list[Block], path: Path) -> None:
+def render_pdf(blocks: list[Block], target: Path | BinaryIO) -> None:
+    """The report as a PDF, to a path or a binary file object."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     sizes = {"h1": 15, "h2": 12.5, "h3": 10.5, "h4": 9}
-    with PdfPages(path, metadata={"Title": blocks[0].text}) as pdf:
+    with PdfPages(target, metadata={"Title": blocks[0].text}) as pdf:
         w = _PdfWriter(pdf)
         for b in blocks:
             if b.kind in sizes:
@@ -533,7 +909,9 @@ def render_pdf(blocks: list[Block], path: Path) -> None:
         w.flush()
 
 
-def _atomic_bytes(path: Path, payload: bytes) -> None:
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temporary file beside ``path`` and rename it into place (as
+    :func:`sim.outputs.atomic_write_text` does for text)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -545,26 +923,30 @@ def _atomic_bytes(path: Path, payload: bytes) -> None:
 
 
 def write_report(data: ReportData) -> Path:
-    """Write ``report.html``, ``report.md`` (+ ``report_figures/``) and ``report.pdf``."""
+    """Write ``report.html``, ``report.md`` (+ ``report_figures/``) and ``report.pdf``.
+
+    Every format is rendered in memory first, so a failure leaves the previous report (if
+    any) untouched rather than a mixture; each file is then written atomically, the HTML last.
+    """
     folder = data.folder
     figures = all_figures(data)
     try:
         blocks = build_blocks(data, figures)
         pngs = {f.key: png_bytes(f) for f in figures}
         fig_dir = folder / "report_figures"
-        fig_dir.mkdir(exist_ok=True)
-        for key, payload in pngs.items():
-            _atomic_bytes(fig_dir / f"{key}.png", payload)
-        outputs.atomic_write_text(folder / "report.md", render_markdown(blocks, fig_dir.name))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".report.pdf.", suffix=".tmp")
-        os.close(fd)
-        try:
-            render_pdf(blocks, Path(tmp))
-            os.replace(tmp, folder / "report.pdf")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        outputs.atomic_write_text(folder / "report.html", render_html(blocks, pngs))
+        markdown = render_markdown(blocks, fig_dir.name)
+        pdf = io.BytesIO()
+        render_pdf(blocks, pdf)
+        page = render_html(blocks, pngs)
     finally:
         close_all(figures)
+    fig_dir.mkdir(exist_ok=True)
+    for key, payload in pngs.items():
+        atomic_write_bytes(fig_dir / f"{key}.png", payload)
+    for stale in fig_dir.glob("*.png"):  # figures an earlier report had and this one has not
+        if stale.stem not in pngs:
+            stale.unlink()
+    outputs.atomic_write_text(folder / "report.md", markdown)
+    atomic_write_bytes(folder / "report.pdf", pdf.getvalue())
+    outputs.atomic_write_text(folder / "report.html", page)
     return folder / "report.html"

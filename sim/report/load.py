@@ -10,6 +10,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from .. import notebook_data
+from ..report_style import option_title
+
 
 class ReportError(Exception):
     """The folder cannot be reported on (message is one line, for the user)."""
@@ -26,11 +29,18 @@ class RunData:
     flows: pd.DataFrame
     timeseries: pd.DataFrame | None
     equity: pd.DataFrame | None
+    ledger: pd.DataFrame | None = None
 
     @property
     def scenario(self) -> dict[str, Any]:
         """Title, description, cost_basis and assumptions of every option in this run."""
         return self.config.get("scenario") or {}
+
+    @property
+    def title(self) -> str:
+        """Human-readable name: the options' titles as run, joined with " + "."""
+        titles = [str((o or {}).get("title") or n) for n, o in self.scenario.items()]
+        return " + ".join(titles) if titles else option_title(self.name)
 
     def kpi(self, name: str) -> pd.Series | None:
         rows = self.summary[self.summary.kpi == name]
@@ -47,6 +57,8 @@ class ReportData:
     problems: list[str] = field(default_factory=list)
     validation: pd.DataFrame | None = None
     validation_folder: Path | None = None
+    validation_manifest: dict[str, Any] = field(default_factory=dict)
+    validation_searched: Path | None = None  # where the latest validation was looked for
 
     @property
     def base(self) -> RunData:
@@ -56,6 +68,18 @@ class ReportData:
     @property
     def headline(self) -> list[str]:
         return list(self.base.config.get("experiment", {}).get("headline_kpis") or [])
+
+    @property
+    def titles(self) -> dict[str, str]:
+        """Human-readable name of every job, as used in every table and figure."""
+        titles = {name: run.title for name, run in self.runs.items()}
+        if self.ranking is not None and "title" in self.ranking:
+            for r in self.ranking.itertuples():
+                titles.setdefault(str(r.option), str(r.title))
+        return titles
+
+    def title(self, name: str) -> str:
+        return option_title(name, self.titles)
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -89,6 +113,7 @@ def load_run(folder: Path, name: str | None = None) -> RunData:
     ts_path = folder / "timeseries.parquet"
     timeseries = pd.read_parquet(ts_path) if ts_path.is_file() else None
     eq_path = folder / "equity.csv"
+    ledger_path = folder / "ledger.csv"
     return RunData(
         name=name or str(manifest.get("scenario", folder.name)),
         folder=folder,
@@ -99,11 +124,18 @@ def load_run(folder: Path, name: str | None = None) -> RunData:
         flows=_csv(folder / "flows.csv"),
         timeseries=timeseries,
         equity=_csv(eq_path) if eq_path.is_file() else None,
+        ledger=_csv(ledger_path) if ledger_path.is_file() else None,
     )
 
 
-def load_folder(folder: Path, validation: Path | None = None) -> ReportData:
-    """A run folder (``manifest.json``) or a sweep folder (``comparison.csv``/``sweep.json``)."""
+def load_folder(
+    folder: Path, validation: Path | None = None, validation_root: Path | None = None
+) -> ReportData:
+    """A run folder (``manifest.json``) or a sweep folder (``comparison.csv``/``sweep.json``).
+
+    ``validation`` names a ``python -m sim.validate`` folder to include; without it the newest
+    complete one under ``validation_root`` (default ``outputs/validation/``) is included.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a folder")
@@ -115,7 +147,7 @@ def load_folder(folder: Path, validation: Path | None = None) -> ReportData:
         data = _load_sweep(folder)
     else:
         raise ReportError(f"{folder} is not a run or sweep folder (no manifest.json or sweep.json)")
-    _attach_validation(data, validation)
+    _attach_validation(data, validation, validation_root)
     return data
 
 
@@ -143,15 +175,24 @@ def _load_sweep(folder: Path) -> ReportData:
     return data
 
 
-def _attach_validation(data: ReportData, validation: Path | None) -> None:
-    """``validation.csv`` from the given folder, or one inside the report folder."""
-    candidates = (
-        [validation] if validation is not None else [data.folder, data.folder / "validation"]
-    )
-    for cand in candidates:
-        if cand is not None and (Path(cand) / "validation.csv").is_file():
-            data.validation = _csv(Path(cand) / "validation.csv")
-            data.validation_folder = Path(cand)
-            return
+def _attach_validation(
+    data: ReportData, validation: Path | None, validation_root: Path | None
+) -> None:
+    """The given validation folder (which must be complete), else the newest complete one."""
     if validation is not None:
-        raise ReportError(f"{validation} is not a validation folder (no validation.csv)")
+        folder = Path(validation)
+        missing = [f for f in notebook_data.VALIDATION_FILES if not (folder / f).is_file()]
+        if missing:
+            raise ReportError(f"{folder} is not a validation folder (no {', '.join(missing)})")
+        if not notebook_data.is_complete(folder):
+            raise ReportError(f"{folder} holds a validation that did not complete")
+    else:
+        data.validation_searched = (
+            notebook_data.VALIDATION_ROOT if validation_root is None else Path(validation_root)
+        )
+        folder = notebook_data.latest_validation_dir(data.validation_searched)
+        if folder is None:
+            return
+    data.validation = _csv(folder / "validation.csv")
+    data.validation_folder = folder
+    data.validation_manifest = notebook_data.read_manifest(folder)

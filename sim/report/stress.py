@@ -2,17 +2,36 @@
 studies: Introducing the STRESS guidelines", J. Simulation 13(1)).
 
 Every checklist item is filled from the run's configuration and manifest where it can be
-(run length, warm-up, replications, seeds, packages, machine) and otherwise from short fixed
-text pointing to the section of ``docs/model.md`` that documents it.
+(run length, warm-up, replications, seeds, packages, machine). Where they cannot fill it, the
+item gives a short summary, the section of ``docs/model.md`` that documents it and the opening
+text of that section, quoted from the file (:mod:`sim.report.model_doc`), so the appendix
+reads on its own in an emailed report.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import model_doc
 from .load import ReportData
 
 MODEL_DOC = "docs/model.md"
+#: Items that run metadata cannot fill, and the docs/model.md section quoted for each.
+QUOTED_SECTION = {
+    "1.1": "how-the-model-works",
+    "2.1": "the-whole-system-at-a-glance",
+    "2.2": "three-one-way-stages",
+    "2.3": "services-that-are-options-not-in-the-baseline",
+    "2.4": "booking-earliest-fit",
+    "2.5.1": "demand-episodes-of-need",
+    "2.5.2": "the-routing-rules-in-order",
+    "2.5.3": "practice-appointment-books",
+    "2.5.4": "the-department",
+    "2.5.5": "how-every-episode-ends-the-conservation-ledger",
+    "3.1": "assumptions-and-sources",
+    "3.3": "limitations-what-the-model-does-not-do",
+    "4.1": "warm-up-and-measurement-window",
+}
 
 
 @dataclass(frozen=True)
@@ -21,6 +40,7 @@ class StressItem:
     section: str
     title: str
     text: str
+    quoted: str = ""  # the opening of the docs/model.md section that documents the item
 
     @property
     def heading(self) -> str:
@@ -41,7 +61,10 @@ def _doc(anchor: str, title: str) -> str:
     return f"{MODEL_DOC}#{anchor} ({title})"
 
 
-def stress_items(data: ReportData) -> list[StressItem]:
+def stress_items(data: ReportData, doc_text: str | None = None) -> list[StressItem]:
+    """The 23 checklist items; ``doc_text`` is docs/model.md (read from this repository when
+    not given)."""
+    doc_text = model_doc.read() if doc_text is None else doc_text
     base = data.base
     m, cfg = base.manifest, base.config
     exp = cfg.get("experiment", {})
@@ -248,7 +271,12 @@ def stress_items(data: ReportData) -> list[StressItem]:
             f"Reproduce with: {m.get('command')}.",
         ),
     ]
-    return [StressItem(n, SECTIONS[n[0]], t, x) for n, t, x in rows]
+    items = []
+    for n, t, x in rows:
+        anchor = QUOTED_SECTION.get(n)
+        quoted = model_doc.excerpt(doc_text, anchor) if doc_text and anchor else None
+        items.append(StressItem(n, SECTIONS[n[0]], t, x, quoted or ""))
+    return items
 
 
 __all__ = ["StressItem", "stress_items", "SECTIONS"]
