@@ -19,11 +19,11 @@ from matplotlib.colors import to_hex
 import sim.report.build
 import sim.sweep
 from sim.comparison import COMPARISON_COLUMNS
-from sim.run_folder import RUN_FILES
 from sim.report import load_folder
 from sim.report.build import executive_summary
 from sim.report.figures import FIGURE_KEYS, all_figures, close_all, option_gid
 from sim.report_style import option_style, option_title
+from sim.run_folder import RUN_FILES
 
 pytestmark = pytest.mark.slow
 
