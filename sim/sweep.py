@@ -9,7 +9,6 @@ The last line printed is the sweep folder's path.
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from pathlib import Path
@@ -142,7 +141,7 @@ def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.
     cost-effectiveness plane, saved on its own."""
     import matplotlib.pyplot as plt
 
-    from .report.build import atomic_write_bytes
+    from .outputs import atomic_save_figure
     from .report.figures import cost_effectiveness_plane
     from .report_style import option_title
 
@@ -151,9 +150,7 @@ def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.
         ranking, level, {o: option_title(o, titles) for o in ranking["option"]}
     )
     try:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120)
-        atomic_write_bytes(path, buf.getvalue())
+        atomic_save_figure(fig, path, dpi=120)
     finally:
         plt.close(fig)
 

@@ -6,8 +6,6 @@ import base64
 import html
 import io
 import math
-import os
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -909,19 +907,6 @@ def render_pdf(blocks: list[Block], target: Path | BinaryIO) -> None:
         w.flush()
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path`` and rename it into place (as
-    :func:`sim.outputs.atomic_write_text` does for text)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(data: ReportData) -> Path:
     """Write ``report.html``, ``report.md`` (+ ``report_figures/``) and ``report.pdf``.
 
@@ -942,11 +927,11 @@ def write_report(data: ReportData) -> Path:
         close_all(figures)
     fig_dir.mkdir(exist_ok=True)
     for key, payload in pngs.items():
-        atomic_write_bytes(fig_dir / f"{key}.png", payload)
+        outputs.atomic_write_bytes(fig_dir / f"{key}.png", payload)
     for stale in fig_dir.glob("*.png"):  # figures an earlier report had and this one has not
         if stale.stem not in pngs:
             stale.unlink()
     outputs.atomic_write_text(folder / "report.md", markdown)
-    atomic_write_bytes(folder / "report.pdf", pdf.getvalue())
+    outputs.atomic_write_bytes(folder / "report.pdf", pdf.getvalue())
     outputs.atomic_write_text(folder / "report.html", page)
     return folder / "report.html"
