@@ -428,6 +428,8 @@ def run_job(cfg: DictConfig) -> str:
         print(f"{scenario}: FAILED ({err!r}); see {out_dir / 'error.txt'}")
         return str(out_dir)
     print_summary(summary, run_cfg, None if in_sweep else calibration)
+    if not in_sweep:  # a sweep writes its own report at the end
+        print(f"For a board report (HTML, PDF): python -m sim.report {out_dir}")
     print(out_dir)
     return str(out_dir)
 
