@@ -60,18 +60,7 @@ def _attribute_salt(name: str) -> int:
 
 def keyed_uniform(key: int, name: str) -> float:
     """U(0,1) for episode ``key`` and attribute ``name`` (splitmix64 finaliser)."""
-    return _unit(_splitmix(key ^ _attribute_salt(name)))
-
-
-def _splitmix(z: int) -> int:
-    z = (z + 0x9E3779B97F4A7C15) & _M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return z ^ (z >> 31)
-
-
-def _unit(z: int) -> float:
-    return (z >> 11) * (1.0 / (1 << 53))
+    return KeyedUniform(name)(key)
 
 
 class KeyedUniform:
@@ -83,7 +72,11 @@ class KeyedUniform:
         self.salt = _attribute_salt(name)
 
     def __call__(self, key: int) -> float:
-        return _unit(_splitmix(key ^ self.salt))
+        # splitmix64's finaliser, written out: this runs for many episodes in the booking pass
+        z = ((key ^ self.salt) + 0x9E3779B97F4A7C15) & _M64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+        return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
 
 
 def keyed_uniforms(keys: np.ndarray, name: str) -> np.ndarray:
