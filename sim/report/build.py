@@ -295,13 +295,18 @@ def validation_blocks(data: ReportData) -> list[Block]:
         )
     c = data.base.calibration
     n_within = int(c.within.astype(bool).sum()) if "within" in c else 0
+    weeks = data.base.manifest.get("run_weeks")
+    # Annual and seasonal figures need a year; a shorter run is shown but read with care.
+    caveat = (
+        f"; a run of {weeks} week(s) is not expected to reproduce annual figures"
+        if isinstance(weeks, int) and weeks < 52
+        else ""
+    )
     blocks.append(
         Block(
             "p",
             f"Calibration: {n_within} of {len(c)} published targets within tolerance in the "
-            f"{data.title(data.base.name)} run (table above; a run of "
-            f"{data.base.manifest.get('run_weeks')} week(s) is not expected to reproduce annual "
-            "figures).",
+            f"{data.title(data.base.name)} run (table above{caveat}).",
         )
     )
     blocks.append(Block("h3", "Verification and validation suite (python -m sim.validate)"))
