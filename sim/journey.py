@@ -31,13 +31,25 @@ Rules, in order (every probability is in config and every draw was made at creat
 
 from __future__ import annotations
 
-import heapq
-from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import booking_kernel as kernel
 from . import ledger
+from .booking_kernel import (  # noqa: F401 (codes read by sim.model and the tests)
+    ADMIT_FROM_RAC,
+    ADMIT_FROM_RAC_NO_SLOT,
+    AE_VIA_AMBULANCE,
+    AE_VIA_DISPLACED,
+    AE_VIA_ESCALATION,
+    AE_VIA_GP_REFERRAL,
+    AE_VIA_NHS111,
+    AE_VIA_RAC_NO_SLOT,
+    ESCALATION_DELAY_MINUTES,
+    STEP_UP_FROM_PRACTICE,
+    STEP_UP_FROM_RAC,
+)
 from .calendar import MINUTES_PER_DAY, Calendar
 from .config import (
     AGE_BANDS,
@@ -57,7 +69,6 @@ from .streams import KeyedUniform, keyed_uniforms
 
 ANY_STAFF = STAFF_NEEDS.index("any")
 MODERATE = FRAILTY_BANDS.index("moderate")
-GOLDEN = 0.6180339887498949  # rotates a uniform for repeated decisions, keeping it uniform
 
 # Flow-matrix nodes (origin -> destination counts are reported per week in flows.csv)
 FLOW_NODES: tuple[str, ...] = (
@@ -82,25 +93,9 @@ FLOW_NODES: tuple[str, ...] = (
     "pharmacy_first",
 )
 NODE = {name: i for i, name in enumerate(FLOW_NODES)}
-
-# Why an episode reached A&E (kept for flows and the primary-care-treatable flag)
-(
-    AE_VIA_DISPLACED,
-    AE_VIA_NHS111,
-    AE_VIA_AMBULANCE,
-    AE_VIA_RAC_NO_SLOT,
-    AE_VIA_ESCALATION,
-    AE_VIA_GP_REFERRAL,
-) = range(6)
-ESCALATION_DELAY_MINUTES = 12 * 60  # an unassessed frail patient deteriorates within the day
-# Sources of admissions and step-ups recorded here
-ADMIT_FROM_RAC, ADMIT_FROM_RAC_NO_SLOT = range(2)
-STEP_UP_FROM_PRACTICE, STEP_UP_FROM_RAC = range(2)
-
-_EV_REQUEST, _EV_RAC = 0, 1
-FIRST_CHOICE_ONLINE, FIRST_CHOICE_PHARMACY, FIRST_CHOICE_HUB = 1, 2, 3  # 0: the practice
-# Episodes held as Python lists at a time in the booking pass (bounds its memory)
-WINDOW_EPISODES = 1 << 16
+# The codes of why an episode reached A&E (AE_VIA_*), of where admissions and step-ups
+# recorded here came from (ADMIT_FROM_*, STEP_UP_FROM_*) and what a need tries first
+# (FIRST_CHOICE_*) are defined with the compiled rules, in sim.booking_kernel.
 
 
 @dataclass
@@ -186,14 +181,18 @@ def booking_window(
     """First and last acceptable appointment day of a request made on day ``today``: urgent
     within its target (today by default), soon by its deadline in working days, routine from
     its earliest day with a week's leeway (so the window never shrinks to a single, possibly
-    closed, day) and within the routine target. :func:`booking_windows` is the same rule for
-    arrays (tests hold them together)."""
-    if urgency == URGENT:
-        return today, today + target["urgent"]
-    if urgency == SOON:
-        return today, soon_deadline[today]
-    first = today + earliest_offset_days
-    return first, max(first + 6, today + target["routine"])
+    closed, day) and within the routine target. The compiled pass applies this rule
+    (:func:`sim.booking_kernel.booking_window`) to call-backs and NHS 111; :func:`booking_windows`
+    is the same rule for arrays (first requests; tests hold them together)."""
+    first, last = kernel.booking_window(
+        urgency,
+        earliest_offset_days,
+        today,
+        np.asarray(soon_deadline, dtype=np.int64),
+        target["urgent"],
+        target["routine"],
+    )
+    return int(first), int(last)
 
 
 def booking_windows(
@@ -226,13 +225,6 @@ def _thresholds(shares: list[float]) -> list[float]:
     return out
 
 
-def _pick(u: float, cumulative: list[float]) -> int:
-    for k, c in enumerate(cumulative):
-        if u < c:
-            return k
-    return len(cumulative) - 1
-
-
 def run_journeys(
     ep: Episodes,
     cfg: ModelConfig,
@@ -242,19 +234,97 @@ def run_journeys(
     clinics: ClinicBooks,
     frail_service: HubBooks | None = None,
 ) -> SystemJourneys:
-    """Route every episode through practices, hubs, NHS 111 and rapid assessment clinics."""
+    """Route every episode through practices, hubs, NHS 111 and rapid assessment clinics.
+
+    Everything that can be decided for all episodes at once is decided here with numpy; the
+    sequential part (each booking changes the books the next request sees) runs compiled, in
+    :func:`sim.booking_kernel.booking_pass`, on an array form of the books, whose pointers are
+    written back into the AppointmentBook objects afterwards.
+    """
     n = len(ep)
     a = cfg.assumptions
     booking = a.booking
     n_days = calendar.n_days
     run_days = calendar.run_days
-    end_minute = run_days * MINUTES_PER_DAY
     hours = cfg.site.core_hours
-    open_m, close_m = hours.open_minute, hours.close_minute
+    open_m = hours.open_minute
     horizon = cfg.site.practice_capacity.booking_horizon_days
     target = booking.target_days
-    max_callbacks = booking.max_callbacks
-    is_working = calendar.is_working.tolist()
+    alt = a.alternatives
+    online_share = [alt.online_consultation.share[u] for u in URGENCIES]
+    alt_share = [online_share[k] + alt.pharmacy_first.share[u] for k, u in enumerate(URGENCIES)]
+    any_alternative = any(x > 0 for x in alt_share)
+
+    soon_deadline = [calendar.add_working_days(d, target["soon"]) for d in range(n_days)]
+    rac_max_wait = a.rapid_assessment.max_wait_working_days
+    rac_deadline = [calendar.add_working_days(d, rac_max_wait) for d in range(n_days)]
+    next_open = [
+        int(calendar.next_working[min(d + 1, n_days)]) * MINUTES_PER_DAY + open_m
+        for d in range(n_days)
+    ]
+
+    request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
+
+    # Decisions every episode faces are drawn for all episodes at once (the same keyed
+    # uniforms as the compiled pass draws one at a time, so the same patients decide the same
+    # way).
+    non_urgent = ep.urgency != URGENT
+    # What the need tries before its practice's book: an alternative scheme, else the hub
+    first_choice_all = np.where(
+        non_urgent
+        & (keyed_uniforms(ep.key, "prefer_hub") < a.hubs.prefer_hub_share_non_urgent),
+        kernel.FIRST_CHOICE_HUB,
+        0,
+    ).astype(np.int8)
+    if any_alternative:
+        u_alt = keyed_uniforms(ep.key, "alternative")
+        online_cut = np.asarray(online_share)[ep.urgency]
+        any_cut = np.asarray(alt_share)[ep.urgency]
+        first_choice_all[u_alt < any_cut] = kernel.FIRST_CHOICE_PHARMACY
+        first_choice_all[u_alt < online_cut] = kernel.FIRST_CHOICE_ONLINE
+    gp_refers_all = (ep.urgency == URGENT) & (
+        keyed_uniforms(ep.key, "gp_referral") < a.ae.gp_referral_share_of_urgent
+    )
+
+    book_rows = practices.books
+    loc_index = {name: k for k, name in enumerate(hubs.localities)}
+    locality_of_practice = [loc_index[p.locality] for p in cfg.site.practices.values()]
+    frail_books = frail_service.books if frail_service is not None else []
+    has_frail_service = any(b.slot_times_on(d) for b in frail_books for d in range(min(7, n_days)))
+    frail_ooh = ~in_hours & (ep.urgency == URGENT) & (ep.frailty >= MODERATE) & has_frail_service
+    # Needs that may not simply ask their practice: 1 urgent out of hours, 2 frail and urgent
+    # out of hours with a frail service to try first, 3 both.
+    out_of_hours_kind = urgent_ooh.astype(np.int8) + 2 * frail_ooh
+    request_day = (request // MINUTES_PER_DAY).astype(np.int32)
+    request_minute = request - request_day * MINUTES_PER_DAY
+    first_day, last_day = booking_windows(
+        ep.urgency, ep.earliest_offset_days, request_day, np.asarray(soon_deadline), target
+    )
+
+    # Episodes are handled in the order they reach their practice. That is their own order:
+    # episodes come sorted by the time they arise and the request rule (at once in hours, the
+    # next opening otherwise) never reorders them.
+    if n and np.any(np.diff(request) < 0):
+        raise AssertionError("episodes must reach their practice in the order they arise")
+    if n >= 2**31:
+        raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
+
+    # One array form for every book: practices (practice p's staff s is book p * S + s), then
+    # the locality hubs, the clinics and the frail service.
+    all_books = [book for row in book_rows for book in row]
+    hub_first_book = len(all_books)
+    all_books += hubs.books
+    rac_first_book = len(all_books)
+    all_books += clinics.books
+    frail_first_book = len(all_books) if frail_books else -1
+    all_books += frail_books
+    books = kernel.pack_books(all_books)
+
+    def thresholds(shares: list[float]) -> np.ndarray:
+        return np.asarray(_thresholds(shares), dtype=np.float64)
+
+    def ints(values) -> np.ndarray:
+        return np.asarray(values, dtype=np.int64)
 
     no_slot = [
         _thresholds(
@@ -268,556 +338,133 @@ def run_journeys(
         )
         for u in URGENCIES
     ]
-    ooh_route = _thresholds(
-        [booking.out_of_hours_route["nhs111"], booking.out_of_hours_route["ae"]]
-    )
-    disposition = _thresholds([a.nhs111.disposition[d] for d in NHS111_DISPOSITIONS])
-    rac_outcome = _thresholds([a.rapid_assessment.outcome[o] for o in RAC_OUTCOMES])
-    hub_accept = [a.hubs.accept_share_by_age[b] for b in AGE_BANDS]
-    hub_offer_share = booking.hub_offer_share
-    hub_dna = a.hubs.dna_probability
-    prefer_hub = a.hubs.prefer_hub_share_non_urgent
-    rac_from_practice = a.rapid_assessment.referral_share_from_practice
-    rac_from_111 = a.rapid_assessment.referral_share_from_nhs111
-    rac_no_slot_to_ae = a.rapid_assessment.no_slot_to_ae_share
-    rac_max_wait = a.rapid_assessment.max_wait_working_days
-    step_up_share = a.intermediate_care.step_up_share_from_practice
-    at_risk = a.rapid_assessment.at_risk_share
-    escalation = a.rapid_assessment.escalation_probability
-    to_ae = a.nhs111.minutes_to_ae
-    alt = a.alternatives
-    online_share = [alt.online_consultation.share[u] for u in URGENCIES]
-    alt_share = [online_share[k] + alt.pharmacy_first.share[u] for k, u in enumerate(URGENCIES)]
-    any_alternative = any(x > 0 for x in alt_share)
-
-    soon_deadline = [calendar.add_working_days(d, target["soon"]) for d in range(n_days)]
-    rac_deadline = [calendar.add_working_days(d, rac_max_wait) for d in range(n_days)]
-    next_open = [
-        int(calendar.next_working[min(d + 1, n_days)]) * MINUTES_PER_DAY + open_m
-        for d in range(n_days)
-    ]
-    dna_table = dna_probability_by_lead(cfg, n_days + horizon + 1)
-
-    request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
-
-    # Per-episode results, written when an episode leaves the booking window (see below).
-    outcome_out = np.full(n, ledger.PENDING, dtype=np.int8)
-    booked_time_out = np.full(n, np.nan)
-    appt_day_out = np.full(n, -1, dtype=np.int32)
-    appt_min_out = np.full(n, -1, dtype=np.int16)
-    staff_used_out = np.full(n, -1, dtype=np.int8)
-    attempts_out = np.zeros(n, dtype=np.int8)
-    # Written for few episodes, so numpy arrays indexed by episode number, not window lists
-    hub_booked = np.full(n, np.nan)
-    hub_time = np.full(n, np.nan)
-    nhs111_time = np.full(n, np.nan)
-    rac_ref = np.full(n, np.nan)
-    rac_time = np.full(n, np.nan)
-    nhs111_calls: list[float] = []
-    # Transitions, one row each; compact arrays because there are several per episode
-    flow_ep = array("i")  # episode numbers fit 32 bits (checked below)
-    flow_from = array("b")
-    flow_to = array("b")
-    handoffs = Handoffs()
-
-    u_hub_offer = KeyedUniform("hub_offer")
-    u_hub_accept = KeyedUniform("hub_accept")
-    u_hub_dna = KeyedUniform("hub_dna")
-    # Decisions every episode faces are drawn for all episodes at once (same keyed uniforms
-    # as the scalar form, so the same patients decide the same way): this is the hot path.
-    non_urgent = ep.urgency != URGENT
-    # What the need tries before its practice's book: an alternative scheme, else the hub
-    first_choice_all = np.where(
-        non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < prefer_hub), FIRST_CHOICE_HUB, 0
-    ).astype(np.int8)
-    if any_alternative:
-        u_alt = keyed_uniforms(ep.key, "alternative")
-        online_cut = np.asarray(online_share)[ep.urgency]
-        any_cut = np.asarray(alt_share)[ep.urgency]
-        first_choice_all[u_alt < any_cut] = FIRST_CHOICE_PHARMACY
-        first_choice_all[u_alt < online_cut] = FIRST_CHOICE_ONLINE
-    gp_refers_all = (ep.urgency == URGENT) & (
-        keyed_uniforms(ep.key, "gp_referral") < a.ae.gp_referral_share_of_urgent
-    )
-    u_ooh_route = KeyedUniform("out_of_hours_route")
-    u_disposition = KeyedUniform("nhs111_disposition")
-    u_rac_referral = KeyedUniform("rac_referral")
-    u_rac_outcome = KeyedUniform("rac_outcome")
-    u_rac_no_slot = KeyedUniform("rac_no_slot")
-    u_step_up = KeyedUniform("step_up")
-    u_escalate = KeyedUniform("escalation")
-
-    book_rows = practices.books
-    loc_index = {name: k for k, name in enumerate(hubs.localities)}
-    locality_of_practice = [loc_index[p.locality] for p in cfg.site.practices.values()]
-    hub_books = hubs.books
-    rac_books = clinics.books
+    if NHS111_DISPOSITIONS[kernel.DISPOSITION_AE] != "ae" or RAC_OUTCOMES[0] != "home":
+        raise AssertionError("the compiled pass numbers dispositions and outcomes in config order")
     # 'Any clinician' needs: on a tie the first listed wins, so GPs (the scarcest) come last.
-    all_staff = tuple(sorted(range(len(STAFF_TYPES)), key=lambda s: STAFF_TYPES[s] == "gp"))
-    any_staff_books = [tuple((s, row[s]) for s in all_staff) for row in book_rows]
-    # (time, kind, episode, arg): arg is the attempt number for a practice request, the origin
-    # flow node for a clinic referral
-    events: list[tuple[float, int, int, int]] = []
-
-    def flow(i: int, origin: int, dest: int) -> None:
-        flow_ep.append(base + i)
-        flow_from.append(origin)
-        flow_to.append(dest)
-
-    def earliest(books, today, minute, first, last):
-        """Earliest (day, minute, index) over ``books`` in days [first, last], not booked."""
-        best = None
-        for s, book in books:
-            if first <= today:
-                slot = book.peek_today(today, minute)
-                if slot >= 0:
-                    if best is None or (today, slot) < best[:2]:
-                        best = (today, slot, s)
-                    continue
-                lo = today + 1
-            else:
-                lo = first
-            if lo <= last:
-                d = book.find_future(today, lo, last)
-                if d >= 0:
-                    cand = (d, book.first_prebook_minute(d), s)
-                    if best is None or cand[:2] < best[:2]:
-                        best = cand
-        return best
-
-    def take(book, today, minute, d):
-        return book.book_today(today, minute) if d == today else book.book_on(d)
-
-    def window(i: int, today: int) -> tuple[int, int]:
-        offset = int(offset_all[base + i])
-        return booking_window(urgency[i], offset, today, soon_deadline, target)
-
-    def to_ae_dept(i: int, t: float, via: int, origin: int) -> None:
-        handoffs.ae_episode.append(base + i)
-        handoffs.ae_time.append(t + to_ae)
-        handoffs.ae_via.append(via)
-        flow(i, origin, NODE["ambulance"] if via == AE_VIA_AMBULANCE else NODE["ae"])
-
-    def admit(i: int, t: float, source: int) -> None:
-        """Admitted directly (not via A&E) from a rapid assessment clinic."""
-        outcome[i] = ledger.ADMITTED
-        handoffs.admit_episode.append(base + i)
-        handoffs.admit_time.append(t)
-        handoffs.admit_source.append(source)
-        flow(i, NODE["rac"], NODE["admission"])
-
-    def step_up(i: int, t: float, source: int, origin: int) -> None:
-        """Asks IC+ for a place; settled after the IC+ stage (started, or admitted instead)."""
-        outcome[i] = ledger.PENDING
-        handoffs.step_up_episode.append(base + i)
-        handoffs.step_up_time.append(t)
-        handoffs.step_up_source.append(source)
-        flow(i, origin, NODE["intermediate_care"])
-
-    def after_urgent_care(i: int, t: float, origin: int) -> None:
-        """Frail urgent needs seen in primary care: RAC referral or IC step-up, else home."""
-        if not (frail[i] and urgency[i] == URGENT):
-            return
-        k = int(key_all[base + i])
-        risk = u_rac_referral(k)  # low = high risk: referral takes the highest-risk first
-        if risk < rac_from_practice:
-            heapq.heappush(events, (t, _EV_RAC, base + i, origin))
-        elif u_step_up(k) < step_up_share:
-            step_up(i, t, STEP_UP_FROM_PRACTICE, origin)
-        elif risk < at_risk and u_escalate(k) < escalation:
-            outcome[i] = ledger.PENDING
-            to_ae_dept(i, t + ESCALATION_DELAY_MINUTES - to_ae, AE_VIA_ESCALATION, origin)
-
-    def try_hub(i: int, t: float, first: int, last: int, offered_by_practice: bool) -> bool:
-        """Offer the locality hub's earliest slot in [first, last]; True if the need is settled."""
-        k = int(key_all[base + i])
-        if offered_by_practice and u_hub_offer(k) >= hub_offer_share:
-            return False
-        book = hub_books[locality_of_practice[practice[i]]]
-        today = int(t // MINUTES_PER_DAY)
-        minute = t - today * MINUTES_PER_DAY
-        best = earliest(((0, book),), today, minute, first, last)
-        if best is None or u_hub_accept(k) >= hub_accept[age_all[base + i]]:
-            return False
-        d = best[0]
-        slot = take(book, today, minute, d)
-        when = d * MINUTES_PER_DAY + slot
-        hub_booked[base + i] = t
-        hub_time[base + i] = when
-        if d >= run_days:
-            outcome[i] = ledger.WAITING_AT_END
-        elif u_hub_dna(k) < hub_dna:
-            outcome[i] = ledger.DID_NOT_ATTEND
-        else:
-            outcome[i] = ledger.ATTENDED_HUB
-            after_urgent_care(i, when, NODE["hub"])
-        return True
-
-    def call_back(i: int, t: float, attempt: int) -> None:
-        """The need asks its practice again (after no slot, or on NHS 111's advice)."""
-        if t >= end_minute:
-            attempts[i] = attempt + 1
-            outcome[i] = ledger.WAITING_AT_END
-            return
-        today = int(t // MINUTES_PER_DAY)
-        first, last = window(i, today)
-        ask_practice(i, t, attempt, today, t - today * MINUTES_PER_DAY, first, last)
-
-    def ask_practice(
-        i: int, t: float, attempt: int, today: int, minute: float, first: int, last: int
-    ) -> None:
-        """Request number ``attempt`` + 1 to the practice, on ``today`` for days [first, last]."""
-        attempts[i] = attempt + 1
-        if attempt == 0 and first_choice[i]:
-            choice = first_choice[i]
-            if choice == FIRST_CHOICE_HUB:
-                if try_hub(i, t, first, last, False):
-                    flow(i, NODE["practice"], NODE["hub"])
-                    return
-            else:
-                online = choice == FIRST_CHOICE_ONLINE
-                outcome[i] = ledger.RESOLVED_ONLINE if online else ledger.PHARMACY_FIRST
-                flow(
-                    i, NODE["practice"], NODE["online_consultation" if online else "pharmacy_first"]
-                )
-                return
-        row = book_rows[practice[i]]
-        need = staff_need[i]
-        d = -1
-        if need == ANY_STAFF:
-            best = earliest(any_staff_books[practice[i]], today, minute, first, last)
-            if best is not None:
-                d, _, s = best
-                slot = take(row[s], today, minute, d)
-        else:
-            # One staff type (most needs): book directly, no look-ahead needed.
-            s, book = need, row[need]
-            lo = first
-            if first <= today:
-                slot = book.book_today(today, minute)
-                if slot >= 0:
-                    d = today
-                lo = today + 1
-            if d < 0 and lo <= last:
-                d, slot = book.book_future(today, lo, last)
-        if d < 0:
-            if try_hub(i, t, first, last, True):
-                flow(i, NODE["practice"], NODE["hub"])
-                return
-            u = (float(u_choice_all[base + i]) + attempt * GOLDEN) % 1.0
-            action = _pick(u, no_slot[urgency[i]])
-            best = None
-            if action == 0:  # book later at the practice, however late
-                if need == ANY_STAFF:
-                    books = any_staff_books[practice[i]]
-                else:
-                    books = ((need, row[need]),)
-                best = earliest(books, today, minute, last + 1, today + horizon)
-                if best is None:
-                    action = 1
-            if best is None:
-                if action == 1 and attempt < max_callbacks:
-                    heapq.heappush(events, (next_open[today], _EV_REQUEST, base + i, attempt + 1))
-                elif action == 2:
-                    flow(i, NODE["practice"], NODE["nhs111"])
-                    handle_111(i, t)
-                elif action == 3:
-                    to_ae_dept(i, t, AE_VIA_DISPLACED, NODE["practice"])
-                else:
-                    outcome[i] = ledger.GAVE_UP
-                    flow(i, NODE["practice"], NODE["gave_up"])
-                return
-            d, _, s = best
-            slot = take(row[s], today, minute, d)
-        booked_time[i] = t
-        appt_day[i] = d
-        appt_min[i] = slot
-        staff_used[i] = s
-        if d >= run_days:
-            outcome[i] = ledger.WAITING_AT_END
-        elif u_dna[i] < dna_table[d - today]:  # DNA rises with the booking's lead time
-            outcome[i] = ledger.DID_NOT_ATTEND
-        else:
-            outcome[i] = ledger.ATTENDED_PRACTICE
-            if gp_refers[i]:
-                # The GP sends the patient to A&E after the appointment.
-                outcome[i] = ledger.PENDING
-                to_ae_dept(i, d * MINUTES_PER_DAY + slot, AE_VIA_GP_REFERRAL, NODE["practice"])
-            elif frail[i]:
-                after_urgent_care(i, d * MINUTES_PER_DAY + slot, NODE["practice"])
-
-    def handle_111(i: int, t: float) -> None:
-        # A need can call NHS 111 more than once (after a failed call-back): every call counts.
-        if nhs111_time[base + i] != nhs111_time[base + i]:
-            nhs111_time[base + i] = t
-        nhs111_calls.append(t)
-        k = int(key_all[base + i])
-        choice = NHS111_DISPOSITIONS[_pick(u_disposition(k), disposition)]
-        here = NODE["nhs111"]
-        if choice == "self_care":
-            outcome[i] = ledger.SELF_CARE
-            flow(i, here, NODE["self_care"])
-        elif choice == "pharmacy":
-            outcome[i] = ledger.PHARMACY
-            flow(i, here, NODE["pharmacy"])
-        elif choice == "primary_care":
-            today = int(t // MINUTES_PER_DAY)
-            if today >= n_days:
-                outcome[i] = ledger.WAITING_AT_END
-                return
-            first, last = window(i, today)
-            if try_hub(i, t, first, last, False):
-                flow(i, here, NODE["hub"])
-                return
-            minute = t - today * MINUTES_PER_DAY
-            if is_working[today] and open_m <= minute < close_m:
-                row = book_rows[practice[i]]
-                best = earliest(any_staff_books[practice[i]], today, minute, today, today)
-                if best is not None:
-                    d, _, s = best
-                    slot = take(row[s], today, minute, d)
-                    booked_time[i] = t
-                    appt_day[i], appt_min[i], staff_used[i] = d, slot, s
-                    flow(i, here, NODE["practice"])
-                    if u_dna[i] < dna_table[0]:
-                        outcome[i] = ledger.DID_NOT_ATTEND
-                    else:
-                        outcome[i] = ledger.ATTENDED_PRACTICE
-                        after_urgent_care(i, d * MINUTES_PER_DAY + slot, NODE["practice"])
-                    return
-                # Nothing today: NHS 111 advises calling the practice at its next opening.
-                if attempts[i] <= max_callbacks:
-                    flow(i, here, NODE["practice"])
-                    heapq.heappush(events, (next_open[today], _EV_REQUEST, base + i, attempts[i]))
-                else:
-                    outcome[i] = ledger.GAVE_UP
-                    flow(i, here, NODE["gave_up"])
-            else:
-                outcome[i] = ledger.OUT_OF_HOURS_GP
-                flow(i, here, NODE["out_of_hours_gp"])
-        elif choice == "ae":
-            today = int(t // MINUTES_PER_DAY)
-            minute = t - today * MINUTES_PER_DAY
-            in_clinic_hours = today < n_days and is_working[today] and open_m <= minute < close_m
-            urgent_frail = frail[i] and urgency[i] == URGENT
-            if urgent_frail and in_clinic_hours and u_rac_referral(k) < rac_from_111:
-                heapq.heappush(events, (t, _EV_RAC, base + i, here))
-            else:
-                to_ae_dept(i, t, AE_VIA_NHS111, here)
-        else:
-            to_ae_dept(i, t, AE_VIA_AMBULANCE, here)
-
-    def handle_rac(i: int, t: float, origin: int) -> None:
-        flow(i, origin, NODE["rac"])
-        rac_ref[base + i] = t
-        today = int(t // MINUTES_PER_DAY)
-        if today >= run_days:
-            outcome[i] = ledger.WAITING_AT_END
-            return
-        minute = t - today * MINUTES_PER_DAY
-        best = earliest(tuple(enumerate(rac_books)), today, minute, today, rac_deadline[today])
-        k = int(key_all[base + i])
-        if best is None:
-            if u_rac_no_slot(k) < rac_no_slot_to_ae:
-                to_ae_dept(i, t, AE_VIA_RAC_NO_SLOT, NODE["rac"])
-            else:
-                admit(i, t, ADMIT_FROM_RAC_NO_SLOT)
-            return
-        d, _, s = best
-        slot = take(rac_books[s], today, minute, d)
-        when = d * MINUTES_PER_DAY + slot
-        rac_time[base + i] = when
-        if d >= run_days:
-            outcome[i] = ledger.WAITING_AT_END
-            return
-        result = RAC_OUTCOMES[_pick(u_rac_outcome(k), rac_outcome)]
-        if result == "home":
-            outcome[i] = ledger.RAC_HOME
-            flow(i, NODE["rac"], NODE["home"])
-        elif result == "intermediate_care":
-            step_up(i, when, STEP_UP_FROM_RAC, NODE["rac"])
-        else:
-            admit(i, when, ADMIT_FROM_RAC)
-
-    gp = STAFF_TYPES.index("gp")
-    tna = np.full((n_days, len(book_rows)), np.nan)
-    sampled_until = -1  # last day whose opening has been sampled
-    sample_from = 0.0  # the first minute of the day after it
-
-    def sample_access(t: float) -> None:
-        """Third-next-available GP slot at the opening of each working day up to ``t``."""
-        nonlocal sampled_until, sample_from
-        up_to_day = int(t // MINUTES_PER_DAY)
-        for d in range(sampled_until + 1, min(up_to_day, run_days - 1) + 1):
-            if is_working[d]:
-                for p, row in enumerate(book_rows):
-                    tna[d, p] = row[gp].third_next_available_days(d, open_m, horizon)
-        sampled_until = max(sampled_until, up_to_day)
-        sample_from = (sampled_until + 1) * MINUTES_PER_DAY
-
-    def dispatch(t: float, kind: int, episode: int, arg: int) -> None:
-        if t >= sample_from:
-            sample_access(t)
-        if kind == _EV_REQUEST:
-            call_back(episode - base, t, arg)
-        else:
-            handle_rac(episode - base, t, arg)
-
-    need_in, need_out = NODE["need_in_hours"], NODE["need_out_of_hours"]
-    frail_books = frail_service.books if frail_service is not None else []
-    has_frail_service = any(b.slot_times_on(d) for b in frail_books for d in range(min(7, n_days)))
-    frail_ooh = ~in_hours & (ep.urgency == URGENT) & (ep.frailty >= MODERATE) & has_frail_service
-    # Needs that may not simply ask their practice: 1 urgent out of hours, 2 frail and urgent
-    # out of hours with a frail service to try first, 3 both.
-    out_of_hours_kind = urgent_ooh.astype(np.int8) + 2 * frail_ooh
-    request_day = (request // MINUTES_PER_DAY).astype(np.int32)
-    request_minute = request - request_day * MINUTES_PER_DAY
-    first_day, last_day = booking_windows(
-        ep.urgency, ep.earliest_offset_days, request_day, np.asarray(soon_deadline), target
+    any_staff_order = sorted(range(len(STAFF_TYPES)), key=lambda s: STAFF_TYPES[s] == "gp")
+    rules = kernel.Rules(
+        run_days=run_days,
+        n_days=n_days,
+        end_minute=float(run_days * MINUTES_PER_DAY),
+        open_minute=open_m,
+        close_minute=hours.close_minute,
+        is_working=np.asarray(calendar.is_working, dtype=np.bool_),
+        next_open=ints(next_open),
+        soon_deadline=ints(soon_deadline),
+        rac_deadline=ints(rac_deadline),
+        dna_by_lead=np.asarray(dna_probability_by_lead(cfg, n_days + horizon + 1), np.float64),
+        horizon=horizon,
+        target_urgent=target["urgent"],
+        target_routine=target["routine"],
+        max_callbacks=booking.max_callbacks,
+        no_slot=np.asarray(no_slot, dtype=np.float64),
+        out_of_hours_route=thresholds(
+            [booking.out_of_hours_route["nhs111"], booking.out_of_hours_route["ae"]]
+        ),
+        disposition=thresholds([a.nhs111.disposition[d] for d in NHS111_DISPOSITIONS]),
+        rac_outcome=thresholds([a.rapid_assessment.outcome[o] for o in RAC_OUTCOMES]),
+        hub_offer_share=float(booking.hub_offer_share),
+        hub_accept_by_age=np.asarray([a.hubs.accept_share_by_age[b] for b in AGE_BANDS], float),
+        hub_dna=float(a.hubs.dna_probability),
+        rac_from_practice=float(a.rapid_assessment.referral_share_from_practice),
+        rac_from_111=float(a.rapid_assessment.referral_share_from_nhs111),
+        rac_no_slot_to_ae=float(a.rapid_assessment.no_slot_to_ae_share),
+        step_up_share=float(a.intermediate_care.step_up_share_from_practice),
+        at_risk=float(a.rapid_assessment.at_risk_share),
+        escalation=float(a.rapid_assessment.escalation_probability),
+        minutes_to_ae=float(a.nhs111.minutes_to_ae),
+        salts=np.array([KeyedUniform(name).salt for name in kernel.SALT_NAMES], np.uint64),
+        staff_types=len(STAFF_TYPES),
+        any_staff_order=ints(any_staff_order),
+        single_staff=ints([[s] for s in range(len(STAFF_TYPES))]),
+        gp=STAFF_TYPES.index("gp"),
+        any_staff=ANY_STAFF,
+        hub_first_book=hub_first_book,
+        rac_first_book=rac_first_book,
+        rac_labels=ints(range(len(clinics.books))),
+        frail_first_book=frail_first_book,
+        locality_of_practice=ints(locality_of_practice),
+        nodes=ints([NODE[name] for name in kernel.NODE_NAMES]),
     )
-
-    def out_of_hours(i: int) -> bool:
-        """An urgent need while practices are shut, at the moment it arises: a frail service's
-        same-day visit if there is one, else NHS 111 or A&E at once (unless it waits for the
-        practice). True if the need is settled here."""
-        kind = ooh_kind[i]
-        t = float(arising_all[base + i])
-        while events and events[0][0] <= t:
-            dispatch(*heapq.heappop(events))
-        if kind >= 2:
-            book = frail_books[locality_of_practice[practice[i]]]
-            today = int(t // MINUTES_PER_DAY)
-            minute = t - today * MINUTES_PER_DAY
-            if today < run_days and book.peek_today(today, minute) >= 0:
-                book.book_today(today, minute)
-                outcome[i] = ledger.FRAIL_WEEKEND_GP
-                flow(i, need_out, NODE["frail_weekend_gp"])
-                return True
-        if kind & 1:
-            if _pick(u_ooh_route(int(key_all[base + i])), ooh_route) == 0:
-                flow(i, need_out, NODE["nhs111"])
-                handle_111(i, t)
-            else:
-                to_ae_dept(i, t, AE_VIA_DISPLACED, need_out)
-            return True
-        return False
-
-    # Episodes are handled in the order they reach their practice. That is their own order:
-    # episodes come sorted by the time they arise and the request rule (at once in hours, the
-    # next opening otherwise) never reorders them, so the window below can slide forward.
-    if n and np.any(np.diff(request) < 0):
-        raise AssertionError("episodes must reach their practice in the order they arise")
-    if n >= 2**31:
-        raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
-
-    # The booking pass reads and writes per-episode values as Python lists (far faster than
-    # numpy scalars), but only for a sliding window of episodes, so memory is bounded by the
-    # window, not the run. Window position i is episode base + i; an episode leaves the window
-    # (its results are written to the arrays) once no pending event refers to it.
-    # Values read for few episodes are read from the arrays instead.
-    offset_all, age_all, key_all = ep.earliest_offset_days, ep.age_band, ep.key
-    u_choice_all, arising_all = ep.uniforms["no_slot_choice"], ep.time
-    inputs = (
-        ep.practice,
-        ep.urgency,
-        ep.staff_need,
-        ep.frailty >= MODERATE,
-        ep.uniforms["dna"],
-        first_choice_all,
-        gp_refers_all,
-        request,
-        request_day,
-        request_minute,
-        first_day,
-        last_day,
-        out_of_hours_kind,
+    inputs = kernel.EpisodeInputs(
+        practice=ep.practice,
+        urgency=ep.urgency,
+        staff_need=ep.staff_need,
+        frail=ep.frailty >= MODERATE,
+        age_band=ep.age_band,
+        earliest_offset_days=ep.earliest_offset_days,
+        key=np.asarray(ep.key, dtype=np.uint64),
+        u_dna=ep.uniforms["dna"],
+        u_no_slot=ep.uniforms["no_slot_choice"],
+        arising=ep.time,
+        request=request,
+        request_day=request_day,
+        request_minute=request_minute,
+        first_day=first_day.astype(np.int64),
+        last_day=last_day.astype(np.int64),
+        first_choice=first_choice_all,
+        gp_refers=gp_refers_all,
+        out_of_hours_kind=out_of_hours_kind.astype(np.int8),
     )
-    results = (
-        outcome_out,
-        booked_time_out,
-        appt_day_out,
-        appt_min_out,
-        staff_used_out,
-        attempts_out,
+    results = kernel.Results(
+        outcome=np.full(n, ledger.PENDING, dtype=np.int8),
+        booked_time=np.full(n, np.nan),
+        appointment_day=np.full(n, -1, dtype=np.int32),
+        appointment_minute=np.full(n, -1, dtype=np.int16),
+        staff_type=np.full(n, -1, dtype=np.int8),
+        attempts=np.zeros(n, dtype=np.int8),
+        hub_booked_time=np.full(n, np.nan),
+        hub_time=np.full(n, np.nan),
+        nhs111_time=np.full(n, np.nan),
+        rac_referral_time=np.full(n, np.nan),
+        rac_time=np.full(n, np.nan),
+        third_next_available=np.full((n_days, len(book_rows)), np.nan),
     )
-    fill = (ledger.PENDING, float("nan"), -1, -1, -1, 0)
-    in_lists: list[list] = [[] for _ in inputs]
-    out_lists: list[list] = [[] for _ in results]
-    base = 0
-    for lo in range(0, n, WINDOW_EPISODES):
-        hi = min(lo + WINDOW_EPISODES, n)
-        keep_from = min(lo, min(e[2] for e in events)) if events else lo
-        done = keep_from - base
-        for array_out, values in zip(results, out_lists, strict=True):
-            array_out[base:keep_from] = values[:done]
-        in_lists = [old[done:] + a[lo:hi].tolist() for old, a in zip(in_lists, inputs, strict=True)]
-        out_lists = [old[done:] + [f] * (hi - lo) for old, f in zip(out_lists, fill, strict=True)]
-        base = keep_from
-        (
-            practice,
-            urgency,
-            staff_need,
-            frail,
-            u_dna,
-            first_choice,
-            gp_refers,
-            req_list,
-            req_day,
-            req_minute,
-            req_first,
-            req_last,
-            ooh_kind,
-        ) = in_lists
-        outcome, booked_time, appt_day, appt_min, staff_used, attempts = out_lists
-
-        for i in range(lo - base, hi - base):
-            if ooh_kind[i] and out_of_hours(i):
-                continue
-            t = req_list[i]
-            while events and events[0][0] <= t:
-                dispatch(*heapq.heappop(events))
-            if t >= sample_from:
-                sample_access(t)
-            if t >= end_minute:
-                attempts[i] = 1
-                outcome[i] = ledger.WAITING_AT_END
-                continue
-            ask_practice(i, t, 0, req_day[i], req_minute[i], req_first[i], req_last[i])
-    while events:
-        dispatch(*heapq.heappop(events))
-    for array_out, values in zip(results, out_lists, strict=True):
-        array_out[base:n] = values
+    logs = kernel.PassRows(*kernel.booking_pass(inputs, rules, books, results))
+    kernel.unpack_pointers(books, all_books)
+    handoffs = Handoffs(
+        ae_episode=logs.ae_episode.tolist(),
+        ae_time=logs.ae_time.tolist(),
+        ae_via=logs.ae_via.tolist(),
+        admit_episode=logs.admit_episode.tolist(),
+        admit_time=logs.admit_time.tolist(),
+        admit_source=logs.admit_source.tolist(),
+        step_up_episode=logs.step_up_episode.tolist(),
+        step_up_time=logs.step_up_time.tolist(),
+        step_up_source=logs.step_up_source.tolist(),
+    )
 
     # Needs that asked their practice: all but those settled while it was shut.
-    settled_out_of_hours = ((out_of_hours_kind & 1) == 1) | (outcome_out == ledger.FRAIL_WEEKEND_GP)
+    outcome = results.outcome
+    settled_out_of_hours = ((out_of_hours_kind & 1) == 1) | (outcome == ledger.FRAIL_WEEKEND_GP)
     first_request_out = np.where(settled_out_of_hours, np.nan, request)
     # The per-episode working arrays go before the flow table is assembled (peak memory).
-    del inputs, in_lists, out_lists, request_day, request_minute, first_day, last_day
+    del inputs, request_day, request_minute, first_day, last_day
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
-    # at once, rather than one append per episode in the loop).
+    # at once, rather than one row per episode in the pass).
     # Put first, so each episode's transitions stay in the order they happened.
     asked = np.flatnonzero(~settled_out_of_hours).astype(np.int32)
-    entry_from = np.where(in_hours[asked], need_in, need_out).astype(np.int8)
+    entry_from = np.where(in_hours[asked], NODE["need_in_hours"], NODE["need_out_of_hours"])
 
     return SystemJourneys(
-        outcome=outcome_out,
+        outcome=outcome,
         first_request_time=first_request_out,
-        booked_time=booked_time_out,
-        appointment_day=appt_day_out,
-        appointment_minute=appt_min_out,
-        staff_type=staff_used_out,
-        attempts=attempts_out,
-        hub_booked_time=hub_booked,
-        hub_time=hub_time,
-        nhs111_time=nhs111_time,
-        nhs111_calls=np.array(nhs111_calls, dtype=float),
-        rac_referral_time=rac_ref,
-        rac_time=rac_time,
-        third_next_available=tna,
+        booked_time=results.booked_time,
+        appointment_day=results.appointment_day,
+        appointment_minute=results.appointment_minute,
+        staff_type=results.staff_type,
+        attempts=results.attempts,
+        hub_booked_time=results.hub_booked_time,
+        hub_time=results.hub_time,
+        nhs111_time=results.nhs111_time,
+        nhs111_calls=logs.nhs111_calls,
+        rac_referral_time=results.rac_referral_time,
+        rac_time=results.rac_time,
+        third_next_available=results.third_next_available,
         handoffs=handoffs,
-        flow_episode=np.concatenate([asked, np.frombuffer(flow_ep, dtype=np.int32)]),
-        flow_from=np.concatenate([entry_from, np.frombuffer(flow_from, dtype=np.int8)]),
+        flow_episode=np.concatenate([asked, logs.flow_episode]),
+        flow_from=np.concatenate([entry_from.astype(np.int8), logs.flow_from]),
         flow_to=np.concatenate(
-            [np.full(len(asked), NODE["practice"], dtype=np.int8), np.frombuffer(flow_to, np.int8)]
+            [np.full(len(asked), NODE["practice"], dtype=np.int8), logs.flow_to]
         ),
     )

@@ -410,3 +410,39 @@ def test_practice_books_offer_the_configured_capacity(small_data):
             otd = sum(book.slots_on(d) - book.free_prebook_on(d) for d in range(7))
             share = cap["on_the_day_share"]
             assert abs(otd - share * sum(per_day)) <= len(working)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pre=st.lists(st.integers(480, 1080), max_size=6),
+    otd=st.lists(st.integers(480, 1080), max_size=4),
+    notice=st.sampled_from([0, 30]),
+    requests=st.lists(
+        st.tuples(st.integers(0, 9), st.floats(0, 1200), st.integers(0, 4), st.integers(0, 6)),
+        max_size=40,
+    ),
+)
+def test_array_books_book_as_the_appointment_book(pre, otd, notice, requests):
+    """The compiled booking pass books through an array form of the books: the same slot for
+    every request, and the same pointers written back, as the AppointmentBook."""
+    import numpy as np
+
+    from sim import booking_kernel as k
+
+    n_days = 14
+    book = make_book(pre=tuple(sorted(pre)), otd=tuple(sorted(otd)), n_days=n_days, horizon=5, notice=notice)
+    twin = make_book(pre=tuple(sorted(pre)), otd=tuple(sorted(otd)), n_days=n_days, horizon=5, notice=notice)
+    arrays = k.pack_books([twin])
+    for today, minute, ahead, span in requests:
+        assert k.peek_today(arrays, 0, today, minute) == book.peek_today(today, minute)
+        assert k.book_today(arrays, 0, today, minute) == book.book_today(today, minute)
+        first = today + 1 + ahead
+        last = first + span
+        assert k.book_future(arrays, 0, today, first, last) == book.book_future(today, first, last)
+        assert k.third_next_available_days(
+            arrays, 0, today, minute, 5
+        ) == book.third_next_available_days(today, minute, 5)
+    k.unpack_pointers(arrays, [twin])
+    assert twin._next_pre == book._next_pre and twin._next_otd == book._next_otd
+    assert twin._first_free_pre == book._first_free_pre
+    assert np.array_equal(k.pack_books([twin]).next_pre, arrays.next_pre)

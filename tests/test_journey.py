@@ -439,24 +439,19 @@ def test_booking_later_stays_within_the_horizon(small_data):
     assert (lead >= 0).all()
 
 
-def test_booking_window_size_does_not_change_any_journey(small_data, monkeypatch):
-    """The booking pass holds a sliding window of episodes; episodes still waiting for a
-    call-back or a clinic must survive the window moving on. Scarce capacity makes many of
-    them, and a tiny window makes every one cross a window boundary."""
-    import sim.journey
+def test_compiled_keyed_uniforms_match_the_streams():
+    """The compiled pass draws its rarer decisions with its own splitmix64 (in uint64): the
+    same uniform as sim.streams for every key, the largest included."""
+    from sim.booking_kernel import SALT_NAMES, keyed_uniform
+    from sim.streams import KeyedUniform
 
-    data = clear_fte_overrides(small_data)
-    run_cfg = configure(data, capacity_overrides(0.25))
-    _, wide, _ = run(run_cfg)
-    monkeypatch.setattr(sim.journey, "WINDOW_EPISODES", 37)
-    _, narrow, _ = run(run_cfg)
-    assert (wide.attempts > 1).sum() > 100  # call-backs did cross windows
-    for name, value in vars(wide).items():
-        other = getattr(narrow, name)
-        if isinstance(value, np.ndarray):
-            np.testing.assert_array_equal(other, value, err_msg=name)
-        else:
-            assert vars(other) == vars(value), name
+    rng = np.random.default_rng(7)
+    extremes = np.array([0, 2**63, 2**64 - 1], dtype=np.uint64)
+    keys = np.concatenate([rng.integers(0, 2**64, 2000, dtype=np.uint64), extremes])
+    for name in SALT_NAMES:
+        u = KeyedUniform(name)
+        for key in keys:
+            assert keyed_uniform(key, np.uint64(u.salt)) == u(int(key)), name
 
 
 def test_vectorised_booking_windows_follow_the_scalar_rule():
