@@ -592,7 +592,9 @@ def uniform(s, i, salt):
 
 
 @rule
-def booking_window(urgency, earliest_offset_days, today, soon_deadline, target_urgent, target_routine):
+def booking_window(
+    urgency, earliest_offset_days, today, soon_deadline, target_urgent, target_routine
+):
     """First and last acceptable day of a request made on ``today`` (the rule is described at
     :func:`sim.journey.booking_window`, which calls this)."""
     if urgency == URGENT:
@@ -844,7 +846,9 @@ def ask_practice(s, i, t, attempt, today, minute, first, last):
         action = pick(u, r.no_slot[ep.urgency[i]])
         if action == 0:  # book later at the practice, however late
             labels = r.any_staff_order if need == r.any_staff else r.single_staff[need]
-            d, _, staff = earliest(bk, first_book, labels, today, minute, last + 1, today + r.horizon)
+            d, _, staff = earliest(
+                bk, first_book, labels, today, minute, last + 1, today + r.horizon
+            )
             if d < 0:
                 action = 1
         if d < 0:
@@ -1108,3 +1112,18 @@ def booking_pass(ep, rules, books, out):
         lg.step_up_time[: c[LOG_STEP_UP]].copy(),
         lg.step_up_source[: c[LOG_STEP_UP]].copy(),
     )
+
+
+def needs_compiling() -> bool:
+    """True when the next booking pass in this process will compile the kernel first (a
+    minute or more, once per machine): nothing compiled here yet and no machine code cached
+    on disk. Stale cache files (after an edit here) are not detected."""
+    if booking_pass.signatures:
+        return False
+    cache = getattr(booking_pass, "_cache", None)
+    folder = getattr(cache, "_cache_path", None)
+    if folder is None:
+        return False
+    from pathlib import Path
+
+    return not any(Path(folder).glob("booking_kernel.booking_pass-*.nbi"))

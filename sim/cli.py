@@ -386,6 +386,14 @@ def run_job(cfg: DictConfig) -> str:
         print(f"{scenario}: already complete, skipped")
         print(out_dir)
         return str(out_dir)
+    from .booking_kernel import needs_compiling
+
+    if needs_compiling():
+        print(
+            "First run of this version on this machine: compiling the booking pass "
+            "(about 2-3 minutes, once; later runs start at once)",
+            flush=True,
+        )
     started = time.perf_counter()
     try:
         summary, calibration = execute_run(run_cfg, data, out_dir, started)

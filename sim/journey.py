@@ -271,8 +271,7 @@ def run_journeys(
     non_urgent = ep.urgency != URGENT
     # What the need tries before its practice's book: an alternative scheme, else the hub
     first_choice_all = np.where(
-        non_urgent
-        & (keyed_uniforms(ep.key, "prefer_hub") < a.hubs.prefer_hub_share_non_urgent),
+        non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < a.hubs.prefer_hub_share_non_urgent),
         kernel.FIRST_CHOICE_HUB,
         0,
     ).astype(np.int8)

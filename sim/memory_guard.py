@@ -20,12 +20,13 @@ from .config import ConfigError, Experiment, ModelConfig
 
 #: Peak bytes one replication needs per episode (primary-care episodes and self-presenting
 #: A&E arrivals together), above the interpreter. Measured with benchmarks/run.py on the
-#: North Durham baseline (docs/performance.md): 190-200 bytes an episode over a year, five
+#: North Durham baseline (docs/performance.md): 180-200 bytes an episode over a year, five
 #: years and a population of a million; 230 leaves a margin. tests/test_long_runs.py holds
 #: the measured peak of a 5-year and a million-population run under the estimate.
 ESTIMATED_BYTES_PER_EPISODE = 230
-#: The interpreter, numpy, pandas, SimPy and the model's code (about 150 MB measured)
-ESTIMATED_BASE_GB = 0.2
+#: The interpreter, numpy, pandas, SimPy, numba with the compiled booking pass and the model's
+#: code (about 250 MB measured)
+ESTIMATED_BASE_GB = 0.3
 WEEKS_PER_YEAR = 365.25 / 7
 GB = 1e9
 

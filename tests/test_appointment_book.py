@@ -430,8 +430,12 @@ def test_array_books_book_as_the_appointment_book(pre, otd, notice, requests):
     from sim import booking_kernel as k
 
     n_days = 14
-    book = make_book(pre=tuple(sorted(pre)), otd=tuple(sorted(otd)), n_days=n_days, horizon=5, notice=notice)
-    twin = make_book(pre=tuple(sorted(pre)), otd=tuple(sorted(otd)), n_days=n_days, horizon=5, notice=notice)
+    book = make_book(
+        pre=tuple(sorted(pre)), otd=tuple(sorted(otd)), n_days=n_days, horizon=5, notice=notice
+    )
+    twin = make_book(
+        pre=tuple(sorted(pre)), otd=tuple(sorted(otd)), n_days=n_days, horizon=5, notice=notice
+    )
     arrays = k.pack_books([twin])
     for today, minute, ahead, span in requests:
         assert k.peek_today(arrays, 0, today, minute) == book.peek_today(today, minute)
