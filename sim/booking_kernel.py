@@ -386,7 +386,6 @@ Rules = namedtuple(
         "rac_labels",  # int64: arange(clinics)
         "frail_first_book",  # -1 without a frail service
         "locality_of_practice",
-        "nodes",  # int64 flow-node codes, indexed by the N_* codes below
     ],
 )
 (
@@ -413,26 +412,10 @@ SALT_NAMES = (
     "step_up",
     "escalation",
 )
-(
-    N_NEED_OUT,
-    N_PRACTICE,
-    N_HUB,
-    N_NHS111,
-    N_PHARMACY,
-    N_SELF_CARE,
-    N_OOH_GP,
-    N_AE,
-    N_AMBULANCE,
-    N_RAC,
-    N_IC,
-    N_ADMISSION,
-    N_HOME,
-    N_GAVE_UP,
-    N_ONLINE,
-    N_FRAIL_GP,
-    N_PHARMACY_FIRST,
-) = range(17)
-NODE_NAMES = (
+# Flow-matrix nodes (origin -> destination counts are reported per week in flows.csv); the
+# compiled rules write these codes straight into the flow table.
+FLOW_NODES: tuple[str, ...] = (
+    "need_in_hours",
     "need_out_of_hours",
     "practice",
     "hub",
@@ -447,10 +430,28 @@ NODE_NAMES = (
     "admission",
     "home",
     "gave_up",
+    "self_presenting",
     "online_consultation",
     "frail_weekend_gp",
     "pharmacy_first",
 )
+N_NEED_OUT = FLOW_NODES.index("need_out_of_hours")
+N_PRACTICE = FLOW_NODES.index("practice")
+N_HUB = FLOW_NODES.index("hub")
+N_NHS111 = FLOW_NODES.index("nhs111")
+N_PHARMACY = FLOW_NODES.index("pharmacy")
+N_SELF_CARE = FLOW_NODES.index("self_care")
+N_OOH_GP = FLOW_NODES.index("out_of_hours_gp")
+N_AE = FLOW_NODES.index("ae")
+N_AMBULANCE = FLOW_NODES.index("ambulance")
+N_RAC = FLOW_NODES.index("rac")
+N_IC = FLOW_NODES.index("intermediate_care")
+N_ADMISSION = FLOW_NODES.index("admission")
+N_HOME = FLOW_NODES.index("home")
+N_GAVE_UP = FLOW_NODES.index("gave_up")
+N_ONLINE = FLOW_NODES.index("online_consultation")
+N_FRAIL_GP = FLOW_NODES.index("frail_weekend_gp")
+N_PHARMACY_FIRST = FLOW_NODES.index("pharmacy_first")
 # Per-episode results (arrays the caller allocated, filled in place)
 Results = namedtuple(
     "Results",
@@ -510,8 +511,8 @@ Pass = namedtuple("Pass", ["ep", "rules", "books", "out", "logs", "clock"])
 def flow(s, i, origin, dest):
     k = s.logs.counts[LOG_FLOWS]
     s.logs.flow_episode[k] = i
-    s.logs.flow_from[k] = s.rules.nodes[origin]
-    s.logs.flow_to[k] = s.rules.nodes[dest]
+    s.logs.flow_from[k] = origin
+    s.logs.flow_to[k] = dest
     s.logs.counts[LOG_FLOWS] = k + 1
 
 

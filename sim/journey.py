@@ -47,6 +47,7 @@ from .booking_kernel import (  # noqa: F401 (codes read by sim.model and the tes
     AE_VIA_NHS111,
     AE_VIA_RAC_NO_SLOT,
     ESCALATION_DELAY_MINUTES,
+    FLOW_NODES,
     STEP_UP_FROM_PRACTICE,
     STEP_UP_FROM_RAC,
 )
@@ -70,29 +71,7 @@ from .streams import KeyedUniform, keyed_uniforms
 ANY_STAFF = STAFF_NEEDS.index("any")
 MODERATE = FRAILTY_BANDS.index("moderate")
 
-# Flow-matrix nodes (origin -> destination counts are reported per week in flows.csv)
-FLOW_NODES: tuple[str, ...] = (
-    "need_in_hours",
-    "need_out_of_hours",
-    "practice",
-    "hub",
-    "nhs111",
-    "pharmacy",
-    "self_care",
-    "out_of_hours_gp",
-    "ae",
-    "ambulance",
-    "rac",
-    "intermediate_care",
-    "admission",
-    "home",
-    "gave_up",
-    "self_presenting",
-    "online_consultation",
-    "frail_weekend_gp",
-    "pharmacy_first",
-)
-NODE = {name: i for i, name in enumerate(FLOW_NODES)}
+NODE = {name: i for i, name in enumerate(FLOW_NODES)}  # FLOW_NODES: see sim.booking_kernel
 # The codes of why an episode reached A&E (AE_VIA_*), of where admissions and step-ups
 # recorded here came from (ADMIT_FROM_*, STEP_UP_FROM_*) and what a need tries first
 # (FIRST_CHOICE_*) are defined with the compiled rules, in sim.booking_kernel.
@@ -383,7 +362,6 @@ def run_journeys(
         rac_labels=ints(range(len(clinics.books))),
         frail_first_book=frail_first_book,
         locality_of_practice=ints(locality_of_practice),
-        nodes=ints([NODE[name] for name in kernel.NODE_NAMES]),
     )
     inputs = kernel.EpisodeInputs(
         practice=ep.practice,
