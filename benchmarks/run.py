@@ -66,24 +66,19 @@ def reference_mmc(customers: int, seed: int = 1) -> dict:
 
 def default_run_config(scale: float = 1.0):
     """The default site's validated run configuration, every list size multiplied by scale."""
-    from hydra import compose, initialize_config_dir
+    from sim.config import compose
 
-    from sim import cli
-
-    cli.register()
-    with initialize_config_dir(config_dir=str(cli.CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config")
-    data = cli._plain(cfg)
+    data = compose.plain(compose.compose_config())
     for practice in data["site"]["practices"].values():
         practice["list_size"] = int(round(practice["list_size"] * scale))
-    run_cfg, _ = cli.validate(data)
+    run_cfg, _ = compose.validate(data)
     population = sum(p["list_size"] for p in data["site"]["practices"].values())
     return run_cfg, population
 
 
 def model_run(scale: float, run_weeks: int = 52) -> dict:
     """One replication of the default site, ``run_weeks`` after the standard warm-up, one core."""
-    from sim.model import run_replication
+    from sim.core.replication import run_replication
 
     run_cfg, population = default_run_config(scale)
     exp = run_cfg.experiment
@@ -105,7 +100,7 @@ def sweep_pace(replications: int) -> dict:
     import dataclasses
     import os
 
-    from sim.experiment import run_experiment
+    from sim.experiments.replications import run_experiment
 
     run_cfg, _ = default_run_config()
     exp = dataclasses.replace(
@@ -178,7 +173,7 @@ def main() -> int:
     for r in runs:
         r["ratio_to_reference"] = r["per_second"] / reference["per_second"]
         r["seconds_per_million_episodes"] = r["seconds"] / r["episodes"] * 1e6
-    from sim.outputs import git_state, package_versions
+    from sim.experiments.outputs import git_state, package_versions
 
     report = {
         "reference_mmc": reference,
@@ -218,7 +213,7 @@ def main() -> int:
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     out = ROOT / "outputs" / "benchmarks" / stamp
     sys.path.insert(0, str(ROOT))
-    from sim.outputs import atomic_write_json, atomic_write_text
+    from sim.experiments.outputs import atomic_write_json, atomic_write_text
 
     atomic_write_json(out / "benchmark.json", report)
     atomic_write_text(out / "benchmark.md", table + "\n")

@@ -29,9 +29,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim import notebook_data as nd
-from sim.experiment import t_interval
-from sim.report_style import BASELINE_COLOUR, OKABE_ITO
+from sim.core.statistics import t_interval
+from sim.experiments import results as nd
+from sim.report.style import BASELINE_COLOUR, OKABE_ITO
 
 nd.setup_display()
 fmt = nd.fmt
@@ -164,7 +164,7 @@ print(by_hour.groupby("hour of day").mean().round(2).T.to_string())
 # Day 0 is the first day after the warm-up. Means over replications, with confidence bands.
 
 # %%
-from sim.timeseries import SERIES  # noqa: E402  (the series' units)
+from sim.core.timeseries import SERIES  # noqa: E402  (the series' units)
 
 daily = [name for name, (kind, _) in SERIES.items() if kind == "daily"]
 ncols = 2

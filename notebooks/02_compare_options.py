@@ -22,15 +22,15 @@
 # **Which sweep**: the folder in the environment variable `SIM_SWEEP_DIR`, otherwise the newest
 # sweep under `outputs/sweeps/` that has a `comparison.csv` and `ranking.csv` (make one with
 # `python -m sim +sweep=all_options`). Every option keeps the same colour, marker and name in
-# every figure here and in the board report (`sim.report_style`: colours fixed by the scenario
+# every figure here and in the board report (`sim.report.style`: colours fixed by the scenario
 # catalogue; the baseline is black).
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim import notebook_data as nd
-from sim.report_style import BASELINE_COLOUR, option_style, wrap_label
+from sim.experiments import results as nd
+from sim.report.style import BASELINE_COLOUR, option_style, wrap_label
 
 nd.setup_display()
 fmt = nd.fmt
@@ -39,7 +39,7 @@ comparison = nd.with_labels(sweep.comparison)
 ranking = sweep.ranking
 options = sweep.options  # catalogue order, as in the board report
 titles = sweep.titles
-# Each option's colour and marker are fixed by the scenario catalogue (sim.report_style), so
+# Each option's colour and marker are fixed by the scenario catalogue (sim.report.style), so
 # they match the board report's figures.
 styles = {o: option_style(o).marker_kwargs() for o in options}
 print(f"Sweep folder: {sweep.folder}")

@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 03 Validation and calibration
 #
-# Reads the output of `python -m sim.validate` (`validation.csv`): the model against queueing
+# Reads the output of `python -m sim validate` (`validation.csv`): the model against queueing
 # theory (M/M/c A&E, the appointment-book backlog recursion), arrival counts against their
 # configured rate (chi-square), Little's law, and, in a full (not `--quick`) run, the
 # calibration targets. Then the calibration table (`calibration.csv`) of a baseline run.
@@ -30,8 +30,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim import notebook_data as nd
-from sim.report_style import BASELINE_COLOUR, OKABE_ITO
+from sim.experiments import results as nd
+from sim.report.style import BASELINE_COLOUR, OKABE_ITO
 
 nd.setup_display()
 PASS_COLOUR, FAIL_COLOUR, BAND_COLOUR = OKABE_ITO[3], OKABE_ITO[6], OKABE_ITO[2]

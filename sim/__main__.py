@@ -1,6 +1,6 @@
 """``python -m sim``: run the model (see ``sim.cli``)."""
 
-from .cli import main
+from sim.cli import main
 
 if __name__ == "__main__":
     main()

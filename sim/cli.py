@@ -14,155 +14,20 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from . import outputs
-from .config import (
-    Calibration,
-    ConfigError,
-    Experiment,
-    RunConfig,
-    build_model_config,
-    check_experiment,
-    from_dict,
+from sim.config.compose import (
+    check_hydra_settings,
+    compose_validated,
+    register,
+    validate,
 )
-from .memory_guard import check_memory
-from .scenarios import apply_options, label, parse_options, read_option_file
+from sim.config.locations import CONF_DIR
+from sim.config.schema import ConfigError
+from sim.experiments import outputs
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = PROJECT_ROOT / "conf"
-SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-TOP_LEVEL_KEYS = ("seed", "site", "assumptions", "scenario", "experiment", "calibration")
 #: Exit codes: 1 is any other failure (a write that failed, a bug); see docs/reliability.md.
 EXIT_FAILURE = 1
 EXIT_CONFIG_ERROR = 2
 EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
-
-
-# --------------------------------------------------------------------------------------------
-# Hydra set-up: resolvers and the scenario catalogue
-# --------------------------------------------------------------------------------------------
-
-
-def _scenario_label(node: Any) -> str:
-    names = list(node.keys()) if isinstance(node, (dict, DictConfig)) else [str(node)]
-    return label([str(n) for n in names])
-
-
-def register() -> None:
-    """Register resolvers and make every ``scenarios/*.yaml`` an option of group ``scenario``.
-
-    Each option is stored under the package ``scenario.<name>``, so selecting several
-    (``scenario=[a,b]``) keeps each one's content and the order they were chosen in.
-    """
-    from hydra.core.config_store import ConfigStore
-
-    if not OmegaConf.has_resolver("project_root"):
-        OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT))
-        OmegaConf.register_new_resolver("scenario_label", _scenario_label)
-    store = ConfigStore.instance()
-    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
-        try:
-            node: dict[str, Any] = read_option_file(path)
-        except ConfigError as err:
-            # Reported only if this option is chosen: one bad file must not block the others.
-            # Escaped so OmegaConf does not try to resolve a "${" quoted in the message.
-            parts = {"key": err.key, "value": err.value, "rule": err.rule}
-            node = {"_load_error": {k: str(v).replace("${", "\\${") for k, v in parts.items()}}
-        store.store(group="scenario", name=path.stem, node=node, package=f"scenario.{path.stem}")
-
-
-# --------------------------------------------------------------------------------------------
-# From composed config to validated objects
-# --------------------------------------------------------------------------------------------
-
-
-def _plain(cfg: DictConfig) -> dict[str, Any]:
-    # Hydra's own node is left out (and unresolved: some of it exists only inside a job).
-    return {
-        str(k): OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
-        for k, v in cfg.items_ex(resolve=False)
-        if k != "hydra"
-    }
-
-
-def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any]]:
-    """Turn the composed config into a :class:`RunConfig`; raises :class:`ConfigError`."""
-    data = _plain(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
-    for key in data:
-        if key not in TOP_LEVEL_KEYS:
-            raise ConfigError(
-                str(key), data[key], f"unknown key; expected one of {list(TOP_LEVEL_KEYS)}"
-            )
-    seed = data.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError("seed", seed, "must be a whole number >= 0")
-    experiment = from_dict(Experiment, data.get("experiment"), "experiment")
-    check_experiment(experiment)
-    scenario_node = data.get("scenario") or {}
-    if not isinstance(scenario_node, dict):
-        raise ConfigError("scenario", scenario_node, "must name options from scenarios/")
-    options = parse_options(scenario_node, SCENARIO_DIR)
-    site, assumptions = apply_options(
-        data.get("site") or {}, data.get("assumptions") or {}, options, SCENARIO_DIR
-    )
-    model = build_model_config(site, assumptions, scenario=label(list(options)))
-    check_memory(model, experiment)
-    calibration = from_dict(Calibration, data.get("calibration") or {}, "calibration")
-    from .kpis import KPI_DEFINITIONS
-
-    for i, t in enumerate(calibration.targets):
-        if t.kpi not in KPI_DEFINITIONS:
-            raise ConfigError(f"calibration.targets[{i}].kpi", t.kpi, "is not a KPI of the model")
-    for i, kpi in enumerate(experiment.headline_kpis):
-        if kpi not in KPI_DEFINITIONS:
-            raise ConfigError(f"experiment.headline_kpis[{i}]", kpi, "is not a KPI of the model")
-    run = RunConfig(model, experiment, seed, options, calibration)
-    return run, data
-
-
-def attach_file(
-    err: ConfigError,
-    choices: dict[str, Any],
-    overrides: list[str],
-    search_path: list[Path] | None = None,
-) -> ConfigError:
-    """Name the YAML file a bad ``site.*``/``assumptions.*``/``experiment.*``/``calibration.*``
-    key came from (not when the key was typed on the command line). The file is looked for
-    in ``conf/`` and then in the folders of ``hydra.searchpath`` (``search_path``)."""
-    # Choosing a group's file (experiment=quick) is not typing its values.
-    typed = {o.lstrip("+~").split("=", 1)[0] for o in overrides} - set(TOP_LEVEL_KEYS)
-    if err.file or any(err.key == t or err.key.startswith((t + ".", t + "[")) for t in typed):
-        return err
-    group = err.key.split(".", 1)[0].split("[", 1)[0]
-    choice = choices.get(group)
-    if group in ("site", "assumptions", "experiment", "calibration") and isinstance(choice, str):
-        for folder in [CONF_DIR, *(search_path or [])]:
-            path = Path(folder) / group / f"{choice}.yaml"
-            if path.exists():
-                return ConfigError(err.key, err.value, err.rule, str(path))
-    return err
-
-
-def _search_path(cfg: DictConfig) -> list[Path]:
-    """Folders of ``hydra.searchpath`` (``file://`` entries), in Hydra's order."""
-    sources = OmegaConf.to_container(cfg.hydra.runtime.config_sources)
-    assert isinstance(sources, list)
-    return [Path(str(s["path"])) for s in sources if s.get("schema") == "file"]
-
-
-def _yaml_config_error(err: Exception) -> ConfigError:
-    """A malformed YAML file in a configuration group (``conf/site/x.yaml``, or one on
-    ``hydra.searchpath``) as a one-line error naming the group, the option and the line."""
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    if mark is None:
-        return ConfigError("configuration", "YAML", f"is not valid YAML: {problem}")
-    path = Path(mark.name)
-    return ConfigError(
-        path.parent.name,
-        path.stem,
-        f"is not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}",
-        str(path),
-    )
 
 
 def report_config_error(err: ConfigError) -> None:
@@ -193,89 +58,6 @@ _HYDRA_FLAGS = (
 )
 
 
-def compose_validated(
-    overrides: list[str], job_name: str = "sim"
-) -> tuple[DictConfig, RunConfig, dict[str, Any]]:
-    """Compose ``conf/`` with these overrides as ``python -m sim`` does, and validate it.
-
-    Every configuration mistake, whether Hydra finds it (an unknown option, a malformed
-    YAML file) or the schema does, is raised as a :class:`ConfigError` naming the key, the
-    value, the rule and, where there is one, the file.
-    """
-    import yaml
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    register()
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name=job_name):
-            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
-    except yaml.YAMLError as err:
-        raise _yaml_config_error(err) from None
-    except (HydraException, OmegaConfBaseException) as err:
-        raise _explain_hydra_error(err, overrides) from None
-    choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
-    assert isinstance(choices, dict)
-    try:
-        run_cfg, data = validate(cfg)
-    except ConfigError as err:
-        raise attach_file(err, choices, overrides, _search_path(cfg)) from None
-    return cfg, run_cfg, data
-
-
-#: What Hydra's own settings may name as code to import and call: Hydra's plugins (launchers,
-#: sweepers), logging classes, and this project's sweep summary. Hydra calls whatever its
-#: settings name, and a group file can reach them (a site file headed ``# @package _global_``
-#: can add a ``hydra.callbacks`` entry), so anything else is refused unless typed on the
-#: command line: configuration files are data, and a file shared by another organisation must
-#: not be able to run code.
-ALLOWED_HYDRA_CODE = (
-    "hydra._internal.core_plugins.",
-    "hydra_plugins.",
-    "logging.",
-    "sim.sweep.SweepSummaryCallback",
-)
-#: Keys under which Hydra (``_target_``) and logging's dictConfig (``class``, ``()``) name code.
-CODE_KEYS = ("_target_", "class", "()")
-
-
-def check_hydra_settings(cfg: DictConfig, overrides: list[str]) -> None:
-    """Refuse code, or environment variables, slipped into Hydra's settings by a file."""
-    typed = [o.lstrip("+~").split("=", 1)[0] for o in overrides]
-
-    def by_file(key: str) -> bool:
-        return not any(key == t or key.startswith(t + ".") for t in typed)
-
-    def walk(node: Any, key: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                here = f"{key}.{k}"
-                if k in CODE_KEYS and by_file(here):
-                    if not (isinstance(v, str) and v.startswith(ALLOWED_HYDRA_CODE)):
-                        raise ConfigError(
-                            here,
-                            v,
-                            "names code for Hydra to run; configuration files are data and may "
-                            "name only Hydra's plugins and logging classes",
-                        )
-                walk(v, here)
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, f"{key}[{i}]")
-
-    walk(OmegaConf.to_container(cfg.hydra, resolve=False), "hydra")
-    env = OmegaConf.to_container(cfg.hydra.job.env_set, resolve=False)
-    for name, value in (env or {}).items():
-        if by_file(f"hydra.job.env_set.{name}"):
-            raise ConfigError(
-                f"hydra.job.env_set.{name}",
-                value,
-                "environment variables can change what programs run, so configuration files "
-                "may not set them (type the setting on the command line if you mean it)",
-            )
-
-
 def output_folder(cfg: DictConfig) -> tuple[str, Path]:
     """(key, folder) of where Hydra will write: ``hydra.run.dir`` for a run, or
     ``hydra.sweep.dir`` for a sweep (``hydra.mode: MULTIRUN``, as in ``conf/sweep/``)."""
@@ -288,8 +70,8 @@ def output_folder(cfg: DictConfig) -> tuple[str, Path]:
 def check_output_folder(cfg: DictConfig, data: dict[str, Any]) -> None:
     """Refuse, before anything runs, an output folder that cannot be created or written,
     and a run folder holding replications of another configuration."""
-    from .replication_store import check_resumable
-    from .run_folder import config_fingerprint
+    from sim.experiments.replication_store import check_resumable
+    from sim.experiments.run_folder import config_fingerprint
 
     key, folder = output_folder(cfg)
     try:
@@ -318,35 +100,6 @@ def preflight(argv: list[str]) -> int:
     return 0
 
 
-def _explain_hydra_error(err: Exception, overrides: list[str]) -> ConfigError:
-    """Hydra's error about the command line as a one-line :class:`ConfigError`."""
-    text = str(err).strip()
-    if "not in struct" in text or "Could not override" in text:
-        for o in overrides:
-            key, _, value = o.lstrip("+~").partition("=")
-            if f"'{key}'" in text:
-                return ConfigError(
-                    key,
-                    value,
-                    "unknown key; this setting does not exist "
-                    f"(top-level keys are {list(TOP_LEVEL_KEYS)}; see `python -m sim --cfg job`)",
-                )
-    if "Could not find" in text and "Available options" in text:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        group = text.split("Could not find '", 1)[-1].split("/", 1)[0]
-        value = text.split("Could not find '", 1)[-1].split("'", 1)[0].split("/", 1)[-1]
-        start = lines.index(next(line for line in lines if line.startswith("Available options")))
-        options = [
-            line
-            for line in lines[start + 1 :]
-            if not line.startswith(("Config search", "provider="))
-        ]
-        return ConfigError(group, value, f"no such option; available: {', '.join(options)}")
-    lines = [line for line in text.splitlines() if line.strip() and "HYDRA_FULL_ERROR" not in line]
-    rule = " ".join(lines[:3]) or type(err).__name__
-    return ConfigError("command line", " ".join(overrides), rule)
-
-
 # --------------------------------------------------------------------------------------------
 # The job
 # --------------------------------------------------------------------------------------------
@@ -358,13 +111,13 @@ def run_job(cfg: DictConfig) -> str:
     In a sweep, a job whose folder already holds a complete run of the same configuration is
     skipped (so re-running a sweep resumes it), and a job that fails records its error in its
     folder and lets the sweep go on. A run (or job) started again in a folder where it was
-    interrupted uses the replications kept there (see :mod:`sim.replication_store`).
+    interrupted uses the replications kept there (see :mod:`sim.experiments.replication_store`).
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from .replication_store import ResumeRefused, kept_replications
-    from .run_folder import config_fingerprint, execute_run, print_summary
+    from sim.experiments.replication_store import ResumeRefused, kept_replications
+    from sim.experiments.run_folder import config_fingerprint, execute_run, print_summary
 
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
@@ -386,7 +139,7 @@ def run_job(cfg: DictConfig) -> str:
         print(f"{scenario}: already complete, skipped")
         print(out_dir)
         return str(out_dir)
-    from .booking_kernel import needs_compiling
+    from sim.booking.kernel import needs_compiling
 
     if needs_compiling():
         print(
@@ -437,7 +190,7 @@ def run_job(cfg: DictConfig) -> str:
         return str(out_dir)
     print_summary(summary, run_cfg, None if in_sweep else calibration)
     if not in_sweep:  # a sweep writes its own report at the end
-        print(f"For a board report (HTML, PDF): python -m sim.report {out_dir}")
+        print(f"For a board report (HTML, PDF): python -m sim report {out_dir}")
     print(out_dir)
     return str(out_dir)
 
@@ -465,10 +218,33 @@ def _already_complete(out_dir: Path, fingerprint: str) -> bool:
     return manifest.get("status") == "complete" and manifest.get("config_sha256") == fingerprint
 
 
+#: ``python -m sim <command> ...``: the commands beside running the model, each a module
+#: with ``main(argv) -> exit code``. Anything else on the command line is Hydra overrides.
+COMMANDS = {
+    "compare": ("sim.tools.compare", "paired comparison of an option's run with the baseline's"),
+    "report": ("sim.report", "board report (HTML, Markdown, PDF) of a run or sweep folder"),
+    "budget": ("sim.tools.budget", "best combination of options within a budget, from a sweep"),
+    "sweep": ("sim.tools.sweep", "re-make a sweep's comparison, ranking and board report"),
+    "validate": ("sim.tools.validate", "verification and validation suite"),
+    "warmup": ("sim.tools.warmup", "how long the warm-up must be (MSER-5)"),
+    "site-from-csv": ("sim.tools.site_from_csv", "a site from NHS Digital registration files"),
+}
+
+
+def run_command(name: str, argv: list[str]) -> int:
+    """Run ``python -m sim <name> argv...``; returns its exit code."""
+    import importlib
+
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(argv) or 0)
+
+
 def main(argv: list[str] | None = None) -> None:
     import hydra
 
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        raise SystemExit(run_command(argv[0], argv[1:]))
     register()
     if not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
         code = preflight(argv)

@@ -1,7 +1,8 @@
 """Shared fixtures and small helpers.
 
 The configuration used by the tests is the REAL one: ``conf/`` composed by Hydra exactly as
-``python -m sim`` composes it, then validated by :func:`sim.cli.validate`. Tests shrink it to a
+``python -m sim`` composes it, then validated by :func:`sim.config.compose.validate`. Tests
+shrink it to a
 few practices and change individual settings through dotted paths, so a change to a default
 in ``conf/`` is picked up (and tested) rather than silently ignored.
 
@@ -25,7 +26,9 @@ from omegaconf import OmegaConf
 from scipy import stats
 
 import sim.cli
-from sim.config import AGE_BANDS, RunConfig
+import sim.config.compose
+import sim.config.locations
+from sim.config.schema import AGE_BANDS, RunConfig
 
 #: Family-wise significance level of every statistical test in the suite (see module docs).
 ALPHA = 1e-3
@@ -54,9 +57,9 @@ def run_sim(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
 def compose_with_hydra(overrides: Sequence[str] = ()) -> Any:
     """``conf/config.yaml`` composed by Hydra with these command-line overrides, as
     ``python -m sim`` composes it (a DictConfig)."""
-    sim.cli.register()
+    sim.config.compose.register()
     with initialize_config_dir(
-        config_dir=str(sim.cli.CONF_DIR), version_base="1.3", job_name="tests"
+        config_dir=str(sim.config.locations.CONF_DIR), version_base="1.3", job_name="tests"
     ):
         return compose(config_name="config", overrides=list(overrides))
 
@@ -131,7 +134,7 @@ def configure(data: dict[str, Any], overrides: dict[str, Any] | None = None) -> 
     out = copy.deepcopy(data)
     for dotted, value in (overrides or {}).items():
         set_path(out, dotted, value)
-    run_cfg, _ = sim.cli.validate(out)
+    run_cfg, _ = sim.config.compose.validate(out)
     return run_cfg
 
 

@@ -1,7 +1,8 @@
 """Helpers for the whole-system tests (routing, conservation, calibration).
 
 Configurations are the REAL ones: ``conf/`` composed by Hydra exactly as ``python -m sim``
-composes it, with Hydra command-line overrides, then validated by :func:`sim.cli.validate`.
+composes it, with Hydra command-line overrides, then validated by
+:func:`sim.config.compose.validate`.
 Sites are shrunk with Hydra deletions (``~site.practices.CODE``) so runs stay short.
 
 Replications are cached per (overrides, site, seed, replication, weeks): several tests read
@@ -22,11 +23,11 @@ import numpy as np
 from conftest import compose_with_hydra
 from omegaconf import OmegaConf
 
-import sim.cli
-from sim import ledger
-from sim.calendar import MINUTES_PER_DAY
-from sim.config import RunConfig
-from sim.model import ReplicationResult, make_calendar, run_replication
+import sim.config.compose
+from sim.config.schema import RunConfig
+from sim.core import ledger
+from sim.core.calendar import MINUTES_PER_DAY
+from sim.core.replication import ReplicationResult, make_calendar, run_replication
 
 #: Seed of every run here (any fixed value; results are deterministic).
 SEED = 20250517
@@ -96,7 +97,7 @@ def run_config(
 ) -> RunConfig:
     """Validated config of ``conf/`` with these Hydra overrides, on these practices."""
     cfg = _compose(keep_practices(practices) + tuple(overrides))
-    run_cfg, _ = sim.cli.validate(cfg)
+    run_cfg, _ = sim.config.compose.validate(cfg)
     return run_cfg
 
 
@@ -203,7 +204,7 @@ def in_core_hours(cfg, minutes: np.ndarray) -> np.ndarray:
 
 def working_days_after(cfg, from_day: np.ndarray, to_day: np.ndarray) -> np.ndarray:
     """Working days in (from_day, to_day]: how many working days a wait spans, counted by hand
-    (independently of :class:`sim.calendar.Calendar`)."""
+    (independently of :class:`sim.core.calendar.Calendar`)."""
     names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     working = np.array([n in cfg.site.core_hours.weekdays for n in names])
     out = np.zeros(len(from_day), dtype=int)

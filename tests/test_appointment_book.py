@@ -14,14 +14,14 @@ from conftest import configure
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.appointment_book import (
+from sim.booking.book import (
     AppointmentBook,
     largest_remainder,
     session_slot_times,
     split_on_the_day,
 )
-from sim.config import STAFF_TYPES
-from sim.model import make_calendar
+from sim.config.schema import STAFF_TYPES
+from sim.core.replication import make_calendar
 from sim.services.practice import build_practice_books
 
 
@@ -427,7 +427,7 @@ def test_array_books_book_as_the_appointment_book(pre, otd, notice, requests):
     every request, and the same pointers written back, as the AppointmentBook."""
     import numpy as np
 
-    from sim import booking_kernel as k
+    from sim.booking import kernel as k
 
     n_days = 14
     book = make_book(

@@ -25,11 +25,13 @@ from conftest import run_sim
 from hydra.core.config_store import ConfigStore
 
 import sim.cli
+import sim.config.compose
+import sim.config.locations
 
-NORTH_DURHAM = sim.cli.CONF_DIR / "site" / "north_durham.yaml"
-QUICK = sim.cli.CONF_DIR / "experiment" / "quick.yaml"
-STANDARD = sim.cli.CONF_DIR / "experiment" / "standard.yaml"
-ASSUMPTIONS = sim.cli.CONF_DIR / "assumptions" / "england_2024.yaml"
+NORTH_DURHAM = sim.config.locations.CONF_DIR / "site" / "north_durham.yaml"
+QUICK = sim.config.locations.CONF_DIR / "experiment" / "quick.yaml"
+STANDARD = sim.config.locations.CONF_DIR / "experiment" / "standard.yaml"
+ASSUMPTIONS = sim.config.locations.CONF_DIR / "assumptions" / "england_2024.yaml"
 #: One replication of one week: the shortest run that writes a whole run folder.
 TINY_RUN = (
     "experiment=quick",
@@ -72,15 +74,15 @@ def scenario_file(name: str, text: str) -> Callable[[Path, pytest.MonkeyPatch], 
 
     def setup(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         folder = tmp / "scenarios"
-        shutil.copytree(sim.cli.SCENARIO_DIR, folder)
+        shutil.copytree(sim.config.locations.SCENARIO_DIR, folder)
         (folder / f"{name}.yaml").write_text(text.replace("{tmp}", str(tmp)), encoding="utf-8")
         # Hydra's ConfigStore lives as long as the process: the option registered from this
         # folder is removed again after the test (setitem undoes by deleting a key it added).
-        sim.cli.register()
+        sim.config.compose.register()
         options = ConfigStore.instance().repo["scenario"]
         assert f"{name}.yaml" not in options
         monkeypatch.setitem(options, f"{name}.yaml", options["baseline.yaml"])
-        monkeypatch.setattr(sim.cli, "SCENARIO_DIR", folder)
+        monkeypatch.setattr(sim.config.compose, "SCENARIO_DIR", folder)
 
     return setup
 
@@ -384,7 +386,7 @@ CATALOGUE = [
         "scenario",
         "['extended_access_8to8', 'enhanced_access_double']",
         "cannot be combined",
-        str(sim.cli.SCENARIO_DIR / "extended_access_8to8.yaml"),
+        str(sim.config.locations.SCENARIO_DIR / "extended_access_8to8.yaml"),
     ),
     # --- experiment design ------------------------------------------------------------------
     BadInput(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sim.budget import BudgetError, affordable_sets, option_effects
+from sim.tools.budget import BudgetError, affordable_sets, option_effects
 
 
 def effects(rows):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from system_helpers import ALL_PRACTICES, run_config
 
-from sim.experiment import calibration_table, kpi_table, run_experiment, summarise
+from sim.experiments.replications import calibration_table, kpi_table, run_experiment, summarise
 
 EXPERIMENT = (
     "experiment.replications=2",

@@ -1,4 +1,4 @@
-"""Paired comparisons (python -m sim.compare) and the automatic precision mode."""
+"""Paired comparisons (python -m sim compare) and the automatic precision mode."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ import pytest
 from conftest import configure
 from scipy import stats
 
-from sim.compare import main as compare_main
-from sim.comparison import COMPARISON_COLUMNS, paired_comparison, probability_better
-from sim.config import Experiment
-from sim.experiment import (
+from sim.config.schema import Experiment
+from sim.core.replication import ReplicationResult
+from sim.experiments.comparison import COMPARISON_COLUMNS, paired_comparison, probability_better
+from sim.experiments.replications import (
     kpi_table,
     more_replications_needed,
     relative_half_widths,
     run_experiment,
     summarise,
 )
-from sim.model import ReplicationResult
+from sim.tools.compare import main as compare_main
 
 
 def _kpis(values: dict[str, list[float]]) -> pd.DataFrame:

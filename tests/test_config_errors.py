@@ -19,11 +19,13 @@ import pandas as pd
 import pytest
 
 import sim.cli
+import sim.config.compose
+import sim.config.locations
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _registered():
-    sim.cli.register()
+    sim.config.compose.register()
 
 
 def test_preflight_accepts_the_shipped_configuration(capsys):
@@ -36,7 +38,7 @@ def test_preflight_accepts_the_shipped_configuration(capsys):
 # End to end through `python -m sim`
 # --------------------------------------------------------------------------------------------
 
-RUNS_DIR = sim.cli.PROJECT_ROOT / "outputs" / "runs"
+RUNS_DIR = sim.config.locations.PROJECT_ROOT / "outputs" / "runs"
 
 
 def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -18,8 +18,8 @@ from conftest import (
     replication_arrays,
 )
 
-from sim import ledger
-from sim.model import run_replication
+from sim.core import ledger
+from sim.core.replication import run_replication
 
 WARMUP, RUN = 1, 2
 REPLICATIONS = 3

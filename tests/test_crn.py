@@ -1,6 +1,6 @@
 """Common random numbers: two scenarios see the same patients.
 
-Every field of :class:`sim.demand.Episodes` is compared (found by introspection, so a field
+Every field of :class:`sim.core.demand.Episodes` is compared (found by introspection, so a field
 added later is covered too): times, practice, age, frailty, urgency, staff need, earliest day
 and every per-episode uniform draw.
 """
@@ -19,9 +19,9 @@ from conftest import (
     small_site,
 )
 
-from sim.demand import Episodes, generate_episodes
-from sim.model import make_calendar, run_replication
-from sim.streams import Streams
+from sim.core.demand import Episodes, generate_episodes
+from sim.core.replication import make_calendar, run_replication
+from sim.core.streams import Streams
 
 WARMUP, RUN = 1, 2
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import ALPHA, configure
 from scipy import stats
 
-from sim.experiment import kpi_table, run_experiment
+from sim.experiments.replications import kpi_table, run_experiment
 
 KPI = "practice.urgent_same_day_met_rate"
 DESIGN = {

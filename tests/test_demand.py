@@ -22,10 +22,10 @@ from conftest import (
 )
 from scipy import stats
 
-from sim.calendar import Calendar
-from sim.config import AGE_BANDS, FRAILTY_BANDS, STAFF_NEEDS, URGENCIES
-from sim.demand import NOT_ASSESSED, generate_episodes
-from sim.streams import Streams
+from sim.config.schema import AGE_BANDS, FRAILTY_BANDS, STAFF_NEEDS, URGENCIES
+from sim.core.calendar import Calendar
+from sim.core.demand import NOT_ASSESSED, generate_episodes
+from sim.core.streams import Streams
 
 DAYS_PER_YEAR = 365.25
 OLDER = AGE_BANDS.index("65-74")  # first band counted as 65 and over

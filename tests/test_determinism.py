@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import run_sim
 
-from sim.run_folder import RUN_FILES  # every file of a run folder but the manifest
+from sim.experiments.run_folder import RUN_FILES  # every file of a run folder but the manifest
 
 #: The whole North Durham site, 3 replications of 1 + 2 weeks: enough for n_jobs=2 to split
 #: them between workers in an order that differs from serial.

@@ -16,8 +16,9 @@ import pytest
 from conftest import ALPHA, SEED, assert_shares, configure, poisson_pvalue, practice_age_share
 from scipy import stats
 
-from sim.calendar import Calendar
-from sim.config import AGE_BANDS, FRAILTY_BANDS, ConfigError
+from sim.config.schema import AGE_BANDS, FRAILTY_BANDS, ConfigError
+from sim.core.calendar import Calendar
+from sim.core.streams import Streams
 from sim.services.emergency_department import (
     MAX_ADMISSION_PROBABILITY,
     AEArrivals,
@@ -28,7 +29,6 @@ from sim.services.emergency_department import (
     self_presenting_arrivals,
     simulate_emergency_department,
 )
-from sim.streams import Streams
 
 DAY = 1440
 DAYS_PER_YEAR = 365.25

@@ -9,9 +9,15 @@ import pytest
 from conftest import SEED, configure, small_site
 from scipy import stats
 
-from sim.config import Experiment
-from sim.experiment import kpi_table, ledger_table, run_experiment, summarise, t_interval
-from sim.kpis import KPI_DEFINITIONS
+from sim.config.schema import Experiment
+from sim.core.kpis import KPI_DEFINITIONS
+from sim.experiments.replications import (
+    kpi_table,
+    ledger_table,
+    run_experiment,
+    summarise,
+    t_interval,
+)
 
 KNOWN = np.array([12.1, 9.8, 11.4, 10.7, 13.0, 10.2, 11.9])
 

@@ -17,10 +17,10 @@ import pytest
 from conftest import ALPHA, SEED, configure
 from scipy import stats
 
-from sim import ledger
-from sim.calendar import MINUTES_PER_DAY
-from sim.config import AGE_BANDS, WEEKDAYS
-from sim.model import make_calendar, run_replication
+from sim.config.schema import AGE_BANDS, WEEKDAYS
+from sim.core import ledger
+from sim.core.calendar import MINUTES_PER_DAY
+from sim.core.replication import make_calendar, run_replication
 
 WARMUP, RUN = 1, 4  # weeks
 

@@ -17,7 +17,7 @@ import simpy
 from conftest import ALPHA, MINUTES_PER_DAY, SEED, configure
 from scipy import stats
 
-from sim.config import AGE_BANDS, FRAILTY_BANDS, ModelConfig
+from sim.config.schema import AGE_BANDS, FRAILTY_BANDS, ModelConfig
 from sim.services.intermediate_care import (
     STEP_DOWN,
     STEP_UP,

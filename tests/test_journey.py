@@ -1,8 +1,9 @@
 """Patient journeys: booking, DNA by lead time, the no-slot rules and urgent out-of-hours needs.
 
 Journeys run on three real practices (one per locality) through
-:func:`sim.model.run_replication` with ``keep_detail=True``; the checks are made episode by
-episode on its arrays, against expectations worked out from the configuration here. Tests of
+:func:`sim.core.replication.run_replication` with ``keep_detail=True``; the checks are made
+episode by episode on its arrays, against expectations worked out from the configuration here.
+Tests of
 the practice booking rules switch the other services off (``PRACTICE_ONLY``) so that every
 expectation is about the practice alone.
 """
@@ -22,10 +23,10 @@ from conftest import (
     replication_arrays,
 )
 
-from sim import ledger
-from sim.calendar import Calendar
-from sim.config import STAFF_NEEDS, STAFF_TYPES, URGENCIES
-from sim.model import run_replication
+from sim.config.schema import STAFF_NEEDS, STAFF_TYPES, URGENCIES
+from sim.core import ledger
+from sim.core.calendar import Calendar
+from sim.core.replication import run_replication
 
 URGENT = URGENCIES.index("urgent")
 WARMUP, RUN = 1, 3  # weeks
@@ -441,9 +442,9 @@ def test_booking_later_stays_within_the_horizon(small_data):
 
 def test_compiled_keyed_uniforms_match_the_streams():
     """The compiled pass draws its rarer decisions with its own splitmix64 (in uint64): the
-    same uniform as sim.streams for every key, the largest included."""
-    from sim.booking_kernel import SALT_NAMES, keyed_uniform
-    from sim.streams import KeyedUniform
+    same uniform as sim.core.streams for every key, the largest included."""
+    from sim.booking.kernel import SALT_NAMES, keyed_uniform
+    from sim.core.streams import KeyedUniform
 
     rng = np.random.default_rng(7)
     extremes = np.array([0, 2**63, 2**64 - 1], dtype=np.uint64)
@@ -457,7 +458,7 @@ def test_compiled_keyed_uniforms_match_the_streams():
 def test_vectorised_booking_windows_follow_the_scalar_rule():
     """First requests take their window from the array form, call-backs and NHS 111 from the
     scalar form: both must be the same rule, for every urgency, earliest day and weekday."""
-    from sim.journey import booking_window, booking_windows
+    from sim.booking.journey import booking_window, booking_windows
 
     soon_deadline = [d + 2 + (2 if d % 7 in (3, 4) else 0) for d in range(60)]
     for target in ({"urgent": 0, "soon": 2, "routine": 14}, {"urgent": 1, "soon": 3, "routine": 3}):

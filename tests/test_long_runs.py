@@ -2,7 +2,7 @@
 
 Each runs in its own process, which reports its peak memory (the kernel's high-water mark of
 resident memory) as it exits. Both must finish, write a complete run folder, stay under the
-memory the guard estimated for them (``sim.memory_guard``: the documented bound, see
+memory the guard estimated for them (``sim.experiments.memory_guard``: the documented bound, see
 docs/reliability.md), and give annual rates that agree with the calibrated one-year run:
 nothing in the model may drift or overflow over a long horizon or a large list.
 """
@@ -19,7 +19,8 @@ import pytest
 from conftest import compose_real
 
 import sim.cli
-from sim.memory_guard import estimated_gb_per_replication
+import sim.config.compose
+from sim.experiments.memory_guard import estimated_gb_per_replication
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ def run_and_measure(overrides: list[str], folder: Path) -> tuple[int, dict, pd.D
 
 
 def estimated_bytes(overrides: list[str]) -> float:
-    run_cfg, _ = sim.cli.validate(compose_real(overrides))
+    run_cfg, _ = sim.config.compose.validate(compose_real(overrides))
     return estimated_gb_per_replication(run_cfg.model, run_cfg.experiment) * 1e9
 
 

@@ -1,7 +1,7 @@
 """The analyst notebooks (notebooks/*.py, jupytext py:percent) run end to end on fresh outputs.
 
 Inputs are made here with the quick experiment (a 2 x 2-week run, a 2-scenario sweep and
-``sim.validate --quick``), all written under ``tmp_path``; the notebooks find them through
+``sim.tools.validate --quick``), all written under ``tmp_path``; the notebooks find them through
 ``SIM_RUN_DIR``, ``SIM_SWEEP_DIR`` and ``SIM_VALIDATION_DIR``. Each notebook is converted
 with jupytext and executed with nbclient; executed copies are written (atomically) to
 ``outputs/notebooks/<name>.ipynb``, never into ``notebooks/``.
@@ -30,8 +30,8 @@ nbclient = pytest.importorskip("nbclient")
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("ipykernel")
 
-from sim import notebook_data as nd  # noqa: E402
-from sim.outputs import atomic_write_text  # noqa: E402
+from sim.experiments import results as nd  # noqa: E402
+from sim.experiments.outputs import atomic_write_text  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -109,7 +109,9 @@ def inputs(tmp_path_factory):
             ],
             tmp,
         ),
-        "validate": _run(["-m", "sim.validate", "--quick", "--out", str(tmp / "validation")], tmp),
+        "validate": _run(
+            ["-m", "sim", "validate", "--quick", "--out", str(tmp / "validation")], tmp
+        ),
     }
     try:
         last = {name: _last_line(p, name) for name, p in procs.items()}
@@ -229,7 +231,7 @@ def test_notebooks_are_percent_scripts_without_model_logic():
     for name in EXPECTED:
         source = (NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8")
         assert "# %% [markdown]" in source
-        assert "from sim import notebook_data" in source
+        assert "from sim.experiments import results" in source
         assert "run_experiment" not in source and "run_replication" not in source
 
 

@@ -1,4 +1,5 @@
-"""Atomic writes (sim/outputs.py): a failed write leaves the old file and no temporary file,
+"""Atomic writes (sim/experiments/outputs.py): a failed write leaves the old file and no
+temporary file,
 names the file it could not write, and finished files are readable like ordinary ones."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import os
 import pandas as pd
 import pytest
 
-from sim import outputs
+from sim.experiments import outputs
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path):

@@ -25,11 +25,11 @@ from conftest import configure
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import ledger
-from sim.calendar import MINUTES_PER_DAY
-from sim.config import AGE_BANDS, FIRST_OLDER_BAND, NHS111_DISPOSITIONS, URGENCIES
-from sim.demand import ROUTINE, URGENT
-from sim.model import run_replication
+from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, NHS111_DISPOSITIONS, URGENCIES
+from sim.core import ledger
+from sim.core.calendar import MINUTES_PER_DAY
+from sim.core.demand import ROUTINE, URGENT
+from sim.core.replication import run_replication
 
 #: Floating-point slack on "at most 1" for time-weighted occupancies: IC+ occupancy is a
 #: difference of running sums of minutes (~1e6 per stay), exact only to ~1e-15 relative.

@@ -1,4 +1,4 @@
-"""The board report (``python -m sim.report``) and the equity breakdowns behind it.
+"""The board report (``python -m sim report``) and the equity breakdowns behind it.
 
 One short real run (2 replications x 2 weeks after 1 week's warm-up) is made in a subprocess,
 reported on, and deleted afterwards.
@@ -19,21 +19,21 @@ import pandas as pd
 import pytest
 import yaml
 
-import sim.cli
+import sim.config.locations
+from sim.core.timeseries import LEAD_DAYS_LAST
 from sim.report import model_doc
 from sim.report.build import assumptions_blocks, validation_blocks
 from sim.report.figures import ENTRY_TO_PRACTICE, MIN_ARROW_POINTS, close_all, flow_diagram
 from sim.report.load import load_folder
 from sim.report.stress import QUOTED_SECTION, stress_items
-from sim.timeseries import LEAD_DAYS_LAST
 
-RUNS_DIR = sim.cli.PROJECT_ROOT / "outputs" / "runs"
+RUNS_DIR = sim.config.locations.PROJECT_ROOT / "outputs" / "runs"
 ENV = dict(os.environ, PYTHONUNBUFFERED="1")
 
 
 def _report(folder: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sim.report", str(folder), *extra],
+        [sys.executable, "-m", "sim", "report", str(folder), *extra],
         capture_output=True,
         text=True,
         timeout=120,
@@ -162,7 +162,7 @@ def _validation_folder(root: Path, name: str, commit: str | None, status: str, a
         "mmc_ae,A&E M/M/c: mean wait,minutes,10,10.2,9.5,10.9,True\n"
         "little,Little's law,patients,5,5.1,4.8,5.4,False\n"
     )
-    manifest = {"status": status, "command": "python -m sim.validate", "quick": False}
+    manifest = {"status": status, "command": "python -m sim validate", "quick": False}
     manifest["git"] = {"commit": commit, "dirty": False}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     stamp = time.time() - age
@@ -174,8 +174,8 @@ def _validation_folder(root: Path, name: str, commit: str | None, status: str, a
 def test_validation_section_says_plainly_when_there_is_none(reported, tmp_path):
     out_dir, _ = reported
     text = _text(validation_blocks(load_folder(out_dir, validation_root=tmp_path / "none")))
-    assert "No complete python -m sim.validate output was found" in text
-    assert f"python -m sim.report {out_dir}" in text
+    assert "No complete python -m sim validate output was found" in text
+    assert f"python -m sim report {out_dir}" in text
     # what the run proves on its own is there whatever
     assert "ended in exactly one terminal state, in every replication" in text
     assert re.search(r"Calibration: \d+ of \d+ published targets within tolerance", text)

@@ -1,4 +1,4 @@
-"""Option styles (sim/report_style.py): one fixed, distinct, colour-blind-safe look per option.
+"""Option styles (sim/report/style.py): one fixed, distinct, colour-blind-safe look per option.
 
 That every figure of a report draws each option in this style is checked on a real sweep in
 tests/test_sweeps.py.
@@ -11,15 +11,13 @@ import itertools
 import numpy as np
 import pytest
 
-from sim.report_style import (
+from sim.config.catalogue import catalogue, option_order, option_title
+from sim.report.style import (
     BASELINE_COLOUR,
     OPTION_COLOURS,
     OPTION_MARKERS,
-    catalogue,
     option_colour,
-    option_order,
     option_style,
-    option_title,
 )
 
 # Machado, Oliveira & Fernandes (2009), severity 1.0, applied to linear RGB.

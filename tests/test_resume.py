@@ -17,9 +17,9 @@ import pytest
 from conftest import run_sim
 
 import sim.cli
-import sim.experiment
-import sim.replication_store
-from sim.run_folder import RUN_FILES
+import sim.experiments.replication_store
+import sim.experiments.replications
+from sim.experiments.run_folder import RUN_FILES
 
 #: Short runs of the whole North Durham site: 2 replications of 1 + 2 weeks.
 DESIGN = ["experiment=quick", "experiment.warmup_weeks=1", "experiment.run_weeks=2"]
@@ -27,7 +27,7 @@ DESIGN = ["experiment=quick", "experiment.warmup_weeks=1", "experiment.run_weeks
 
 def interrupt_after(saved: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C just after the ``saved``-th replication of the process has been kept."""
-    real_save = sim.replication_store.save_replication
+    real_save = sim.experiments.replication_store.save_replication
     count = {"saved": 0}
 
     def save(*args, **kwargs):
@@ -36,19 +36,19 @@ def interrupt_after(saved: int, monkeypatch: pytest.MonkeyPatch) -> None:
         if count["saved"] == saved:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.replication_store, "save_replication", save)
+    monkeypatch.setattr(sim.experiments.replication_store, "save_replication", save)
 
 
 def count_replications_run(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The replication numbers run from now on (kept ones are not run)."""
     ran: list[int] = []
-    real_run = sim.experiment.run_replication
+    real_run = sim.experiments.replications.run_replication
 
     def run(cfg, seed, replication, *args, **kwargs):
         ran.append(replication)
         return real_run(cfg, seed, replication, *args, **kwargs)
 
-    monkeypatch.setattr(sim.experiment, "run_replication", run)
+    monkeypatch.setattr(sim.experiments.replications, "run_replication", run)
     return ran
 
 
@@ -141,15 +141,15 @@ def test_another_configuration_is_refused_and_the_folder_left_as_it_was(
     (data_folder / "replications").mkdir(parents=True)
     kept = folder / "replications" / "rep_0000.json"
     (data_folder / "replications" / kept.name).write_bytes(kept.read_bytes())
-    with pytest.raises(sim.replication_store.ResumeRefused):
-        sim.replication_store.load_replications(data_folder, "another fingerprint")
+    with pytest.raises(sim.experiments.replication_store.ResumeRefused):
+        sim.experiments.replication_store.load_replications(data_folder, "another fingerprint")
 
 
 def test_a_replication_file_reads_back_exactly(clean_run, tmp_path):
     """JSON holds every number of a replication exactly (floats, NaN, arrays and their dtype)."""
     import numpy as np
 
-    from sim.model import ReplicationResult
+    from sim.core.replication import ReplicationResult
 
     result = ReplicationResult(
         replication=3,
@@ -161,8 +161,8 @@ def test_a_replication_file_reads_back_exactly(clean_run, tmp_path):
         series={"x": np.array([1.5, np.nan, 3.0]), "y": np.arange(3, dtype=np.int64)},
         equity={"by_age.0-4.rate": 0.123456789012345678},
     )
-    sim.replication_store.save_replication(tmp_path, result, "fp")
-    loaded = sim.replication_store.load_replications(tmp_path, "fp")[3]
+    sim.experiments.replication_store.save_replication(tmp_path, result, "fp")
+    loaded = sim.experiments.replication_store.load_replications(tmp_path, "fp")[3]
     assert loaded.kpis["a"] == result.kpis["a"] and np.isnan(loaded.kpis["b"])
     assert loaded.kpis["c"] == 1e-300 and loaded.kpis["d"] == 7
     assert loaded.flows == result.flows and list(loaded.flows) == list(result.flows)

@@ -1,7 +1,8 @@
-"""Whole-system routing (sim/journey.py, rules 1-6 of ``run_journeys``), end to end.
+"""Whole-system routing (sim/booking/journey.py, rules 1-6 of ``run_journeys``), end to end.
 
 Each test composes the real ``conf/`` through Hydra with overrides that isolate one rule, runs
-replications through :func:`sim.model.run_replication` (``keep_detail=True``) and checks the
+replications through :func:`sim.core.replication.run_replication` (``keep_detail=True``) and
+checks the
 rule episode by episode on the raw arrays: where each need went, when, and how it ended.
 Wherever a rule is checked by an absence (e.g. "no hub appointments"), a control run with the
 rule switched the other way shows the same run *would* have produced it, so the check can fail.
@@ -34,18 +35,7 @@ from system_helpers import (
     working_days_after,
 )
 
-from sim import ledger
-from sim.calendar import MINUTES_PER_DAY
-from sim.config import (
-    AGE_BANDS,
-    FIRST_OLDER_BAND,
-    FRAILTY_BANDS,
-    NHS111_DISPOSITIONS,
-    WEEKDAYS,
-)
-from sim.demand import ROUTINE, URGENT
-from sim.experiment import kpi_table, summarise
-from sim.journey import (
+from sim.booking.journey import (
     ADMIT_FROM_RAC_NO_SLOT,
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
@@ -54,6 +44,17 @@ from sim.journey import (
     NODE,
     STEP_UP_FROM_PRACTICE,
 )
+from sim.config.schema import (
+    AGE_BANDS,
+    FIRST_OLDER_BAND,
+    FRAILTY_BANDS,
+    NHS111_DISPOSITIONS,
+    WEEKDAYS,
+)
+from sim.core import ledger
+from sim.core.calendar import MINUTES_PER_DAY
+from sim.core.demand import ROUTINE, URGENT
+from sim.experiments.replications import kpi_table, summarise
 
 MODERATE = FRAILTY_BANDS.index("moderate")
 AGE_85 = AGE_BANDS.index("85+")

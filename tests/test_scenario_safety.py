@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.config import ConfigError
-from sim.scenarios import read_option_file
+from sim.config.scenarios import read_option_file
+from sim.config.schema import ConfigError
 
 MALICIOUS = {
     "target": (

@@ -1,9 +1,9 @@
-"""``python -m sim.site_from_csv``: a site built from NHS Digital registration files.
+"""``python -m sim site-from-csv``: a site built from NHS Digital registration files.
 
 How the written site is validated: the converter writes into a *copy* of ``conf/`` under
 ``tmp_path`` (``--conf-dir``), and the test composes that copy with Hydra exactly as
 ``python -m sim site=NAME`` composes the real one (defaults list, ``site`` package, the real
-assumptions, experiment and calibration), then runs :func:`sim.cli.validate`. Hydra's
+assumptions, experiment and calibration), then runs :func:`sim.config.compose.validate`. Hydra's
 ``initialize_config_dir`` only sees files inside the folder it is given, and writing into the
 real ``conf/site/`` from many tests would leak sites into other tests running at the same
 time; only the end-to-end test does that, under a unique name, and removes what it wrote.
@@ -30,16 +30,18 @@ from hydra import compose, initialize_config_dir
 from hypothesis import given
 from hypothesis import strategies as st
 
-import sim.cli
-from sim import site_from_csv
-from sim.config import AGE_BANDS
+import sim.config.compose
+import sim.config.locations
+import sim.data
+from sim.config.schema import AGE_BANDS
+from sim.tools import site_from_csv
 
-SAMPLES = Path(site_from_csv.__file__).parent / "data" / "samples"
+SAMPLES = Path(sim.data.__file__).parent / "samples"
 PATIENTS = SAMPLES / "gp_practice_registrations_sample.csv"
 LOCALITIES = SAMPLES / "practice_localities_sample.csv"
 OVERRIDES = SAMPLES / "practice_overrides_sample.csv"
-NORTH_DURHAM = sim.cli.CONF_DIR / "site" / "north_durham.yaml"
-RUNS_DIR = sim.cli.PROJECT_ROOT / "outputs" / "runs"
+NORTH_DURHAM = sim.config.locations.CONF_DIR / "site" / "north_durham.yaml"
+RUNS_DIR = sim.config.locations.PROJECT_ROOT / "outputs" / "runs"
 
 #: The model band of every published five-year group, written out by hand.
 FIVE_YEAR_BAND = {
@@ -150,7 +152,7 @@ def assert_one_line_error(code, err, *words):
 
 def test_sample_converts_and_validates_through_hydra(tmp_path):
     conf = tmp_path / "conf"
-    shutil.copytree(sim.cli.CONF_DIR, conf)
+    shutil.copytree(sim.config.locations.CONF_DIR, conf)
     code, out, err, _ = convert(conf, "--overrides", str(OVERRIDES), name="sample_area")
     assert code == 0, err
     written = conf / "site" / "sample_area.yaml"
@@ -158,10 +160,10 @@ def test_sample_converts_and_validates_through_hydra(tmp_path):
     assert "6 practices in 2 localities" in out and "41,589 registered patients" in out
     assert "65+ share" in out
 
-    sim.cli.register()
+    sim.config.compose.register()
     with initialize_config_dir(config_dir=str(conf), version_base="1.3", job_name="own_area"):
         cfg = compose(config_name="config", overrides=["site=sample_area"])
-    run_cfg, _ = sim.cli.validate(cfg)
+    run_cfg, _ = sim.config.compose.validate(cfg)
     site = run_cfg.model.site
     assert site.name == "sample_area"
     assert list(site.localities) == ["riverside", "moorland"]
@@ -555,7 +557,7 @@ def test_the_command_line_reports_one_line_without_traceback(tmp_path):
     mapping = _edit_mapping(tmp_path, MAPPING + "X99999,Nowhere Surgery,moorland,Moorland\n")
     done = subprocess.run(
         [
-            sys.executable, "-m", "sim.site_from_csv", "--patients", str(PATIENTS),
+            sys.executable, "-m", "sim", "site-from-csv", "--patients", str(PATIENTS),
             "--localities", str(mapping), "--name", "cli_site", "--conf-dir", str(tmp_path),
         ],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
@@ -564,7 +566,7 @@ def test_the_command_line_reports_one_line_without_traceback(tmp_path):
     assert done.stdout == ""
     assert not (tmp_path / "site").exists()
     done = subprocess.run(
-        [sys.executable, "-m", "sim.site_from_csv", "--name", "x"],
+        [sys.executable, "-m", "sim", "site-from-csv", "--name", "x"],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert_one_line_error(done.returncode, done.stderr, "command line", "--patients")
@@ -577,13 +579,13 @@ def test_the_command_line_reports_one_line_without_traceback(tmp_path):
 
 def test_end_to_end_the_written_site_runs(tmp_path):
     name = f"zz_test_own_area_{uuid.uuid4().hex[:8]}"
-    site_file = sim.cli.CONF_DIR / "site" / f"{name}.yaml"
+    site_file = sim.config.locations.CONF_DIR / "site" / f"{name}.yaml"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     out_dir = None
     try:
         made = subprocess.run(
             [
-                sys.executable, "-m", "sim.site_from_csv", "--patients", str(PATIENTS),
+                sys.executable, "-m", "sim", "site-from-csv", "--patients", str(PATIENTS),
                 "--localities", str(LOCALITIES), "--overrides", str(OVERRIDES), "--name", name,
             ],
             capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,

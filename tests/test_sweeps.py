@@ -17,13 +17,14 @@ import pytest
 from matplotlib.colors import to_hex
 
 import sim.report.build
-import sim.sweep
-from sim.comparison import COMPARISON_COLUMNS
+import sim.tools.sweep
+from sim.config.catalogue import option_title
+from sim.experiments.comparison import COMPARISON_COLUMNS
+from sim.experiments.run_folder import RUN_FILES
 from sim.report import load_folder
 from sim.report.build import executive_summary
 from sim.report.figures import FIGURE_KEYS, all_figures, close_all, option_gid
-from sim.report_style import option_style, option_title
-from sim.run_folder import RUN_FILES
+from sim.report.style import option_style
 
 pytestmark = pytest.mark.slow
 
@@ -236,14 +237,14 @@ def test_a_failing_report_keeps_the_sweep_results(finished, tmp_path, monkeypatc
         raise RuntimeError("no fonts today")
 
     monkeypatch.setattr(sim.report.build, "write_report", broken)
-    sim.sweep.report(copy)
+    sim.tools.sweep.report(copy)
     out, err = capsys.readouterr()
     assert out.strip().splitlines()[-1] == str(copy)
     assert "warning: the board report could not be written" in err
-    assert f"python -m sim.report {copy}" in err
+    assert f"python -m sim report {copy}" in err
     assert "no fonts today" in (copy / "report_error.txt").read_text()
     assert len(pd.read_csv(copy / "ranking.csv")) == len(OPTIONS)
     assert not (copy / "report.html").exists()
     monkeypatch.undo()
-    sim.sweep.report(copy)  # a report that works again clears the error file
+    sim.tools.sweep.report(copy)  # a report that works again clears the error file
     assert (copy / "report.html").is_file() and not (copy / "report_error.txt").exists()

@@ -1,4 +1,4 @@
-"""The validation suite (``python -m sim.validate``): its theory is right, the quick suite
+"""The validation suite (``python -m sim validate``): its theory is right, the quick suite
 passes, and every check can fail.
 
 A check that cannot fail validates nothing, so for each group a wrong theory, a broken
@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from conftest import SEED
 
-import sim.validate as v
-from sim.appointment_book import AppointmentBook
+import sim.tools.validate as v
+from sim.booking.book import AppointmentBook
 from sim.services import emergency_department, intermediate_care
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -173,7 +173,7 @@ def test_mmc_command_fails_when_service_is_not_exponential(tmp_path):
     """Constant clinician time (lognormal with median = mean) makes A&E an M/D/c queue: about
     half the Erlang C wait. The command must report FAIL and exit 1."""
     cmd = [
-        sys.executable, "-m", "sim.validate", "--quick", "--checks", "mmc_ae",
+        sys.executable, "-m", "sim", "validate", "--quick", "--checks", "mmc_ae",
         "--out", str(tmp_path),
         "assumptions.ae.service_distribution=lognormal",
         "assumptions.ae.service_minutes.minors.median=30",

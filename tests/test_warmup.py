@@ -1,4 +1,4 @@
-"""Warm-up analysis (sim.warmup): MSER-5 on series with known behaviour, the daily series of a
+"""Warm-up analysis (sim.tools.warmup): MSER-5 on series with known behaviour, the daily series of a
 real (small) pilot run, the recommendation and the command line's handling of bad input."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from conftest import SEED, configure, small_site
 
 import sim.cli
-from sim import warmup
-from sim.model import run_replication
-from sim.warmup import mser, truncation_day
+from sim.core.replication import run_replication
+from sim.tools import warmup
+from sim.tools.warmup import mser, truncation_day
 
 N = 1000  # observations in each synthetic series
 SYNTHETIC_SEEDS = range(20)
@@ -229,7 +229,7 @@ def test_bad_input_is_one_line_and_exit_2(args, names, capsys, tmp_path):
 
 def test_cli_bad_input_exits_2_without_traceback(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "sim.warmup", "pilot_weeks=1", f"output_dir={tmp_path}"],
+        [sys.executable, "-m", "sim", "warmup", "pilot_weeks=1", f"output_dir={tmp_path}"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

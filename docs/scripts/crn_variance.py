@@ -16,25 +16,21 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 
-from sim import cli  # noqa: E402
-from sim.experiment import kpi_table, run_experiment  # noqa: E402
+from sim.config.compose import compose_validated  # noqa: E402
+from sim.experiments.replications import kpi_table, run_experiment  # noqa: E402
 
 KPI = "practice.urgent_same_day_met_rate"
 REPLICATIONS = 8
 
 
 def kpis(overrides: list[str]):
-    with initialize_config_dir(config_dir=str(cli.CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    run_cfg, _ = cli.validate(cfg)
+    _, run_cfg, _ = compose_validated(overrides)
     table = kpi_table(run_experiment(run_cfg.model, run_cfg.experiment, run_cfg.seed))
     return table[table.kpi == KPI].sort_values("replication")["value"].to_numpy()
 
 
 def main() -> None:
-    cli.register()
     design = [
         f"experiment.replications={REPLICATIONS}",
         "experiment.warmup_weeks=2",

@@ -1,4 +1,4 @@
-"""Board-ready report of a run or sweep folder: ``python -m sim.report <folder>``.
+"""Board-ready report of a run or sweep folder: ``python -m sim report <folder>``.
 
 Writes ``report.html`` (self-contained, figures embedded), ``report.md`` (figures in
 ``report_figures/``) and ``report.pdf`` (matplotlib only) into the folder. See docs/report.md.
@@ -10,19 +10,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from .load import ReportError, load_folder
+from sim.report.load import ReportError, load_folder
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sim.report", description="Write report.html/.md/.pdf for a run or sweep."
+        prog="python -m sim report", description="Write report.html/.md/.pdf for a run or sweep."
     )
     parser.add_argument("folder", type=Path, help="a run folder or a sweep folder")
     parser.add_argument(
         "--validation",
         type=Path,
         default=None,
-        help="a python -m sim.validate results folder to include (default: the newest complete "
+        help="a python -m sim validate results folder to include (default: the newest complete "
         "one under outputs/validation/)",
     )
     args = parser.parse_args(argv)
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    from .build import write_report
+    from sim.report.build import write_report
 
     print(write_report(data))
     return 0

@@ -13,14 +13,14 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from .. import outputs
-from ..equity import GROUPS, MEASURES
-from ..ledger import TERMINAL_STATES
-from ..report_style import BASELINE, option_order
-from . import model_doc
-from .figures import NODE_NAMES, ReportFigure, all_figures, close_all, label, unit
-from .load import ReportData, RunData
-from .stress import MODEL_DOC, SECTIONS, stress_items
+from sim.config.catalogue import BASELINE, option_order
+from sim.core.equity import GROUPS, MEASURES
+from sim.core.ledger import TERMINAL_STATES
+from sim.experiments import outputs
+from sim.report import model_doc
+from sim.report.figures import NODE_NAMES, ReportFigure, all_figures, close_all, label, unit
+from sim.report.load import ReportData, RunData
+from sim.report.stress import MODEL_DOC, SECTIONS, stress_items
 
 MODEL_DOC_LINK = "docs/model.md#assumptions-and-sources"
 
@@ -309,18 +309,18 @@ def validation_blocks(data: ReportData) -> list[Block]:
             f"{data.title(data.base.name)} run (table above{caveat}).",
         )
     )
-    blocks.append(Block("h3", "Verification and validation suite (python -m sim.validate)"))
+    blocks.append(Block("h3", "Verification and validation suite (python -m sim validate)"))
     v = data.validation
     if v is None:
         where = data.validation_searched or "outputs/validation/"
         blocks.append(
             Block(
                 "p",
-                f"No complete python -m sim.validate output was found (looked in {where}). "
-                "The report does not run it: run python -m sim.validate (the model against "
+                f"No complete python -m sim validate output was found (looked in {where}). "
+                "The report does not run it: run python -m sim validate (the model against "
                 "queueing theory, arrival counts, Little's law and the calibration targets; "
                 "about a minute on 2 cores, or --quick for a short check without the "
-                f"calibration targets), then re-run python -m sim.report {data.folder}, or "
+                f"calibration targets), then re-run python -m sim report {data.folder}, or "
                 "name a folder with --validation DIR. See docs/validation.md.",
             )
         )
@@ -341,7 +341,7 @@ def validation_blocks(data: ReportData) -> list[Block]:
         match = (
             f"It was made from git commit {vgit.get('commit')}, NOT this run's "
             f"{run_git.get('commit')}: the code may have changed since; re-run "
-            "python -m sim.validate to validate this version."
+            "python -m sim validate to validate this version."
         )
     how = "given with --validation" if data.validation_searched is None else "the newest found"
     quick = (

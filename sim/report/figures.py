@@ -1,6 +1,6 @@
 """The report's figures. Each is a matplotlib Figure whose title carries its units, whose
 confidence intervals are labelled as such, and in which every option is drawn in its fixed
-style and named by its title (:mod:`sim.report_style`), so an option looks and reads the same
+style and named by its title (:mod:`sim.report.style`), so an option looks and reads the same
 in every figure of every report.
 """
 
@@ -20,20 +20,19 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import ArrowStyle, FancyArrowPatch, FancyBboxPatch, Patch  # noqa: E402
 
-from ..config import URGENCIES  # noqa: E402
-from ..experiment import t_interval  # noqa: E402
-from ..kpis import KPI_DEFINITIONS  # noqa: E402
-from ..report_style import (  # noqa: E402
+from sim.config.catalogue import option_order, option_title  # noqa: E402
+from sim.config.schema import URGENCIES  # noqa: E402
+from sim.core.kpis import KPI_DEFINITIONS  # noqa: E402
+from sim.core.statistics import t_interval  # noqa: E402
+from sim.core.timeseries import LEAD_DAYS_LAST  # noqa: E402
+from sim.report.load import ReportData, RunData  # noqa: E402
+from sim.report.style import (  # noqa: E402
     GREY,
     LIGHT_GREY,
     UNMET_COLOUR,
-    option_order,
     option_style,
-    option_title,
     wrap_label,
 )
-from ..timeseries import LEAD_DAYS_LAST  # noqa: E402
-from .load import ReportData, RunData  # noqa: E402
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: Every figure the report can hold, in report order (a figure whose data a folder lacks is
@@ -473,7 +472,7 @@ def lead_times(data: ReportData) -> ReportFigure | None:
 
 # ---------------------------------------------------------------- flow diagram
 
-#: Plain names of the flow nodes (sim.journey.FLOW_NODES).
+#: Plain names of the flow nodes (sim.booking.journey.FLOW_NODES).
 NODE_NAMES = {
     "need_in_hours": "Needs in core hours",
     "need_out_of_hours": "Needs out of hours",

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .. import notebook_data
-from ..report_style import option_title
+from sim.config.catalogue import option_title
+from sim.experiments import results
 
 
 class ReportError(Exception):
@@ -133,7 +133,7 @@ def load_folder(
 ) -> ReportData:
     """A run folder (``manifest.json``) or a sweep folder (``comparison.csv``/``sweep.json``).
 
-    ``validation`` names a ``python -m sim.validate`` folder to include; without it the newest
+    ``validation`` names a ``python -m sim validate`` folder to include; without it the newest
     complete one under ``validation_root`` (default ``outputs/validation/``) is included.
     """
     folder = Path(folder)
@@ -181,18 +181,18 @@ def _attach_validation(
     """The given validation folder (which must be complete), else the newest complete one."""
     if validation is not None:
         folder = Path(validation)
-        missing = [f for f in notebook_data.VALIDATION_FILES if not (folder / f).is_file()]
+        missing = [f for f in results.VALIDATION_FILES if not (folder / f).is_file()]
         if missing:
             raise ReportError(f"{folder} is not a validation folder (no {', '.join(missing)})")
-        if not notebook_data.is_complete(folder):
+        if not results.is_complete(folder):
             raise ReportError(f"{folder} holds a validation that did not complete")
     else:
         data.validation_searched = (
-            notebook_data.VALIDATION_ROOT if validation_root is None else Path(validation_root)
+            results.VALIDATION_ROOT if validation_root is None else Path(validation_root)
         )
-        folder = notebook_data.latest_validation_dir(data.validation_searched)
+        folder = results.latest_validation_dir(data.validation_searched)
         if folder is None:
             return
     data.validation = _csv(folder / "validation.csv")
     data.validation_folder = folder
-    data.validation_manifest = notebook_data.read_manifest(folder)
+    data.validation_manifest = results.read_manifest(folder)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import model_doc
-from .load import ReportData
+from sim.report import model_doc
+from sim.report.load import ReportData
 
 MODEL_DOC = "docs/model.md"
 #: Items that run metadata cannot fill, and the docs/model.md section quoted for each.
@@ -199,7 +199,7 @@ def stress_items(data: ReportData, doc_text: str | None = None) -> list[StressIt
             "3.2",
             "Pre-processing",
             "Published figures are converted to rates per person-year and shares in the "
-            "configuration (conf/); site CSVs are converted by sim/site_from_csv.py. See "
+            "configuration (conf/); site CSVs are converted by sim/tools/site_from_csv.py. See "
             "docs/own_area.md.",
         ),
         (

@@ -12,7 +12,7 @@ from primary care, NHS 111 dispositions) before the department runs:
   FIFO queue and hourly rota, and the end-of-shift rule "finish the current patient, then go
   off duty". Nothing random happens inside it: every draw arrives as a uniform.
 
-Time is in minutes from Monday 00:00 of week 0 (see :mod:`sim.calendar`).
+Time is in minutes from Monday 00:00 of week 0 (see :mod:`sim.core.calendar`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ import numpy as np
 import simpy
 from scipy.special import ndtri
 
-from ..calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR, WEEKS_PER_YEAR, Calendar
-from ..config import (
+from sim.config.schema import (
     AGE_BANDS,
     FIRST_OLDER_BAND,
     FRAILTY_BANDS,
@@ -36,8 +35,15 @@ from ..config import (
     Lognormal,
     ModelConfig,
 )
-from ..demand import NOT_ASSESSED, practice_age_shares
-from ..streams import Streams
+from sim.core.calendar import (
+    HOURS_PER_WEEK,
+    MINUTES_PER_DAY,
+    MINUTES_PER_HOUR,
+    WEEKS_PER_YEAR,
+    Calendar,
+)
+from sim.core.demand import NOT_ASSESSED, practice_age_shares
+from sim.core.streams import Streams
 
 #: Stream indices (the order of ``AccidentEmergency.service_minutes`` keys does not matter).
 STREAMS: tuple[str, ...] = ("minors", "majors")
@@ -99,7 +105,7 @@ def exponential_from_uniform(u: np.ndarray | float, mean: float) -> np.ndarray:
     """Inverse-CDF exponential durations ``-mean ln(1 - u)`` from uniforms in [0, 1).
 
     Used when ``assumptions.ae.service_distribution`` is ``"exponential"`` (the M/M/c
-    validation of :mod:`sim.validate`); like :func:`lognormal_from_uniform`, a larger ``u``
+    validation of :mod:`sim.tools.validate`); like :func:`lognormal_from_uniform`, a larger ``u``
     always gives a longer duration.
     """
     return -float(mean) * np.log1p(-np.asarray(u, dtype=float))

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..appointment_book import AppointmentBook, largest_remainder, split_on_the_day
-from ..calendar import Calendar
-from ..config import FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
+from sim.booking.book import AppointmentBook, largest_remainder, split_on_the_day
+from sim.config.schema import FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
+from sim.core.calendar import Calendar
 
 
 @dataclass
@@ -71,7 +71,7 @@ def build_pooled_books(
 
 def locality_population(cfg: ModelConfig, older_only: bool = False) -> dict[str, float]:
     """Registered patients per locality (only those 65+ when ``older_only``)."""
-    from ..demand import practice_age_shares
+    from sim.core.demand import practice_age_shares
 
     shares = practice_age_shares(cfg)
     older = shares[:, FIRST_OLDER_BAND:].sum(axis=1)

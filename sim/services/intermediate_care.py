@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtri
 
-from ..config import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
+from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
 
 MINUTES_PER_DAY = 1440.0
 
@@ -97,9 +97,9 @@ class AdmissionRequests:
     time
         float64 minute of admission (from Monday 00:00 of week 0). Any order.
     age_band
-        int8 index into :data:`sim.config.AGE_BANDS`.
+        int8 index into :data:`sim.config.schema.AGE_BANDS`.
     frailty
-        int8 index into :data:`sim.config.FRAILTY_BANDS`; ``-1`` for patients under 65.
+        int8 index into :data:`sim.config.schema.FRAILTY_BANDS`; ``-1`` for patients under 65.
     u_stay
         float64 U[0,1) deciding the acute length of stay (inverse CDF of an exponential).
     u_step_down
@@ -146,9 +146,9 @@ class StepUpRequests:
     time
         float64 minute of the request. Any order; ties are served in row order.
     age_band
-        int8 index into :data:`sim.config.AGE_BANDS`.
+        int8 index into :data:`sim.config.schema.AGE_BANDS`.
     frailty
-        int8 index into :data:`sim.config.FRAILTY_BANDS`; ``-1`` for patients under 65.
+        int8 index into :data:`sim.config.schema.FRAILTY_BANDS`; ``-1`` for patients under 65.
     u_ic_stay
         float64 U[0,1) deciding the IC stay (also used for a later step-down, if admitted).
     u_stay

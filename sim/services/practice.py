@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..appointment_book import (
+from sim.booking.book import (
     AppointmentBook,
     largest_remainder,
     session_slot_times,
     split_on_the_day,
 )
-from ..calendar import Calendar
-from ..config import STAFF_TYPES, WEEKDAYS, ModelConfig
+from sim.config.schema import STAFF_TYPES, WEEKDAYS, ModelConfig
+from sim.core.calendar import Calendar
 
 
 @dataclass

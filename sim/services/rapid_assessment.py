@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..appointment_book import AppointmentBook, session_slot_times
-from ..calendar import Calendar
-from ..config import WEEKDAYS, ModelConfig
+from sim.booking.book import AppointmentBook, session_slot_times
+from sim.config.schema import WEEKDAYS, ModelConfig
+from sim.core.calendar import Calendar
 
 
 @dataclass

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import ledger
-from .calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
-from .config import FIRST_OLDER_BAND, STAFF_TYPES, ModelConfig
-from .demand import ROUTINE, URGENT, Episodes
+from sim.config.schema import FIRST_OLDER_BAND, STAFF_TYPES, ModelConfig
+from sim.core import ledger
+from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
+from sim.core.demand import ROUTINE, URGENT, Episodes
 
 if TYPE_CHECKING:  # imported for annotations only: model imports this module
-    from .journey import SystemJourneys
-    from .services.hub import HubBooks
-    from .services.practice import PracticeBooks
-    from .services.rapid_assessment import ClinicBooks
+    from sim.booking.journey import SystemJourneys
+    from sim.services.hub import HubBooks
+    from sim.services.practice import PracticeBooks
+    from sim.services.rapid_assessment import ClinicBooks
 
 
 @dataclass(frozen=True)
@@ -356,7 +356,7 @@ def system_kpis(k: KpiInputs) -> dict[str, float]:
 def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     """Origin -> destination transitions per week: episodes that arose in the window, plus
     self-presenting A&E arrivals in the window."""
-    from .journey import FLOW_NODES, NODE
+    from sim.booking.journey import FLOW_NODES, NODE
 
     sj, ed = k.journeys, k.emergency
     keep = k.in_window(k.episodes.time)[sj.flow_episode]

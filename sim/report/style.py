@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+
+from sim.config.catalogue import COMBINATION_SEPARATOR, catalogue
+from sim.config.locations import SCENARIO_DIR
 
 OKABE_ITO = (
     "#000000",  # black
@@ -51,7 +52,6 @@ OKABE_ITO = (
     "#CC79A7",
     "#999999",
 )
-BASELINE = "baseline"
 BASELINE_COLOUR = "#000000"
 TOL_MUTED = (
     "#CC6677",  # rose
@@ -71,9 +71,6 @@ OPTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<", ">", "p")
 GREY, LIGHT_GREY = "#777777", "#BBBBBB"
 #: Highlight for demand that was not met where it first arose (flow diagram).
 UNMET_COLOUR = OKABE_ITO[6]  # vermillion
-
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-COMBINATION_SEPARATOR = "+"
 
 
 @dataclass(frozen=True)
@@ -97,13 +94,6 @@ class OptionStyle:
             "markerfacecolor": face,
             "markeredgecolor": self.colour,
         }
-
-
-@lru_cache(maxsize=4)
-def catalogue(folder: Path = SCENARIO_DIR) -> tuple[str, ...]:
-    """Option names of the scenario catalogue: ``baseline`` first, then the rest sorted."""
-    names = sorted(p.stem for p in Path(folder).glob("*.yaml"))
-    return (BASELINE, *[n for n in names if n != BASELINE])
 
 
 def _hashed(name: str) -> int:
@@ -133,49 +123,6 @@ def option_colour(name: str) -> str:
     return option_style(name).colour
 
 
-def option_colours(names: Iterable[str]) -> dict[str, str]:
-    return {n: option_colour(n) for n in names}
-
-
-def option_title(name: str, titles: Mapping[str, str] | None = None) -> str:
-    """Human-readable name of an option: its title from ``titles`` (e.g. the run's
-    configuration), else the scenario files' titles joined with " + ", else ``name``."""
-    if titles and titles.get(name):
-        return str(titles[name])
-    parts = name.split(COMBINATION_SEPARATOR)
-    file_titles = [_file_title(p) for p in parts]
-    if all(file_titles):
-        return " + ".join(str(t) for t in file_titles)
-    return name
-
-
-@lru_cache(maxsize=64)
-def _file_title(name: str, folder: Path = SCENARIO_DIR) -> str | None:
-    import yaml
-
-    path = Path(folder) / f"{name}.yaml"
-    try:
-        node = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    title = node.get("title") if isinstance(node, dict) else None
-    return str(title) if title else None
-
-
 def wrap_label(text: str, width: int = 30) -> str:
     """A long option title on several lines, for axis labels and legends."""
     return "\n".join(textwrap.wrap(text, width)) or text
-
-
-def option_order(names: Iterable[str], folder: Path = SCENARIO_DIR) -> list[str]:
-    """``names`` in catalogue order (baseline first), each combination right after its first
-    option, options outside the catalogue last: the same order in every figure and table."""
-    index = {n: i for i, n in enumerate(catalogue(folder))}
-
-    def key(name: str) -> tuple[int, int, str]:
-        if name in index:
-            return (index[name], 0, name)
-        first = name.split(COMBINATION_SEPARATOR)[0]
-        return (index.get(first, len(index)), 1, name)
-
-    return sorted(names, key=key)

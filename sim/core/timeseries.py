@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
-from .config import URGENCIES
-from .kpis import KpiInputs, access_masks
+from sim.config.schema import URGENCIES
+from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
+from sim.core.kpis import KpiInputs, access_masks
 
 #: name -> (kind, unit): kind is "daily" (index = day of the window), "hour_of_week" or
 #: "lead_days" (index = whole days from request to appointment, see LEAD_DAYS_LAST)

@@ -7,7 +7,7 @@ libraries (:data:`ESTIMATED_BASE_GB`) plus expected episodes x
 :data:`ESTIMATED_BYTES_PER_EPISODE`.
 
 ``experiment.max_memory_gb`` is the memory the run may use at once. A run whose single
-replication is estimated above it is refused (a :class:`~sim.config.ConfigError`, so the
+replication is estimated above it is refused (a :class:`~sim.config.schema.ConfigError`, so the
 command stops before any folder exists); otherwise no more replications run side by side
 than fit in it (results do not depend on how many run at once).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 
-from .config import ConfigError, Experiment, ModelConfig
+from sim.config.schema import ConfigError, Experiment, ModelConfig
 
 #: Peak bytes one replication needs per episode (primary-care episodes and self-presenting
 #: A&E arrivals together), above the interpreter. Measured with benchmarks/run.py on the
@@ -33,8 +33,8 @@ GB = 1e9
 
 def expected_episodes_per_week(model: ModelConfig) -> float:
     """Primary-care episodes plus self-presenting A&E arrivals expected in an average week."""
-    from .demand import annual_episode_rates
-    from .services.emergency_department import ae_age_band_rates
+    from sim.core.demand import annual_episode_rates
+    from sim.services.emergency_department import ae_age_band_rates
 
     per_year = float(annual_episode_rates(model).sum()) + float(ae_age_band_rates(model).sum())
     return per_year / WEEKS_PER_YEAR

@@ -454,7 +454,7 @@ class Experiment:
     target_relative_half_width: float | None = _f(None, min_exclusive=0, max_exclusive=1)
     max_replications: int = _f(50, min=1, max=10_000)
     # Memory guard: the run is refused if one replication is estimated to need more than
-    # this, and no more replications run at once than fit in it (sim/memory_guard.py)
+    # this, and no more replications run at once than fit in it (sim/experiments/memory_guard.py)
     max_memory_gb: float = _f(8.0, min_exclusive=0)
 
 

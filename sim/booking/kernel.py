@@ -1,9 +1,10 @@
-"""The booking pass, compiled: the rules of :mod:`sim.journey` over arrays, with numba.
+"""The booking pass, compiled: the rules of :mod:`sim.booking.journey` over arrays, with numba.
 
-:func:`sim.journey.run_journeys` prepares everything that can be computed for all episodes at
-once (with numpy), then hands the sequential part to :func:`booking_pass` here: one heap of
+:func:`sim.booking.journey.run_journeys` prepares everything that can be computed for all
+episodes at once (with numpy), then hands the sequential part to :func:`booking_pass` here: one
+heap of
 events in time order, every booking changing the books the next request sees. The Python
-:class:`~sim.appointment_book.AppointmentBook` stays the definition of a book (tests and
+:class:`~sim.booking.book.AppointmentBook` stays the definition of a book (tests and
 validation drive it directly); :class:`ArrayBooks` is the same books as arrays, and the
 functions below (``book_today``, ``peek_today``, ``find_future``...) are its methods written
 out, statement for statement, so the two give the same slots (tests hold them together).
@@ -21,14 +22,14 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from . import ledger
-from .demand import SOON, URGENT
+from sim.core import ledger
+from sim.core.demand import SOON, URGENT
 
 MINUTES_PER_DAY = 1440
-GOLDEN = 0.6180339887498949  # as in sim.journey: rotates a uniform for repeated decisions
+GOLDEN = 0.6180339887498949  # as in sim.booking.journey: rotates a uniform for repeated decisions
 ESCALATION_DELAY_MINUTES = 12 * 60
 
-# Codes shared with sim.journey (it imports them from here)
+# Codes shared with sim.booking.journey (it imports them from here)
 EV_REQUEST, EV_RAC = 0, 1
 FIRST_CHOICE_ONLINE, FIRST_CHOICE_PHARMACY, FIRST_CHOICE_HUB = 1, 2, 3
 (
@@ -41,7 +42,7 @@ FIRST_CHOICE_ONLINE, FIRST_CHOICE_PHARMACY, FIRST_CHOICE_HUB = 1, 2, 3
 ) = range(6)
 ADMIT_FROM_RAC, ADMIT_FROM_RAC_NO_SLOT = range(2)
 STEP_UP_FROM_PRACTICE, STEP_UP_FROM_RAC = range(2)
-# NHS 111 dispositions and clinic outcomes, in config order (checked in sim.journey)
+# NHS 111 dispositions and clinic outcomes, in config order (checked in sim.booking.journey)
 DISPOSITION_SELF_CARE, DISPOSITION_PHARMACY, DISPOSITION_PRIMARY_CARE, DISPOSITION_AE = range(4)
 RAC_HOME, RAC_INTERMEDIATE_CARE = range(2)
 
@@ -301,7 +302,7 @@ def take(bk, b, today, minute, d):
 
 @rule
 def keyed_uniform(key, salt):
-    """sim.streams.KeyedUniform: splitmix64 finaliser of key ^ salt, all in uint64."""
+    """sim.core.streams.KeyedUniform: splitmix64 finaliser of key ^ salt, all in uint64."""
     z = (key ^ salt) + _SPLITMIX_GAMMA
     z = (z ^ (z >> _U30)) * _SPLITMIX_M1
     z = (z ^ (z >> _U27)) * _SPLITMIX_M2
@@ -310,14 +311,14 @@ def keyed_uniform(key, salt):
 
 @rule
 def pick(u, cumulative):
-    """sim.journey._pick: the first share whose cumulative threshold exceeds ``u``."""
+    """sim.booking.journey._pick: the first share whose cumulative threshold exceeds ``u``."""
     for k in range(len(cumulative)):
         if u < cumulative[k]:
             return k
     return len(cumulative) - 1
 
 
-# The inputs of the pass, grouped. Episode arrays align with sim.demand.Episodes.
+# The inputs of the pass, grouped. Episode arrays align with sim.core.demand.Episodes.
 EpisodeInputs = namedtuple(
     "EpisodeInputs",
     [
@@ -477,7 +478,7 @@ Logs = namedtuple(
     [
         "counts",
         "flow_episode",  # int32
-        "flow_from",  # int8 index into sim.journey.FLOW_NODES
+        "flow_from",  # int8 index into sim.booking.journey.FLOW_NODES
         "flow_to",
         "nhs111_calls",  # float64 minute of every NHS 111 contact
         "ae_episode",
@@ -597,7 +598,7 @@ def booking_window(
     urgency, earliest_offset_days, today, soon_deadline, target_urgent, target_routine
 ):
     """First and last acceptable day of a request made on ``today`` (the rule is described at
-    :func:`sim.journey.booking_window`, which calls this)."""
+    :func:`sim.booking.journey.booking_window`, which calls this)."""
     if urgency == URGENT:
         return today, today + target_urgent
     if urgency == SOON:
@@ -1127,4 +1128,4 @@ def needs_compiling() -> bool:
         return False
     from pathlib import Path
 
-    return not any(Path(folder).glob("booking_kernel.booking_pass-*.nbi"))
+    return not any(Path(folder).glob("kernel.booking_pass-*.nbi"))

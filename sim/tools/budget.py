@@ -1,6 +1,6 @@
 """Best combination of options within an annual budget.
 
-    python -m sim.budget SWEEP_FOLDER [--budget 2900000] [--objective ae.attendances_per_week]
+    python -m sim budget SWEEP_FOLDER [--budget 2900000] [--objective ae.attendances_per_week]
                          [--candidates 4] [--confirm-replications 10]
 
 1. From the sweep (each option paired with the baseline), every set of mutually compatible
@@ -29,15 +29,22 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .calendar import WEEKS_PER_YEAR
-from .cli import SCENARIO_DIR, validate
-from .comparison import paired_comparison
-from .config import ConfigError
-from .experiment import kpi_table, run_experiment
-from .kpis import KPI_DEFINITIONS
-from .outputs import atomic_write_csv, atomic_write_json, git_state, now_utc, package_versions
-from .scenarios import read_option_file
-from .sweep import BASELINE, job_folders
+from sim.config.compose import validate
+from sim.config.locations import SCENARIO_DIR
+from sim.config.scenarios import read_option_file
+from sim.config.schema import ConfigError
+from sim.core.calendar import WEEKS_PER_YEAR
+from sim.core.kpis import KPI_DEFINITIONS
+from sim.experiments.comparison import paired_comparison
+from sim.experiments.outputs import (
+    atomic_write_csv,
+    atomic_write_json,
+    git_state,
+    now_utc,
+    package_versions,
+)
+from sim.experiments.replications import kpi_table, run_experiment
+from sim.tools.sweep import BASELINE, job_folders
 
 DEFAULT_BUDGET_GBP = 2_900_000
 INVESTMENT = "cost.services_annual_gbp"
@@ -208,7 +215,7 @@ def find_best(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sim.budget", description=__doc__.split("\n")[0]
+        prog="python -m sim budget", description=__doc__.split("\n")[0]
     )
     parser.add_argument("sweep", type=Path, help="a finished sweep folder (with comparison.csv)")
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_GBP, help="£ a year")
@@ -260,7 +267,3 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(out)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

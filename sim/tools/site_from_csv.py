@@ -1,6 +1,6 @@
 """Model your own area: write ``conf/site/NAME.yaml`` from NHS Digital registration files.
 
-    python -m sim.site_from_csv --patients FILE [FILE ...] --localities FILE --name NAME
+    python -m sim site-from-csv --patients FILE [FILE ...] --localities FILE --name NAME
         [--title TEXT] [--overrides FILE] [--open HH:MM] [--close HH:MM]
         [--only-mapped] [--force] [--conf-dir DIR]
 
@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import AGE_BANDS, FIRST_OLDER_BAND, ConfigError
+from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, ConfigError
 
 EXIT_INPUT_ERROR = 2
 
@@ -726,7 +726,7 @@ def render(plan: SitePlan) -> str:
     lines = [
         f"# {plan.title}: {_n(n_loc, 'locality', 'localities')}, {_n(n_prac, 'practice')}, "
         f"{total:,} registered patients.",
-        "# Written by `python -m sim.site_from_csv` (docs/own_area.md) from",
+        "# Written by `python -m sim site-from-csv` (docs/own_area.md) from",
         f"#   registrations: {files}",
         f"#                  (NHS Digital, Patients Registered at a GP Practice; {reg.kind} ages;",
         f"#                  extract {extract})",
@@ -931,7 +931,7 @@ def validate_text(text: str, path: Path) -> None:
     """Load the YAML as Hydra would and check it against the site schema."""
     from omegaconf import OmegaConf
 
-    from .config import Site, check_site, from_dict
+    from sim.config.schema import Site, check_site, from_dict
 
     data = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
     try:
@@ -969,7 +969,7 @@ def hours_warnings(plan: SitePlan) -> list[str]:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, like every other input error
         print(
-            f"Input error: command line: {message} (see python -m sim.site_from_csv --help)",
+            f"Input error: command line: {message} (see python -m sim site-from-csv --help)",
             file=sys.stderr,
         )
         raise SystemExit(EXIT_INPUT_ERROR)
@@ -977,7 +977,7 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m sim.site_from_csv",
+        prog="python -m sim site-from-csv",
         description=(
             "Write conf/site/NAME.yaml from NHS Digital 'Patients Registered at a GP Practice' "
             "files and a practice-to-locality mapping (see docs/own_area.md)."
@@ -1042,7 +1042,7 @@ def run(args: argparse.Namespace) -> tuple[Path, list[str], list[str]]:
             "letters, digits and underscores, starting with a letter, e.g. my_area",
         )
     if args.conf_dir is None:
-        from .cli import CONF_DIR
+        from sim.config.locations import CONF_DIR
 
         conf_dir = CONF_DIR
     else:
@@ -1085,7 +1085,7 @@ def run(args: argparse.Namespace) -> tuple[Path, list[str], list[str]]:
     )
     text = render(plan)
     validate_text(text, out_path)
-    from .outputs import atomic_write_text
+    from sim.experiments.outputs import atomic_write_text
 
     try:
         atomic_write_text(out_path, text)
@@ -1139,7 +1139,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     print(path.resolve())
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

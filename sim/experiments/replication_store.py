@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from . import outputs
-from .config import ConfigError
-from .model import ReplicationResult
+from sim.config.schema import ConfigError
+from sim.core.replication import ReplicationResult
+from sim.experiments import outputs
 
 REPLICATIONS_DIR = "replications"
 #: Version of the file layout below; files of another version are run again, not read.

@@ -1,8 +1,8 @@
 """Sweep summaries: every option paired against the baseline, a cost-effectiveness ranking and
-plot, then the board report (``python -m sim.report``). Runs automatically at the end of a
+plot, then the board report (``python -m sim report``). Runs automatically at the end of a
 sweep (a Hydra callback) and on demand:
 
-    python -m sim.sweep outputs/sweeps/all_options
+    python -m sim sweep outputs/sweeps/all_options
 
 The last line printed is the sweep folder's path.
 """
@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .calendar import WEEKS_PER_YEAR
-from .compare import PAIRING_KEYS
-from .comparison import COMPARISON_COLUMNS, paired_comparison
-from .outputs import atomic_write_csv, atomic_write_json, atomic_write_text, now_utc
+from sim.core.calendar import WEEKS_PER_YEAR
+from sim.experiments.comparison import COMPARISON_COLUMNS, PAIRING_KEYS, paired_comparison
+from sim.experiments.outputs import atomic_write_csv, atomic_write_json, atomic_write_text, now_utc
 
 BASELINE = "baseline"
 RANKING_COLUMNS = [
@@ -141,9 +140,9 @@ def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.
     cost-effectiveness plane, saved on its own."""
     import matplotlib.pyplot as plt
 
-    from .outputs import atomic_save_figure
-    from .report.figures import cost_effectiveness_plane
-    from .report_style import option_title
+    from sim.config.catalogue import option_title
+    from sim.experiments.outputs import atomic_save_figure
+    from sim.report.figures import cost_effectiveness_plane
 
     titles = {o: t for o, t in zip(ranking["option"], ranking["title"], strict=True)}
     fig = cost_effectiveness_plane(
@@ -212,8 +211,8 @@ def board_report(sweep_dir: Path) -> Path | None:
     ``report_error.txt`` in the sweep folder (removed again once a report succeeds)."""
     error_file = Path(sweep_dir) / "report_error.txt"
     try:
-        from .report import load_folder
-        from .report.build import write_report
+        from sim.report import load_folder
+        from sim.report.build import write_report
 
         written = write_report(load_folder(sweep_dir))
     except Exception as err:  # noqa: BLE001 - any failure here is reported, not raised
@@ -223,7 +222,7 @@ def board_report(sweep_dir: Path) -> Path | None:
         print(
             f"warning: the board report could not be written ({type(err).__name__}: {err}; "
             f"details in {error_file}). The sweep's results are complete in {sweep_dir}; "
-            f"make the report with: python -m sim.report {sweep_dir}",
+            f"make the report with: python -m sim report {sweep_dir}",
             file=sys.stderr,
         )
         return None
@@ -269,11 +268,8 @@ except ImportError:  # pragma: no cover - hydra is a dependency
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1 or not Path(argv[0]).is_dir():
-        print("usage: python -m sim.sweep SWEEP_FOLDER", file=sys.stderr)
+        print("usage: python -m sim sweep SWEEP_FOLDER", file=sys.stderr)
         return 2
     report(Path(argv[0]))
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

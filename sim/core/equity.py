@@ -2,7 +2,7 @@
 
 Groups are age band, frailty band (with everyone under 65 as its own level, since frailty is
 only assessed from 65) and registered practice. Measures, each computed exactly as the system
-KPI it mirrors (:mod:`sim.kpis`), restricted to the group:
+KPI it mirrors (:mod:`sim.core.kpis`), restricted to the group:
 
 * ``urgent_same_day_rate`` - urgent requests given a same-day appointment (share);
 * ``routine_lead_days_mean`` - routine wait, request to appointment (days);
@@ -26,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import ledger
-from .calendar import WEEKS_PER_YEAR
-from .config import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS
-from .demand import practice_age_shares
-from .kpis import KpiInputs, access_masks
+from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS
+from sim.core import ledger
+from sim.core.calendar import WEEKS_PER_YEAR
+from sim.core.demand import practice_age_shares
+from sim.core.kpis import KpiInputs, access_masks
 
 UNDER_65 = "under 65"
 MEASURES: dict[str, tuple[str, str]] = {
@@ -70,14 +70,14 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     frail_share = np.array([k.cfg.site.frailty_share_65plus[b] for b in FRAILTY_BANDS])
     people_frailty = np.concatenate([[people_age[:FIRST_OLDER_BAND].sum()], older * frail_share])
 
-    # The same per-episode masks as the system KPIs (sim.kpis.access_masks)
+    # The same per-episode masks as the system KPIs (sim.core.kpis.access_masks)
     m = access_masks(k)
     arose_in, urgent, urgent_met = m["arose_in"], m["urgent"], m["urgent_met"]
     routine_booked = m["routine_booked"]
     lead = np.where(routine_booked, sj.appointment_day - m["request_day"], 0.0)
     gave_up = arose_in & (sj.outcome == ledger.GAVE_UP)
 
-    # A&E attendances in the window, as sim.kpis.service_kpis
+    # A&E attendances in the window, as sim.core.kpis.service_kpis
     ae_in = k.in_window(ed.arrivals.time)
     ae_age = np.asarray(ed.age_band, dtype=np.int64)[ae_in]
     ae_frail = _frailty_level(ed.frailty)[ae_in]
@@ -132,7 +132,7 @@ def split_key(key: str) -> tuple[str, str, str]:
 
 def equity_table(results, level: float) -> pd.DataFrame:
     """``group, level, measure, mean, ci_low, ci_high, n`` over replications (t intervals)."""
-    from .experiment import t_interval
+    from sim.core.statistics import t_interval
 
     keys: list[str] = []
     for r in results:

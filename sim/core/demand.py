@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calendar import HOURS_PER_WEEK, MINUTES_PER_HOUR, WEEKS_PER_YEAR, Calendar
-from .config import (
+from sim.config.schema import (
     AGE_BANDS,
     FIRST_OLDER_BAND,
     FRAILTY_BANDS,
@@ -24,7 +23,8 @@ from .config import (
     ModelConfig,
     parse_day_band,
 )
-from .streams import Streams
+from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_HOUR, WEEKS_PER_YEAR, Calendar
+from sim.core.streams import Streams
 
 URGENT, SOON, ROUTINE = (URGENCIES.index(u) for u in ("urgent", "soon", "routine"))
 NOT_ASSESSED = -1  # frailty band of an episode for a patient under 65

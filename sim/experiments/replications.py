@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .config import Calibration, Experiment, ModelConfig
-from .kpis import KPI_DEFINITIONS
-from .model import ReplicationResult, run_replication
+from sim.config.schema import Calibration, Experiment, ModelConfig
+from sim.core.kpis import KPI_DEFINITIONS
+from sim.core.replication import ReplicationResult, run_replication
+from sim.core.statistics import t_interval
 
 
 def resolve_n_jobs(n_jobs: int, replications: int) -> int:
@@ -117,20 +117,6 @@ def kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
     """Tidy per-replication KPIs: columns ``replication, kpi, value``."""
     rows = [(r.replication, k, v) for r in results for k, v in r.kpis.items()]
     return pd.DataFrame(rows, columns=["replication", "kpi", "value"])
-
-
-def t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
-    """Mean and t-based confidence interval; the interval is NaN with fewer than 2 values."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = x.size
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(x.mean())
-    if n < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
-    return mean, mean - half, mean + half
 
 
 def summarise(kpis: pd.DataFrame, level: float) -> pd.DataFrame:

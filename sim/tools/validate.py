@@ -1,4 +1,4 @@
-"""Verification and validation: ``python -m sim.validate`` (DESIGN.md section 8).
+"""Verification and validation: ``python -m sim validate`` (DESIGN.md section 8).
 
 Runs the model (or, for the appointment book, the book itself) in configurations where the
 answer is known and compares the simulation with it:
@@ -8,7 +8,7 @@ answer is known and compares the simulation with it:
     wait for a clinician, probability of waiting, mean number in the department and clinician
     utilisation.
 ``backlog``
-    An :class:`~sim.appointment_book.AppointmentBook` with fixed daily capacity ``K`` and
+    An :class:`~sim.booking.book.AppointmentBook` with fixed daily capacity ``K`` and
     Poisson daily demand against the backlog recursion ``B' = max(B + A - K, 0)``: mean
     backlog, mean lead time and share booked for the same day (see :func:`simulate_backlog`).
 ``nhpp``
@@ -19,7 +19,7 @@ answer is known and compares the simulation with it:
     use).
 ``calibration``
     The baseline against the published targets of ``conf/calibration/`` (within tolerance,
-    :func:`sim.experiment.calibration_table`).
+    :func:`sim.experiments.replications.calibration_table`).
 
 ``nhpp``, ``little`` and ``calibration`` share one set of baseline replications
 (``conf/validation/baseline.yaml``: the model as configured, with the design to run it).
@@ -39,7 +39,7 @@ targets, which are annual figures that a short run cannot reproduce.
 
 Usage::
 
-    python -m sim.validate [--quick] [--checks mmc_ae,backlog,...] [--seed N] [--jobs N]
+    python -m sim validate [--quick] [--checks mmc_ae,backlog,...] [--seed N] [--jobs N]
                            [--out DIR] [HYDRA_OVERRIDE ...]
 
 Hydra overrides (``key=value``) are applied to every model configuration composed (the M/M/c
@@ -64,13 +64,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import cli, outputs
-from .appointment_book import AppointmentBook, session_slot_times, split_on_the_day
-from .calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR, WEEKS_PER_YEAR
-from .config import AGE_BANDS, ConfigError, ModelConfig, RunConfig
-from .demand import practice_age_shares
-from .experiment import calibration_table, resolve_n_jobs, summarise, t_interval
-from .streams import Streams
+from sim import cli
+from sim.booking.book import AppointmentBook, session_slot_times, split_on_the_day
+from sim.config import compose, locations
+from sim.config.schema import AGE_BANDS, ConfigError, ModelConfig, RunConfig
+from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR, WEEKS_PER_YEAR
+from sim.core.demand import practice_age_shares
+from sim.core.statistics import t_interval
+from sim.core.streams import Streams
+from sim.experiments import outputs
+from sim.experiments.replications import calibration_table, resolve_n_jobs, summarise
 
 #: Family-wise false-alarm rate of the theory checks (Bonferroni over the checks run).
 FAMILY_ALPHA = 0.05
@@ -80,7 +83,7 @@ CALIBRATION_CI_LEVEL = 0.95
 GROUPS: tuple[str, ...] = ("mmc_ae", "backlog", "nhpp", "little", "calibration")
 #: Groups that read the baseline replications.
 BASELINE_GROUPS = frozenset({"nhpp", "little", "calibration"})
-VALIDATION_ROOT = cli.PROJECT_ROOT / "outputs" / "validation"
+VALIDATION_ROOT = locations.PROJECT_ROOT / "outputs" / "validation"
 EXIT_FAILED = 1
 
 
@@ -178,15 +181,8 @@ def chi_square_check(
 def compose_run_config(validation: str | None, overrides: Sequence[str] = ()) -> RunConfig:
     """``conf/config.yaml`` with ``+validation=<name>`` and overrides, composed by Hydra and
     validated exactly as ``python -m sim +validation=<name> ...`` would."""
-    from hydra import compose, initialize_config_dir
-
-    cli.register()
     full = ([f"+validation={validation}"] if validation else []) + list(overrides)
-    with initialize_config_dir(
-        config_dir=str(cli.CONF_DIR), version_base="1.3", job_name="validate"
-    ):
-        cfg = compose(config_name="config", overrides=full)
-    run_cfg, _ = cli.validate(cfg)
+    _, run_cfg, _ = compose.compose_validated(full, job_name="validate")
     return run_cfg
 
 
@@ -257,7 +253,7 @@ def expected_hour_of_week_counts(
     The rate in hour ``h`` of weekday ``w`` of a day in month ``m`` is ``annual x
     weekday_share[w] x hour_share[w][h] x month_multiplier[m] / mean(month_multiplier)``
     per week-of-the-year (a year is 365.25 / 7 weeks). Computed here from the configuration,
-    independently of :mod:`sim.demand` and :mod:`sim.services.emergency_department`.
+    independently of :mod:`sim.core.demand` and :mod:`sim.services.emergency_department`.
     """
     start = dt.date.fromisoformat(calendar_start)
     months = np.asarray(month_multiplier, dtype=float)
@@ -404,8 +400,8 @@ def _mmc_replication(
     cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
 ) -> dict[str, float]:
     """One replication of the M/M/c configuration, reduced to the statistics compared."""
-    from .model import run_replication
-    from .services.emergency_department import lognormal_from_uniform
+    from sim.core.replication import run_replication
+    from sim.services.emergency_department import lognormal_from_uniform
 
     res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
     k = res.detail["inputs"]
@@ -530,7 +526,7 @@ def simulate_backlog(
     """Drive an appointment book with Poisson daily demand; measure backlog and lead times.
 
     Each day ``n`` brings ``A_n ~ Poisson(requests_per_day)`` requests, made at minute 0
-    (before the session). Each is booked exactly as :func:`sim.journey.run_journeys` books a
+    (before the session). Each is booked exactly as :func:`sim.booking.journey.run_journeys` books a
     practice slot: ``peek_today`` / ``book_today`` for today, else ``find_future`` /
     ``book_on`` for the earliest later day within the horizon. With every slot open to
     booking, slots are taken in order, so the end-of-day backlog (slots booked on later days,
@@ -683,7 +679,7 @@ def _baseline_replication(
     cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
 ) -> dict[str, Any]:
     """One replication of the baseline, reduced to KPIs and the statistics the checks use."""
-    from .model import SOURCE_SELF_PRESENTING, run_replication
+    from sim.core.replication import SOURCE_SELF_PRESENTING, run_replication
 
     res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
     k = res.detail["inputs"]
@@ -969,7 +965,7 @@ def new_folder(root: Path, quick: bool) -> Path:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m sim.validate",
+        prog="python -m sim validate",
         description="Verification and validation of the model against theory and data.",
     )
     parser.add_argument("--quick", action="store_true", help="short designs, no calibration")
@@ -1003,12 +999,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder = new_folder(args.out, args.quick)
     manifest: dict[str, Any] = {
         "status": "running",
-        "command": " ".join(["python -m sim.validate", *argv]),
+        "command": " ".join(["python -m sim validate", *argv]),
         "quick": args.quick,
         "groups": groups,
         "overrides": args.overrides,
         "started_utc": outputs.now_utc(),
-        "git": outputs.git_state(cli.PROJECT_ROOT),
+        "git": outputs.git_state(locations.PROJECT_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
     }
@@ -1062,7 +1058,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     outputs.atomic_write_json(folder / "manifest.json", manifest)
     print(folder)
     return 0 if result.passed else EXIT_FAILED
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,11 +8,14 @@ t-approximation P(true mean difference lies in the better direction).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .kpis import KPI_DEFINITIONS
+from sim.core.kpis import KPI_DEFINITIONS
 
 COMPARISON_COLUMNS = [
     "kpi",
@@ -79,3 +82,33 @@ def probability_better(mean: float, se: float, n: int, better: str | None) -> fl
     if se == 0:
         return 1.0 if sign * mean > 0 else 0.0 if sign * mean < 0 else 0.5
     return float(stats.t.cdf(sign * mean / se, n - 1))
+
+
+PAIRING_KEYS = ("seed", "replications", "warmup_weeks", "run_weeks")
+
+
+def load_run(folder: Path) -> tuple[dict, pd.DataFrame]:
+    """The manifest and per-replication KPIs of a finished run."""
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise ComparisonError(f"{folder}: no manifest.json (not a run folder?)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("status") != "complete":
+        raise ComparisonError(
+            f"{folder}: manifest status is {manifest.get('status')!r}, not 'complete'"
+        )
+    return manifest, pd.read_csv(folder / "kpis.csv")
+
+
+def compare_runs(baseline_dir: Path, option_dir: Path, level: float | None = None) -> pd.DataFrame:
+    base_manifest, base_kpis = load_run(baseline_dir)
+    opt_manifest, opt_kpis = load_run(option_dir)
+    for key in PAIRING_KEYS:
+        if base_manifest.get(key) != opt_manifest.get(key):
+            raise ComparisonError(
+                f"{key} differs (baseline {base_manifest.get(key)!r}, option "
+                f"{opt_manifest.get(key)!r}): re-run the option with the baseline's {key} so "
+                "replications are paired"
+            )
+    ci_level = level if level is not None else float(opt_manifest.get("ci_level", 0.95))
+    return paired_comparison(base_kpis, opt_kpis, ci_level)

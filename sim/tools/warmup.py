@@ -6,7 +6,7 @@ settles to. This module runs pilot replications with no warm-up, builds daily se
 quantities that start empty and fill, finds each series' truncation point with MSER-5
 (White 1997) and recommends a warm-up in whole weeks. See ``docs/warmup.md``.
 
-``python -m sim.warmup [pilot_weeks=26] [replications=3] [seed=...] [site.*=... scenario=...]``
+``python -m sim warmup [pilot_weeks=26] [replications=3] [seed=...] [site.*=... scenario=...]``
 writes ``outputs/warmup/<timestamp>/`` and prints that folder's path as its last line.
 
 The functions here are pure (no files, no Hydra) except :func:`main` and :func:`write_outputs`.
@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .calendar import MINUTES_PER_DAY
-from .config import ConfigError, ModelConfig
-from .report_style import OKABE_ITO
+from sim.config.schema import ConfigError, ModelConfig
+from sim.core.calendar import MINUTES_PER_DAY
+from sim.report.style import OKABE_ITO
 
 HOURS_PER_DAY = 24
 DEFAULT_PILOT_WEEKS = 26
@@ -167,11 +167,12 @@ def _booked_ahead(
 def daily_series(result: Any) -> dict[str, np.ndarray]:
     """Daily series (see :data:`SERIES`) over the whole simulated run, warm-up included.
 
-    ``result`` is a :class:`sim.model.ReplicationResult` run with ``keep_detail=True`` (or its
-    :class:`sim.kpis.KpiInputs`). Each array has one value per day ``0 .. last_day - 1``; days
+    ``result`` is a :class:`sim.core.replication.ReplicationResult` run with
+    ``keep_detail=True`` (or its
+    :class:`sim.core.kpis.KpiInputs`). Each array has one value per day ``0 .. last_day - 1``; days
     on which a series is undefined are NaN (dropped, not carried forward, by the analysis).
     """
-    from .demand import ROUTINE
+    from sim.core.demand import ROUTINE
 
     k = result.detail.get("inputs") if hasattr(result, "detail") else result
     if k is None:
@@ -221,7 +222,7 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
 
 def pilot_series(cfg: ModelConfig, seed: int, replication: int, pilot_weeks: int) -> dict:
     """One pilot replication with no warm-up, reduced to its daily series (picklable, small)."""
-    from .model import run_replication
+    from sim.core.replication import run_replication
 
     result = run_replication(cfg, seed, replication, 0, pilot_weeks, keep_detail=True)
     return daily_series(result)
@@ -359,7 +360,7 @@ def recommend_warmup(
     """
     from tqdm import tqdm
 
-    from .experiment import resolve_n_jobs
+    from sim.experiments.replications import resolve_n_jobs
 
     if pilot_weeks < 2:
         raise ValueError(f"pilot_weeks must be at least 2, got {pilot_weeks}")
@@ -396,8 +397,8 @@ def _window_kpis(
     cfg: ModelConfig, seed: int, replication: int, warmups: list[int], run_weeks: int
 ) -> dict[int, dict[str, float]]:
     """KPIs of windows ``[w, w + run_weeks)`` weeks of one long replication started empty."""
-    from .kpis import system_kpis
-    from .model import run_replication
+    from sim.core.kpis import system_kpis
+    from sim.core.replication import run_replication
 
     total = max(warmups) + run_weeks
     inputs = run_replication(cfg, seed, replication, 0, total, keep_detail=True).detail["inputs"]
@@ -429,7 +430,8 @@ def kpi_bias_by_warmup(
     relative_difference`` (difference = KPI with this warm-up minus the reference; t interval
     at ``level``; relative to the reference mean).
     """
-    from .experiment import resolve_n_jobs, t_interval
+    from sim.core.statistics import t_interval
+    from sim.experiments.replications import resolve_n_jobs
 
     warmups = sorted(set(int(w) for w in warmups))
     reference = warmups[-1]
@@ -548,7 +550,7 @@ def plot(report: WarmupReport, path: Path) -> None:
         fontsize=11,
     )
     fig.tight_layout()
-    from .outputs import atomic_save_figure
+    from sim.experiments.outputs import atomic_save_figure
 
     try:
         atomic_save_figure(fig, path, dpi=110)
@@ -584,7 +586,7 @@ def new_output_dir(root: Path) -> Path:
 
 def write_outputs(report: WarmupReport, out_dir: Path, manifest: dict[str, Any]) -> None:
     """``warmup.csv``, ``series.csv``, ``warmup.png`` then, last, ``manifest.json``."""
-    from . import outputs
+    from sim.experiments import outputs
 
     outputs.atomic_write_csv(out_dir / "warmup.csv", report.table())
     outputs.atomic_write_csv(out_dir / "series.csv", series_long(report))
@@ -609,7 +611,7 @@ def write_outputs(report: WarmupReport, out_dir: Path, manifest: dict[str, Any])
 # --------------------------------------------------------------------------------------------
 
 USAGE = """\
-usage: python -m sim.warmup [pilot_weeks=N] [replications=N] [batch=N] [output_dir=PATH]
+usage: python -m sim warmup [pilot_weeks=N] [replications=N] [batch=N] [output_dir=PATH]
                             [seed=N] [site.*=...] [assumptions.*=...] [scenario=...] ...
 
 Runs pilot replications with no warm-up, finds each daily series' MSER-5 truncation point and
@@ -662,14 +664,16 @@ def parse_args(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
 
 def _compose(overrides: list[str]) -> tuple[Any, dict[str, Any]]:
     """Compose and validate like ``python -m sim``; returns (RunConfig, plain data)."""
-    from . import cli
+    from sim.config import compose
 
-    _, run_cfg, data = cli.compose_validated(overrides, job_name="warmup")
+    _, run_cfg, data = compose.compose_validated(overrides, job_name="warmup")
     return run_cfg, data
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import cli, outputs
+    from sim import cli
+    from sim.config import locations
+    from sim.experiments import outputs
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if any(a in ("-h", "--help") for a in argv):
@@ -688,11 +692,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     pilot_weeks = own.get("pilot_weeks", DEFAULT_PILOT_WEEKS)
     batch = own.get("batch", DEFAULT_BATCH)
-    root = own.get("output_dir") or cli.PROJECT_ROOT / "outputs" / "warmup"
+    root = own.get("output_dir") or locations.PROJECT_ROOT / "outputs" / "warmup"
     out_dir = new_output_dir(Path(root))
     manifest: dict[str, Any] = {
         "status": "running",
-        "tool": "sim.warmup",
+        "tool": "sim.tools.warmup",
         "method": f"MSER-{batch} (White 1997), search over the first half",
         "site": run_cfg.model.site.name,
         "scenario": run_cfg.model.scenario,
@@ -703,10 +707,10 @@ def main(argv: list[str] | None = None) -> int:
         "experiment": run_cfg.experiment.name,
         "experiment_warmup_weeks": run_cfg.experiment.warmup_weeks,
         "config_sha256": outputs.config_sha256(data),
-        "git": outputs.git_state(cli.PROJECT_ROOT),
+        "git": outputs.git_state(locations.PROJECT_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
-        "command": " ".join(["python -m sim.warmup", *argv]),
+        "command": " ".join(["python -m sim warmup", *argv]),
         "started_utc": outputs.now_utc(),
     }
     outputs.atomic_write_json(out_dir / "manifest.json", manifest)
@@ -737,7 +741,3 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(out_dir)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,8 +5,8 @@ Requests are handled at the moment they are made (bookings are instantaneous dec
 time order over the whole run, from one heap of events: new requests, call-backs at the next
 opening, and referrals to rapid assessment clinics at the time of the appointment that made
 them. Waiting services (A&E, intermediate care, hospital beds) are simulated afterwards from
-the hand-offs recorded here (see :mod:`sim.model`): nothing downstream feeds back into booking,
-so the data flows one way.
+the hand-offs recorded here (see :mod:`sim.core.replication`): nothing downstream feeds back
+into booking, so the data flows one way.
 
 Rules, in order (every probability is in config and every draw was made at creation):
 
@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import booking_kernel as kernel
-from . import ledger
-from .booking_kernel import (  # noqa: F401 (codes read by sim.model and the tests)
+from sim.booking import kernel as kernel
+from sim.booking.kernel import (  # noqa: F401 (codes read by sim.model and the tests)
     ADMIT_FROM_RAC,
     ADMIT_FROM_RAC_NO_SLOT,
     AE_VIA_AMBULANCE,
@@ -51,8 +50,7 @@ from .booking_kernel import (  # noqa: F401 (codes read by sim.model and the tes
     STEP_UP_FROM_PRACTICE,
     STEP_UP_FROM_RAC,
 )
-from .calendar import MINUTES_PER_DAY, Calendar
-from .config import (
+from sim.config.schema import (
     AGE_BANDS,
     FRAILTY_BANDS,
     NHS111_DISPOSITIONS,
@@ -62,19 +60,21 @@ from .config import (
     URGENCIES,
     ModelConfig,
 )
-from .demand import ROUTINE, SOON, URGENT, Episodes
-from .services.hub import HubBooks
-from .services.practice import PracticeBooks
-from .services.rapid_assessment import ClinicBooks
-from .streams import KeyedUniform, keyed_uniforms
+from sim.core import ledger
+from sim.core.calendar import MINUTES_PER_DAY, Calendar
+from sim.core.demand import ROUTINE, SOON, URGENT, Episodes
+from sim.core.streams import KeyedUniform, keyed_uniforms
+from sim.services.hub import HubBooks
+from sim.services.practice import PracticeBooks
+from sim.services.rapid_assessment import ClinicBooks
 
 ANY_STAFF = STAFF_NEEDS.index("any")
 MODERATE = FRAILTY_BANDS.index("moderate")
 
-NODE = {name: i for i, name in enumerate(FLOW_NODES)}  # FLOW_NODES: see sim.booking_kernel
+NODE = {name: i for i, name in enumerate(FLOW_NODES)}  # FLOW_NODES: see sim.booking.kernel
 # The codes of why an episode reached A&E (AE_VIA_*), of where admissions and step-ups
 # recorded here came from (ADMIT_FROM_*, STEP_UP_FROM_*) and what a need tries first
-# (FIRST_CHOICE_*) are defined with the compiled rules, in sim.booking_kernel.
+# (FIRST_CHOICE_*) are defined with the compiled rules, in sim.booking.kernel.
 
 
 @dataclass
@@ -95,7 +95,7 @@ class Handoffs:
 @dataclass
 class SystemJourneys:
     """What happened to each episode before the waiting services (arrays align with
-    :class:`~sim.demand.Episodes`)."""
+    :class:`~sim.core.demand.Episodes`)."""
 
     outcome: np.ndarray  # int8 terminal state (ledger.TERMINAL_STATES); PENDING if handed off
     first_request_time: np.ndarray  # float64 first request to the practice, NaN if none
@@ -161,7 +161,7 @@ def booking_window(
     within its target (today by default), soon by its deadline in working days, routine from
     its earliest day with a week's leeway (so the window never shrinks to a single, possibly
     closed, day) and within the routine target. The compiled pass applies this rule
-    (:func:`sim.booking_kernel.booking_window`) to call-backs and NHS 111; :func:`booking_windows`
+    (:func:`sim.booking.kernel.booking_window`) to call-backs and NHS 111; :func:`booking_windows`
     is the same rule for arrays (first requests; tests hold them together)."""
     first, last = kernel.booking_window(
         urgency,
@@ -217,7 +217,7 @@ def run_journeys(
 
     Everything that can be decided for all episodes at once is decided here with numpy; the
     sequential part (each booking changes the books the next request sees) runs compiled, in
-    :func:`sim.booking_kernel.booking_pass`, on an array form of the books, whose pointers are
+    :func:`sim.booking.kernel.booking_pass`, on an array form of the books, whose pointers are
     written back into the AppointmentBook objects afterwards.
     """
     n = len(ep)

@@ -24,11 +24,10 @@ from typing import Any
 
 import pandas as pd
 
-from .kpis import KPI_DEFINITIONS
-from .report_style import option_order, option_title
+from sim.config.catalogue import option_order, option_title
+from sim.config.locations import OUTPUTS_DIR as OUTPUTS
+from sim.core.kpis import KPI_DEFINITIONS
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-OUTPUTS = PROJECT_ROOT / "outputs"
 RUNS_ROOT = OUTPUTS / "runs"
 SWEEPS_ROOT = OUTPUTS / "sweeps"
 VALIDATION_ROOT = OUTPUTS / "validation"
@@ -131,7 +130,7 @@ VALIDATION_FILES = ("manifest.json", "validation.csv")
 
 
 def latest_validation_dir(root: Path | None = None) -> Path | None:
-    """The newest complete ``python -m sim.validate`` folder under ``root`` (default
+    """The newest complete ``python -m sim validate`` folder under ``root`` (default
     ``outputs/validation/``), or None. The board report uses this too."""
     return _newest(VALIDATION_ROOT if root is None else Path(root), VALIDATION_FILES, is_complete)
 
@@ -143,7 +142,7 @@ def find_validation_dir(folder: str | Path | None = None) -> Path:
     if found is None:
         raise NoOutputsError(
             f"No complete validation folder under {VALIDATION_ROOT} and ${ENV_VALIDATION} is "
-            f"not set. Make one with `python -m sim.validate --quick` (its last line is the "
+            f"not set. Make one with `python -m sim validate --quick` (its last line is the "
             f"folder), or set {ENV_VALIDATION}=<validation folder>."
         )
     return found

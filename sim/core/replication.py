@@ -1,7 +1,7 @@
 """One replication of the whole system, in three one-way stages.
 
 1. Demand and the booking pass: every episode is routed through practices, hubs, NHS 111 and
-   rapid assessment clinics (:mod:`sim.journey`), recording hand-offs to services that
+   rapid assessment clinics (:mod:`sim.booking.journey`), recording hand-offs to services that
    genuinely make people wait.
 2. A&E: self-presenting arrivals plus the hand-offs, through clinicians on a rota (SimPy).
 3. Admissions and intermediate care: admissions from A&E and clinics, step-ups from clinics
@@ -19,12 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ledger
-from .calendar import MINUTES_PER_DAY, Calendar
-from .config import FRAILTY_BANDS, WEEKDAYS, ModelConfig
-from .demand import Episodes, generate_episodes
-from .equity import replication_equity
-from .journey import (
+from sim.booking.journey import (
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
     AE_VIA_ESCALATION,
@@ -34,8 +29,15 @@ from .journey import (
     SystemJourneys,
     run_journeys,
 )
-from .kpis import KpiInputs, flow_counts, system_kpis
-from .services.emergency_department import (
+from sim.config.schema import FRAILTY_BANDS, WEEKDAYS, ModelConfig
+from sim.core import ledger
+from sim.core.calendar import MINUTES_PER_DAY, Calendar
+from sim.core.demand import Episodes, generate_episodes
+from sim.core.equity import replication_equity
+from sim.core.kpis import KpiInputs, flow_counts, system_kpis
+from sim.core.streams import Streams, keyed_uniforms
+from sim.core.timeseries import replication_series
+from sim.services.emergency_department import (
     MAX_ADMISSION_PROBABILITY,
     AEArrivals,
     AEOutcome,
@@ -43,17 +45,15 @@ from .services.emergency_department import (
     generate_self_presenting,
     simulate_emergency_department,
 )
-from .services.hub import build_frail_weekend_books, build_hub_books
-from .services.intermediate_care import (
+from sim.services.hub import build_frail_weekend_books, build_hub_books
+from sim.services.intermediate_care import (
     AdmissionRequests,
     IntermediateCareResult,
     StepUpRequests,
     simulate_admissions_and_ic,
 )
-from .services.practice import build_practice_books
-from .services.rapid_assessment import build_rac_books
-from .streams import Streams, keyed_uniforms
-from .timeseries import replication_series
+from sim.services.practice import build_practice_books
+from sim.services.rapid_assessment import build_rac_books
 
 # Books cover this many days past the run so late requests can still book ahead.
 LOOKAHEAD_PAD_DAYS = 14
@@ -72,9 +72,9 @@ class ReplicationResult:
     flows: dict[tuple[str, str], float]  # per week over the measurement window
     episodes_total: int  # primary-care episodes generated over warm-up and run
     wall_seconds: float
-    series: dict[str, np.ndarray] = field(default_factory=dict)  # see sim.timeseries
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # see sim.core.timeseries
     detail: dict = field(default_factory=dict)  # raw arrays, only when asked for
-    equity: dict = field(default_factory=dict)  # see sim.equity: "by_age.<band>.<measure>"
+    equity: dict = field(default_factory=dict)  # see sim.core.equity: "by_age.<band>.<measure>"
 
 
 @dataclass

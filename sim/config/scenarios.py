@@ -16,7 +16,7 @@ from typing import Any, Union, get_args, get_origin
 
 import yaml
 
-from .config import Assumptions, ConfigError, ScenarioOption, Site, from_dict
+from sim.config.schema import Assumptions, ConfigError, ScenarioOption, Site, from_dict
 
 FORBIDDEN_KEYS = frozenset(
     {"_target_", "_call_", "_partial_", "_recursive_", "_args_", "_convert_"}

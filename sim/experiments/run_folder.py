@@ -10,10 +10,14 @@ from typing import Any
 
 import pandas as pd
 
-from . import outputs, replication_store
-from .config import Experiment, ModelConfig, RunConfig
-from .equity import equity_table
-from .experiment import (
+from sim.config.schema import Experiment, ModelConfig, RunConfig
+from sim.core.equity import equity_table
+from sim.core.kpis import KPI_DEFINITIONS
+from sim.core.replication import ReplicationResult
+from sim.core.timeseries import series_table
+from sim.experiments import outputs, replication_store
+from sim.experiments.memory_guard import estimated_gb_per_replication, replications_that_fit
+from sim.experiments.replications import (
     calibration_table,
     flows_table,
     kpi_table,
@@ -22,10 +26,6 @@ from .experiment import (
     run_experiment,
     summarise,
 )
-from .kpis import KPI_DEFINITIONS
-from .memory_guard import estimated_gb_per_replication, replications_that_fit
-from .model import ReplicationResult
-from .timeseries import series_table
 
 #: Experiment settings that change how fast a run goes, or whether it may start, but never its
 #: numbers: left out of the configuration fingerprint, so changing them neither breaks a
@@ -72,11 +72,11 @@ def execute_run(
 
     Each replication is kept in ``replications/`` as it finishes; replications already kept
     there by an interrupted run of the same configuration are used, not run again
-    (:mod:`sim.replication_store`). If the run stops early, the manifest says
+    (:mod:`sim.experiments.replication_store`). If the run stops early, the manifest says
     ``"interrupted"`` (Ctrl-C) or ``"failed"`` (an error) and the exception is re-raised.
     Returns the summary and calibration tables.
     """
-    from .cli import PROJECT_ROOT
+    from sim.config.locations import PROJECT_ROOT
 
     exp = run_cfg.experiment
     fingerprint = config_fingerprint(data)

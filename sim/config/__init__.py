@@ -1,0 +1,1 @@
+"""Configuration: schemas and rules, the option catalogue, composing Hydra config."""

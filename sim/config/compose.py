@@ -1,0 +1,280 @@
+"""Compose the Hydra configuration and validate it: used by every command.
+
+``compose_validated`` composes ``conf/`` with a command line's overrides exactly as ``python
+-m sim`` does and turns it into a :class:`~sim.config.schema.RunConfig`; every mistake comes
+back as one :class:`~sim.config.schema.ConfigError` naming the key, the value, the rule and,
+where there is one, the file. ``check_hydra_settings`` refuses code slipped into Hydra's own
+settings by a file. Hydra is imported here and in ``sim/cli.py`` only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from sim.config.locations import CONF_DIR, PROJECT_ROOT, SCENARIO_DIR
+from sim.config.scenarios import apply_options, label, parse_options, read_option_file
+from sim.config.schema import (
+    Calibration,
+    ConfigError,
+    Experiment,
+    RunConfig,
+    build_model_config,
+    check_experiment,
+    from_dict,
+)
+from sim.experiments.memory_guard import check_memory
+
+TOP_LEVEL_KEYS = ("seed", "site", "assumptions", "scenario", "experiment", "calibration")
+
+
+# --------------------------------------------------------------------------------------------
+# Hydra set-up: resolvers and the scenario catalogue
+# --------------------------------------------------------------------------------------------
+
+
+def _scenario_label(node: Any) -> str:
+    names = list(node.keys()) if isinstance(node, (dict, DictConfig)) else [str(node)]
+    return label([str(n) for n in names])
+
+
+def register() -> None:
+    """Register resolvers and make every ``scenarios/*.yaml`` an option of group ``scenario``.
+
+    Each option is stored under the package ``scenario.<name>``, so selecting several
+    (``scenario=[a,b]``) keeps each one's content and the order they were chosen in.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    if not OmegaConf.has_resolver("project_root"):
+        OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT))
+        OmegaConf.register_new_resolver("scenario_label", _scenario_label)
+    store = ConfigStore.instance()
+    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+        try:
+            node: dict[str, Any] = read_option_file(path)
+        except ConfigError as err:
+            # Reported only if this option is chosen: one bad file must not block the others.
+            # Escaped so OmegaConf does not try to resolve a "${" quoted in the message.
+            parts = {"key": err.key, "value": err.value, "rule": err.rule}
+            node = {"_load_error": {k: str(v).replace("${", "\\${") for k, v in parts.items()}}
+        store.store(group="scenario", name=path.stem, node=node, package=f"scenario.{path.stem}")
+
+
+# --------------------------------------------------------------------------------------------
+# From composed config to validated objects
+# --------------------------------------------------------------------------------------------
+
+
+def plain(cfg: DictConfig) -> dict[str, Any]:
+    # Hydra's own node is left out (and unresolved: some of it exists only inside a job).
+    return {
+        str(k): OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+        for k, v in cfg.items_ex(resolve=False)
+        if k != "hydra"
+    }
+
+
+def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any]]:
+    """Turn the composed config into a :class:`RunConfig`; raises :class:`ConfigError`."""
+    data = plain(cfg) if isinstance(cfg, DictConfig) else dict(cfg)
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError(
+                str(key), data[key], f"unknown key; expected one of {list(TOP_LEVEL_KEYS)}"
+            )
+    seed = data.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError("seed", seed, "must be a whole number >= 0")
+    experiment = from_dict(Experiment, data.get("experiment"), "experiment")
+    check_experiment(experiment)
+    scenario_node = data.get("scenario") or {}
+    if not isinstance(scenario_node, dict):
+        raise ConfigError("scenario", scenario_node, "must name options from scenarios/")
+    options = parse_options(scenario_node, SCENARIO_DIR)
+    site, assumptions = apply_options(
+        data.get("site") or {}, data.get("assumptions") or {}, options, SCENARIO_DIR
+    )
+    model = build_model_config(site, assumptions, scenario=label(list(options)))
+    check_memory(model, experiment)
+    calibration = from_dict(Calibration, data.get("calibration") or {}, "calibration")
+    from sim.core.kpis import KPI_DEFINITIONS
+
+    for i, t in enumerate(calibration.targets):
+        if t.kpi not in KPI_DEFINITIONS:
+            raise ConfigError(f"calibration.targets[{i}].kpi", t.kpi, "is not a KPI of the model")
+    for i, kpi in enumerate(experiment.headline_kpis):
+        if kpi not in KPI_DEFINITIONS:
+            raise ConfigError(f"experiment.headline_kpis[{i}]", kpi, "is not a KPI of the model")
+    run = RunConfig(model, experiment, seed, options, calibration)
+    return run, data
+
+
+def attach_file(
+    err: ConfigError,
+    choices: dict[str, Any],
+    overrides: list[str],
+    search_path: list[Path] | None = None,
+) -> ConfigError:
+    """Name the YAML file a bad ``site.*``/``assumptions.*``/``experiment.*``/``calibration.*``
+    key came from (not when the key was typed on the command line). The file is looked for
+    in ``conf/`` and then in the folders of ``hydra.searchpath`` (``search_path``)."""
+    # Choosing a group's file (experiment=quick) is not typing its values.
+    typed = {o.lstrip("+~").split("=", 1)[0] for o in overrides} - set(TOP_LEVEL_KEYS)
+    if err.file or any(err.key == t or err.key.startswith((t + ".", t + "[")) for t in typed):
+        return err
+    group = err.key.split(".", 1)[0].split("[", 1)[0]
+    choice = choices.get(group)
+    if group in ("site", "assumptions", "experiment", "calibration") and isinstance(choice, str):
+        for folder in [CONF_DIR, *(search_path or [])]:
+            path = Path(folder) / group / f"{choice}.yaml"
+            if path.exists():
+                return ConfigError(err.key, err.value, err.rule, str(path))
+    return err
+
+
+def _search_path(cfg: DictConfig) -> list[Path]:
+    """Folders of ``hydra.searchpath`` (``file://`` entries), in Hydra's order."""
+    sources = OmegaConf.to_container(cfg.hydra.runtime.config_sources)
+    assert isinstance(sources, list)
+    return [Path(str(s["path"])) for s in sources if s.get("schema") == "file"]
+
+
+def _yaml_config_error(err: Exception) -> ConfigError:
+    """A malformed YAML file in a configuration group (``conf/site/x.yaml``, or one on
+    ``hydra.searchpath``) as a one-line error naming the group, the option and the line."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    if mark is None:
+        return ConfigError("configuration", "YAML", f"is not valid YAML: {problem}")
+    path = Path(mark.name)
+    return ConfigError(
+        path.parent.name,
+        path.stem,
+        f"is not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}",
+        str(path),
+    )
+
+
+def compose_config(
+    overrides: list[str] | tuple[str, ...] = (), job_name: str = "sim"
+) -> DictConfig:
+    """Compose ``conf/`` with these overrides as ``python -m sim`` does (Hydra's own node
+    included), without validating it; Hydra's errors are raised as :class:`ConfigError`."""
+    import yaml
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    register()
+    overrides = list(overrides)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name=job_name):
+            return compose(config_name="config", overrides=overrides, return_hydra_config=True)
+    except yaml.YAMLError as err:
+        raise _yaml_config_error(err) from None
+    except (HydraException, OmegaConfBaseException) as err:
+        raise _explain_hydra_error(err, overrides) from None
+
+
+def compose_validated(
+    overrides: list[str] | tuple[str, ...] = (), job_name: str = "sim"
+) -> tuple[DictConfig, RunConfig, dict[str, Any]]:
+    """Compose ``conf/`` with these overrides as ``python -m sim`` does, and validate it.
+
+    Every configuration mistake, whether Hydra finds it (an unknown option, a malformed
+    YAML file) or the schema does, is raised as a :class:`ConfigError` naming the key, the
+    value, the rule and, where there is one, the file.
+    """
+    overrides = list(overrides)
+    cfg = compose_config(overrides, job_name)
+    choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+    assert isinstance(choices, dict)
+    try:
+        run_cfg, data = validate(cfg)
+    except ConfigError as err:
+        raise attach_file(err, choices, overrides, _search_path(cfg)) from None
+    return cfg, run_cfg, data
+
+
+#: What Hydra's own settings may name as code to import and call: Hydra's plugins (launchers,
+#: sweepers), logging classes, and this project's sweep summary. Hydra calls whatever its
+#: settings name, and a group file can reach them (a site file headed ``# @package _global_``
+#: can add a ``hydra.callbacks`` entry), so anything else is refused unless typed on the
+#: command line: configuration files are data, and a file shared by another organisation must
+#: not be able to run code.
+ALLOWED_HYDRA_CODE = (
+    "hydra._internal.core_plugins.",
+    "hydra_plugins.",
+    "logging.",
+    "sim.tools.sweep.SweepSummaryCallback",
+)
+#: Keys under which Hydra (``_target_``) and logging's dictConfig (``class``, ``()``) name code.
+CODE_KEYS = ("_target_", "class", "()")
+
+
+def check_hydra_settings(cfg: DictConfig, overrides: list[str]) -> None:
+    """Refuse code, or environment variables, slipped into Hydra's settings by a file."""
+    typed = [o.lstrip("+~").split("=", 1)[0] for o in overrides]
+
+    def by_file(key: str) -> bool:
+        return not any(key == t or key.startswith(t + ".") for t in typed)
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                here = f"{key}.{k}"
+                if k in CODE_KEYS and by_file(here):
+                    if not (isinstance(v, str) and v.startswith(ALLOWED_HYDRA_CODE)):
+                        raise ConfigError(
+                            here,
+                            v,
+                            "names code for Hydra to run; configuration files are data and may "
+                            "name only Hydra's plugins and logging classes",
+                        )
+                walk(v, here)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{key}[{i}]")
+
+    walk(OmegaConf.to_container(cfg.hydra, resolve=False), "hydra")
+    env = OmegaConf.to_container(cfg.hydra.job.env_set, resolve=False)
+    for name, value in (env or {}).items():
+        if by_file(f"hydra.job.env_set.{name}"):
+            raise ConfigError(
+                f"hydra.job.env_set.{name}",
+                value,
+                "environment variables can change what programs run, so configuration files "
+                "may not set them (type the setting on the command line if you mean it)",
+            )
+
+
+def _explain_hydra_error(err: Exception, overrides: list[str]) -> ConfigError:
+    """Hydra's error about the command line as a one-line :class:`ConfigError`."""
+    text = str(err).strip()
+    if "not in struct" in text or "Could not override" in text:
+        for o in overrides:
+            key, _, value = o.lstrip("+~").partition("=")
+            if f"'{key}'" in text:
+                return ConfigError(
+                    key,
+                    value,
+                    "unknown key; this setting does not exist "
+                    f"(top-level keys are {list(TOP_LEVEL_KEYS)}; see `python -m sim --cfg job`)",
+                )
+    if "Could not find" in text and "Available options" in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        group = text.split("Could not find '", 1)[-1].split("/", 1)[0]
+        value = text.split("Could not find '", 1)[-1].split("'", 1)[0].split("/", 1)[-1]
+        start = lines.index(next(line for line in lines if line.startswith("Available options")))
+        options = [
+            line
+            for line in lines[start + 1 :]
+            if not line.startswith(("Config search", "provider="))
+        ]
+        return ConfigError(group, value, f"no such option; available: {', '.join(options)}")
+    lines = [line for line in text.splitlines() if line.strip() and "HYDRA_FULL_ERROR" not in line]
+    rule = " ".join(lines[:3]) or type(err).__name__
+    return ConfigError("command line", " ".join(overrides), rule)

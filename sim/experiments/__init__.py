@@ -1,0 +1,1 @@
+"""Running experiments: replications, run folders, kept replications, sweeps, outputs."""

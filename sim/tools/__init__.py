@@ -1,0 +1,1 @@
+"""Commands around the model: compare, budget, validate, warm-up, site builder."""
