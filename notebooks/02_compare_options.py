@@ -63,8 +63,10 @@ if baseline is not None:
 # %% [markdown]
 # ## Ranking
 #
-# `investment_annual_gbp` is the change in the running cost of services, `net_cost_annual_gbp`
-# the change in total cost (services plus urgent and hospital activity). "Avoided" counts are a
+# `investment_annual_gbp` is the extra cash out for services, `net_cash_cost_annual_gbp` the
+# investment less cash released (activity paid per use), `capacity_freed_annual_gbp` urgent
+# and hospital activity avoided under fixed contracts (valued at national unit costs; not
+# cash, so never netted against the investment). "Avoided" counts are a
 # year's worth, with confidence intervals; an option that avoids nothing has no cost per
 # outcome and ranks last.
 
@@ -220,13 +222,14 @@ fig.tight_layout()
 plt.show()
 
 # %%
-print("Net cost and cost per outcome avoided (£ a year, 2024/25 prices)")
+print("Net cash cost, capacity freed and cost per outcome avoided (£ a year, 2024/25 prices)")
 print(
     ranking[
         [
             "option",
             "investment_annual_gbp",
-            "net_cost_annual_gbp",
+            "net_cash_cost_annual_gbp",
+            "capacity_freed_annual_gbp",
             "cost_per_ae_attendance_avoided_gbp",
             "cost_per_admission_avoided_gbp",
             "rank_by_ae",

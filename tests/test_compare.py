@@ -109,7 +109,9 @@ def test_more_replications_follow_the_half_width_rule_and_the_cap():
 
 
 def test_automatic_mode_reaches_the_target_or_the_cap(small_data):
-    target = 0.02
+    # Tight enough that 2 replications (t = 12.7) cannot reach it but by a fluke of equal
+    # values, so the mode must add replications.
+    target = 0.005
     run_cfg = configure(
         small_data,
         {

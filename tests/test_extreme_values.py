@@ -75,12 +75,19 @@ def test_zero_demand_means_no_activity(small_data):
     assert res.flows == {}
     nan = {name for name, value in res.kpis.items() if math.isnan(value)}
     assert nan == RATIOS_OF_ACTIVITY
+    capacity = {
+        "cost.practice_staff_annual_gbp",
+        "cost.services_annual_gbp",
+        "cost.cash_annual_gbp",
+        "cost.total_annual_gbp",
+    }
     for name, value in res.kpis.items():
-        if name in nan or name.startswith("cost.services") or name == "cost.total_annual_gbp":
+        if name in nan or name in capacity:
             continue
         assert value == 0, f"{name} = {value} with no demand"
     # Capacity is still paid for; activity costs nothing.
-    assert res.kpis["cost.services_annual_gbp"] > 0
+    assert res.kpis["cost.services_annual_gbp"] > res.kpis["cost.practice_staff_annual_gbp"] > 0
+    assert res.kpis["cost.cash_annual_gbp"] == res.kpis["cost.services_annual_gbp"]
     assert res.kpis["cost.total_annual_gbp"] == res.kpis["cost.services_annual_gbp"]
 
 

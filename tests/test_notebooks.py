@@ -55,7 +55,12 @@ EXPECTED = {
         "Ranking of options",
         "extended_access_8to8",
         "Headline differences (option − baseline)",
-        "Net cost and cost per outcome avoided",
+        "Net cash cost, capacity freed and cost per outcome avoided",
+    ],
+    "04_programme": [
+        "Money per option",
+        "Programme years: 2",
+        "Headline differences (option − baseline) by programme year",
     ],
     "03_validation_and_calibration": [
         "Validation checks",
@@ -69,6 +74,7 @@ MIN_FIGURES = {
     "01_baseline_walkthrough": 5,
     "02_compare_options": 3,
     "03_validation_and_calibration": 2,
+    "04_programme": 1,
 }
 
 
@@ -93,7 +99,7 @@ def inputs(tmp_path_factory):
     """A quick run, a 2-scenario sweep and a quick validation, made in parallel."""
     tmp = tmp_path_factory.mktemp("nb_inputs")
     runs_before = set(nd.RUNS_ROOT.iterdir()) if nd.RUNS_ROOT.is_dir() else set()
-    run_dir, sweep_dir = tmp / "run", tmp / "sweep"
+    run_dir, sweep_dir, programme_dir = tmp / "run", tmp / "sweep", tmp / "programme"
     started = time.perf_counter()
     procs = {
         "run": _run(["-m", "sim", *QUICK, f"hydra.run.dir={run_dir}"], tmp),
@@ -111,6 +117,21 @@ def inputs(tmp_path_factory):
         ),
         "validate": _run(
             ["-m", "sim", "validate", "--quick", "--out", str(tmp / "validation")], tmp
+        ),
+        # two programme years, for the programme notebook
+        "programme": _run(
+            [
+                "-m",
+                "sim",
+                "+sweep=programme",
+                "hydra.sweeper.params.scenario='choice(baseline,text_reminders)'",
+                f"hydra.sweep.dir={programme_dir}",
+                "hydra.callbacks.sweep_summary.board_report=false",
+                "experiment.replications=2",
+                "experiment.warmup_weeks=1",
+                "experiment.run_weeks=104",
+            ],
+            tmp,
         ),
     }
     try:
@@ -132,7 +153,14 @@ def inputs(tmp_path_factory):
     assert nd.is_complete(run_dir), last["run"]
     assert (sweep_dir / "comparison.csv").is_file() and (sweep_dir / "ranking.csv").is_file()
     assert nd.is_complete(validation_dir)
-    return {"run": run_dir, "sweep": sweep_dir, "validation": validation_dir, "tmp": tmp}
+    assert (programme_dir / "comparison_by_year.csv").is_file()
+    return {
+        "run": run_dir,
+        "sweep": sweep_dir,
+        "programme": programme_dir,
+        "validation": validation_dir,
+        "tmp": tmp,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +230,7 @@ def _outputs_text(nb) -> tuple[str, int, list[str]]:
 def test_notebook_runs(name, inputs, kernel_env):
     env = {
         nd.ENV_RUN: str(inputs["run"]),
-        nd.ENV_SWEEP: str(inputs["sweep"]),
+        nd.ENV_SWEEP: str(inputs["programme" if name.startswith("04") else "sweep"]),
         nd.ENV_VALIDATION: str(inputs["validation"]),
         "JUPYTER_PATH": os.pathsep.join(filter(None, [kernel_env, os.environ.get("JUPYTER_PATH")])),
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
@@ -213,7 +241,12 @@ def test_notebook_runs(name, inputs, kernel_env):
     for expected in EXPECTED[name]:
         assert expected in text, f"{name}: {expected!r} not in the outputs"
     assert figures >= MIN_FIGURES[name], f"{name}: {figures} figures"
-    folder = {"01": inputs["run"], "02": inputs["sweep"], "03": inputs["validation"]}[name[:2]]
+    folder = {
+        "01": inputs["run"],
+        "02": inputs["sweep"],
+        "03": inputs["validation"],
+        "04": inputs["programme"],
+    }[name[:2]]
     assert str(folder) in text, f"{name} did not read {folder}"
     assert (EXECUTED / f"{name}.ipynb").is_file()
     print(f"{name}: {seconds:.1f} s, {figures} figures")

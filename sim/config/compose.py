@@ -9,20 +9,26 @@ settings by a file. Hydra is imported here and in ``sim/cli.py`` only.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config.locations import CONF_DIR, PROJECT_ROOT, SCENARIO_DIR
+from sim.config.phasing import PHASEABLE, OptionPhase, Phasing, config_at, unphaseable
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
 from sim.config.schema import (
     Calibration,
     ConfigError,
     Experiment,
+    ModelConfig,
     RunConfig,
+    ScenarioOption,
     build_model_config,
     check_experiment,
+    check_programme,
     from_dict,
 )
 from sim.experiments.memory_guard import check_memory
@@ -98,6 +104,8 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
         data.get("site") or {}, data.get("assumptions") or {}, options, SCENARIO_DIR
     )
     model = build_model_config(site, assumptions, scenario=label(list(options)))
+    model = with_phasing(model, data, options)
+    check_programme(model, experiment)
     check_memory(model, experiment)
     calibration = from_dict(Calibration, data.get("calibration") or {}, "calibration")
     from sim.core.kpis import KPI_DEFINITIONS
@@ -110,6 +118,37 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
             raise ConfigError(f"experiment.headline_kpis[{i}]", kpi, "is not a KPI of the model")
     run = RunConfig(model, experiment, seed, options, calibration)
     return run, data
+
+
+def with_phasing(
+    model: ModelConfig, data: dict[str, Any], options: dict[str, ScenarioOption]
+) -> ModelConfig:
+    """``model`` carrying what phased options need (:mod:`sim.config.phasing`), when some
+    option starts after week 0 or ramps up; checked at half effect so a setting that cannot
+    be blended stops the run now, not inside a replication."""
+    phases = tuple(
+        OptionPhase(name, o.start_week, o.ramp_weeks, o.changes) for name, o in options.items()
+    )
+    if not any(p.start_week or p.ramp_weeks for p in phases):
+        return model
+    for p in phases:
+        fixed = unphaseable(p.changes) if (p.start_week or p.ramp_weeks) else []
+        if fixed:
+            raise ConfigError(
+                f"scenario.{p.name}.start_week",
+                p.start_week,
+                f"this option changes {fixed[0]}, which the model does not yet follow week by "
+                f"week; it can only be in place from the start (start_week 0, ramp_weeks 0). "
+                f"Settings that can phase in: {', '.join(PHASEABLE)}",
+            )
+    phasing = Phasing(
+        site=copy.deepcopy(data.get("site") or {}),
+        assumptions=copy.deepcopy(data.get("assumptions") or {}),
+        options=phases,
+    )
+    phased = dataclasses.replace(model, phasing=phasing)
+    config_at(phased, tuple(0.5 for _ in phases))
+    return phased
 
 
 def attach_file(

@@ -114,7 +114,7 @@ def apply_options(
     return merged["site"], merged["assumptions"]
 
 
-def _child_type(tp: Any, key: str) -> Any:
+def child_type(tp: Any, key: str) -> Any:
     """The schema type of ``key`` inside ``tp`` (a dataclass or a name-keyed mapping), or
     None when the schema has no such setting."""
     if get_origin(tp) in (Union, types.UnionType):
@@ -134,7 +134,7 @@ def _merge(base: dict, change: Any, path: str, origin: str, file: str | None, tp
         )
     for k, v in change.items():
         here = f"{path}.{k}"
-        child = _child_type(tp, str(k))
+        child = child_type(tp, str(k))
         if child is None:
             raise ConfigError(
                 f"{origin}.{here}", v, "changes a setting that does not exist in the model", file

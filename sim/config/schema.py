@@ -41,6 +41,20 @@ NO_SLOT_ACTIONS: tuple[str, ...] = ("book_later", "callback_next_day", "nhs111",
 OUT_OF_HOURS_ROUTES: tuple[str, ...] = ("nhs111", "ae")
 NHS111_DISPOSITIONS: tuple[str, ...] = ("self_care", "pharmacy", "primary_care", "ae", "ambulance")
 RAC_OUTCOMES: tuple[str, ...] = ("home", "intermediate_care", "admission")
+#: Activity with a national unit cost (``assumptions.unit_costs``), counted by sim.core.money.
+ACTIVITY_UNIT_COSTS: tuple[str, ...] = (
+    "nhs111_contact",
+    "pharmacy_consultation",
+    "out_of_hours_gp_case",
+    "ambulance_conveyance",
+    "ae_attendance_minor",
+    "ae_attendance",
+    "admission_short_stay",
+    "admission_long_stay",
+    "bed_day",
+)
+#: Longest programme the population and workforce inputs are checked for (years of 52 weeks).
+MAX_PROGRAMME_YEARS = 10
 
 SHARE_TOLERANCE = 1e-3
 
@@ -250,6 +264,11 @@ class Site:
     rapid_assessment: RapidAssessment = _f()
     intermediate_care: IntermediateCareCapacity = _f()
     emergency_department: EmergencyDepartment = _f()
+    # Registered patients in each age band in programme years 1, 2, ... relative to year 1
+    # (year 1 is the list sizes above, so its index is 1). Years of 52 weeks after the warm-up.
+    population_index: dict[str, list[float]] = _f(
+        {b: [1.0] for b in AGE_BANDS}, keys=AGE_BANDS, min=0
+    )
 
 
 @dataclass
@@ -268,6 +287,12 @@ class Demand:
     staff_need_share: dict[str, float] = shares(STAFF_NEEDS)
     # Earliest day a routine need will accept, as offsets in days from the request.
     routine_earliest_day_share: dict[str, float] = shares(None)
+    # Change in needs per person each programme year after the first (0.01 = +1% a year,
+    # compounding), on top of population change
+    per_person_trend_per_year: float = _f(0.0, min=-0.5, max=0.5)
+    # Winter acuity: relative share of needs that are urgent, Jan..Dec (scaled in the model so
+    # the year's urgent share stays urgency_share.urgent)
+    urgent_share_month_multiplier: list[float] = profile(12, sums_to_one=False, default=[1.0] * 12)
 
 
 @dataclass
@@ -392,9 +417,6 @@ class Admissions:
 class UnitCosts:
     """£ at 2024/25 prices [PSSRU25, NCC2425, NHSBSA_PF]."""
 
-    gp_appointment: float = nonneg()
-    nurse_appointment: float = nonneg()
-    pharmacist_appointment: float = nonneg()
     nhs111_contact: float = nonneg()
     pharmacy_consultation: float = nonneg()
     out_of_hours_gp_case: float = nonneg()
@@ -405,6 +427,44 @@ class UnitCosts:
     admission_long_stay: float = nonneg()
     bed_day: float = nonneg()
     short_stay_max_days: float = nonneg()
+
+
+@dataclass
+class StaffPay:
+    """What one whole-time equivalent costs the commissioner a year, £ (2024/25)."""
+
+    salary_gbp: float = nonneg()
+    on_costs_share: float = _f(min=0, max=2)  # employer NI and pension as a share of salary
+
+
+@dataclass
+class Money:
+    """How a board counts money (sim/core/money.py)."""
+
+    # Real discount rate a year for programme totals (HM Treasury Green Book)
+    discount_rate: float = _f(min=0, max=0.2)
+    staff_pay: dict[str, StaffPay] = _f(keys=STAFF_TYPES)
+    locum_day_gbp: dict[str, float] = _f(keys=STAFF_TYPES, min=0)  # £ per locum day (2 sessions)
+    # Activity paid per use, so that doing less of it releases cash; the rest of the costed
+    # activity is paid through fixed contracts and frees capacity, not cash
+    cash_releasing_activity: list[str] = _f([], choices=ACTIVITY_UNIT_COSTS)
+
+
+@dataclass
+class StaffFlows:
+    """Leavers and recruitment of one staff type, in whole-time equivalents."""
+
+    attrition_per_year: float = probability()  # share of staff in post leaving each year
+    recruitment_lag_weeks: int = _f(min=1, max=260)  # from a post falling vacant to a start
+    recruitment_share: float = probability()  # share of vacancies (leavers, new posts) filled
+    locum_cover_share: float = probability()  # share of vacant FTE worked by locums
+
+
+@dataclass
+class Workforce:
+    gp: StaffFlows = _f()
+    nurse: StaffFlows = _f()
+    pharmacist: StaffFlows = _f()
 
 
 @dataclass
@@ -436,6 +496,8 @@ class Assumptions:
     ae: AccidentEmergency
     admissions: Admissions
     unit_costs: UnitCosts
+    money: Money
+    workforce: Workforce
     alternatives: Alternatives = _f()
 
 
@@ -468,6 +530,10 @@ class ScenarioOption:
     cost_basis: str = ""
     assumptions: list[str] = _f([])
     incompatible_with: list[str] = _f([])
+    # Phasing: weeks after the start of programme year 1 when the option starts, and weeks
+    # it takes to reach full effect after that (0 and 0: in place throughout, warm-up included)
+    start_week: int = _f(0, min=0, max=52 * MAX_PROGRAMME_YEARS)
+    ramp_weeks: int = _f(0, min=0, max=52 * MAX_PROGRAMME_YEARS)
 
 
 @dataclass
@@ -477,6 +543,9 @@ class ModelConfig:
     site: Site
     assumptions: Assumptions
     scenario: str = "baseline"
+    # Options that start later or ramp up (sim.config.phasing.Phasing); None when every
+    # option is in place from the start, as site and assumptions above say
+    phasing: Any = None
 
 
 @dataclass
@@ -694,6 +763,17 @@ def check_site(site: Site, path: str = "site") -> None:
         raise ConfigError(
             f"{path}.calendar_start", site.calendar_start, "must be a Monday (week 0 starts Monday)"
         )
+    lengths = {len(v) for v in site.population_index.values()}
+    for band, index in site.population_index.items():
+        key = f"{path}.population_index.{band}"
+        if not index or index[0] != 1:
+            raise ConfigError(key, index, "year 1 is the list sizes as given: its index must be 1")
+        if len(lengths) > 1:
+            raise ConfigError(
+                key, index, f"every age band needs one value per year (lengths {sorted(lengths)})"
+            )
+        if len(index) > MAX_PROGRAMME_YEARS:
+            raise ConfigError(key, index, f"at most {MAX_PROGRAMME_YEARS} years")
 
 
 def check_assumptions(a: Assumptions, path: str = "assumptions") -> None:
@@ -753,6 +833,20 @@ def check_experiment(e: Experiment, path: str = "experiment") -> None:
             f"{path}.max_replications",
             e.max_replications,
             f"must be >= experiment.replications ({e.replications}) in automatic mode",
+        )
+
+
+def check_programme(model: ModelConfig, e: Experiment) -> None:
+    """The programme inputs cover every year the run measures (a year is 52 weeks after the
+    warm-up; a part year counts)."""
+    years = -(-e.run_weeks // 52)
+    have = len(next(iter(model.site.population_index.values())))
+    if have > 1 and have < years:
+        raise ConfigError(
+            "site.population_index",
+            f"{have} years",
+            f"experiment.run_weeks = {e.run_weeks} measures {years} programme years; give an "
+            f"index for each (or [1.0] for no change)",
         )
 
 

@@ -1,7 +1,11 @@
-"""Simulation time: minutes from Monday 00:00 of week 0, mapped to real dates.
+"""Simulation time: minutes from Monday 00:00 of week 0, mapped to real dates, and the days
+practices are open as practices live them.
 
 Warm-up and run length are whole weeks so the weekly cycle of demand and capacity aligns with
-the measurement window.
+the measurement window. A **working day** is a core-hours weekday that is not a bank holiday
+(English bank holidays, from the ``holidays`` library, for any year: GMS core hours exclude
+them). On a protected learning time day practices close to patients from an hour of the
+afternoon (the North Durham plan: the third Thursday of every month).
 """
 
 from __future__ import annotations
@@ -16,6 +20,42 @@ MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 HOURS_PER_WEEK = 168
 DAYS_PER_YEAR = 365.25
 WEEKS_PER_YEAR = DAYS_PER_YEAR / 7
+#: A programme year is 52 whole weeks, so each year holds the same weekdays.
+WEEKS_PER_PROGRAMME_YEAR = 52
+DAYS_PER_PROGRAMME_YEAR = 7 * WEEKS_PER_PROGRAMME_YEAR
+
+
+def bank_holidays(start: dt.date, n_days: int, subdivision: str) -> np.ndarray:
+    """(day,) True on weekday bank holidays of ``subdivision`` (``ENG``, ``WLS``, ``SCT``,
+    ``NIR``; ``none`` for none) from ``start``. The library lists a holiday falling at a
+    weekend and its substitute weekday; only weekdays close practices, so the weekend date
+    adds nothing."""
+    closed = np.zeros(n_days, dtype=bool)
+    if subdivision == "none" or n_days == 0:
+        return closed
+    import holidays
+
+    end = start + dt.timedelta(days=n_days - 1)
+    table = holidays.country_holidays(
+        "GB", subdiv=subdivision, years=range(start.year, end.year + 1)
+    )
+    for day in table:
+        offset = (day - start).days
+        if 0 <= offset < n_days and day.weekday() < 5:
+            closed[offset] = True
+    return closed
+
+
+def nth_weekday_of_month(
+    start: dt.date, n_days: int, weekday: int, nth: int, months: tuple[int, ...]
+) -> np.ndarray:
+    """(day,) True on the ``nth`` ``weekday`` (Mon = 0) of each month in ``months`` (1-12)."""
+    out = np.zeros(n_days, dtype=bool)
+    for offset in range(n_days):
+        day = start + dt.timedelta(days=offset)
+        if day.weekday() == weekday and day.month in months and (day.day - 1) // 7 == nth - 1:
+            out[offset] = True
+    return out
 
 
 class Calendar:
@@ -32,6 +72,15 @@ class Calendar:
     lookahead_days
         Extra days after the run that appointment books cover, so a request near the end can
         still book ahead (such episodes end as "waiting at end").
+    programme_start_day
+        First day of programme year 1 (the end of the warm-up): years are 52-week blocks from
+        there, and the warm-up belongs to year 1.
+    closed
+        (day,) True on days practices are shut although a working weekday (bank holidays),
+        over ``run_days + lookahead_days``; none when not given.
+    closes_early
+        (day,) minute after midnight from which practices are shut to patients that day
+        (protected learning time), or -1 for their usual closing; none when not given.
     """
 
     def __init__(
@@ -40,17 +89,35 @@ class Calendar:
         run_days: int,
         working_weekdays: tuple[int, ...],
         lookahead_days: int = 0,
+        programme_start_day: int = 0,
+        closed: np.ndarray | None = None,
+        closes_early: np.ndarray | None = None,
     ):
         self.start = dt.date.fromisoformat(start_date)
         self.run_days = run_days
         n_days = run_days + lookahead_days
         self.n_days = n_days
         days = np.arange(n_days)
+        self.programme_start_day = programme_start_day
+        #: programme year (1, 2, ...) of every day; the warm-up counts as year 1
+        self.programme_year = (
+            np.maximum(days - programme_start_day, 0) // DAYS_PER_PROGRAMME_YEAR + 1
+        ).astype(np.int64)
         self.weekday = days % 7
         self.month = np.array(
             [(self.start + dt.timedelta(days=int(d))).month - 1 for d in days], dtype=np.int8
         )
-        self.is_working = np.isin(self.weekday, np.array(working_weekdays))
+        #: bank holidays on working weekdays (practices shut all day)
+        self.is_bank_holiday = (
+            np.zeros(n_days, dtype=bool) if closed is None else np.asarray(closed, dtype=bool)
+        )
+        self.is_working = np.isin(self.weekday, np.array(working_weekdays)) & ~self.is_bank_holiday
+        #: minute practices shut to patients early that day (protected learning time), -1 if not
+        self.closes_early = (
+            np.full(n_days, -1, dtype=np.int64)
+            if closes_early is None
+            else np.asarray(closes_early, dtype=np.int64)
+        )
         # next_working[d]: the first working day >= d (n_days if none left in the run)
         nxt = np.full(n_days + 1, n_days, dtype=np.int64)
         for d in range(n_days - 1, -1, -1):

@@ -20,10 +20,18 @@ from sim.config.schema import (
     FRAILTY_BANDS,
     STAFF_NEEDS,
     URGENCIES,
+    Demand,
     ModelConfig,
     parse_day_band,
 )
-from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_HOUR, WEEKS_PER_YEAR, Calendar
+from sim.core.calendar import (
+    HOURS_PER_WEEK,
+    MINUTES_PER_DAY,
+    MINUTES_PER_HOUR,
+    WEEKS_PER_YEAR,
+    Calendar,
+)
+from sim.core.programme import WeeklyConfigs
 from sim.core.streams import Streams
 
 URGENT, SOON, ROUTINE = (URGENCIES.index(u) for u in ("urgent", "soon", "routine"))
@@ -80,6 +88,31 @@ def annual_episode_rates(cfg: ModelConfig) -> np.ndarray:
     return lists[:, None] * practice_age_shares(cfg) * per_person[None, :]
 
 
+def programme_rate_index(cfg: ModelConfig, years: int) -> np.ndarray:
+    """(programme year, age band) multiplier of year 1's episode rates: the registered
+    population of the band (``site.population_index``) times the trend in needs per person
+    (``assumptions.demand.per_person_trend_per_year``, compounding from year 2). A single
+    population value means no change in any year."""
+    pop = np.array([cfg.site.population_index[b] for b in AGE_BANDS], dtype=float).T  # (Y, A)
+    if pop.shape[0] == 1:
+        pop = np.repeat(pop, years, axis=0)
+    if pop.shape[0] < years:
+        raise ValueError(f"population_index covers {pop.shape[0]} years; the run needs {years}")
+    trend = (1.0 + cfg.assumptions.demand.per_person_trend_per_year) ** np.arange(years)
+    return pop[:years] * trend[:, None]
+
+
+def population_growth(cfg: ModelConfig, years: int) -> np.ndarray:
+    """(programme year,) registered population relative to year 1 (1.0 in year 1)."""
+    index = (
+        programme_rate_index(cfg, years)
+        / ((1.0 + cfg.assumptions.demand.per_person_trend_per_year) ** np.arange(years))[:, None]
+    )
+    lists = np.array([p.list_size for p in cfg.site.practices.values()], dtype=float)
+    weights = (lists[:, None] * practice_age_shares(cfg)).sum(axis=0)  # (A,)
+    return (index * weights).sum(axis=1) / weights.sum()
+
+
 def hourly_rate_multiplier(cfg: ModelConfig, calendar: Calendar) -> np.ndarray:
     """Expected share of a year's episodes in each simulated hour (length run_days * 24)."""
     month = np.asarray(cfg.assumptions.demand.month_multiplier, dtype=float)
@@ -99,13 +132,21 @@ def _categorical(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return np.searchsorted(cum, u, side="right").astype(np.int8)
 
 
-def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) -> Episodes:
-    """Draw every episode of need for the whole run (warm-up included)."""
+def generate_episodes(
+    cfg: ModelConfig, calendar: Calendar, streams: Streams, weekly: WeeklyConfigs | None = None
+) -> Episodes:
+    """Draw every episode of need for the whole run (warm-up included); ``weekly``: the
+    configuration in force each week, when options phase in."""
     d = cfg.assumptions.demand
     site = cfg.site
     rates = annual_episode_rates(cfg)  # (P, A)
     hour_mult = hourly_rate_multiplier(cfg, calendar)  # (H,)
     hour_start = np.arange(len(hour_mult), dtype=float) * MINUTES_PER_HOUR
+    # Population and needs per person change by programme year; year 1's rates are exactly
+    # the static model's, so its episodes are too.
+    year_of_hour = np.repeat(calendar.programme_year[: calendar.run_days] - 1, 24)
+    index = programme_rate_index(cfg, int(year_of_hour.max(initial=0)) + 1)  # (Y, A)
+    changing = bool(np.any(index != 1.0))
 
     pieces: list[dict[str, np.ndarray]] = []
     for p_idx, code in enumerate(site.practices):
@@ -113,37 +154,55 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
         if total <= 0:
             continue
         rng = streams.generator(f"arrivals.{code}")
-        counts = rng.poisson(total * hour_mult)
+        by_year = rates[p_idx][None, :] * index  # (Y, A)
+        totals = by_year.sum(axis=1)
+        counts = rng.poisson((totals[year_of_hour] if changing else total) * hour_mult)
         n = int(counts.sum())
-        times = np.repeat(hour_start, counts) + rng.random(n) * MINUTES_PER_HOUR
+        # Times within the hour from their own stream: how many numbers the Poisson draws
+        # consume depends on later years' rates, and must not move year 1's times.
+        u_time = streams.generator(f"arrival_time.{code}").random(n)
+        times = np.repeat(hour_start, counts) + u_time * MINUTES_PER_HOUR
         attr = {"time": times}
 
         def u(name: str, code: str = code, n: int = n) -> np.ndarray:
             return streams.generator(f"attribute.{name}.{code}").random(n)
 
-        age = _categorical(u("age_band"), rates[p_idx] / total)
+        u_age = u("age_band")
+        if changing:
+            year = np.repeat(year_of_hour, counts)
+            age = np.empty(n, dtype=np.int8)
+            for y in np.unique(year):
+                here = year == y
+                age[here] = _categorical(u_age[here], by_year[y] / totals[y])
+        else:
+            age = _categorical(u_age, rates[p_idx] / total)
         attr["age_band"] = age
         older = age >= FIRST_OLDER_BAND
         frail_share = np.array([site.frailty_share_65plus[b] for b in FRAILTY_BANDS])
         frailty = _categorical(u("frailty"), frail_share)
         attr["frailty"] = np.where(older, frailty, NOT_ASSESSED).astype(np.int8)
 
-        base = np.array([d.urgency_share[x] for x in URGENCIES])
-        older_urgent = min(1.0, base[URGENT] * d.urgent_share_multiplier_65plus)
-        rest = base.copy()
-        rest[URGENT] = 0
-        rest = rest / rest.sum() * (1 - older_urgent) if rest.sum() > 0 else rest
-        rest[URGENT] = older_urgent
-        u_urgency = u("urgency")
-        attr["urgency"] = np.where(
-            older, _categorical(u_urgency, rest), _categorical(u_urgency, base)
-        ).astype(np.int8)
-
-        staff = np.array([d.staff_need_share[x] for x in STAFF_NEEDS])
-        attr["staff_need"] = _categorical(u("staff_need"), staff)
-        attr["earliest_offset_days"] = _earliest_offsets(
-            u("earliest_day"), d.routine_earliest_day_share
+        draws = (u("urgency"), u("staff_need"), u("earliest_day"))
+        month = calendar.month[(times // MINUTES_PER_DAY).astype(np.int64)]
+        attr["urgency"], attr["staff_need"], attr["earliest_offset_days"] = _needs(
+            d, older, month, draws
         )
+        if weekly is not None and weekly.varies:
+            # Options phasing in may change what needs need: each week's episodes follow the
+            # demand settings then in force (same draws, so the same patients).
+            week = weekly.week_of_day((times // MINUTES_PER_DAY).astype(np.int64))
+            for c in weekly.distinct():
+                if c.assumptions.demand == d:
+                    continue
+                here = np.isin(week, [w for w, x in enumerate(weekly.by_week) if x is c])
+                if here.any():
+                    parts = _needs(
+                        c.assumptions.demand, older[here], month[here], [x[here] for x in draws]
+                    )
+                    for name, values in zip(
+                        ("urgency", "staff_need", "earliest_offset_days"), parts, strict=True
+                    ):
+                        attr[name][here] = values
         for name in UNIFORM_ATTRIBUTES:
             attr[f"u_{name}"] = u(name)
         attr["key"] = streams.generator(f"attribute.key.{code}").bit_generator.random_raw(n)
@@ -165,6 +224,61 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
         earliest_offset_days=merged["earliest_offset_days"],
         uniforms={name: merged[f"u_{name}"] for name in UNIFORM_ATTRIBUTES},
         key=merged["key"].astype(np.uint64),
+    )
+
+
+def urgent_share_by_month(d: Demand) -> np.ndarray:
+    """(month,) share of needs that are urgent, Jan..Dec: the annual share times the winter
+    acuity profile, scaled so that over a year (months weighted by their demand) the urgent
+    share is the configured one."""
+    acuity = np.asarray(d.urgent_share_month_multiplier, dtype=float)
+    demand = np.asarray(d.month_multiplier, dtype=float)
+    weighted = (acuity * demand).sum()
+    scale = demand.sum() / weighted if weighted > 0 else 1.0
+    return d.urgency_share["urgent"] * acuity * scale
+
+
+def _urgency_shares(d: Demand, urgent: float) -> tuple[np.ndarray, np.ndarray]:
+    """(under 65, 65+) urgency shares when ``urgent`` of needs are urgent: the others keep
+    their proportions; 65+ are more often urgent."""
+    base = np.array([d.urgency_share[x] for x in URGENCIES])
+    if urgent != base[URGENT]:
+        others = base.copy()
+        others[URGENT] = 0
+        base = others / others.sum() * (1 - urgent) if others.sum() > 0 else others
+        base[URGENT] = urgent
+    older_urgent = min(1.0, base[URGENT] * d.urgent_share_multiplier_65plus)
+    rest = base.copy()
+    rest[URGENT] = 0
+    rest = rest / rest.sum() * (1 - older_urgent) if rest.sum() > 0 else rest
+    rest[URGENT] = older_urgent
+    return base, rest
+
+
+def _needs(
+    d: Demand,
+    older: np.ndarray,
+    month: np.ndarray,
+    draws: tuple[np.ndarray, ...] | list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Urgency (by the month the need arises: winter acuity), staff need and earliest
+    acceptable day (routine) from their uniform draws."""
+    u_urgency, u_staff, u_earliest = draws
+    urgency = np.empty(len(u_urgency), dtype=np.int8)
+    if all(m == 1.0 for m in d.urgent_share_month_multiplier):
+        groups = [(np.ones(len(u_urgency), dtype=bool), d.urgency_share["urgent"])]
+    else:
+        by_month = urgent_share_by_month(d)
+        groups = [(month == m, by_month[m]) for m in np.unique(month)]
+    for here, urgent in groups:
+        base, rest = _urgency_shares(d, float(urgent))
+        u = u_urgency[here]
+        urgency[here] = np.where(older[here], _categorical(u, rest), _categorical(u, base))
+    staff = np.array([d.staff_need_share[x] for x in STAFF_NEEDS])
+    return (
+        urgency,
+        _categorical(u_staff, staff),
+        _earliest_offsets(u_earliest, d.routine_earliest_day_share),
     )
 
 

@@ -6,7 +6,8 @@ the direction that counts as better (used by paired option comparisons).
 
 Counting rules: appointment-type KPIs count events whose time falls in the window
 (appointments, contacts, attendances); episode-type KPIs count episodes that arose in the
-window; annual costs scale the window's costs to 52.18 weeks.
+window; annual costs scale the window's costs to 52.18 weeks (money is counted in
+:mod:`sim.core.money`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.config.schema import FIRST_OLDER_BAND, STAFF_TYPES, ModelConfig
+from sim.config.schema import FIRST_OLDER_BAND, ModelConfig
 from sim.core import ledger
-from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
-from sim.core.demand import ROUTINE, URGENT, Episodes
+from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR, Calendar
+from sim.core.demand import ROUTINE, URGENT, Episodes, population_growth
+from sim.core.money import cost_kpis
+from sim.core.programme import WeeklyConfigs
+from sim.core.workforce import Workforce
 
 if TYPE_CHECKING:  # imported for annotations only: model imports this module
     from sim.booking.journey import SystemJourneys
@@ -36,6 +40,7 @@ class KpiDefinition:
 
 
 _PER_WEEK = "per week"
+_GBP_YEAR = "£ per year (2024/25 prices)"
 KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "practice.appointments_per_1000_week": KpiDefinition(
         "appointments per 1,000 patients per week", "Practice appointments", None
@@ -111,13 +116,28 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "system.unmet_need_per_week": KpiDefinition(
         "episodes per week", "Unmet need (gave up without care)", "lower"
     ),
+    "cost.practice_staff_annual_gbp": KpiDefinition(
+        _GBP_YEAR, "Practice staff in post (salary and on-costs, cash)", "lower"
+    ),
+    "cost.locums_annual_gbp": KpiDefinition(
+        _GBP_YEAR, "Locums covering vacant posts (cash)", "lower"
+    ),
     "cost.services_annual_gbp": KpiDefinition(
-        "£ per year (2024/25 prices)", "Running cost of services", "lower"
+        _GBP_YEAR, "Running cost of services (cash out)", "lower"
+    ),
+    "cost.activity_cash_annual_gbp": KpiDefinition(
+        _GBP_YEAR, "Activity paid per use (cash)", "lower"
+    ),
+    "cost.activity_fixed_annual_gbp": KpiDefinition(
+        _GBP_YEAR, "Activity under fixed contracts (not cash)", "lower"
     ),
     "cost.activity_annual_gbp": KpiDefinition(
-        "£ per year (2024/25 prices)", "Cost of urgent and hospital activity", "lower"
+        _GBP_YEAR, "Cost of urgent and hospital activity", "lower"
     ),
-    "cost.total_annual_gbp": KpiDefinition("£ per year (2024/25 prices)", "Total cost", "lower"),
+    "cost.cash_annual_gbp": KpiDefinition(_GBP_YEAR, "Cash paid out", "lower"),
+    "cost.total_annual_gbp": KpiDefinition(
+        _GBP_YEAR, "Total cost (cash and capacity used)", "lower"
+    ),
 }
 
 
@@ -134,12 +154,23 @@ class KpiInputs:
     frail_service: HubBooks
     emergency: Any  # model.EmergencyStage
     care: Any  # services.intermediate_care.IntermediateCareResult
+    workforce: Workforce
+    calendar: Calendar
+    weekly: WeeklyConfigs  # the configuration in force each week (options phase in)
     first_day: int
     last_day: int
 
     @property
     def weeks(self) -> float:
         return (self.last_day - self.first_day) / 7
+
+    @property
+    def registered(self) -> float:
+        """Registered patients, averaged over the window's days (lists change by programme
+        year with ``site.population_index``)."""
+        years = self.calendar.programme_year[self.first_day : self.last_day]
+        growth = population_growth(self.cfg, int(years.max(initial=1)))
+        return float(self.practices.list_sizes.sum() * growth[years - 1].mean())
 
     def in_window(self, minutes: np.ndarray) -> np.ndarray:
         lo, hi = self.first_day * MINUTES_PER_DAY, self.last_day * MINUTES_PER_DAY
@@ -185,7 +216,7 @@ def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
 def practice_kpis(k: KpiInputs) -> dict[str, float]:
     pj = k.journeys
     weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
-    thousands = k.practices.list_sizes.sum() / 1000
+    thousands = k.registered / 1000
 
     booked = pj.appointment_day >= 0
     appt_in = booked & (pj.appointment_day >= first_day) & (pj.appointment_day < last_day)
@@ -220,7 +251,7 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     """Hubs, NHS 111, rapid assessment, intermediate care, A&E, admissions."""
     sj, ed, care = k.journeys, k.emergency, k.care
     weeks = k.weeks
-    population = k.practices.list_sizes.sum()
+    population = k.registered
 
     hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
     hub_offered = sum(b.slots_on(d) for b in k.hubs.books for d in range(k.first_day, k.last_day))
@@ -263,82 +294,6 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
         "ae.conversion_65plus": _share((admitted_in & older_in).sum(), older_in.sum()),
         "system.admissions_per_week": admit_in.sum() / weeks,
         "system.bed_days_per_week": care.admissions.bed_days[admit_in].sum() / weeks,
-    }
-
-
-def cost_kpis(k: KpiInputs) -> dict[str, float]:
-    """Annual running cost of the services' capacity, and of the activity they see."""
-    cfg, sj, ed, care = k.cfg, k.journeys, k.emergency, k.care
-    costs, site = cfg.assumptions.unit_costs, cfg.site
-    weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
-    per_year = WEEKS_PER_YEAR / weeks
-
-    staff_cost = {
-        "gp": costs.gp_appointment,
-        "nurse": costs.nurse_appointment,
-        "pharmacist": costs.pharmacist_appointment,
-    }
-    offered = k.practices.offered_by_staff(first_day, last_day)
-    practice = sum(offered[i] * staff_cost[s] for i, s in enumerate(STAFF_TYPES))
-    hub_slots = sum(b.slots_on(d) for b in k.hubs.books for d in range(first_day, last_day))
-    hub = hub_slots * site.hubs.running_cost_per_slot_gbp
-    rac = k.clinics.weekly_sessions * weeks * site.rapid_assessment.running_cost_per_session_gbp
-    days = last_day - first_day
-    ic = (
-        site.intermediate_care.places * days * site.intermediate_care.running_cost_per_place_day_gbp
-    )
-    foh = site.emergency_department.frailty_front_of_house
-    foh_cost = 0.0
-    if foh.enabled:
-        # A session that closes before it opens runs overnight.
-        minutes_a_day = (foh.close_minute - foh.open_minute) % 1440 or 1440
-        hours_a_week = len(foh.weekdays) * minutes_a_day / 60
-        foh_cost = hours_a_week * weeks * foh.running_cost_per_hour_gbp
-    frail_slots = sum(
-        b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
-    )
-    frail = frail_slots * site.frail_weekend_service.running_cost_per_slot_gbp
-    # Schemes an option pays for: licences, per-use fees and reminders are its running cost.
-    alternatives = cfg.assumptions.alternatives
-    arose_in = k.in_window(k.episodes.time)
-    outcome = sj.outcome[arose_in]
-    bookings = (
-        k.in_window(np.nan_to_num(sj.booked_time, nan=-1.0)).sum()
-        + k.in_window(np.nan_to_num(sj.hub_booked_time, nan=-1.0)).sum()
-    )
-    schemes = (
-        (
-            alternatives.online_consultation.running_cost_annual_gbp
-            + alternatives.pharmacy_first.running_cost_annual_gbp
-        )
-        / per_year
-        + (outcome == ledger.RESOLVED_ONLINE).sum()
-        * alternatives.online_consultation.cost_per_use_gbp
-        + (outcome == ledger.PHARMACY_FIRST).sum() * alternatives.pharmacy_first.cost_per_use_gbp
-        + bookings * cfg.assumptions.dna.reminder_cost_per_booking_gbp
-    )
-    services = (practice + hub + rac + ic + foh_cost + frail + schemes) * per_year
-
-    contacts_111 = k.in_window(sj.nhs111_calls).sum()
-    ae_in = k.in_window(ed.arrivals.time)
-    pct = ed.primary_care_treatable & ae_in
-    admit_in = k.in_window(care.admissions.time)
-    short = care.admissions.stay_days < costs.short_stay_max_days
-    activity = (
-        contacts_111 * costs.nhs111_contact
-        + (outcome == ledger.PHARMACY).sum() * costs.pharmacy_consultation
-        + (outcome == ledger.OUT_OF_HOURS_GP).sum() * costs.out_of_hours_gp_case
-        + (ed.ambulance & ae_in).sum() * costs.ambulance_conveyance
-        + pct.sum() * costs.ae_attendance_minor
-        + (ae_in & ~pct).sum() * costs.ae_attendance
-        + (admit_in & short).sum() * costs.admission_short_stay
-        + (admit_in & ~short).sum() * costs.admission_long_stay
-        + care.admissions.step_down_wait_days[admit_in].sum() * costs.bed_day
-    ) * per_year
-    return {
-        "cost.services_annual_gbp": float(services),
-        "cost.activity_annual_gbp": float(activity),
-        "cost.total_annual_gbp": float(services + activity),
     }
 
 

@@ -13,6 +13,7 @@ validated config objects and a seed, returns plain results. No files, no Hydra.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from dataclasses import dataclass, field
@@ -31,12 +32,15 @@ from sim.booking.journey import (
 )
 from sim.config.schema import FRAILTY_BANDS, WEEKDAYS, ModelConfig
 from sim.core import ledger
-from sim.core.calendar import MINUTES_PER_DAY, Calendar
+from sim.core.calendar import DAYS_PER_PROGRAMME_YEAR, MINUTES_PER_DAY, Calendar
 from sim.core.demand import Episodes, generate_episodes
 from sim.core.equity import replication_equity
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
+from sim.core.money import practice_fte
+from sim.core.programme import WeeklyConfigs, weekly_configs
 from sim.core.streams import Streams, keyed_uniforms
 from sim.core.timeseries import replication_series
+from sim.core.workforce import Workforce, simulate_workforce
 from sim.services.emergency_department import (
     MAX_ADMISSION_PROBABILITY,
     AEArrivals,
@@ -75,6 +79,8 @@ class ReplicationResult:
     series: dict[str, np.ndarray] = field(default_factory=dict)  # see sim.core.timeseries
     detail: dict = field(default_factory=dict)  # raw arrays, only when asked for
     equity: dict = field(default_factory=dict)  # see sim.core.equity: "by_age.<band>.<measure>"
+    # KPIs of each programme year (1, 2, ...) when the run is two or more whole 52-week years
+    kpis_by_year: dict[int, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,7 +107,22 @@ def make_calendar(cfg: ModelConfig, warmup_weeks: int, run_weeks: int) -> Calend
         7 * (warmup_weeks + run_weeks),
         working,
         lookahead_days=horizon + LOOKAHEAD_PAD_DAYS,
+        programme_start_day=7 * warmup_weeks,
     )
+
+
+def programme_years(run_weeks: int) -> int:
+    """Whole 52-week programme years in a measurement window of ``run_weeks`` (0 if the run
+    is not a whole number of years)."""
+    return run_weeks // 52 if run_weeks % 52 == 0 else 0
+
+
+def make_workforce(cfg: ModelConfig, calendar: Calendar, weekly: WeeklyConfigs) -> Workforce:
+    """Staff in post and locum cover, week by week, over every day the books cover: posts
+    funded each week follow the configuration then in force (options phase in)."""
+    fte = {id(c): practice_fte(c) for c in weekly.distinct()}
+    establishment = np.stack([fte[id(c)] for c in weekly.by_week])
+    return simulate_workforce(cfg, establishment, calendar.programme_start_day // 7)
 
 
 def emergency_stage(
@@ -235,11 +256,13 @@ def run_replication(
     started = time.perf_counter()
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
-    episodes = generate_episodes(cfg, calendar, streams)
+    weekly = weekly_configs(cfg, calendar)
+    episodes = generate_episodes(cfg, calendar, streams, weekly)
     practices = build_practice_books(cfg, calendar)
     hubs = build_hub_books(cfg, calendar)
     clinics = build_rac_books(cfg, calendar)
     frail_service = build_frail_weekend_books(cfg, calendar)
+    workforce = make_workforce(cfg, calendar, weekly)
     # Many long-lived objects and few reference cycles: freezing the heap spares the
     # collector from re-scanning it on every allocation burst in the booking pass.
     gc.collect()
@@ -263,10 +286,28 @@ def run_replication(
         frail_service=frail_service,
         emergency=emergency,
         care=care,
+        workforce=workforce,
+        calendar=calendar,
+        weekly=weekly,
         first_day=first_day,
         last_day=last_day,
     )
     kpis = system_kpis(inputs)
+    years = programme_years(run_weeks)
+    kpis_by_year = (
+        {
+            y: system_kpis(
+                dataclasses.replace(
+                    inputs,
+                    first_day=first_day + (y - 1) * DAYS_PER_PROGRAMME_YEAR,
+                    last_day=first_day + y * DAYS_PER_PROGRAMME_YEAR,
+                )
+            )
+            for y in range(1, years + 1)
+        }
+        if years >= 2
+        else {}
+    )
     in_window = episodes.time >= first_day * MINUTES_PER_DAY
     counts = ledger.ledger_counts(journeys.outcome, in_window)
     flows = flow_counts(inputs)
@@ -282,4 +323,5 @@ def run_replication(
         series=series,
         detail=detail,
         equity=replication_equity(inputs),
+        kpis_by_year=kpis_by_year,
     )

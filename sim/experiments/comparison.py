@@ -100,9 +100,13 @@ def load_run(folder: Path) -> tuple[dict, pd.DataFrame]:
     return manifest, pd.read_csv(folder / "kpis.csv")
 
 
-def compare_runs(baseline_dir: Path, option_dir: Path, level: float | None = None) -> pd.DataFrame:
-    base_manifest, base_kpis = load_run(baseline_dir)
-    opt_manifest, opt_kpis = load_run(option_dir)
+def load_by_year(folder: Path) -> pd.DataFrame | None:
+    """Per-year KPIs of a finished programme run (None if the run is not one)."""
+    path = folder / "kpis_by_year.csv"
+    return pd.read_csv(path) if path.exists() else None
+
+
+def check_paired(base_manifest: dict, opt_manifest: dict) -> None:
     for key in PAIRING_KEYS:
         if base_manifest.get(key) != opt_manifest.get(key):
             raise ComparisonError(
@@ -110,5 +114,29 @@ def compare_runs(baseline_dir: Path, option_dir: Path, level: float | None = Non
                 f"{opt_manifest.get(key)!r}): re-run the option with the baseline's {key} so "
                 "replications are paired"
             )
+
+
+def compare_runs(baseline_dir: Path, option_dir: Path, level: float | None = None) -> pd.DataFrame:
+    base_manifest, base_kpis = load_run(baseline_dir)
+    opt_manifest, opt_kpis = load_run(option_dir)
+    check_paired(base_manifest, opt_manifest)
     ci_level = level if level is not None else float(opt_manifest.get("ci_level", 0.95))
     return paired_comparison(base_kpis, opt_kpis, ci_level)
+
+
+def compare_money(baseline_dir: Path, option_dir: Path, level: float | None = None) -> pd.DataFrame:
+    """The option's money against the baseline, per programme year, in total and discounted
+    (:func:`sim.experiments.programme.money_comparison`)."""
+    from sim.experiments.programme import money_comparison, yearly_values
+
+    base_manifest, base_kpis = load_run(baseline_dir)
+    opt_manifest, opt_kpis = load_run(option_dir)
+    check_paired(base_manifest, opt_manifest)
+    ci_level = level if level is not None else float(opt_manifest.get("ci_level", 0.95))
+    rate = float(base_manifest.get("discount_rate", 0.035))
+    return money_comparison(
+        yearly_values(base_kpis, load_by_year(baseline_dir)),
+        yearly_values(opt_kpis, load_by_year(option_dir)),
+        rate,
+        ci_level,
+    )

@@ -37,6 +37,8 @@ def result_digest(result: ReplicationResult) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(result.series[name]).tobytes())
     h.update(json.dumps(result.equity, sort_keys=True).encode())
+    if result.kpis_by_year:  # programme runs only, so shorter runs keep their digests
+        h.update(json.dumps(result.kpis_by_year, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 

@@ -28,7 +28,7 @@ from sim.experiments import outputs
 
 REPLICATIONS_DIR = "replications"
 #: Version of the file layout below; files of another version are run again, not read.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class ResumeRefused(ConfigError):
@@ -61,6 +61,11 @@ def to_json(result: ReplicationResult, fingerprint: str) -> str:
             for name, a in result.series.items()
         },
         "equity": {k: _plain(v) for k, v in result.equity.items()},
+        # JSON object keys are text: years as "1", "2", ...
+        "kpis_by_year": {
+            str(y): {k: _plain(v) for k, v in kpis.items()}
+            for y, kpis in result.kpis_by_year.items()
+        },
     }
     return json.dumps(data, allow_nan=True)
 
@@ -83,6 +88,7 @@ def from_json(text: str) -> tuple[str, ReplicationResult]:
                 for name, s in data["series"].items()
             },
             equity=dict(data["equity"]),
+            kpis_by_year={int(y): dict(k) for y, k in data["kpis_by_year"].items()},
         )
     except (KeyError, TypeError) as err:
         raise ValueError(f"incomplete replication file ({err!r})") from err

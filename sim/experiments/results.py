@@ -254,6 +254,8 @@ class SweepData:
     ranking: pd.DataFrame
     status: dict[str, Any]
     jobs: dict[str, Path] = field(default_factory=dict)
+    money: pd.DataFrame | None = None  # money_comparison.csv: each option's money
+    by_year: pd.DataFrame | None = None  # comparison_by_year.csv (programme sweeps)
 
     @property
     def options(self) -> list[str]:
@@ -283,6 +285,12 @@ def load_sweep(folder: str | Path | None = None) -> SweepData:
         ranking=pd.read_csv(folder / "ranking.csv"),
         status=status,
         jobs=jobs,
+        money=(
+            pd.read_csv(folder / "money_comparison.csv", dtype={"period": str})
+            if (folder / "money_comparison.csv").is_file()
+            else None
+        ),
+        by_year=_csv(folder / "comparison_by_year.csv"),
     )
 
 

@@ -13,10 +13,11 @@ import pandas as pd
 from sim.config.schema import Experiment, ModelConfig, RunConfig
 from sim.core.equity import equity_table
 from sim.core.kpis import KPI_DEFINITIONS
-from sim.core.replication import ReplicationResult
+from sim.core.replication import ReplicationResult, programme_years
 from sim.core.timeseries import series_table
 from sim.experiments import outputs, replication_store
 from sim.experiments.memory_guard import estimated_gb_per_replication, replications_that_fit
+from sim.experiments.programme import cost_totals, kpi_table_by_year, summarise_by_year
 from sim.experiments.replications import (
     calibration_table,
     flows_table,
@@ -42,6 +43,8 @@ RUN_FILES = (
     "timeseries.parquet",
     "equity.csv",
 )
+#: Further files of a run measuring two or more whole programme years.
+PROGRAMME_FILES = ("kpis_by_year.csv", "summary_by_year.csv", "money.csv")
 
 
 def config_fingerprint(data: dict[str, Any]) -> str:
@@ -92,6 +95,8 @@ def execute_run(
         "warmup_weeks": exp.warmup_weeks,
         "run_weeks": exp.run_weeks,
         "ci_level": exp.ci_level,
+        "programme_years": programme_years(exp.run_weeks),
+        "discount_rate": run_cfg.model.assumptions.money.discount_rate,
         "experiment": exp.name,
         "n_jobs": resolve_n_jobs(parallel.n_jobs, exp.replications),
         "config_sha256": fingerprint,
@@ -129,7 +134,7 @@ def execute_run(
             "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
             "wall_seconds": round(time.perf_counter() - started, 3),
             "finished_utc": outputs.now_utc(),
-            "files": [*RUN_FILES, ".hydra/config.yaml"],
+            "files": [*run_files(results), ".hydra/config.yaml"],
         }
     )
     outputs.atomic_write_json(out_dir / "manifest.json", manifest)
@@ -138,10 +143,16 @@ def execute_run(
     return summary, calibration
 
 
+def run_files(results: list[ReplicationResult]) -> list[str]:
+    """The files a run folder holds besides its manifest."""
+    years = bool(results) and bool(results[0].kpis_by_year)
+    return [*RUN_FILES, *(PROGRAMME_FILES if years else ())]
+
+
 def write_run_files(
     results: list[ReplicationResult], run_cfg: RunConfig, out_dir: Path
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write :data:`RUN_FILES` from the replications; returns the summary and calibration."""
+    """Write :func:`run_files` from the replications; returns the summary and calibration."""
     level = run_cfg.experiment.ci_level
     kpis = kpi_table(results)
     summary = summarise(kpis, level)
@@ -153,6 +164,12 @@ def write_run_files(
     outputs.atomic_write_csv(out_dir / "calibration.csv", calibration)
     outputs.atomic_write_parquet(out_dir / "timeseries.parquet", series_table(results))
     outputs.atomic_write_csv(out_dir / "equity.csv", equity_table(results, level))
+    if PROGRAMME_FILES[0] in run_files(results):
+        by_year = kpi_table_by_year(results)
+        rate = run_cfg.model.assumptions.money.discount_rate
+        outputs.atomic_write_csv(out_dir / "kpis_by_year.csv", by_year)
+        outputs.atomic_write_csv(out_dir / "summary_by_year.csv", summarise_by_year(by_year, level))
+        outputs.atomic_write_csv(out_dir / "money.csv", cost_totals(by_year, rate, level))
     return summary, calibration
 
 

@@ -95,7 +95,8 @@ def executive_summary(data: ReportData) -> list[Block]:
                     "job": BASELINE,
                     cost_col: total_cost(BASELINE),
                     "investment £/yr": "-",
-                    "net cost £/yr": "-",
+                    "net cash cost £/yr": "-",
+                    "capacity freed £/yr (not cash)": "-",
                     f"A&E attendances avoided /yr ({level})": "-",
                     f"admissions avoided /yr ({level})": "-",
                     "£ per A&E attendance avoided": "-",
@@ -109,7 +110,8 @@ def executive_summary(data: ReportData) -> list[Block]:
                     "job": r.option,
                     cost_col: total_cost(r.option),
                     "investment £/yr": fmt(r.investment_annual_gbp),
-                    "net cost £/yr": fmt(r.net_cost_annual_gbp),
+                    "net cash cost £/yr": fmt(r.net_cash_cost_annual_gbp),
+                    "capacity freed £/yr (not cash)": fmt(r.capacity_freed_annual_gbp),
                     f"A&E attendances avoided /yr ({level})": (
                         f"{fmt(r.ae_attendances_avoided_per_year)} "
                         f"({ci(r.ae_avoided_ci_low, r.ae_avoided_ci_high)})"
@@ -127,8 +129,11 @@ def executive_summary(data: ReportData) -> list[Block]:
                 "p",
                 f"{len(data.ranking)} option(s) compared with the baseline using paired "
                 "replications (common random numbers): replication r of every option sees the "
-                "same patients. Investment is the change in the running cost of services; net "
-                "cost is the change in total cost (services plus urgent and hospital activity); "
+                "same patients. Investment is the extra cash out for services; net cash cost "
+                "is the investment less cash released (activity paid per use); capacity freed "
+                "is urgent and hospital activity avoided under fixed contracts, valued at "
+                "national unit costs: it releases no cash and is never netted against the "
+                "investment. "
                 "'avoided' is the baseline minus the option, a year's worth. An interval that "
                 "spans zero means the runs cannot tell the option from the baseline on that "
                 "measure. Sources: ranking.csv, each job's summary.csv.",
@@ -194,6 +199,136 @@ def executive_summary(data: ReportData) -> list[Block]:
             )
         )
         blocks.append(Block("table", "Headline KPIs (summary.csv)", tab))
+    return blocks
+
+
+# ---------------------------------------------------------------- programme years and money
+
+
+def _money_cell(m: pd.DataFrame, option: str, measure: str, period: str) -> str:
+    r = m[(m.option == option) & (m.measure == measure) & (m.period == period)]
+    if r.empty:
+        return "-"
+    row = r.iloc[0]
+    return f"{fmt(row['mean'])} ({ci(row['ci_low'], row['ci_high'])})"
+
+
+def headline_blocks(data: ReportData) -> list[Block]:
+    """The report's headline for a programme: year 1 and the last year, side by side."""
+    if data.years < 2:
+        return []
+    last = data.years
+    level = f"{float(data.base.manifest.get('ci_level', 0.95)):.0%} CI"
+    if data.kind == "sweep" and data.money_comparison is not None:
+        m = data.money_comparison
+        parts = []
+        for option in option_order(set(m.option)):
+
+            def mean(measure: str, period: str, option: str = option) -> float:
+                r = m[(m.option == option) & (m.measure == measure) & (m.period == period)]
+                return float(r["mean"].iloc[0]) if not r.empty else float("nan")
+
+            parts.append(
+                f"{data.title(option)}: invests £{fmt(mean('investment', '1'))} in year 1 and "
+                f"£{fmt(mean('investment', str(last)))} in year {last} (net present cost "
+                f"£{fmt(mean('net_cash_cost', 'present_value'))}); A&E attendances avoided "
+                f"{fmt(mean('ae_attendances_avoided', '1'))} in year 1 and "
+                f"{fmt(mean('ae_attendances_avoided', str(last)))} in year {last}"
+            )
+        text = (
+            f"Headline, year 1 and year {last} of a {last}-year programme (2024/25 prices; "
+            f"intervals in the tables below): " + "; ".join(parts) + "."
+        )
+    else:
+        run = data.base
+        parts = []
+        for kpi in data.headline:
+            first, end = run.kpi_in_year(kpi, 1), run.kpi_in_year(kpi, last)
+            if first is None or end is None:
+                continue
+            parts.append(
+                f"{label(kpi)} {fmt(first['mean'])} in year 1 "
+                f"({level} {ci(first['ci_low'], first['ci_high'])}) and {fmt(end['mean'])} in "
+                f"year {last} ({ci(end['ci_low'], end['ci_high'])}) {unit(kpi)}"
+            )
+        text = f"Headline, year 1 and year {last} ({run.title}): " + "; ".join(parts) + "."
+    return [Block("p", text)]
+
+
+def programme_blocks(data: ReportData) -> list[Block]:
+    """KPIs by programme year, and money as a board counts it."""
+    level = f"{float(data.base.manifest.get('ci_level', 0.95)):.0%} CI"
+    blocks: list[Block] = []
+    years = data.years
+    if years >= 2:
+        blocks += [
+            Block("h2", "Programme years"),
+            Block(
+                "p",
+                f"The run measured {years} programme years of 52 weeks after the warm-up; "
+                "population changes by year (site.population_index) and options phase in as "
+                "their start week and ramp say. Each KPI per year, with its interval over "
+                "replications (summary_by_year.csv).",
+            ),
+        ]
+        for name, run in data.runs.items():
+            if run.by_year is None or (data.kind == "sweep" and name != data.base.name):
+                continue
+            s = run.by_year
+            keep = [k for k in (data.headline or list(dict.fromkeys(s.kpi))) if k in set(s.kpi)]
+            rows = []
+            for kpi in keep:
+                row = {"KPI": label(kpi), "unit": unit(kpi)}
+                for y in range(1, years + 1):
+                    r = run.kpi_in_year(kpi, y)
+                    row[f"year {y} ({level})"] = (
+                        "-" if r is None else plus_minus(r["mean"], r["ci_low"], r["ci_high"])
+                    )
+                rows.append(row)
+            blocks.append(Block("table", f"{data.title(name)}: KPIs by year", pd.DataFrame(rows)))
+    m = data.money_comparison
+    if data.kind == "sweep" and m is not None and not m.empty:
+        blocks += [
+            Block("h2", "Money as a board counts it"),
+            Block(
+                "p",
+                "Each option against the baseline (money_comparison.csv), £ at 2024/25 prices: "
+                "investment is extra cash out for services; cash released is less activity "
+                "paid per use; the net present cost is the investment less cash released, "
+                "discounted at 3.5% a year (HM Treasury Green Book; year 1 undiscounted). "
+                "Capacity freed is NHS 111, out-of-hours, ambulance, A&E and hospital activity "
+                "avoided, paid through fixed contracts: valued at national unit costs as an "
+                "opportunity cost, it releases no cash and is not netted against the "
+                f"investment. Paired differences with {level}s.",
+            ),
+        ]
+        periods = [p for p in dict.fromkeys(m.period) if p.isdigit()]
+        rows = []
+        for option in option_order(set(m.option)):
+            row = {"option": data.title(option)}
+            for p in periods:
+                row[f"investment year {p}"] = _money_cell(m, option, "investment", p)
+            if len(periods) > 1:
+                row["investment, total"] = _money_cell(m, option, "investment", "total")
+            row["cash released, total"] = _money_cell(m, option, "cash_released", "total")
+            row["net present cost"] = _money_cell(m, option, "net_cash_cost", "present_value")
+            row["capacity freed, total (not cash)"] = _money_cell(
+                m, option, "capacity_freed", "total"
+            )
+            rows.append(row)
+        blocks.append(Block("table", "Investment, cash and capacity freed (£)", pd.DataFrame(rows)))
+        rows = []
+        for option in option_order(set(m.option)):
+            row = {"option": data.title(option)}
+            for measure, what in (
+                ("ae_attendances_avoided", "A&E attendances avoided"),
+                ("admissions_avoided", "admissions avoided"),
+                ("bed_days_freed", "bed days freed"),
+            ):
+                for p in periods:
+                    row[f"{what}, year {p}"] = _money_cell(m, option, measure, p)
+            rows.append(row)
+        blocks.append(Block("table", "Activity avoided a year (counts)", pd.DataFrame(rows)))
     return blocks
 
 
@@ -708,7 +843,9 @@ def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
             f"{(m.get('git') or {}).get('commit')}.",
         ),
     ]
+    blocks += headline_blocks(data)
     blocks += executive_summary(data)
+    blocks += programme_blocks(data)
     blocks.append(Block("h2", "Figures"))
     blocks += [Block("figure", figure=f) for f in figures]
     blocks += flows_blocks(data)

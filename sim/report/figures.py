@@ -39,6 +39,7 @@ DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: left out, e.g. the cost-effectiveness plane of a single run).
 FIGURE_KEYS = (
     "comparison",
+    "trajectories",
     "cost_effectiveness",
     "demand_capacity",
     "ae_by_hour",
@@ -225,6 +226,118 @@ def option_comparison(data: ReportData) -> ReportFigure:
         else "."
     )
     return ReportFigure("comparison", "Option comparison", caption, fig)
+
+
+# ---------------------------------------------------------------- programme years
+
+
+def _year_rows(data: ReportData) -> list[tuple[str, str, pd.DataFrame]]:
+    """(key, panel title, rows with year, name, mean, lo, hi) of each trajectory panel."""
+    sweep = data.kind == "sweep" and data.comparison_by_year is not None
+    panels = []
+    if sweep and data.money_comparison is not None:
+        m = data.money_comparison
+        inv = m[(m.measure == "investment") & m.period.str.isdigit()]
+        rows = pd.DataFrame(
+            {
+                "year": inv.period.astype(int),
+                "name": inv.option,
+                "mean": inv["mean"] / 1e6,
+                "lo": inv.ci_low / 1e6,
+                "hi": inv.ci_high / 1e6,
+            }
+        )
+        panels.append(("investment", "Investment, extra cash out\n(£ million a year)", rows))
+    kpis = [k for k in data.headline if not k.startswith("cost.")][:5]
+    for kpi in kpis:
+        scale, shown = _money_scale(kpi)
+        if sweep:
+            t = data.comparison_by_year[data.comparison_by_year.kpi == kpi]
+            rows = pd.DataFrame(
+                {
+                    "year": t.year,
+                    "name": t.option,
+                    "mean": t.diff_mean / scale,
+                    "lo": t.diff_ci_low / scale,
+                    "hi": t.diff_ci_high / scale,
+                }
+            )
+            title = f"{label(kpi)}: change against baseline\n({shown})"
+        else:
+            frames = []
+            for name, run in data.runs.items():
+                if run.by_year is None:
+                    continue
+                t = run.by_year[run.by_year.kpi == kpi]
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "year": t.year,
+                            "name": name,
+                            "mean": t["mean"] / scale,
+                            "lo": t.ci_low / scale,
+                            "hi": t.ci_high / scale,
+                        }
+                    )
+                )
+            rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            title = f"{label(kpi)}\n({shown})"
+        if not rows.empty:
+            panels.append((kpi, title, rows))
+    return panels
+
+
+def trajectories(data: ReportData) -> ReportFigure | None:
+    """Programme runs: each headline KPI (and a sweep's investment) year by year, with CIs."""
+    if data.years < 2:
+        return None
+    panels = _year_rows(data)
+    if not panels:
+        return None
+    pct = _pct(data)
+    cols = min(3, len(panels))
+    n_rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(n_rows, cols, figsize=(13, 3.4 * n_rows + 0.8), squeeze=False)
+    names = option_order({n for _, _, rows in panels for n in rows.name})
+    offsets = {
+        n: (i - (len(names) - 1) / 2) * 0.5 / max(len(names), 1) for i, n in enumerate(names)
+    }
+    for ax, (_, title, rows) in zip(axes.flat, panels, strict=False):
+        for name in names:
+            r = rows[rows.name == name].sort_values("year")
+            if r.empty:
+                continue
+            x = r.year.to_numpy(dtype=float) + offsets[name]
+            style = option_style(name)
+            ax.plot(
+                x, r["mean"], ls=style.linestyle, lw=1.0, color=style.colour, gid=option_gid(name)
+            )
+            for xi, m, lo, hi in zip(x, r["mean"], r.lo, r.hi, strict=True):
+                _point(ax, xi, m, None, name, yerr=_whisker(lo, m, hi))
+        if data.kind == "sweep":
+            ax.axhline(0, color=GREY, lw=0.8)
+        ax.set_title(title, fontsize=8)
+        ax.set_xticks(range(1, data.years + 1), [f"year {y}" for y in range(1, data.years + 1)])
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    _side_legend(fig, axes[0, -1], names, data.titles)
+    fig.suptitle(
+        f"Programme years (units in each panel title). Points: mean; whiskers: {pct}", fontsize=10
+    )
+    fig.tight_layout()
+    caption = (
+        f"Each programme year of {data.years} (52 weeks each, year 1 starting after the "
+        f"warm-up). Points are means over replications; whiskers are {pct}s"
+        + (
+            " of the paired difference against the baseline (same patients). The first panel "
+            "is the extra cash out for services each year (money_comparison.csv)."
+            if data.kind == "sweep"
+            else " (summary_by_year.csv)."
+        )
+    )
+    return ReportFigure("trajectories", "Programme years", caption, fig)
 
 
 # ---------------------------------------------------------------- cost-effectiveness
@@ -777,6 +890,7 @@ def equity_figure(data: ReportData) -> ReportFigure | None:
 def all_figures(data: ReportData) -> list[ReportFigure]:
     makers = (
         option_comparison,
+        trajectories,
         cost_effectiveness,
         demand_capacity,
         ae_by_hour,

@@ -30,6 +30,8 @@ class RunData:
     timeseries: pd.DataFrame | None
     equity: pd.DataFrame | None
     ledger: pd.DataFrame | None = None
+    by_year: pd.DataFrame | None = None  # summary_by_year.csv of a programme run
+    money: pd.DataFrame | None = None  # money.csv of a programme run
 
     @property
     def scenario(self) -> dict[str, Any]:
@@ -46,6 +48,12 @@ class RunData:
         rows = self.summary[self.summary.kpi == name]
         return None if rows.empty else rows.iloc[0]
 
+    def kpi_in_year(self, name: str, year: int) -> pd.Series | None:
+        if self.by_year is None:
+            return None
+        rows = self.by_year[(self.by_year.kpi == name) & (self.by_year.year == year)]
+        return None if rows.empty else rows.iloc[0]
+
 
 @dataclass
 class ReportData:
@@ -54,6 +62,8 @@ class ReportData:
     runs: dict[str, RunData]
     comparison: pd.DataFrame | None = None
     ranking: pd.DataFrame | None = None
+    money_comparison: pd.DataFrame | None = None  # each option's money (sweeps)
+    comparison_by_year: pd.DataFrame | None = None  # paired differences per year (programmes)
     problems: list[str] = field(default_factory=list)
     validation: pd.DataFrame | None = None
     validation_folder: Path | None = None
@@ -64,6 +74,11 @@ class ReportData:
     def base(self) -> RunData:
         """The baseline job of a sweep (else its first job), or the single run."""
         return self.runs.get("baseline") or next(iter(self.runs.values()))
+
+    @property
+    def years(self) -> int:
+        """Programme years each run measured (0 when not a programme run)."""
+        return int(self.base.manifest.get("programme_years") or 0)
 
     @property
     def headline(self) -> list[str]:
@@ -114,6 +129,7 @@ def load_run(folder: Path, name: str | None = None) -> RunData:
     timeseries = pd.read_parquet(ts_path) if ts_path.is_file() else None
     eq_path = folder / "equity.csv"
     ledger_path = folder / "ledger.csv"
+    by_year_path, money_path = folder / "summary_by_year.csv", folder / "money.csv"
     return RunData(
         name=name or str(manifest.get("scenario", folder.name)),
         folder=folder,
@@ -125,7 +141,17 @@ def load_run(folder: Path, name: str | None = None) -> RunData:
         timeseries=timeseries,
         equity=_csv(eq_path) if eq_path.is_file() else None,
         ledger=_csv(ledger_path) if ledger_path.is_file() else None,
+        by_year=_csv(by_year_path) if by_year_path.is_file() else None,
+        money=_money_csv(money_path) if money_path.is_file() else None,
     )
+
+
+def _money_csv(path: Path) -> pd.DataFrame:
+    """A money table: its ``period`` column is text ("1", "2", ..., "total", "present_value")."""
+    try:
+        return pd.read_csv(path, dtype={"period": str})
+    except (OSError, ValueError) as err:
+        raise ReportError(f"{path} cannot be read ({err})") from err
 
 
 def load_folder(
@@ -172,6 +198,10 @@ def _load_sweep(folder: Path) -> ReportData:
     data.runs = {n: data.runs[n] for n in order if n in data.runs}
     data.comparison = _csv(folder / "comparison.csv")
     data.ranking = _csv(folder / "ranking.csv")
+    if (folder / "money_comparison.csv").is_file():
+        data.money_comparison = _money_csv(folder / "money_comparison.csv")
+    if (folder / "comparison_by_year.csv").is_file():
+        data.comparison_by_year = _csv(folder / "comparison_by_year.csv")
     return data
 
 

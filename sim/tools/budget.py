@@ -14,6 +14,13 @@
 
 Default budget: £2.9m a year, the Barnet plan's first-year investment. Results go to
 ``<sweep>/budget_<amount>/``; the last line printed is that folder.
+
+**A programme budget.** From a sweep of programme runs (two or more years each, options
+phased in as their files or the sweep's overrides say), ``--programme-budget 11700000`` (the
+Barnet plan's £11.7m over three years) limits the investment summed over the programme years,
+and ``--phasing 2900000,4400000,4400000`` optionally caps each year. Each option's investment
+per year comes from the sweep's ``money_comparison.csv``; candidates are simulated with the
+sweep's own option settings (start weeks and ramps included) and re-checked year by year.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import argparse
 import copy
 import itertools
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +51,7 @@ from sim.experiments.outputs import (
     now_utc,
     package_versions,
 )
+from sim.experiments.programme import kpi_table_by_year
 from sim.experiments.replications import kpi_table, run_experiment
 from sim.tools.sweep import BASELINE, job_folders
 
@@ -78,6 +87,54 @@ def option_effects(sweep_dir: Path, objective: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def investment_by_year(sweep_dir: Path) -> pd.DataFrame:
+    """Investment (extra cash out, £) of each single option in each programme year: options
+    as rows, years 1, 2, ... as columns, from the sweep's ``money_comparison.csv``."""
+    path = sweep_dir / "money_comparison.csv"
+    if not path.exists():
+        raise BudgetError(f"{sweep_dir}: no money_comparison.csv (re-make it: python -m sim sweep)")
+    money = pd.read_csv(path, dtype={"period": str})
+    rows = money[(money["measure"] == "investment") & money["period"].str.isdigit()]
+    rows = rows[~rows["option"].str.contains("+", regex=False)]
+    table = rows.pivot(index="option", columns="period", values="mean")
+    table.columns = [int(c) for c in table.columns]
+    return table[sorted(table.columns)]
+
+
+@dataclass(frozen=True)
+class ProgrammeBudget:
+    """A budget over programme years: a total and, optionally, a cap for each year (£)."""
+
+    total: float
+    phasing: tuple[float, ...] = ()
+
+    def fits(self, per_year: np.ndarray) -> bool:
+        per_year = np.asarray(per_year, dtype=float)
+        if self.phasing and len(self.phasing) != len(per_year):
+            raise BudgetError(
+                f"--phasing gives {len(self.phasing)} years; the sweep's runs have "
+                f"{len(per_year)} programme years"
+            )
+        within_years = all(v <= cap for v, cap in zip(per_year, self.phasing, strict=False))
+        return bool(per_year.sum() <= self.total and within_years)
+
+
+def programme_sets(
+    sets: pd.DataFrame, by_year: pd.DataFrame, budget: ProgrammeBudget
+) -> pd.DataFrame:
+    """The sets of :func:`affordable_sets` whose summed investment per year fits ``budget``,
+    with their estimated investment over the programme."""
+    keep, totals = [], []
+    for row in sets.itertuples():
+        per_year = by_year.loc[list(row.options)].sum(axis=0).to_numpy(dtype=float)
+        if budget.fits(per_year):
+            keep.append(row.Index)
+            totals.append(float(per_year.sum()))
+    out = sets.loc[keep].copy()
+    out["estimated_programme_investment_gbp"] = totals
+    return out
 
 
 def incompatible_pairs(options: list[str]) -> set[frozenset[str]]:
@@ -127,24 +184,69 @@ def _baseline_data(sweep_dir: Path) -> dict[str, Any]:
     return data
 
 
-def simulate(base: dict[str, Any], options: list[str], replications: int) -> pd.DataFrame:
-    """Per-replication KPIs of a combination, with the sweep's seed and design."""
+def sweep_options(sweep_dir: Path) -> dict[str, dict[str, Any]]:
+    """Each single option as the sweep ran it (its job's resolved settings: a start week or
+    ramp set for the sweep included)."""
+    out = {}
+    for name, folder in job_folders(sweep_dir).items():
+        if "+" in name:
+            continue
+        cfg = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text("utf-8"))
+        node = (cfg.get("scenario") or {}).get(name)
+        if isinstance(node, dict):
+            out[name] = node
+    return out
+
+
+def simulate(
+    base: dict[str, Any],
+    options: list[str],
+    replications: int,
+    settings: dict[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Per-replication KPIs of a combination, with the sweep's seed and design; ``settings``
+    gives options as the sweep ran them (otherwise their files). Programme runs add a
+    ``year`` column (0 = the whole run)."""
+    settings = settings or {}
+
+    def option(name: str) -> dict[str, Any]:
+        return copy.deepcopy(settings.get(name) or read_option_file(SCENARIO_DIR / f"{name}.yaml"))
+
     data = copy.deepcopy(base)
     data["scenario"] = (
-        {name: read_option_file(SCENARIO_DIR / f"{name}.yaml") for name in options}
-        if options
-        else {BASELINE: read_option_file(SCENARIO_DIR / f"{BASELINE}.yaml")}
+        {name: option(name) for name in options} if options else {BASELINE: option(BASELINE)}
     )
     data["experiment"]["replications"] = replications
     data["experiment"]["n_jobs"] = -1
     data["experiment"]["target_relative_half_width"] = None
     run_cfg, _ = validate(data)
     results = run_experiment(run_cfg.model, run_cfg.experiment, run_cfg.seed)
-    return kpi_table(results)
+    table = kpi_table(results)
+    if results and results[0].kpis_by_year:
+        table.insert(1, "year", 0)
+        table = pd.concat([table, kpi_table_by_year(results)], ignore_index=True)
+    return table
+
+
+def _whole(table: pd.DataFrame) -> pd.DataFrame:
+    """The whole-run KPIs of a :func:`simulate` table."""
+    return table[table["year"] == 0].drop(columns="year") if "year" in table else table
+
+
+def _investment_per_year(base: pd.DataFrame, option: pd.DataFrame) -> np.ndarray:
+    """Mean simulated investment (£) of ``option`` over ``base`` in each programme year."""
+    b = base[base["year"] > 0].pivot_table(
+        index=["replication", "year"], columns="kpi", values="value"
+    )
+    o = option[option["year"] > 0].pivot_table(
+        index=["replication", "year"], columns="kpi", values="value"
+    )
+    diff = (o[INVESTMENT] - b[INVESTMENT]).groupby(level="year").mean()
+    return diff.sort_index().to_numpy(dtype=float)
 
 
 def _paired(base: pd.DataFrame, option: pd.DataFrame, kpi: str, level: float) -> pd.Series:
-    table = paired_comparison(base, option, level).set_index("kpi")
+    table = paired_comparison(_whole(base), _whole(option), level).set_index("kpi")
     return table.loc[kpi]
 
 
@@ -154,36 +256,53 @@ def find_best(
     objective: str,
     candidates: int,
     confirm_replications: int,
+    programme: ProgrammeBudget | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     effects = option_effects(sweep_dir, objective)
-    sets = affordable_sets(effects, budget)
-    if sets.empty:
-        raise BudgetError(f"no option fits a budget of £{budget:,.0f} a year")
+    settings: dict[str, dict[str, Any]] = {}
+    if programme is None:
+        sets = affordable_sets(effects, budget)
+        if sets.empty:
+            raise BudgetError(f"no option fits a budget of £{budget:,.0f} a year")
+    else:
+        # Annual limits are the programme's: each set is checked year by year below.
+        sets = programme_sets(
+            affordable_sets(effects, float("inf")), investment_by_year(sweep_dir), programme
+        )
+        if sets.empty:
+            raise BudgetError(f"no option fits a programme budget of £{programme.total:,.0f}")
+        settings = sweep_options(sweep_dir)
     base = _baseline_data(sweep_dir)
     level = float(base["experiment"].get("ci_level", 0.95))
     reps = int(base["experiment"]["replications"])
     sign = _sign(objective)
 
     # Stage 2: simulate the best few sets as real combinations.
-    base_kpis = simulate(base, [], reps)
+    base_kpis = simulate(base, [], reps, settings)
     rows = []
     for s in sets.head(candidates).itertuples():
-        kpis = simulate(base, s.options, reps)
+        kpis = simulate(base, s.options, reps, settings)
         gain = _paired(base_kpis, kpis, objective, level)
         cost = _paired(base_kpis, kpis, INVESTMENT, level)
-        rows.append(
-            {
-                "options": "+".join(s.options),
-                "estimated_investment_gbp": s.estimated_investment_gbp,
-                "estimated_gain": s.estimated_gain,
-                "simulated_investment_gbp": float(cost["diff_mean"]),
-                "simulated_gain": sign * float(gain["diff_mean"]),
-                "gain_ci_low": sign * float(gain["diff_ci_high" if sign < 0 else "diff_ci_low"]),
-                "gain_ci_high": sign * float(gain["diff_ci_low" if sign < 0 else "diff_ci_high"]),
-                "within_budget": float(cost["diff_mean"]) <= budget,
-                "replications": reps,
-            }
-        )
+        row = {
+            "options": "+".join(s.options),
+            "estimated_investment_gbp": s.estimated_investment_gbp,
+            "estimated_gain": s.estimated_gain,
+            "simulated_investment_gbp": float(cost["diff_mean"]),
+            "simulated_gain": sign * float(gain["diff_mean"]),
+            "gain_ci_low": sign * float(gain["diff_ci_high" if sign < 0 else "diff_ci_low"]),
+            "gain_ci_high": sign * float(gain["diff_ci_low" if sign < 0 else "diff_ci_high"]),
+            "within_budget": float(cost["diff_mean"]) <= budget,
+            "replications": reps,
+        }
+        if programme is not None:
+            per_year = _investment_per_year(base_kpis, kpis)
+            row["estimated_programme_investment_gbp"] = s.estimated_programme_investment_gbp
+            row["simulated_programme_investment_gbp"] = float(per_year.sum())
+            for y, value in enumerate(per_year, start=1):
+                row[f"simulated_investment_year_{y}_gbp"] = float(value)
+            row["within_budget"] = programme.fits(per_year)
+        rows.append(row)
     table = pd.DataFrame(rows).sort_values(
         ["simulated_gain", "simulated_investment_gbp"], ascending=[False, True], kind="stable"
     )
@@ -193,10 +312,10 @@ def find_best(
 
     # Stage 3: confirm the two best with more replications, paired with each other.
     confirm = max(confirm_replications, reps)
-    base_kpis = simulate(base, [], confirm)
+    base_kpis = simulate(base, [], confirm, settings)
     confirmed = {}
     for name in finalists["options"]:
-        confirmed[name] = simulate(base, name.split("+"), confirm)
+        confirmed[name] = simulate(base, name.split("+"), confirm, settings)
     names = list(confirmed)
     verdict: dict[str, Any] = {"confirm_replications": confirm}
     for name in names:
@@ -207,10 +326,28 @@ def find_best(
     verdict["winner"] = winner
     if len(names) == 2:
         runner = next(n for n in names if n != winner)
-        head = paired_comparison(confirmed[runner], confirmed[winner], level).set_index("kpi")
+        head = paired_comparison(
+            _whole(confirmed[runner]), _whole(confirmed[winner]), level
+        ).set_index("kpi")
         verdict["runner_up"] = runner
         verdict["probability_winner_better"] = float(head.loc[objective, "prob_option_better"])
     return table, verdict
+
+
+def _programme_budget(total: float, phasing: str) -> ProgrammeBudget:
+    if not (total > 0 and np.isfinite(total)):
+        raise BudgetError(f"--programme-budget {total}: must be a positive amount in £")
+    caps: tuple[float, ...] = ()
+    if phasing:
+        try:
+            caps = tuple(float(x) for x in phasing.split(","))
+        except ValueError as err:
+            raise BudgetError(
+                f"--phasing {phasing}: must be £ amounts separated by commas"
+            ) from err
+        if any(not (c >= 0 and np.isfinite(c)) for c in caps):
+            raise BudgetError(f"--phasing {phasing}: every year's cap must be an amount >= 0")
+    return ProgrammeBudget(total, caps)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,8 +359,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objective", default="ae.attendances_per_week", help="KPI to improve")
     parser.add_argument("--candidates", type=int, default=4, help="sets simulated as combinations")
     parser.add_argument("--confirm-replications", type=int, default=10)
+    parser.add_argument(
+        "--programme-budget",
+        type=float,
+        default=None,
+        help="£ over all programme years of the sweep's runs (e.g. 11700000), instead of --budget",
+    )
+    parser.add_argument(
+        "--phasing", default="", help="£ cap for each programme year, e.g. 2900000,4400000,4400000"
+    )
     args = parser.parse_args(argv)
+    programme = None
     try:
+        if args.phasing and args.programme_budget is None:
+            raise BudgetError("--phasing needs --programme-budget")
+        if args.programme_budget is not None:
+            programme = _programme_budget(args.programme_budget, args.phasing)
         if args.objective not in KPI_DEFINITIONS:
             raise BudgetError(f"--objective {args.objective}: not a KPI of the model")
         if not (args.budget > 0 and np.isfinite(args.budget)):
@@ -233,16 +384,30 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.sweep / "comparison.csv").exists():
             raise BudgetError(f"{args.sweep}: no comparison.csv (run the sweep first)")
         table, verdict = find_best(
-            args.sweep, args.budget, args.objective, args.candidates, args.confirm_replications
+            args.sweep,
+            args.budget,
+            args.objective,
+            args.candidates,
+            args.confirm_replications,
+            programme,
         )
     except (BudgetError, ConfigError) as err:
         print(f"Budget error: {err}", file=sys.stderr)
         return 2
-    out = args.sweep / f"budget_{int(args.budget)}"
+    if programme is None:
+        out = args.sweep / f"budget_{int(args.budget)}"
+        limit = f"£{args.budget:,.0f} a year"
+    else:
+        out = args.sweep / f"programme_budget_{int(programme.total)}"
+        limit = f"£{programme.total:,.0f} over the programme"
+        if programme.phasing:
+            limit += " (" + ", ".join(f"£{c:,.0f}" for c in programme.phasing) + " a year)"
     atomic_write_csv(out / "candidates.csv", table)
     manifest = {
         "status": "complete",
-        "budget_gbp": args.budget,
+        "budget_gbp": args.budget if programme is None else None,
+        "programme_budget_gbp": None if programme is None else programme.total,
+        "programme_phasing_gbp": None if programme is None else list(programme.phasing),
         "objective": args.objective,
         "objective_unit": KPI_DEFINITIONS[args.objective].unit,
         **verdict,
@@ -256,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     w = verdict["winner"]
     gain_year = verdict[w]["gain_per_week"] * WEEKS_PER_YEAR
     print(
-        f"\nBest within £{args.budget:,.0f} a year for {args.objective}: {w} "
+        f"\nBest within {limit} for {args.objective}: {w} "
         f"({gain_year:,.0f} a year better than baseline, {verdict['confirm_replications']} "
         "paired replications)"
     )

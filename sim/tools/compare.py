@@ -1,6 +1,8 @@
 """``python -m sim compare BASELINE_RUN_DIR OPTION_RUN_DIR``: paired option comparison.
 
-Writes ``comparison.csv`` into the option's folder and prints it. Refuses runs that did not
+Writes ``comparison.csv`` (every KPI) and ``money_comparison.csv`` (investment, cash
+released, net cash cost and capacity freed, per programme year, in total and discounted) into
+the option's folder and prints them. Refuses runs that did not
 use the same seed, replications, warm-up and run length (their replications would not be
 paired), or that did not finish.
 """
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.experiments.comparison import ComparisonError, compare_runs
+from sim.experiments.comparison import ComparisonError, compare_money, compare_runs
 from sim.experiments.outputs import atomic_write_csv
 
 
@@ -33,12 +35,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         table = compare_runs(args.baseline, args.option, args.level)
+        money = compare_money(args.baseline, args.option, args.level)
     except ComparisonError as err:
         print(f"Comparison error: {err}", file=sys.stderr)
         return 2
     out = args.option / "comparison.csv"
     atomic_write_csv(out, table)
+    atomic_write_csv(args.option / "money_comparison.csv", money)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        print()
+        print(
+            money.drop(columns="label").to_string(index=False, float_format=lambda x: f"{x:,.0f}")
+        )
     print(out)
     return 0

@@ -26,7 +26,8 @@ RANKING_COLUMNS = [
     "option",
     "title",
     "investment_annual_gbp",
-    "net_cost_annual_gbp",
+    "net_cash_cost_annual_gbp",
+    "capacity_freed_annual_gbp",
     "ae_attendances_avoided_per_year",
     "ae_avoided_ci_low",
     "ae_avoided_ci_high",
@@ -111,7 +112,10 @@ def _ranking_row(option: str, title: str, table: pd.DataFrame) -> list[Any]:
         return float(row.loc[kpi, col]) if kpi in row.index else float("nan")
 
     investment = diff("cost.services_annual_gbp")
-    net = diff("cost.total_annual_gbp")
+    # Cash only: activity under fixed contracts avoided frees capacity, not cash, and is kept
+    # apart rather than netted against the investment.
+    net_cash = diff("cost.cash_annual_gbp")
+    freed = -diff("cost.activity_fixed_annual_gbp")
     # avoided per year = -(difference per week) x 52.18; the CI flips with the sign
     ae = -diff("ae.attendances_per_week") * WEEKS_PER_YEAR
     ae_lo = -diff("ae.attendances_per_week", "diff_ci_high") * WEEKS_PER_YEAR
@@ -123,7 +127,8 @@ def _ranking_row(option: str, title: str, table: pd.DataFrame) -> list[Any]:
         option,
         title,
         investment,
-        net,
+        net_cash,
+        freed,
         ae,
         ae_lo,
         ae_hi,
@@ -154,6 +159,57 @@ def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.
         plt.close(fig)
 
 
+def sweep_programme(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(money, comparison by year): every completed option's money against the baseline
+    (``money_comparison.csv`` columns, with ``option`` first) and, for programme runs, every
+    KPI's paired difference in each programme year (``option, year`` then
+    ``comparison.csv``'s columns)."""
+    from sim.experiments.comparison import load_by_year
+    from sim.experiments.programme import MONEY_COLUMNS, money_comparison, yearly_values
+
+    jobs = job_folders(sweep_dir)
+    money_tables, year_tables = [], []
+    if BASELINE in jobs:
+        base_dir = jobs[BASELINE]
+        base_manifest = _manifest(base_dir)
+        level = float(base_manifest.get("ci_level", 0.95))
+        rate = float(base_manifest.get("discount_rate", 0.035))
+        base_years = load_by_year(base_dir)
+        base = yearly_values(pd.read_csv(base_dir / "kpis.csv"), base_years)
+        for option, folder in jobs.items():
+            manifest = _manifest(folder)
+            if option == BASELINE or any(
+                manifest.get(k) != base_manifest.get(k) for k in PAIRING_KEYS
+            ):
+                continue
+            opt_years = load_by_year(folder)
+            opt = yearly_values(pd.read_csv(folder / "kpis.csv"), opt_years)
+            money = money_comparison(base, opt, rate, level)
+            money.insert(0, "option", option)
+            money_tables.append(money)
+            if base_years is not None and opt_years is not None:
+                for year in sorted(base_years["year"].unique()):
+                    table = paired_comparison(
+                        base_years[base_years["year"] == year].drop(columns="year"),
+                        opt_years[opt_years["year"] == year].drop(columns="year"),
+                        level,
+                    )
+                    table.insert(0, "year", int(year))
+                    table.insert(0, "option", option)
+                    year_tables.append(table)
+    money_all = (
+        pd.concat(money_tables, ignore_index=True)
+        if money_tables
+        else pd.DataFrame(columns=["option", *MONEY_COLUMNS])
+    )
+    by_year = (
+        pd.concat(year_tables, ignore_index=True)
+        if year_tables
+        else pd.DataFrame(columns=["option", "year", *COMPARISON_COLUMNS])
+    )
+    return money_all, by_year
+
+
 def _baseline_level(sweep_dir: Path) -> float:
     jobs = job_folders(sweep_dir)
     return float(_manifest(jobs[BASELINE]).get("ci_level", 0.95)) if BASELINE in jobs else 0.95
@@ -172,6 +228,10 @@ def summarise_sweep(sweep_dir: Path) -> list[str]:
     problems += [f"job {f}" for f in failed]
     atomic_write_csv(sweep_dir / "comparison.csv", comparison)
     atomic_write_csv(sweep_dir / "ranking.csv", ranking)
+    money, by_year = sweep_programme(sweep_dir)
+    atomic_write_csv(sweep_dir / "money_comparison.csv", money)
+    if len(by_year):
+        atomic_write_csv(sweep_dir / "comparison_by_year.csv", by_year)
     if len(ranking):
         level = _baseline_level(sweep_dir)
         plot_cost_effectiveness(ranking, sweep_dir / "cost_effectiveness.png", level)
@@ -272,4 +332,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report(Path(argv[0]))
     return 0
-

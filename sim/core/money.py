@@ -1,0 +1,251 @@
+"""Money as a board counts it: cash paid out, cash released, and benefits that release none.
+
+Every pound the model reports is defined here, once, at 2024/25 prices:
+
+* **Running cost of services (cash out).** What the commissioner pays for capacity, used or
+  not: practice staff per whole-time equivalent (salary plus employer on-costs), locums
+  covering vacant posts, hub slots, clinic sessions, IC+ place-days, the frailty team's hours,
+  weekend visit slots, and the schemes options pay for (licences, per-use fees, text
+  messages). An option's *investment* is the difference in this line against the baseline.
+* **Activity paid per use (cash).** Activity the commissioner pays for item by item (by
+  default, community pharmacy consultations): less of it releases cash.
+* **Activity under fixed contracts (not cash).** NHS 111, out-of-hours GP, ambulance, A&E,
+  admissions and excess bed days are paid through fixed payments (the aligned payment and
+  incentive fixed element, block contracts), so avoiding them frees capacity but releases no
+  cash in the year. They are valued at national unit costs as an opportunity cost and kept
+  apart from cash.
+
+Per programme year and over the programme, costs are summed undiscounted and discounted at
+the HM Treasury Green Book rate (3.5% a year): year 1 is undiscounted, year *t* is divided by
+1.035 ** (t - 1). Net present cost is the discounted sum of cash out less cash released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from sim.config.schema import ACTIVITY_UNIT_COSTS, STAFF_TYPES, WEEKDAYS, ModelConfig, StaffPay
+from sim.core import ledger
+from sim.core.calendar import DAYS_PER_YEAR, MINUTES_PER_DAY, WEEKS_PER_YEAR
+
+#: What the window functions below read: a :class:`sim.core.kpis.KpiInputs` (not imported:
+#: the KPI module imports this one).
+KpiInputs = Any
+
+#: Cost KPIs, in the registry's order (definitions in sim.core.kpis.KPI_DEFINITIONS).
+COST_KPIS: tuple[str, ...] = (
+    "cost.practice_staff_annual_gbp",
+    "cost.locums_annual_gbp",
+    "cost.services_annual_gbp",
+    "cost.activity_cash_annual_gbp",
+    "cost.activity_fixed_annual_gbp",
+    "cost.activity_annual_gbp",
+    "cost.cash_annual_gbp",
+    "cost.total_annual_gbp",
+)
+
+
+def cost_per_fte(pay: StaffPay) -> float:
+    """£ a year for one whole-time equivalent: salary plus employer on-costs."""
+    return pay.salary_gbp * (1.0 + pay.on_costs_share)
+
+
+def practice_fte(cfg: ModelConfig) -> np.ndarray:
+    """(practice, staff type) whole-time equivalents: the practice's own figure where the site
+    gives one, otherwise FTE per 1,000 patients times its list."""
+    cap = cfg.site.practice_capacity
+    rows = []
+    for practice in cfg.site.practices.values():
+        row = []
+        for staff in STAFF_TYPES:
+            override = getattr(practice, f"{staff}_fte")
+            per_1000 = getattr(cap, staff).fte_per_1000
+            row.append(override if override is not None else per_1000 * practice.list_size / 1000)
+        rows.append(row)
+    return np.asarray(rows, dtype=float).reshape(len(rows), len(STAFF_TYPES))
+
+
+def discount_factors(rate: float, years: int) -> np.ndarray:
+    """Green Book factors for programme years 1..``years``: year 1 undiscounted (t = 0)."""
+    return 1.0 / (1.0 + rate) ** np.arange(years)
+
+
+def present_value(per_year: np.ndarray, rate: float) -> float:
+    """Discounted sum of a stream of annual amounts (year 1 first)."""
+    values = np.asarray(per_year, dtype=float)
+    return float((values * discount_factors(rate, len(values))).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# One window's money
+# --------------------------------------------------------------------------------------------
+
+
+def _days_by_config(k: KpiInputs) -> list[tuple[ModelConfig, np.ndarray]]:
+    """For each configuration in force in the window: its days, counted by weekday (7,)."""
+    days = np.arange(k.first_day, k.last_day)
+    weeks = k.weekly.week_of_day(days)
+    out: dict[int, tuple[ModelConfig, np.ndarray]] = {}
+    for w in np.unique(weeks):
+        cfg = k.weekly.by_week[int(w)]
+        mine = days[weeks == w]
+        counts = np.bincount(mine % 7, minlength=7)
+        if id(cfg) in out:
+            out[id(cfg)][1][:] += counts
+        else:
+            out[id(cfg)] = (cfg, counts.astype(np.int64))
+    return list(out.values())
+
+
+def capacity_costs(k: KpiInputs) -> dict[str, float]:
+    """£ paid in the window for each service's capacity and each scheme (cash out), each day
+    at the configuration then in force (options phase in, :mod:`sim.config.phasing`)."""
+    cfg, sj, site = k.cfg, k.journeys, k.cfg.site
+    money = cfg.assumptions.money
+    first_day, last_day = k.first_day, k.last_day
+    staff_days = k.workforce.in_post_days(first_day, last_day)  # (staff type,) FTE-days
+    locum_days = k.workforce.locum_days(first_day, last_day)
+    pay = [cost_per_fte(money.staff_pay[s]) / DAYS_PER_YEAR for s in STAFF_TYPES]
+    # A locum day is two sessions; an FTE-day of cover is the sessions an FTE works in a day.
+    locum_per_fte_day = [
+        money.locum_day_gbp[s]
+        * getattr(site.practice_capacity, s).sessions_per_fte_week
+        / 2
+        * getattr(site.practice_capacity, s).weeks_available_per_year
+        / DAYS_PER_YEAR
+        for s in STAFF_TYPES
+    ]
+    lines = dict.fromkeys(
+        ("rapid_assessment", "intermediate_care", "frailty_front_of_house", "schemes_running"),
+        0.0,
+    )
+    for c, by_weekday in _days_by_config(k):
+        n_days = int(by_weekday.sum())
+        rac = c.site.rapid_assessment
+        sessions = sum(
+            by_weekday[i] * s.sessions_per_weekday.get(name, 0)
+            for s in rac.sites.values()
+            for i, name in enumerate(WEEKDAYS)
+        )
+        lines["rapid_assessment"] += sessions * rac.running_cost_per_session_gbp
+        ic = c.site.intermediate_care
+        lines["intermediate_care"] += ic.places * n_days * ic.running_cost_per_place_day_gbp
+        foh = c.site.emergency_department.frailty_front_of_house
+        if foh.enabled:
+            # A session that closes before it opens runs overnight.
+            minutes_a_day = (foh.close_minute - foh.open_minute) % 1440 or 1440
+            open_days = sum(by_weekday[WEEKDAYS.index(d)] for d in foh.weekdays)
+            hours = open_days * minutes_a_day / 60
+            lines["frailty_front_of_house"] += hours * foh.running_cost_per_hour_gbp
+        alt = c.assumptions.alternatives
+        lines["schemes_running"] += (
+            (
+                alt.online_consultation.running_cost_annual_gbp
+                + alt.pharmacy_first.running_cost_annual_gbp
+            )
+            * n_days
+            / DAYS_PER_YEAR
+        )
+    hub_slots = sum(b.slots_on(d) for b in k.hubs.books for d in range(first_day, last_day))
+    frail_slots = sum(
+        b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
+    )
+    # Fees per use and per text, at the configuration of the day they are paid.
+    arose = k.in_window(k.episodes.time)
+    outcome = sj.outcome[arose]
+    fee_day = (k.episodes.time[arose] // MINUTES_PER_DAY).astype(np.int64)
+
+    def by_week(per: Callable[[ModelConfig], float]) -> np.ndarray:
+        return np.array([per(c) for c in k.weekly.by_week], dtype=float)
+
+    def fee(mask: np.ndarray, per_use: Callable[[ModelConfig], float]) -> float:
+        return float(by_week(per_use)[k.weekly.week_of_day(fee_day[mask])].sum())
+
+    booking_days = []
+    for times in (sj.booked_time, sj.hub_booked_time):
+        booked = k.in_window(np.nan_to_num(times, nan=-1.0))
+        booking_days.append((times[booked] // MINUTES_PER_DAY).astype(np.int64))
+    text_weeks = k.weekly.week_of_day(np.concatenate(booking_days))
+    return {
+        "practice_staff": float(sum(d * p for d, p in zip(staff_days, pay, strict=True))),
+        "locums": float(sum(d * p for d, p in zip(locum_days, locum_per_fte_day, strict=True))),
+        "hubs": hub_slots * site.hubs.running_cost_per_slot_gbp,
+        "rapid_assessment": lines["rapid_assessment"],
+        "intermediate_care": lines["intermediate_care"],
+        "frailty_front_of_house": lines["frailty_front_of_house"],
+        "frail_weekend_service": frail_slots * site.frail_weekend_service.running_cost_per_slot_gbp,
+        "schemes_running": lines["schemes_running"],
+        "online_consultation_uses": fee(
+            outcome == ledger.RESOLVED_ONLINE,
+            lambda c: c.assumptions.alternatives.online_consultation.cost_per_use_gbp,
+        ),
+        "pharmacy_first_uses": fee(
+            outcome == ledger.PHARMACY_FIRST,
+            lambda c: c.assumptions.alternatives.pharmacy_first.cost_per_use_gbp,
+        ),
+        "text_reminders": float(
+            by_week(lambda c: c.assumptions.dna.reminder_cost_per_booking_gbp)[text_weeks].sum()
+        ),
+    }
+
+
+def activity_counts(k: KpiInputs) -> dict[str, float]:
+    """Units of each costed activity in the window, keyed by its unit-cost name."""
+    sj, ed, care = k.journeys, k.emergency, k.care
+    costs = k.cfg.assumptions.unit_costs
+    outcome = sj.outcome[k.in_window(k.episodes.time)]
+    ae_in = k.in_window(ed.arrivals.time)
+    treatable = ed.primary_care_treatable & ae_in
+    admit_in = k.in_window(care.admissions.time)
+    short = care.admissions.stay_days < costs.short_stay_max_days
+    return {
+        "nhs111_contact": float(k.in_window(sj.nhs111_calls).sum()),
+        "pharmacy_consultation": float((outcome == ledger.PHARMACY).sum()),
+        "out_of_hours_gp_case": float((outcome == ledger.OUT_OF_HOURS_GP).sum()),
+        "ambulance_conveyance": float((ed.ambulance & ae_in).sum()),
+        "ae_attendance_minor": float(treatable.sum()),
+        "ae_attendance": float((ae_in & ~treatable).sum()),
+        "admission_short_stay": float((admit_in & short).sum()),
+        "admission_long_stay": float((admit_in & ~short).sum()),
+        # excess days waited in hospital for an IC+ step-down place
+        "bed_day": float(care.admissions.step_down_wait_days[admit_in].sum()),
+    }
+
+
+def cost_kpis(k: KpiInputs) -> dict[str, float]:
+    """The cost KPIs of one window, £ a year (the window's £ x 52.18 / weeks)."""
+    per_year = WEEKS_PER_YEAR / k.weeks
+    capacity = capacity_costs(k)
+    costs = k.cfg.assumptions.unit_costs
+    cash_lines = set(k.cfg.assumptions.money.cash_releasing_activity)
+    counts = activity_counts(k)
+    cash = sum(n * getattr(costs, name) for name, n in counts.items() if name in cash_lines)
+    fixed = sum(n * getattr(costs, name) for name, n in counts.items() if name not in cash_lines)
+    services = sum(capacity.values())
+    return {
+        "cost.practice_staff_annual_gbp": capacity["practice_staff"] * per_year,
+        "cost.locums_annual_gbp": capacity["locums"] * per_year,
+        "cost.services_annual_gbp": services * per_year,
+        "cost.activity_cash_annual_gbp": cash * per_year,
+        "cost.activity_fixed_annual_gbp": fixed * per_year,
+        "cost.activity_annual_gbp": (cash + fixed) * per_year,
+        "cost.cash_annual_gbp": (services + cash) * per_year,
+        "cost.total_annual_gbp": (services + cash + fixed) * per_year,
+    }
+
+
+__all__ = [
+    "ACTIVITY_UNIT_COSTS",
+    "COST_KPIS",
+    "MINUTES_PER_DAY",
+    "activity_counts",
+    "capacity_costs",
+    "cost_kpis",
+    "cost_per_fte",
+    "discount_factors",
+    "practice_fte",
+    "present_value",
+]
