@@ -97,11 +97,15 @@ def yearly_values(kpis: pd.DataFrame, by_year: pd.DataFrame | None) -> pd.DataFr
     return one[BY_YEAR_COLUMNS]
 
 
-def _periods(per_rep: np.ndarray, years: list[int], rate: float) -> list[tuple[str, np.ndarray]]:
-    """Each year's values, their total and their present value, per replication."""
+def _periods(
+    per_rep: np.ndarray, years: list[int], rate: float, money: bool = True
+) -> list[tuple[str, np.ndarray]]:
+    """Each year's values, their total and (for money) their present value, per replication."""
     periods = [(str(y), per_rep[:, i]) for i, y in enumerate(years)]
-    factors = discount_factors(rate, len(years))
-    return [*periods, (TOTAL, per_rep.sum(axis=1)), (PRESENT_VALUE, per_rep @ factors)]
+    periods.append((TOTAL, per_rep.sum(axis=1)))
+    if money:
+        periods.append((PRESENT_VALUE, per_rep @ discount_factors(rate, len(years))))
+    return periods
 
 
 def cost_totals(yearly: pd.DataFrame, rate: float, level: float) -> pd.DataFrame:
@@ -136,7 +140,7 @@ def money_comparison(
             continue
         diff = (sign * (o[kpi] - b[kpi]) * scale).unstack("year").reindex(index=reps)
         per_rep = diff[years].to_numpy(dtype=float)  # (replication, year)
-        for period, values in _periods(per_rep, years, rate):
+        for period, values in _periods(per_rep, years, rate, money=unit == _GBP):
             mean, lo, hi = t_interval(values, level)
             rows.append((key, label, unit, period, mean, lo, hi, int(np.isfinite(values).sum())))
     return pd.DataFrame(rows, columns=MONEY_COLUMNS)
