@@ -15,10 +15,12 @@ Statistical checks use fixed seeds (deterministic) and the suite's family-wise l
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import holidays
 import numpy as np
 from conftest import compose_with_hydra
 from omegaconf import OmegaConf
@@ -192,24 +194,43 @@ def calendar_of(res: ReplicationResult):
     return make_calendar(k.cfg, warmup, weeks - warmup)
 
 
-def in_core_hours(cfg, minutes: np.ndarray) -> np.ndarray:
-    """Where a minute falls in practices' core hours (week 0 starts on a Monday)."""
-    hours = cfg.site.core_hours
+def bank_holiday_days(cfg, n_days: int = 3 * 366) -> set[int]:
+    """Days (from the site's start) that are weekday bank holidays, straight from the
+    ``holidays`` library (independently of :class:`sim.core.calendar.Calendar`)."""
+    if cfg.site.bank_holidays == "none":
+        return set()
+    start = dt.date.fromisoformat(cfg.site.calendar_start)
+    years = range(start.year, start.year + n_days // 365 + 2)
+    table = holidays.country_holidays("GB", subdiv=cfg.site.bank_holidays, years=years)
+    return {(d - start).days for d in table if d.weekday() < 5 and 0 <= (d - start).days < n_days}
+
+
+def working_day_flags(cfg, n_days: int = 3 * 366) -> np.ndarray:
+    """(day,) True on days practices open: core-hours weekdays that are not bank holidays."""
     names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    working = np.array([n in hours.weekdays for n in names])
+    weekday = np.array([n in cfg.site.core_hours.weekdays for n in names])
+    flags = weekday[np.arange(n_days) % 7]
+    flags[sorted(bank_holiday_days(cfg, n_days))] = False
+    return flags
+
+
+def in_core_hours(cfg, minutes: np.ndarray) -> np.ndarray:
+    """Where a minute falls in practices' core hours (week 0 starts on a Monday; bank holidays
+    are not core hours)."""
+    hours = cfg.site.core_hours
     day = (np.asarray(minutes) // MINUTES_PER_DAY).astype(int)
     minute = minutes - day * MINUTES_PER_DAY
-    return working[day % 7] & (minute >= hours.open_minute) & (minute < hours.close_minute)
+    working = working_day_flags(cfg, int(day.max(initial=0)) + 1)
+    return working[day] & (minute >= hours.open_minute) & (minute < hours.close_minute)
 
 
 def working_days_after(cfg, from_day: np.ndarray, to_day: np.ndarray) -> np.ndarray:
     """Working days in (from_day, to_day]: how many working days a wait spans, counted by hand
     (independently of :class:`sim.core.calendar.Calendar`)."""
-    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    working = np.array([n in cfg.site.core_hours.weekdays for n in names])
+    working = working_day_flags(cfg, int(max(to_day.max(initial=0), 0)) + 2)
     out = np.zeros(len(from_day), dtype=int)
     for i, (a, b) in enumerate(zip(from_day.tolist(), to_day.tolist(), strict=True)):
-        out[i] = sum(1 for d in range(int(a) + 1, int(b) + 1) if working[d % 7])
+        out[i] = sum(1 for d in range(int(a) + 1, int(b) + 1) if working[d])
     return out
 
 

@@ -7,8 +7,11 @@ slots, searched exhaustively) over random sequences of requests.
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import math
 
+import holidays
 import pytest
 from conftest import configure
 from hypothesis import given, settings
@@ -375,17 +378,33 @@ def test_largest_remainder_sums_exactly_and_is_proportional(total, weights):
 # --------------------------------------------------------------------------------------------
 
 
+def _year_of_books(data):
+    """Practice books over a year with no warm-up (day 0 is Monday 7 April 2025)."""
+    run_cfg = configure(data)
+    cal = make_calendar(run_cfg.model, 0, 52)
+    return run_cfg, cal, build_practice_books(run_cfg.model, cal)
+
+
+def _english_bank_holidays(start: dt.date, days: int) -> set[int]:
+    """Weekday bank holidays as day offsets, straight from the holidays library."""
+    table = holidays.country_holidays("GB", subdiv="ENG", years=range(start.year, start.year + 3))
+    return {(d - start).days for d in table if d.weekday() < 5 and 0 <= (d - start).days < days}
+
+
 def test_practice_books_offer_the_configured_capacity(small_data):
     code = next(iter(small_data["site"]["practices"]))
     small_data["site"]["practices"][code]["gp_fte"] = 3.25  # absolute override for one
-    run_cfg = configure(small_data)
-    cal = make_calendar(run_cfg.model, 0, 1)
-    books = build_practice_books(run_cfg.model, cal)
+    run_cfg, cal, books = _year_of_books(small_data)
     cap = small_data["site"]["practice_capacity"]
-    working = [
-        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].index(w)
-        for w in small_data["site"]["core_hours"]["weekdays"]
+    start = dt.date.fromisoformat(small_data["site"]["calendar_start"])
+    year = range(364)
+    closed = _english_bank_holidays(start, 364)
+    # 18 and 21 Apr, 5 and 26 May, 25 Aug, 25 and 26 Dec 2025, 1 Jan and 3 Apr 2026
+    assert len(closed) == 9
+    third_thursdays = [
+        d for d in year if d % 7 == 3 and 15 <= (start + dt.timedelta(days=d)).day <= 21
     ]
+    assert len(third_thursdays) == 12
     assert books.codes == list(small_data["site"]["practices"])
     for p, (pcode, practice) in enumerate(small_data["site"]["practices"].items()):
         for s, staff in enumerate(STAFF_TYPES):
@@ -393,23 +412,45 @@ def test_practice_books_offer_the_configured_capacity(small_data):
             fte = practice.get(f"{staff}_fte")
             if fte is None:
                 fte = sc["fte_per_1000"] * practice["list_size"] / 1000
-            per_week = fte * sc["sessions_per_fte_week"] * sc["weeks_available_per_year"] / 52
-            sessions = round(per_week)
+            per_year = fte * sc["sessions_per_fte_week"] * sc["weeks_available_per_year"]
             book = books.books[p][s]
-            per_day = [book.slots_on(d) for d in range(7)]  # day 0 is a Monday
-            assert sum(per_day) == sessions * sc["slots_per_session"], (pcode, staff)
-            assert books.weekly_slots[p, s] == sum(per_day)
-            assert all(per_day[d] == 0 for d in range(7) if d not in working)
-            # Heavier-weighted weekdays never get fewer sessions than lighter ones.
-            w = cap["weekday_weight"]
-            for a in working:
-                for b in working:
-                    if w[a] > w[b]:
-                        assert per_day[a] >= per_day[b], (pcode, staff, a, b)
-            # On-the-day share: within one slot per day of the configured share.
-            otd = sum(book.slots_on(d) - book.free_prebook_on(d) for d in range(7))
-            share = cap["on_the_day_share"]
-            assert abs(otd - share * sum(per_day)) <= len(working)
+            slots = [book.slots_on(d) for d in year]
+            # The year's sessions are those funded, whatever the closures (sickness moves them
+            # between months; months differ in length, hence the small tolerance).
+            got = sum(slots) / sc["slots_per_session"]
+            assert abs(got - per_year) <= 1 + 0.005 * per_year, (pcode, staff, got, per_year)
+            # Nothing at weekends or on bank holidays; nothing from 12:00 on PLT afternoons.
+            assert all(slots[d] == 0 for d in year if d % 7 >= 5 or d in closed), (pcode, staff)
+            assert all(min(book.slot_times_on(d), default=0) < 720 for d in third_thursdays)
+            assert all(max(book.slot_times_on(d), default=0) < 720 for d in third_thursdays)
+            # Heavier-weighted weekdays get more sessions over the year.
+            by_weekday = [sum(slots[d] for d in year if d % 7 == wd) for wd in range(5)]
+            assert by_weekday[0] > by_weekday[4], (pcode, staff, by_weekday)
+            # On-the-day share: within one slot per open day of the configured share.
+            otd = sum(book.slots_on(d) - book.free_prebook_on(d) for d in year)
+            open_days = sum(1 for d in year if slots[d])
+            assert abs(otd - cap["on_the_day_share"] * sum(slots)) <= open_days
+
+
+def test_winter_sickness_moves_sessions_out_of_winter(real_data):
+    weight = real_data["site"]["practice_capacity"]["weekday_weight"]
+
+    def per_weighted_day(data, months: set[int]) -> float:
+        """Slots per working day, each day counted by its weekday's weight (so months with
+        more Mondays are not busier for that reason)."""
+        _, cal, books = _year_of_books(data)
+        days = [d for d in range(364) if cal.is_working[d] and cal.month[d] + 1 in months]
+        slots = sum(b.slots_on(d) for row in books.books for b in row for d in days)
+        return slots / sum(weight[d % 7] for d in days)
+
+    ratio = per_weighted_day(real_data, {12, 1, 2}) / per_weighted_day(real_data, {6, 7, 8})
+    # sickness 5.7%, 5.7%, 5.5% in Dec, Jan, Feb; 4.4% in summer
+    assert ratio == pytest.approx((1 - 0.0563) / (1 - 0.044), abs=0.003)
+    # and with sickness the same all year, the seasons match
+    flat = copy.deepcopy(real_data)
+    flat["assumptions"]["workforce"]["sickness_absence_by_month"] = [0.05] * 12
+    ratio = per_weighted_day(flat, {12, 1, 2}) / per_weighted_day(flat, {6, 7, 8})
+    assert ratio == pytest.approx(1, abs=0.003)
 
 
 @settings(max_examples=60, deadline=None)

@@ -432,7 +432,7 @@ CATALOGUE = [
         ("experiment=no_such_preset",),
         "experiment",
         "'no_such_preset'",
-        "no such option; available: board, quick, standard",
+        "no such option; available: board, programme, quick, standard",
     ),
     # --- files that try to run code ---------------------------------------------------------
     BadInput(

@@ -10,6 +10,9 @@ expectation is about the practice alone.
 
 from __future__ import annotations
 
+import datetime as dt
+
+import holidays
 import numpy as np
 import pytest
 from conftest import (
@@ -44,22 +47,41 @@ def run(run_cfg, weeks=(WARMUP, RUN), seed=SEED, replication=0):
     return ep, pj, res
 
 
+def open_days(data, n_days: int = 400) -> np.ndarray:
+    """(day,) True on working days: core-hours weekdays that are not English bank holidays
+    (from the holidays library, independently of the model's calendar)."""
+    hours = data["site"]["core_hours"]
+    weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    flags = np.array([weekdays[d % 7] in hours["weekdays"] for d in range(n_days)])
+    start = dt.date.fromisoformat(data["site"]["calendar_start"])
+    for day in holidays.country_holidays("GB", subdiv="ENG", years=(start.year, start.year + 1)):
+        if 0 <= (day - start).days < n_days:
+            flags[(day - start).days] = False
+    return flags
+
+
+def learning_afternoons(data, n_days: int = 400) -> np.ndarray:
+    """(day,) True on protected learning days: the 3rd Thursday of each month (by hand)."""
+    start = dt.date.fromisoformat(data["site"]["calendar_start"])
+    days = [start + dt.timedelta(days=d) for d in range(n_days)]
+    return np.array([d.weekday() == 3 and 15 <= d.day <= 21 for d in days])
+
+
 def in_core_hours(data, minutes: np.ndarray) -> np.ndarray:
     """True where a minute falls in core hours (calendar starts on a Monday)."""
     hours = data["site"]["core_hours"]
-    weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    working = np.array([w in hours["weekdays"] for w in weekdays])
     day = (minutes // MINUTES_PER_DAY).astype(int)
     minute = minutes - day * MINUTES_PER_DAY
-    return working[day % 7] & (minute >= hours["open_minute"]) & (minute < hours["close_minute"])
+    working = open_days(data)[day]
+    return working & (minute >= hours["open_minute"]) & (minute < hours["close_minute"])
 
 
 def after_last_opening(data, minutes: np.ndarray, run_days: int) -> np.ndarray:
     """True for needs arising after the last core-hours close of the run: their request is
     made at the next opening, which is after the end."""
     hours = data["site"]["core_hours"]
-    weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    last_open_day = max(d for d in range(run_days) if weekdays[d % 7] in hours["weekdays"])
+    working = open_days(data)
+    last_open_day = max(d for d in range(run_days) if working[d])
     return minutes >= last_open_day * MINUTES_PER_DAY + hours["close_minute"]
 
 
@@ -131,6 +153,8 @@ def test_urgent_needs_in_hours_with_ample_capacity_are_seen_same_day(small_data)
         & (ep.urgency == URGENT)
         & in_core_hours(data, t_req)
         & (t_req - day * MINUTES_PER_DAY <= latest_request)
+        # practices run no afternoon session on a protected learning day
+        & ~learning_afternoons(data)[day.astype(int)]
     )
     assert urgent.sum() > 1000
     np.testing.assert_array_equal(pj.appointment_day[urgent], day[urgent])
@@ -323,6 +347,7 @@ def test_urgent_out_of_hours_needs_that_wait_ask_the_practice_at_opening(small_d
     overrides = {
         **no_slot_rule("give_up"),  # so NHS 111 and A&E are reached only out of hours
         "assumptions.booking.urgent_out_of_hours_waits_share": 1.0,
+        "assumptions.demand.waiting_request_hour_share": [1.0],  # all ring at opening
     }
     ep, pj, _ = run(practice_only(small_data, overrides))
     urgent_ooh = (ep.urgency == URGENT) & ~in_core_hours(small_data, ep.time)
@@ -332,6 +357,22 @@ def test_urgent_out_of_hours_needs_that_wait_ask_the_practice_at_opening(small_d
     t = pj.first_request_time[urgent_ooh]
     assert (t > ep.time[urgent_ooh]).all()
     np.testing.assert_array_equal(t % MINUTES_PER_DAY, open_minute)
+
+
+def test_needs_that_waited_ring_through_the_next_working_day_as_configured(small_data):
+    """By default needs that waited ring at a time drawn from waiting_request_hour_share:
+    the hour after opening in which they ring follows it (frail urgent needs ring at opening)."""
+    ep, pj, _ = run(practice_only(small_data))
+    shares = np.asarray(small_data["assumptions"]["demand"]["waiting_request_hour_share"])
+    hours = small_data["site"]["core_hours"]
+    waited = ~in_core_hours(small_data, ep.time) & ~np.isnan(pj.first_request_time)
+    waited &= ~((ep.urgency == URGENT) & (ep.frailty >= 2))
+    t = pj.first_request_time[waited]
+    minute = t % MINUTES_PER_DAY
+    assert ((minute >= hours["open_minute"]) & (minute < hours["close_minute"])).all()
+    assert in_core_hours(small_data, t).all()  # on a working day
+    hour = ((minute - hours["open_minute"]) // 60).astype(int)
+    assert_shares(np.bincount(hour, minlength=len(shares)), shares, "hour waiting needs ring")
 
 
 def test_urgent_out_of_hours_partial_share(small_data):
@@ -378,12 +419,13 @@ def test_staff_need_decides_the_book(small_data):
     np.testing.assert_array_equal(np.array(STAFF_TYPES)[pj.staff_type[specific]], names)
 
 
-def weekday_deadline(day: int, working_days: int, working=(0, 1, 2, 3, 4)) -> int:
-    """The day ``working_days`` working days after ``day`` (a working day counts as 0)."""
+def weekday_deadline(day: int, working_days: int, closed=()) -> int:
+    """The day ``working_days`` working days after ``day`` (a working day counts as 0);
+    ``closed``: bank holidays."""
     d, left = day, working_days
     while left > 0:
         d += 1
-        if d % 7 in working:
+        if d % 7 < 5 and d not in closed:
             left -= 1
     return d
 
@@ -397,6 +439,13 @@ def test_add_working_days_by_hand():
     for d in range(0, 20):
         if d % 7 < 5:
             assert cal.add_working_days(d, 2) == weekday_deadline(d, 2), d
+    # Easter 2025: Good Friday 18 April (day 11) and Easter Monday (day 14) are closed
+    closed = np.zeros(28, dtype=bool)
+    closed[[11, 14]] = True
+    cal = Calendar("2025-04-07", 28, (0, 1, 2, 3, 4), closed=closed)
+    assert cal.add_working_days(10, 1) == 15  # Thursday -> Tuesday
+    assert cal.add_working_days(11, 1) == 15  # from Good Friday, the next working day is 1
+    assert not cal.is_working[11] and cal.next_working[11] == 15
 
 
 def test_bookings_respect_targets_and_earliest_day_when_nobody_books_later(small_data):
@@ -414,8 +463,10 @@ def test_bookings_respect_targets_and_earliest_day_when_nobody_books_later(small
     assert (lead[booked & (urg == URGENT)] <= target["urgent"]).all()
     soon = np.flatnonzero(booked & (urg == URGENCIES.index("soon")))
     assert soon.size > 100
+    closed = set(np.flatnonzero(~open_days(small_data)))
     for i in soon:
-        assert pj.appointment_day[i] <= weekday_deadline(book_day[i], target["soon"]), i
+        deadline = weekday_deadline(book_day[i], target["soon"], closed)
+        assert pj.appointment_day[i] <= deadline, i
     routine = booked & (urg == URGENCIES.index("routine"))
     offset = ep.earliest_offset_days.astype(int)
     assert (lead[routine] >= offset[routine]).all()

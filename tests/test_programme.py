@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import ALPHA, SEED, compose_real, configure, small_site
 from scipy import stats
-from system_helpers import run_config
+from system_helpers import replicate, run_config
 
 from sim.config.phasing import OptionPhase, Phasing, config_at
 from sim.config.schema import AGE_BANDS, ConfigError
@@ -290,6 +290,49 @@ def test_options_the_model_cannot_phase_yet_are_refused_clearly():
         run_config(("scenario=[ic_expansion]", "scenario.ic_expansion.ramp_weeks=26"))
     assert err.value.key == "scenario.ic_expansion.start_week"
     assert "site.intermediate_care.places" in err.value.rule
+
+
+def test_gp_posts_funded_later_are_recruited_after_the_lag_with_locums_meanwhile():
+    """gp_recruitment funded from programme week 10: establishment steps up then, GPs arrive
+    26 weeks later (the recruitment lag), half the gap worked by locums meanwhile; the books'
+    GP slots and the pay follow."""
+    overrides = (
+        "scenario=[gp_recruitment]",
+        "scenario.gp_recruitment.start_week=10",
+        "assumptions.workforce.gp.attrition_per_year=0.0",
+    )
+    res = replicate(overrides, warmup_weeks=1, run_weeks=52)
+    base = replicate(
+        ("assumptions.workforce.gp.attrition_per_year=0.0",), warmup_weeks=1, run_weeks=52
+    )
+    k, kb = res.detail["inputs"], base.detail["inputs"]
+    wf = k.workforce
+    gp = 0  # STAFF_TYPES order
+    start = k.first_day // 7  # programme week 0
+    est, in_post, locum = (
+        a[:, :, gp].sum(axis=1) for a in (wf.establishment, wf.in_post, wf.locum)
+    )
+    before, after = est[start + 9], est[start + 10]
+    assert after > before
+    np.testing.assert_allclose(in_post[start + 10 : start + 36], before)
+    np.testing.assert_allclose(in_post[start + 36 :], after)
+    np.testing.assert_allclose(locum[start + 10 : start + 36], 0.5 * (after - before))
+
+    def gp_slots(kk, weeks: range) -> int:
+        days = [7 * w + d for w in weeks for d in range(7)]
+        return sum(row[gp].slots_on(day) for row in kk.practices.books for day in days)
+
+    early, gap, late = (
+        range(start, start + 10),
+        range(start + 12, start + 34),
+        range(start + 38, start + 52),
+    )
+    assert gp_slots(k, early) == gp_slots(kb, early)
+    for weeks, fte in ((gap, before + 0.5 * (after - before)), (late, after)):
+        ratio = gp_slots(k, weeks) / gp_slots(kb, weeks)
+        assert ratio == pytest.approx(fte / before, abs=0.01)
+    assert res.kpis["cost.locums_annual_gbp"] > 0 and base.kpis["cost.locums_annual_gbp"] == 0
+    assert res.kpis["cost.practice_staff_annual_gbp"] > base.kpis["cost.practice_staff_annual_gbp"]
 
 
 def test_options_without_phasing_carry_none():

@@ -153,6 +153,11 @@ def denominators(k) -> dict[str, float]:
         ),
         # GP access is sampled as requests reach practices: none in the window, no sample
         "practice.third_next_available_days": float(request_in_window.sum()),
+        # first requests made in the window (the Monday share: those made Monday to Friday)
+        "practice.monday_request_share": float(
+            (request_in_window & ((sj.first_request_time // MINUTES_PER_DAY) % 7 < 5)).sum()
+        ),
+        "practice.monday_8to9_request_share": float(request_in_window.sum()),
         # slots offered in the window
         "practice.utilisation": float(k.practices.offered_between(first, last).sum()),
         "hub.utilisation": float(hub_offered),
@@ -162,6 +167,7 @@ def denominators(k) -> dict[str, float]:
         "ic.occupancy": float(k.cfg.site.intermediate_care.places),
         # A&E attendances in the window (aged 65+ for the last)
         "ae.primary_care_treatable_share": n_ae,
+        "ae.monday_share": n_ae,
         "ae.four_hour_performance": n_ae,
         "ae.time_in_department_mean_min": n_ae,
         "ae.time_in_department_p95_min": n_ae,
@@ -175,10 +181,13 @@ UNIT_INTERVAL = (
     "practice.same_day_share",
     "practice.urgent_same_day_met_rate",
     "practice.utilisation",
+    "practice.monday_request_share",
+    "practice.monday_8to9_request_share",
     "practice.dna_rate",
     "hub.utilisation",
     "ic.occupancy",
     "ae.primary_care_treatable_share",
+    "ae.monday_share",
     "ae.four_hour_performance",
     "ae.conversion",
     "ae.conversion_65plus",

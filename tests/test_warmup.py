@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import SEED, configure, small_site
+from system_helpers import bank_holiday_days, run_config
 
 import sim.cli
 from sim.core.replication import run_replication
@@ -160,9 +161,11 @@ def test_pilot_series_start_empty_and_fill(pilot_report):
         first_day, last_week = s[name][:, 0], s[name][:, -7:].mean(axis=1)
         assert np.all(first_day < 0.2 * last_week), (name, first_day, last_week)
     tna = s["practice_third_next_available"]
-    weekend = np.arange(7 * PILOT_WEEKS) % 7 >= 5
-    assert np.isnan(tna[:, weekend]).all() and np.isfinite(tna[:, ~weekend]).all()
-    assert np.all(tna[:, 0] < tna[:, -7:-2].mean(axis=1))
+    # sampled on working days only: not at weekends, not on bank holidays
+    shut = np.arange(7 * PILOT_WEEKS) % 7 >= 5
+    shut[sorted(bank_holiday_days(run_config().model, 7 * PILOT_WEEKS))] = True
+    assert np.isnan(tna[:, shut]).all() and np.isfinite(tna[:, ~shut]).all()
+    assert np.all(tna[:, 0] < np.nanmean(tna[:, -7:-2], axis=1))
 
 
 def test_pilot_replications_match_the_experiment_streams(real_data, pilot_report):

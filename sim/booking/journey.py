@@ -62,7 +62,7 @@ from sim.config.schema import (
 )
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
-from sim.core.demand import ROUTINE, SOON, URGENT, Episodes
+from sim.core.demand import ROUTINE, SOON, URGENT, Episodes, waiting_request_offsets
 from sim.core.streams import KeyedUniform, keyed_uniforms
 from sim.services.hub import HubBooks
 from sim.services.practice import PracticeBooks
@@ -143,11 +143,26 @@ def request_times(
     before_open_today = working & (minute < open_m)
     next_day = calendar.next_working[np.minimum(day + 1, n_days)]
     open_day = np.where(before_open_today, day, next_day)
-    waiting_time = open_day * MINUTES_PER_DAY + open_m
-    request = np.where(in_hours, ep.time, waiting_time.astype(float))
+    # Needs that waited ring through the next working day (frail urgent ones at opening).
+    offset = waiting_request_offsets(cfg.assumptions.demand, ep.key, close_m - open_m)
+    offset[(ep.urgency == URGENT) & (ep.frailty >= MODERATE)] = 0.0
+    waiting_time = open_day * MINUTES_PER_DAY + open_m + offset
+    request = np.where(in_hours, ep.time, waiting_time)
     waits = ep.uniforms["ooh_choice"] < cfg.assumptions.booking.urgent_out_of_hours_waits_share
     urgent_ooh = (~in_hours) & (ep.urgency == URGENT) & ~waits
+    # Urgent needs that do not wait never ask the practice: they act when they arise.
+    request = np.where(urgent_ooh, ep.time, request)
     return request, in_hours, urgent_ooh
+
+
+def in_request_order(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> Episodes:
+    """The episodes in the order they reach their practice (the booking pass handles them in
+    that order). Needs that waited for an opening ring through the next working day, so a need
+    that arose on Saturday may ring after one that arose on Monday at 09:00."""
+    request, _, _ = request_times(ep, cfg, calendar)
+    if len(request) < 2 or not np.any(np.diff(request) < 0):
+        return ep
+    return ep.reordered(np.argsort(request, kind="stable"))
 
 
 def booking_window(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import fnmatch
 import math
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
@@ -24,9 +25,13 @@ from typing import Any, get_args, get_origin
 from sim.config.scenarios import CHANGEABLE_SECTIONS, child_type
 from sim.config.schema import ModelConfig, build_model_config
 
-#: Settings whose change the model follows week by week. An option changing anything else
-#: can only be in place from the start (start_week 0, ramp_weeks 0).
-PHASEABLE = ("assumptions.demand.",)
+#: Settings whose change the model follows week by week (shell-style patterns). An option
+#: changing anything else can only be in place from the start (start_week 0, ramp_weeks 0).
+PHASEABLE = (
+    "assumptions.demand.*",  # needs arising each week (sim.core.demand)
+    "site.practice_capacity.*.fte_per_1000",  # posts funded (sim.core.workforce)
+    "site.practices.*.*_fte",
+)
 
 
 def settings_changed(changes: dict[str, Any], prefix: str = "") -> list[str]:
@@ -43,7 +48,11 @@ def settings_changed(changes: dict[str, Any], prefix: str = "") -> list[str]:
 
 def unphaseable(changes: dict[str, Any]) -> list[str]:
     """Settings in ``changes`` the model cannot yet follow week by week."""
-    return [k for k in settings_changed(changes) if not k.startswith(PHASEABLE)]
+    return [
+        k
+        for k in settings_changed(changes)
+        if not any(fnmatch.fnmatchcase(k, p) for p in PHASEABLE)
+    ]
 
 
 @dataclass(frozen=True)

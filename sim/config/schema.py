@@ -163,6 +163,21 @@ class CoreHours:
 
 
 @dataclass
+class ProtectedLearningTime:
+    """A monthly afternoon when practices close to patients for training: the
+    ``week_of_month``-th ``weekday`` of each month listed, from ``closes_minute``."""
+
+    weekday: str = _f(choices=WEEKDAYS)
+    week_of_month: int = _f(min=1, max=5)
+    closes_minute: int = _f(min=0, max=1440)  # minutes after midnight
+    months: list[int] = _f(list(range(1, 13)), min=1, max=12)
+
+
+#: Bank holiday calendars (the ``holidays`` library's UK subdivisions), or none.
+BANK_HOLIDAY_CALENDARS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR", "none")
+
+
+@dataclass
 class Locality:
     title: str
     age_share: dict[str, float] | None = shares(AGE_BANDS, default=None)
@@ -264,6 +279,9 @@ class Site:
     rapid_assessment: RapidAssessment = _f()
     intermediate_care: IntermediateCareCapacity = _f()
     emergency_department: EmergencyDepartment = _f()
+    # Weekday bank holidays close practices, hubs and clinics (GMS core hours exclude them)
+    bank_holidays: str = _f("ENG", choices=BANK_HOLIDAY_CALENDARS)
+    protected_learning_time: ProtectedLearningTime | None = None
     # Registered patients in each age band in programme years 1, 2, ... relative to year 1
     # (year 1 is the list sizes above, so its index is 1). Years of 52 weeks after the warm-up.
     population_index: dict[str, list[float]] = _f(
@@ -290,6 +308,9 @@ class Demand:
     # Change in needs per person each programme year after the first (0.01 = +1% a year,
     # compounding), on top of population change
     per_person_trend_per_year: float = _f(0.0, min=-0.5, max=0.5)
+    # When a need that arose while practices were shut asks its practice: share in each hour
+    # of the next working day from opening (the last may be part of an hour); default: at once
+    waiting_request_hour_share: list[float] = _f([1.0], min=0, min_length=1, sums_to_one=True)
     # Winter acuity: relative share of needs that are urgent, Jan..Dec (scaled in the model so
     # the year's urgent share stays urgency_share.urgent)
     urgent_share_month_multiplier: list[float] = profile(12, sums_to_one=False, default=[1.0] * 12)
@@ -465,6 +486,9 @@ class Workforce:
     gp: StaffFlows = _f()
     nurse: StaffFlows = _f()
     pharmacist: StaffFlows = _f()
+    # Share of practice clinicians' sessions lost to sickness, Jan..Dec: the year's sessions
+    # (weeks_available_per_year) are spread over the months in proportion to 1 - this
+    sickness_absence_by_month: list[float] = _f([0.0] * 12, length=12, min=0, max=0.5)
 
 
 @dataclass
@@ -868,4 +892,14 @@ def build_model_config(site: Any, assumptions: Any, scenario: str = "baseline") 
     check_site(s)
     a = from_dict(Assumptions, assumptions, "assumptions")
     check_assumptions(a)
+    hours = s.core_hours
+    open_hours = math.ceil((hours.close_minute - hours.open_minute) / 60)
+    waiting = a.demand.waiting_request_hour_share
+    if len(waiting) not in (1, open_hours):
+        raise ConfigError(
+            "assumptions.demand.waiting_request_hour_share",
+            waiting,
+            f"needs one share per hour practices are open ({open_hours}: "
+            f"{hours.open_minute // 60:02d}:00 to the close), or a single 1.0 for all at opening",
+        )
     return ModelConfig(site=s, assumptions=a, scenario=scenario)

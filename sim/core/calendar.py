@@ -14,6 +14,8 @@ import datetime as dt
 
 import numpy as np
 
+from sim.config.schema import WEEKDAYS, ModelConfig
+
 MINUTES_PER_HOUR = 60
 MINUTES_PER_DAY = 1440
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
@@ -23,6 +25,8 @@ WEEKS_PER_YEAR = DAYS_PER_YEAR / 7
 #: A programme year is 52 whole weeks, so each year holds the same weekdays.
 WEEKS_PER_PROGRAMME_YEAR = 52
 DAYS_PER_PROGRAMME_YEAR = 7 * WEEKS_PER_PROGRAMME_YEAR
+#: Template index of a bank holiday for services built from weekly templates (after Mon..Sun).
+CLOSED = 7
 
 
 def bank_holidays(start: dt.date, n_days: int, subdivision: str) -> np.ndarray:
@@ -56,6 +60,23 @@ def nth_weekday_of_month(
         if day.weekday() == weekday and day.month in months and (day.day - 1) // 7 == nth - 1:
             out[offset] = True
     return out
+
+
+def practice_closures(cfg: ModelConfig, n_days: int) -> dict[str, np.ndarray]:
+    """The site's closures over ``n_days`` from its start date, as :class:`Calendar` takes
+    them: bank holidays (``closed``) and protected learning afternoons (``closes_early``)."""
+    start = dt.date.fromisoformat(cfg.site.calendar_start)
+    closes_early = np.full(n_days, -1, dtype=np.int64)
+    plt = cfg.site.protected_learning_time
+    if plt is not None:
+        days = nth_weekday_of_month(
+            start, n_days, WEEKDAYS.index(plt.weekday), plt.week_of_month, tuple(plt.months)
+        )
+        closes_early[days] = plt.closes_minute
+    return {
+        "closed": bank_holidays(start, n_days, cfg.site.bank_holidays),
+        "closes_early": closes_early,
+    }
 
 
 class Calendar:
@@ -125,6 +146,11 @@ class Calendar:
         self.next_working = nxt
         # working_day_index[d]: count of working days before d, to measure "working days"
         self.working_days_before = np.concatenate(([0], np.cumsum(self.is_working)))
+
+    def weekday_or_closed(self) -> list[int]:
+        """For weekly templates of a service shut on bank holidays: each day's weekday, or
+        :data:`CLOSED` on a bank holiday (a template list gets an empty eighth entry)."""
+        return np.where(self.is_bank_holiday, CLOSED, self.weekday).tolist()
 
     def add_working_days(self, day: int, n: int) -> int:
         """The day ``n`` working days after ``day``: a working ``day`` counts as 0; from a day

@@ -32,7 +32,7 @@ from sim.core.calendar import (
     Calendar,
 )
 from sim.core.programme import WeeklyConfigs
-from sim.core.streams import Streams
+from sim.core.streams import Streams, keyed_uniforms
 
 URGENT, SOON, ROUTINE = (URGENCIES.index(u) for u in ("urgent", "soon", "routine"))
 NOT_ASSESSED = -1  # frailty band of an episode for a patient under 65
@@ -43,7 +43,9 @@ UNIFORM_ATTRIBUTES: tuple[str, ...] = ("dna", "no_slot_choice", "ooh_choice")
 
 @dataclass
 class Episodes:
-    """All episodes of one replication, sorted by the minute the need arises."""
+    """All episodes of one replication: sorted by the minute the need arises as generated, by
+    the minute it reaches its practice in a replication (:func:`sim.booking.journey.
+    in_request_order`)."""
 
     time: np.ndarray  # float64 minutes from Monday 00:00 of week 0
     practice: np.ndarray  # int32 index into the site's practice list
@@ -58,6 +60,20 @@ class Episodes:
 
     def __len__(self) -> int:
         return len(self.time)
+
+    def reordered(self, order: np.ndarray) -> Episodes:
+        """The same episodes in another order (every array permuted alike)."""
+        return Episodes(
+            time=self.time[order],
+            practice=self.practice[order],
+            age_band=self.age_band[order],
+            frailty=self.frailty[order],
+            urgency=self.urgency[order],
+            staff_need=self.staff_need[order],
+            earliest_offset_days=self.earliest_offset_days[order],
+            uniforms={name: u[order] for name, u in self.uniforms.items()},
+            key=self.key[order],
+        )
 
 
 def hour_of_week_profile(cfg: ModelConfig) -> np.ndarray:
@@ -121,8 +137,35 @@ def hourly_rate_multiplier(cfg: ModelConfig, calendar: Calendar) -> np.ndarray:
     days = calendar.run_days
     weeks = int(np.ceil(days / 7))
     week_profile = np.tile(hour_of_week_profile(cfg), weeks)[: days * 24]
+    holidays = calendar.is_bank_holiday[:days]
+    if holidays.any():
+        # A bank holiday is a Sunday for needs: people put off what can wait, as at a weekend
+        # (needs that arise then still wait for the practice or go to NHS 111 or A&E).
+        by_day = week_profile.reshape(days, 24).copy()
+        by_day[holidays] = hour_of_week_profile(cfg)[6 * 24 :]
+        week_profile = by_day.ravel()
     month_of_hour = np.repeat(month[calendar.month[:days]], 24)
     return week_profile * month_of_hour / WEEKS_PER_YEAR
+
+
+def waiting_request_offsets(d: Demand, key: np.ndarray, day_minutes: int) -> np.ndarray:
+    """Minutes after opening at which needs that waited ask their practice: an hour from
+    ``waiting_request_hour_share`` and a time within it, from one keyed uniform each (so the
+    same patient rings at the same time in every scenario). A profile of one hour means at
+    opening, as practices' phone lines open."""
+    shares = np.asarray(d.waiting_request_hour_share, dtype=float)
+    if len(shares) == 1:
+        return np.zeros(len(key))
+    u = keyed_uniforms(np.asarray(key, dtype=np.uint64), "waiting_request")
+    cum = np.cumsum(shares)
+    cum[-1] = 1.0 + 1e-12
+    hour = np.searchsorted(cum, u, side="right")
+    start = np.concatenate(([0.0], cum[:-1]))[hour]
+    within = np.clip((u - start) / np.maximum(shares[hour], 1e-300), 0, 1 - 1e-12)
+    # the last hour may be part of one (18:00-18:30)
+    width = np.minimum(MINUTES_PER_HOUR, day_minutes - hour * MINUTES_PER_HOUR)
+    offset = hour * MINUTES_PER_HOUR + within * width
+    return np.minimum(offset, day_minutes - 1e-6)
 
 
 def _categorical(u: np.ndarray, probs: np.ndarray) -> np.ndarray:

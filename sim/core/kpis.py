@@ -63,6 +63,12 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "practice.third_next_available_days": KpiDefinition(
         "days", "Third next available GP appointment", "lower"
     ),
+    "practice.monday_request_share": KpiDefinition(
+        "share of Monday-Friday requests", "Requests to practices made on Mondays", None
+    ),
+    "practice.monday_8to9_request_share": KpiDefinition(
+        "share of the week's requests", "Requests to practices on Monday 08:00-09:00", None
+    ),
     "practice.utilisation": KpiDefinition(
         "share of slots offered", "Practice slot utilisation", None
     ),
@@ -92,6 +98,7 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "ae.primary_care_treatable_share": KpiDefinition(
         "share of attendances", "Share of A&E treatable in primary care", "lower"
     ),
+    "ae.monday_share": KpiDefinition("share of attendances", "A&E attendances on Mondays", None),
     "ae.four_hour_performance": KpiDefinition(
         "share of attendances", "A&E 4-hour performance", "higher"
     ),
@@ -232,6 +239,12 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
 
     tna = pj.third_next_available[first_day:last_day]
     per_1000_week = n_appts / thousands / weeks
+    # When first requests reach practices (day 0 of the run is a Monday)
+    first = pj.first_request_time[k.in_window(np.nan_to_num(pj.first_request_time, nan=-1.0))]
+    weekday = (first // MINUTES_PER_DAY).astype(np.int64) % 7
+    minute = first % MINUTES_PER_DAY
+    monday = weekday == 0
+    monday_8to9 = monday & (minute >= 480) & (minute < 540)
     return {
         "practice.appointments_per_1000_week": per_1000_week,
         "practice.appointments_per_patient_year": per_1000_week * WEEKS_PER_YEAR / 1000,
@@ -242,6 +255,8 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
         "practice.third_next_available_days": (
             float(np.nanmean(tna)) if np.isfinite(tna).any() else float("nan")
         ),
+        "practice.monday_request_share": _share(monday.sum(), (weekday < 5).sum()),
+        "practice.monday_8to9_request_share": _share(monday_8to9.sum(), len(first)),
         "practice.utilisation": _share(n_appts, offered),
         "practice.dna_rate": _share(dna.sum(), n_appts),
     }
@@ -284,6 +299,9 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
         "ae.attendances_per_1000_year": n_ae / weeks * WEEKS_PER_YEAR / (population / 1000),
         "ae.primary_care_treatable_per_week": (ed.primary_care_treatable & ae_in).sum() / weeks,
         "ae.primary_care_treatable_share": _share((ed.primary_care_treatable & ae_in).sum(), n_ae),
+        "ae.monday_share": _share(
+            (((arrive[ae_in] // MINUTES_PER_DAY).astype(np.int64) % 7) == 0).sum(), n_ae
+        ),
         "ae.four_hour_performance": _share(
             (stay <= k.cfg.assumptions.ae.four_hour_minutes).sum(), n_ae
         ),

@@ -53,21 +53,6 @@ def cost_per_fte(pay: StaffPay) -> float:
     return pay.salary_gbp * (1.0 + pay.on_costs_share)
 
 
-def practice_fte(cfg: ModelConfig) -> np.ndarray:
-    """(practice, staff type) whole-time equivalents: the practice's own figure where the site
-    gives one, otherwise FTE per 1,000 patients times its list."""
-    cap = cfg.site.practice_capacity
-    rows = []
-    for practice in cfg.site.practices.values():
-        row = []
-        for staff in STAFF_TYPES:
-            override = getattr(practice, f"{staff}_fte")
-            per_1000 = getattr(cap, staff).fte_per_1000
-            row.append(override if override is not None else per_1000 * practice.list_size / 1000)
-        rows.append(row)
-    return np.asarray(rows, dtype=float).reshape(len(rows), len(STAFF_TYPES))
-
-
 def discount_factors(rate: float, years: int) -> np.ndarray:
     """Green Book factors for programme years 1..``years``: year 1 undiscounted (t = 0)."""
     return 1.0 / (1.0 + rate) ** np.arange(years)
@@ -84,19 +69,22 @@ def present_value(per_year: np.ndarray, rate: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def _days_by_config(k: KpiInputs) -> list[tuple[ModelConfig, np.ndarray]]:
-    """For each configuration in force in the window: its days, counted by weekday (7,)."""
+def _days_by_config(k: KpiInputs) -> list[tuple[ModelConfig, np.ndarray, np.ndarray]]:
+    """For each configuration in force in the window: its days, counted by weekday (7,), and
+    those of them that are not bank holidays (7,)."""
     days = np.arange(k.first_day, k.last_day)
     weeks = k.weekly.week_of_day(days)
-    out: dict[int, tuple[ModelConfig, np.ndarray]] = {}
+    holiday = k.calendar.is_bank_holiday[days]
+    out: dict[int, tuple[ModelConfig, np.ndarray, np.ndarray]] = {}
     for w in np.unique(weeks):
         cfg = k.weekly.by_week[int(w)]
-        mine = days[weeks == w]
-        counts = np.bincount(mine % 7, minlength=7)
-        if id(cfg) in out:
-            out[id(cfg)][1][:] += counts
-        else:
-            out[id(cfg)] = (cfg, counts.astype(np.int64))
+        mine = weeks == w
+        counts = np.bincount(days[mine] % 7, minlength=7).astype(np.int64)
+        open_ = np.bincount(days[mine & ~holiday] % 7, minlength=7).astype(np.int64)
+        if id(cfg) not in out:
+            out[id(cfg)] = (cfg, np.zeros(7, np.int64), np.zeros(7, np.int64))
+        out[id(cfg)][1][:] += counts
+        out[id(cfg)][2][:] += open_
     return list(out.values())
 
 
@@ -122,11 +110,11 @@ def capacity_costs(k: KpiInputs) -> dict[str, float]:
         ("rapid_assessment", "intermediate_care", "frailty_front_of_house", "schemes_running"),
         0.0,
     )
-    for c, by_weekday in _days_by_config(k):
+    for c, by_weekday, open_by_weekday in _days_by_config(k):
         n_days = int(by_weekday.sum())
         rac = c.site.rapid_assessment
-        sessions = sum(
-            by_weekday[i] * s.sessions_per_weekday.get(name, 0)
+        sessions = sum(  # clinics shut on bank holidays
+            open_by_weekday[i] * s.sessions_per_weekday.get(name, 0)
             for s in rac.sites.values()
             for i, name in enumerate(WEEKDAYS)
         )
@@ -246,6 +234,5 @@ __all__ = [
     "cost_kpis",
     "cost_per_fte",
     "discount_factors",
-    "practice_fte",
     "present_value",
 ]

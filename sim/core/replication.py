@@ -28,19 +28,24 @@ from sim.booking.journey import (
     AE_VIA_RAC_NO_SLOT,
     NODE,
     SystemJourneys,
+    in_request_order,
     run_journeys,
 )
 from sim.config.schema import FRAILTY_BANDS, WEEKDAYS, ModelConfig
 from sim.core import ledger
-from sim.core.calendar import DAYS_PER_PROGRAMME_YEAR, MINUTES_PER_DAY, Calendar
+from sim.core.calendar import (
+    DAYS_PER_PROGRAMME_YEAR,
+    MINUTES_PER_DAY,
+    Calendar,
+    practice_closures,
+)
 from sim.core.demand import Episodes, generate_episodes
 from sim.core.equity import replication_equity
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
-from sim.core.money import practice_fte
-from sim.core.programme import WeeklyConfigs, weekly_configs
+from sim.core.programme import weekly_configs
 from sim.core.streams import Streams, keyed_uniforms
 from sim.core.timeseries import replication_series
-from sim.core.workforce import Workforce, simulate_workforce
+from sim.core.workforce import make_workforce
 from sim.services.emergency_department import (
     MAX_ADMISSION_PROBABILITY,
     AEArrivals,
@@ -102,12 +107,15 @@ def make_calendar(cfg: ModelConfig, warmup_weeks: int, run_weeks: int) -> Calend
     horizon = max(
         cfg.site.practice_capacity.booking_horizon_days, cfg.site.hubs.booking_horizon_days, 14
     )
+    run_days = 7 * (warmup_weeks + run_weeks)
+    n_days = run_days + horizon + LOOKAHEAD_PAD_DAYS
     return Calendar(
         cfg.site.calendar_start,
-        7 * (warmup_weeks + run_weeks),
+        run_days,
         working,
         lookahead_days=horizon + LOOKAHEAD_PAD_DAYS,
         programme_start_day=7 * warmup_weeks,
+        **practice_closures(cfg, n_days),
     )
 
 
@@ -115,14 +123,6 @@ def programme_years(run_weeks: int) -> int:
     """Whole 52-week programme years in a measurement window of ``run_weeks`` (0 if the run
     is not a whole number of years)."""
     return run_weeks // 52 if run_weeks % 52 == 0 else 0
-
-
-def make_workforce(cfg: ModelConfig, calendar: Calendar, weekly: WeeklyConfigs) -> Workforce:
-    """Staff in post and locum cover, week by week, over every day the books cover: posts
-    funded each week follow the configuration then in force (options phase in)."""
-    fte = {id(c): practice_fte(c) for c in weekly.distinct()}
-    establishment = np.stack([fte[id(c)] for c in weekly.by_week])
-    return simulate_workforce(cfg, establishment, calendar.programme_start_day // 7)
 
 
 def emergency_stage(
@@ -257,7 +257,7 @@ def run_replication(
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
     weekly = weekly_configs(cfg, calendar)
-    episodes = generate_episodes(cfg, calendar, streams, weekly)
+    episodes = in_request_order(generate_episodes(cfg, calendar, streams, weekly), cfg, calendar)
     practices = build_practice_books(cfg, calendar)
     hubs = build_hub_books(cfg, calendar)
     clinics = build_rac_books(cfg, calendar)

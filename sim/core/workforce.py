@@ -31,6 +31,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config.schema import STAFF_TYPES, ModelConfig
+from sim.core.calendar import Calendar
+from sim.core.programme import WeeklyConfigs, weekly_configs
+
+
+def practice_fte(cfg: ModelConfig) -> np.ndarray:
+    """(practice, staff type) whole-time equivalents: the practice's own figure where the site
+    gives one, otherwise FTE per 1,000 patients times its list."""
+    cap = cfg.site.practice_capacity
+    rows = []
+    for practice in cfg.site.practices.values():
+        row = []
+        for staff in STAFF_TYPES:
+            override = getattr(practice, f"{staff}_fte")
+            per_1000 = getattr(cap, staff).fte_per_1000
+            row.append(override if override is not None else per_1000 * practice.list_size / 1000)
+        rows.append(row)
+    return np.asarray(rows, dtype=float).reshape(len(rows), len(STAFF_TYPES))
 
 
 @dataclass
@@ -101,3 +118,14 @@ def simulate_workforce(
         in_post[:] = est
     locum = np.maximum(est - in_post, 0.0) * cover
     return Workforce(establishment=est, in_post=in_post, locum=locum)
+
+
+def make_workforce(
+    cfg: ModelConfig, calendar: Calendar, weekly: WeeklyConfigs | None = None
+) -> Workforce:
+    """Staff in post and locum cover, week by week, over every day the books cover: posts
+    funded each week follow the configuration then in force (options phase in)."""
+    weekly = weekly if weekly is not None else weekly_configs(cfg, calendar)
+    fte = {id(c): practice_fte(c) for c in weekly.distinct()}
+    establishment = np.stack([fte[id(c)] for c in weekly.by_week])
+    return simulate_workforce(cfg, establishment, calendar.programme_start_day // 7)

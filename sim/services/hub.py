@@ -54,12 +54,13 @@ def build_pooled_books(
 ) -> HubBooks:
     """One book per locality whose week of slots is spread over the opening windows."""
     windows = {day: [(w.start_minute, w.end_minute) for w in wins] for day, wins in opening.items()}
-    weekday_of_day = calendar.weekday.tolist()
+    # Shut on bank holidays: those days take the empty eighth template [P].
+    weekday_of_day = calendar.weekday_or_closed()
     notice = cfg.assumptions.booking.min_notice_minutes
     books, weekly = [], []
     for loc in cfg.site.localities:
         templates = weekly_slot_templates(windows, slots_per_week_by_locality[loc], slot_minutes)
-        pools = [split_on_the_day(t, on_the_day_share) for t in templates]
+        pools = [split_on_the_day(t, on_the_day_share) for t in templates] + [((), ())]
         books.append(
             AppointmentBook(
                 [p for p, _ in pools], [o for _, o in pools], weekday_of_day, horizon_days, notice

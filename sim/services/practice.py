@@ -1,4 +1,4 @@
-"""GP practices: appointment books built from workforce per 1,000 patients and session times."""
+"""GP practices: appointment books built from staff in post, session times and the calendar."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.booking.book import (
-    AppointmentBook,
-    largest_remainder,
-    session_slot_times,
-    split_on_the_day,
-)
+from sim.booking.book import AppointmentBook, session_slot_times, split_on_the_day
 from sim.config.schema import STAFF_TYPES, WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
+from sim.core.sessions import daily_clinicians, open_sessions, sickness_factor
+from sim.core.workforce import make_workforce
 
 
 @dataclass
@@ -23,7 +20,7 @@ class PracticeBooks:
     codes: list[str]
     books: list[list[AppointmentBook]]
     list_sizes: np.ndarray  # registered patients per practice
-    weekly_slots: np.ndarray  # (practice, staff type) slots offered in a typical week
+    weekly_slots: np.ndarray  # (practice, staff type) slots offered a week, on average
 
     def offered_by_staff(self, first_day: int, last_day: int) -> np.ndarray:
         """(staff type,) slots offered by all practices on days ``first_day .. last_day - 1``."""
@@ -44,53 +41,42 @@ class PracticeBooks:
         )
 
 
-def clinicians_per_session(
-    sessions_per_week: float, weekday_weight: list[float], working_days: list[int], n_sessions: int
-) -> dict[int, list[int]]:
-    """Spread a week's clinical sessions over working weekdays and the day's session blocks."""
-    blocks = [(wd, s) for wd in working_days for s in range(n_sessions)]
-    weights = [weekday_weight[wd] for wd, _ in blocks]
-    counts = largest_remainder(sessions_per_week, weights)
-    out = {wd: [0] * n_sessions for wd in range(7)}
-    for (wd, s), k in zip(blocks, counts, strict=True):
-        out[wd][s] = k
-    return out
-
-
 def build_practice_books(cfg: ModelConfig, calendar: Calendar) -> PracticeBooks:
+    """Each practice's GP, nurse and pharmacist books, day by day: clinicians in post (and
+    locums) each week, sessions spread over the days practices are open (bank holidays and
+    protected learning afternoons closed), fewer in winter's sickness (:mod:`sim.core.sessions`)."""
     site = cfg.site
     cap = site.practice_capacity
     notice = cfg.assumptions.booking.min_notice_minutes
     working = [WEEKDAYS.index(w) for w in site.core_hours.weekdays]
     sessions = [(s.start_minute, s.end_minute) for s in cap.sessions]
-    weekday_of_day = calendar.weekday.tolist()
+    workforce = make_workforce(cfg, calendar)
+    fte = (workforce.in_post + workforce.locum)[np.arange(calendar.n_days) // 7]  # (day, P, S)
+    open_ = open_sessions(calendar, [start for start, _ in sessions])
+    sickness = sickness_factor(calendar, cfg.assumptions.workforce.sickness_absence_by_month)
     books, weekly = [], []
-    for practice in site.practices.values():
+    for p in range(len(site.practices)):
         row, row_weekly = [], []
-        for staff in STAFF_TYPES:
+        for s, staff in enumerate(STAFF_TYPES):
             staff_cap = getattr(cap, staff)
-            override = getattr(practice, f"{staff}_fte")
-            fte = (
-                override
-                if override is not None
-                else staff_cap.fte_per_1000 * practice.list_size / 1000
+            per_fte = staff_cap.sessions_per_fte_week * staff_cap.weeks_available_per_year / 52
+            clinicians = daily_clinicians(
+                fte[:, p, s] * per_fte * sickness, cap.weekday_weight, working, open_, calendar
             )
-            per_week = (
-                fte * staff_cap.sessions_per_fte_week * staff_cap.weeks_available_per_year / 52
-            )
-            per_session = clinicians_per_session(
-                per_week, cap.weekday_weight, working, len(sessions)
-            )
-            pre_t, otd_t = [], []
-            for wd in range(7):
-                times = session_slot_times(sessions, per_session[wd], staff_cap.slots_per_session)
-                pre, otd = split_on_the_day(times, cap.on_the_day_share)
-                pre_t.append(pre)
-                otd_t.append(otd)
-            row.append(
-                AppointmentBook(pre_t, otd_t, weekday_of_day, cap.booking_horizon_days, notice)
-            )
-            row_weekly.append(sum(len(p) + len(o) for p, o in zip(pre_t, otd_t, strict=True)))
+            # Days with the same clinicians share one template (stored once when packed).
+            template: dict[tuple[int, ...], int] = {}
+            pre_t, otd_t, of_day = [], [], []
+            for day in map(tuple, clinicians.tolist()):
+                if day not in template:
+                    times = session_slot_times(sessions, list(day), staff_cap.slots_per_session)
+                    pre, otd = split_on_the_day(times, cap.on_the_day_share)
+                    template[day] = len(pre_t)
+                    pre_t.append(pre)
+                    otd_t.append(otd)
+                of_day.append(template[day])
+            row.append(AppointmentBook(pre_t, otd_t, of_day, cap.booking_horizon_days, notice))
+            slots = clinicians.sum() * staff_cap.slots_per_session
+            row_weekly.append(slots / (calendar.n_days / 7))
         books.append(row)
         weekly.append(row_weekly)
     return PracticeBooks(

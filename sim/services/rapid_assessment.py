@@ -19,7 +19,7 @@ class ClinicBooks:
 
 def build_rac_books(cfg: ModelConfig, calendar: Calendar) -> ClinicBooks:
     rac = cfg.site.rapid_assessment
-    weekday_of_day = calendar.weekday.tolist()
+    weekday_of_day = calendar.weekday_or_closed()  # clinics shut on bank holidays [P]
     books, sessions = [], 0
     for site in rac.sites.values():
         window = [(site.session_start_minute, site.session_end_minute)]
@@ -29,6 +29,7 @@ def build_rac_books(cfg: ModelConfig, calendar: Calendar) -> ClinicBooks:
             sessions += n
             templates.append(tuple(session_slot_times(window, [n], site.slots_per_session)))
         # All clinic slots are bookable by the single point of access up to two weeks ahead.
-        empty = [()] * 7
+        templates.append(())  # bank holidays
+        empty = [()] * len(templates)
         books.append(AppointmentBook(templates, empty, weekday_of_day, 14, 0))
     return ClinicBooks(list(rac.sites), books, sessions)

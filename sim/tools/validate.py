@@ -68,7 +68,13 @@ from sim import cli
 from sim.booking.book import AppointmentBook, session_slot_times, split_on_the_day
 from sim.config import compose, locations
 from sim.config.schema import AGE_BANDS, ConfigError, ModelConfig, RunConfig
-from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR, WEEKS_PER_YEAR
+from sim.core.calendar import (
+    HOURS_PER_WEEK,
+    MINUTES_PER_DAY,
+    MINUTES_PER_HOUR,
+    WEEKS_PER_YEAR,
+    bank_holidays,
+)
 from sim.core.demand import practice_age_shares
 from sim.core.statistics import t_interval
 from sim.core.streams import Streams
@@ -246,14 +252,17 @@ def expected_hour_of_week_counts(
     month_multiplier: Sequence[float],
     calendar_start: str,
     days: int,
+    sunday_days: frozenset[int] = frozenset(),
 ) -> np.ndarray:
     """Integral of a piecewise-constant arrival rate over each hour of the week, summed over
     ``days`` days from ``calendar_start`` (a Monday).
 
     The rate in hour ``h`` of weekday ``w`` of a day in month ``m`` is ``annual x
     weekday_share[w] x hour_share[w][h] x month_multiplier[m] / mean(month_multiplier)``
-    per week-of-the-year (a year is 365.25 / 7 weeks). Computed here from the configuration,
-    independently of :mod:`sim.core.demand` and :mod:`sim.services.emergency_department`.
+    per week-of-the-year (a year is 365.25 / 7 weeks); days in ``sunday_days`` (bank holidays,
+    for primary-care needs) take Sunday's share and hours. Computed here from the
+    configuration, independently of :mod:`sim.core.demand` and
+    :mod:`sim.services.emergency_department`.
     """
     start = dt.date.fromisoformat(calendar_start)
     months = np.asarray(month_multiplier, dtype=float)
@@ -263,7 +272,8 @@ def expected_hour_of_week_counts(
     for d in range(days):
         w = d % 7
         m = (start + dt.timedelta(days=d)).month - 1
-        out[w * 24 : (w + 1) * 24] += annual * weekday_share[w] * hours[w] * months[m]
+        like = 6 if d in sunday_days else w
+        out[w * 24 : (w + 1) * 24] += annual * weekday_share[like] * hours[like] * months[m]
     return out / WEEKS_PER_YEAR
 
 
@@ -283,6 +293,8 @@ def ae_expected_counts(cfg: ModelConfig, days: int) -> np.ndarray:
 def episode_expected_counts(cfg: ModelConfig, days: int) -> np.ndarray:
     d = cfg.assumptions.demand
     hours = np.array([d.hour_share_weekday if w < 5 else d.hour_share_weekend for w in range(7)])
+    start = dt.date.fromisoformat(cfg.site.calendar_start)
+    holidays = bank_holidays(start, days, cfg.site.bank_holidays)
     return expected_hour_of_week_counts(
         annual_episodes(cfg),
         d.weekday_share,
@@ -290,6 +302,7 @@ def episode_expected_counts(cfg: ModelConfig, days: int) -> np.ndarray:
         d.month_multiplier,
         cfg.site.calendar_start,
         days,
+        frozenset(int(x) for x in np.flatnonzero(holidays)),
     )
 
 
