@@ -139,7 +139,7 @@ def run_job(cfg: DictConfig) -> str:
         print(f"{scenario}: already complete, skipped")
         print(out_dir)
         return str(out_dir)
-    from sim.booking.kernel import needs_compiling
+    from sim.booking.engine import needs_compiling
 
     if needs_compiling():
         print(

@@ -1,4 +1,4 @@
-"""Whole-system routing (sim/booking/journey.py, rules 1-6 of ``run_journeys``), end to end.
+"""Whole-system routing (the rules of sim/booking/rules.py), end to end.
 
 Each test composes the real ``conf/`` through Hydra with overrides that isolate one rule, runs
 replications through :func:`sim.core.replication.run_replication` (``keep_detail=True``) and
@@ -35,7 +35,7 @@ from system_helpers import (
     working_days_after,
 )
 
-from sim.booking.journey import (
+from sim.booking.codes import (
     ADMIT_FROM_RAC_NO_SLOT,
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,

@@ -19,7 +19,7 @@ from system_helpers import (
     scaled_practice_capacity,
 )
 
-from sim.booking.journey import FLOW_NODES, NODE
+from sim.booking.codes import FLOW_NODES, NODE
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY
 
@@ -224,7 +224,7 @@ def check_nhs111_contacts(res) -> tuple[int, int]:
     k = res.detail["inputs"]
     ep, sj = k.episodes, k.journeys
     lo, hi = window(k)
-    calls = np.asarray(sj.nhs111_calls)  # one entry per call (sim/booking/journey.py)
+    calls = np.asarray(sj.nhs111_calls)  # one entry per call (sim/booking/rules.py)
     out_of = sj.flow_from == NODE["nhs111"]
     into = sj.flow_to == NODE["nhs111"]
     # Over the whole run, and for the episodes arising in the window.

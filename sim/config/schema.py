@@ -31,6 +31,10 @@ AGE_BANDS: tuple[str, ...] = (
 #: Index of the first age band counted as "65 and over" (frailty is only assessed there).
 FIRST_OLDER_BAND = AGE_BANDS.index("65-74")
 FRAILTY_BANDS: tuple[str, ...] = ("fit", "mild", "moderate", "severe")
+#: Moderate eFI or worse counts as frail: the first band of the frail (``frailty >= this``),
+#: the group frailty services (rapid assessment, the frail weekend GP service, the frailty
+#: front of house, step-down to IC+) are for [CLEGG16].
+FIRST_FRAIL_BAND = FRAILTY_BANDS.index("moderate")
 URGENCIES: tuple[str, ...] = ("urgent", "soon", "routine")
 STAFF_NEEDS: tuple[str, ...] = ("gp", "nurse", "pharmacist", "any")
 STAFF_TYPES: tuple[str, ...] = ("gp", "nurse", "pharmacist")

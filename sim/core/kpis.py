@@ -22,7 +22,7 @@ from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.demand import ROUTINE, URGENT, Episodes
 
 if TYPE_CHECKING:  # imported for annotations only: model imports this module
-    from sim.booking.journey import SystemJourneys
+    from sim.booking.preparation import SystemJourneys
     from sim.services.hub import HubBooks
     from sim.services.practice import PracticeBooks
     from sim.services.rapid_assessment import ClinicBooks
@@ -356,7 +356,7 @@ def system_kpis(k: KpiInputs) -> dict[str, float]:
 def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     """Origin -> destination transitions per week: episodes that arose in the window, plus
     self-presenting A&E arrivals in the window."""
-    from sim.booking.journey import FLOW_NODES, NODE
+    from sim.booking.codes import FLOW_NODES, NODE
 
     sj, ed = k.journeys, k.emergency
     keep = k.in_window(k.episodes.time)[sj.flow_episode]

@@ -1,7 +1,7 @@
 """One replication of the whole system, in three one-way stages.
 
 1. Demand and the booking pass: every episode is routed through practices, hubs, NHS 111 and
-   rapid assessment clinics (:mod:`sim.booking.journey`), recording hand-offs to services that
+   rapid assessment clinics (:mod:`sim.booking.rules`), recording hand-offs to services that
    genuinely make people wait.
 2. A&E: self-presenting arrivals plus the hand-offs, through clinicians on a rota (SimPy).
 3. Admissions and intermediate care: admissions from A&E and clinics, step-ups from clinics
@@ -19,16 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.booking.journey import (
+from sim.booking.codes import (
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
     AE_VIA_ESCALATION,
     AE_VIA_GP_REFERRAL,
     AE_VIA_RAC_NO_SLOT,
     NODE,
-    SystemJourneys,
-    run_journeys,
 )
+from sim.booking.preparation import SystemJourneys, run_booking_pass
 from sim.config.schema import FRAILTY_BANDS, WEEKDAYS, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
@@ -83,7 +82,7 @@ class EmergencyStage:
     outcome: AEOutcome
     source: np.ndarray  # SOURCE_SELF_PRESENTING or SOURCE_EPISODE
     episode: np.ndarray  # episode index for SOURCE_EPISODE rows, -1 otherwise
-    via: np.ndarray  # journey.AE_VIA_* for episodes, -1 for self-presenting
+    via: np.ndarray  # codes.AE_ROUTES for episodes, -1 for self-presenting
     primary_care_treatable: np.ndarray  # bool
     ambulance: np.ndarray  # bool
     age_band: np.ndarray
@@ -245,7 +244,9 @@ def run_replication(
     gc.collect()
     gc.freeze()
     try:
-        journeys = run_journeys(episodes, cfg, calendar, practices, hubs, clinics, frail_service)
+        journeys = run_booking_pass(
+            episodes, cfg, calendar, practices, hubs, clinics, frail_service
+        )
     finally:
         gc.unfreeze()
     emergency = emergency_stage(cfg, calendar, streams, episodes, journeys)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.booking.book import AppointmentBook, largest_remainder, split_on_the_day
+from sim.booking.book import AppointmentBook
+from sim.booking.layout import largest_remainder, split_on_the_day
 from sim.config.schema import FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
 

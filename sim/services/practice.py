@@ -6,12 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.booking.book import (
-    AppointmentBook,
-    largest_remainder,
-    session_slot_times,
-    split_on_the_day,
-)
+from sim.booking.book import AppointmentBook
+from sim.booking.layout import largest_remainder, session_slot_times, split_on_the_day
 from sim.config.schema import STAFF_TYPES, WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
 

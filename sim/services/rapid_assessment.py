@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.booking.book import AppointmentBook, session_slot_times
+from sim.booking.book import AppointmentBook
+from sim.booking.layout import session_slot_times
 from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
 
