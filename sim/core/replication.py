@@ -28,7 +28,7 @@ from sim.booking.codes import (
     NODE,
 )
 from sim.booking.preparation import SystemJourneys, run_booking_pass
-from sim.config.schema import FRAILTY_BANDS, WEEKDAYS, ModelConfig
+from sim.config.schema import FIRST_FRAIL_BAND, WEEKDAYS, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
 from sim.core.demand import Episodes, generate_episodes
@@ -56,7 +56,6 @@ from sim.services.rapid_assessment import build_rac_books
 
 # Books cover this many days past the run so late requests can still book ahead.
 LOOKAHEAD_PAD_DAYS = 14
-MODERATE = FRAILTY_BANDS.index("moderate")
 
 # Where A&E arrivals and admissions came from (codes in the combined arrays)
 SOURCE_SELF_PRESENTING, SOURCE_EPISODE = 0, 1
@@ -136,7 +135,7 @@ def emergency_stage(
     arrivals = AEArrivals(
         time=np.concatenate([sp.time, np.asarray(sj.handoffs.ae_time, dtype=float)]),
         majors=np.concatenate([sp.majors, majors]).astype(bool),
-        frail=np.concatenate([sp.frailty >= MODERATE, frailty >= MODERATE]),
+        frail=np.concatenate([sp.frailty >= FIRST_FRAIL_BAND, frailty >= FIRST_FRAIL_BAND]),
         admit_probability=np.concatenate(
             [admission_probability(sp.age_band, sp.frailty, sp.ambulance, cfg), p_admit]
         ),

@@ -24,10 +24,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import simpy
-from scipy.special import ndtri
 
 from sim.config.schema import (
     AGE_BANDS,
+    FIRST_FRAIL_BAND,
     FIRST_OLDER_BAND,
     FRAILTY_BANDS,
     WEEKDAYS,
@@ -43,6 +43,7 @@ from sim.core.calendar import (
     Calendar,
 )
 from sim.core.demand import NOT_ASSESSED, practice_age_shares
+from sim.core.distributions import exponential_from_uniform, lognormal_from_uniform
 from sim.core.streams import Streams
 
 #: Stream indices (the order of ``AccidentEmergency.service_minutes`` keys does not matter).
@@ -51,64 +52,15 @@ MINORS, MAJORS = 0, 1
 #: Admission probability never exceeds this, whatever the multipliers give: some patients in
 #: every group go home (and a probability of 1 would make the admission draw meaningless).
 MAX_ADMISSION_PROBABILITY = 0.95
-#: First eFI band counted as "frail" (moderate or severe), the front-of-house target group.
-FIRST_FRAIL_BAND = FRAILTY_BANDS.index("moderate")
 
 #: Per-arrival uniform draws of a self-presenting attendance, each from its own named stream
 #: ``ae.attribute.<name>`` (add names, never rename: renaming changes the numbers).
-UNIFORM_FIELDS: tuple[str, ...] = ("u_service", "u_after", "u_admit", "u_redirect")
+UNIFORM_FIELDS: tuple[str, ...] = ("u_service", "u_after", "u_admit")
 
 
 # --------------------------------------------------------------------------------------------
 # Durations
 # --------------------------------------------------------------------------------------------
-
-
-def lognormal_from_uniform(u: np.ndarray | float, median: float, mean: float) -> np.ndarray:
-    """Inverse-CDF lognormal durations from uniforms drawn once per patient.
-
-    Parameters
-    ----------
-    u
-        Uniform(0, 1) draws, any shape.
-    median
-        Median duration (minutes, > 0); ``mu = ln(median)``.
-    mean
-        Mean duration (minutes, >= ``median``); ``sigma = sqrt(2 ln(mean / median))``, so
-        ``exp(mu + sigma**2 / 2) = mean``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Durations in minutes, same shape as ``u``; all equal to ``median`` when
-        ``mean == median`` (sigma 0). A larger ``u`` always gives a longer duration, which is
-        what makes common random numbers work across scenarios.
-
-    Raises
-    ------
-    ValueError
-        If ``median <= 0`` or ``mean < median`` (no lognormal has a mean below its median).
-    """
-    u = np.asarray(u, dtype=float)
-    if not median > 0:
-        raise ValueError(f"lognormal median must be > 0, got {median}")
-    if mean < median:
-        raise ValueError(f"lognormal mean ({mean}) must be >= its median ({median})")
-    sigma = math.sqrt(2.0 * math.log(mean / median))
-    if sigma == 0.0:
-        # ndtri(0) is -inf and 0 * -inf is nan: a degenerate distribution is just the median.
-        return np.full(u.shape, float(median))
-    return median * np.exp(sigma * ndtri(u))
-
-
-def exponential_from_uniform(u: np.ndarray | float, mean: float) -> np.ndarray:
-    """Inverse-CDF exponential durations ``-mean ln(1 - u)`` from uniforms in [0, 1).
-
-    Used when ``assumptions.ae.service_distribution`` is ``"exponential"`` (the M/M/c
-    validation of :mod:`sim.tools.validate`); like :func:`lognormal_from_uniform`, a larger ``u``
-    always gives a longer duration.
-    """
-    return -float(mean) * np.log1p(-np.asarray(u, dtype=float))
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,7 +84,6 @@ class SelfPresenting:
     u_service: np.ndarray  # float64 U(0,1): clinician time
     u_after: np.ndarray  # float64 U(0,1): time in department after the clinician
     u_admit: np.ndarray  # float64 U(0,1): admitted when below the admission probability
-    u_redirect: np.ndarray  # float64 U(0,1): for options that divert treatable attendances
 
     def __len__(self) -> int:
         return len(self.time)
@@ -319,22 +270,6 @@ class AEArrivals:
 
     def __len__(self) -> int:
         return len(self.time)
-
-    @classmethod
-    def concat(cls, parts: Sequence[AEArrivals]) -> AEArrivals:
-        """Join attendances from several sources; the result's order is ``parts`` in turn,
-        so a source's outcomes are a contiguous slice of the department's outcome."""
-        if not parts:
-            flags = ("majors", "frail")
-            return cls(
-                **{
-                    f.name: np.empty(0, dtype=bool if f.name in flags else float)
-                    for f in fields(cls)
-                }
-            )
-        return cls(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)}
-        )
 
 
 def self_presenting_arrivals(sp: SelfPresenting, cfg: ModelConfig) -> AEArrivals:

@@ -35,9 +35,15 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtri
 
-from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
+from sim.config.schema import (
+    AGE_BANDS,
+    FIRST_FRAIL_BAND,
+    FIRST_OLDER_BAND,
+    FRAILTY_BANDS,
+    ModelConfig,
+)
+from sim.core.distributions import lognormal_from_uniform
 
 MINUTES_PER_DAY = 1440.0
 
@@ -51,7 +57,6 @@ STEP_UP_FAILED = -1
 
 #: Frailty code of a patient under 65 (not assessed); counted as fit for length of stay.
 NOT_ASSESSED = -1
-_FIRST_FRAIL_FOR_STEP_DOWN = FRAILTY_BANDS.index("moderate")
 
 # Event priorities at equal times. A departure comes first so that a place freed at exactly a
 # request's deadline still counts as "in time" (wait <= max wait), and so that a request
@@ -344,12 +349,6 @@ class IntermediateCareResult:
         # A difference of large running sums: keep rounding from exceeding the caseload.
         return min(max(mean, 0.0), float(self.places))
 
-    def occupancy_at(self, minute: float) -> int:
-        """Places in use just after ``minute`` (a stay ending at ``minute`` has left)."""
-        started = np.searchsorted(self._starts, minute, side="right")
-        ended = np.searchsorted(self._ends, minute, side="right")
-        return int(started - ended)
-
     def starts_between(self, first_minute: float, last_minute: float) -> dict[str, int]:
         """IC stays starting in ``[first_minute, last_minute)``, by kind (``IC_KINDS``)."""
         inside = (self.stays.start >= first_minute) & (self.stays.start < last_minute)
@@ -362,22 +361,6 @@ class IntermediateCareResult:
 # --------------------------------------------------------------------------------------------
 # Durations and eligibility (vectorised, from the caller's uniforms)
 # --------------------------------------------------------------------------------------------
-
-
-def _lognormal(u: np.ndarray, median: float, mean: float) -> np.ndarray:
-    """Lognormal quantiles at ``u`` for a distribution given by its median and mean.
-
-    ``median = exp(mu)`` and ``mean = exp(mu + sigma**2 / 2)``, so
-    ``sigma = sqrt(2 ln(mean / median))``. Same units as ``median``/``mean``.
-    """
-    if not (median > 0 and mean >= median):
-        raise ValueError(f"lognormal needs 0 < median <= mean (median={median}, mean={mean})")
-    sigma = math.sqrt(2.0 * math.log(mean / median))
-    u = np.asarray(u, dtype=np.float64)
-    if sigma == 0.0:
-        # Degenerate: avoid 0 * ndtri(0) = 0 * -inf = NaN.
-        return np.full(u.shape, float(median))
-    return median * np.exp(sigma * ndtri(u))
 
 
 def _acute_stay_days(
@@ -403,7 +386,7 @@ def _step_down_eligible(
     ic = cfg.assumptions.intermediate_care
     return (
         (age_band >= FIRST_OLDER_BAND)
-        & (frailty >= _FIRST_FRAIL_FOR_STEP_DOWN)
+        & (frailty >= FIRST_FRAIL_BAND)
         & (u_step_down < ic.step_down_share_of_admissions)
         & (stay_days > ic.step_down_days_saved)
     )
@@ -479,12 +462,14 @@ def simulate_admissions_and_ic(
     )
     down_rows = np.flatnonzero(adm_eligible)
     down_time = admissions.time[down_rows] + (adm_stay[down_rows] - saved) * MINUTES_PER_DAY
-    down_ic = _lognormal(admissions.u_ic_stay[down_rows], median, mean) * MINUTES_PER_DAY
+    down_ic = (
+        lognormal_from_uniform(admissions.u_ic_stay[down_rows], median, mean) * MINUTES_PER_DAY
+    )
 
     # Step-ups, and what would follow if each were admitted (known in advance: the admission
     # time is the request time + max wait, and its draws are the step-up's own).
     n_up = len(step_ups)
-    up_ic = _lognormal(step_ups.u_ic_stay, median, mean) * MINUTES_PER_DAY
+    up_ic = lognormal_from_uniform(step_ups.u_ic_stay, median, mean) * MINUTES_PER_DAY
     fail_time = step_ups.time + up_wait
     fail_stay = _acute_stay_days(cfg, step_ups.age_band, step_ups.frailty, step_ups.u_stay)
     fail_eligible = _step_down_eligible(
