@@ -41,7 +41,6 @@ from sim.booking.codes import (
     AE_VIA_DISPLACED,
     AE_VIA_NHS111,
     AE_VIA_RAC_NO_SLOT,
-    NODE,
     STEP_UP_FROM_PRACTICE,
 )
 from sim.config.schema import (
@@ -54,6 +53,7 @@ from sim.config.schema import (
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.demand import ROUTINE, URGENT
+from sim.core.flows import NODE
 from sim.experiments.replications import kpi_table, summarise
 
 MODERATE = FRAILTY_BANDS.index("moderate")

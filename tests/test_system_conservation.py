@@ -19,9 +19,9 @@ from system_helpers import (
     scaled_practice_capacity,
 )
 
-from sim.booking.codes import FLOW_NODES, NODE
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY
+from sim.core.flows import FLOW_NODES, NODE
 
 WARMUP, RUN = 1, 4  # weeks
 REPLICATIONS = 3

@@ -21,6 +21,7 @@ from sim.config.schema import (
 )
 from sim.core import ledger
 from sim.core.compiled import int_code
+from sim.core.flows import FLOW_NODES
 from sim.core.streams import salt
 
 # -- the episode ------------------------------------------------------------------------------
@@ -113,29 +114,7 @@ DRAW_STEP_UP = int_code(KEYED_DRAWS, "step_up")
 DRAW_ESCALATION = int_code(KEYED_DRAWS, "escalation")
 DRAW_GP_REFERRAL = int_code(KEYED_DRAWS, "gp_referral")
 
-# -- flow-matrix nodes (origin -> destination counts, flows.csv) -------------------------------
-FLOW_NODES: tuple[str, ...] = (
-    "need_in_hours",
-    "need_out_of_hours",
-    "practice",
-    "hub",
-    "nhs111",
-    "pharmacy",
-    "self_care",
-    "out_of_hours_gp",
-    "ae",
-    "ambulance",
-    "rac",
-    "intermediate_care",
-    "admission",
-    "home",
-    "gave_up",
-    "self_presenting",
-    "online_consultation",
-    "frail_weekend_gp",
-    "pharmacy_first",
-)
-NODE = {name: i for i, name in enumerate(FLOW_NODES)}
+# -- flow-matrix nodes (sim.core.flows: the system's and the services') ------------------------
 NODE_NEED_IN_HOURS = int_code(FLOW_NODES, "need_in_hours")
 NODE_NEED_OUT_OF_HOURS = int_code(FLOW_NODES, "need_out_of_hours")
 NODE_PRACTICE = int_code(FLOW_NODES, "practice")
@@ -155,8 +134,20 @@ NODE_ONLINE = int_code(FLOW_NODES, "online_consultation")
 NODE_FRAIL_WEEKEND_GP = int_code(FLOW_NODES, "frail_weekend_gp")
 NODE_PHARMACY_FIRST = int_code(FLOW_NODES, "pharmacy_first")
 
-# -- terminal states (sim.core.ledger) ---------------------------------------------------------
+# -- terminal states (sim.core.ledger: the system's and the services') -----------------------
 _STATES = tuple(name for name, _ in ledger.TERMINAL_STATES)
+
+
+def state_code(name: str) -> np.int64:
+    """The code of terminal state ``name`` (a registered service's, for instance)."""
+    return int_code(_STATES, name)
+
+
+def node_code(name: str) -> np.int64:
+    """The code of flow node ``name``."""
+    return int_code(FLOW_NODES, name)
+
+
 PENDING = int_code(_STATES, "pending")
 ATTENDED_PRACTICE = int_code(_STATES, "attended_practice")
 DID_NOT_ATTEND = int_code(_STATES, "did_not_attend")

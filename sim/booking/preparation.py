@@ -12,11 +12,13 @@ it (A&E, admissions, IC+).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sim.booking import codes
 from sim.booking.book import AppointmentBook, stack_books
+from sim.booking.books import ArrayBooks
 from sim.booking.engine import booking_pass
 from sim.booking.state import EpisodeInputs, Settings, new_results
 from sim.config.schema import (
@@ -33,9 +35,7 @@ from sim.config.schema import (
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
 from sim.core.demand import Episodes
 from sim.core.streams import keyed_uniforms
-from sim.services.hub import HubBooks
-from sim.services.practice import PracticeBooks
-from sim.services.rapid_assessment import ClinicBooks
+from sim.services.catalogue import SERVICES
 
 
 @dataclass
@@ -73,6 +73,8 @@ class SystemJourneys:
     rac_time: np.ndarray  # float64 minute of the clinic appointment, NaN if none
     third_next_available: np.ndarray  # (days, practices) GP third-next-available, NaN unsampled
     handoffs: Handoffs
+    books: ArrayBooks  # every service's books as the pass left them (walk-ins book after it)
+    first_book: dict[str, int]  # row of each service's first book in ``books``
     flow_episode: np.ndarray  # int32: one row per transition
     flow_from: np.ndarray  # int8 index into codes.FLOW_NODES
     flow_to: np.ndarray  # int8
@@ -166,9 +168,11 @@ def first_choices(ep: Episodes, cfg: ModelConfig) -> np.ndarray:
 def pass_settings(
     cfg: ModelConfig,
     calendar: Calendar,
-    book_layout: dict[str, int | np.ndarray],
+    first_book: dict[str, int],
+    n_clinics: int,
 ) -> Settings:
-    """The rules' parameters from the configuration and the calendar."""
+    """The rules' parameters from the configuration and the calendar; ``first_book`` is the
+    row of each service's first book in the stacked books."""
     a = cfg.assumptions
     booking = a.booking
     n_days = calendar.n_days
@@ -225,39 +229,46 @@ def pass_settings(
         # 'Any clinician' needs: on a tie the first listed wins, so GPs (the scarcest) come last.
         any_staff_order=ints(sorted(range(len(STAFF_TYPES)), key=lambda s: s == codes.GP)),
         single_staff=ints([[s] for s in range(len(STAFF_TYPES))]),
-        **book_layout,
+        hub_first_book=first_book["hub"],
+        rac_first_book=first_book["rapid_assessment"],
+        rac_labels=np.arange(n_clinics, dtype=np.int64),
+        frail_first_book=first_book["frail_weekend_gp"],
+        locality_of_practice=ints(
+            [list(cfg.site.localities).index(p.locality) for p in cfg.site.practices.values()]
+        ),
+        **{
+            service.name: service.pass_settings(cfg, calendar, first_book[service.name])
+            for service in SERVICES
+            if service.pass_settings is not None
+        },
     )
 
 
+def stack_service_books(service_books: dict[str, Any]) -> tuple[ArrayBooks, dict[str, int]]:
+    """Every service's books as one array form, in service order, and the row of each
+    service's first book (-1 for a service with no book)."""
+    book_list: list[AppointmentBook] = []
+    first_book = {}
+    for name, books in service_books.items():
+        own = books.appointment_books()
+        first_book[name] = len(book_list) if own else -1
+        book_list += own
+    return stack_books(book_list), first_book
+
+
 def run_booking_pass(
-    ep: Episodes,
-    cfg: ModelConfig,
-    calendar: Calendar,
-    practices: PracticeBooks,
-    hubs: HubBooks,
-    clinics: ClinicBooks,
-    frail_service: HubBooks | None = None,
+    ep: Episodes, cfg: ModelConfig, calendar: Calendar, service_books: dict[str, Any]
 ) -> SystemJourneys:
-    """Route every episode through practices, hubs, NHS 111 and rapid assessment clinics
-    (the rules are in :mod:`sim.booking.rules`)."""
+    """Route every episode through practices, hubs, NHS 111, rapid assessment clinics and
+    the other bookable services (the rules are in :mod:`sim.booking.rules`);
+    ``service_books`` are each bookable service's books by name
+    (:func:`sim.services.catalogue.build_books`)."""
     n = len(ep)
     n_days = calendar.n_days
     request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
+    books, first_book = stack_service_books(service_books)
 
-    # One array form for every book: practices (practice p's staff s is book p * S + s), then
-    # the locality hubs, the clinics and the frail service.
-    book_list: list[AppointmentBook] = [book for row in practices.books for book in row]
-    hub_first_book = len(book_list)
-    book_list += hubs.books
-    rac_first_book = len(book_list)
-    book_list += clinics.books
-    frail_books = frail_service.books if frail_service is not None else []
-    frail_first_book = len(book_list) if frail_books else -1
-    book_list += frail_books
-    books = stack_books(book_list)
-
-    loc_index = {name: k for k, name in enumerate(hubs.localities)}
-    has_frail_service = any(b.slots_between(0, min(7, n_days)) for b in frail_books)
+    has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
     frail_ooh = (
         ~in_hours
         & (ep.urgency == codes.URGENT)
@@ -267,6 +278,7 @@ def run_booking_pass(
     out_of_hours_kind = (
         urgent_ooh * codes.OUT_OF_HOURS_URGENT + frail_ooh * codes.OUT_OF_HOURS_FRAIL_SERVICE
     ).astype(np.int8)
+
     # Episodes are handled in the order they reach their practice. That is their own order:
     # episodes come sorted by the time they arise and the request rule (at once in hours, the
     # next opening otherwise) never reorders them.
@@ -276,17 +288,7 @@ def run_booking_pass(
         raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
 
     settings = pass_settings(
-        cfg,
-        calendar,
-        {
-            "hub_first_book": hub_first_book,
-            "rac_first_book": rac_first_book,
-            "rac_labels": np.arange(len(clinics.books), dtype=np.int64),
-            "frail_first_book": frail_first_book,
-            "locality_of_practice": np.asarray(
-                [loc_index[p.locality] for p in cfg.site.practices.values()], dtype=np.int64
-            ),
-        },
+        cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
     )
     request_day = (request // MINUTES_PER_DAY).astype(np.int32)
     first_day, last_day = booking_windows(
@@ -315,7 +317,7 @@ def run_booking_pass(
         first_choice=first_choices(ep, cfg),
         out_of_hours_kind=out_of_hours_kind,
     )
-    results = new_results(n, n_days, len(practices.books))
+    results = new_results(n, n_days, len(cfg.site.practices))
     rows = booking_pass(inputs, settings, books, results)
     handoffs = Handoffs(
         ae_episode=rows.ae_episode,
@@ -357,6 +359,8 @@ def run_booking_pass(
         rac_time=results.rac_time,
         third_next_available=results.third_next_available,
         handoffs=handoffs,
+        books=books,
+        first_book=first_book,
         flow_episode=np.concatenate([asked, rows.flow_episode]),
         flow_from=np.concatenate([entry_from.astype(np.int8), rows.flow_from]),
         flow_to=np.concatenate(

@@ -22,6 +22,7 @@ import numpy as np
 
 from sim.booking import codes
 from sim.core.compiled import compiled_rule
+from sim.services.catalogue import SERVICES
 
 # --------------------------------------------------------------------------------------------
 # Inputs
@@ -51,7 +52,8 @@ EpisodeInputs = namedtuple(
     ],
 )
 
-#: The rules' parameters (numbers, and tables by day, urgency, age band...).
+#: The rules' parameters (numbers, and tables by day, urgency, age band...), then one field per
+#: registered service that declares ``pass_settings``, named for the service.
 Settings = namedtuple(
     "Settings",
     [
@@ -98,7 +100,8 @@ Settings = namedtuple(
         "rac_labels",  # int64: arange(clinics)
         "frail_first_book",  # frail weekend service of locality l; -1 without one
         "locality_of_practice",
-    ],
+    ]
+    + [service.name for service in SERVICES if service.pass_settings is not None],
 )
 
 # --------------------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ validated config objects and a seed, returns plain results. No files, no Hydra.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -25,7 +26,6 @@ from sim.booking.codes import (
     AE_VIA_ESCALATION,
     AE_VIA_GP_REFERRAL,
     AE_VIA_RAC_NO_SLOT,
-    NODE,
 )
 from sim.booking.preparation import SystemJourneys, run_booking_pass
 from sim.config.schema import FIRST_FRAIL_BAND, WEEKDAYS, ModelConfig
@@ -33,9 +33,11 @@ from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
 from sim.core.demand import Episodes, generate_episodes
 from sim.core.equity import replication_equity
+from sim.core.flows import FLOW_NODES, NODE
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
 from sim.core.streams import Streams, keyed_uniforms
 from sim.core.timeseries import replication_series
+from sim.services.catalogue import build_books, divert_self_presenting
 from sim.services.emergency_department import (
     MAX_ADMISSION_PROBABILITY,
     AEArrivals,
@@ -44,15 +46,12 @@ from sim.services.emergency_department import (
     generate_self_presenting,
     simulate_emergency_department,
 )
-from sim.services.hub import build_frail_weekend_books, build_hub_books
 from sim.services.intermediate_care import (
     AdmissionRequests,
     IntermediateCareResult,
     StepUpRequests,
     simulate_admissions_and_ic,
 )
-from sim.services.practice import build_practice_books
-from sim.services.rapid_assessment import build_rac_books
 
 # Books cover this many days past the run so late requests can still book ahead.
 LOOKAHEAD_PAD_DAYS = 14
@@ -87,6 +86,7 @@ class EmergencyStage:
     age_band: np.ndarray
     frailty: np.ndarray
     key: np.ndarray  # uint64 per arrival, for later draws
+    walk_ins: dict = field(default_factory=dict)  # services' walk-ins, by service name
 
 
 def make_calendar(cfg: ModelConfig, warmup_weeks: int, run_weeks: int) -> Calendar:
@@ -108,8 +108,14 @@ def emergency_stage(
     """Self-presenting arrivals plus episodes handed to A&E, through the department."""
     ae = cfg.assumptions.ae
     sp = generate_self_presenting(cfg, calendar, streams)
+    sp_key = streams.generator("ae.attribute.key").bit_generator.random_raw(len(sp.time))
+    # Walk-in services (an urgent treatment centre) take some attendances before A&E does.
+    walk_in_minor = ~sp.ambulance & ~sp.majors
+    to_ae, walk_ins = divert_self_presenting(cfg, calendar, sp.time, walk_in_minor, sp_key, sj)
+    if not to_ae.all():
+        sp = dataclasses.replace(sp, **{f.name: getattr(sp, f.name)[to_ae] for f in fields(sp)})
+        sp_key = sp_key[to_ae]
     n_sp = len(sp.time)
-    sp_key = streams.generator("ae.attribute.key").bit_generator.random_raw(n_sp)
 
     idx = np.asarray(sj.handoffs.ae_episode, dtype=np.int64)
     via = np.asarray(sj.handoffs.ae_via, dtype=np.int64)
@@ -157,6 +163,7 @@ def emergency_stage(
         age_band=np.concatenate([sp.age_band, age]).astype(np.int8),
         frailty=np.concatenate([sp.frailty, frailty]).astype(np.int8),
         key=np.concatenate([sp_key, keys]).astype(np.uint64),
+        walk_ins=walk_ins,
     )
 
 
@@ -234,18 +241,13 @@ def run_replication(
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
     episodes = generate_episodes(cfg, calendar, streams)
-    practices = build_practice_books(cfg, calendar)
-    hubs = build_hub_books(cfg, calendar)
-    clinics = build_rac_books(cfg, calendar)
-    frail_service = build_frail_weekend_books(cfg, calendar)
+    service_books = build_books(cfg, calendar)
     # Many long-lived objects and few reference cycles: freezing the heap spares the
     # collector from re-scanning it on every allocation burst in the booking pass.
     gc.collect()
     gc.freeze()
     try:
-        journeys = run_booking_pass(
-            episodes, cfg, calendar, practices, hubs, clinics, frail_service
-        )
+        journeys = run_booking_pass(episodes, cfg, calendar, service_books)
     finally:
         gc.unfreeze()
     emergency = emergency_stage(cfg, calendar, streams, episodes, journeys)
@@ -257,10 +259,7 @@ def run_replication(
         cfg=cfg,
         episodes=episodes,
         journeys=journeys,
-        practices=practices,
-        hubs=hubs,
-        clinics=clinics,
-        frail_service=frail_service,
+        service_books=service_books,
         emergency=emergency,
         care=care,
         first_day=first_day,
@@ -268,7 +267,14 @@ def run_replication(
     )
     kpis = system_kpis(inputs)
     in_window = episodes.time >= first_day * MINUTES_PER_DAY
-    counts = ledger.ledger_counts(journeys.outcome, in_window)
+    counts = ledger.ledger_counts(
+        journeys.outcome,
+        in_window,
+        journeys.flow_episode,
+        journeys.flow_to,
+        FLOW_NODES,
+        ledger.reported_states(cfg),
+    )
     flows = flow_counts(inputs)
     series = replication_series(inputs)
     detail = {"inputs": inputs} if keep_detail else {}

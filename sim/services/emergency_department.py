@@ -310,6 +310,10 @@ class AEOutcome:
     # float64 mean number of patients in the department in each hour 0 .. ceil(run/60) - 1,
     # time-weighted (not aligned with the arrivals)
     hourly_occupancy: np.ndarray
+    # Patients in the department as the simulation's own count stood at the middle of every
+    # hour (not computed from the recorded times: Little's law in sim.tools.validate)
+    census_time: np.ndarray
+    census_present: np.ndarray
 
     def __len__(self) -> int:
         return len(self.seen_time)
@@ -435,16 +439,41 @@ class _Queue:
     Patients ``head .. arrived - 1`` are waiting; FIFO is just "take ``head``".
     """
 
-    __slots__ = ("n", "arrived", "head", "service", "seen", "by", "idle")
+    __slots__ = ("n", "arrived", "head", "service", "after", "seen", "by", "idle")
 
-    def __init__(self, service: list[float]):
+    def __init__(self, service: list[float], after: list[float]):
         self.n = len(service)
         self.arrived = 0
         self.head = 0
         self.service = service  # clinician minutes, in arrival order
+        self.after = after  # minutes in the department after the clinician
         self.seen = [math.nan] * self.n  # minute treatment starts, in arrival order
         self.by = [-1] * self.n  # position that treated each patient, in arrival order
         self.idle: deque[_Clinician] = deque()  # on duty, waiting for a patient (longest first)
+
+
+class _Census:
+    """Patients in the department, counted as they arrive and leave."""
+
+    __slots__ = ("present",)
+
+    def __init__(self) -> None:
+        self.present = 0
+
+
+def _leave(census: _Census):
+    """Callback at a patient's departure."""
+
+    def callback(_event: simpy.Event) -> None:
+        census.present -= 1
+
+    return callback
+
+
+def _take_census(env: simpy.Environment, census: _Census, times: list[float], out: list[int]):
+    for k, t in enumerate(times):
+        yield env.timeout(t - env.now)
+        out[k] = census.present
 
 
 class _Clinician:
@@ -454,12 +483,13 @@ class _Clinician:
         self.wake: simpy.Event | None = None  # set while idle on duty
 
 
-def _arrivals(env: simpy.Environment, queue: _Queue, times: list[float]):
+def _arrivals(env: simpy.Environment, queue: _Queue, times: list[float], census: _Census):
     """Feed one stream's arrivals; wake an idle clinician for each."""
     for t in times:
         if t > env.now:
             yield env.timeout(t - env.now)
         queue.arrived += 1
+        census.present += 1
         if queue.idle:
             queue.idle.popleft().wake.succeed()
 
@@ -477,11 +507,15 @@ def _end_shift_wake(queue: _Queue, clinician: _Clinician):
 
 
 def _clinician(
-    env: simpy.Environment, queue: _Queue, position: int, shifts: list[tuple[int, float]]
+    env: simpy.Environment,
+    queue: _Queue,
+    position: int,
+    shifts: list[tuple[int, float]],
+    census: _Census,
 ):
     """One clinician position: work each shift, finish the current patient at its end."""
     me = _Clinician()
-    service, seen, by = queue.service, queue.seen, queue.by
+    service, seen, by, after = queue.service, queue.seen, queue.by, queue.after
     while queue.head < queue.n:
         start, end = _current_or_next_shift(shifts, env.now)
         if start > env.now:
@@ -497,6 +531,8 @@ def _clinician(
                 queue.head = i + 1
                 seen[i] = now
                 by[i] = position
+                # the patient leaves after treatment and the time that follows it
+                env.timeout(service[i] + after[i]).callbacks.append(_leave(census))
                 yield env.timeout(service[i])  # finish this patient even past the shift's end
             elif i >= queue.n:
                 return  # everybody in this stream has been seen
@@ -584,6 +620,7 @@ def simulate_emergency_department(
     after = _either(admitted, arrivals.u_after, times["admitted"], times["discharged"])
 
     env = simpy.Environment()
+    census = _Census()
     seen_time = np.full(n, np.nan)
     rotas = {MINORS: ed.minors_clinicians_by_hour, MAJORS: ed.majors_clinicians_by_hour}
     orders = {}
@@ -600,11 +637,15 @@ def simulate_emergency_department(
                 list(rota),
                 f"needs a clinician in some hour: {len(order)} {STREAMS[stream]} patients arrive",
             )
-        queue = _Queue(service[order].tolist())
+        queue = _Queue(service[order].tolist(), after[order].tolist())
         queues[stream] = queue
-        env.process(_arrivals(env, queue, time[order].tolist()))
+        env.process(_arrivals(env, queue, time[order].tolist(), census))
         for position in range(max(rota)):
-            env.process(_clinician(env, queue, position, shifts_of_position(rota, position)))
+            shifts = shifts_of_position(rota, position)
+            env.process(_clinician(env, queue, position, shifts, census))
+    census_time = np.arange(MINUTES_PER_HOUR / 2, run_minutes, MINUTES_PER_HOUR)
+    present = [0] * len(census_time)
+    env.process(_take_census(env, census, census_time.tolist(), present))
     env.run()
     clinician = np.full(n, -1, dtype=np.int16)
     for stream, queue in queues.items():
@@ -623,6 +664,8 @@ def simulate_emergency_department(
         front_of_house=foh,
         clinician=clinician,
         hourly_occupancy=hourly_occupancy(time, departure, n_hours),
+        census_time=census_time,
+        census_present=np.array(present, dtype=np.int64),
     )
 
 

@@ -62,6 +62,10 @@ NOT_ASSESSED = -1
 # request's deadline still counts as "in time" (wait <= max wait), and so that a request
 # arriving at the moment a place frees can take it. Expiries come last for the same reason.
 _DEPART, _REQUEST, _EXPIRE = 0, 1, 2
+# A census of the places in use, read from the caseload itself (Little's law in
+# sim.tools.validate), at the middle of every hour of the run, after the events of that minute.
+_CENSUS = 3
+CENSUS_MINUTES = 60.0
 # Request states.
 _PENDING, _WAITING, _STARTED, _EXPIRED = 0, 1, 2, 3
 
@@ -303,6 +307,9 @@ class IntermediateCareResult:
     daily_occupancy
         float64 time-weighted mean places in use on each day ``d`` of the run, over
         ``[d, d + 1)`` days clipped to ``run_minutes``; length ``ceil(run_minutes / 1440)``.
+    census_time, census_in_use
+        Places in use as the loop's own caseload counter stood at the middle of every hour of
+        the run: a measurement independent of the stays' recorded times.
     """
 
     step_ups: StepUpOutcomes
@@ -310,6 +317,8 @@ class IntermediateCareResult:
     stays: IcStays
     places: int
     run_minutes: float
+    census_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    census_in_use: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     daily_occupancy: np.ndarray = field(init=False)
     # Sorted start/end minutes and their running sums: place-minutes up to any time in
     # O(log n) (see place_minutes).
@@ -491,6 +500,9 @@ def simulate_admissions_and_ic(
     fail_down_time_l = fail_down_time.tolist()
 
     heap = [(t, _REQUEST, r) for r, t in enumerate(req_time)]
+    census_time = np.arange(CENSUS_MINUTES / 2, run_minutes, CENSUS_MINUTES)
+    census = [0] * len(census_time)
+    heap += [(t, _CENSUS, k) for k, t in enumerate(census_time.tolist())]
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
     queue: deque[int] = deque()
@@ -498,7 +510,9 @@ def simulate_admissions_and_ic(
 
     while heap:
         t, what, r = pop(heap)
-        if what == _DEPART:
+        if what == _CENSUS:
+            census[r] = places - free
+        elif what == _DEPART:
             # The place goes to the earliest request still waiting; expired requests are
             # dropped from the front lazily (their expiry event already resolved them).
             while queue:
@@ -605,6 +619,8 @@ def simulate_admissions_and_ic(
         ),
         admissions=admission_out,
         stays=stays,
+        census_time=census_time,
+        census_in_use=np.array(census, dtype=np.int64),
         places=places,
         run_minutes=float(run_minutes),
     )

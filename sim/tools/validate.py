@@ -17,7 +17,8 @@ answer is known and compares the simulation with it:
     episodes) against the integral of their configured rate, by chi-square.
 ``little``
     Little's law ``L = lambda W`` on A&E (patients in the department) and on IC+ (places in
-    use).
+    use), with L from each stage's hourly census of its own state and lambda, W from the
+    patients' recorded times.
 ``calibration``
     The baseline against the published targets of ``conf/calibration/`` (within tolerance,
     :func:`sim.experiments.replications.calibration_table`).
@@ -694,14 +695,18 @@ def _baseline_replication(
     lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
     span = hi - lo
 
+    # L from each stage's census (its own count of who is in, sampled every hour), lambda and
+    # W from the patients' recorded times: two records of the same flow kept apart.
     arrive = ed.arrivals.time
     inside = (arrive >= lo) & (arrive < hi)
-    ae_l = float(ed.outcome.hourly_occupancy[k.first_day * 24 : k.last_day * 24].mean())
+    sampled = (ed.outcome.census_time >= lo) & (ed.outcome.census_time < hi)
+    ae_l = float(ed.outcome.census_present[sampled].mean())
     ae_lam = inside.sum() / span
     ae_w = float((ed.outcome.departure_time - arrive)[inside].mean())
 
     starts = (care.stays.start >= lo) & (care.stays.start < hi)
-    ic_l = care.occupancy_mean(lo, hi)
+    sampled = (care.census_time >= lo) & (care.census_time < hi)
+    ic_l = float(care.census_in_use[sampled].mean())
     ic_lam = starts.sum() / span
     ic_w = float((care.stays.end - care.stays.start)[starts].mean()) if starts.any() else 0.0
 
