@@ -144,7 +144,7 @@ def run_job(cfg: DictConfig) -> str:
     if needs_compiling():
         print(
             "First run of this version on this machine: compiling the booking pass "
-            "(about 2-3 minutes, once; later runs start at once)",
+            "(under a minute, once; later runs start at once)",
             flush=True,
         )
     started = time.perf_counter()
