@@ -303,6 +303,7 @@ def run_booking_pass(
         urgency=ep.urgency,
         staff_need=ep.staff_need,
         frail=ep.frailty >= FIRST_FRAIL_BAND,
+        frailty=ep.frailty,
         age_band=ep.age_band,
         earliest_offset_days=ep.earliest_offset_days,
         key=np.asarray(ep.key, dtype=np.uint64),

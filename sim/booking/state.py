@@ -36,6 +36,7 @@ EpisodeInputs = namedtuple(
         "urgency",
         "staff_need",
         "frail",  # bool: moderate eFI or worse
+        "frailty",  # int8 band (sim.config.schema.FRAILTY_BANDS), -1 under 65 (not assessed)
         "age_band",
         "earliest_offset_days",
         "key",  # uint64, for keyed uniforms

@@ -110,11 +110,17 @@ def emergency_stage(
     sp = generate_self_presenting(cfg, calendar, streams)
     sp_key = streams.generator("ae.attribute.key").bit_generator.random_raw(len(sp.time))
     # Walk-in services (an urgent treatment centre) take some attendances before A&E does.
-    walk_in_minor = ~sp.ambulance & ~sp.majors
-    to_ae, walk_ins = divert_self_presenting(cfg, calendar, sp.time, walk_in_minor, sp_key, sj)
+    sp_admit = admission_probability(sp.age_band, sp.frailty, sp.ambulance, cfg)
+    arrivals = {
+        "time": sp.time,
+        "walk_in_minor": ~sp.ambulance & ~sp.majors,
+        "admitted_at_ae": sp.u_admit < sp_admit,
+        "key": sp_key,
+    }
+    to_ae, walk_ins = divert_self_presenting(cfg, calendar, arrivals, sj)
     if not to_ae.all():
         sp = dataclasses.replace(sp, **{f.name: getattr(sp, f.name)[to_ae] for f in fields(sp)})
-        sp_key = sp_key[to_ae]
+        sp_key, sp_admit = sp_key[to_ae], sp_admit[to_ae]
     n_sp = len(sp.time)
 
     idx = np.asarray(sj.handoffs.ae_episode, dtype=np.int64)
@@ -142,9 +148,7 @@ def emergency_stage(
         time=np.concatenate([sp.time, np.asarray(sj.handoffs.ae_time, dtype=float)]),
         majors=np.concatenate([sp.majors, majors]).astype(bool),
         frail=np.concatenate([sp.frailty >= FIRST_FRAIL_BAND, frailty >= FIRST_FRAIL_BAND]),
-        admit_probability=np.concatenate(
-            [admission_probability(sp.age_band, sp.frailty, sp.ambulance, cfg), p_admit]
-        ),
+        admit_probability=np.concatenate([sp_admit, p_admit]),
         u_service=np.concatenate([sp.u_service, keyed_uniforms(keys, "ae_service")]),
         u_after=np.concatenate([sp.u_after, keyed_uniforms(keys, "ae_after")]),
         u_admit=np.concatenate([sp.u_admit, keyed_uniforms(keys, "ae_admit")]),

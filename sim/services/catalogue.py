@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from sim.config.schema import ModelConfig
 from sim.core.calendar import Calendar
 from sim.services import frail_weekend_gp, hub, practice, rapid_assessment
@@ -48,29 +50,25 @@ def build_books(cfg: ModelConfig, calendar: Calendar) -> dict[str, Any]:
 
 
 def divert_self_presenting(
-    cfg: ModelConfig,
-    calendar: Calendar,
-    time: Any,
-    walk_in_minor: Any,
-    key: Any,
-    journeys: Any,
+    cfg: ModelConfig, calendar: Calendar, arrivals: dict[str, Any], journeys: Any
 ) -> tuple[Any, dict[str, Any]]:
     """Self-presenting A&E attendances that walk into another service instead.
 
-    ``time`` (minute of arrival), ``walk_in_minor`` (bool: came on foot and would be streamed to
-    minors) and ``key`` (uint64 per attendance, for keyed draws) describe the attendances;
-    ``journeys`` is the booking pass's result (its books, as the pass left them). Each present
-    service declaring ``walk_ins`` takes some, in service order, of those no earlier service
-    took. Returns the mask of attendances still going to A&E and each service's result.
+    ``arrivals`` holds one array per attendance: ``time`` (minute of arrival),
+    ``walk_in_minor`` (came on foot and would be streamed to minors), ``admitted_at_ae``
+    (A&E would admit them: a walk-in service sends them on) and ``key`` (uint64, for keyed
+    draws); ``journeys`` is the booking pass's result (its books as the pass left them). Each
+    present service declaring ``walk_ins`` takes some, in service order, of those no earlier
+    service took. Returns the mask of attendances still going to A&E and each service's
+    result.
     """
-    import numpy as np
-
-    going_to_ae = np.ones(len(time), dtype=bool)
+    going_to_ae = np.ones(len(arrivals["time"]), dtype=bool)
     results: dict[str, Any] = {}
     for service in present_services(cfg):
         if service.walk_ins is None:
             continue
-        result = service.walk_ins(cfg, calendar, time, walk_in_minor & going_to_ae, key, journeys)
+        candidates = dict(arrivals, walk_in_minor=arrivals["walk_in_minor"] & going_to_ae)
+        result = service.walk_ins(cfg, calendar, candidates, journeys)
         going_to_ae &= ~result.diverted
         results[service.name] = result
     return going_to_ae, results
