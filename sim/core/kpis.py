@@ -151,6 +151,16 @@ class KpiInputs:
     def frail_service(self) -> HubBooks:
         return self.service_books["frail_weekend_gp"]
 
+    def node_code(self, name: str) -> int:
+        """The code of flow node ``name`` in the journeys' flow log (for services' KPIs)."""
+        from sim.core.flows import NODE
+
+        return NODE[name]
+
+    def state_code(self, name: str) -> int:
+        """The code of terminal state ``name`` in the journeys' outcomes."""
+        return ledger.STATE_INDEX[name]
+
     @property
     def service_results(self) -> dict[str, Any]:
         """What services did after the booking pass (walk-ins), by service name."""
