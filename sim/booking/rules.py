@@ -26,6 +26,10 @@ changing the books the next request sees. In the order an episode meets them:
 8. :func:`handle_rac`: the single point of access books the earliest slot at any clinic within
    the deadline; no slot sends the patient to A&E or admits them; the clinic's outcome is home,
    a step-up into IC+ or an admission.
+9. Where the site has an urgent treatment centre (:mod:`sim.services.urgent_treatment_centre`)
+   for the patient's locality: NHS 111 books a share of its A&E dispositions into it
+   (:func:`handle_111`), and a share of the needs about to walk into A&E for want of primary
+   care walk into it instead (:func:`walk_in_to_utc`), when it has a slot in time.
 
 Every probability is in the configuration and every random number was drawn when the episode
 was created (stored, or keyed: :func:`sim.core.streams.keyed_uniform`).
@@ -62,6 +66,9 @@ GOLDEN = 0.6180339887498949
 #: An at-risk frail patient neither assessed nor stepped up who deteriorates reaches A&E this
 #: long after the appointment.
 ESCALATION_DELAY_MINUTES = np.float64(12 * 60)
+#: The urgent treatment centre's flow node and terminal state (a registered service's).
+NODE_UTC = c.node_code("urgent_treatment_centre")
+SEEN_AT_UTC = c.state_code("urgent_treatment_centre")
 #: Who asks the hub (:func:`try_hub`): the practice offers it to a share of needs it cannot
 #: book; a need that prefers the hub, or NHS 111, asks for it directly.
 OFFERED_BY_PRACTICE = np.bool_(True)
@@ -165,9 +172,62 @@ def record_practice_booking(s, i, t, day, slot, staff):
     out.staff_type[i] = staff
 
 
+@compiled_rule
+def utc_serves(s, i):
+    """The site has an urgent treatment centre for episode ``i``'s locality."""
+    utc = s.settings.urgent_treatment_centre
+    return (
+        utc.commissioned and utc.serves_locality[s.settings.locality_of_practice[s.ep.practice[i]]]
+    )
+
+
+@compiled_rule
+def book_utc(s, t):
+    """Book the urgent treatment centre's earliest slot today starting within its maximum wait
+    of minute ``t``: True if there was one."""
+    utc = s.settings.urgent_treatment_centre
+    today = int(t // MINUTES_PER_DAY)
+    if today >= s.settings.run_days:
+        return False
+    minute = t - today * MINUTES_PER_DAY
+    slot = peek_today(s.books, utc.book, today, minute)
+    if slot < 0 or slot > minute + utc.max_wait:
+        return False
+    book_today(s.books, utc.book, today, minute)
+    return True
+
+
 # --------------------------------------------------------------------------------------------
 # Rules
 # --------------------------------------------------------------------------------------------
+
+
+@compiled_rule
+def utc_sends_on(s, i, admit_probability):
+    """The urgent treatment centre would send episode ``i`` on to A&E: one A&E would admit
+    (A&E's own admission draw against ``admit_probability``), or for another reason
+    (``onward_ae_share``). Such a patient goes to A&E as before."""
+    utc, key = s.settings.urgent_treatment_centre, s.ep.key[i]
+    if keyed_uniform(key, utc.salt_ae_admit) < admit_probability:
+        return True
+    return keyed_uniform(key, utc.salt_onward) < utc.onward_ae_share
+
+
+@compiled_rule
+def walk_in_to_utc(s, i, t, origin):
+    """Rule 9: a need about to walk into A&E for want of primary care (from flow node
+    ``origin``) walks into the urgent treatment centre instead, if it serves the patient's
+    locality, the patient would choose it (``walk_in_share``), would not be sent on to A&E
+    and it has a slot in time. True if seen there."""
+    if not utc_serves(s, i):
+        return False
+    utc = s.settings.urgent_treatment_centre
+    if keyed_uniform(s.ep.key[i], utc.salt_walk_in) >= utc.walk_in_share:
+        return False
+    if utc_sends_on(s, i, utc.displaced_admit_probability) or not book_utc(s, t):
+        return False
+    set_outcome(s, i, SEEN_AT_UTC, origin, NODE_UTC)
+    return True
 
 
 @compiled_rule
@@ -256,6 +316,20 @@ def nhs111_primary_care(s, i, t):
 
 
 @compiled_rule
+def nhs111_books_utc(s, i, t):
+    """Rule 9: NHS 111 books an A&E disposition it judges a UTC can treat
+    (``nhs111_ae_share``, not to be sent on) into the urgent treatment centre serving the
+    patient's locality, if it has a slot in time. True if booked."""
+    if not utc_serves(s, i):
+        return False
+    utc = s.settings.urgent_treatment_centre
+    if keyed_uniform(s.ep.key[i], utc.salt_nhs111) >= utc.nhs111_ae_share:
+        return False
+    admit = utc.admit_probability[s.ep.age_band[i], s.ep.frailty[i] + 1]
+    return not utc_sends_on(s, i, admit) and book_utc(s, t)
+
+
+@compiled_rule
 def handle_111(s, i, t):
     """Rule 5: NHS 111 disposes of a call. A need can call more than once: every call counts."""
     st, out = s.settings, s.out
@@ -279,6 +353,8 @@ def handle_111(s, i, t):
             and draw(s, i, c.DRAW_RAC_REFERRAL) < st.rac_from_111
         ):
             push_event(s.logs, t, c.EVENT_RAC_REFERRAL, i, c.NODE_NHS111)
+        elif nhs111_books_utc(s, i, t):
+            set_outcome(s, i, SEEN_AT_UTC, c.NODE_NHS111, NODE_UTC)
         else:
             to_ae(s, i, t, c.AE_VIA_NHS111, c.NODE_NHS111)
     else:
@@ -342,7 +418,8 @@ def no_practice_slot(s, i, t, attempt, today, minute, last):
         log_flow(s.logs, i, c.NODE_PRACTICE, c.NODE_NHS111)
         handle_111(s, i, t)
     elif action == c.NO_SLOT_AE:
-        to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_PRACTICE)
+        if not walk_in_to_utc(s, i, t, c.NODE_PRACTICE):
+            to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_PRACTICE)
     else:  # gave up, or out of call-backs
         set_outcome(s, i, c.GAVE_UP, c.NODE_PRACTICE, c.NODE_GAVE_UP)
     return -1, -1
@@ -438,7 +515,7 @@ def out_of_hours(s, i):
         if pick(draw(s, i, c.DRAW_OUT_OF_HOURS_ROUTE), st.out_of_hours_route) == c.OOH_ROUTE_NHS111:
             log_flow(s.logs, i, c.NODE_NEED_OUT_OF_HOURS, c.NODE_NHS111)
             handle_111(s, i, t)
-        else:
+        elif not walk_in_to_utc(s, i, t, c.NODE_NEED_OUT_OF_HOURS):
             to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_NEED_OUT_OF_HOURS)
         return True
     return False

@@ -14,7 +14,13 @@ import numpy as np
 
 from sim.config.schema import ModelConfig
 from sim.core.calendar import Calendar
-from sim.services import frail_weekend_gp, hub, practice, rapid_assessment
+from sim.services import (
+    frail_weekend_gp,
+    hub,
+    practice,
+    rapid_assessment,
+    urgent_treatment_centre,
+)
 from sim.services.registry import Kpi, Service
 
 SERVICES: tuple[Service, ...] = (
@@ -22,6 +28,7 @@ SERVICES: tuple[Service, ...] = (
     hub.SERVICE,
     rapid_assessment.SERVICE,
     frail_weekend_gp.SERVICE,
+    urgent_treatment_centre.SERVICE,
 )
 BY_NAME: dict[str, Service] = {s.name: s for s in SERVICES}
 if len(BY_NAME) != len(SERVICES):
