@@ -178,3 +178,28 @@ def _state(name: str) -> int:
     from sim.core import ledger
 
     return ledger.STATE_INDEX[name]
+
+
+def test_the_values_the_docs_quote_are_the_configuration():
+    """docs/model.md and the option's file state the UTC's settings: the text must follow the
+    configuration."""
+    from pathlib import Path
+
+    import yaml
+
+    project = Path(__file__).resolve().parent.parent
+    _, run_cfg, _ = compose_validated(OPTION)
+    site, use = run_cfg.model.site.urgent_treatment_centre, run_cfg.model.assumptions
+    use = use.urgent_treatment_centre
+    model = (project / "docs" / "model.md").read_text(encoding="utf-8")
+    option = yaml.safe_load((project / "scenarios" / f"{UTC}.yaml").read_text(encoding="utf-8"))
+    quoted = " ".join([model, option["cost_basis"], *option["assumptions"]])
+    assert use.nhs111_ae_share == 0.5 and "books half" in quoted
+    assert f"{use.walk_in_share:.0%}" == "15%" and "15% of the" in quoted
+    assert f"{use.onward_ae_share:.1%}" == "7.5%" and "(7.5%)" in model
+    assert use.max_wait_minutes == 4 * 60 and "within 4 hours" in quoted
+    assert site.running_cost_per_open_hour_gbp == 390 and "£390" in quoted
+    assert f"{site.share_of_slots_for_ae_substitutes:.0%}" == "20%" and "(20%)" in model
+    assert site.clinicians == 3 and "three clinicians" in model
+    hours = sum(w.end_minute - w.start_minute for d in site.opening.values() for w in d) / 60
+    assert hours == 84 and "84 hours a week" in quoted
