@@ -193,7 +193,7 @@ def test_cash_and_not_cash_add_up_and_do_not_overlap():
         k.in_window(np.nan_to_num(sj.booked_time, nan=-1.0)).sum()
         + k.in_window(np.nan_to_num(sj.hub_booked_time, nan=-1.0)).sum()
     )
-    assert capacity_costs(k)["text_reminders"] == pytest.approx(bookings * 0.04)
+    assert capacity_costs(k, {})["text_reminders"] == pytest.approx(bookings * 0.04)
 
 
 def test_moving_an_activity_to_cash_moves_its_value_not_the_total():

@@ -44,7 +44,7 @@ UNIFORM_ATTRIBUTES: tuple[str, ...] = ("dna", "no_slot_choice", "ooh_choice")
 @dataclass
 class Episodes:
     """All episodes of one replication: sorted by the minute the need arises as generated, by
-    the minute it reaches its practice in a replication (:func:`sim.booking.journey.
+    the minute it reaches its practice in a replication (:func:`sim.booking.preparation.
     in_request_order`)."""
 
     time: np.ndarray  # float64 minutes from Monday 00:00 of week 0

@@ -24,19 +24,18 @@ from sim.core.demand import ROUTINE, URGENT, Episodes, population_growth
 from sim.core.money import cost_kpis
 from sim.core.programme import WeeklyConfigs
 from sim.core.workforce import Workforce
+from sim.services.catalogue import SERVICES, present_services, service_kpis
+from sim.services.registry import Kpi
 
 if TYPE_CHECKING:  # imported for annotations only: model imports this module
-    from sim.booking.journey import SystemJourneys
+    from sim.booking.preparation import SystemJourneys
     from sim.services.hub import HubBooks
     from sim.services.practice import PracticeBooks
     from sim.services.rapid_assessment import ClinicBooks
 
-
-@dataclass(frozen=True)
-class KpiDefinition:
-    unit: str
-    label: str
-    better: str | None  # "higher", "lower" or None when neither is better
+#: The definition of a KPI (unit, label, better direction), declared by the model's core here
+#: and by each service in its registry entry.
+KpiDefinition = Kpi
 
 
 _PER_WEEK = "per week"
@@ -145,6 +144,8 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "cost.total_annual_gbp": KpiDefinition(
         _GBP_YEAR, "Total cost (cash and capacity used)", "lower"
     ),
+    # then every registered service's own KPIs (sim/services/catalogue.py)
+    **service_kpis(),
 }
 
 
@@ -155,10 +156,7 @@ class KpiInputs:
     cfg: ModelConfig
     episodes: Episodes
     journeys: SystemJourneys
-    practices: PracticeBooks
-    hubs: HubBooks
-    clinics: ClinicBooks
-    frail_service: HubBooks
+    service_books: dict[str, Any]  # each bookable service's books, by service name
     emergency: Any  # model.EmergencyStage
     care: Any  # services.intermediate_care.IntermediateCareResult
     workforce: Workforce
@@ -166,6 +164,37 @@ class KpiInputs:
     weekly: WeeklyConfigs  # the configuration in force each week (options phase in)
     first_day: int
     last_day: int
+
+    @property
+    def practices(self) -> PracticeBooks:
+        return self.service_books["practice"]
+
+    @property
+    def hubs(self) -> HubBooks:
+        return self.service_books["hub"]
+
+    @property
+    def clinics(self) -> ClinicBooks:
+        return self.service_books["rapid_assessment"]
+
+    @property
+    def frail_service(self) -> HubBooks:
+        return self.service_books["frail_weekend_gp"]
+
+    def node_code(self, name: str) -> int:
+        """The code of flow node ``name`` in the journeys' flow log (for services' KPIs)."""
+        from sim.core.flows import NODE
+
+        return NODE[name]
+
+    def state_code(self, name: str) -> int:
+        """The code of terminal state ``name`` in the journeys' outcomes."""
+        return ledger.STATE_INDEX[name]
+
+    @property
+    def service_results(self) -> dict[str, Any]:
+        """What services did after the booking pass (walk-ins), by service name."""
+        return getattr(self.emergency, "walk_ins", {})
 
     @property
     def weeks(self) -> float:
@@ -269,7 +298,7 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     population = k.registered
 
     hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
-    hub_offered = sum(b.slots_on(d) for b in k.hubs.books for d in range(k.first_day, k.last_day))
+    hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
     rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
     rac_ref_in = k.in_window(np.nan_to_num(sj.rac_referral_time, nan=-1.0)) & ~np.isnan(sj.rac_time)
     rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
@@ -322,14 +351,29 @@ def system_kpis(k: KpiInputs) -> dict[str, float]:
     result.update(service_kpis(k))
     result["system.episodes_per_week"] = arose_in.sum() / k.weeks
     result["system.unmet_need_per_week"] = (outcome == ledger.GAVE_UP).sum() / k.weeks
-    result.update(cost_kpis(k))
-    return {name: result[name] for name in KPI_DEFINITIONS}
+    # Each registered service's own running cost, in service order (sim.core.money adds IC+,
+    # the frailty team and the schemes, and sorts cash from activity).
+    running = {
+        service.name: service.running_cost(k)
+        for service in present_services(k.cfg)
+        if service.running_cost is not None
+    }
+    result.update(cost_kpis(k, running))
+    names = list(KPI_DEFINITIONS)
+    for service in SERVICES:
+        if service.measure is None:
+            continue
+        if service.present(k.cfg):
+            result.update(service.measure(k))
+        else:  # an option not taken reports none of its KPIs
+            names = [n for n in names if n not in service.kpis]
+    return {name: result[name] for name in names}
 
 
 def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     """Origin -> destination transitions per week: episodes that arose in the window, plus
     self-presenting A&E arrivals in the window."""
-    from sim.booking.journey import FLOW_NODES, NODE
+    from sim.core.flows import FLOW_NODES, NODE
 
     sj, ed = k.journeys, k.emergency
     keep = k.in_window(k.episodes.time)[sj.flow_episode]

@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from sim.config.schema import ACTIVITY_UNIT_COSTS, STAFF_TYPES, WEEKDAYS, ModelConfig, StaffPay
+from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import DAYS_PER_YEAR, MINUTES_PER_DAY, WEEKS_PER_YEAR
+from sim.core.workforce import cost_per_fte, practice_staff_costs
 
 #: What the window functions below read: a :class:`sim.core.kpis.KpiInputs` (not imported:
 #: the KPI module imports this one).
@@ -48,11 +49,6 @@ COST_KPIS: tuple[str, ...] = (
 )
 
 
-def cost_per_fte(pay: StaffPay) -> float:
-    """£ a year for one whole-time equivalent: salary plus employer on-costs."""
-    return pay.salary_gbp * (1.0 + pay.on_costs_share)
-
-
 def discount_factors(rate: float, years: int) -> np.ndarray:
     """Green Book factors for programme years 1..``years``: year 1 undiscounted (t = 0)."""
     return 1.0 / (1.0 + rate) ** np.arange(years)
@@ -69,56 +65,31 @@ def present_value(per_year: np.ndarray, rate: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def _days_by_config(k: KpiInputs) -> list[tuple[ModelConfig, np.ndarray, np.ndarray]]:
-    """For each configuration in force in the window: its days, counted by weekday (7,), and
-    those of them that are not bank holidays (7,)."""
+def _days_by_config(k: KpiInputs) -> list[tuple[ModelConfig, np.ndarray]]:
+    """For each configuration in force in the window: its days, counted by weekday (7,)."""
     days = np.arange(k.first_day, k.last_day)
     weeks = k.weekly.week_of_day(days)
-    holiday = k.calendar.is_bank_holiday[days]
-    out: dict[int, tuple[ModelConfig, np.ndarray, np.ndarray]] = {}
+    out: dict[int, tuple[ModelConfig, np.ndarray]] = {}
     for w in np.unique(weeks):
         cfg = k.weekly.by_week[int(w)]
-        mine = weeks == w
-        counts = np.bincount(days[mine] % 7, minlength=7).astype(np.int64)
-        open_ = np.bincount(days[mine & ~holiday] % 7, minlength=7).astype(np.int64)
+        counts = np.bincount(days[weeks == w] % 7, minlength=7).astype(np.int64)
         if id(cfg) not in out:
-            out[id(cfg)] = (cfg, np.zeros(7, np.int64), np.zeros(7, np.int64))
+            out[id(cfg)] = (cfg, np.zeros(7, np.int64))
         out[id(cfg)][1][:] += counts
-        out[id(cfg)][2][:] += open_
     return list(out.values())
 
 
-def capacity_costs(k: KpiInputs) -> dict[str, float]:
-    """£ paid in the window for each service's capacity and each scheme (cash out), each day
-    at the configuration then in force (options phase in, :mod:`sim.config.phasing`)."""
-    cfg, sj, site = k.cfg, k.journeys, k.cfg.site
-    money = cfg.assumptions.money
-    first_day, last_day = k.first_day, k.last_day
-    staff_days = k.workforce.in_post_days(first_day, last_day)  # (staff type,) FTE-days
-    locum_days = k.workforce.locum_days(first_day, last_day)
-    pay = [cost_per_fte(money.staff_pay[s]) / DAYS_PER_YEAR for s in STAFF_TYPES]
-    # A locum day is two sessions; an FTE-day of cover is the sessions an FTE works in a day.
-    locum_per_fte_day = [
-        money.locum_day_gbp[s]
-        * getattr(site.practice_capacity, s).sessions_per_fte_week
-        / 2
-        * getattr(site.practice_capacity, s).weeks_available_per_year
-        / DAYS_PER_YEAR
-        for s in STAFF_TYPES
-    ]
-    lines = dict.fromkeys(
-        ("rapid_assessment", "intermediate_care", "frailty_front_of_house", "schemes_running"),
-        0.0,
-    )
-    for c, by_weekday, open_by_weekday in _days_by_config(k):
+def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]:
+    """£ paid in the window for each service's capacity and each scheme (cash out):
+    ``services``, every registered service's own running cost (:mod:`sim.services.catalogue`;
+    practices per FTE), then IC+ and the frailty team, and the schemes, each day at the
+    configuration then in force (options phase in, :mod:`sim.config.phasing`)."""
+    sj = k.journeys
+    lines = {name: float(cost) for name, cost in services.items()}
+    for key in ("intermediate_care", "frailty_front_of_house", "schemes_running"):
+        lines[key] = 0.0
+    for c, by_weekday in _days_by_config(k):
         n_days = int(by_weekday.sum())
-        rac = c.site.rapid_assessment
-        sessions = sum(  # clinics shut on bank holidays
-            open_by_weekday[i] * s.sessions_per_weekday.get(name, 0)
-            for s in rac.sites.values()
-            for i, name in enumerate(WEEKDAYS)
-        )
-        lines["rapid_assessment"] += sessions * rac.running_cost_per_session_gbp
         ic = c.site.intermediate_care
         lines["intermediate_care"] += ic.places * n_days * ic.running_cost_per_place_day_gbp
         foh = c.site.emergency_department.frailty_front_of_house
@@ -137,10 +108,6 @@ def capacity_costs(k: KpiInputs) -> dict[str, float]:
             * n_days
             / DAYS_PER_YEAR
         )
-    hub_slots = sum(b.slots_on(d) for b in k.hubs.books for d in range(first_day, last_day))
-    frail_slots = sum(
-        b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
-    )
     # Fees per use and per text, at the configuration of the day they are paid.
     arose = k.in_window(k.episodes.time)
     outcome = sj.outcome[arose]
@@ -157,27 +124,18 @@ def capacity_costs(k: KpiInputs) -> dict[str, float]:
         booked = k.in_window(np.nan_to_num(times, nan=-1.0))
         booking_days.append((times[booked] // MINUTES_PER_DAY).astype(np.int64))
     text_weeks = k.weekly.week_of_day(np.concatenate(booking_days))
-    return {
-        "practice_staff": float(sum(d * p for d, p in zip(staff_days, pay, strict=True))),
-        "locums": float(sum(d * p for d, p in zip(locum_days, locum_per_fte_day, strict=True))),
-        "hubs": hub_slots * site.hubs.running_cost_per_slot_gbp,
-        "rapid_assessment": lines["rapid_assessment"],
-        "intermediate_care": lines["intermediate_care"],
-        "frailty_front_of_house": lines["frailty_front_of_house"],
-        "frail_weekend_service": frail_slots * site.frail_weekend_service.running_cost_per_slot_gbp,
-        "schemes_running": lines["schemes_running"],
-        "online_consultation_uses": fee(
-            outcome == ledger.RESOLVED_ONLINE,
-            lambda c: c.assumptions.alternatives.online_consultation.cost_per_use_gbp,
-        ),
-        "pharmacy_first_uses": fee(
-            outcome == ledger.PHARMACY_FIRST,
-            lambda c: c.assumptions.alternatives.pharmacy_first.cost_per_use_gbp,
-        ),
-        "text_reminders": float(
-            by_week(lambda c: c.assumptions.dna.reminder_cost_per_booking_gbp)[text_weeks].sum()
-        ),
-    }
+    lines["online_consultation_uses"] = fee(
+        outcome == ledger.RESOLVED_ONLINE,
+        lambda c: c.assumptions.alternatives.online_consultation.cost_per_use_gbp,
+    )
+    lines["pharmacy_first_uses"] = fee(
+        outcome == ledger.PHARMACY_FIRST,
+        lambda c: c.assumptions.alternatives.pharmacy_first.cost_per_use_gbp,
+    )
+    lines["text_reminders"] = float(
+        by_week(lambda c: c.assumptions.dna.reminder_cost_per_booking_gbp)[text_weeks].sum()
+    )
+    return lines
 
 
 def activity_counts(k: KpiInputs) -> dict[str, float]:
@@ -203,10 +161,12 @@ def activity_counts(k: KpiInputs) -> dict[str, float]:
     }
 
 
-def cost_kpis(k: KpiInputs) -> dict[str, float]:
-    """The cost KPIs of one window, £ a year (the window's £ x 52.18 / weeks)."""
+def cost_kpis(k: KpiInputs, services: dict[str, float]) -> dict[str, float]:
+    """The cost KPIs of one window, £ a year (the window's £ x 52.18 / weeks); ``services``:
+    the registered services' running costs over the window (:func:`capacity_costs`)."""
     per_year = WEEKS_PER_YEAR / k.weeks
-    capacity = capacity_costs(k)
+    capacity = capacity_costs(k, services)
+    pay, locums = practice_staff_costs(k)
     costs = k.cfg.assumptions.unit_costs
     cash_lines = set(k.cfg.assumptions.money.cash_releasing_activity)
     counts = activity_counts(k)
@@ -214,8 +174,8 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     fixed = sum(n * getattr(costs, name) for name, n in counts.items() if name not in cash_lines)
     services = sum(capacity.values())
     return {
-        "cost.practice_staff_annual_gbp": capacity["practice_staff"] * per_year,
-        "cost.locums_annual_gbp": capacity["locums"] * per_year,
+        "cost.practice_staff_annual_gbp": pay * per_year,
+        "cost.locums_annual_gbp": locums * per_year,
         "cost.services_annual_gbp": services * per_year,
         "cost.activity_cash_annual_gbp": cash * per_year,
         "cost.activity_fixed_annual_gbp": fixed * per_year,
@@ -226,13 +186,12 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
 
 
 __all__ = [
-    "ACTIVITY_UNIT_COSTS",
     "COST_KPIS",
-    "MINUTES_PER_DAY",
     "activity_counts",
     "capacity_costs",
     "cost_kpis",
-    "cost_per_fte",
+    "cost_per_fte",  # defined with the workforce, whose pay it is
     "discount_factors",
+    "practice_staff_costs",
     "present_value",
 ]

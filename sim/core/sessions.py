@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.booking.book import largest_remainder
+from sim.booking.layout import largest_remainder
 from sim.core.calendar import Calendar
 
 

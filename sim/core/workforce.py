@@ -27,11 +27,12 @@ cover (:mod:`sim.core.money`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from sim.config.schema import STAFF_TYPES, ModelConfig
-from sim.core.calendar import Calendar
+from sim.config.schema import STAFF_TYPES, ModelConfig, StaffPay
+from sim.core.calendar import DAYS_PER_YEAR, Calendar
 from sim.core.programme import WeeklyConfigs, weekly_configs
 
 
@@ -48,6 +49,11 @@ def practice_fte(cfg: ModelConfig) -> np.ndarray:
             row.append(override if override is not None else per_1000 * practice.list_size / 1000)
         rows.append(row)
     return np.asarray(rows, dtype=float).reshape(len(rows), len(STAFF_TYPES))
+
+
+def cost_per_fte(pay: StaffPay) -> float:
+    """£ a year for one whole-time equivalent: salary plus employer on-costs."""
+    return pay.salary_gbp * (1.0 + pay.on_costs_share)
 
 
 @dataclass
@@ -129,3 +135,26 @@ def make_workforce(
     fte = {id(c): practice_fte(c) for c in weekly.distinct()}
     establishment = np.stack([fte[id(c)] for c in weekly.by_week])
     return simulate_workforce(cfg, establishment, calendar.programme_start_day // 7)
+
+
+def practice_staff_costs(k: Any) -> tuple[float, float]:
+    """(pay of practice staff in post, locums covering vacant posts): £ over the window, per
+    whole-time equivalent (:mod:`sim.core.workforce`) whatever the slots offered."""
+    cfg = k.cfg
+    money, cap = cfg.assumptions.money, cfg.site.practice_capacity
+    staff_days = k.workforce.in_post_days(k.first_day, k.last_day)  # (staff type,) FTE-days
+    locum_days = k.workforce.locum_days(k.first_day, k.last_day)
+    pay = [cost_per_fte(money.staff_pay[s]) / DAYS_PER_YEAR for s in STAFF_TYPES]
+    # A locum day is two sessions; an FTE-day of cover is the sessions an FTE works in a day.
+    locum_per_fte_day = [
+        money.locum_day_gbp[s]
+        * getattr(cap, s).sessions_per_fte_week
+        / 2
+        * getattr(cap, s).weeks_available_per_year
+        / DAYS_PER_YEAR
+        for s in STAFF_TYPES
+    ]
+    return (
+        float(sum(d * p for d, p in zip(staff_days, pay, strict=True))),
+        float(sum(d * p for d, p in zip(locum_days, locum_per_fte_day, strict=True))),
+    )

@@ -1,4 +1,8 @@
-"""GP practices: appointment books built from staff in post, session times and the calendar."""
+"""GP practices: appointment books built from staff in post, session times and the calendar.
+
+The practices' KPIs (appointments, same-day access, waits, third next available, DNA) are in
+:mod:`sim.core.kpis`, which predates the service registry; their pay, per FTE employed, in
+:mod:`sim.core.workforce`."""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.booking.book import AppointmentBook, session_slot_times, split_on_the_day
+from sim.booking.book import AppointmentBook
+from sim.booking.layout import session_slot_times, split_on_the_day
 from sim.config.schema import STAFF_TYPES, WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
 from sim.core.sessions import daily_clinicians, open_sessions, sickness_factor
-from sim.core.workforce import make_workforce
+from sim.core.workforce import make_workforce, practice_staff_costs
+from sim.services.registry import FlowNode, Service
 
 
 @dataclass
@@ -22,11 +28,15 @@ class PracticeBooks:
     list_sizes: np.ndarray  # registered patients per practice
     weekly_slots: np.ndarray  # (practice, staff type) slots offered a week, on average
 
+    def appointment_books(self) -> list[AppointmentBook]:
+        """Every book, practice by practice: practice p's staff type s is book p * S + s."""
+        return [book for row in self.books for book in row]
+
     def offered_by_staff(self, first_day: int, last_day: int) -> np.ndarray:
         """(staff type,) slots offered by all practices on days ``first_day .. last_day - 1``."""
         return np.array(
             [
-                sum(row[s].slots_on(d) for row in self.books for d in range(first_day, last_day))
+                sum(row[s].slots_between(first_day, last_day) for row in self.books)
                 for s in range(len(self.books[0]) if self.books else 0)
             ]
         )
@@ -34,10 +44,7 @@ class PracticeBooks:
     def offered_between(self, first_day: int, last_day: int) -> np.ndarray:
         """(practice,) slots offered on days ``first_day .. last_day - 1``."""
         return np.array(
-            [
-                sum(book.slots_on(d) for book in staff for d in range(first_day, last_day))
-                for staff in self.books
-            ]
+            [sum(book.slots_between(first_day, last_day) for book in row) for row in self.books]
         )
 
 
@@ -85,3 +92,21 @@ def build_practice_books(cfg: ModelConfig, calendar: Calendar) -> PracticeBooks:
         list_sizes=np.array([p.list_size for p in site.practices.values()], dtype=float),
         weekly_slots=np.array(weekly, dtype=float),
     )
+
+
+def running_cost(k) -> float:
+    """Practice staff over the window: pay of staff in post and locums covering vacancies,
+    per whole-time equivalent (:func:`sim.core.workforce.practice_staff_costs`), whatever the
+    slots offered."""
+    pay, locums = practice_staff_costs(k)
+    return pay + locums
+
+
+SERVICE = Service(
+    name="practice",
+    title="GP practices",
+    flow_nodes=(FlowNode("practice", "GP practice", 1, 1),),
+    terminal_states=(("attended_practice", "seen at the patient's own practice"),),
+    build_books=build_practice_books,
+    running_cost=running_cost,
+)

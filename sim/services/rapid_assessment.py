@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.booking.book import AppointmentBook, session_slot_times
+from sim.booking.book import AppointmentBook
+from sim.booking.layout import session_slot_times
 from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
+from sim.services.registry import FlowNode, Service
 
 
 @dataclass
@@ -15,6 +17,9 @@ class ClinicBooks:
     sites: list[str]
     books: list[AppointmentBook]
     weekly_sessions: int  # clinic sessions a week across all sites
+
+    def appointment_books(self) -> list[AppointmentBook]:
+        return list(self.books)
 
 
 def build_rac_books(cfg: ModelConfig, calendar: Calendar) -> ClinicBooks:
@@ -33,3 +38,28 @@ def build_rac_books(cfg: ModelConfig, calendar: Calendar) -> ClinicBooks:
         empty = [()] * len(templates)
         books.append(AppointmentBook(templates, empty, weekday_of_day, 14, 0))
     return ClinicBooks(list(rac.sites), books, sessions)
+
+
+def running_cost(k) -> float:
+    """Clinic sessions held on the window's days (each day's sessions for its weekday, at the
+    configuration then in force; none on bank holidays) x running cost per session."""
+    cost = 0.0
+    for day in range(k.first_day, k.last_day):
+        if k.calendar.is_bank_holiday[day]:
+            continue
+        rac = k.weekly.on_day(day).site.rapid_assessment
+        name = WEEKDAYS[k.calendar.weekday[day]]
+        sessions = sum(s.sessions_per_weekday.get(name, 0) for s in rac.sites.values())
+        cost += sessions * rac.running_cost_per_session_gbp
+    return cost
+
+
+SERVICE = Service(
+    name="rapid_assessment",
+    title="Rapid assessment clinics",
+    flow_nodes=(FlowNode("rac", "Rapid assessment clinic", 2, 5),),
+    terminal_states=(("rac_home", "assessed at a rapid assessment clinic and went home"),),
+    build_books=build_rac_books,
+    running_cost=running_cost,
+    site_scaled=("rapid_assessment.sites.*.sessions_per_weekday",),
+)
