@@ -9,7 +9,10 @@ several clinicians work in parallel):
 * **on-the-day** slots are released only on their own day.
 
 Slots in a pool are taken in time order, so a pool's state is one pointer per day: the index of
-its next free slot. A same-day booking jumps the pointer past slots that have already started
+its next free slot. A booked slot cancelled ahead (a patient answering a text reminder) goes
+back to the book as a **released** slot of its day, bookable like a pre-bookable one from the
+moment it is released; a day holds at most :data:`RELEASED_PER_DAY` of them (more are lost,
+and counted). A same-day booking jumps the pointer past slots that have already started
 (those are lost: an unbooked slot in the past is wasted capacity). A book also keeps a hint,
 the first day that may still have a free pre-bookable slot (every day before it is full).
 
@@ -28,6 +31,9 @@ import numpy as np
 from sim.core.compiled import compiled_rule
 
 MINUTES_PER_DAY = 1440.0
+#: Released slots a book can hold for one day (cancellations ahead are rare: about 1 in 300
+#: bookings with reminders); one more is lost and counted in ``released_lost``.
+RELEASED_PER_DAY = 16
 
 #: The tables of a set of books (all int64). A day's pool is ``slots[start:start + len]``;
 #: each distinct pool is stored once and days with the same pool point at it.
@@ -45,6 +51,9 @@ ArrayBooks = namedtuple(
         "first_free",  # (book,): every pre-bookable pool before this day is full
         "min_notice",  # (book,): minutes a same-day booking needs before the slot starts
         "horizon",  # (book,): pre-bookable slots of day d open on day d - horizon
+        "released",  # (book, day, RELEASED_PER_DAY): start minutes of slots given back
+        "released_n",  # (book, day): how many of them are free
+        "released_lost",  # (book,): slots given back when the day's room was full
     ],
 )
 
@@ -80,6 +89,9 @@ def weekly_books(
         first_free=np.zeros(1, dtype=np.int64),
         min_notice=np.array([min_notice_minutes], dtype=np.int64),
         horizon=np.array([horizon_days], dtype=np.int64),
+        released=np.zeros((1, n_days, RELEASED_PER_DAY), dtype=np.int64),
+        released_n=np.zeros((1, n_days), dtype=np.int64),
+        released_lost=np.zeros(1, dtype=np.int64),
     )
 
 
@@ -89,9 +101,11 @@ def stack(parts: list[ArrayBooks]) -> ArrayBooks:
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         table = np.zeros((0, 0), dtype=np.int64)
+        cube = np.zeros((0, 0, RELEASED_PER_DAY), dtype=np.int64)
         return ArrayBooks(
-            empty, table, table, empty, table, table, table, table, empty, empty, empty
-        )
+            empty, table, table, empty, table, table, table, table, empty, empty, empty,
+            cube, table, empty,
+        )  # fmt: skip
     n_days = parts[0].pre_len.shape[1]
     if any(p.pre_len.shape[1] != n_days for p in parts):
         raise ValueError("books stacked together must cover the same days")
@@ -122,6 +136,9 @@ def stack(parts: list[ArrayBooks]) -> ArrayBooks:
         first_free=rows("first_free"),
         min_notice=rows("min_notice"),
         horizon=rows("horizon"),
+        released=rows("released"),
+        released_n=rows("released_n"),
+        released_lost=rows("released_lost"),
     )
 
 
@@ -144,11 +161,55 @@ def bisect_left(slots, start, length, x, lo):
 
 
 @compiled_rule
+def released_from(bk, b, day, earliest):
+    """Index of the earliest released slot of ``day`` starting at or after ``earliest``, -1
+    if none."""
+    best = -1
+    for k in range(bk.released_n[b, day]):
+        m = bk.released[b, day, k]
+        if m >= earliest and (best < 0 or m < bk.released[b, day, best]):
+            best = k
+    return best
+
+
+@compiled_rule
+def take_released(bk, b, day, k):
+    """Book released slot ``k`` of ``day``: its start minute (the last takes its place)."""
+    m = bk.released[b, day, k]
+    n = bk.released_n[b, day] - 1
+    bk.released[b, day, k] = bk.released[b, day, n]
+    bk.released_n[b, day] = n
+    return m
+
+
+@compiled_rule
+def release(bk, b, day, minute):
+    """Give a booked slot back to the book (a cancellation ahead): bookable from now on. The
+    first-free hint moves back to its day if it was past it."""
+    n = bk.released_n[b, day]
+    if n >= bk.released.shape[2]:
+        bk.released_lost[b] += 1
+        return
+    bk.released[b, day, n] = minute
+    bk.released_n[b, day] = n + 1
+    if bk.first_free[b] > day:
+        bk.first_free[b] = day
+
+
+@compiled_rule
 def book_today(bk, b, day, minute):
     """Book the earliest slot of either pool on ``day`` that starts at least the notice after
     ``minute``: its start minute, or -1 when none is left today. On a tie the on-the-day slot
-    is used and the pre-bookable one kept."""
+    is used and the pre-bookable one kept. A released slot is taken only when strictly
+    earlier than both."""
     earliest = minute + bk.min_notice[b]
+    if bk.released_n[b, day] > 0:
+        k = released_from(bk, b, day, earliest)
+        if k >= 0:
+            m = bk.released[b, day, k]
+            regular = peek_regular(bk, b, day, earliest)
+            if regular < 0 or m < regular:
+                return take_released(bk, b, day, k)
     ps, pn = bk.pre_start[b, day], bk.pre_len[b, day]
     i = bk.next_pre[b, day]
     if i < pn and bk.pre_slots[ps + i] < earliest:
@@ -173,6 +234,17 @@ def book_today(bk, b, day, minute):
 def peek_today(bk, b, day, minute):
     """The slot :func:`book_today` would give, not booked (-1 if none)."""
     earliest = minute + bk.min_notice[b]
+    best = peek_regular(bk, b, day, earliest)
+    if bk.released_n[b, day] > 0:
+        k = released_from(bk, b, day, earliest)
+        if k >= 0 and (best < 0 or bk.released[b, day, k] < best):
+            best = bk.released[b, day, k]
+    return best
+
+
+@compiled_rule
+def peek_regular(bk, b, day, earliest):
+    """The earliest slot of either pool of ``day`` from ``earliest``, not booked (-1 if none)."""
     ps, pn = bk.pre_start[b, day], bk.pre_len[b, day]
     i = bisect_left(bk.pre_slots, ps, pn, earliest, bk.next_pre[b, day])
     best = bk.pre_slots[ps + i] if i < pn else -1
@@ -201,7 +273,7 @@ def find_future(bk, b, today, first_day, last_day):
     can_move_hint = first_day <= hint
     d = hint if can_move_hint else first_day
     while d <= last:
-        if bk.next_pre[b, d] < bk.pre_len[b, d]:
+        if bk.next_pre[b, d] < bk.pre_len[b, d] or bk.released_n[b, d] > 0:
             if can_move_hint:
                 bk.first_free[b] = d  # every day from the old hint to here is full
             return d
@@ -213,14 +285,29 @@ def find_future(bk, b, today, first_day, last_day):
 
 @compiled_rule
 def first_prebook_minute(bk, b, day):
-    """Start of the next free pre-bookable slot on ``day`` (the caller checked one is free)."""
-    return bk.pre_slots[bk.pre_start[b, day] + bk.next_pre[b, day]]
+    """Start of the next free pre-bookable slot on ``day``, released ones included (the caller
+    checked one is free)."""
+    i = bk.next_pre[b, day]
+    regular = bk.pre_slots[bk.pre_start[b, day] + i] if i < bk.pre_len[b, day] else -1
+    if bk.released_n[b, day] > 0:
+        k = released_from(bk, b, day, 0)
+        if regular < 0 or bk.released[b, day, k] < regular:
+            return bk.released[b, day, k]
+    return regular
 
 
 @compiled_rule
 def book_on(bk, b, day):
-    """Book the next pre-bookable slot on a future ``day`` (the caller checked it is free)."""
+    """Book the next pre-bookable slot on a future ``day``, or a released one when strictly
+    earlier (the caller checked one is free)."""
     i = bk.next_pre[b, day]
+    if bk.released_n[b, day] > 0:
+        k = released_from(bk, b, day, 0)
+        if (
+            i >= bk.pre_len[b, day]
+            or bk.released[b, day, k] < bk.pre_slots[bk.pre_start[b, day] + i]
+        ):
+            return take_released(bk, b, day, k)
     bk.next_pre[b, day] = i + 1
     return bk.pre_slots[bk.pre_start[b, day] + i]
 

@@ -57,9 +57,10 @@ RAC_HOME = int_code(RAC_OUTCOMES, "home")
 RAC_INTERMEDIATE_CARE = int_code(RAC_OUTCOMES, "intermediate_care")
 
 # -- events of the pass's heap -----------------------------------------------------------------
-EVENTS: tuple[str, ...] = ("request", "rac_referral")
+EVENTS: tuple[str, ...] = ("request", "rac_referral", "cancellation")
 EVENT_REQUEST = int_code(EVENTS, "request")
 EVENT_RAC_REFERRAL = int_code(EVENTS, "rac_referral")
+EVENT_CANCELLATION = int_code(EVENTS, "cancellation")  # a booking cancelled ahead
 
 # -- hand-offs to the services simulated after the pass ----------------------------------------
 #: Why an episode reached A&E (``ae_via`` of the hand-offs).
@@ -99,6 +100,7 @@ KEYED_DRAWS: tuple[str, ...] = (
     "step_up",
     "escalation",
     "gp_referral",
+    "reminder",
 )
 #: Salt of each draw, indexed by the DRAW_* codes.
 SALTS = np.array([salt(name) for name in KEYED_DRAWS], dtype=np.uint64)
@@ -113,6 +115,7 @@ DRAW_RAC_NO_SLOT = int_code(KEYED_DRAWS, "rac_no_slot")
 DRAW_STEP_UP = int_code(KEYED_DRAWS, "step_up")
 DRAW_ESCALATION = int_code(KEYED_DRAWS, "escalation")
 DRAW_GP_REFERRAL = int_code(KEYED_DRAWS, "gp_referral")
+DRAW_REMINDER = int_code(KEYED_DRAWS, "reminder")  # how a would-be DNA answers a reminder
 
 # -- flow-matrix nodes (sim.core.flows: the system's and the services') ------------------------
 NODE_NEED_IN_HOURS = int_code(FLOW_NODES, "need_in_hours")
@@ -133,6 +136,7 @@ NODE_GAVE_UP = int_code(FLOW_NODES, "gave_up")
 NODE_ONLINE = int_code(FLOW_NODES, "online_consultation")
 NODE_FRAIL_WEEKEND_GP = int_code(FLOW_NODES, "frail_weekend_gp")
 NODE_PHARMACY_FIRST = int_code(FLOW_NODES, "pharmacy_first")
+NODE_CANCELLED = int_code(FLOW_NODES, "cancelled")
 
 # -- terminal states (sim.core.ledger: the system's and the services') -----------------------
 _STATES = tuple(name for name, _ in ledger.TERMINAL_STATES)
@@ -162,3 +166,4 @@ RAC_WENT_HOME = int_code(_STATES, "rac_home")
 RESOLVED_ONLINE = int_code(_STATES, "resolved_online")
 FRAIL_WEEKEND_GP = int_code(_STATES, "frail_weekend_gp")
 PHARMACY_FIRST = int_code(_STATES, "pharmacy_first")
+CANCELLED = int_code(_STATES, "cancelled")

@@ -15,7 +15,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.booking import codes as c
-from sim.booking.rules import ask_practice, call_back, handle_rac, out_of_hours, sample_access
+from sim.booking.rules import (
+    ask_practice,
+    call_back,
+    cancellation,
+    handle_rac,
+    out_of_hours,
+    sample_access,
+)
 from sim.booking.state import (
     Pass,
     PassRows,
@@ -39,6 +46,8 @@ def dispatch(s, t, kind, episode, arg):
         sample_access(s, t)
     if kind == c.EVENT_REQUEST:
         call_back(s, episode, t, arg)
+    elif kind == c.EVENT_CANCELLATION:
+        cancellation(s, episode, t, arg)
     else:
         handle_rac(s, episode, t, arg)
 

@@ -71,6 +71,7 @@ class SystemJourneys:
     nhs111_calls: np.ndarray  # float64 minute of every NHS 111 contact (one per call)
     rac_referral_time: np.ndarray  # float64, NaN if not referred
     rac_time: np.ndarray  # float64 minute of the clinic appointment, NaN if none
+    cancelled_time: np.ndarray  # float64 when a booking was cancelled ahead, NaN if none
     third_next_available: np.ndarray  # (days, practices) GP third-next-available, NaN unsampled
     handoffs: Handoffs
     books: ArrayBooks  # every service's books as the pass left them (walk-ins book after it)
@@ -238,6 +239,14 @@ def pass_settings(
         at_risk=float(a.rapid_assessment.at_risk_share),
         escalation=float(a.rapid_assessment.escalation_probability),
         gp_referral_share=float(a.ae.gp_referral_share_of_urgent),
+        reminder_respond=float(a.dna.reminder_response_share),
+        reminder_cancel=float(a.dna.reminder_response_share * a.dna.reminder_cancel_share),
+        reminder_rebook=float(
+            a.dna.reminder_response_share
+            * a.dna.reminder_cancel_share
+            * a.dna.reminder_rebook_share
+        ),
+        reminder_minutes=float(a.dna.reminder_hours_before * 60),
         minutes_to_ae=float(a.nhs111.minutes_to_ae),
         salts=codes.SALTS,
         staff_types=len(STAFF_TYPES),
@@ -373,6 +382,7 @@ def run_booking_pass(
         nhs111_calls=rows.nhs111_calls,
         rac_referral_time=results.rac_referral_time,
         rac_time=results.rac_time,
+        cancelled_time=results.cancelled_time,
         third_next_available=results.third_next_available,
         handoffs=handoffs,
         books=books,

@@ -17,8 +17,10 @@ changing the books the next request sees. In the order an episode meets them:
    the practice today in hours, failing that a call to the practice at its next opening; the
    out-of-hours GP when practices are shut), A&E (frail urgent patients in clinic hours may be
    referred to a rapid assessment clinic instead) or an ambulance.
-6. :func:`after_appointment`: a share of urgent needs seen at the practice are sent on to A&E
-   by their GP; frail urgent needs go on to rule 7.
+6. :func:`after_appointment`: a patient who would miss the appointment may answer a text
+   reminder (:func:`answers_reminder`): come after all, or cancel ahead, giving the slot back to
+   the book for others and booking again or not (:func:`cancel_ahead`); a share of urgent needs
+   seen at the practice are sent on to A&E by their GP; frail urgent needs go on to rule 7.
 7. :func:`after_urgent_care`: frail (moderate eFI or worse) urgent needs seen in primary care
    may be referred to a rapid assessment clinic (highest risk first) or stepped up into
    intermediate care; an at-risk patient who is neither may deteriorate and attend A&E within
@@ -45,6 +47,7 @@ from sim.booking.books import (
     book_today,
     earliest,
     peek_today,
+    release,
     take,
     third_next_available_days,
 )
@@ -249,6 +252,66 @@ def after_urgent_care(s, i, t, origin):
 
 
 @compiled_rule
+def answers_reminder(s, i, t, when):
+    """A patient who would miss an appointment at minute ``when`` (booked at ``t``) and gets a
+    text reminder ``reminder_minutes`` before it (none when booked later than that):
+    0 no answer (the appointment is missed), 1 comes after all, 2 cancels ahead and books
+    again, 3 cancels ahead and no longer needs it. One keyed draw, in nested bands; a patient
+    who cancelled and booked again comes to the new appointment."""
+    st = s.settings
+    if not np.isnan(s.out.cancelled_time[i]):
+        return 1  # booked again at a time that suits, after cancelling: comes
+    if st.reminder_respond <= 0.0 or when - st.reminder_minutes <= t:
+        return 0
+    u = draw(s, i, c.DRAW_REMINDER)
+    if u >= st.reminder_respond:
+        return 0
+    if u >= st.reminder_cancel:
+        return 1
+    return 2 if u < st.reminder_rebook else 3
+
+
+@compiled_rule
+def cancel_ahead(s, i, when, book, answer):
+    """The reminder's answer is a cancellation: at the reminder the slot goes back to
+    ``book`` (:func:`cancellation`); the need waits for it (pending)."""
+    s.out.outcome[i] = c.PENDING
+    push_event(
+        s.logs, when - s.settings.reminder_minutes, c.EVENT_CANCELLATION, i, book * 4 + answer
+    )
+
+
+@compiled_rule
+def cancellation(s, i, t, arg):
+    """A booking cancelled ahead, at the reminder: the slot goes back to its book, where anyone
+    booking from now on may take it; the patient books again (a new request to the practice)
+    or no longer needs care. The cancelled booking is no longer an appointment."""
+    st, out = s.settings, s.out
+    book, answer = arg // 4, arg % 4
+    out.cancelled_time[i] = t
+    if book >= st.hub_first_book:
+        when = out.hub_time[i]
+        out.hub_time[i] = np.nan
+        out.hub_booked_time[i] = np.nan
+        origin = c.NODE_HUB
+    else:
+        when = float(out.appointment_day[i]) * MINUTES_PER_DAY + out.appointment_minute[i]
+        out.appointment_day[i] = -1
+        out.appointment_minute[i] = -1
+        out.staff_type[i] = -1
+        out.booked_time[i] = np.nan
+        origin = c.NODE_PRACTICE
+    day = int(when // MINUTES_PER_DAY)
+    release(s.books, book, day, np.int64(when - day * MINUTES_PER_DAY))
+    if answer == 2:
+        if origin == c.NODE_HUB:
+            log_flow(s.logs, i, c.NODE_HUB, c.NODE_PRACTICE)
+        call_back(s, i, t, np.int64(out.attempts[i]))
+    else:
+        set_outcome(s, i, c.CANCELLED, origin, c.NODE_CANCELLED)
+
+
+@compiled_rule
 def try_hub(s, i, t, first, last, offered_by_practice):
     """Rule 3: the locality hub's earliest slot in days [first, last], offered by the practice
     (to a share of needs) or asked for directly; True if the need is settled."""
@@ -267,7 +330,15 @@ def try_hub(s, i, t, first, last, offered_by_practice):
     s.out.hub_time[i] = when
     if d >= st.run_days:
         s.out.outcome[i] = c.WAITING_AT_END
-    elif draw(s, i, c.DRAW_HUB_DNA) < st.hub_dna:
+        return True
+    miss = draw(s, i, c.DRAW_HUB_DNA) < st.hub_dna
+    if miss:
+        answer = answers_reminder(s, i, t, when)
+        if answer >= 2:
+            cancel_ahead(s, i, when, b, answer)
+            return True
+        miss = answer == 0
+    if miss:
         s.out.outcome[i] = c.DID_NOT_ATTEND
     else:
         s.out.outcome[i] = c.ATTENDED_HUB
@@ -431,9 +502,18 @@ def after_appointment(s, i, t, today, day, slot):
     still to come when the run ends, missed (DNA rises with the booking's lead time), or
     attended; then the GP may send the patient to A&E, and frail urgent needs meet rule 7."""
     st, ep, out = s.settings, s.ep, s.out
+    miss = day < st.run_days and ep.u_dna[i] < st.dna_by_lead[day - today]
+    if miss:
+        when = float(day * MINUTES_PER_DAY + slot)
+        answer = answers_reminder(s, i, t, when)
+        if answer >= 2:
+            book = np.int64(ep.practice[i]) * st.staff_types + out.staff_type[i]
+            cancel_ahead(s, i, when, book, answer)
+            return
+        miss = answer == 0
     if day >= st.run_days:
         out.outcome[i] = c.WAITING_AT_END
-    elif ep.u_dna[i] < st.dna_by_lead[day - today]:
+    elif miss:
         out.outcome[i] = c.DID_NOT_ATTEND
     else:
         out.outcome[i] = c.ATTENDED_PRACTICE

@@ -90,6 +90,11 @@ Settings = namedtuple(
         "at_risk",
         "escalation",
         "gp_referral_share",  # of urgent needs seen at the practice
+        # text reminders: nested shares of would-be DNAs (respond > cancel > rebook)
+        "reminder_respond",
+        "reminder_cancel",
+        "reminder_rebook",
+        "reminder_minutes",  # sent this long before the appointment
         "minutes_to_ae",
         "salts",  # uint64 (codes.KEYED_DRAWS,)
         # which book is which in the one ArrayBooks
@@ -123,6 +128,7 @@ RESULT_FIELDS: tuple[tuple[str, type, float], ...] = (
     ("nhs111_time", np.float64, np.nan),  # first NHS 111 contact
     ("rac_referral_time", np.float64, np.nan),
     ("rac_time", np.float64, np.nan),  # minute of the clinic appointment
+    ("cancelled_time", np.float64, np.nan),  # a booking cancelled ahead, when
 )
 Results = namedtuple("Results", [f for f, _, _ in RESULT_FIELDS] + ["third_next_available"])
 

@@ -376,6 +376,15 @@ class DidNotAttend:
     lead_days_upper: list[int] = _f(min=0, min_length=1)  # upper bound of each lead-time band
     probability: list[float] = _f(min=0, max=1, min_length=1)  # one more than the bounds
     reminder_cost_per_booking_gbp: float = nonneg(0.0)  # text-message reminders, per booking
+    # Text reminders, sent this long before a booked practice or hub appointment (none when
+    # booked later than that): the share of patients who would have missed it that act on the
+    # reminder; of those, the share who cancel ahead (the rest come); of the cancellers, the
+    # share who book again (the rest no longer need it)
+    # (``probability`` is a field of this class, so the share rule is written out)
+    reminder_response_share: float = _f(0.0, min=0, max=1)
+    reminder_cancel_share: float = _f(0.5, min=0, max=1)
+    reminder_rebook_share: float = _f(0.5, min=0, max=1)
+    reminder_hours_before: float = _f(24.0, min=0, max=24 * 14)
 
 
 @dataclass

@@ -28,6 +28,7 @@ SYSTEM_FLOW_NODES: tuple[FlowNode, ...] = (
     FlowNode("self_presenting", "Walk-in to A&E", 0, 3),
     FlowNode("online_consultation", "Resolved online", 2, 2),
     FlowNode("pharmacy_first", "Pharmacy First", 2, 3),
+    FlowNode("cancelled", "Cancelled ahead (slot re-offered)", 2, 11),
 )
 #: Every node, system and services, in code order.
 ALL_FLOW_NODES: tuple[FlowNode, ...] = SYSTEM_FLOW_NODES + tuple(

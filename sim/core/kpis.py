@@ -68,6 +68,9 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "practice.monday_8to9_request_share": KpiDefinition(
         "share of the week's requests", "Requests to practices on Monday 08:00-09:00", None
     ),
+    "practice.cancelled_ahead_per_week": KpiDefinition(
+        "bookings per week", "Bookings cancelled ahead after a reminder (slot re-offered)", None
+    ),
     "practice.utilisation": KpiDefinition(
         "share of slots offered", "Practice slot utilisation", None
     ),
@@ -286,6 +289,10 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
         ),
         "practice.monday_request_share": _share(monday.sum(), (weekday < 5).sum()),
         "practice.monday_8to9_request_share": _share(monday_8to9.sum(), len(first)),
+        "practice.cancelled_ahead_per_week": k.in_window(
+            np.nan_to_num(pj.cancelled_time, nan=-1.0)
+        ).sum()
+        / weeks,
         "practice.utilisation": _share(n_appts, offered),
         "practice.dna_rate": _share(dna.sum(), n_appts),
     }

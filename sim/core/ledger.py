@@ -33,6 +33,11 @@ SYSTEM_STATES: tuple[tuple[str, str], ...] = (
     ("intermediate_care", "stepped up into intermediate care (IC+), avoiding an admission"),
     ("resolved_online", "resolved by online consultation / digital triage without an appointment"),
     ("pharmacy_first", "treated by a community pharmacy under the minor-ailments scheme"),
+    (
+        "cancelled",
+        "cancelled a booked appointment ahead, after a text reminder, and did not rebook "
+        "(the slot went back to the book)",
+    ),
 )
 TERMINAL_STATES: tuple[tuple[str, str], ...] = SYSTEM_STATES + tuple(
     state for service in SERVICES for state in service.terminal_states
@@ -56,6 +61,7 @@ INTERMEDIATE_CARE = STATE_INDEX["intermediate_care"]
 RESOLVED_ONLINE = STATE_INDEX["resolved_online"]
 FRAIL_WEEKEND_GP = STATE_INDEX["frail_weekend_gp"]
 PHARMACY_FIRST = STATE_INDEX["pharmacy_first"]
+CANCELLED = STATE_INDEX["cancelled"]
 
 #: Exit nodes of the flow log and the states of the journeys that end there (an episode enters
 #: an exit node once, as its last move). A service's state that ends at the service's own node
@@ -70,6 +76,7 @@ SYSTEM_EXITS: dict[str, tuple[str, ...]] = {
     "pharmacy_first": ("pharmacy_first",),
     "home": ("ae_discharged", "rac_home"),
     "admission": ("admitted",),
+    "cancelled": ("cancelled",),
 }
 
 
