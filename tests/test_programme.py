@@ -337,3 +337,47 @@ def test_gp_posts_funded_later_are_recruited_after_the_lag_with_locums_meanwhile
 
 def test_options_without_phasing_carry_none():
     assert run_config(("scenario=[gp_recruitment]",)).model.phasing is None
+
+
+def _hub_slots(k, first_day: int, last_day: int) -> int:
+    return k.service_books["hub"].slots_between(first_day, last_day)
+
+
+def test_hub_capacity_follows_each_years_registered_population():
+    """Hub minutes are funded per registered patient, so ten per cent more people give ten per
+    cent more hub slots in year 2 (the same calendar shape, whole slots rounded per day)."""
+    grown = _two_years({b: [1.0, 1.1] for b in AGE_BANDS}).detail["inputs"]
+    flat = _two_years(FLAT).detail["inputs"]
+    years = [
+        (grown.first_day + (y - 1) * DAYS_PER_PROGRAMME_YEAR, DAYS_PER_PROGRAMME_YEAR)
+        for y in (1, 2)
+    ]
+    (a, n), (b, _) = years
+    assert _hub_slots(grown, a, a + n) == _hub_slots(flat, a, a + n)
+    ratio = _hub_slots(grown, b, b + n) / _hub_slots(flat, b, b + n)
+    assert ratio == pytest.approx(1.1, abs=0.01)
+
+
+def test_extended_access_funded_later_adds_hub_slots_from_its_start_week():
+    """extended_access_8to8 from programme week 10 with a 20-week ramp: hub capacity is
+    today's until week 10, reaches the option's by week 30, and is in between meanwhile."""
+    overrides = (
+        "scenario=[extended_access_8to8]",
+        "scenario.extended_access_8to8.start_week=10",
+        "scenario.extended_access_8to8.ramp_weeks=20",
+    )
+    k = replicate(overrides, warmup_weeks=1, run_weeks=52).detail["inputs"]
+    kb = replicate((), warmup_weeks=1, run_weeks=52).detail["inputs"]
+    kf = replicate(("scenario=[extended_access_8to8]",), warmup_weeks=1, run_weeks=52)
+    kf = kf.detail["inputs"]
+
+    def weeks(kk, lo: int, hi: int) -> int:
+        return _hub_slots(kk, kk.first_day + 7 * lo, kk.first_day + 7 * hi)
+
+    assert weeks(k, 0, 10) == weeks(kb, 0, 10)
+    assert weeks(k, 30, 52) == weeks(kf, 30, 52)
+    mid = weeks(k, 18, 22)
+    assert weeks(kb, 18, 22) < mid < weeks(kf, 18, 22)
+    # half way: the ramp's effect in weeks 18-21 is (8.5 .. 11.5) / 20, 0.5 on average
+    share = (mid - weeks(kb, 18, 22)) / (weeks(kf, 18, 22) - weeks(kb, 18, 22))
+    assert share == pytest.approx(0.5, abs=0.02), share

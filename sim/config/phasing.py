@@ -31,6 +31,12 @@ PHASEABLE = (
     "assumptions.demand.*",  # needs arising each week (sim.core.demand)
     "site.practice_capacity.*.fte_per_1000",  # posts funded (sim.core.workforce)
     "site.practices.*.*_fte",
+    # pooled locality books, week by week (sim.services.hub)
+    "site.hubs.minutes_per_1000_per_week",
+    "site.hubs.opening.*",
+    "site.hubs.on_the_day_share",
+    "site.frail_weekend_service.minutes_per_1000_65plus_per_week",
+    "site.frail_weekend_service.opening.*",
 )
 
 

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 from sim.config.schema import ModelConfig
 from sim.core.calendar import Calendar
-from sim.services.hub import HubBooks, build_pooled_books, locality_population
+from sim.services.hub import HubBooks, PooledWeek, build_pooled_books, locality_population
 from sim.services.registry import FlowNode, Service
+
+
+def frail_week(cfg: ModelConfig, year: int) -> PooledWeek:
+    """Visiting minutes per 1,000 patients aged 65+ of the year; same-day visits only."""
+    svc = cfg.site.frail_weekend_service
+    slots = {
+        loc: svc.minutes_per_1000_65plus_per_week * n / 1000 / svc.slot_minutes
+        for loc, n in locality_population(cfg, older_only=True, year=year).items()
+    }
+    return PooledWeek(slots, svc.opening, svc.slot_minutes, 1.0)
 
 
 def build_frail_weekend_books(cfg: ModelConfig, calendar: Calendar) -> HubBooks:
     """Same-day visits only: every slot is released on the day, none bookable ahead."""
-    svc = cfg.site.frail_weekend_service
-    slots = {
-        loc: svc.minutes_per_1000_65plus_per_week * n / 1000 / svc.slot_minutes
-        for loc, n in locality_population(cfg, older_only=True).items()
-    }
-    return build_pooled_books(cfg, calendar, slots, svc.opening, svc.slot_minutes, 1.0, 0)
+    return build_pooled_books(cfg, calendar, frail_week, 0)
 
 
 def running_cost(k) -> float:

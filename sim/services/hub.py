@@ -9,14 +9,16 @@ measure) and spread evenly over the slot positions of the hubs' opening windows,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from sim.booking.book import AppointmentBook
-from sim.booking.layout import largest_remainder, split_on_the_day
-from sim.config.schema import FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
+from sim.booking.layout import split_on_the_day
+from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
+from sim.core.programme import weekly_configs
 from sim.services.registry import FlowNode, Service
 
 
@@ -44,7 +46,10 @@ def weekly_slot_templates(
         for start, end in windows_by_weekday.get(name, [])
         for k in range((end - start) // slot_minutes)
     ]
-    counts = largest_remainder(slots_per_week, [1.0] * len(positions)) if positions else []
+    # Evenly spaced: position i gets floor((i+1)T/n) - floor(iT/n) of the T slots, so slots
+    # beyond one per position spread over the whole week rather than piling onto Monday.
+    total, n = max(int(round(slots_per_week)), 0), len(positions)
+    counts = [(i + 1) * total // n - i * total // n for i in range(n)]
     templates: list[list[int]] = [[] for _ in WEEKDAYS]
     for (wd, minute), k in zip(positions, counts, strict=True):
         templates[wd].extend([minute] * k)
@@ -53,60 +58,99 @@ def weekly_slot_templates(
     return templates
 
 
+@dataclass(frozen=True)
+class PooledWeek:
+    """A pooled service's week as one configuration and population set it."""
+
+    slots_per_week_by_locality: dict[str, float]
+    opening: dict
+    slot_minutes: int
+    on_the_day_share: float
+
+
 def build_pooled_books(
     cfg: ModelConfig,
     calendar: Calendar,
-    slots_per_week_by_locality: dict[str, float],
-    opening: dict,
-    slot_minutes: int,
-    on_the_day_share: float,
+    week: Callable[[ModelConfig, int], PooledWeek],
     horizon_days: int,
 ) -> HubBooks:
-    """One book per locality whose week of slots is spread over the opening windows."""
-    windows = {day: [(w.start_minute, w.end_minute) for w in wins] for day, wins in opening.items()}
-    # Shut on bank holidays: those days take the empty eighth template [P].
-    weekday_of_day = calendar.weekday_or_closed()
+    """One book per locality whose week of slots is spread over the opening windows.
+
+    ``week(config, year)`` gives the service's week under each configuration in force (options
+    phase in, :mod:`sim.core.programme`) and each programme year's population; days take their
+    week's and year's templates, and bank holidays an empty one (shut [P])."""
+    weekly_cfg = weekly_configs(cfg, calendar)
+    days = np.arange(calendar.n_days)
+    keys = list(
+        zip(weekly_cfg.week_of_day(days).tolist(), calendar.programme_year.tolist(), strict=True)
+    )
+    distinct: dict[tuple[int, int], int] = {}
+    plans: list[PooledWeek] = []
+    for w, year in keys:
+        key = (id(weekly_cfg.by_week[w]), year)
+        if key not in distinct:
+            distinct[key] = len(plans)
+            plans.append(week(weekly_cfg.by_week[w], year))
+    closed = calendar.is_bank_holiday
     notice = cfg.assumptions.booking.min_notice_minutes
     books, weekly = [], []
     for loc in cfg.site.localities:
-        templates = weekly_slot_templates(windows, slots_per_week_by_locality[loc], slot_minutes)
-        pools = [split_on_the_day(t, on_the_day_share) for t in templates] + [((), ())]
+        pools: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        for plan in plans:
+            windows = {
+                day: [(w.start_minute, w.end_minute) for w in wins]
+                for day, wins in plan.opening.items()
+            }
+            templates = weekly_slot_templates(
+                windows, plan.slots_per_week_by_locality[loc], plan.slot_minutes
+            )
+            pools += [split_on_the_day(t, plan.on_the_day_share) for t in templates]
+        pools.append(((), ()))  # bank holidays
+        of_day = [
+            len(pools) - 1 if closed[d] else 7 * distinct[(id(weekly_cfg.by_week[w]), y)] + d % 7
+            for d, (w, y) in zip(days.tolist(), keys, strict=True)
+        ]
         books.append(
             AppointmentBook(
-                [p for p, _ in pools], [o for _, o in pools], weekday_of_day, horizon_days, notice
+                [p for p, _ in pools], [o for _, o in pools], of_day, horizon_days, notice
             )
         )
-        weekly.append(sum(len(t) for t in templates))
+        weekly.append(sum(len(p) + len(o) for p, o in pools[:7]))
     return HubBooks(list(cfg.site.localities), books, np.array(weekly, dtype=float))
 
 
-def locality_population(cfg: ModelConfig, older_only: bool = False) -> dict[str, float]:
-    """Registered patients per locality (only those 65+ when ``older_only``)."""
+def locality_population(
+    cfg: ModelConfig, older_only: bool = False, year: int = 1
+) -> dict[str, float]:
+    """Registered patients per locality (only those 65+ when ``older_only``) in programme
+    ``year`` (lists change by age band with ``site.population_index``)."""
     from sim.core.demand import practice_age_shares
 
+    index = np.array([cfg.site.population_index[b] for b in AGE_BANDS], dtype=float).T
+    grown = index[min(year, len(index)) - 1] if len(index) > 1 else np.ones(len(AGE_BANDS))
     shares = practice_age_shares(cfg)
-    older = shares[:, FIRST_OLDER_BAND:].sum(axis=1)
+    # each list grows with its own age mix (year 1 exactly as given)
+    growth = (shares * grown[None, :]).sum(axis=1) / shares.sum(axis=1)
+    older = (shares * grown[None, :])[:, FIRST_OLDER_BAND:].sum(axis=1)
     out = {loc: 0.0 for loc in cfg.site.localities}
     for i, p in enumerate(cfg.site.practices.values()):
-        out[p.locality] += p.list_size * (older[i] if older_only else 1.0)
+        out[p.locality] += p.list_size * (older[i] if older_only else growth[i])
     return out
 
 
-def build_hub_books(cfg: ModelConfig, calendar: Calendar) -> HubBooks:
+def hub_week(cfg: ModelConfig, year: int) -> PooledWeek:
+    """Hub minutes per 1,000 patients of the year's registered population (the enhanced access
+    funding is per patient)."""
     hubs = cfg.site.hubs
     slots = {
         loc: hubs.minutes_per_1000_per_week * n / 1000 / hubs.slot_minutes
-        for loc, n in locality_population(cfg).items()
+        for loc, n in locality_population(cfg, year=year).items()
     }
-    return build_pooled_books(
-        cfg,
-        calendar,
-        slots,
-        hubs.opening,
-        hubs.slot_minutes,
-        hubs.on_the_day_share,
-        hubs.booking_horizon_days,
-    )
+    return PooledWeek(slots, hubs.opening, hubs.slot_minutes, hubs.on_the_day_share)
+
+
+def build_hub_books(cfg: ModelConfig, calendar: Calendar) -> HubBooks:
+    return build_pooled_books(cfg, calendar, hub_week, cfg.site.hubs.booking_horizon_days)
 
 
 def running_cost(k) -> float:
