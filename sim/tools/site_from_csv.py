@@ -23,7 +23,7 @@ Inputs (CSV; column names are matched ignoring case, spaces and hyphens):
   ``--close`` set them.
 
 Capacity is not in the registration files, so it defaults to the North Durham site's values
-(``conf/site/north_durham.yaml``, from ``shared/calibration.md``): per-1,000 rates are copied,
+(``conf/site/north_durham.yaml``, from ``docs/calibration_sources.md``): per-1,000 rates are copied,
 absolute ones (A&E clinicians, IC+ places, rapid assessment clinics) are scaled by registered
 population. Each value is written with a comment giving its source so a planner can edit it.
 
@@ -734,9 +734,10 @@ def render(plan: SitePlan) -> str:
         f"#   overrides:     {over}",
         "# List sizes and age mixes are the registration counts [registrations]. Capacity is not",
         "# in those files: every capacity value below is a DEFAULT from the North Durham site",
-        "# (conf/site/north_durham.yaml, from shared calibration.md), rates per 1,000 copied and",
-        f"# absolute numbers scaled by registered population ({total:,} / 255,000 = {scale:.3f}).",
-        "# Edit them to match your area. Source keys refer to docs/sources.md; confidence codes:",
+        "# (conf/site/north_durham.yaml; figures in docs/calibration_sources.md), rates per 1,000",
+        "# copied and absolute numbers scaled by registered population",
+        f"# ({total:,} / 255,000 = {scale:.3f}). Edit them to match your area.",
+        "# Source keys refer to docs/sources.md; confidence codes:",
         "# V verified, V2 secondary, D derived, R recalled, P plausible assumption.",
         f"name: {_key(plan.name)}",
         f"title: {_text(plan.title)}",
@@ -1020,7 +1021,8 @@ def make_parser() -> argparse.ArgumentParser:
         "--conf-dir",
         type=Path,
         metavar="DIR",
-        help="configuration folder to write site/NAME.yaml into (default: the project's conf/)",
+        help="configuration folder to write site/NAME.yaml into (default: the working "
+        "folder's conf/; in a clone, the repository's conf/)",
     )
     return parser
 
@@ -1041,15 +1043,19 @@ def run(args: argparse.Namespace) -> tuple[Path, list[str], list[str]]:
             f"{args.name!r} is not a simple name",
             "letters, digits and underscores, starting with a letter, e.g. my_area",
         )
-    if args.conf_dir is None:
-        from sim.config.locations import CONF_DIR
+    from sim.config.locations import CONF_DIR, USER_CONF_DIR
 
-        conf_dir = CONF_DIR
-    else:
-        conf_dir = args.conf_dir
-    if not conf_dir.is_dir():
+    # default: the working folder's conf/ (a clone's own conf/), never the installed package;
+    # made when the file is written
+    conf_dir = USER_CONF_DIR if args.conf_dir is None else args.conf_dir
+    if args.conf_dir is not None and not conf_dir.is_dir():
         raise InputError("--conf-dir", f"{conf_dir} is not a folder", "give the conf/ folder")
     out_path = conf_dir / "site" / f"{args.name}.yaml"
+    shipped = CONF_DIR / "site" / f"{args.name}.yaml"
+    if conf_dir.resolve() != CONF_DIR.resolve() and shipped.exists():
+        raise InputError(
+            "--name", f"{args.name!r} is the name of a shipped site", "choose another --name"
+        )
     if out_path.exists() and not args.force:
         raise InputError(
             str(out_path),
