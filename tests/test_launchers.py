@@ -149,3 +149,18 @@ def test_dask_not_installed_says_how_to_install_it():
     with pytest.raises(launchers.LauncherError, match=r"pip install 'nhs-capacity-sim\[dask\]'"):
         launchers.check_dask("dask", find_spec=lambda name: None)
     launchers.check_dask("dask", find_spec=lambda name: object())  # installed: no error
+
+
+def test_the_ray_preset_that_cannot_install_is_gone_with_a_pointer(tmp_path, monkeypatch, capsys):
+    """hydra-ray-launcher cannot be installed with requirements.lock (cloudpickle<3), so there
+    is no Ray preset; asking for one lists the launchers there are, dask among them."""
+    code = run_sim(
+        ["+sweep=all_options", "hydra/launcher=ray_cluster", f"hydra.sweep.dir={tmp_path}/s"],
+        monkeypatch,
+    )
+    line = one_line(capsys.readouterr().err)
+    assert code == 2
+    assert line.startswith(
+        "Configuration error: hydra/launcher = 'ray_cluster': no such option; available: "
+    )
+    assert "dask" in line and "slurm" in line

@@ -328,8 +328,8 @@ def _explain_hydra_error(err: Exception, overrides: list[str]) -> ConfigError:
                 )
     if "Could not find" in text and "Available options" in text:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        group = text.split("Could not find '", 1)[-1].split("/", 1)[0]
-        value = text.split("Could not find '", 1)[-1].split("'", 1)[0].split("/", 1)[-1]
+        # the last part is the option, the rest its group (nested: hydra/launcher/ray)
+        group, _, value = text.split("Could not find '", 1)[-1].split("'", 1)[0].rpartition("/")
         start = lines.index(next(line for line in lines if line.startswith("Available options")))
         options = [
             line
