@@ -62,7 +62,10 @@ def find_work_dir(start: Path | None = None, environ: dict[str, str] | None = No
     env = os.environ if environ is None else environ
     if env.get(HOME_ENV, "").strip():
         return Path(env[HOME_ENV]).expanduser().resolve()
-    here = (start or Path.cwd()).resolve()
+    try:
+        here = (start or Path.cwd()).resolve()
+    except OSError:  # the current folder was removed under us
+        here = Path.home()
     for folder in (here, *here.parents):
         if (folder / WORK_MARKER).is_file():
             return folder
