@@ -556,7 +556,7 @@ class PsaDesign:
     """How many parameter sets, drawn how, and which options run in each."""
 
     sets: int = dataclasses.field(metadata={"min": 1, "max": 100_000})  # parameter draws
-    options: list[str] = dataclasses.field(metadata={"min_length": 1})  # against the baseline
+    options: list[str] = dataclasses.field(default_factory=list)  # against the baseline
     sampler: str = dataclasses.field(default="sobol", metadata={"choices": SAMPLERS})
     # The central set (configured values) runs this many replications: it is the ordinary
     # run's result, and with one replication per drawn set it measures the stochastic noise
