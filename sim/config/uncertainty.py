@@ -586,3 +586,51 @@ def parse_psa(raw: Any, known_options: list[str], path: str = "psa") -> PsaDesig
     if design.set is not None and design.set > design.sets:
         raise ConfigError(f"{path}.set", design.set, f"must be <= psa.sets ({design.sets})")
     return design
+
+
+# --------------------------------------------------------------------------------------------
+# In words: the table of docs/model.md ("Uncertainty: distributions of the PSA")
+# --------------------------------------------------------------------------------------------
+
+_FAMILY = {"beta": "beta", "gamma": "gamma", "lognormal": "lognormal", "dirichlet": "Dirichlet"}
+
+
+def describe(r: ResolvedInput) -> tuple[str, str]:
+    """(distribution, width) of an input in words, as docs/model.md states them."""
+    s = r.spec
+    family = _FAMILY[s.distribution]
+    what = {
+        "value": f"{family}, mean at the configured value",
+        "scale": f"one {family} multiplier (mean 1) of every value",
+        "odds": "one lognormal odds ratio (median 1) of every probability",
+        "each": f"{family} for each entry, mean at its configured value",
+    }[s.apply]
+    if s.distribution == "dirichlet":
+        what = "Dirichlet, mean at the configured shares (zero shares stay zero)"
+    if s.cv is not None:
+        source = "given"
+    elif s.range is not None:
+        source = f"published range {s.range[0]:g}-{s.range[1]:g} as a 95% interval"
+    else:
+        source = f"code {s.code}"
+    basis = {
+        "beta": "sd = CV x distance to the nearer bound",
+        "dirichlet": "CV of the smallest share",
+        "odds": "sd of the log odds",
+    }.get("odds" if s.apply == "odds" else s.distribution, "CV")
+    return what, f"{r.cv:.2f} ({basis}; {source})"
+
+
+def docs_table(inputs: list[ResolvedInput]) -> str:
+    """The Markdown table of every uncertain input (docs/model.md quotes it)."""
+    lines = [
+        "| setting | distribution | width | conf. | group | basis |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in inputs:
+        what, width = describe(r)
+        setting = r.spec.setting.removeprefix("assumptions.")
+        lines.append(
+            f"| `{setting}` | {what} | {width} | {r.spec.code} | {r.group} | {r.spec.basis} |"
+        )
+    return "\n".join(lines)

@@ -113,6 +113,7 @@ def summarise(folder: Path) -> tuple[PsaAnalysis, dict[str, Any]]:
         "wall_seconds_sets": round(
             sum(m.get("wall_seconds", 0) for m in sets.manifests.values()), 1
         ),
+        "cpu_seconds_sets": round(sum(m.get("cpu_seconds", 0) for m in sets.manifests.values()), 1),
         "written_utc": outputs.now_utc(),
     }
     outputs.atomic_write_json(folder / "uncertainty.json", status)
