@@ -89,6 +89,29 @@ NOISE_FLAG = 0.2
 #: Fewer drawn sets than this are flagged as too few for stable probabilities.
 MIN_SETS = 50
 TORNADO_CENTILES = (0.05, 0.95)
+#: Columns of each table, so an empty table (too few sets) still reads back with its header.
+TORNADO_COLUMNS = [
+    "option",
+    "measure",
+    "factor",
+    "input_low",
+    "input_high",
+    "result_low",
+    "result_high",
+    "swing",
+    "swing_se",
+]
+SOBOL_COLUMNS = ["option", "measure", "factor", "S1", "S1_conf", "method"]
+FLIP_COLUMNS = [
+    "criterion",
+    "option_central_higher",
+    "option_central_lower",
+    "prob_reversed",
+    "factor",
+    "prob_reversed_input_low_third",
+    "prob_reversed_input_high_third",
+]
+RANK_COLUMNS = ["criterion", "option", "rank", "probability", "central_rank"]
 
 
 def measure_label(measure: str) -> tuple[str, str]:
@@ -243,7 +266,7 @@ def rank_probabilities(means: pd.DataFrame) -> pd.DataFrame:
                         "central_rank": int(central[option]) if central is not None else None,
                     }
                 )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=RANK_COLUMNS)
 
 
 def acceptability(means: pd.DataFrame, wtp: dict[str, list[float]]) -> pd.DataFrame:
@@ -272,7 +295,8 @@ def acceptability(means: pd.DataFrame, wtp: dict[str, list[float]]) -> pd.DataFr
                         "expected_net_benefit_gbp": float(nb[option].mean()),
                     }
                 )
-    return pd.DataFrame(rows)
+    columns = ["outcome", "wtp_gbp", "option", "probability_best", "prob_better_than_baseline"]
+    return pd.DataFrame(rows, columns=[*columns, "expected_net_benefit_gbp"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,9 +352,7 @@ def tornado(
                         "swing_se": float(se * (z_hi - z_lo)),
                     }
                 )
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
+    out = pd.DataFrame(rows, columns=TORNADO_COLUMNS)
     return out.sort_values(["measure", "option", "swing"], ascending=[True, True, False])
 
 
@@ -342,7 +364,7 @@ def sobol_indices(means: pd.DataFrame, parameters: pd.DataFrame, seed: int) -> p
 
     u = design_uniforms(parameters)
     if len(u) < 20:  # RBD-FAST needs the sample to resolve its harmonics
-        return pd.DataFrame()
+        return pd.DataFrame(columns=SOBOL_COLUMNS)
     problem = {
         "num_vars": u.shape[1],
         "names": list(u.columns),
@@ -371,7 +393,7 @@ def sobol_indices(means: pd.DataFrame, parameters: pd.DataFrame, seed: int) -> p
                     "method": "RBD-FAST first-order Sobol' index (SALib)",
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SOBOL_COLUMNS)
 
 
 def ranking_flips(
@@ -382,7 +404,7 @@ def ranking_flips(
     (share of sets reversed when the input is in the lower vs the upper third of its range)."""
     r = ranks(criterion_scores(means, criterion))
     if CENTRAL_SET not in r.index or r.shape[1] < 2:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=FLIP_COLUMNS)
     central = r.loc[CENTRAL_SET].sort_values(kind="stable")
     draws = r.drop(index=CENTRAL_SET)
     u = design_uniforms(parameters).reindex(draws.index)
@@ -414,7 +436,7 @@ def ranking_flips(
                         "prob_reversed_input_high_third": float(high),
                     }
                 )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=FLIP_COLUMNS)
 
 
 @dataclass
