@@ -149,7 +149,7 @@ def _synthetic(n: int = 400, reps: int = 2, noise: float = 0.0, seed: int = 3):
         {
             "factor": ["x", "y"],
             "input": ["x", "y"],
-            "group": "g",
+            "group": ["gx", "gy"],
             "low": [-1.645, 0],
             "high": [1.645, 1],
         }
@@ -198,3 +198,24 @@ def test_noise_is_separated_from_parameter_variance_by_the_law_of_total_variance
     assert base["noise_variance"] == pytest.approx(noise**2 / reps, rel=0.15)
     assert base["parameter_variance"] == pytest.approx(0.0, abs=0.5)
     assert row["parameter_variance"] == pytest.approx((5 * WEEKS_PER_YEAR) ** 2, rel=0.05)
+
+
+def test_evppi_of_the_input_that_decides_equals_the_evpi_and_an_idle_one_is_worth_nothing():
+    from scipy import integrate
+
+    kpis, params, ranges, z = _synthetic()
+    lam = 1000.0
+    out = pa.analyse(
+        kpis, params, ranges, ["ae.attendances_per_week"], {"ae_attendance": [lam]}, 1, 52
+    )
+    ev = out.evppi.set_index("group")
+    w = WEEKS_PER_YEAR * lam
+
+    def best(x: float) -> float:  # the best net benefit knowing z = x
+        return max(0.0, w * (10 + 5 * x) - 1e5, w * 12 - 1e5)
+
+    expected = integrate.quad(lambda x: best(x) * stats.norm.pdf(x), -12, 12, points=[0.4])[0]
+    evpi = expected - max(w * 10 - 1e5, w * 12 - 1e5)
+    assert ev.loc["gx", "evpi_gbp"] == pytest.approx(evpi, rel=0.01)
+    assert ev.loc["gx", "evppi_gbp"] == pytest.approx(evpi, rel=0.01)
+    assert ev.loc["gy", "evppi_gbp"] < 0.02 * evpi

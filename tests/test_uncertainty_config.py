@@ -185,6 +185,7 @@ def test_every_default_input_validates_and_is_centred_on_the_configured_value():
             "already has a distribution",
         ),
         ("+psa.sets=0", "psa.sets", ">= 1"),
+        ("+psa.sets=2 scenario=rac_weekend", "scenario", "list them there"),
         (
             "uncertainty.inputs.urgency_share.distribution=beta"
             " +uncertainty.inputs.urgency_share.apply=each",

@@ -150,6 +150,13 @@ def _check_uncertainty(data: dict[str, Any]) -> None:
     )
     if "psa" in data:
         parse_psa(data["psa"], [n for n in catalogue_names() if n != "baseline"])
+        chosen = list(data.get("scenario") or {})
+        if chosen != ["baseline"]:
+            raise ConfigError(
+                "scenario",
+                chosen,
+                "a PSA runs the baseline and every option in psa.options; list them there",
+            )
 
 
 def attach_file(

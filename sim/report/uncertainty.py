@@ -50,6 +50,7 @@ class PsaResults:
     tornado: pd.DataFrame
     sobol: pd.DataFrame
     flips: pd.DataFrame
+    evppi: pd.DataFrame
     titles: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,6 +102,7 @@ def load_results(folder: Path) -> PsaResults:
         ("tornado", "tornado.csv"),
         ("sobol", "sensitivity_indices.csv"),
         ("flips", "ranking_flips.csv"),
+        ("evppi", "evppi.csv"),
     )
     tables = {key: _csv(folder / name) for key, name in names}
     return PsaResults(folder=folder, info=info, status=status, **tables)
@@ -445,6 +447,30 @@ def _top_inputs(r: PsaResults) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _evppi_table(r: PsaResults) -> tuple[str, pd.DataFrame]:
+    """Value of information per input group for A&E attendances avoided, at the willingness
+    to pay where the decision is most uncertain (the largest EVPI)."""
+    e = r.evppi[r.evppi["outcome"] == "ae_attendance"] if len(r.evppi) else r.evppi
+    if e is None or e.empty:
+        return "", pd.DataFrame()
+    lam = float(e.loc[e["evpi_gbp"].idxmax(), "wtp_gbp"])
+    at = e[e["wtp_gbp"] == lam].sort_values("evppi_gbp", ascending=False)
+    evpi = float(at["evpi_gbp"].iloc[0])
+    table = pd.DataFrame(
+        {
+            "input group": at["group"],
+            "EVPPI £ a year": [_num(v) for v in at["evppi_gbp"]],
+            "share of EVPI": [f"{v / evpi:.0%}" if evpi > 0 else "-" for v in at["evppi_gbp"]],
+        }
+    )
+    title = (
+        f"Which evidence would be worth most: expected value of perfect information on each "
+        f"group of inputs, at £{lam:,.0f} per A&E attendance avoided (EVPI £{evpi:,.0f} a year; "
+        "evppi.csv)"
+    )
+    return title, table
+
+
 def _inputs_table(r: PsaResults) -> pd.DataFrame:
     i = r.inputs
     return pd.DataFrame(
@@ -519,6 +545,9 @@ def section(r: PsaResults, figures: list[ReportFigure] | None = None) -> list[tu
                 None,
             )
         )
+    title, evppi = _evppi_table(r)
+    if not evppi.empty:
+        out.append(("table", title, evppi, None))
     out += [("figure", "", None, f) for f in figures]
     out.append(
         (

@@ -35,6 +35,7 @@ PSA_FILES = {
     "tornado": "tornado.csv",
     "sobol": "sensitivity_indices.csv",
     "flips": "ranking_flips.csv",
+    "evppi": "evppi.csv",
 }
 DEFAULT_PRESET = "default"
 
@@ -103,7 +104,7 @@ def summarise(folder: Path) -> tuple[PsaAnalysis, dict[str, Any]]:
             f"{missing} of {info['sets']} drawn sets are not complete (re-run to resume)"
         )
     outputs.atomic_write_csv(folder / PSA_FILES["parameters"], sets.parameters)
-    for key in ("results", "summary", "ranks", "ceac", "tornado", "sobol", "flips"):
+    for key in ("results", "summary", "ranks", "ceac", "tornado", "sobol", "flips", "evppi"):
         outputs.atomic_write_csv(folder / PSA_FILES[key], getattr(analysis, key))
     status = {
         "sets_complete": len(drawn),
