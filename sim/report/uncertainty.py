@@ -270,7 +270,10 @@ def _fig_tornado(r: PsaResults) -> ReportFigure | None:
         mid = (top["result_low"] + top["result_high"]).mean() / 2 if len(top) else 0
         for i, row in enumerate(top.itertuples()):
             lo, hi = sorted((row.result_low, row.result_high))
-            ax.barh(i, hi - lo, left=lo, color=option_style(option).colour, alpha=0.7)
+            clear = row.swing > 2 * row.swing_se  # else within noise: drawn faint
+            ax.barh(
+                i, hi - lo, left=lo, color=option_style(option).colour, alpha=0.75 if clear else 0.2
+            )
         ax.axvline(mid, color="grey", lw=0.8)
         ax.set_yticks(
             range(len(top)), [wrap_label(r.factor_label(f), 40) for f in top["factor"]], fontsize=6
@@ -290,8 +293,8 @@ def _fig_tornado(r: PsaResults) -> ReportFigure | None:
         "psa_tornado",
         "Tornado: inputs that move each option's A&E attendances avoided per year most",
         "Each bar: the expected result as one input moves from its 5th to its 95th centile, the "
-        "others averaged over (slope on the input's normal score across the parameter sets). "
-        "Source: tornado.csv.",
+        "others averaged over (slope on the input's normal score across the parameter sets); "
+        "faint bars are within two standard errors of no effect. Source: tornado.csv.",
         fig,
     )
 
@@ -426,6 +429,9 @@ def _top_inputs(r: PsaResults) -> pd.DataFrame:
     t = r.tornado[r.tornado["measure"] == "ae_attendances_avoided_per_year"]
     if t.empty:
         return pd.DataFrame()
+    t = t[t["swing"] > 2 * t["swing_se"]]  # effects distinguishable from the sets' noise
+    if t.empty:
+        return pd.DataFrame()
     g = t.groupby("factor")["swing"].max().nlargest(10)
     groups = r.factors.set_index("factor")
     rows = []
@@ -539,8 +545,9 @@ def section(r: PsaResults, figures: list[ReportFigure] | None = None) -> list[tu
         out.append(
             (
                 "table",
-                "The inputs that move the results most (tornado.csv; sensitivity_indices.csv "
-                "has each input's Sobol' index)",
+                "The inputs that move the results most: one-way swing from the 5th to the 95th "
+                "centile, where it exceeds two standard errors (tornado.csv; "
+                "sensitivity_indices.csv has each input's Sobol' index)",
                 top,
                 None,
             )
