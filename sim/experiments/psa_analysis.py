@@ -465,8 +465,9 @@ def evppi(
     and net cost are regressed on the group's inputs (their normal scores and squares: an
     additive quadratic model by least squares, in place of the paper's GAM); the fitted net
     benefits stand for the expectation given the group, and EVPPI = E[max_d fitted] -
-    max_d E[fitted]. Noise in the sets fitted by chance biases it upwards a little: with more
-    regressors than a tenth of the sets a group is left out."""
+    max_d E[fitted]. Noise in the sets fitted by chance biases it upwards a little, so a
+    group keeps no more regressors than a tenth of the sets: linear terms only when the
+    squares would exceed that, and the group is left out when even those would."""
     u = design_uniforms(parameters)
     if u.empty or not (means["option"] != BASELINE).any():
         return pd.DataFrame(columns=EVPPI_COLUMNS)
@@ -482,6 +483,8 @@ def evppi(
         for group in dict.fromkeys(group_of.reindex(z.columns)):
             cols = [f for f in z.columns if group_of.get(f) == group]
             x = np.column_stack([np.ones(len(z)), z[cols], z[cols] ** 2])
+            if x.shape[1] > len(z) / 10:  # too many for the sets: linear terms only
+                x = x[:, : 1 + len(cols)]
             if x.shape[1] > len(z) / 10:
                 continue
             coef_a = np.linalg.lstsq(x, avoided.to_numpy(), rcond=None)[0]
