@@ -81,6 +81,8 @@ def plan_from_data(data: dict[str, Any]) -> PsaPlan:
         data["uncertainty"], data.get("site") or {}, data.get("assumptions") or {}, option_changes
     )
     design = parse_psa(data.get("psa"), [n for n in catalogue_names() if n != BASELINE])
+    # an option's own effect matters only if that option runs: no coordinate for the others
+    inputs = [r for r in inputs if r.option is None or r.option in design.options]
     return PsaPlan(run, data, inputs, design)
 
 

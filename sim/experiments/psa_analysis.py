@@ -312,6 +312,12 @@ def design_uniforms(parameters: pd.DataFrame) -> pd.DataFrame:
     return u[[f for f in order if f in u.columns]]
 
 
+def clear_z(inputs: int, family_alpha: float = 0.05) -> float:
+    """|z| an input's effect must reach to stand out from chance among ``inputs`` inputs
+    (two-sided, Bonferroni): about 3.4 for 80 inputs."""
+    return float(stats.norm.ppf(1 - family_alpha / (2 * max(inputs, 1))))
+
+
 def tornado(
     means: pd.DataFrame, parameters: pd.DataFrame, factor_range: pd.DataFrame
 ) -> pd.DataFrame:
@@ -420,10 +426,16 @@ def ranking_flips(
                 continue
             effects = []
             for factor in u.columns:
-                low = flipped[u[factor] < 1 / 3].mean()
-                high = flipped[u[factor] > 2 / 3].mean()
-                effects.append((abs(high - low), factor, low, high))
+                lo_sets, hi_sets = flipped[u[factor] < 1 / 3], flipped[u[factor] > 2 / 3]
+                low, high = lo_sets.mean(), hi_sets.mean()
+                pooled = flipped[(u[factor] < 1 / 3) | (u[factor] > 2 / 3)].mean()
+                se = np.sqrt(pooled * (1 - pooled) * (1 / len(lo_sets) + 1 / len(hi_sets)))
+                z = abs(high - low) / se if se > 0 else 0.0
+                if z >= clear_z(u.shape[1]):  # more than chance among this many inputs
+                    effects.append((z, factor, low, high))
             effects.sort(reverse=True)
+            if not effects:  # the inputs act together: no single one stands out
+                effects = [(0.0, "", np.nan, np.nan)]
             for _, factor, low, high in effects[:3]:
                 rows.append(
                     {

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.config.catalogue import option_order, option_title  # noqa: E402
+from sim.experiments.psa_analysis import clear_z  # noqa: E402
 from sim.report.figures import ReportFigure  # noqa: E402
 from sim.report.load import ReportData, ReportError  # noqa: E402
 from sim.report.style import option_style, wrap_label  # noqa: E402
@@ -265,12 +266,13 @@ def _fig_tornado(r: PsaResults) -> ReportFigure | None:
     cols = 3
     rows = int(np.ceil(len(options) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(15, 2.3 * rows), squeeze=False)
+    n_factors = t["factor"].nunique()
     for ax, option in zip(axes.flat, options, strict=False):
         top = t[t["option"] == option].nlargest(TOP_FACTORS, "swing").iloc[::-1]
         mid = (top["result_low"] + top["result_high"]).mean() / 2 if len(top) else 0
         for i, row in enumerate(top.itertuples()):
             lo, hi = sorted((row.result_low, row.result_high))
-            clear = row.swing > 2 * row.swing_se  # else within noise: drawn faint
+            clear = row.swing > clear_z(n_factors) * row.swing_se  # else drawn faint
             ax.barh(
                 i, hi - lo, left=lo, color=option_style(option).colour, alpha=0.75 if clear else 0.2
             )
@@ -294,7 +296,8 @@ def _fig_tornado(r: PsaResults) -> ReportFigure | None:
         "Tornado: inputs that move each option's A&E attendances avoided per year most",
         "Each bar: the expected result as one input moves from its 5th to its 95th centile, the "
         "others averaged over (slope on the input's normal score across the parameter sets); "
-        "faint bars are within two standard errors of no effect. Source: tornado.csv.",
+        "faint bars do not stand out from chance among this many inputs (Bonferroni, 5%). "
+        "Source: tornado.csv.",
         fig,
     )
 
@@ -386,6 +389,9 @@ def plain_statement(r: PsaResults) -> list[str]:
         p = float(g["prob_reversed"].iloc[0])
         causes = []
         for row in g.itertuples():
+            if not isinstance(row.factor, str) or not row.factor:
+                causes.append("no single input stands out; several act together")
+                continue
             causes.append(
                 f"{r.factor_label(row.factor)} (in the upper third of its range {r.title(b)} "
                 f"comes first in {row.prob_reversed_input_high_third:.0%} of sets, in the lower "
@@ -429,7 +435,9 @@ def _top_inputs(r: PsaResults) -> pd.DataFrame:
     t = r.tornado[r.tornado["measure"] == "ae_attendances_avoided_per_year"]
     if t.empty:
         return pd.DataFrame()
-    t = t[t["swing"] > 2 * t["swing_se"]]  # effects distinguishable from the sets' noise
+    # effects that stand out from chance among this many inputs (Bonferroni, 5%)
+    tests = t["factor"].nunique() * t["option"].nunique()  # the table looks across options
+    t = t[t["swing"] > clear_z(tests) * t["swing_se"]]
     if t.empty:
         return pd.DataFrame()
     g = t.groupby("factor")["swing"].max().nlargest(10)
@@ -546,7 +554,7 @@ def section(r: PsaResults, figures: list[ReportFigure] | None = None) -> list[tu
             (
                 "table",
                 "The inputs that move the results most: one-way swing from the 5th to the 95th "
-                "centile, where it exceeds two standard errors (tornado.csv; "
+                "centile, where it stands out from chance (tornado.csv; "
                 "sensitivity_indices.csv has each input's Sobol' index)",
                 top,
                 None,
