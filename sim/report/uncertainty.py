@@ -260,12 +260,13 @@ def _fig_ceac(r: PsaResults) -> ReportFigure:
 
 def _fig_tornado(r: PsaResults) -> ReportFigure | None:
     t = r.tornado[r.tornado["measure"] == "ae_attendances_avoided_per_year"]
-    options = [o for o in r.options if o in set(t["option"])]
+    moved = set(t.loc[t["swing"] > 0, "option"])  # an option that never changes A&E is left out
+    options = [o for o in r.options if o in moved]
     if not options:
         return None
-    cols = 3
+    cols = 2
     rows = int(np.ceil(len(options) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(15, 2.3 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(14, 2.6 * rows + 0.6), squeeze=False)
     n_factors = t["factor"].nunique()
     for ax, option in zip(axes.flat, options, strict=False):
         top = t[t["option"] == option].nlargest(TOP_FACTORS, "swing").iloc[::-1]
@@ -278,7 +279,7 @@ def _fig_tornado(r: PsaResults) -> ReportFigure | None:
             )
         ax.axvline(mid, color="grey", lw=0.8)
         ax.set_yticks(
-            range(len(top)), [wrap_label(r.factor_label(f), 40) for f in top["factor"]], fontsize=6
+            range(len(top)), [wrap_label(r.factor_label(f), 48) for f in top["factor"]], fontsize=6
         )
         ax.set_title(wrap_label(r.title(option), 50), fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
