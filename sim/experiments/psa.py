@@ -13,7 +13,6 @@ See docs/uncertainty.md.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import warnings
@@ -204,10 +203,6 @@ def run_set(plan: PsaPlan, number: int) -> tuple[pd.DataFrame, pd.DataFrame, dic
     return kpis, parameter_table(plan, pset), timing
 
 
-def set_folder(psa_dir: Path, number: int) -> Path:
-    return Path(psa_dir) / f"set_{number}"
-
-
 def set_complete(folder: Path, fingerprint: str) -> bool:
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -323,13 +318,6 @@ def _psa_fingerprint(psa_dir: Path) -> str | None:
     except (OSError, ValueError):
         return None
     return info.get("config_sha256")
-
-
-def plan_copy_with(plan: PsaPlan, **psa: Any) -> PsaPlan:
-    """The plan with some ``psa`` settings changed (tests, benchmarks)."""
-    data = copy.deepcopy(plan.data)
-    data["psa"] = {**data["psa"], **psa}
-    return plan_from_data(data)
 
 
 def factor_ranges(inputs: list[ResolvedInput], centiles: tuple[float, float]) -> pd.DataFrame:
