@@ -193,7 +193,7 @@ def run_set_job(cfg: Any) -> str:
         )
         return str(out_dir)
     number = plan.design.set
-    from sim.booking.kernel import needs_compiling
+    from sim.booking.engine import needs_compiling
 
     if needs_compiling():
         print("compiling the booking pass (2-3 minutes, once)", flush=True)
