@@ -123,6 +123,10 @@ def run_job(cfg: DictConfig) -> str:
     from sim.experiments.replication_store import ResumeRefused, kept_replications
     from sim.experiments.run_folder import config_fingerprint, execute_run, print_summary
 
+    if "psa" in cfg:  # a parameter set of python -m sim uncertainty
+        import importlib
+
+        return importlib.import_module("sim.tools.uncertainty").run_set_job(cfg)
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
@@ -235,6 +239,10 @@ COMMANDS = {
     "warmup": ("sim.tools.warmup", "how long the warm-up must be (MSER-5)"),
     "site-from-csv": ("sim.tools.site_from_csv", "a site from NHS Digital registration files"),
     "init": ("sim.tools.workspace", "a working folder for your own sites, options and outputs"),
+    "uncertainty": (
+        "sim.tools.uncertainty",
+        "probabilistic sensitivity analysis of the options (or re-make one's tables and report)",
+    ),
 }
 
 

@@ -28,7 +28,17 @@ from sim.config.schema import (
 )
 from sim.experiments.memory_guard import check_memory
 
-TOP_LEVEL_KEYS = ("seed", "site", "assumptions", "scenario", "experiment", "calibration")
+TOP_LEVEL_KEYS = (
+    "seed",
+    "site",
+    "assumptions",
+    "scenario",
+    "experiment",
+    "calibration",
+    # present only in a probabilistic sensitivity analysis (python -m sim uncertainty)
+    "uncertainty",
+    "psa",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,6 +69,8 @@ def register() -> None:
         OmegaConf.register_new_resolver(
             "user_searchpath", lambda: [f"file://{d}" for d in locations.user_conf_dirs()]
         )
+        # a PSA's jobs: the central set 0 and the draws 1..sets (conf/psa/)
+        OmegaConf.register_new_resolver("psa_jobs", lambda sets: int(sets) + 1)
     store = ConfigStore.instance()
     files, clashes = locations.option_files(SCENARIO_DIR)
     for name, path in files.items():
@@ -139,8 +151,43 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
     for i, kpi in enumerate(experiment.headline_kpis):
         if kpi not in KPI_DEFINITIONS:
             raise ConfigError(f"experiment.headline_kpis[{i}]", kpi, "is not a KPI of the model")
+    if "uncertainty" in data or "psa" in data:
+        _check_uncertainty(data)
     run = RunConfig(model, experiment, seed, options, calibration)
     return run, data
+
+
+def option_changes(name: str) -> dict[str, Any] | None:
+    """The ``changes`` of a catalogue option (None if there is no such option)."""
+    path = SCENARIO_DIR / f"{name}.yaml"
+    return read_option_file(path).get("changes") or {} if path.is_file() else None
+
+
+def catalogue_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def _check_uncertainty(data: dict[str, Any]) -> None:
+    """The distributions (``uncertainty``) and the PSA design (``psa``), validated against
+    the composed configuration (sim/config/uncertainty.py)."""
+    from sim.config.uncertainty import parse_psa, parse_uncertainty
+
+    if data.get("uncertainty") is None:
+        raise ConfigError(
+            "uncertainty", None, "is required for a PSA (e.g. +uncertainty=england_2024)"
+        )
+    parse_uncertainty(
+        data["uncertainty"], data.get("site") or {}, data.get("assumptions") or {}, option_changes
+    )
+    if "psa" in data:
+        parse_psa(data["psa"], [n for n in catalogue_names() if n != "baseline"])
+        chosen = list(data.get("scenario") or {})
+        if chosen != ["baseline"]:
+            raise ConfigError(
+                "scenario",
+                chosen,
+                "a PSA runs the baseline and every option in psa.options; list them there",
+            )
 
 
 def attach_file(
@@ -158,7 +205,9 @@ def attach_file(
         return err
     group = err.key.split(".", 1)[0].split("[", 1)[0]
     choice = choices.get(group)
-    if group in ("site", "assumptions", "experiment", "calibration") and isinstance(choice, str):
+    if group in ("site", "assumptions", "experiment", "calibration", "uncertainty", "psa") and (
+        isinstance(choice, str)
+    ):
         for folder in [CONF_DIR, *(search_path or [])]:
             path = Path(folder) / group / f"{choice}.yaml"
             if path.exists():
@@ -272,6 +321,7 @@ ALLOWED_HYDRA_CODE = (
     "hydra_plugins.",
     "logging.",
     "sim.tools.sweep.SweepSummaryCallback",
+    "sim.tools.uncertainty.PsaSummaryCallback",
 )
 #: Keys under which Hydra (``_target_``) and logging's dictConfig (``class``, ``()``) name code.
 CODE_KEYS = ("_target_", "class", "()")
