@@ -38,7 +38,7 @@ import pandas as pd
 import yaml
 
 from sim.config.compose import validate
-from sim.config.locations import SCENARIO_DIR
+from sim.config.locations import SOURCE_ROOT, option_file
 from sim.config.scenarios import read_option_file
 from sim.config.schema import ConfigError
 from sim.core.calendar import WEEKS_PER_YEAR
@@ -140,7 +140,7 @@ def programme_sets(
 def incompatible_pairs(options: list[str]) -> set[frozenset[str]]:
     pairs = set()
     for name in options:
-        data = read_option_file(SCENARIO_DIR / f"{name}.yaml")
+        data = read_option_file(option_file(name))
         for other in data.get("incompatible_with") or []:
             pairs.add(frozenset((name, other)))
     return pairs
@@ -210,7 +210,7 @@ def simulate(
     settings = settings or {}
 
     def option(name: str) -> dict[str, Any]:
-        return copy.deepcopy(settings.get(name) or read_option_file(SCENARIO_DIR / f"{name}.yaml"))
+        return copy.deepcopy(settings.get(name) or read_option_file(option_file(name)))
 
     data = copy.deepcopy(base)
     data["scenario"] = (
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "objective": args.objective,
         "objective_unit": KPI_DEFINITIONS[args.objective].unit,
         **verdict,
-        "git": git_state(SCENARIO_DIR.parent),
+        "git": git_state(SOURCE_ROOT),
         "packages": package_versions(),
         "finished_utc": now_utc(),
     }
