@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import ALPHA
 from scipy import stats
-from system_helpers import replicate
+from system_helpers import replicate, run_config
 
 from sim.booking.book import AppointmentBook
 from sim.booking.books import release
@@ -125,3 +125,28 @@ def test_a_quarter_of_would_be_dnas_answer_the_option_s_reminder():
     p = stats.binomtest(answered, n, 0.26).pvalue
     assert p > ALPHA, (answered, n)
     assert answered / n == pytest.approx(0.26, abs=0.06)
+
+
+def test_docs_and_the_option_file_state_the_reminder_as_configured():
+    """docs/model.md and scenarios/text_reminders.yaml quote the option's own values, and the
+    option no longer says cancelled slots are not re-offered (they are: the book takes them
+    back)."""
+    import re
+    from pathlib import Path
+
+    from sim.config.locations import option_file
+    from sim.config.scenarios import read_option_file
+
+    dna = run_config(("scenario=[text_reminders]",)).model.assumptions.dna
+    root = Path(__file__).resolve().parent.parent
+    model = (root / "docs" / "model.md").read_text(encoding="utf-8")
+    section = model.split("### Text reminders, cancellations and rebooking")[1].split("\n### ")[0]
+    quoted = dict(re.findall(r"`(reminder_\w+)` \(?([\d.]+)", section))
+    assert float(quoted["reminder_response_share"]) == dna.reminder_response_share == 0.26
+    assert float(quoted["reminder_cancel_share"]) == dna.reminder_cancel_share
+    assert float(quoted["reminder_rebook_share"]) == dna.reminder_rebook_share
+    assert float(quoted["reminder_hours_before"]) == dna.reminder_hours_before
+    option = read_option_file(option_file("text_reminders"))
+    text = " ".join([option["description"], *option["assumptions"]]).lower()
+    assert "not re-offered" not in text and "goes back into the book" in text
+    assert dna.reminder_hours_before == 24 and "a day before" in text
