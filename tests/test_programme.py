@@ -381,3 +381,42 @@ def test_extended_access_funded_later_adds_hub_slots_from_its_start_week():
     # half way: the ramp's effect in weeks 18-21 is (8.5 .. 11.5) / 20, 0.5 on average
     share = (mid - weeks(kb, 18, 22)) / (weeks(kf, 18, 22) - weeks(kb, 18, 22))
     assert share == pytest.approx(0.5, abs=0.02), share
+
+
+def _from_week(option: str, week: int) -> tuple[str, ...]:
+    return (f"scenario=[{option}]", f"scenario.{option}.start_week={week}")
+
+
+def test_online_consultation_funded_later_takes_needs_only_from_its_start_week():
+    """The scheme from programme week 4: the needs arising from then on that the full scheme
+    resolves online are exactly those resolved online (the same keyed draw decides), and
+    none before."""
+    from sim.core import ledger
+
+    later = replicate(_from_week("online_consultation", 4), warmup_weeks=1, run_weeks=8)
+    full = replicate(("scenario=[online_consultation]",), warmup_weeks=1, run_weeks=8)
+    k, kf = later.detail["inputs"], full.detail["inputs"]
+    start = (k.first_day + 28) * MINUTES_PER_DAY
+    online = k.journeys.outcome == ledger.RESOLVED_ONLINE
+    online_full = kf.journeys.outcome == ledger.RESOLVED_ONLINE
+    assert online_full[kf.episodes.time < start].sum() > 100
+    assert not online[k.episodes.time < start].any()
+    np.testing.assert_array_equal(
+        online[k.episodes.time >= start], online_full[kf.episodes.time >= start]
+    )
+
+
+def test_text_reminders_funded_later_are_sent_only_from_their_start_week():
+    """Reminders from programme week 4: no booking is cancelled ahead before then (a
+    cancellation is made when the reminder is sent); afterwards about as many a week as with
+    the scheme in place throughout."""
+    later = replicate(_from_week("text_reminders", 4), warmup_weeks=1, run_weeks=8)
+    full = replicate(("scenario=[text_reminders]",), warmup_weeks=1, run_weeks=8)
+    k, kf = later.detail["inputs"], full.detail["inputs"]
+    start = (k.first_day + 28) * MINUTES_PER_DAY
+    sent = k.journeys.cancelled_time[~np.isnan(k.journeys.cancelled_time)]
+    sent_full = kf.journeys.cancelled_time[~np.isnan(kf.journeys.cancelled_time)]
+    assert (sent_full < start).sum() > 50
+    assert (sent >= start).all()
+    after, after_full = (sent >= start).sum(), (sent_full >= start).sum()
+    assert after == pytest.approx(after_full, rel=0.15), (after, after_full)

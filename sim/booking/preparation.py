@@ -34,6 +34,7 @@ from sim.config.schema import (
 )
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
 from sim.core.demand import Episodes, waiting_request_offsets
+from sim.core.programme import weekly_configs
 from sim.core.streams import keyed_uniforms
 from sim.services.catalogue import SERVICES
 
@@ -160,25 +161,45 @@ def cumulative_shares(shares: list[float]) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def first_choices(ep: Episodes, cfg: ModelConfig) -> np.ndarray:
+def first_choices(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> np.ndarray:
     """What each need tries before its practice's book (codes.FIRST_CHOICES): an alternative
-    scheme (online consultation, Pharmacy First) by urgency, else, for needs that are not
+    scheme (online consultation, Pharmacy First) by urgency, at the shares in force in the week
+    the need arises (schemes phase in, :mod:`sim.core.programme`), else, for needs that are not
     urgent, the hub by preference."""
     a = cfg.assumptions
-    alt = a.alternatives
-    online_share = [alt.online_consultation.share[u] for u in URGENCIES]
-    alt_share = [online_share[k] + alt.pharmacy_first.share[u] for k, u in enumerate(URGENCIES)]
+    weekly = weekly_configs(cfg, calendar)
+    online = np.array(
+        [[c.assumptions.alternatives.online_consultation.share[u] for u in URGENCIES]
+         for c in weekly.by_week]
+    )  # fmt: skip
+    pharmacy = np.array(
+        [[c.assumptions.alternatives.pharmacy_first.share[u] for u in URGENCIES]
+         for c in weekly.by_week]
+    )  # fmt: skip
     non_urgent = ep.urgency != codes.URGENT
     choice = np.where(
         non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < a.hubs.prefer_hub_share_non_urgent),
         codes.FIRST_CHOICE_HUB,
         codes.FIRST_CHOICE_PRACTICE,
     ).astype(np.int8)
-    if any(x > 0 for x in alt_share):
+    if (online + pharmacy > 0).any():
+        week = weekly.week_of_day((ep.time // MINUTES_PER_DAY).astype(np.int64))
         u_alt = keyed_uniforms(ep.key, "alternative")
-        choice[u_alt < np.asarray(alt_share)[ep.urgency]] = codes.FIRST_CHOICE_PHARMACY
-        choice[u_alt < np.asarray(online_share)[ep.urgency]] = codes.FIRST_CHOICE_ONLINE
+        online_share = online[week, ep.urgency]
+        choice[u_alt < online_share + pharmacy[week, ep.urgency]] = codes.FIRST_CHOICE_PHARMACY
+        choice[u_alt < online_share] = codes.FIRST_CHOICE_ONLINE
     return choice
+
+
+def reminder_shares(cfg: ModelConfig, calendar: Calendar) -> tuple[np.ndarray, ...]:
+    """Text reminders' nested shares (respond > cancel > rebook) by the day a reminder is
+    sent, at the configuration then in force (the scheme phases in, :mod:`sim.core.programme`)."""
+    weekly = weekly_configs(cfg, calendar)
+    dna = [weekly.on_day(d).assumptions.dna for d in range(calendar.n_days)]
+    respond = np.array([x.reminder_response_share for x in dna], dtype=np.float64)
+    cancel = respond * np.array([x.reminder_cancel_share for x in dna])
+    rebook = cancel * np.array([x.reminder_rebook_share for x in dna])
+    return respond, cancel, rebook
 
 
 def pass_settings(
@@ -207,6 +228,8 @@ def pass_settings(
 
     def ints(values) -> np.ndarray:
         return np.asarray(values, dtype=np.int64)
+
+    reminders = reminder_shares(cfg, calendar)
 
     return Settings(
         run_days=calendar.run_days,
@@ -239,13 +262,9 @@ def pass_settings(
         at_risk=float(a.rapid_assessment.at_risk_share),
         escalation=float(a.rapid_assessment.escalation_probability),
         gp_referral_share=float(a.ae.gp_referral_share_of_urgent),
-        reminder_respond=float(a.dna.reminder_response_share),
-        reminder_cancel=float(a.dna.reminder_response_share * a.dna.reminder_cancel_share),
-        reminder_rebook=float(
-            a.dna.reminder_response_share
-            * a.dna.reminder_cancel_share
-            * a.dna.reminder_rebook_share
-        ),
+        reminder_respond=reminders[0],
+        reminder_cancel=reminders[1],
+        reminder_rebook=reminders[2],
         reminder_minutes=float(a.dna.reminder_hours_before * 60),
         minutes_to_ae=float(a.nhs111.minutes_to_ae),
         salts=codes.SALTS,
@@ -339,7 +358,7 @@ def run_booking_pass(
         request_minute=request - request_day * MINUTES_PER_DAY,
         first_day=first_day.astype(np.int64),
         last_day=last_day.astype(np.int64),
-        first_choice=first_choices(ep, cfg),
+        first_choice=first_choices(ep, cfg, calendar),
         out_of_hours_kind=out_of_hours_kind,
     )
     results = new_results(n, n_days, len(cfg.site.practices))

@@ -261,14 +261,19 @@ def answers_reminder(s, i, t, when):
     st = s.settings
     if not np.isnan(s.out.cancelled_time[i]):
         return 1  # booked again at a time that suits, after cancelling: comes
-    if st.reminder_respond <= 0.0 or when - st.reminder_minutes <= t:
+    sent = when - st.reminder_minutes
+    if sent <= t:
+        return 0
+    # the shares in force on the day the reminder is sent (the scheme may phase in)
+    d = min(int(sent // MINUTES_PER_DAY), len(st.reminder_respond) - 1)
+    if st.reminder_respond[d] <= 0.0:
         return 0
     u = draw(s, i, c.DRAW_REMINDER)
-    if u >= st.reminder_respond:
+    if u >= st.reminder_respond[d]:
         return 0
-    if u >= st.reminder_cancel:
+    if u >= st.reminder_cancel[d]:
         return 1
-    return 2 if u < st.reminder_rebook else 3
+    return 2 if u < st.reminder_rebook[d] else 3
 
 
 @compiled_rule

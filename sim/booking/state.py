@@ -90,7 +90,8 @@ Settings = namedtuple(
         "at_risk",
         "escalation",
         "gp_referral_share",  # of urgent needs seen at the practice
-        # text reminders: nested shares of would-be DNAs (respond > cancel > rebook)
+        # text reminders: nested shares of would-be DNAs (respond > cancel > rebook), float64
+        # (n_days,) by the day the reminder is sent
         "reminder_respond",
         "reminder_cancel",
         "reminder_rebook",

@@ -29,6 +29,11 @@ from sim.config.schema import ModelConfig, build_model_config
 #: changing anything else can only be in place from the start (start_week 0, ramp_weeks 0).
 PHASEABLE = (
     "assumptions.demand.*",  # needs arising each week (sim.core.demand)
+    # schemes taking needs before the practice book, by the week a need arises, and their
+    # fees (sim.booking.preparation.first_choices, sim.core.money)
+    "assumptions.alternatives.*",
+    # text reminders, by the day a reminder is sent (sim.booking.preparation.reminder_shares)
+    "assumptions.dna.reminder_*",
     "site.practice_capacity.*.fte_per_1000",  # posts funded (sim.core.workforce)
     "site.practices.*.*_fte",
     # pooled locality books, week by week (sim.services.hub)
