@@ -111,7 +111,7 @@ def test_the_command_writes_sets_tables_and_report_and_resumes(tmp_path):
 
 KPIS = {
     "cost.services_annual_gbp": 1e6,
-    "cost.total_annual_gbp": 5e6,
+    "cost.cash_annual_gbp": 5e6,
     "ae.attendances_per_week": 1000.0,
     "system.admissions_per_week": 300.0,
     "system.bed_days_per_week": 2000.0,
@@ -219,3 +219,28 @@ def test_evppi_of_the_input_that_decides_equals_the_evpi_and_an_idle_one_is_wort
     assert ev.loc["gx", "evpi_gbp"] == pytest.approx(evpi, rel=0.01)
     assert ev.loc["gx", "evppi_gbp"] == pytest.approx(evpi, rel=0.01)
     assert ev.loc["gy", "evppi_gbp"] < 0.02 * evpi
+
+
+def test_net_cost_is_cash_only_capacity_freed_is_not_netted():
+    """An option that costs £100,000 a year more to run and avoids £400,000 of A&E activity
+    under fixed contracts has a net cost of £100,000, not -£300,000: the activity avoided
+    releases no cash (issue 18), and what it is worth is the willingness to pay."""
+    from sim.experiments.psa_analysis import replication_measures
+
+    rows = []
+    for option, services, fixed in (("baseline", 1e6, 5e6), ("A", 1.1e6, 4.6e6)):
+        values = {
+            "cost.services_annual_gbp": services,
+            "cost.activity_cash_annual_gbp": 0.0,
+            "cost.cash_annual_gbp": services,
+            "cost.activity_fixed_annual_gbp": fixed,
+            "cost.total_annual_gbp": services + fixed,
+            "ae.attendances_per_week": 1000.0,
+            "system.admissions_per_week": 300.0,
+            "system.bed_days_per_week": 2000.0,
+        }
+        rows += [(1, option, 0, k, v) for k, v in values.items()]
+    kpis = pd.DataFrame(rows, columns=["set", "option", "replication", "kpi", "value"])
+    m = replication_measures(kpis, []).set_index("measure")["value"]
+    assert m["net_cost_annual_gbp"] == pytest.approx(1e5)
+    assert m["investment_annual_gbp"] == pytest.approx(1e5)

@@ -31,12 +31,15 @@ DERIVED = {
         "£ per year",
         "Investment (change in the running cost of services)",
     ),
+    # Cash only: activity avoided under fixed contracts releases no cash (sim.core.money), and
+    # its value is what the willingness to pay per outcome avoided prices, so adding it here
+    # would count it twice
     "net_cost_annual_gbp": (
-        "cost.total_annual_gbp",
+        "cost.cash_annual_gbp",
         1,
         1.0,
         "£ per year",
-        "Net cost (change in total cost, services plus activity)",
+        "Net cash cost (change in cash paid out: investment less cash released)",
     ),
     "ae_attendances_avoided_per_year": (
         "ae.attendances_per_week",

@@ -32,7 +32,7 @@ HEADLINE = (
     ("ae_attendances_avoided_per_year", "A&E attendances avoided /yr"),
     ("admissions_avoided_per_year", "admissions avoided /yr"),
     ("bed_days_avoided_per_year", "bed days avoided /yr"),
-    ("net_cost_annual_gbp", "net cost £/yr"),
+    ("net_cost_annual_gbp", "net cash cost £/yr"),
 )
 TOP_FACTORS = 6
 
@@ -133,7 +133,7 @@ def _fig_distributions(r: PsaResults) -> ReportFigure:
         axes,
         (
             ("ae_attendances_avoided_per_year", "A&E attendances avoided", "per year"),
-            ("net_cost_annual_gbp", "Net cost", "£m per year"),
+            ("net_cost_annual_gbp", "Net cash cost", "£m per year"),
         ),
         strict=True,
     ):
@@ -166,8 +166,8 @@ def _fig_distributions(r: PsaResults) -> ReportFigure:
     fig.tight_layout()
     return ReportFigure(
         "psa_distributions",
-        "Effects over plausible assumptions (A&E attendances avoided per year; net cost £m per "
-        "year)",
+        "Effects over plausible assumptions (A&E attendances avoided per year; net cash cost £m "
+        "per year)",
         "Spread over the drawn parameter sets (95% of sets within the line); the marker is the "
         "result at the configured values. Source: psa_results.csv.",
         fig,
@@ -251,7 +251,8 @@ def _fig_ceac(r: PsaResults) -> ReportFigure:
         "psa_acceptability",
         "Cost-effectiveness acceptability curves (probability of the highest net benefit, by "
         "£ willingness to pay per outcome avoided)",
-        "Net benefit = willingness to pay x outcomes avoided - net cost (change in total cost); "
+        "Net benefit = willingness to pay x outcomes avoided - net cash cost (activity avoided "
+        "frees capacity, not cash: it is what the willingness to pay values); "
         "the baseline's is 0. Each curve is the share of parameter sets in which that "
         "alternative has the highest. Source: ceac.csv.",
         fig,
