@@ -29,15 +29,15 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from sim.experiments import results as nd
+from sim import api
 from sim.report.style import option_style, wrap_label
 
-nd.setup_display()
-fmt = nd.fmt
-sweep = nd.load_sweep()
+api.setup_display()
+fmt = api.fmt
+sweep = api.load_sweep()
 money = sweep.money
 if money is None:
-    raise nd.NoOutputsError(
+    raise api.NoOutputsError(
         f"{sweep.folder} has no money_comparison.csv: re-make it with python -m sim sweep "
         f"{sweep.folder}"
     )
@@ -121,8 +121,8 @@ plt.show()
 if sweep.by_year is None or sweep.by_year.empty:
     print("Not a programme sweep (runs of one year): no comparison_by_year.csv.")
 else:
-    by_year = nd.with_labels(sweep.by_year)
-    baseline = nd.load_run(sweep.jobs["baseline"], scenario=None)
+    by_year = api.with_labels(sweep.by_year)
+    baseline = api.load_run(sweep.jobs["baseline"], scenario=None)
     keep = by_year[by_year.kpi.isin(baseline.headline_kpis)]
     wide = keep.pivot_table(index=["option", "label"], columns="year", values="diff_mean")
     print("Headline differences (option − baseline) by programme year")
