@@ -23,7 +23,7 @@ from matplotlib.patches import ArrowStyle, FancyArrowPatch, FancyBboxPatch, Patc
 from sim.config.catalogue import option_order, option_title  # noqa: E402
 from sim.config.schema import URGENCIES  # noqa: E402
 from sim.core.kpis import KPI_DEFINITIONS  # noqa: E402
-from sim.core.statistics import t_interval  # noqa: E402
+from sim.core.statistics import NON_NEGATIVE, bounded_interval  # noqa: E402
 from sim.core.timeseries import LEAD_DAYS_LAST  # noqa: E402
 from sim.report.load import ReportData, RunData  # noqa: E402
 from sim.report.style import (  # noqa: E402
@@ -277,7 +277,7 @@ def cost_effectiveness(data: ReportData) -> ReportFigure | None:
 
 
 def _series(run: RunData, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Mean over replications and a t-interval at each index."""
+    """Mean over replications and its interval at each index (counts: never below zero)."""
     if run.timeseries is None:
         return None
     ts = run.timeseries[run.timeseries.series == name]
@@ -285,7 +285,7 @@ def _series(run: RunData, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
         return None
     wide = ts.pivot_table(index="index", columns="replication", values="value")
     level = float(run.manifest.get("ci_level", 0.95))
-    stats = np.array([t_interval(row, level) for row in wide.to_numpy()])
+    stats = np.array([bounded_interval(row, level, NON_NEGATIVE) for row in wide.to_numpy()])
     return stats[:, 0], stats[:, 1], stats[:, 2]
 
 
@@ -399,7 +399,7 @@ def ae_by_hour(data: ReportData) -> ReportFigure | None:
     fig.tight_layout()
     caption = (
         "Means over replications and the weeks of the measurement window; shading is the "
-        f"baseline's {pct} (cut at zero). Occupancy is the time-weighted mean number of "
+        f"baseline's {pct}. Occupancy is the time-weighted mean number of "
         "patients in the department."
     )
     return ReportFigure("ae_by_hour", "A&E arrivals and occupancy by hour of week", caption, fig)
@@ -412,7 +412,8 @@ URGENCY_TARGETS = {"urgent": "same day", "soon": "{n} working days", "routine": 
 
 
 def _lead_shares(run: RunData, urgency: str) -> tuple[np.ndarray, ...] | None:
-    """% of booked requests at each lead day: mean over replications and t-interval."""
+    """% of booked requests at each lead day: mean over replications and its interval
+    (within 0 to 100%)."""
     if run.timeseries is None:
         return None
     ts = run.timeseries[run.timeseries.series == f"practice_lead_days_{urgency}"]
@@ -422,7 +423,7 @@ def _lead_shares(run: RunData, urgency: str) -> tuple[np.ndarray, ...] | None:
     totals = wide.sum(axis=0).replace(0, np.nan)
     shares = 100 * wide / totals
     level = float(run.manifest.get("ci_level", 0.95))
-    stats = np.array([t_interval(row, level) for row in shares.to_numpy()])
+    stats = np.array([bounded_interval(row, level, (0.0, 100.0)) for row in shares.to_numpy()])
     return stats[:, 0], stats[:, 1], stats[:, 2]
 
 
@@ -442,7 +443,7 @@ def lead_times(data: ReportData) -> ReportFigure | None:
             _line(ax, days, s[0], name, 7, data.base.name)
             if name == data.base.name and np.isfinite(s[1]).any():
                 colour = option_style(name).colour
-                ax.fill_between(days, s[1].clip(0), s[2], color=colour, alpha=0.15, lw=0)
+                ax.fill_between(days, s[1], s[2], color=colour, alpha=0.15, lw=0)
             # show up to the day by which 99.5% of requests were booked
             cumulative = np.nancumsum(s[0])
             reached = np.flatnonzero(cumulative >= 99.5)
