@@ -169,19 +169,24 @@ def _ranking_row(
     ]
 
 
-def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.95) -> None:
+def plot_cost_effectiveness(
+    ranking: pd.DataFrame, path: Path, level: float = 0.95, banner: str = ""
+) -> None:
     """Annual investment against A&E attendances avoided, with CI whiskers: the report's
-    cost-effectiveness plane, saved on its own."""
+    cost-effectiveness plane, saved on its own (with ``banner`` across the top when the runs
+    are not fit for a board)."""
     import matplotlib.pyplot as plt
 
     from sim.config.catalogue import option_title
     from sim.experiments.outputs import atomic_save_figure
-    from sim.report.figures import cost_effectiveness_plane
+    from sim.report.figures import cost_effectiveness_plane, stamp_banner
 
     titles = {o: t for o, t in zip(ranking["option"], ranking["title"], strict=True)}
     fig = cost_effectiveness_plane(
         ranking, level, {o: option_title(o, titles) for o in ranking["option"]}
     )
+    if banner:
+        stamp_banner(fig, banner)
     try:
         atomic_save_figure(fig, path, dpi=120)
     finally:
@@ -208,7 +213,11 @@ def summarise_sweep(sweep_dir: Path) -> list[str]:
     atomic_write_csv(sweep_dir / "ranking.csv", ranking)
     if len(ranking):
         level = _baseline_level(sweep_dir)
-        plot_cost_effectiveness(ranking, sweep_dir / "cost_effectiveness.png", level)
+        from sim.report.adequacy import board_fitness
+
+        jobs = job_folders(sweep_dir).values()
+        banner = board_fitness(_manifest(folder) for folder in jobs).short_banner
+        plot_cost_effectiveness(ranking, sweep_dir / "cost_effectiveness.png", level, banner)
     atomic_write_json(
         sweep_dir / "sweep.json",
         {
