@@ -89,10 +89,30 @@ def ranking_blocks(data: ReportData) -> list[Block]:
     return blocks
 
 
+def kpi_comparison(data: ReportData, kpi: str) -> pd.DataFrame:
+    """One KPI for every option of a sweep against the baseline, as the paper and the app
+    show it: plain names, means, the paired difference with its interval, P(option better)."""
+    level = f"{level_text(data)} CI"
+    rows = data.comparison[data.comparison.kpi == kpi]
+    order = {o: i for i, o in enumerate(option_order(set(rows.option)))}
+    rows = rows.assign(_o=rows.option.map(order)).sort_values("_o", kind="stable")
+    return pd.DataFrame(
+        {
+            "option": [data.title(o) for o in rows.option],
+            "baseline": [fmt(v) for v in rows.baseline_mean],
+            "option mean": [fmt(v) for v in rows.option_mean],
+            "difference": [fmt_change(v) for v in rows.diff_mean],
+            f"difference {level}": [
+                ci(lo, hi) for lo, hi in zip(rows.diff_ci_low, rows.diff_ci_high, strict=True)
+            ],
+            "P(option better)": [fmt(v) for v in rows.prob_option_better],
+        }
+    )
+
+
 def headline_blocks(data: ReportData) -> list[Block]:
     """Every headline KPI: against the baseline for each option (a sweep), or the run's
     means (a single run), each with its interval."""
-    level = f"{level_text(data)} CI"
     note = reliability_note(data)
     blocks = [Block("h2", "Appendix A: every headline measure")]
     comp = data.comparison
@@ -107,44 +127,34 @@ def headline_blocks(data: ReportData) -> list[Block]:
         )
         kpis = list(dict.fromkeys(k for k in (data.headline or comp.kpi) if k in set(comp.kpi)))
         for kpi in kpis:
-            rows = comp[comp.kpi == kpi]
-            order = {o: i for i, o in enumerate(option_order(set(rows.option)))}
-            rows = rows.assign(_o=rows.option.map(order)).sort_values("_o", kind="stable")
-            tab = pd.DataFrame(
-                {
-                    "option": [data.title(o) for o in rows.option],
-                    "baseline": [fmt(v) for v in rows.baseline_mean],
-                    "option mean": [fmt(v) for v in rows.option_mean],
-                    "difference": [fmt_change(v) for v in rows.diff_mean],
-                    f"difference {level}": [
-                        ci(lo, hi)
-                        for lo, hi in zip(rows.diff_ci_low, rows.diff_ci_high, strict=True)
-                    ],
-                    "P(option better)": [fmt(v) for v in rows.prob_option_better],
-                }
-            )
-            blocks.append(Block("table", f"{label(kpi)} ({unit(kpi)})", tab))
+            blocks.append(Block("table", f"{label(kpi)} ({unit(kpi)})", kpi_comparison(data, kpi)))
         return blocks
-    run = data.base
-    s = run.summary
+    blocks.append(
+        Block(
+            "p",
+            f"{data.base.title}: headline measures, means over replications with their "
+            f"intervals (summary.csv).{note}",
+        )
+    )
+    blocks.append(Block("table", "Headline KPIs (summary.csv)", headline_table(data)))
+    return blocks
+
+
+def headline_table(data: ReportData) -> pd.DataFrame:
+    """The headline KPIs of the folder's run (a sweep's baseline) with their intervals, as the
+    paper and the app show them."""
+    level = f"{level_text(data)} CI"
+    s = data.base.summary
     keep = s[s.kpi.isin(data.headline)] if data.headline else s
-    tab = pd.DataFrame(
+    return pd.DataFrame(
         {
             "KPI": [label(k) for k in keep.kpi],
             "mean": [fmt(v) for v in keep["mean"]],
             level: [ci(lo, hi) for lo, hi in zip(keep.ci_low, keep.ci_high, strict=True)],
             "unit": [unit(k) or u for k, u in zip(keep.kpi, keep.unit, strict=True)],
+            "replications": [str(n) for n in keep["n"]],
         }
     )
-    blocks.append(
-        Block(
-            "p",
-            f"{run.title}: headline measures, means over replications with their intervals "
-            f"(summary.csv).{note}",
-        )
-    )
-    blocks.append(Block("table", "Headline KPIs (summary.csv)", tab))
-    return blocks
 
 
 def how_sure_blocks(data: ReportData) -> list[Block]:
