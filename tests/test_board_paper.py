@@ -40,7 +40,7 @@ def _row(option, ae, per_ae, investment=1.0e6, admissions=(10.0, -5.0, 25.0)):
         "option": option,
         "title": f"Option {option.upper()} with a long plain-English title that wraps",
         "investment_annual_gbp": investment,
-        "net_cost_annual_gbp": investment / 2,
+        "net_cost_annual_gbp": investment / 2,  # no comparison.csv here: shown without interval
         "ae_attendances_avoided_per_year": ae[0],
         "ae_avoided_ci_low": ae[1],
         "ae_avoided_ci_high": ae[2],

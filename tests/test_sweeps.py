@@ -153,7 +153,7 @@ def test_ranking_and_headline_tables_have_every_option_with_intervals(finished):
     ranked = tables["Options ranked (ranking.csv)"].set_index("option")
     assert set(ranked.index) == {option_title(o) for o in OPTIONS}
     ci_cols = [c for c in ranked.columns if "CI" in c]
-    assert len(ci_cols) == 4  # attendances and admissions avoided, and £ per each
+    assert len(ci_cols) == 5  # net cost, attendances and admissions avoided, and £ per each
     for option in OPTIONS:
         row = ranked.loc[option_title(option)]
         for col in ci_cols:

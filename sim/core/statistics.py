@@ -47,16 +47,22 @@ def _t_quantile(level: float, n: int) -> float:
     return float(stats.t.ppf(0.5 + level / 2, n - 1))
 
 
-def t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
-    """Mean and t-based confidence interval; the interval is NaN with fewer than 2 values."""
+def _mean_and_half_width(values: np.ndarray, level: float) -> tuple[float, float]:
+    """Mean of the finite values and the half-width t x s / sqrt(n) of its t-interval; the
+    half-width is NaN with fewer than 2 values, and both are NaN with none."""
     x = _finite(values)
     n = x.size
     if n == 0:
-        return float("nan"), float("nan"), float("nan")
+        return float("nan"), float("nan")
     mean = float(x.mean())
     if n < 2:
-        return mean, float("nan"), float("nan")
-    half = float(_t_quantile(level, n) * x.std(ddof=1) / np.sqrt(n))
+        return mean, float("nan")
+    return mean, float(_t_quantile(level, n) * x.std(ddof=1) / np.sqrt(n))
+
+
+def t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
+    """Mean and t-based confidence interval; the interval is NaN with fewer than 2 values."""
+    mean, half = _mean_and_half_width(values, level)
     return mean, mean - half, mean + half
 
 
@@ -65,24 +71,16 @@ def bounded_interval(
 ) -> tuple[float, float, float]:
     """Mean and a confidence interval that stays within ``bounds``.
 
-    With no finite bound this is :func:`t_interval`. Otherwise the mean ``m`` with standard
-    error ``s`` is moved to a scale with no ends, ``z = g(m)``, where ``g`` is the log of the
-    distance to the one end, or the logit of the position between two ends; the interval
-    ``z +/- t s |g'(m)|`` (the delta method) is moved back. A mean on an end (every replication
-    there) has a zero-width interval at the end.
+    With no finite bound this is :func:`t_interval`. Otherwise the mean ``m`` with its
+    t half-width ``h`` is moved to a scale with no ends, ``z = g(m)``, where ``g`` is the log
+    of the distance to the one end, or the logit of the position between two ends; the
+    interval ``z +/- h |g'(m)|`` (the delta method) is moved back. A mean on an end (every
+    replication there) has a zero-width interval at the end.
     """
+    mean, half = _mean_and_half_width(values, level)
     low, high = bounds
-    if math.isinf(low) and math.isinf(high):
-        return t_interval(values, level)
-    x = _finite(values)
-    n = x.size
-    if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(x.mean())
-    if n < 2:
-        return mean, float("nan"), float("nan")
-    se = float(x.std(ddof=1) / np.sqrt(n))
-    half = _t_quantile(level, n) * se
+    if not np.isfinite(half) or (math.isinf(low) and math.isinf(high)):
+        return mean, mean - half, mean + half
     at_low = math.isfinite(low) and mean <= low
     at_high = math.isfinite(high) and mean >= high
     if at_low or at_high or half == 0:

@@ -73,8 +73,10 @@ def ranking_blocks(data: ReportData) -> list[Block]:
             "p",
             f"{len(data.ranking)} option(s) compared with the baseline using paired "
             "replications (common random numbers): replication r of every option sees the "
-            "same patients. Investment is the change in the running cost of services; "
-            "'avoided' is the baseline minus the option, a year's worth. Options whose "
+            "same patients. Investment is the change in the running cost of services; net "
+            "cost is the change in total cost (services plus urgent and hospital activity), "
+            "negative when the option saves more than it costs; 'avoided' is the baseline "
+            "minus the option, a year's worth. Options whose "
             "interval of attendances avoided lies above zero come first, cheapest per "
             "attendance avoided first; the last column says whether the runs can tell each "
             "from the baseline and from the first. Cost per outcome avoided has Fieller's "

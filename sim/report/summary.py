@@ -25,6 +25,8 @@ from sim.report.document import Block, ci, fmt, money, money_range
 from sim.report.figures import label, unit
 from sim.report.load import ReportData
 
+NET_COST_KPI = "cost.total_annual_gbp"
+
 
 @dataclass
 class RankedOption:
@@ -33,7 +35,7 @@ class RankedOption:
     name: str
     title: str
     investment: float
-    net_cost: float
+    net_cost: tuple[float, float, float]  # change in total cost a year: mean, low, high
     ae: tuple[float, float, float]  # A&E attendances avoided a year: mean, low, high
     admissions: tuple[float, float, float]
     per_ae: tuple[float, float, float]  # £ per A&E attendance avoided: estimate, low, high
@@ -66,6 +68,18 @@ def _overlap(a: tuple[float, float, float], b: tuple[float, float, float]) -> bo
     return a[1] <= b[2] and b[1] <= a[2]
 
 
+def _net_cost(data: ReportData, option: str, mean: float) -> tuple[float, float, float]:
+    """The change in total cost a year (services plus activity) with its paired interval, from
+    the sweep's comparison of ``cost.total_annual_gbp``."""
+    comp = data.comparison
+    if comp is not None and not comp.empty:
+        row = comp[(comp.option == option) & (comp.kpi == NET_COST_KPI)]
+        if not row.empty:
+            r = row.iloc[0]
+            return float(r.diff_mean), float(r.diff_ci_low), float(r.diff_ci_high)
+    return mean, float("nan"), float("nan")
+
+
 def ranked_options(data: ReportData) -> list[RankedOption]:
     """The sweep's options in the paper's order, each with its verdict (module docstring)."""
     if data.ranking is None or data.ranking.empty:
@@ -78,7 +92,7 @@ def ranked_options(data: ReportData) -> list[RankedOption]:
                 name=name,
                 title=data.title(name),
                 investment=_get(r, "investment_annual_gbp"),
-                net_cost=_get(r, "net_cost_annual_gbp"),
+                net_cost=_net_cost(data, name, _get(r, "net_cost_annual_gbp")),
                 ae=tuple(
                     _get(r, c)
                     for c in (
@@ -147,6 +161,13 @@ def _with_ci(values: tuple[float, float, float]) -> str:
     return f"{fmt(mean)} ({ci(lo, hi)})"
 
 
+def _money_with_ci(values: tuple[float, float, float]) -> str:
+    mean, lo, hi = values
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return money(mean)
+    return f"{money(mean)} ({money_range(lo, hi)})"
+
+
 def _cost_per(values: tuple[float, float, float]) -> str:
     est, lo, hi = values
     if not math.isfinite(est):
@@ -184,6 +205,7 @@ def ranking_table(data: ReportData) -> pd.DataFrame:
                 "rank": str(o.rank),
                 "option": o.title,
                 "investment £ a year": money(o.investment),
+                f"net cost £ a year ({level} CI)": _money_with_ci(o.net_cost),
                 f"A&E attendances avoided a year ({level} CI)": _with_ci(o.ae),
                 f"£ per A&E attendance avoided ({level} CI)": _cost_per(o.per_ae),
                 f"admissions avoided a year ({level} CI)": _with_ci(o.admissions),
