@@ -152,7 +152,7 @@ def test_each_rule_alone_makes_runs_unfit(change, reason):
     fitness = board_fitness([BOARD, {**BOARD, **change}])  # the worst job decides
     assert not fitness.fit
     assert len(fitness.reasons) == 1 and fitness.reasons[0].startswith(reason)
-    assert fitness.banner.startswith("NOT FOR DECISIONS: " + reason)
+    assert fitness.banner.startswith("NOT FOR DECISIONS: ")
     assert "experiment=board" in fitness.banner
 
 

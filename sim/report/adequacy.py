@@ -47,9 +47,10 @@ class Fitness:
         if self.fit:
             return ""
         return (
-            "NOT FOR DECISIONS: "
-            + "; ".join(self.reasons)
-            + f". Re-run with {BOARD_PRESET} before these results go to a board."
+            f"NOT FOR DECISIONS: {self.replications} replications of {self.run_weeks} weeks "
+            f"after {self.warmup_weeks} weeks' warm-up; a board needs at least "
+            f"{MIN_RELIABLE_REPLICATIONS} replications of {BOARD_MIN_RUN_WEEKS} weeks after "
+            f"{BOARD_MIN_WARMUP_WEEKS} weeks' warm-up. Re-run with {BOARD_PRESET}."
         )
 
     @property

@@ -758,7 +758,7 @@ def _summary_rows(data: ReportData) -> tuple[list[str], list[str], list[str]]:
     side, each one's investment and cost per attendance avoided with its interval."""
     ranking = data.ranking.set_index("option")
     names = option_order(ranking.index)
-    left = [wrap_label(data.title(n), 42) for n in names]
+    left = [wrap_label(data.title(n), 58) for n in names]
     right = []
     for name in names:
         r = ranking.loc[name]
@@ -771,18 +771,18 @@ def _summary_rows(data: ReportData) -> tuple[list[str], list[str], list[str]]:
             each = f"{_money_short(per)} each ({_money_short(lo)} to {_money_short(hi)})"
         else:
             each = f"{_money_short(per)} each (interval not estimable)"
-        right.append(f"{_money_short(r.investment_annual_gbp)} a year\n{each}")
+        right.append(f"{_money_short(r.investment_annual_gbp)} a year; {each}")
     return names, left, right
 
 
 #: Height of the summary figure: per line of option names, and for titles and axes (inches).
-SUMMARY_LINE_INCHES, SUMMARY_FRAME_INCHES = 0.17, 1.1
+SUMMARY_LINE_INCHES, SUMMARY_FRAME_INCHES = 0.15, 1.0
 
 
 def summary_height(data: ReportData) -> float:
     """The height (inches) the summary figure needs for its option names to be read."""
     _, left, _ = _summary_rows(data)
-    lines = sum(max(t.count("\n") + 1, 2) for t in left)
+    lines = sum(max(t.count("\n") + 1, 1.3) for t in left)
     return SUMMARY_LINE_INCHES * lines + SUMMARY_FRAME_INCHES
 
 
@@ -805,7 +805,7 @@ def summary_figure(
         x = float(r.ae_attendances_avoided_per_year)
         _point(ax, x, y_of[name], _whisker(r.ae_avoided_ci_low, x, r.ae_avoided_ci_high), name)
     ax.axvline(0, color=GREY, lw=0.8)
-    ax.set_yticks([y_of[n] for n in names], left, fontsize=7.5)
+    ax.set_yticks([y_of[n] for n in names], left, fontsize=7)
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.grid(axis="x", alpha=0.3)
     ax.tick_params(axis="x", labelsize=7.5)
@@ -817,7 +817,7 @@ def summary_figure(
     )
     ax2 = ax.twinx()
     ax2.set_ylim(ax.get_ylim())
-    ax2.set_yticks([y_of[n] for n in names], right, fontsize=7.5)
+    ax2.set_yticks([y_of[n] for n in names], right, fontsize=7)
     fig.tight_layout()
     caption = (
         "Each option against the baseline, same patients. A whisker across the grey line: the "

@@ -274,10 +274,7 @@ def _recommendation(data: ReportData, options: list[RankedOption], fit: Fitness)
                 f"The numbers support {best.title} or, equally, "
                 + ", ".join(o.title for o in peers)
                 + ": the runs cannot tell their costs per attendance avoided apart. "
-                f"{best.title} {effect} "
-                + " ".join(
-                    f"{o.title}: {_cost_per(o.per_ae)} per attendance avoided." for o in peers
-                )
+                f"{best.title} {effect}"
             )
     on_admissions = [o.title for o in options if o.admissions[1] > 0]
     if on_admissions:
