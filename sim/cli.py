@@ -7,6 +7,7 @@ folder's path, so scripts can capture it.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -20,9 +21,12 @@ from sim.config.compose import (
     register,
     validate,
 )
-from sim.config.locations import CONF_DIR
+from sim.config.locations import CONF_SOURCE
 from sim.config.schema import ConfigError
 from sim.experiments import outputs
+
+#: Writes to the run folder's run.log (configured in conf/config.yaml, hydra.job_logging).
+log = logging.getLogger(__name__)
 
 #: Exit codes: 1 is any other failure (a write that failed, a bug); see docs/reliability.md.
 EXIT_FAILURE = 1
@@ -127,6 +131,7 @@ def run_job(cfg: DictConfig) -> str:
         run_cfg, data = validate(cfg)
     except ConfigError as err:
         report_config_error(err)
+        log.error("Configuration error: %s", err)
         outputs.atomic_write_json(
             out_dir / "manifest.json",
             {"status": "invalid_config", "error": str(err), "finished_utc": outputs.now_utc()},
@@ -137,6 +142,7 @@ def run_job(cfg: DictConfig) -> str:
     scenario = run_cfg.model.scenario
     if in_sweep and _already_complete(out_dir, config_fingerprint(data)):
         print(f"{scenario}: already complete, skipped")
+        log.info("Already complete with the same configuration: skipped")
         print(out_dir)
         return str(out_dir)
     from sim.booking.engine import needs_compiling
@@ -229,7 +235,22 @@ COMMANDS = {
     "warmup": ("sim.tools.warmup", "how long the warm-up must be (MSER-5)"),
     "site-from-csv": ("sim.tools.site_from_csv", "a site from NHS Digital registration files"),
     "app": ("sim.app", "the web app: choose options, run them, read and download the results"),
+    "init": ("sim.tools.workspace", "a working folder for your own sites, options and outputs"),
 }
+
+
+def command_list() -> str:
+    """What ``nhs-sim --help`` says first: the commands, then Hydra's help for a run."""
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: nhs-sim [KEY=VALUE ...]         run the model (same as: python -m sim ...)",
+        "       nhs-sim COMMAND [ARGS ...]      (COMMAND --help for its options)",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()),
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def run_command(name: str, argv: list[str]) -> int:
@@ -246,13 +267,15 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:
         raise SystemExit(run_command(argv[0], argv[1:]))
+    if argv[:1] in (["--help"], ["-h"]):
+        print(command_list())
     register()
     if not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
         code = preflight(argv)
         if code:
             raise SystemExit(code)
 
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    @hydra.main(version_base="1.3", config_path=CONF_SOURCE, config_name="config")
     def _app(cfg: DictConfig) -> str:
         return run_job(cfg)
 

@@ -27,6 +27,7 @@ LAYERS = {
     "tools": 3,
     "report": 3,
     "cli": 3,
+    "api": 3,
     "__main__": 3,
     # the web app drives the command line (its preflight, its commands) and reads with the
     # report's loaders, so it sits above both

@@ -605,7 +605,12 @@ def assumptions_blocks(data: ReportData) -> list[Block]:
         return blocks
     ran = (data.base.manifest.get("git") or {}).get("commit")
     changed = model_doc.changed_since(ran)
-    if changed is None:
+    if changed is None and model_doc.SOURCE_ROOT is None:
+        from sim import __version__
+
+        used = (data.base.manifest.get("packages") or {}).get("nhs-capacity-sim")
+        same = f"as shipped with version {__version__} of this package (the run used {used})"
+    elif changed is None:
         same = "which cannot be compared with the run's commit (git unavailable)"
     elif changed:
         same = f"which HAS CHANGED since the run's commit {ran}: some values may differ"
