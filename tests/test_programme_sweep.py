@@ -15,7 +15,7 @@ from system_helpers import ONE_PER_LOCALITY, keep_practices
 
 from sim.experiments.programme import PRESENT_VALUE, TOTAL
 from sim.report import load_folder
-from sim.report.build import headline_blocks
+from sim.report.build import programme_headline_blocks
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,7 @@ def test_money_comparison_splits_cash_from_capacity_and_discounts(programme):
 
 
 def test_report_headline_states_year_1_and_the_last_year_and_draws_trajectories(programme):
-    text = " ".join(b.text for b in headline_blocks(load_folder(programme)))
+    text = " ".join(b.text for b in programme_headline_blocks(load_folder(programme)))
     assert "in year 1" in text and "in year 2" in text and "net present cost" in text
     html = (programme / "report.html").read_text(encoding="utf-8")
     match = re.search(
