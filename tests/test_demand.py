@@ -278,3 +278,44 @@ def test_uniform_draws_are_uniform_and_distinct(year_of_episodes):
         for b in names[i + 1 :]:
             r = np.corrcoef(ep.uniforms[a], ep.uniforms[b])[0, 1]
             assert abs(r) < 4 / np.sqrt(len(ep)), (a, b, r)
+
+
+# --------------------------------------------------------------------------------------------
+# The fast paths of generate_episodes give exactly what their plain definitions give
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [
+        [0.2, 0.3, 0.5],
+        [0.0, 0.4, 0.0, 0.6],  # categories that can never be drawn
+        [1.0],
+        [0.1] * 10,
+        [0.5, -0.1, 0.6],  # not a distribution (validation refuses it): still the same
+    ],
+)
+def test_categorical_equals_a_binary_search(probs):
+    """Counting the cumulative shares at or below each uniform is ``searchsorted``."""
+    from sim.core.demand import _categorical
+
+    probs = np.asarray(probs)
+    cum = np.cumsum(probs)
+    cum[-1] = 1.0 + 1e-12
+    rng = np.random.default_rng(3)
+    # uniforms, and the cumulative shares themselves (the edges), and either side of them
+    edges = np.clip(np.concatenate([cum, np.nextafter(cum, 0), np.nextafter(cum, 2)]), 0, 0.999)
+    u = np.concatenate([rng.random(10_000), edges, [0.0]])
+    expected = np.searchsorted(cum, u, side="right")
+    assert np.array_equal(_categorical(u, probs), expected)
+
+
+def test_time_order_keeps_tied_needs_in_generation_order():
+    """Equal times (which the fast unstable sort could swap) keep their original order."""
+    from sim.core.demand import _time_order
+
+    rng = np.random.default_rng(4)
+    times = np.round(rng.random(50_000) * 100, 1)  # about 1,000 distinct values: many ties
+    assert np.array_equal(_time_order(times), np.argsort(times, kind="stable"))
+    distinct = rng.random(50_000)
+    assert np.array_equal(_time_order(distinct), np.argsort(distinct, kind="stable"))
