@@ -53,8 +53,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this checkout's code
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from references import erlang_c_mean_wait  # noqa: E402
-
 SECTIONS = ("paired", "startup", "growth", "sweep")
 BOARD_OPTIONS, BOARD_REPLICATIONS = 12, 30
 
@@ -458,6 +456,8 @@ def _cell(s: dict) -> tuple[str, str]:
 
 
 def markdown(report: dict) -> str:
+    from references import erlang_c_mean_wait
+
     lines: list[str] = []
     if "paired" in report:
         p = report["paired"]

@@ -23,14 +23,18 @@ KPIs (``tests/test_report.py`` checks this).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS
 from sim.core import ledger
 from sim.core.calendar import WEEKS_PER_YEAR
 from sim.core.demand import practice_age_shares
 from sim.core.kpis import KpiInputs, access_masks
+
+if TYPE_CHECKING:  # a replication never builds a table: pandas is imported in equity_table
+    import pandas as pd
 
 UNDER_65 = "under 65"
 MEASURES: dict[str, tuple[str, str]] = {
@@ -132,6 +136,8 @@ def split_key(key: str) -> tuple[str, str, str]:
 
 def equity_table(results, level: float) -> pd.DataFrame:
     """``group, level, measure, mean, ci_low, ci_high, n`` over replications (t intervals)."""
+    import pandas as pd
+
     from sim.core.statistics import t_interval
 
     keys: list[str] = []

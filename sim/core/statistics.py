@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -16,5 +15,7 @@ def t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
     mean = float(x.mean())
     if n < 2:
         return mean, float("nan"), float("nan")
+    from scipy import stats  # here: replications never need it, only their summaries
+
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half

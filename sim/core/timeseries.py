@@ -7,12 +7,16 @@ Only aggregates are kept (a few thousand numbers a replication), never per-episo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from sim.config.schema import URGENCIES
 from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.core.kpis import KpiInputs, access_masks
+
+if TYPE_CHECKING:  # a replication never builds a table: pandas is imported in series_table
+    import pandas as pd
 
 #: name -> (kind, unit): kind is "daily" (index = day of the window), "hour_of_week" or
 #: "lead_days" (index = whole days from request to appointment, see LEAD_DAYS_LAST)
@@ -114,6 +118,8 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
 
 def series_table(results) -> pd.DataFrame:
     """Long table ``replication, series, kind, index, value`` of every replication's series."""
+    import pandas as pd
+
     frames = []
     for r in results:
         for name, values in r.series.items():

@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.config.schema import Calibration, Experiment, ModelConfig
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.replication import ReplicationResult, run_replication
 from sim.core.statistics import t_interval
+
+if TYPE_CHECKING:  # the tables import pandas when they are built, after the replications
+    import pandas as pd
 
 
 def resolve_n_jobs(n_jobs: int, replications: int) -> int:
@@ -115,12 +118,16 @@ def relative_half_widths(summary: pd.DataFrame, kpis: list[str]) -> pd.Series:
 
 def kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
     """Tidy per-replication KPIs: columns ``replication, kpi, value``."""
+    import pandas as pd
+
     rows = [(r.replication, k, v) for r in results for k, v in r.kpis.items()]
     return pd.DataFrame(rows, columns=["replication", "kpi", "value"])
 
 
 def summarise(kpis: pd.DataFrame, level: float) -> pd.DataFrame:
     """Summary with columns ``kpi, unit, mean, ci_low, ci_high, n`` in registry order."""
+    import pandas as pd
+
     rows = []
     order = list(KPI_DEFINITIONS) + sorted(set(kpis["kpi"]) - set(KPI_DEFINITIONS))
     for kpi in order:
@@ -135,6 +142,8 @@ def summarise(kpis: pd.DataFrame, level: float) -> pd.DataFrame:
 
 def ledger_table(results: list[ReplicationResult]) -> pd.DataFrame:
     """Conservation ledger: one row per replication, one column per terminal state."""
+    import pandas as pd
+
     return pd.DataFrame([{"replication": r.replication, **r.ledger} for r in results])
 
 
@@ -143,6 +152,8 @@ def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
 
     A transition absent from a replication counts as zero there.
     """
+    import pandas as pd
+
     pairs = sorted({pair for r in results for pair in r.flows})
     rows = []
     for origin, dest in pairs:
@@ -156,6 +167,8 @@ def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
 
 def calibration_table(summary: pd.DataFrame, calibration: Calibration) -> pd.DataFrame:
     """Simulated means against published targets: ``within`` when |mean - target| <= tolerance."""
+    import pandas as pd
+
     by_kpi = summary.set_index("kpi")
     rows = []
     for t in calibration.targets:

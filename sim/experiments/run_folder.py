@@ -6,9 +6,7 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sim.config.schema import Experiment, ModelConfig, RunConfig
 from sim.core.equity import equity_table
@@ -26,6 +24,9 @@ from sim.experiments.replications import (
     run_experiment,
     summarise,
 )
+
+if TYPE_CHECKING:  # annotations only: pandas loads when the tables are built
+    import pandas as pd
 
 #: Experiment settings that change how fast a run goes, or whether it may start, but never its
 #: numbers: left out of the configuration fingerprint, so changing them neither breaks a
