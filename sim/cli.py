@@ -86,14 +86,25 @@ def check_output_folder(cfg: DictConfig, data: dict[str, Any]) -> None:
         check_resumable(folder, config_fingerprint(data), key)
 
 
+#: Hydra's name for the job, as ``hydra.main`` names it after this file (``cli.log``).
+JOB_NAME = "cli"
+
+
+def checked_config(argv: list[str]) -> DictConfig:
+    """The config composed for these overrides (Hydra's node included), validated, with its
+    output folder checked; raises :class:`ConfigError`."""
+    overrides = [a for a in argv if not a.startswith("-")]
+    cfg, _, data = compose_validated(overrides, job_name=JOB_NAME)
+    check_hydra_settings(cfg, overrides)
+    check_output_folder(cfg, data)
+    return cfg
+
+
 def preflight(argv: list[str]) -> int:
     """Compose the config for these overrides and validate it, and check the output folder;
     0 when the run may start, otherwise the error is printed and the exit code returned."""
-    overrides = [a for a in argv if not a.startswith("-")]
     try:
-        cfg, _, data = compose_validated(overrides)
-        check_hydra_settings(cfg, overrides)
-        check_output_folder(cfg, data)
+        checked_config(argv)
     except ConfigError as err:
         report_config_error(err)
         return EXIT_CONFIG_ERROR
@@ -195,6 +206,41 @@ def run_job(cfg: DictConfig) -> str:
     return str(out_dir)
 
 
+def is_sweep(cfg: DictConfig) -> bool:
+    from hydra.types import RunMode
+
+    return cfg.hydra.mode == RunMode.MULTIRUN
+
+
+def run_composed(cfg: DictConfig) -> None:
+    """Run a single job with the configuration the preflight composed, as ``hydra.main``
+    would run it (Hydra's logging, the run folder and its ``.hydra/``, the job, the
+    callbacks), without composing it twice more: Hydra composes once to learn whether the
+    command is a sweep and once to run it, about 0.15 s of CPU each."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.utils import configure_log
+    from hydra.core.utils import run_job as run_hydra_job
+    from hydra.types import HydraContext, RunMode
+    from omegaconf import open_dict
+
+    with open_dict(cfg.hydra):
+        cfg.hydra.mode = RunMode.RUN
+        cfg.hydra.overrides.hydra.append("hydra.mode=RUN")  # as Hydra records it
+    configure_log(cfg.hydra.hydra_logging, cfg.hydra.verbose)
+    callbacks = Callbacks(cfg)
+    callbacks.on_run_start(config=cfg, config_name="config")
+    done = run_hydra_job(
+        # only the launchers of sweeps use a config loader
+        hydra_context=HydraContext(config_loader=None, callbacks=callbacks),  # type: ignore[arg-type]
+        task_function=run_job,
+        config=cfg,
+        job_dir_key="hydra.run.dir",
+        job_subdir_key=None,
+    )
+    callbacks.on_run_end(config=cfg, config_name="config", job_return=done)
+    done.return_value  # noqa: B018 (raises the job's exception, if it failed)
+
+
 def resume_command(folder_key: str, folder: Path | None) -> str:
     """The command that resumes this one: the same arguments, in ``folder`` if given."""
     import shlex
@@ -239,17 +285,72 @@ def run_command(name: str, argv: list[str]) -> int:
     return int(module.main(argv) or 0)
 
 
+#: Configuration groups a command line chooses from (``group=option``), in the order shown.
+GROUPS = ("site", "assumptions", "scenario", "experiment", "calibration")
+
+
+def usage() -> str:
+    """``python -m sim --help``: the commands, the options of each configuration group and
+    where to read more. Answered from the folders, without starting Hydra (which would
+    compose the whole configuration first); ``--hydra-help`` gives Hydra's own help."""
+    import textwrap
+
+    from sim.config.locations import SCENARIO_DIR
+
+    def options(folder: Path) -> str:
+        return ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: python -m sim [group=option ...] [setting=value ...]   run the model",
+        "       python -m sim <command> [arguments]                   run a tool",
+        "",
+        "Without arguments, runs the default configuration (the North Durham baseline) and",
+        "prints the run folder last.",
+        "",
+        "commands (python -m sim <command> --help for each):",
+        *(f"  {name:<{width}}  {what}" for name, (_, what) in COMMANDS.items()),
+        "",
+        "configuration groups (group=option):",
+    ]
+    for group in GROUPS:
+        folder = SCENARIO_DIR if group == "scenario" else CONF_DIR / group
+        lines += textwrap.wrap(
+            options(folder), 92, initial_indent=f"  {group}: ", subsequent_indent=" " * 6
+        )
+    lines += [
+        f"  +sweep: {options(CONF_DIR / 'sweep')}  (a named sweep: one job per option)",
+        "",
+        "examples:",
+        "  python -m sim experiment=quick                  a few seconds, for a first look",
+        "  python -m sim scenario=[extended_access_8to8,rac_weekend] seed=7",
+        "  python -m sim site.practice_capacity.gp.fte_per_1000=0.55",
+        "  python -m sim +sweep=all_options                every option against the baseline",
+        "  python -m sim --cfg job                         the full configuration",
+        "  python -m sim --hydra-help                      Hydra's own flags",
+        "",
+        "More: README.md and docs/ (docs/experiments.md, docs/sweeps.md, docs/kpis.md).",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv in (["--help"], ["-h"]):
+        print(usage())
+        return
     import hydra
 
-    argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:
         raise SystemExit(run_command(argv[0], argv[1:]))
     register()
+    composed = None
     if not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
-        code = preflight(argv)
-        if code:
-            raise SystemExit(code)
+        try:
+            composed = checked_config(argv)
+        except ConfigError as err:
+            report_config_error(err)
+            raise SystemExit(EXIT_CONFIG_ERROR) from None
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _app(cfg: DictConfig) -> str:
@@ -257,7 +358,10 @@ def main(argv: list[str] | None = None) -> None:
 
     sys.argv = [sys.argv[0], *argv]
     try:
-        _app()
+        if composed is not None and not is_sweep(composed):
+            run_composed(composed)
+        else:
+            _app()
     except KeyboardInterrupt:
         # A single run says how to resume in run_job; this is a sweep, or a stop before any
         # replication started. Jobs that finished are complete; a job cut short keeps its
