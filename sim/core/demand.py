@@ -113,8 +113,9 @@ def _categorical(u: np.ndarray, probs: np.ndarray, out: np.ndarray | None = None
     return out
 
 
-#: Type of each column of :class:`Episodes` but the time (``u_<name>``: the uniforms).
-_ATTRIBUTE_TYPES = {
+#: Type of each column of :class:`Episodes` (``u_<name>``: the uniforms).
+_COLUMN_TYPES = {
+    "time": np.float64,
     "practice": np.int32,
     "age_band": np.int8,
     "frailty": np.int8,
@@ -151,31 +152,33 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
     n_total = sum(sizes)
     if n_total == 0:
         return _empty_episodes()
-    times = np.empty(n_total)
-    columns = {name: np.empty(n_total, dtype=dtype) for name, dtype in _ATTRIBUTE_TYPES.items()}
+    columns = {name: np.empty(n_total, dtype=dtype) for name, dtype in _COLUMN_TYPES.items()}
     scratch = np.empty(max(sizes))
     start = 0
     for (p_idx, code), rng, hourly, n in zip(practices, arrivals, counts, sizes, strict=True):
         here = slice(start, start + n)
         # np.repeat(hour_start, hourly) + U(0,1) * MINUTES_PER_HOUR, computed in place
-        t = rng.random(out=times[here])
-        t *= MINUTES_PER_HOUR
-        t += np.repeat(hour_start, hourly)
+        times = rng.random(out=columns["time"][here])
+        times *= MINUTES_PER_HOUR
+        times += np.repeat(hour_start, hourly)
         columns["practice"][here] = p_idx
         mine = {name: column[here] for name, column in columns.items()}
         _draw_attributes(cfg, streams, code, rates[p_idx], mine, scratch[:n])
         start += n
-    order = _time_order(times)
+    del times, mine, scratch  # no view may keep a column alive once it is ordered
+    order = _time_order(columns["time"])
+    # One column at a time, each freed once ordered: one extra column is ever held.
+    ordered = {name: columns.pop(name).take(order) for name in list(columns)}
     return Episodes(
-        time=times.take(order),
-        practice=columns["practice"].take(order),
-        age_band=columns["age_band"].take(order),
-        frailty=columns["frailty"].take(order),
-        urgency=columns["urgency"].take(order),
-        staff_need=columns["staff_need"].take(order),
-        earliest_offset_days=columns["earliest_offset_days"].take(order),
-        uniforms={name: columns[f"u_{name}"].take(order) for name in UNIFORM_ATTRIBUTES},
-        key=columns["key"].take(order),
+        time=ordered["time"],
+        practice=ordered["practice"],
+        age_band=ordered["age_band"],
+        frailty=ordered["frailty"],
+        urgency=ordered["urgency"],
+        staff_need=ordered["staff_need"],
+        earliest_offset_days=ordered["earliest_offset_days"],
+        uniforms={name: ordered[f"u_{name}"] for name in UNIFORM_ATTRIBUTES},
+        key=ordered["key"],
     )
 
 
