@@ -413,7 +413,7 @@ def sweep(sample: int, board: bool, per_replication_cpu: float | None) -> dict:
         jobs, reps = BOARD_OPTIONS, BOARD_REPLICATIONS
     elif sample:
         argv = base + [
-            "hydra.sweeper.params.scenario=baseline,text_reminders",
+            "hydra.sweeper.params.scenario='choice(baseline,text_reminders)'",
             f"experiment.replications={sample}",
             "hydra.callbacks.sweep_summary.board_report=false",
         ]

@@ -96,19 +96,37 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     ae_counts_prac += np.nan_to_num(share_pa) @ sp_by_age
 
     result: dict[str, float] = {}
+    # Which of the counted masks each episode is in, one bit each, so that one bincount per
+    # group counts every mask at once (a boolean selection and a bincount per mask cost
+    # several times as much; the counts are the same integers).
+    masks = {
+        "urgent": urgent,
+        "urgent_met": urgent_met,
+        "routine": routine_booked,
+        "gave_up": gave_up,
+    }
+    flags = np.zeros(len(ep), dtype=np.int64)
+    for bit, mask in enumerate(masks.values()):
+        flags |= mask.astype(np.int64) << bit
+    combos = np.arange(1 << len(masks))
+    holds = {name: (combos >> bit) & 1 == 1 for bit, name in enumerate(masks)}
 
     def add(group: str, names: list[str], codes: np.ndarray, people: np.ndarray, ae: np.ndarray):
         n = len(names)
         codes = np.asarray(codes, dtype=np.int64)
+        tally = np.bincount(codes * len(combos) + flags, minlength=n * len(combos))
+        tally = tally.reshape(n, len(combos))
 
-        def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            w = None if weights is None else weights[mask]
-            return np.bincount(codes[mask], weights=w, minlength=n).astype(float)
+        def count(mask: str) -> np.ndarray:
+            """Episodes in ``mask``, by level: the tallies of every combination holding it."""
+            return tally[:, holds[mask]].sum(axis=1).astype(float)
 
+        # lead is 0 outside routine_booked, and adding zeros leaves a sum as it is
+        lead_sum = np.bincount(codes, weights=lead, minlength=n)
         values = {
-            "urgent_same_day_rate": _ratio(count(urgent_met), count(urgent)),
-            "routine_lead_days_mean": _ratio(count(routine_booked, lead), count(routine_booked)),
-            "unmet_need_per_1000_week": _ratio(count(gave_up), people / 1000) / weeks,
+            "urgent_same_day_rate": _ratio(count("urgent_met"), count("urgent")),
+            "routine_lead_days_mean": _ratio(lead_sum, count("routine")),
+            "unmet_need_per_1000_week": _ratio(count("gave_up"), people / 1000) / weeks,
             "ae_per_1000_year": _ratio(ae, people / 1000) / weeks * WEEKS_PER_YEAR,
         }
         for i, name in enumerate(names):

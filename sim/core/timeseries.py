@@ -49,8 +49,7 @@ def _daily(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
 
 
 def _hour_of_week(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
-    m = minutes[np.isfinite(minutes)]
-    m = m[k.in_window(m)]
+    m = minutes[k.in_window(minutes)]  # NaN (never happened) is in no window
     hours = (np.floor(m / MINUTES_PER_HOUR).astype(np.int64)) % HOURS_PER_WEEK
     return np.bincount(hours, minlength=HOURS_PER_WEEK) / k.weeks
 
@@ -60,10 +59,9 @@ def _capacity_by_hour(k: KpiInputs, books) -> np.ndarray:
     repeats weekly, so one week of each book is counted."""
     profile = np.zeros(HOURS_PER_WEEK)
     for day in range(k.first_day, min(k.first_day + 7, k.last_day)):
-        weekday = day % 7
-        for book in books:
-            for minute in book.slot_times_on(day):
-                profile[weekday * 24 + minute // MINUTES_PER_HOUR] += 1
+        starts = np.array([m for book in books for m in book.slot_times_on(day)], dtype=np.int64)
+        hours = (day % 7) * 24 + starts // MINUTES_PER_HOUR
+        profile += np.bincount(hours, minlength=HOURS_PER_WEEK)
     return profile
 
 
