@@ -159,7 +159,10 @@ def _pct(x: np.ndarray, q: float) -> float:
 
 
 def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
-    """Per-episode masks behind the access KPIs (shared with the equity breakdowns)."""
+    """Per-episode masks behind the access KPIs (shared with the equity breakdowns and the
+    series). Computed once per replication: each is a pass over every episode."""
+    if "_access_masks" in vars(k):
+        return vars(k)["_access_masks"]
     ep, pj = k.episodes, k.journeys
     arose_in = k.in_window(ep.time)
     # Requests made after the run ended (needs arising on its last weekend) are not counted.
@@ -173,13 +176,14 @@ def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
     hub_day = np.floor(pj.hub_time / MINUTES_PER_DAY)
     urgent_met = urgent & ((pj.appointment_day == request_day) | (hub_day == request_day))
     routine_booked = requested & (ep.urgency == ROUTINE) & (pj.appointment_day >= 0)
-    return {
+    vars(k)["_access_masks"] = {
         "arose_in": arose_in,
         "request_day": request_day,
         "urgent": urgent,
         "urgent_met": urgent_met,
         "routine_booked": routine_booked,
     }
+    return vars(k)["_access_masks"]
 
 
 def practice_kpis(k: KpiInputs) -> dict[str, float]:
