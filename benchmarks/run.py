@@ -50,7 +50,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # measure this checkout's code
+#: The checkout whose ``sim`` a child measures: this one, or another (``--against``).
+SIM_ROOT = Path(os.environ.get("BENCHMARK_SIM_ROOT", ROOT))
+sys.path.insert(0, str(SIM_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SECTIONS = ("paired", "startup", "growth", "sweep")
@@ -201,11 +203,14 @@ def _child(kind: str, arg: str) -> None:
     print(json.dumps(result))
 
 
-def _spawn(argv: list[str], check: bool = True) -> tuple[subprocess.CompletedProcess, dict]:
+def _spawn(
+    argv: list[str], check: bool = True, sim_root: Path = ROOT
+) -> tuple[subprocess.CompletedProcess, dict]:
     """Run a process; returns it and its CPU (user + system, from getrusage) and wall time."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=_child_env())
+    env = _child_env(sim_root)
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=sim_root, env=env)
     wall = time.perf_counter() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -214,14 +219,16 @@ def _spawn(argv: list[str], check: bool = True) -> tuple[subprocess.CompletedPro
     return done, {"process_cpu_seconds": cpu, "process_wall_seconds": wall}
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(sim_root: Path = ROOT) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(sim_root), env.get("PYTHONPATH")]))
+    env["BENCHMARK_SIM_ROOT"] = str(sim_root)
     return env
 
 
-def measure(kind: str, **args) -> dict:
-    done, usage = _spawn([sys.executable, __file__, "--child", kind, json.dumps(args)])
+def measure(kind: str, sim_root: Path = ROOT, **args) -> dict:
+    argv = [sys.executable, __file__, "--child", kind, json.dumps(args)]
+    done, usage = _spawn(argv, sim_root=sim_root)
     return {**json.loads(done.stdout.strip().splitlines()[-1]), **usage}
 
 
@@ -245,21 +252,47 @@ def expected_episodes(years: int = 1) -> int:
     return int(round(annual_episode_rates(run_cfg.model).sum() * weeks / WEEKS_PER_YEAR, -3))
 
 
-def paired(rounds: int, replications: int, customers: int) -> dict:
-    """Model and references, interleaved (order rotated each round), CPU and wall rates."""
-    kinds = ["model", "simpy", "heapq"]
+def paired(rounds: int, replications: int, customers: int, against: Path | None = None) -> dict:
+    """Model and references, interleaved (order rotated each round), CPU and wall rates;
+    with ``against``, the model of that other checkout too, in the same rounds."""
+    kinds = ["model", "simpy", "heapq"] + (["against"] if against else [])
     per_round = []
     for i in range(rounds):
-        order = kinds[i % 3 :] + kinds[: i % 3]
+        order = kinds[i % len(kinds) :] + kinds[: i % len(kinds)]
         got = {}
         for kind in order:
             print(f"  round {i + 1}/{rounds}: {kind}", file=sys.stderr, flush=True)
-            if kind == "model":
-                got[kind] = measure("model", replications=replications)
+            if kind in ("model", "against"):
+                root = against if kind == "against" else ROOT
+                got[kind] = measure("model", sim_root=root, replications=replications)
             else:
                 got[kind] = measure(kind, customers=customers)
         per_round.append({"order": order, **got})
-    return {"customers": customers, "rounds": per_round, "summary": summarise_paired(per_round)}
+    out = {"customers": customers, "rounds": per_round, "summary": summarise_paired(per_round)}
+    if against:
+        out["against"] = {"checkout": str(against), "summary": compare_checkouts(per_round)}
+    return out
+
+
+def compare_checkouts(per_round: list[dict]) -> dict:
+    """Stage by stage, this checkout's CPU against the other's, and their ratio per round."""
+    rows: dict[str, dict[str, list[float]]] = {}
+    for rnd in per_round:
+        mine, theirs = _model_rates(rnd["model"]), _model_rates(rnd["against"])
+        pairs = {
+            "all stages": (mine["cpu"], theirs["cpu"]),
+            "all but hospital": (mine["cpu_without_hospital"], theirs["cpu_without_hospital"]),
+            "first replication of a process": (mine["first_cpu"], theirs["first_cpu"]),
+            "start-up before the first replication": (mine["startup_cpu"], theirs["startup_cpu"]),
+            "peak memory (MB)": (mine["peak_rss_mb"], theirs["peak_rss_mb"]),
+            **{s: (mine["stages"][s], theirs["stages"].get(s, 0.0)) for s in mine["stages"]},
+        }
+        for name, (a, b) in pairs.items():
+            row = rows.setdefault(name, {"this": [], "other": [], "ratio": []})
+            row["this"].append(a)
+            row["other"].append(b)
+            row["ratio"].append(a / b if b else float("nan"))
+    return {name: {k: spread(v) for k, v in row.items()} for name, row in rows.items()}
 
 
 def _model_rates(model: dict) -> dict:
@@ -494,6 +527,22 @@ def markdown(report: dict) -> str:
             lines.append(
                 f"| {stage} | {med}{share} | {rng} | {_fmt(first['median']) if first else '-'} |"
             )
+    if "against" in report.get("paired", {}):
+        a = report["paired"]["against"]
+        lines += [
+            "",
+            f"**This checkout against {a['checkout']}** (CPU s of a replication-year, same "
+            "rounds; ratio = this / other, median and range over rounds):",
+            "",
+            "| measure | this | other | ratio | range |",
+            "|---|---|---|---|---|",
+        ]
+        for name, row in a["summary"].items():
+            ratio, rng = _cell(row["ratio"])
+            lines.append(
+                f"| {name} | {_fmt(row['this']['median'])} | {_fmt(row['other']['median'])} "
+                f"| {ratio} | {rng} |"
+            )
     if "startup" in report:
         lines += [
             "",
@@ -567,6 +616,11 @@ def main() -> int:
     parser.add_argument("--years", default="1,2,5", help="run lengths in years")
     parser.add_argument("--sweep-sample", type=int, default=6, help="replications per job")
     parser.add_argument("--board-sweep", action="store_true", help="run the whole board sweep")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (e.g. of main) whose model runs in the same paired rounds",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -578,11 +632,12 @@ def main() -> int:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {list(SECTIONS)}")
 
     # Load (or compile, once) the compiled booking pass before timing anything.
-    measure("model", weeks=1, warmup=0)
+    for root in [ROOT] + ([args.against] if args.against else []):
+        measure("model", sim_root=root, weeks=1, warmup=0)
     report: dict = {}
     if "paired" in only:
         customers = args.reference_customers or expected_episodes()
-        report["paired"] = paired(args.rounds, args.replications, customers)
+        report["paired"] = paired(args.rounds, args.replications, customers, args.against)
     if "startup" in only:
         report["startup"] = startup(args.rounds)
     if "growth" in only:
