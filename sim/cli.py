@@ -339,8 +339,6 @@ def main(argv: list[str] | None = None) -> None:
     if argv in (["--help"], ["-h"]):
         print(usage())
         return
-    import hydra
-
     if argv and argv[0] in COMMANDS:
         raise SystemExit(run_command(argv[0], argv[1:]))
     register()
@@ -351,6 +349,8 @@ def main(argv: list[str] | None = None) -> None:
         except ConfigError as err:
             report_config_error(err)
             raise SystemExit(EXIT_CONFIG_ERROR) from None
+
+    import hydra
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def _app(cfg: DictConfig) -> str:
