@@ -67,7 +67,9 @@ STAGES: dict[str, tuple[str, ...]] = {
         "build_hub_books",
         "build_rac_books",
         "build_frail_weekend_books",
+        "build_books",
         "run_journeys",
+        "run_booking_pass",
     ),
     "hospital stage": ("emergency_stage", "admissions_stage", "hospital_stage"),
     "KPIs + series + equity": (
