@@ -150,12 +150,12 @@ def run_job(cfg: DictConfig) -> str:
         print(f"{scenario}: already complete, skipped")
         print(out_dir)
         return str(out_dir)
-    from sim.booking.kernel import needs_compiling
+    from sim.booking.engine import needs_compiling
 
     if needs_compiling():
         print(
             "First run of this version on this machine: compiling the booking pass "
-            "(about 2-3 minutes, once; later runs start at once)",
+            "(under a minute, once; later runs start at once)",
             flush=True,
         )
     started = time.perf_counter()
