@@ -55,7 +55,7 @@ SIM_ROOT = Path(os.environ.get("BENCHMARK_SIM_ROOT", ROOT))
 sys.path.insert(0, str(SIM_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SECTIONS = ("paired", "startup", "growth", "sweep")
+SECTIONS = ("compile", "paired", "startup", "growth", "sweep")
 BOARD_OPTIONS, BOARD_REPLICATIONS = 12, 30
 
 #: Stages of a replication, each the functions ``sim.core.replication`` calls for it (names
@@ -408,6 +408,35 @@ def startup(rounds: int) -> dict:
     return {name: {k: spread(v) for k, v in row.items()} for name, row in results.items()}
 
 
+def first_compile(rounds: int) -> dict:
+    """The compiled booking pass from nothing: this checkout's ``sim/`` (and configuration)
+    copied to an empty folder, so no compiled code is cached anywhere it looks, then a short
+    baseline run (2 + 8 weeks) in a fresh process, CPU and peak memory; then the same run
+    again, loading what the first compiled."""
+    import shutil
+
+    out: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        tree = Path(tempfile.mkdtemp(prefix="bench_compile_"))
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        for part in ("sim", "conf", "scenarios"):
+            shutil.copytree(SIM_ROOT / part, tree / part, ignore=ignore)
+        env_cache = tree / "numba_cache"  # where numba looks if the tree is not writable
+        os.environ["NUMBA_CACHE_DIR"] = str(env_cache)
+        try:
+            for name in ("first run (compiling)", "second run (cached)"):
+                m = measure("model", sim_root=tree, weeks=8, warmup=2)
+                for key, value in (
+                    (f"{name}: CPU s of the process", m["process_cpu_seconds"]),
+                    (f"{name}: peak memory (MB)", m["peak_rss_mb"]),
+                ):
+                    out.setdefault(key, []).append(value)
+        finally:
+            del os.environ["NUMBA_CACHE_DIR"]
+            shutil.rmtree(tree, ignore_errors=True)
+    return {name: spread(values) for name, values in out.items()}
+
+
 def growth(scales: list[float], years: list[int]) -> list[dict]:
     """One replication per process: CPU per million episodes and peak memory."""
     runs = [(s, 1) for s in scales] + [(1.0, y) for y in years if y != 1]
@@ -545,6 +574,17 @@ def markdown(report: dict) -> str:
                 f"| {name} | {_fmt(row['this']['median'])} | {_fmt(row['other']['median'])} "
                 f"| {ratio} | {rng} |"
             )
+    if "compile" in report:
+        lines += [
+            "",
+            "**First compile** (a copy of `sim/` with nothing cached, a 2 + 8 week baseline "
+            "in a fresh process, then again):",
+            "",
+            "| measure | median | range |",
+            "|---|---|---|",
+        ]
+        for name, value in report["compile"].items():
+            lines.append(f"| {name} | {' | '.join(_cell(value))} |")
     if "startup" in report:
         lines += [
             "",
@@ -614,6 +654,7 @@ def main() -> int:
         default=0,
         help="customers per reference run (default: a replication-year's episodes)",
     )
+    parser.add_argument("--compile-rounds", type=int, default=1, help="first compiles to time")
     parser.add_argument("--scales", default="1,2,4", help="population multipliers")
     parser.add_argument("--years", default="1,2,5", help="run lengths in years")
     parser.add_argument("--sweep-sample", type=int, default=6, help="replications per job")
@@ -637,6 +678,8 @@ def main() -> int:
     for root in [ROOT] + ([args.against] if args.against else []):
         measure("model", sim_root=root, weeks=1, warmup=0)
     report: dict = {}
+    if "compile" in only:
+        report["compile"] = first_compile(args.compile_rounds)
     if "paired" in only:
         customers = args.reference_customers or expected_episodes()
         report["paired"] = paired(args.rounds, args.replications, customers, args.against)

@@ -123,6 +123,21 @@ def compiled_rule(func):
     return njit(cache=True, _nrt=False)(func)
 
 
+def compiled_within(func):
+    """:func:`compiled_rule` for a function only compiled code calls (the rules that take the
+    whole state of the pass): numba otherwise also compiles, for every function, the code that
+    converts each argument from a Python object, which for the state is several hundred values
+    and took a third of the first compile."""
+    return njit(cache=True, _nrt=False, no_cpython_wrapper=True)(func)
+
+
+def compiled_step(func):
+    """:func:`compiled_within`, inlined into each of its (few) callers when they are compiled:
+    for a rule on every episode's path. A call between compiled functions passes the whole
+    state, several hundred values, which costs more than a short rule does."""
+    return njit(cache=True, _nrt=False, no_cpython_wrapper=True, inline="always")(func)
+
+
 def int_code(names: tuple[str, ...], name: str) -> np.int64:
     """The code of ``name`` in ``names`` (its position), as a numpy int64 constant."""
     return np.int64(names.index(name))
