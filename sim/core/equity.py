@@ -96,9 +96,11 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     ae_counts_prac += np.nan_to_num(share_pa) @ sp_by_age
 
     result: dict[str, float] = {}
-    # Which of the counted masks each episode is in, one bit each, so that one bincount per
-    # group counts every mask at once (a boolean selection and a bincount per mask cost
-    # several times as much; the counts are the same integers).
+    # Which of the counted masks each episode is in, one bit each, and its cell (practice, age
+    # band, frailty level): one bincount over (cell, bits) counts every mask of every group at
+    # once; each group's counts are then sums over the other two. A boolean selection and a
+    # bincount per mask and group cost several times as much; the counts are the same
+    # integers, and the lead days summed are whole numbers, so any order adds them exactly.
     masks = {
         "urgent": urgent,
         "urgent_met": urgent_met,
@@ -110,22 +112,25 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
         flags |= mask.astype(np.int64) << bit
     combos = np.arange(1 << len(masks))
     holds = {name: (combos >> bit) & 1 == 1 for bit, name in enumerate(masks)}
+    shape = (n_prac, n_age, len(FRAILTY_BANDS) + 1)
+    cell = (ep.practice.astype(np.int64) * shape[1] + ep.age_band) * shape[2]
+    cell += _frailty_level(ep.frailty)
+    tally = np.bincount(cell * len(combos) + flags, minlength=np.prod(shape) * len(combos))
+    tally = tally.reshape(*shape, len(combos))
+    # lead is 0 outside routine_booked, and adding zeros leaves a sum as it is
+    lead_sum = np.bincount(cell, weights=lead, minlength=np.prod(shape)).reshape(shape)
 
-    def add(group: str, names: list[str], codes: np.ndarray, people: np.ndarray, ae: np.ndarray):
-        n = len(names)
-        codes = np.asarray(codes, dtype=np.int64)
-        tally = np.bincount(codes * len(combos) + flags, minlength=n * len(combos))
-        tally = tally.reshape(n, len(combos))
+    def add(group: str, names: list[str], axis: int, people: np.ndarray, ae: np.ndarray):
+        others = tuple(a for a in range(len(shape)) if a != axis)
+        counts = tally.sum(axis=others)  # (level, combination)
 
         def count(mask: str) -> np.ndarray:
             """Episodes in ``mask``, by level: the tallies of every combination holding it."""
-            return tally[:, holds[mask]].sum(axis=1).astype(float)
+            return counts[:, holds[mask]].sum(axis=1).astype(float)
 
-        # lead is 0 outside routine_booked, and adding zeros leaves a sum as it is
-        lead_sum = np.bincount(codes, weights=lead, minlength=n)
         values = {
             "urgent_same_day_rate": _ratio(count("urgent_met"), count("urgent")),
-            "routine_lead_days_mean": _ratio(lead_sum, count("routine")),
+            "routine_lead_days_mean": _ratio(lead_sum.sum(axis=others), count("routine")),
             "unmet_need_per_1000_week": _ratio(count("gave_up"), people / 1000) / weeks,
             "ae_per_1000_year": _ratio(ae, people / 1000) / weeks * WEEKS_PER_YEAR,
         }
@@ -133,15 +138,9 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
             for measure, vals in values.items():
                 result[f"{group}.{name}.{measure}"] = float(vals[i])
 
-    add("by_age", list(AGE_BANDS), ep.age_band, people_age, ae_counts_age)
-    add(
-        "by_frailty",
-        [UNDER_65, *FRAILTY_BANDS],
-        _frailty_level(ep.frailty),
-        people_frailty,
-        ae_counts_frail,
-    )
-    add("by_practice", practice_names, ep.practice, lists, ae_counts_prac)
+    add("by_age", list(AGE_BANDS), 1, people_age, ae_counts_age)
+    add("by_frailty", [UNDER_65, *FRAILTY_BANDS], 2, people_frailty, ae_counts_frail)
+    add("by_practice", practice_names, 0, lists, ae_counts_prac)
     return result
 
 

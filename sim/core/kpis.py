@@ -171,6 +171,7 @@ class KpiInputs:
         return (self.last_day - self.first_day) / 7
 
     def in_window(self, minutes: np.ndarray) -> np.ndarray:
+        """Which ``minutes`` fall in the measurement window; NaN (never happened) in none."""
         lo, hi = self.first_day * MINUTES_PER_DAY, self.last_day * MINUTES_PER_DAY
         return (minutes >= lo) & (minutes < hi)
 
@@ -207,6 +208,7 @@ def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
     routine_booked = requested & (ep.urgency == ROUTINE) & (pj.appointment_day >= 0)
     vars(k)["_access_masks"] = {
         "arose_in": arose_in,
+        "requested": requested,
         "request_day": request_day,
         "urgent": urgent,
         "urgent_met": urgent_met,
@@ -255,10 +257,10 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     weeks = k.weeks
     population = k.practices.list_sizes.sum()
 
-    hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
+    hub_in = k.in_window(sj.hub_time)
     hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
-    rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
-    rac_ref_in = k.in_window(np.nan_to_num(sj.rac_referral_time, nan=-1.0)) & ~np.isnan(sj.rac_time)
+    rac_in = k.in_window(sj.rac_time)
+    rac_ref_in = k.in_window(sj.rac_referral_time) & ~np.isnan(sj.rac_time)
     rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
 
     arrive = ed.arrivals.time
@@ -328,10 +330,7 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     alternatives = cfg.assumptions.alternatives
     arose_in = k.in_window(k.episodes.time)
     outcome = sj.outcome[arose_in]
-    bookings = (
-        k.in_window(np.nan_to_num(sj.booked_time, nan=-1.0)).sum()
-        + k.in_window(np.nan_to_num(sj.hub_booked_time, nan=-1.0)).sum()
-    )
+    bookings = k.in_window(sj.booked_time).sum() + k.in_window(sj.hub_booked_time).sum()
     schemes = (
         (
             alternatives.online_consultation.running_cost_annual_gbp

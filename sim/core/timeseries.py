@@ -43,8 +43,8 @@ LEAD_DAYS_LAST = 42
 
 
 def _daily(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
-    days = np.floor(minutes[np.isfinite(minutes)] / MINUTES_PER_DAY).astype(np.int64) - k.first_day
-    days = days[(days >= 0) & (days < k.last_day - k.first_day)]
+    day = np.floor(minutes / MINUTES_PER_DAY)  # NaN (never happened) is in no day
+    days = day[(day >= k.first_day) & (day < k.last_day)].astype(np.int64) - k.first_day
     return np.bincount(days, minlength=k.last_day - k.first_day).astype(float)
 
 
@@ -70,15 +70,13 @@ def _lead_days(k: KpiInputs) -> dict[str, np.ndarray]:
     whole days from first request to appointment."""
     m = access_masks(k)
     # the routine-wait KPI's episodes: requests made before the run ended, booked
-    requested = m["arose_in"] & (k.journeys.first_request_time < k.last_day * MINUTES_PER_DAY)
-    booked = requested & (k.journeys.appointment_day >= 0)
-    lead = k.journeys.appointment_day - m["request_day"]
-    out = {}
-    for code, urgency in enumerate(URGENCIES):
-        days = lead[booked & (k.episodes.urgency == code)].astype(np.int64)
-        counts = np.bincount(np.clip(days, 0, LEAD_DAYS_LAST), minlength=LEAD_DAYS_LAST + 1)
-        out[f"practice_lead_days_{urgency}"] = counts / k.weeks
-    return out
+    booked = m["requested"] & (k.journeys.appointment_day >= 0)
+    lead = (k.journeys.appointment_day - m["request_day"])[booked].astype(np.int64)
+    # one bincount over (urgency, lead days) for every urgency at once
+    bins = LEAD_DAYS_LAST + 1
+    cell = k.episodes.urgency[booked].astype(np.int64) * bins + np.clip(lead, 0, LEAD_DAYS_LAST)
+    counts = np.bincount(cell, minlength=len(URGENCIES) * bins).reshape(len(URGENCIES), bins)
+    return {f"practice_lead_days_{u}": counts[code] / k.weeks for code, u in enumerate(URGENCIES)}
 
 
 def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
