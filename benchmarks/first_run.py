@@ -68,6 +68,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="first_run_"))
+    work.chmod(0o755)  # the non-editable run is made as another user, who must read it
     clone = work / "clone"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["NUMBA_CACHE_DIR"] = str(work / "numba_cache")  # empty: nothing compiled before

@@ -40,10 +40,21 @@ def iter_replications(
         for r in reps:
             yield run_replication(cfg, seed, r, *args)
         return
+    compile_before_workers(cfg, seed)
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
     yield from parallel(delayed(run_replication)(cfg, seed, r, *args) for r in reps)
+
+
+def compile_before_workers(cfg: ModelConfig, seed: int) -> None:
+    """If the compiled booking pass is not cached yet, compile it here, once, by running one
+    week of a replication (its results are thrown away), rather than in every worker at once:
+    each would take the same CPU time and memory to compile it."""
+    from sim.booking.engine import needs_compiling
+
+    if needs_compiling():
+        run_replication(cfg, seed, 0, 0, 1)
 
 
 def run_experiment(
