@@ -85,7 +85,8 @@ def advance(s, i):
             s.out.outcome[i] = c.WAITING_AT_END
         else:
             first_day, last_day = np.int64(ep.first_day[i]), np.int64(ep.last_day[i])
-            day, minute = np.int64(ep.request_day[i]), ep.request_minute[i]
+            day = np.int64(ep.request_day[i])
+            minute = t - day * MINUTES_PER_DAY
             ask_practice(s, i, t, np.int64(0), day, minute, first_day, last_day)
         i += 1
     if not run_events_until(s, np.inf):

@@ -312,9 +312,8 @@ def run_booking_pass(
         arising=ep.time,
         request=request,
         request_day=request_day,
-        request_minute=request - request_day * MINUTES_PER_DAY,
-        first_day=first_day.astype(np.int64),
-        last_day=last_day.astype(np.int64),
+        first_day=first_day,
+        last_day=last_day,
         first_choice=first_choices(ep, cfg),
         out_of_hours_kind=out_of_hours_kind,
     )

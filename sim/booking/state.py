@@ -44,10 +44,9 @@ EpisodeInputs = namedtuple(
         "u_no_slot",
         "arising",  # minute the need arises
         "request",  # minute it first reaches its practice
-        "request_day",  # int64
-        "request_minute",
-        "first_day",  # int64: booking window of the first request
-        "last_day",  # int64
+        "request_day",  # int32
+        "first_day",  # booking window of the first request (days; the minute of the request
+        "last_day",  # in its day is computed where needed, not stored)
         "first_choice",  # codes.FIRST_CHOICE_*
         "out_of_hours_kind",  # bit flags codes.OUT_OF_HOURS_*, 0 for most needs
     ],

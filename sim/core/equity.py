@@ -107,18 +107,24 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
         "routine": routine_booked,
         "gave_up": gave_up,
     }
-    flags = np.zeros(len(ep), dtype=np.int64)
-    for bit, mask in enumerate(masks.values()):
-        flags |= mask.astype(np.int64) << bit
     combos = np.arange(1 << len(masks))
     holds = {name: (combos >> bit) & 1 == 1 for bit, name in enumerate(masks)}
     shape = (n_prac, n_age, len(FRAILTY_BANDS) + 1)
-    cell = (ep.practice.astype(np.int64) * shape[1] + ep.age_band) * shape[2]
-    cell += _frailty_level(ep.frailty)
-    tally = np.bincount(cell * len(combos) + flags, minlength=np.prod(shape) * len(combos))
+    # (built in place, in int32: every temporary array here is as long as the episodes)
+    cell = ep.practice.astype(np.int32)
+    cell *= shape[1]
+    cell += ep.age_band
+    cell *= shape[2]
+    cell += np.where(ep.frailty < 0, 0, ep.frailty + 1)  # as _frailty_level
+    cell <<= len(masks)
+    for bit, mask in enumerate(masks.values()):
+        cell |= mask.view(np.int8).astype(np.int32) << bit
+    tally = np.bincount(cell, minlength=np.prod(shape) * len(combos))
     tally = tally.reshape(*shape, len(combos))
+    cell >>= len(masks)
     # lead is 0 outside routine_booked, and adding zeros leaves a sum as it is
     lead_sum = np.bincount(cell, weights=lead, minlength=np.prod(shape)).reshape(shape)
+    del cell
 
     def add(group: str, names: list[str], axis: int, people: np.ndarray, ae: np.ndarray):
         others = tuple(a for a in range(len(shape)) if a != axis)
