@@ -7,6 +7,7 @@ folder's path, so scripts can capture it.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -20,9 +21,12 @@ from sim.config.compose import (
     register,
     validate,
 )
-from sim.config.locations import CONF_DIR
+from sim.config.locations import CONF_DIR, CONF_SOURCE
 from sim.config.schema import ConfigError
 from sim.experiments import outputs
+
+#: Writes to the run folder's run.log (configured in conf/config.yaml, hydra.job_logging).
+log = logging.getLogger(__name__)
 
 #: Exit codes: 1 is any other failure (a write that failed, a bug); see docs/reliability.md.
 EXIT_FAILURE = 1
@@ -130,6 +134,10 @@ def run_job(cfg: DictConfig) -> str:
     from sim.experiments.replication_store import ResumeRefused, kept_replications
     from sim.experiments.run_folder import config_fingerprint, execute_run, print_summary
 
+    if "psa" in cfg:  # a parameter set of python -m sim uncertainty
+        import importlib
+
+        return importlib.import_module("sim.tools.uncertainty").run_set_job(cfg)
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
@@ -138,6 +146,7 @@ def run_job(cfg: DictConfig) -> str:
         run_cfg, data = validate(cfg)
     except ConfigError as err:
         report_config_error(err)
+        log.error("Configuration error: %s", err)
         outputs.atomic_write_json(
             out_dir / "manifest.json",
             {"status": "invalid_config", "error": str(err), "finished_utc": outputs.now_utc()},
@@ -148,6 +157,7 @@ def run_job(cfg: DictConfig) -> str:
     scenario = run_cfg.model.scenario
     if in_sweep and _already_complete(out_dir, config_fingerprint(data)):
         print(f"{scenario}: already complete, skipped")
+        log.info("Already complete with the same configuration: skipped")
         print(out_dir)
         return str(out_dir)
     from sim.booking.engine import needs_compiling
@@ -274,7 +284,27 @@ COMMANDS = {
     "validate": ("sim.tools.validate", "verification and validation suite"),
     "warmup": ("sim.tools.warmup", "how long the warm-up must be (MSER-5)"),
     "site-from-csv": ("sim.tools.site_from_csv", "a site from NHS Digital registration files"),
+    "init": ("sim.tools.workspace", "a working folder for your own sites, options and outputs"),
+    "uncertainty": (
+        "sim.tools.uncertainty",
+        "probabilistic sensitivity analysis of the options (or re-make one's tables and report)",
+    ),
 }
+
+
+def command_list() -> str:
+    """What ``nhs-sim --help`` with settings says first (the commands), before Hydra's help
+    for a run with those settings; ``--help`` alone is :func:`usage`."""
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: nhs-sim [KEY=VALUE ...]         run the model (same as: python -m sim ...)",
+        "       nhs-sim COMMAND [ARGS ...]      (COMMAND --help for its options)",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()),
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def run_command(name: str, argv: list[str]) -> int:
@@ -290,44 +320,50 @@ GROUPS = ("site", "assumptions", "scenario", "experiment", "calibration")
 
 
 def usage() -> str:
-    """``python -m sim --help``: the commands, the options of each configuration group and
-    where to read more. Answered from the folders, without starting Hydra (which would
-    compose the whole configuration first); ``--hydra-help`` gives Hydra's own help."""
+    """``nhs-sim --help`` (``python -m sim --help``): the commands, the options of each
+    configuration group (shipped, and the working folder's own) and where to read more.
+    Answered from the folders, without starting Hydra (which would compose the whole
+    configuration first); ``--hydra-help`` gives Hydra's own help."""
     import textwrap
 
-    from sim.config.locations import SCENARIO_DIR
+    from sim.config.locations import option_files, user_conf_dirs
 
-    def options(folder: Path) -> str:
-        return ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+    def options(group: str) -> str:
+        if group == "scenario":
+            names = set(option_files()[0])
+        else:
+            folders = [CONF_DIR / group, *(d / group for d in user_conf_dirs())]
+            names = {p.stem for folder in folders for p in folder.glob("*.yaml")}
+        return ", ".join(sorted(names))
 
     width = max(len(name) for name in COMMANDS)
     lines = [
-        "usage: python -m sim [group=option ...] [setting=value ...]   run the model",
-        "       python -m sim <command> [arguments]                   run a tool",
+        "usage: nhs-sim [group=option ...] [setting=value ...]   run the model",
+        "       nhs-sim COMMAND [ARGS ...]                       run a tool",
+        "(nhs-sim is python -m sim.)",
         "",
         "Without arguments, runs the default configuration (the North Durham baseline) and",
         "prints the run folder last.",
         "",
-        "commands (python -m sim <command> --help for each):",
+        "commands (nhs-sim COMMAND --help for each):",
         *(f"  {name:<{width}}  {what}" for name, (_, what) in COMMANDS.items()),
         "",
         "configuration groups (group=option):",
     ]
     for group in GROUPS:
-        folder = SCENARIO_DIR if group == "scenario" else CONF_DIR / group
         lines += textwrap.wrap(
-            options(folder), 92, initial_indent=f"  {group}: ", subsequent_indent=" " * 6
+            options(group), 92, initial_indent=f"  {group}: ", subsequent_indent=" " * 6
         )
     lines += [
-        f"  +sweep: {options(CONF_DIR / 'sweep')}  (a named sweep: one job per option)",
+        f"  +sweep: {options('sweep')}  (a named sweep: one job per option)",
         "",
         "examples:",
-        "  python -m sim experiment=quick                  a few seconds, for a first look",
-        "  python -m sim scenario=[extended_access_8to8,rac_weekend] seed=7",
-        "  python -m sim site.practice_capacity.gp.fte_per_1000=0.55",
-        "  python -m sim +sweep=all_options                every option against the baseline",
-        "  python -m sim --cfg job                         the full configuration",
-        "  python -m sim --hydra-help                      Hydra's own flags",
+        "  nhs-sim experiment=quick                  a few seconds, for a first look",
+        "  nhs-sim scenario=[extended_access_8to8,rac_weekend] seed=7",
+        "  nhs-sim site.practice_capacity.gp.fte_per_1000=0.55",
+        "  nhs-sim +sweep=all_options                every option against the baseline",
+        "  nhs-sim --cfg job                         the full configuration",
+        "  nhs-sim --hydra-help                      Hydra's own flags",
         "",
         "More: README.md and docs/ (docs/experiments.md, docs/sweeps.md, docs/kpis.md).",
     ]
@@ -341,6 +377,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if argv and argv[0] in COMMANDS:
         raise SystemExit(run_command(argv[0], argv[1:]))
+    if argv[:1] in (["--help"], ["-h"]):
+        print(command_list())
     register()
     composed = None
     if not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
@@ -352,7 +390,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import hydra
 
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    @hydra.main(version_base="1.3", config_path=CONF_SOURCE, config_name="config")
     def _app(cfg: DictConfig) -> str:
         return run_job(cfg)
 
