@@ -15,7 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import locations
-from sim.config.locations import CONF_DIR, SCENARIO_DIR
+from sim.config.locations import CONF_DIR
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
 from sim.config.schema import (
     Calibration,
@@ -72,7 +72,7 @@ def register() -> None:
         # a PSA's jobs: the central set 0 and the draws 1..sets (conf/psa/)
         OmegaConf.register_new_resolver("psa_jobs", lambda sets: int(sets) + 1)
     store = ConfigStore.instance()
-    files, clashes = locations.option_files(SCENARIO_DIR)
+    files, clashes = locations.option_files()
     for name, path in files.items():
         try:
             node: dict[str, Any] = read_option_file(path)
