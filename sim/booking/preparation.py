@@ -32,7 +32,7 @@ from sim.config.schema import (
     URGENCIES,
     ModelConfig,
 )
-from sim.core.calendar import MINUTES_PER_DAY, Calendar
+from sim.core.calendar import MINUTES_PER_DAY, Calendar, whole_days
 from sim.core.demand import Episodes
 from sim.core.streams import keyed_uniforms
 from sim.services.catalogue import SERVICES
@@ -99,15 +99,23 @@ def request_times(
     hours = cfg.site.core_hours
     open_m, close_m = hours.open_minute, hours.close_minute
     n_days = calendar.n_days
-    day = (ep.time // MINUTES_PER_DAY).astype(np.int64)
-    minute = ep.time - day * MINUTES_PER_DAY
-    working = calendar.is_working[np.minimum(day, n_days - 1)]
-    in_hours = working & (minute >= open_m) & (minute < close_m)
-    before_open_today = working & (minute < open_m)
-    next_day = calendar.next_working[np.minimum(day + 1, n_days)]
-    open_day = np.where(before_open_today, day, next_day)
-    waiting_time = open_day * MINUTES_PER_DAY + open_m
-    request = np.where(in_hours, ep.time, waiting_time.astype(float))
+    # Per day of the calendar: the minute practices open and close (-inf on a day they are
+    # shut, so no time is inside, nor before the opening) and the next opening after it.
+    # Looked up for every episode, these replace arithmetic on each episode's minute of the
+    # day (exact: a time minus the start of its day is exact in floating point).
+    starts = np.arange(n_days, dtype=np.float64) * MINUTES_PER_DAY
+    opens = np.where(calendar.is_working, starts + open_m, -np.inf)
+    closes = np.where(calendar.is_working, starts + close_m, -np.inf)
+    next_open = (
+        calendar.next_working[np.minimum(np.arange(1, n_days + 1), n_days)] * MINUTES_PER_DAY
+        + open_m
+    ).astype(np.float64)
+    day = np.minimum(whole_days(ep.time).astype(np.intp), n_days - 1)
+    opens_today = opens.take(day)
+    in_hours = (ep.time >= opens_today) & (ep.time < closes.take(day))
+    before_open_today = ep.time < opens_today
+    waiting_time = np.where(before_open_today, opens_today, next_open.take(day))
+    request = np.where(in_hours, ep.time, waiting_time)
     waits = ep.uniforms["ooh_choice"] < cfg.assumptions.booking.urgent_out_of_hours_waits_share
     urgent_ooh = (~in_hours) & (ep.urgency == codes.URGENT) & ~waits
     return request, in_hours, urgent_ooh
@@ -290,7 +298,7 @@ def run_booking_pass(
     settings = pass_settings(
         cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
     )
-    request_day = (request // MINUTES_PER_DAY).astype(np.int32)
+    request_day = whole_days(request).astype(np.int32)
     first_day, last_day = booking_windows(
         ep.urgency,
         ep.earliest_offset_days,
