@@ -182,6 +182,28 @@ def generate_episodes(cfg: ModelConfig, calendar: Calendar, streams: Streams) ->
     )
 
 
+def demand_settings(cfg: ModelConfig) -> str:
+    """Every setting :func:`generate_episodes` reads, as text: two configurations with the same
+    text get identical episodes from the same calendar dates and streams, so alternatives that
+    change only capacity or behaviour after the need arises can share them (a PSA set runs
+    the baseline and every option on the same patients). Keep it in step with the function:
+    a setting read there and missing here would let alternatives share episodes they should
+    not (``tests/test_demand.py`` holds the options of the catalogue to it)."""
+    site = cfg.site
+    practices = [(code, p.locality, p.list_size, p.age_share) for code, p in site.practices.items()]
+    localities = [(name, loc.age_share) for name, loc in site.localities.items()]
+    return repr(
+        (
+            site.calendar_start,  # the calendar months of the seasonal profile
+            practices,
+            localities,
+            site.age_share,
+            site.frailty_share_65plus,
+            cfg.assumptions.demand,
+        )
+    )
+
+
 def _time_order(times: np.ndarray) -> np.ndarray:
     """The order that sorts ``times``, equal times kept in the order they come (a stable
     sort). Two needs at exactly the same time, to the last bit, arise about once in a few

@@ -238,12 +238,17 @@ def run_replication(
     warmup_weeks: int,
     run_weeks: int,
     keep_detail: bool = False,
+    episodes: Episodes | None = None,
 ) -> ReplicationResult:
-    """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``."""
+    """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``.
+
+    ``episodes``: this replication's episodes if already drawn, for a configuration with the
+    same :func:`sim.core.demand.demand_settings` (they are read, never changed)."""
     started = time.perf_counter()
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
-    episodes = generate_episodes(cfg, calendar, streams)
+    if episodes is None:
+        episodes = generate_episodes(cfg, calendar, streams)
     service_books = build_books(cfg, calendar)
     journeys = run_booking_pass(episodes, cfg, calendar, service_books)
     emergency = emergency_stage(cfg, calendar, streams, episodes, journeys)
