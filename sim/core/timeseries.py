@@ -50,8 +50,15 @@ def _daily(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
 
 def _hour_of_week(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
     m = minutes[k.in_window(minutes)]  # NaN (never happened) is in no window
-    hours = (np.floor(m / MINUTES_PER_HOUR).astype(np.int64)) % HOURS_PER_WEEK
-    return np.bincount(hours, minlength=HOURS_PER_WEEK) / k.weeks
+    # Whole hours (truncation is the floor: the window's minutes are not negative) counted
+    # from the start of the window's first week, then the weeks added up: the same counts as
+    # taking every hour modulo a week, without an integer division per event.
+    week_start = k.first_day * 24 // HOURS_PER_WEEK * HOURS_PER_WEEK
+    hours = (m / MINUTES_PER_HOUR).astype(np.int64)
+    hours -= week_start
+    counts = np.bincount(hours, minlength=HOURS_PER_WEEK)
+    counts = np.concatenate([counts, np.zeros(-len(counts) % HOURS_PER_WEEK, dtype=counts.dtype)])
+    return counts.reshape(-1, HOURS_PER_WEEK).sum(axis=0) / k.weeks
 
 
 def _capacity_by_hour(k: KpiInputs, books) -> np.ndarray:
@@ -79,10 +86,16 @@ def _lead_days(k: KpiInputs) -> dict[str, np.ndarray]:
     return {f"practice_lead_days_{u}": counts[code] / k.weeks for code, u in enumerate(URGENCIES)}
 
 
+def _daily_days(k: KpiInputs, day: np.ndarray) -> np.ndarray:
+    """:func:`_daily` of events given as whole days (negative: none)."""
+    days = day[(day >= k.first_day) & (day < k.last_day)].astype(np.int64) - k.first_day
+    return np.bincount(days, minlength=k.last_day - k.first_day).astype(float)
+
+
 def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
     sj, ed = k.journeys, k.emergency
-    appt = sj.appointment_day.astype(float) * MINUTES_PER_DAY + sj.appointment_minute
-    appt[sj.appointment_day < 0] = np.nan
+    # episodes that arose in the window (the rest would fall outside every day and hour)
+    arising = k.episodes.time[k.arose_in_window]
     occ = ed.outcome.hourly_occupancy
     first_h, last_h = k.first_day * 24, k.last_day * 24
     window_occ = occ[first_h : min(last_h, len(occ))]
@@ -93,14 +106,15 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
         else np.full(HOURS_PER_WEEK, np.nan)
     )
     return {
-        "episodes_arising": _daily(k, k.episodes.time),
-        "practice_appointments": _daily(k, appt),
+        "episodes_arising": _daily(k, arising),
+        # an appointment's minute is inside its day, so its day is the appointment day
+        "practice_appointments": _daily_days(k, sj.appointment_day),
         "hub_appointments": _daily(k, sj.hub_time),
         "nhs111_contacts": _daily(k, sj.nhs111_calls),
         "ae_attendances": _daily(k, ed.arrivals.time),
         "admissions": _daily(k, k.care.admissions.time),
         "ic_occupancy": np.asarray(k.care.daily_occupancy[k.first_day : k.last_day], dtype=float),
-        "demand_by_hour": _hour_of_week(k, k.episodes.time),
+        "demand_by_hour": _hour_of_week(k, arising),
         "practice_requests_by_hour": _hour_of_week(k, sj.first_request_time),
         "practice_capacity_by_hour": _capacity_by_hour(
             k, [book for row in k.practices.books for book in row]
