@@ -484,3 +484,32 @@ def test_vectorised_booking_windows_follow_the_scalar_rule():
         ]
         assert list(zip(first.tolist(), last.tolist(), strict=True)) == expected
         assert (last >= first).all()
+
+
+def test_first_request_is_at_once_in_core_hours_else_at_the_next_opening(small_data):
+    """sim.booking.rules.first_requests, episode by episode, against the rule worked out here
+    with Python's own dates: in core hours at once; before the opening of a working day at
+    its opening; otherwise at the next working day's opening."""
+    data = small_data
+    hours = data["site"]["core_hours"]
+    weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    working = [w in hours["weekdays"] for w in weekdays]
+    open_m, close_m = hours["open_minute"], hours["close_minute"]
+    ep, pj, _ = run(configure(data, {}))
+    asked = ~np.isnan(pj.first_request_time)
+    assert asked.sum() > 10_000 and (~asked).sum() > 100  # urgent needs settled out of hours
+    checked = {"at once": 0, "today's opening": 0, "a later opening": 0}
+    for t, got in zip(ep.time[asked].tolist(), pj.first_request_time[asked].tolist(), strict=True):
+        day, minute = divmod(t, MINUTES_PER_DAY)
+        if working[int(day) % 7] and open_m <= minute < close_m:
+            expected, case = t, "at once"
+        elif working[int(day) % 7] and minute < open_m:
+            expected, case = day * MINUTES_PER_DAY + open_m, "today's opening"
+        else:
+            later = int(day) + 1
+            while not working[later % 7]:
+                later += 1
+            expected, case = later * MINUTES_PER_DAY + open_m, "a later opening"
+        assert got == expected, (t, got, expected)
+        checked[case] += 1
+    assert min(checked.values()) > 100, checked

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.booking import codes
+from sim.booking import codes, rules
 from sim.booking.book import AppointmentBook, stack_books
 from sim.booking.books import ArrayBooks
 from sim.booking.engine import booking_pass
@@ -32,7 +32,7 @@ from sim.config.schema import (
     URGENCIES,
     ModelConfig,
 )
-from sim.core.calendar import MINUTES_PER_DAY, Calendar, whole_days
+from sim.core.calendar import MINUTES_PER_DAY, Calendar
 from sim.core.demand import Episodes
 from sim.core.streams import keyed_uniforms
 from sim.services.catalogue import SERVICES
@@ -90,19 +90,27 @@ def dna_probability_by_lead(cfg: ModelConfig, max_lead: int) -> list[float]:
     return table
 
 
-def request_times(
-    ep: Episodes, cfg: ModelConfig, calendar: Calendar
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minute each need first reaches its practice; which arose in core hours; which are urgent
-    needs arising out of hours that do not wait for the practice.
-    """
+@dataclass
+class FirstRequests:
+    """When each need first reaches its practice, and what happens to needs out of hours
+    (arrays aligned with the episodes; :func:`sim.booking.rules.first_requests`)."""
+
+    request: np.ndarray  # float64 minute it first reaches its practice
+    request_day: np.ndarray  # int32 day of that minute
+    in_hours: np.ndarray  # bool: arose in core hours
+    urgent_ooh: np.ndarray  # bool: urgent, arose out of hours, does not wait for the practice
+    out_of_hours_kind: np.ndarray  # int8 codes.OUT_OF_HOURS_* (added up), 0 if none
+
+
+def first_requests(
+    ep: Episodes, cfg: ModelConfig, calendar: Calendar, frail: np.ndarray, frail_service: bool
+) -> FirstRequests:
+    """:func:`sim.booking.rules.first_requests` for every episode, with the opening times of
+    each calendar day; ``frail``: moderate eFI or worse; ``frail_service``: the site has a
+    frail weekend GP service."""
     hours = cfg.site.core_hours
     open_m, close_m = hours.open_minute, hours.close_minute
-    n_days = calendar.n_days
-    # Per day of the calendar: the minute practices open and close (-inf on a day they are
-    # shut, so no time is inside, nor before the opening) and the next opening after it.
-    # Looked up for every episode, these replace arithmetic on each episode's minute of the
-    # day (exact: a time minus the start of its day is exact in floating point).
+    n_days, n = calendar.n_days, len(ep)
     starts = np.arange(n_days, dtype=np.float64) * MINUTES_PER_DAY
     opens = np.where(calendar.is_working, starts + open_m, -np.inf)
     closes = np.where(calendar.is_working, starts + close_m, -np.inf)
@@ -110,15 +118,30 @@ def request_times(
         calendar.next_working[np.minimum(np.arange(1, n_days + 1), n_days)] * MINUTES_PER_DAY
         + open_m
     ).astype(np.float64)
-    day = np.minimum(whole_days(ep.time).astype(np.intp), n_days - 1)
-    opens_today = opens.take(day)
-    in_hours = (ep.time >= opens_today) & (ep.time < closes.take(day))
-    before_open_today = ep.time < opens_today
-    waiting_time = np.where(before_open_today, opens_today, next_open.take(day))
-    request = np.where(in_hours, ep.time, waiting_time)
-    waits = ep.uniforms["ooh_choice"] < cfg.assumptions.booking.urgent_out_of_hours_waits_share
-    urgent_ooh = (~in_hours) & (ep.urgency == codes.URGENT) & ~waits
-    return request, in_hours, urgent_ooh
+    out = FirstRequests(
+        request=np.empty(n, dtype=np.float64),
+        request_day=np.empty(n, dtype=np.int32),
+        in_hours=np.empty(n, dtype=np.bool_),
+        urgent_ooh=np.empty(n, dtype=np.bool_),
+        out_of_hours_kind=np.empty(n, dtype=np.int8),
+    )
+    rules.first_requests(
+        ep.time,
+        ep.urgency,
+        frail,
+        ep.uniforms["ooh_choice"],
+        opens,
+        closes,
+        next_open,
+        float(cfg.assumptions.booking.urgent_out_of_hours_waits_share),
+        bool(frail_service),
+        out.request,
+        out.request_day,
+        out.in_hours,
+        out.urgent_ooh,
+        out.out_of_hours_kind,
+    )
+    return out
 
 
 def booking_windows(
@@ -273,19 +296,11 @@ def run_booking_pass(
     (:func:`sim.services.catalogue.build_books`)."""
     n = len(ep)
     n_days = calendar.n_days
-    request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
     books, first_book = stack_service_books(service_books)
-
+    frail = ep.frailty >= FIRST_FRAIL_BAND
     has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
-    frail_ooh = (
-        ~in_hours
-        & (ep.urgency == codes.URGENT)
-        & (ep.frailty >= FIRST_FRAIL_BAND)
-        & has_frail_service
-    )
-    out_of_hours_kind = (
-        urgent_ooh * codes.OUT_OF_HOURS_URGENT + frail_ooh * codes.OUT_OF_HOURS_FRAIL_SERVICE
-    ).astype(np.int8)
+    first = first_requests(ep, cfg, calendar, frail, has_frail_service)
+    request, request_day, in_hours = first.request, first.request_day, first.in_hours
 
     # Episodes are handled in the order they reach their practice. That is their own order:
     # episodes come sorted by the time they arise and the request rule (at once in hours, the
@@ -298,7 +313,6 @@ def run_booking_pass(
     settings = pass_settings(
         cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
     )
-    request_day = whole_days(request).astype(np.int32)
     first_day, last_day = booking_windows(
         ep.urgency,
         ep.earliest_offset_days,
@@ -310,7 +324,7 @@ def run_booking_pass(
         practice=ep.practice,
         urgency=ep.urgency,
         staff_need=ep.staff_need,
-        frail=ep.frailty >= FIRST_FRAIL_BAND,
+        frail=frail,
         frailty=ep.frailty,
         age_band=ep.age_band,
         earliest_offset_days=ep.earliest_offset_days,
@@ -323,7 +337,7 @@ def run_booking_pass(
         first_day=first_day,
         last_day=last_day,
         first_choice=first_choices(ep, cfg),
-        out_of_hours_kind=out_of_hours_kind,
+        out_of_hours_kind=first.out_of_hours_kind,
     )
     results = new_results(n, n_days, len(cfg.site.practices))
     rows = booking_pass(inputs, settings, books, results)
@@ -341,10 +355,10 @@ def run_booking_pass(
 
     # Needs that asked their practice: all but those settled while it was shut.
     outcome = results.outcome
-    settled_out_of_hours = urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
+    settled_out_of_hours = first.urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
     first_request_out = np.where(settled_out_of_hours, np.nan, request)
     # The per-episode working arrays go before the flow table is assembled (peak memory).
-    del inputs, request_day, first_day, last_day
+    del inputs, first, request_day, first_day, last_day
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
     # at once, rather than one row per episode in the pass). Put first, so each episode's
     # transitions stay in the order they happened.

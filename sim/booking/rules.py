@@ -96,6 +96,58 @@ def pick(u, cumulative):
 
 
 @compiled_rule
+def first_requests(
+    arising,
+    urgency,
+    frail,
+    u_ooh,
+    opens,
+    closes,
+    next_open,
+    waits_share,
+    frail_service,
+    request,
+    request_day,
+    in_hours,
+    urgent_ooh,
+    out_of_hours_kind,
+):
+    """When each need first reaches its practice: at once if it arises in core hours, else
+    at the next opening (today's if it arose before it, otherwise the next working day's).
+    An urgent need arising out of hours waits for it with probability ``waits_share``
+    (``u_ooh`` below it), else it is settled out of hours (``urgent_ooh``); a frail one may
+    also go to the frail weekend GP service (``frail_service``: the site has one). Per
+    calendar day, ``opens`` and ``closes`` are the minutes practices open and close (-inf on
+    a day they are shut: no time is inside, nor before the opening) and ``next_open`` the
+    next opening after that day. Fills ``request`` (minute), ``request_day``, ``in_hours``,
+    ``urgent_ooh`` and ``out_of_hours_kind`` (codes.OUT_OF_HOURS_*, added up); one loop
+    over the episodes instead of a dozen numpy passes."""
+    last_day = len(opens) - 1
+    for i in range(len(arising)):
+        t = arising[i]
+        day = min(np.int64(t // MINUTES_PER_DAY), last_day)
+        inside = opens[day] <= t < closes[day]
+        if inside:
+            r = t
+        elif t < opens[day]:
+            r = opens[day]
+        else:
+            r = next_open[day]
+        request[i] = r
+        request_day[i] = np.int32(r // MINUTES_PER_DAY)
+        in_hours[i] = inside
+        urgent_out = not inside and urgency[i] == c.URGENT
+        settled = urgent_out and not u_ooh[i] < waits_share
+        urgent_ooh[i] = settled
+        kind = np.int64(0)
+        if settled:
+            kind += c.OUT_OF_HOURS_URGENT
+        if urgent_out and frail[i] and frail_service:
+            kind += c.OUT_OF_HOURS_FRAIL_SERVICE
+        out_of_hours_kind[i] = kind
+
+
+@compiled_rule
 def booking_window(
     urgency, earliest_offset_days, today, soon_deadline, target_urgent, target_routine
 ):

@@ -18,20 +18,6 @@ DAYS_PER_YEAR = 365.25
 WEEKS_PER_YEAR = DAYS_PER_YEAR / 7
 
 
-def whole_days(minutes: np.ndarray) -> np.ndarray:
-    """``minutes // MINUTES_PER_DAY`` for finite minutes (and NaN, which stays NaN), exactly,
-    several times faster.
-
-    numpy's floor division of floats goes through ``fmod`` element by element. A true
-    division rounded to the nearest float is never below the whole days and at most one
-    above (when a minute just before midnight rounds up to the next day), which the product
-    check, exact for whole days, takes back.
-    """
-    days = np.floor(minutes / MINUTES_PER_DAY)
-    days -= days * MINUTES_PER_DAY > minutes
-    return days
-
-
 class Calendar:
     """Maps simulation days to weekdays and calendar months.
 
