@@ -74,12 +74,14 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     frail_share = np.array([k.cfg.site.frailty_share_65plus[b] for b in FRAILTY_BANDS])
     people_frailty = np.concatenate([[people_age[:FIRST_OLDER_BAND].sum()], older * frail_share])
 
-    # The same per-episode masks as the system KPIs (sim.core.kpis.access_masks)
+    # The same per-episode masks as the system KPIs (sim.core.kpis.access_masks), over the
+    # episodes that arose in the window only: every mask counted here is false outside it.
     m = access_masks(k)
-    arose_in, urgent, urgent_met = m["arose_in"], m["urgent"], m["urgent_met"]
-    routine_booked = m["routine_booked"]
-    lead = np.where(routine_booked, sj.appointment_day - m["request_day"], 0.0)
-    gave_up = arose_in & (sj.outcome == ledger.GAVE_UP)
+    arose = k.arose_in_window
+    urgent, urgent_met = m["urgent"][arose], m["urgent_met"][arose]
+    routine_booked = m["routine_booked"][arose]
+    lead = np.where(routine_booked, sj.appointment_day[arose] - m["request_day"][arose], 0.0)
+    gave_up = sj.outcome[arose] == ledger.GAVE_UP
 
     # A&E attendances in the window, as sim.core.kpis.service_kpis
     ae_in = k.in_window(ed.arrivals.time)
@@ -111,11 +113,12 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     holds = {name: (combos >> bit) & 1 == 1 for bit, name in enumerate(masks)}
     shape = (n_prac, n_age, len(FRAILTY_BANDS) + 1)
     # (built in place, in int32: every temporary array here is as long as the episodes)
-    cell = ep.practice.astype(np.int32)
+    cell = ep.practice[arose].astype(np.int32)
     cell *= shape[1]
-    cell += ep.age_band
+    cell += ep.age_band[arose]
     cell *= shape[2]
-    cell += np.where(ep.frailty < 0, 0, ep.frailty + 1)  # as _frailty_level
+    frailty = ep.frailty[arose]
+    cell += np.where(frailty < 0, 0, frailty + 1)  # as _frailty_level
     cell <<= len(masks)
     for bit, mask in enumerate(masks.values()):
         cell |= mask.view(np.int8).astype(np.int32) << bit
