@@ -421,6 +421,8 @@ def first_compile(rounds: int) -> dict:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
         for part in ("sim", "conf", "scenarios"):
             shutil.copytree(SIM_ROOT / part, tree / part, ignore=ignore)
+        # a source checkout (sim.config.locations): its own conf/, not an installed package's
+        shutil.copy2(SIM_ROOT / "pyproject.toml", tree / "pyproject.toml")
         env_cache = tree / "numba_cache"  # where numba looks if the tree is not writable
         os.environ["NUMBA_CACHE_DIR"] = str(env_cache)
         try:
