@@ -100,10 +100,17 @@ class FirstRequests:
     in_hours: np.ndarray  # bool: arose in core hours
     urgent_ooh: np.ndarray  # bool: urgent, arose out of hours, does not wait for the practice
     out_of_hours_kind: np.ndarray  # int8 codes.OUT_OF_HOURS_* (added up), 0 if none
+    first_day: np.ndarray  # int32 booking window of the first request (rules.booking_window)
+    last_day: np.ndarray  # int64
 
 
 def first_requests(
-    ep: Episodes, cfg: ModelConfig, calendar: Calendar, frail: np.ndarray, frail_service: bool
+    ep: Episodes,
+    cfg: ModelConfig,
+    calendar: Calendar,
+    settings: Settings,
+    frail: np.ndarray,
+    frail_service: bool,
 ) -> FirstRequests:
     """:func:`sim.booking.rules.first_requests` for every episode, with the opening times of
     each calendar day; ``frail``: moderate eFI or worse; ``frail_service``: the site has a
@@ -124,6 +131,8 @@ def first_requests(
         in_hours=np.empty(n, dtype=np.bool_),
         urgent_ooh=np.empty(n, dtype=np.bool_),
         out_of_hours_kind=np.empty(n, dtype=np.int8),
+        first_day=np.empty(n, dtype=np.int32),
+        last_day=np.empty(n, dtype=np.int64),
     )
     rules.first_requests(
         ep.time,
@@ -135,34 +144,19 @@ def first_requests(
         next_open,
         float(cfg.assumptions.booking.urgent_out_of_hours_waits_share),
         bool(frail_service),
+        ep.earliest_offset_days,
+        settings.soon_deadline,
+        settings.target_urgent,
+        settings.target_routine,
         out.request,
         out.request_day,
         out.in_hours,
         out.urgent_ooh,
         out.out_of_hours_kind,
+        out.first_day,
+        out.last_day,
     )
     return out
-
-
-def booking_windows(
-    urgency: np.ndarray,
-    earliest_offset_days: np.ndarray,
-    today: np.ndarray,
-    soon_deadline: np.ndarray,
-    target: dict[str, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`sim.booking.rules.booking_window` for every first request at once."""
-    first = np.where(urgency == URGENCIES.index("routine"), today + earliest_offset_days, today)
-    last = np.where(
-        urgency == codes.URGENT,
-        today + target["urgent"],
-        np.where(
-            urgency == codes.SOON,
-            soon_deadline[np.clip(today, 0, len(soon_deadline) - 1)],
-            np.maximum(first + 6, today + target["routine"]),
-        ),
-    )
-    return first, last
 
 
 def cumulative_shares(shares: list[float]) -> np.ndarray:
@@ -297,10 +291,13 @@ def run_booking_pass(
     n = len(ep)
     n_days = calendar.n_days
     books, first_book = stack_service_books(service_books)
+    settings = pass_settings(
+        cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
+    )
     frail = ep.frailty >= FIRST_FRAIL_BAND
     has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
-    first = first_requests(ep, cfg, calendar, frail, has_frail_service)
-    request, request_day, in_hours = first.request, first.request_day, first.in_hours
+    first = first_requests(ep, cfg, calendar, settings, frail, has_frail_service)
+    request, in_hours = first.request, first.in_hours
 
     # Episodes are handled in the order they reach their practice. That is their own order:
     # episodes come sorted by the time they arise and the request rule (at once in hours, the
@@ -310,16 +307,6 @@ def run_booking_pass(
     if n >= 2**31:
         raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
 
-    settings = pass_settings(
-        cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
-    )
-    first_day, last_day = booking_windows(
-        ep.urgency,
-        ep.earliest_offset_days,
-        request_day,
-        settings.soon_deadline,
-        cfg.assumptions.booking.target_days,
-    )
     inputs = EpisodeInputs(
         practice=ep.practice,
         urgency=ep.urgency,
@@ -333,9 +320,9 @@ def run_booking_pass(
         u_no_slot=ep.uniforms["no_slot_choice"],
         arising=ep.time,
         request=request,
-        request_day=request_day,
-        first_day=first_day,
-        last_day=last_day,
+        request_day=first.request_day,
+        first_day=first.first_day,
+        last_day=first.last_day,
         first_choice=first_choices(ep, cfg),
         out_of_hours_kind=first.out_of_hours_kind,
     )
@@ -358,7 +345,7 @@ def run_booking_pass(
     settled_out_of_hours = first.urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
     first_request_out = np.where(settled_out_of_hours, np.nan, request)
     # The per-episode working arrays go before the flow table is assembled (peak memory).
-    del inputs, first, request_day, first_day, last_day
+    del inputs, first
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
     # at once, rather than one row per episode in the pass). Put first, so each episode's
     # transitions stay in the order they happened.

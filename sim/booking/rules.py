@@ -106,11 +106,17 @@ def first_requests(
     next_open,
     waits_share,
     frail_service,
+    earliest_offset_days,
+    soon_deadline,
+    target_urgent,
+    target_routine,
     request,
     request_day,
     in_hours,
     urgent_ooh,
     out_of_hours_kind,
+    first_day,
+    last_day,
 ):
     """When each need first reaches its practice: at once if it arises in core hours, else
     at the next opening (today's if it arose before it, otherwise the next working day's).
@@ -120,12 +126,13 @@ def first_requests(
     calendar day, ``opens`` and ``closes`` are the minutes practices open and close (-inf on
     a day they are shut: no time is inside, nor before the opening) and ``next_open`` the
     next opening after that day. Fills ``request`` (minute), ``request_day``, ``in_hours``,
-    ``urgent_ooh`` and ``out_of_hours_kind`` (codes.OUT_OF_HOURS_*, added up); one loop
-    over the episodes instead of a dozen numpy passes."""
-    last_day = len(opens) - 1
+    ``urgent_ooh``, ``out_of_hours_kind`` (codes.OUT_OF_HOURS_*, added up) and the first
+    request's :func:`booking_window` (``first_day``, ``last_day``); one loop over the
+    episodes instead of a dozen numpy passes."""
+    final_day = len(opens) - 1
     for i in range(len(arising)):
         t = arising[i]
-        day = min(np.int64(t // MINUTES_PER_DAY), last_day)
+        day = min(np.int64(t // MINUTES_PER_DAY), final_day)
         inside = opens[day] <= t < closes[day]
         if inside:
             r = t
@@ -134,7 +141,13 @@ def first_requests(
         else:
             r = next_open[day]
         request[i] = r
-        request_day[i] = np.int32(r // MINUTES_PER_DAY)
+        today = np.int64(r // MINUTES_PER_DAY)
+        request_day[i] = today
+        first, last = booking_window(
+            urgency[i], earliest_offset_days[i], today, soon_deadline, target_urgent, target_routine
+        )
+        first_day[i] = first
+        last_day[i] = last
         in_hours[i] = inside
         urgent_out = not inside and urgency[i] == c.URGENT
         settled = urgent_out and not u_ooh[i] < waits_share
@@ -154,12 +167,14 @@ def booking_window(
     """First and last acceptable appointment day of a request made on ``today``: urgent
     within its target (today by default), soon by its deadline in working days, routine from
     its earliest day with a week's leeway (so the window never shrinks to a single, possibly
-    closed, day) and within the routine target. :func:`sim.booking.preparation.booking_windows`
-    applies the same rule to every first request at once."""
+    closed, day) and within the routine target. :func:`first_requests` applies it to every
+    first request."""
     if urgency == c.URGENT:
         return today, today + target_urgent
     if urgency == c.SOON:
-        return today, soon_deadline[today]
+        # a request after the calendar's last working day (a calendar with none left) takes
+        # the last day's deadline
+        return today, soon_deadline[min(today, len(soon_deadline) - 1)]
     first = today + np.int64(earliest_offset_days)
     return first, max(first + 6, today + target_routine)
 
