@@ -105,26 +105,16 @@ class FirstRequests:
 
 
 def first_requests(
-    ep: Episodes,
-    cfg: ModelConfig,
-    calendar: Calendar,
-    settings: Settings,
-    frail: np.ndarray,
-    frail_service: bool,
+    ep: Episodes, cfg: ModelConfig, settings: Settings, frail: np.ndarray, frail_service: bool
 ) -> FirstRequests:
     """:func:`sim.booking.rules.first_requests` for every episode, with the opening times of
-    each calendar day; ``frail``: moderate eFI or worse; ``frail_service``: the site has a
-    frail weekend GP service."""
-    hours = cfg.site.core_hours
-    open_m, close_m = hours.open_minute, hours.close_minute
-    n_days, n = calendar.n_days, len(ep)
-    starts = np.arange(n_days, dtype=np.float64) * MINUTES_PER_DAY
-    opens = np.where(calendar.is_working, starts + open_m, -np.inf)
-    closes = np.where(calendar.is_working, starts + close_m, -np.inf)
-    next_open = (
-        calendar.next_working[np.minimum(np.arange(1, n_days + 1), n_days)] * MINUTES_PER_DAY
-        + open_m
-    ).astype(np.float64)
+    each calendar day from the pass's ``settings``; ``frail``: moderate eFI or worse;
+    ``frail_service``: the site has a frail weekend GP service."""
+    n = len(ep)
+    starts = np.arange(settings.n_days, dtype=np.float64) * MINUTES_PER_DAY
+    opens = np.where(settings.is_working, starts + settings.open_minute, -np.inf)
+    closes = np.where(settings.is_working, starts + settings.close_minute, -np.inf)
+    next_open = settings.next_open.astype(np.float64)
     out = FirstRequests(
         request=np.empty(n, dtype=np.float64),
         request_day=np.empty(n, dtype=np.int32),
@@ -296,7 +286,7 @@ def run_booking_pass(
     )
     frail = ep.frailty >= FIRST_FRAIL_BAND
     has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
-    first = first_requests(ep, cfg, calendar, settings, frail, has_frail_service)
+    first = first_requests(ep, cfg, settings, frail, has_frail_service)
     request, in_hours = first.request, first.in_hours
 
     # Episodes are handled in the order they reach their practice. That is their own order:
