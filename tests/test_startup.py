@@ -51,6 +51,14 @@ def test_a_replication_needs_no_tables_plots_or_statistics():
     assert not loaded & {"pandas", "scipy.stats", "matplotlib", "hydra", "joblib"}, loaded
 
 
+def test_the_sweep_callback_every_run_builds_needs_no_tables_or_statistics():
+    """Hydra builds the sweep summary callback (conf/config.yaml) at the start of every run,
+    a single one too: its module must not bring pandas or scipy.stats in before the first
+    replication (they cost about a second of CPU there)."""
+    loaded = loaded_after("import sim.tools.sweep")
+    assert not loaded & {"pandas", "scipy.stats", "matplotlib"}, loaded
+
+
 def test_the_broken_probe_would_be_caught():
     """The probe itself can fail: a module that imports pandas is seen doing so."""
     assert "pandas" in loaded_after("import sim.experiments.results")
