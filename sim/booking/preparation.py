@@ -12,11 +12,12 @@ it (A&E, admissions, IC+).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from sim.booking import codes
+from sim.booking import codes, rules
 from sim.booking.book import AppointmentBook, stack_books
 from sim.booking.books import ArrayBooks
 from sim.booking.engine import booking_pass
@@ -92,63 +93,108 @@ def dna_probability_by_lead(cfg: ModelConfig, max_lead: int) -> list[float]:
     return table
 
 
-def request_times(
-    ep: Episodes, cfg: ModelConfig, calendar: Calendar
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minute each need first reaches its practice; which arose in core hours; which are urgent
-    needs arising out of hours that do not wait for the practice.
-    """
-    hours = cfg.site.core_hours
-    open_m, close_m = hours.open_minute, hours.close_minute
-    n_days = calendar.n_days
-    day = (ep.time // MINUTES_PER_DAY).astype(np.int64)
-    minute = ep.time - day * MINUTES_PER_DAY
-    working = calendar.is_working[np.minimum(day, n_days - 1)]
-    in_hours = working & (minute >= open_m) & (minute < close_m)
-    before_open_today = working & (minute < open_m)
-    next_day = calendar.next_working[np.minimum(day + 1, n_days)]
-    open_day = np.where(before_open_today, day, next_day)
+@dataclass
+class FirstRequests:
+    """When each need first reaches its practice, and what happens to needs out of hours
+    (arrays aligned with the episodes; :func:`sim.booking.rules.first_requests`)."""
+
+    request: np.ndarray  # float64 minute it first reaches its practice
+    request_day: np.ndarray  # int32 day of that minute
+    in_hours: np.ndarray  # bool: arose in core hours
+    urgent_ooh: np.ndarray  # bool: urgent, arose out of hours, does not wait for the practice
+    out_of_hours_kind: np.ndarray  # int8 codes.OUT_OF_HOURS_* (added up), 0 if none
+    first_day: np.ndarray  # int32 booking window of the first request (rules.booking_window)
+    last_day: np.ndarray  # int64
+
+
+def first_requests(
+    ep: Episodes, cfg: ModelConfig, times: Any, frail: np.ndarray, frail_service: bool
+) -> FirstRequests:
+    """:func:`sim.booking.rules.first_requests` for every episode, with the opening times of
+    each calendar day from ``times`` (the pass's settings, or :func:`timetable` before they
+    exist: the same fields); ``frail``: moderate eFI or worse; ``frail_service``: the
+    site has a frail weekend GP service."""
+    n = len(ep)
     # Needs that waited ring through the next working day (frail urgent ones at opening).
-    offset = waiting_request_offsets(cfg.assumptions.demand, ep.key, close_m - open_m)
-    offset[(ep.urgency == codes.URGENT) & (ep.frailty >= FIRST_FRAIL_BAND)] = 0.0
-    waiting_time = open_day * MINUTES_PER_DAY + open_m + offset
-    request = np.where(in_hours, ep.time, waiting_time)
-    waits = ep.uniforms["ooh_choice"] < cfg.assumptions.booking.urgent_out_of_hours_waits_share
-    urgent_ooh = (~in_hours) & (ep.urgency == codes.URGENT) & ~waits
-    # Urgent needs that do not wait never ask the practice: they act when they arise.
-    request = np.where(urgent_ooh, ep.time, request)
-    return request, in_hours, urgent_ooh
+    hours = cfg.site.core_hours
+    wait_offset = waiting_request_offsets(
+        cfg.assumptions.demand, ep.key, hours.close_minute - hours.open_minute
+    )
+    wait_offset[(ep.urgency == codes.URGENT) & frail] = 0.0
+    starts = np.arange(times.n_days, dtype=np.float64) * MINUTES_PER_DAY
+    opens = np.where(times.is_working, starts + times.open_minute, -np.inf)
+    closes = np.where(times.is_working, starts + times.close_minute, -np.inf)
+    next_open = times.next_open.astype(np.float64)
+    out = FirstRequests(
+        request=np.empty(n, dtype=np.float64),
+        request_day=np.empty(n, dtype=np.int32),
+        in_hours=np.empty(n, dtype=np.bool_),
+        urgent_ooh=np.empty(n, dtype=np.bool_),
+        out_of_hours_kind=np.empty(n, dtype=np.int8),
+        first_day=np.empty(n, dtype=np.int32),
+        last_day=np.empty(n, dtype=np.int64),
+    )
+    rules.first_requests(
+        ep.time,
+        ep.urgency,
+        frail,
+        ep.uniforms["ooh_choice"],
+        opens,
+        closes,
+        next_open,
+        wait_offset,
+        float(cfg.assumptions.booking.urgent_out_of_hours_waits_share),
+        bool(frail_service),
+        ep.earliest_offset_days,
+        times.soon_deadline,
+        times.target_urgent,
+        times.target_routine,
+        out.request,
+        out.request_day,
+        out.in_hours,
+        out.urgent_ooh,
+        out.out_of_hours_kind,
+        out.first_day,
+        out.last_day,
+    )
+    return out
 
 
 def in_request_order(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> Episodes:
     """The episodes in the order they reach their practice (the booking pass handles them in
     that order). Needs that waited for an opening ring through the next working day, so a need
     that arose on Saturday may ring after one that arose on Monday at 09:00."""
-    request, _, _ = request_times(ep, cfg, calendar)
+    first = first_requests(
+        ep, cfg, SimpleNamespace(**timetable(cfg, calendar)), ep.frailty >= FIRST_FRAIL_BAND, False
+    )
+    request = first.request
     if len(request) < 2 or not np.any(np.diff(request) < 0):
         return ep
     return ep.reordered(np.argsort(request, kind="stable"))
 
 
-def booking_windows(
-    urgency: np.ndarray,
-    earliest_offset_days: np.ndarray,
-    today: np.ndarray,
-    soon_deadline: np.ndarray,
-    target: dict[str, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`sim.booking.rules.booking_window` for every first request at once."""
-    first = np.where(urgency == URGENCIES.index("routine"), today + earliest_offset_days, today)
-    last = np.where(
-        urgency == codes.URGENT,
-        today + target["urgent"],
-        np.where(
-            urgency == codes.SOON,
-            soon_deadline[np.clip(today, 0, len(soon_deadline) - 1)],
-            np.maximum(first + 6, today + target["routine"]),
+def timetable(cfg: ModelConfig, calendar: Calendar) -> dict[str, Any]:
+    """The pass's settings that say when practices are open and how far a request may book
+    (:func:`pass_settings` includes them; :func:`in_request_order` needs them first)."""
+    n_days = calendar.n_days
+    hours = cfg.site.core_hours
+    target = cfg.assumptions.booking.target_days
+    next_open = [
+        int(calendar.next_working[min(d + 1, n_days)]) * MINUTES_PER_DAY + hours.open_minute
+        for d in range(n_days)
+    ]
+    return dict(
+        n_days=n_days,
+        open_minute=float(hours.open_minute),
+        close_minute=float(hours.close_minute),
+        is_working=np.asarray(calendar.is_working, dtype=np.bool_),
+        next_open=np.asarray(next_open, dtype=np.int64),
+        soon_deadline=np.asarray(
+            [calendar.add_working_days(d, target["soon"]) for d in range(n_days)], dtype=np.int64
         ),
+        target_urgent=target["urgent"],
+        target_routine=target["routine"],
     )
-    return first, last
 
 
 def cumulative_shares(shares: list[float]) -> np.ndarray:
@@ -213,14 +259,8 @@ def pass_settings(
     a = cfg.assumptions
     booking = a.booking
     n_days = calendar.n_days
-    hours = cfg.site.core_hours
     horizon = cfg.site.practice_capacity.booking_horizon_days
-    target = booking.target_days
     rac_max_wait = a.rapid_assessment.max_wait_working_days
-    next_open = [
-        int(calendar.next_working[min(d + 1, n_days)]) * MINUTES_PER_DAY + hours.open_minute
-        for d in range(n_days)
-    ]
     no_slot = [
         cumulative_shares([getattr(booking.no_slot[u], action) for action in NO_SLOT_ACTIONS])
         for u in URGENCIES
@@ -233,18 +273,11 @@ def pass_settings(
 
     return Settings(
         run_days=calendar.run_days,
-        n_days=n_days,
         end_minute=float(calendar.run_days * MINUTES_PER_DAY),
-        open_minute=float(hours.open_minute),
-        close_minute=float(hours.close_minute),
-        is_working=np.asarray(calendar.is_working, dtype=np.bool_),
-        next_open=ints(next_open),
-        soon_deadline=ints([calendar.add_working_days(d, target["soon"]) for d in range(n_days)]),
+        **timetable(cfg, calendar),
         rac_deadline=ints([calendar.add_working_days(d, rac_max_wait) for d in range(n_days)]),
         dna_by_lead=np.asarray(dna_probability_by_lead(cfg, n_days + horizon + 1), np.float64),
         horizon=horizon,
-        target_urgent=target["urgent"],
-        target_routine=target["routine"],
         max_callbacks=booking.max_callbacks,
         no_slot=np.asarray(no_slot, dtype=np.float64),
         out_of_hours_route=cumulative_shares(
@@ -308,44 +341,27 @@ def run_booking_pass(
     (:func:`sim.services.catalogue.build_books`)."""
     n = len(ep)
     n_days = calendar.n_days
-    request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
     books, first_book = stack_service_books(service_books)
-
-    has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
-    frail_ooh = (
-        ~in_hours
-        & (ep.urgency == codes.URGENT)
-        & (ep.frailty >= FIRST_FRAIL_BAND)
-        & has_frail_service
-    )
-    out_of_hours_kind = (
-        urgent_ooh * codes.OUT_OF_HOURS_URGENT + frail_ooh * codes.OUT_OF_HOURS_FRAIL_SERVICE
-    ).astype(np.int8)
-
-    # Episodes are handled in the order they reach their practice. That is their own order:
-    # episodes come sorted by the time they arise and the request rule (at once in hours, the
-    # next opening otherwise) never reorders them.
-    if n and np.any(np.diff(request) < 0):
-        raise AssertionError("episodes must reach their practice in the order they arise")
-    if n >= 2**31:
-        raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
-
     settings = pass_settings(
         cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
     )
-    request_day = (request // MINUTES_PER_DAY).astype(np.int32)
-    first_day, last_day = booking_windows(
-        ep.urgency,
-        ep.earliest_offset_days,
-        request_day,
-        settings.soon_deadline,
-        cfg.assumptions.booking.target_days,
-    )
+    frail = ep.frailty >= FIRST_FRAIL_BAND
+    has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
+    first = first_requests(ep, cfg, settings, frail, has_frail_service)
+    request, in_hours = first.request, first.in_hours
+
+    # Episodes are handled in the order they reach their practice. That is their own order:
+    # the replication put them in it (in_request_order).
+    if n and np.any(np.diff(request) < 0):
+        raise AssertionError("episodes must come in the order they reach their practice")
+    if n >= 2**31:
+        raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
+
     inputs = EpisodeInputs(
         practice=ep.practice,
         urgency=ep.urgency,
         staff_need=ep.staff_need,
-        frail=ep.frailty >= FIRST_FRAIL_BAND,
+        frail=frail,
         frailty=ep.frailty,
         age_band=ep.age_band,
         earliest_offset_days=ep.earliest_offset_days,
@@ -354,12 +370,11 @@ def run_booking_pass(
         u_no_slot=ep.uniforms["no_slot_choice"],
         arising=ep.time,
         request=request,
-        request_day=request_day,
-        request_minute=request - request_day * MINUTES_PER_DAY,
-        first_day=first_day.astype(np.int64),
-        last_day=last_day.astype(np.int64),
+        request_day=first.request_day,
+        first_day=first.first_day,
+        last_day=first.last_day,
         first_choice=first_choices(ep, cfg, calendar),
-        out_of_hours_kind=out_of_hours_kind,
+        out_of_hours_kind=first.out_of_hours_kind,
     )
     results = new_results(n, n_days, len(cfg.site.practices))
     rows = booking_pass(inputs, settings, books, results)
@@ -377,10 +392,10 @@ def run_booking_pass(
 
     # Needs that asked their practice: all but those settled while it was shut.
     outcome = results.outcome
-    settled_out_of_hours = urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
+    settled_out_of_hours = first.urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
     first_request_out = np.where(settled_out_of_hours, np.nan, request)
     # The per-episode working arrays go before the flow table is assembled (peak memory).
-    del inputs, request_day, first_day, last_day
+    del inputs, first
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
     # at once, rather than one row per episode in the pass). Put first, so each episode's
     # transitions stay in the order they happened.

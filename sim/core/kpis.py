@@ -13,6 +13,7 @@ window; annual costs scale the window's costs to 52.18 weeks (money is counted i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -212,8 +213,29 @@ class KpiInputs:
         return float(self.practices.list_sizes.sum() * growth[years - 1].mean())
 
     def in_window(self, minutes: np.ndarray) -> np.ndarray:
+        """Which ``minutes`` fall in the measurement window; NaN (never happened) in none."""
         lo, hi = self.first_day * MINUTES_PER_DAY, self.last_day * MINUTES_PER_DAY
         return (minutes >= lo) & (minutes < hi)
+
+    @cached_property
+    def arose_in_window(self) -> slice | np.ndarray:
+        """The episodes that arose in the window, ``in_window(episodes.time)``: as a slice
+        found by two binary searches when the episodes come in the order they arose, else
+        (put in the order they reach their practice,
+        :func:`sim.booking.preparation.in_request_order`) as that mask. Either indexes an
+        episode array alike, up to order."""
+        time = self.episodes.time
+        if len(time) > 1 and np.any(time[1:] < time[:-1]):
+            return self.in_window(time)
+        lo, hi = self.first_day * MINUTES_PER_DAY, self.last_day * MINUTES_PER_DAY
+        return slice(int(np.searchsorted(time, lo)), int(np.searchsorted(time, hi)))
+
+    @cached_property
+    def arose_in(self) -> np.ndarray:
+        """``in_window(episodes.time)``, once per replication."""
+        mask = np.zeros(len(self.episodes), dtype=bool)
+        mask[self.arose_in_window] = True
+        return mask
 
 
 def _share(num: float, den: float) -> float:
@@ -229,9 +251,12 @@ def _pct(x: np.ndarray, q: float) -> float:
 
 
 def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
-    """Per-episode masks behind the access KPIs (shared with the equity breakdowns)."""
+    """Per-episode masks behind the access KPIs (shared with the equity breakdowns and the
+    series). Computed once per replication: each is a pass over every episode."""
+    if "_access_masks" in vars(k):
+        return vars(k)["_access_masks"]
     ep, pj = k.episodes, k.journeys
-    arose_in = k.in_window(ep.time)
+    arose_in = k.arose_in
     # Requests made after the run ended (needs arising on its last weekend) are not counted.
     requested = arose_in & (pj.first_request_time < k.last_day * MINUTES_PER_DAY)
     request_day = np.floor(pj.first_request_time / MINUTES_PER_DAY)
@@ -243,13 +268,15 @@ def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
     hub_day = np.floor(pj.hub_time / MINUTES_PER_DAY)
     urgent_met = urgent & ((pj.appointment_day == request_day) | (hub_day == request_day))
     routine_booked = requested & (ep.urgency == ROUTINE) & (pj.appointment_day >= 0)
-    return {
+    vars(k)["_access_masks"] = {
         "arose_in": arose_in,
+        "requested": requested,
         "request_day": request_day,
         "urgent": urgent,
         "urgent_met": urgent_met,
         "routine_booked": routine_booked,
     }
+    return vars(k)["_access_masks"]
 
 
 def practice_kpis(k: KpiInputs) -> dict[str, float]:
@@ -304,10 +331,10 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     weeks = k.weeks
     population = k.registered
 
-    hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
+    hub_in = k.in_window(sj.hub_time)
     hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
-    rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
-    rac_ref_in = k.in_window(np.nan_to_num(sj.rac_referral_time, nan=-1.0)) & ~np.isnan(sj.rac_time)
+    rac_in = k.in_window(sj.rac_time)
+    rac_ref_in = k.in_window(sj.rac_referral_time) & ~np.isnan(sj.rac_time)
     rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
 
     arrive = ed.arrivals.time
@@ -352,11 +379,10 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
 
 
 def system_kpis(k: KpiInputs) -> dict[str, float]:
-    arose_in = k.in_window(k.episodes.time)
-    outcome = k.journeys.outcome[arose_in]
+    outcome = k.journeys.outcome[k.arose_in_window]
     result = practice_kpis(k)
     result.update(service_kpis(k))
-    result["system.episodes_per_week"] = arose_in.sum() / k.weeks
+    result["system.episodes_per_week"] = len(outcome) / k.weeks
     result["system.unmet_need_per_week"] = (outcome == ledger.GAVE_UP).sum() / k.weeks
     # Each registered service's own running cost, in service order (sim.core.money adds IC+,
     # the frailty team and the schemes, and sorts cash from activity).
@@ -383,7 +409,7 @@ def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     from sim.core.flows import FLOW_NODES, NODE
 
     sj, ed = k.journeys, k.emergency
-    keep = k.in_window(k.episodes.time)[sj.flow_episode]
+    keep = k.arose_in[sj.flow_episode]
     n = len(FLOW_NODES)
     pair = sj.flow_from[keep].astype(np.int64) * n + sj.flow_to[keep]
     matrix = np.bincount(pair, minlength=n * n).reshape(n, n).astype(float)

@@ -109,7 +109,7 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
             / DAYS_PER_YEAR
         )
     # Fees per use and per text, at the configuration of the day they are paid.
-    arose = k.in_window(k.episodes.time)
+    arose = k.arose_in_window
     outcome = sj.outcome[arose]
     fee_day = (k.episodes.time[arose] // MINUTES_PER_DAY).astype(np.int64)
 
@@ -121,7 +121,7 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
 
     booking_days = []
     for times in (sj.booked_time, sj.hub_booked_time):
-        booked = k.in_window(np.nan_to_num(times, nan=-1.0))
+        booked = k.in_window(times)
         booking_days.append((times[booked] // MINUTES_PER_DAY).astype(np.int64))
     text_weeks = k.weekly.week_of_day(np.concatenate(booking_days))
     lines["online_consultation_uses"] = fee(
@@ -142,7 +142,7 @@ def activity_counts(k: KpiInputs) -> dict[str, float]:
     """Units of each costed activity in the window, keyed by its unit-cost name."""
     sj, ed, care = k.journeys, k.emergency, k.care
     costs = k.cfg.assumptions.unit_costs
-    outcome = sj.outcome[k.in_window(k.episodes.time)]
+    outcome = sj.outcome[k.arose_in_window]
     ae_in = k.in_window(ed.arrivals.time)
     treatable = ed.primary_care_treatable & ae_in
     admit_in = k.in_window(care.admissions.time)

@@ -14,7 +14,6 @@ validated config objects and a seed, returns plain results. No files, no Hydra.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import time
 from dataclasses import dataclass, field, fields
 
@@ -258,23 +257,24 @@ def run_replication(
     warmup_weeks: int,
     run_weeks: int,
     keep_detail: bool = False,
+    episodes: Episodes | None = None,
 ) -> ReplicationResult:
-    """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``."""
+    """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``.
+
+    ``episodes``: this replication's episodes if already drawn, for a configuration with the
+    same :func:`sim.core.demand.demand_settings` (they are read, never changed)."""
     started = time.perf_counter()
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
     weekly = weekly_configs(cfg, calendar)
-    episodes = in_request_order(generate_episodes(cfg, calendar, streams, weekly), cfg, calendar)
+    if episodes is None:
+        episodes = generate_episodes(cfg, calendar, streams, weekly)
+    # Episodes drawn for another alternative come in the order they arise; the order they
+    # reach their practice depends on this configuration (a new object if it differs).
+    episodes = in_request_order(episodes, cfg, calendar)
     service_books = build_books(cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)
-    # Many long-lived objects and few reference cycles: freezing the heap spares the
-    # collector from re-scanning it on every allocation burst in the booking pass.
-    gc.collect()
-    gc.freeze()
-    try:
-        journeys = run_booking_pass(episodes, cfg, calendar, service_books)
-    finally:
-        gc.unfreeze()
+    journeys = run_booking_pass(episodes, cfg, calendar, service_books)
     emergency = emergency_stage(cfg, calendar, streams, episodes, journeys)
     care = admissions_stage(cfg, calendar, episodes, journeys, emergency)
     settle_outcomes(journeys, emergency, care)
