@@ -13,7 +13,8 @@ Measures, in one run on this machine:
       about a million);
   (f) a long run: one replication of the default site over several years (--years);
   (g) a board sweep's pace: --sweep-sample replications on every core (n_jobs=-1), projected
-      to the 12-option x 30-replication x 1-year sweep (360 replications).
+      to the 12-option x 30-replication x 1-year sweep (360 replications);
+  (h) the coupled hospital stage's CPU time per replication-year (benchmarks/hospital_stage.py).
 Each measurement runs in its own process so peak memory is its own. Results go to
 outputs/benchmarks/<timestamp>/ as benchmark.json and benchmark.md; figures are ratios
 against the reference measured in the same run, so machines can be compared.
@@ -134,6 +135,10 @@ def _child(kind: str, arg: str) -> None:
         result = model_run(float(arg))
     elif kind == "long":
         result = model_run(1.0, run_weeks=52 * int(arg))
+    elif kind == "hospital":
+        from hospital_stage import measure_hospital_stage
+
+        result = measure_hospital_stage(int(arg))
     else:
         result = sweep_pace(int(arg))
     result["peak_rss_mb"] = _peak_rss_mb()
@@ -169,6 +174,7 @@ def main() -> int:
     if args.years:
         runs.append(_measure("long", str(args.years)))
     sweep = _measure("sweep", str(args.sweep_sample)) if args.sweep_sample else None
+    hospital = _measure("hospital", "2")
     base = runs[0]
     for r in runs:
         r["ratio_to_reference"] = r["per_second"] / reference["per_second"]
@@ -180,6 +186,7 @@ def main() -> int:
         "model": runs,
         "ratio_a_over_b": base["per_second"] / reference["per_second"],
         "sweep": sweep,
+        "hospital_stage": hospital,
         "git": git_state(ROOT),
         "packages": package_versions(),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
@@ -209,6 +216,13 @@ def main() -> int:
             f"a 12-option x 30-replication sweep would take about "
             f"{sweep['projected_board_sweep_minutes']:.1f} minutes.",
         ]
+    lines += [
+        "",
+        f"Hospital stage (A&E, beds, discharge, IC+): "
+        f"{hospital['cpu_seconds_per_replication_year']:.2f} s of CPU per replication-year "
+        f"(target 1.0 s; {hospital['cpu_seconds_per_replication']:.2f} s per "
+        f"{hospital['weeks_simulated']}-week replication).",
+    ]
     table = "\n".join(lines)
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     out = ROOT / "outputs" / "benchmarks" / stamp

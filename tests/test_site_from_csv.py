@@ -234,6 +234,22 @@ def test_frailty_calendar_and_copied_capacity_match_north_durham(sample_site):
     assert site_from_csv.REFERENCE_IC_PLACES == nd["intermediate_care"]["places"]
     assert list(site_from_csv.REFERENCE_MINORS_BY_HOUR) == nd_ed["minors_clinicians_by_hour"]
     assert list(site_from_csv.REFERENCE_MAJORS_BY_HOUR) == nd_ed["majors_clinicians_by_hour"]
+    assert site_from_csv.REFERENCE_MAJORS_SPACES == nd_ed["majors_spaces"]
+    assert site_from_csv.REFERENCE_SDEC_SPACES == nd_ed["sdec"]["spaces"]
+    assert {k: v for k, v in ed["sdec"].items() if k != "spaces"} == {
+        k: v for k, v in nd_ed["sdec"].items() if k != "spaces"
+    }
+    beds = nd["acute_beds"]
+    assert site_from_csv.REFERENCE_BEDS == beds["general_and_acute"]
+    assert site_from_csv.REFERENCE_BACKGROUND_PER_WEEK == beds["background_admissions_per_week"]
+    assert site_from_csv.REFERENCE_ESCALATION_SPACES == beds["escalation_spaces"]
+    for key in ("running_cost_per_bed_day_gbp", "escalate_after_hours"):
+        assert sample_site["acute_beds"][key] == beds[key], key
+    assert site_from_csv.REFERENCE_SOCIAL_CARE_PLACES == nd["social_care"]["places"]
+    assert (
+        sample_site["social_care"]["running_cost_per_place_day_gbp"]
+        == nd["social_care"]["running_cost_per_place_day_gbp"]
+    )
     weekday_clinics = sum(s["sessions_per_weekday"]["mon"] for s in nd_rac["sites"].values())
     assert site_from_csv.REFERENCE_RAC_SESSIONS_PER_WEEKDAY == weekday_clinics
     for staff in ("gp", "nurse", "pharmacist"):

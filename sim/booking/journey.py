@@ -340,6 +340,9 @@ def run_journeys(
             [booking.out_of_hours_route["nhs111"], booking.out_of_hours_route["ae"]]
         ),
         disposition=thresholds([a.nhs111.disposition[d] for d in NHS111_DISPOSITIONS]),
+        disposition_displaced=thresholds(
+            [a.nhs111.disposition_displaced[d] for d in NHS111_DISPOSITIONS]
+        ),
         rac_outcome=thresholds([a.rapid_assessment.outcome[o] for o in RAC_OUTCOMES]),
         hub_offer_share=float(booking.hub_offer_share),
         hub_accept_by_age=np.asarray([a.hubs.accept_share_by_age[b] for b in AGE_BANDS], float),

@@ -363,7 +363,8 @@ Rules = namedtuple(
         "max_callbacks",
         "no_slot",  # float64 (urgency, action) cumulative thresholds
         "out_of_hours_route",
-        "disposition",
+        "disposition",  # calls from urgent needs arising while practices are shut
+        "disposition_displaced",  # calls because no practice or hub slot was found
         "rac_outcome",
         "hub_offer_share",
         "hub_accept_by_age",
@@ -698,15 +699,18 @@ def try_hub(s, i, t, first, last, offered_by_practice):
 
 
 @rule
-def handle_111(s, i, t):
-    """NHS 111 disposes of a call. A need can call more than once: every call counts."""
+def handle_111(s, i, t, displaced):
+    """NHS 111 disposes of a call. A need can call more than once: every call counts. Why the
+    person called sets the disposition mix: an urgent need arising while practices are shut,
+    or a need displaced because no practice or hub slot was found (``displaced``)."""
     r, out = s.rules, s.out
     if out.nhs111_time[i] != out.nhs111_time[i]:  # NaN: the first call
         out.nhs111_time[i] = t
     k = s.logs.counts[LOG_NHS111]
     s.logs.nhs111_calls[k] = t
     s.logs.counts[LOG_NHS111] = k + 1
-    choice = pick(uniform(s, i, SALT_DISPOSITION), r.disposition)
+    mix = r.disposition_displaced if displaced else r.disposition
+    choice = pick(uniform(s, i, SALT_DISPOSITION), mix)
     if choice == DISPOSITION_SELF_CARE:
         out.outcome[i] = SELF_CARE
         flow(s, i, N_NHS111, N_SELF_CARE)
@@ -858,7 +862,7 @@ def ask_practice(s, i, t, attempt, today, minute, first, last):
                 push_event(s, r.next_open[today], EV_REQUEST, i, attempt + 1)
             elif action == 2:
                 flow(s, i, N_PRACTICE, N_NHS111)
-                handle_111(s, i, t)
+                handle_111(s, i, t, True)
             elif action == 3:
                 to_ae_dept(s, i, t, AE_VIA_DISPLACED, N_PRACTICE)
             else:
@@ -942,7 +946,7 @@ def out_of_hours(s, i):
     if kind & 1:
         if pick(uniform(s, i, SALT_OOH_ROUTE), r.out_of_hours_route) == 0:
             flow(s, i, N_NEED_OUT, N_NHS111)
-            handle_111(s, i, t)
+            handle_111(s, i, t, False)
         else:
             to_ae_dept(s, i, t, AE_VIA_DISPLACED, N_NEED_OUT)
         return True

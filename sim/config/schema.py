@@ -41,6 +41,12 @@ NO_SLOT_ACTIONS: tuple[str, ...] = ("book_later", "callback_next_day", "nhs111",
 OUT_OF_HOURS_ROUTES: tuple[str, ...] = ("nhs111", "ae")
 NHS111_DISPOSITIONS: tuple[str, ...] = ("self_care", "pharmacy", "primary_care", "ae", "ambulance")
 RAC_OUTCOMES: tuple[str, ...] = ("home", "intermediate_care", "admission")
+#: Who gets a free IC+ place first when both step-up and step-down requests are waiting.
+IC_PRIORITIES: tuple[str, ...] = ("first_come_first_served", "step_down_first", "step_up_first")
+#: Whether a calibration target was used to tune the model or held out to test it.
+CALIBRATION_ROLES: tuple[str, ...] = ("fitted", "held_out")
+#: What a background (elective or other) admission does when no acute bed is free.
+BACKGROUND_WHEN_FULL: tuple[str, ...] = ("wait", "cancel")
 
 SHARE_TOLERANCE = 1e-3
 
@@ -220,7 +226,22 @@ class FrailtyFrontOfHouse:
     close_minute: int = _f(1440, min=0, max=1440)
     weekdays: list[str] = _f(list(WEEKDAYS), choices=WEEKDAYS)
     admission_reduction: float = probability(0.0)  # relative cut in admissions of frail patients
+    # Multiplies the acute length of stay of frail patients the team assessed and who are
+    # still admitted (1 = no effect)
+    length_of_stay_multiplier: float = positive(1.0)
     running_cost_per_hour_gbp: float = nonneg(0.0)
+
+
+@dataclass
+class SameDayEmergencyCare:
+    """Same-day emergency care (SDEC): patients the A&E decides to admit for a same-day stay
+    are treated here instead of in an acute bed, while it is open and has a free space."""
+
+    spaces: int = nonneg(0)  # trolleys and chairs
+    open_minute: int = _f(0, min=0, max=1440)
+    close_minute: int = _f(0, min=0, max=1440)
+    weekdays: list[str] = _f(list(WEEKDAYS), choices=WEEKDAYS)
+    running_cost_per_hour_gbp: float = nonneg(0.0)  # staffing while open
 
 
 @dataclass
@@ -231,7 +252,34 @@ class EmergencyDepartment:
     # Clinicians on duty in each hour of the day (00..23), every day of the week
     minors_clinicians_by_hour: list[int] = profile(24, sums_to_one=False)
     majors_clinicians_by_hour: list[int] = profile(24, sums_to_one=False)
+    # Cubicles and trolley spaces of the majors stream (resuscitation bays included); an
+    # ambulance crew waits with its patient while none is free
+    majors_spaces: int = nonneg()
     frailty_front_of_house: FrailtyFrontOfHouse = _f()
+    sdec: SameDayEmergencyCare = _f()
+
+
+@dataclass
+class AcuteBeds:
+    """General and acute (G&A) beds of the hospital the A&E admits to."""
+
+    general_and_acute: int = nonneg()  # beds open
+    # Admissions the model does not generate (elective and other admissions), per week
+    background_admissions_per_week: float = nonneg()
+    running_cost_per_bed_day_gbp: float = nonneg(0.0)  # hotel and nursing, per bed open
+    # Full-capacity protocol: an emergency patient waiting escalate_after_hours for a bed moves
+    # to one of escalation_spaces extra spaces on the wards until a bed frees (0: none)
+    escalation_spaces: int = nonneg(0)
+    escalate_after_hours: float = positive(12.0)
+
+
+@dataclass
+class SocialCareCapacity:
+    """Discharge-to-assess and social care places for people leaving hospital (home care
+    packages and care-home assessment beds), held for the assessment period."""
+
+    places: int = nonneg()
+    running_cost_per_place_day_gbp: float = nonneg(0.0)
 
 
 @dataclass
@@ -250,6 +298,8 @@ class Site:
     rapid_assessment: RapidAssessment = _f()
     intermediate_care: IntermediateCareCapacity = _f()
     emergency_department: EmergencyDepartment = _f()
+    acute_beds: AcuteBeds = _f()
+    social_care: SocialCareCapacity = _f()
 
 
 @dataclass
@@ -328,8 +378,11 @@ class HubUse:
 
 @dataclass
 class Nhs111:
-    disposition: dict[str, float] = shares(NHS111_DISPOSITIONS)  # of triaged contacts
+    # Disposition of calls from urgent needs arising while practices are shut (acute needs)
+    disposition: dict[str, float] = shares(NHS111_DISPOSITIONS)
     minutes_to_ae: float = nonneg()  # from the call to arriving at A&E
+    # ... and of calls from needs displaced because no practice or hub slot was found in time
+    disposition_displaced: dict[str, float] = shares(NHS111_DISPOSITIONS)
 
 
 @dataclass
@@ -352,9 +405,19 @@ class IntermediateCareUse:
     stay_days: Lognormal = _f()
     step_up_share_from_practice: float = probability()  # frail urgent seen at practice/hub
     step_up_max_wait_days: float = nonneg()  # then admitted instead
-    step_down_share_of_admissions: float = probability()  # frail 65+ admissions
-    step_down_days_saved: float = nonneg()  # acute days saved by a step-down place
-    step_down_max_wait_days: float = nonneg()  # then discharged home without IC
+    # Frail (moderate/severe) 65+ admissions who leave hospital through an IC+ place; they
+    # stay in their bed, medically optimised, until one is free
+    step_down_share_of_admissions: float = probability()
+    # Who gets a place first when both kinds are waiting (see IC_PRIORITIES)
+    priority: str = _f("first_come_first_served", choices=IC_PRIORITIES)
+
+
+@dataclass
+class LeftWithoutBeingSeen:
+    """Walk-in patients who leave A&E if not seen in time."""
+
+    patience_minutes: Lognormal = _f()  # how long a patient will wait to be seen
+    oldest_age_band: str = _f("65-74", choices=AGE_BANDS)  # older patients do not leave
 
 
 @dataclass
@@ -373,6 +436,11 @@ class AccidentEmergency:
     ambulance_admission_multiplier: float = nonneg()
     displaced_admission_probability: float = probability()  # primary-care needs arriving at A&E
     four_hour_minutes: float = positive()
+    # Clinical handover of an ambulance patient once a space is free (the crew's time)
+    handover_minutes: Lognormal = _f()
+    left_without_being_seen: LeftWithoutBeingSeen = _f()
+    # Same-day emergency care: time a patient spends there (minutes)
+    sdec_minutes: Lognormal = _f()
     # Urgent needs seen at the practice that the GP sends to A&E, and how much likelier they
     # are to be admitted than self-presenting patients of their age
     gp_referral_share_of_urgent: float = probability(0.0)
@@ -380,12 +448,59 @@ class AccidentEmergency:
     # Distribution of clinician time: "lognormal" (median and mean of service_minutes) or
     # "exponential" (its mean only; for validation against queueing theory, conf/validation/)
     service_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))
+    # Self-presenting attendance rate of each eFI band relative to the fit, same age (65+)
+    frailty_attendance_ratio: dict[str, float] = _f(
+        {b: 1.0 for b in FRAILTY_BANDS}, keys=FRAILTY_BANDS, min=0
+    )
 
 
 @dataclass
 class Admissions:
-    length_of_stay_days_by_age: dict[str, float] = _f(keys=AGE_BANDS, min=0)  # mean, exponential
-    frailty_stay_multiplier: dict[str, float] = _f(keys=FRAILTY_BANDS, min=0)
+    """Acute length of stay, from admission to medically optimised for discharge."""
+
+    # Share of admissions with a same-day stay (discharged within the day), by age band
+    same_day_share_by_age: dict[str, float] = _f(keys=AGE_BANDS, min=0, max=1)
+    same_day_hours: Lognormal = _f()  # length of a same-day stay (hours)
+    # Overnight stays: mean days for a fit patient, by age band (lognormal)
+    length_of_stay_days_by_age: dict[str, float] = _f(keys=AGE_BANDS, min_exclusive=0)
+    frailty_stay_multiplier: dict[str, float] = _f(keys=FRAILTY_BANDS, min_exclusive=0)
+    # Median of an overnight stay as a share of its mean (the lognormal's spread)
+    stay_median_to_mean: float = _f(min_exclusive=0, max=1)
+    # Distribution of overnight stays: "lognormal" or "exponential" (its mean only; for
+    # validation against queueing theory, conf/validation/)
+    stay_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))
+
+
+@dataclass
+class Discharge:
+    """Leaving an acute bed once medically optimised."""
+
+    # Discharges happen between these minutes of the day; a patient optimised outside them
+    # leaves at the next opening (open == close: any time)
+    open_minute: int = _f(min=0, max=1440)
+    close_minute: int = _f(min=0, max=1440)
+    # Senior review each morning: an overnight stay is found medically optimised at the first
+    # review at or after the end of its acute stay (minute of the day; null: at once)
+    senior_review_minute: int | None = _f(min=0, max=1439)
+    # Organising a discharge home after an overnight stay once medically optimised: medicines
+    # to take home, transport, the discharge letter (hours; lognormal)
+    organise_home_hours: Lognormal = _f()
+    # Admissions aged 65+ who need a home care package or a care-home placement, by eFI band
+    social_care_share_65plus: dict[str, float] = _f(keys=FRAILTY_BANDS, min=0, max=1)
+    social_care_stay_days: Lognormal = _f()  # days a discharge-to-assess place is held
+
+
+@dataclass
+class BackgroundAdmissions:
+    """Elective and other admissions to acute beds that the model does not generate."""
+
+    weekday_share: list[float] = profile(7, sums_to_one=True)  # Mon..Sun
+    hour_share: list[float] = profile(24, sums_to_one=True)  # hour of admission
+    stay_days: Lognormal = _f()
+    # No bed free: wait for one (first come first served with emergencies) or be cancelled
+    when_full: str = _f("wait", choices=BACKGROUND_WHEN_FULL)
+    # Distribution of stays: "lognormal" or "exponential" (its mean only; for validation)
+    stay_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))
 
 
 @dataclass
@@ -403,7 +518,8 @@ class UnitCosts:
     ae_attendance_minor: float = nonneg()
     admission_short_stay: float = nonneg()  # stays under 2 days
     admission_long_stay: float = nonneg()
-    bed_day: float = nonneg()
+    sdec_attendance: float = nonneg()  # one same-day emergency care episode
+    bed_day: float = nonneg()  # a bed day of delayed discharge (medically optimised)
     short_stay_max_days: float = nonneg()
 
 
@@ -435,6 +551,8 @@ class Assumptions:
     intermediate_care: IntermediateCareUse
     ae: AccidentEmergency
     admissions: Admissions
+    discharge: Discharge
+    background_admissions: BackgroundAdmissions
     unit_costs: UnitCosts
     alternatives: Alternatives = _f()
 
@@ -488,6 +606,9 @@ class CalibrationTarget:
     source: str  # source key and figure
     value: float = _f()
     tolerance: float = nonneg()
+    # "fitted": a setting was tuned to reproduce it; "held_out": never tuned to, a test of
+    # the model
+    role: str = _f(choices=CALIBRATION_ROLES)
 
 
 @dataclass
@@ -697,6 +818,13 @@ def check_site(site: Site, path: str = "site") -> None:
 
 
 def check_assumptions(a: Assumptions, path: str = "assumptions") -> None:
+    if a.discharge.close_minute <= a.discharge.open_minute:
+        raise ConfigError(
+            f"{path}.discharge.close_minute",
+            a.discharge.close_minute,
+            f"must be after open_minute ({a.discharge.open_minute}); 0 and 1440 allow "
+            "discharges at any time",
+        )
     for urgency in URGENCIES:
         both = (
             a.alternatives.online_consultation.share[urgency]

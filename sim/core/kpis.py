@@ -12,14 +12,16 @@ window; annual costs scale the window's costs to 52.18 weeks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.config.schema import FIRST_OLDER_BAND, STAFF_TYPES, ModelConfig
+from sim.config.schema import STAFF_TYPES, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.demand import ROUTINE, URGENT, Episodes
+from sim.services.hospital.kpis import HOSPITAL_KPIS, hospital_costs, hospital_kpis
+from sim.services.hospital.model import HospitalResult
 
 if TYPE_CHECKING:  # imported for annotations only: model imports this module
     from sim.booking.journey import SystemJourneys
@@ -73,38 +75,6 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
         "attendances per week", "Rapid assessment clinic attendances", None
     ),
     "rac.wait_days_mean": KpiDefinition("days", "Rapid assessment wait (mean)", "lower"),
-    "ic.occupancy": KpiDefinition("share of places", "Intermediate care (IC+) occupancy", None),
-    "ic.step_up_per_week": KpiDefinition(
-        "people per week", "IC+ step-ups started (admissions avoided)", "higher"
-    ),
-    "ae.attendances_per_week": KpiDefinition("attendances per week", "A&E attendances", "lower"),
-    "ae.attendances_per_1000_year": KpiDefinition(
-        "attendances per 1,000 patients per year", "A&E attendance rate", "lower"
-    ),
-    "ae.primary_care_treatable_per_week": KpiDefinition(
-        "attendances per week", "A&E attendances treatable in primary care", "lower"
-    ),
-    "ae.primary_care_treatable_share": KpiDefinition(
-        "share of attendances", "Share of A&E treatable in primary care", "lower"
-    ),
-    "ae.four_hour_performance": KpiDefinition(
-        "share of attendances", "A&E 4-hour performance", "higher"
-    ),
-    "ae.time_in_department_mean_min": KpiDefinition(
-        "minutes", "A&E time in department (mean)", "lower"
-    ),
-    "ae.time_in_department_p95_min": KpiDefinition(
-        "minutes", "A&E time in department (95th centile)", "lower"
-    ),
-    "ae.admissions_per_week": KpiDefinition("admissions per week", "Admissions via A&E", "lower"),
-    "ae.conversion": KpiDefinition("share of attendances", "A&E admission conversion", None),
-    "ae.conversion_65plus": KpiDefinition(
-        "share of attendances aged 65+", "A&E admission conversion, 65+", None
-    ),
-    "system.admissions_per_week": KpiDefinition(
-        "admissions per week", "Emergency admissions (all routes)", "lower"
-    ),
-    "system.bed_days_per_week": KpiDefinition("bed days per week", "Hospital bed days", "lower"),
     "system.episodes_per_week": KpiDefinition(
         "episodes per week", "Episodes of need arising", None
     ),
@@ -119,6 +89,10 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     ),
     "cost.total_annual_gbp": KpiDefinition("£ per year (2024/25 prices)", "Total cost", "lower"),
 }
+# The hospital's KPIs (A&E, beds, discharge, IC+) are defined with its model.
+KPI_DEFINITIONS.update(
+    {key: KpiDefinition(*definition) for key, definition in HOSPITAL_KPIS.items()}
+)
 
 
 @dataclass
@@ -132,8 +106,7 @@ class KpiInputs:
     hubs: HubBooks
     clinics: ClinicBooks
     frail_service: HubBooks
-    emergency: Any  # model.EmergencyStage
-    care: Any  # services.intermediate_care.IntermediateCareResult
+    hospital: HospitalResult
     first_day: int
     last_day: int
 
@@ -217,8 +190,8 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
 
 
 def service_kpis(k: KpiInputs) -> dict[str, float]:
-    """Hubs, NHS 111, rapid assessment, intermediate care, A&E, admissions."""
-    sj, ed, care = k.journeys, k.emergency, k.care
+    """Hubs, NHS 111, rapid assessment, and the hospital (A&E, beds, discharge, IC+)."""
+    sj = k.journeys
     weeks = k.weeks
     population = k.practices.list_sizes.sum()
 
@@ -227,48 +200,21 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
     rac_ref_in = k.in_window(np.nan_to_num(sj.rac_referral_time, nan=-1.0)) & ~np.isnan(sj.rac_time)
     rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
-
-    arrive = ed.arrivals.time
-    ae_in = k.in_window(arrive)
-    stay = (ed.outcome.departure_time - arrive)[ae_in]
-    admitted_in = ed.outcome.admitted & ae_in
-    older_in = ae_in & (ed.age_band >= FIRST_OLDER_BAND)
-    n_ae = int(ae_in.sum())
-
-    places = k.cfg.site.intermediate_care.places
-    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
-    step_up_started = care.step_ups.started & k.in_window(
-        np.nan_to_num(care.step_ups.start_time, nan=-1.0)
-    )
-    admit_in = k.in_window(care.admissions.time)
-    return {
+    out = {
         "hub.appointments_per_week": hub_in.sum() / weeks,
         "hub.utilisation": _share(hub_in.sum(), hub_offered),
         "nhs111.contacts_per_week": k.in_window(sj.nhs111_calls).sum() / weeks,
         "rac.attendances_per_week": rac_in.sum() / weeks,
         "rac.wait_days_mean": _mean(rac_wait),
-        "ic.occupancy": _share(care.occupancy_mean(lo, hi), places),
-        "ic.step_up_per_week": step_up_started.sum() / weeks,
-        "ae.attendances_per_week": n_ae / weeks,
-        "ae.attendances_per_1000_year": n_ae / weeks * WEEKS_PER_YEAR / (population / 1000),
-        "ae.primary_care_treatable_per_week": (ed.primary_care_treatable & ae_in).sum() / weeks,
-        "ae.primary_care_treatable_share": _share((ed.primary_care_treatable & ae_in).sum(), n_ae),
-        "ae.four_hour_performance": _share(
-            (stay <= k.cfg.assumptions.ae.four_hour_minutes).sum(), n_ae
-        ),
-        "ae.time_in_department_mean_min": _mean(stay),
-        "ae.time_in_department_p95_min": _pct(stay, 95),
-        "ae.admissions_per_week": admitted_in.sum() / weeks,
-        "ae.conversion": _share(admitted_in.sum(), n_ae),
-        "ae.conversion_65plus": _share((admitted_in & older_in).sum(), older_in.sum()),
-        "system.admissions_per_week": admit_in.sum() / weeks,
-        "system.bed_days_per_week": care.admissions.bed_days[admit_in].sum() / weeks,
     }
+    step_up_time = np.asarray(sj.handoffs.step_up_time, dtype=float)
+    out.update(hospital_kpis(k.hospital, step_up_time, k.cfg, k.first_day, k.last_day, population))
+    return out
 
 
 def cost_kpis(k: KpiInputs) -> dict[str, float]:
     """Annual running cost of the services' capacity, and of the activity they see."""
-    cfg, sj, ed, care = k.cfg, k.journeys, k.emergency, k.care
+    cfg, sj = k.cfg, k.journeys
     costs, site = cfg.assumptions.unit_costs, cfg.site
     weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
     per_year = WEEKS_PER_YEAR / weeks
@@ -283,17 +229,7 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     hub_slots = sum(b.slots_on(d) for b in k.hubs.books for d in range(first_day, last_day))
     hub = hub_slots * site.hubs.running_cost_per_slot_gbp
     rac = k.clinics.weekly_sessions * weeks * site.rapid_assessment.running_cost_per_session_gbp
-    days = last_day - first_day
-    ic = (
-        site.intermediate_care.places * days * site.intermediate_care.running_cost_per_place_day_gbp
-    )
-    foh = site.emergency_department.frailty_front_of_house
-    foh_cost = 0.0
-    if foh.enabled:
-        # A session that closes before it opens runs overnight.
-        minutes_a_day = (foh.close_minute - foh.open_minute) % 1440 or 1440
-        hours_a_week = len(foh.weekdays) * minutes_a_day / 60
-        foh_cost = hours_a_week * weeks * foh.running_cost_per_hour_gbp
+    hospital_capacity, hospital_activity = hospital_costs(k.hospital, cfg, first_day, last_day)
     frail_slots = sum(
         b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
     )
@@ -317,23 +253,14 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
         + (outcome == ledger.PHARMACY_FIRST).sum() * alternatives.pharmacy_first.cost_per_use_gbp
         + bookings * cfg.assumptions.dna.reminder_cost_per_booking_gbp
     )
-    services = (practice + hub + rac + ic + foh_cost + frail + schemes) * per_year
+    services = (practice + hub + rac + hospital_capacity + frail + schemes) * per_year
 
     contacts_111 = k.in_window(sj.nhs111_calls).sum()
-    ae_in = k.in_window(ed.arrivals.time)
-    pct = ed.primary_care_treatable & ae_in
-    admit_in = k.in_window(care.admissions.time)
-    short = care.admissions.stay_days < costs.short_stay_max_days
     activity = (
         contacts_111 * costs.nhs111_contact
         + (outcome == ledger.PHARMACY).sum() * costs.pharmacy_consultation
         + (outcome == ledger.OUT_OF_HOURS_GP).sum() * costs.out_of_hours_gp_case
-        + (ed.ambulance & ae_in).sum() * costs.ambulance_conveyance
-        + pct.sum() * costs.ae_attendance_minor
-        + (ae_in & ~pct).sum() * costs.ae_attendance
-        + (admit_in & short).sum() * costs.admission_short_stay
-        + (admit_in & ~short).sum() * costs.admission_long_stay
-        + care.admissions.step_down_wait_days[admit_in].sum() * costs.bed_day
+        + hospital_activity
     ) * per_year
     return {
         "cost.services_annual_gbp": float(services),
@@ -357,16 +284,17 @@ def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     """Origin -> destination transitions per week: episodes that arose in the window, plus
     self-presenting A&E arrivals in the window."""
     from sim.booking.journey import FLOW_NODES, NODE
+    from sim.services.hospital.arrivals import SELF_PRESENTING
 
-    sj, ed = k.journeys, k.emergency
+    sj, att, ae = k.journeys, k.hospital.attendances, k.hospital.ae
     keep = k.in_window(k.episodes.time)[sj.flow_episode]
     n = len(FLOW_NODES)
     pair = sj.flow_from[keep].astype(np.int64) * n + sj.flow_to[keep]
     matrix = np.bincount(pair, minlength=n * n).reshape(n, n).astype(float)
-    sp = (ed.source == 0) & k.in_window(ed.arrivals.time)
+    sp = (att.source == SELF_PRESENTING) & k.in_window(att.time)
     matrix[NODE["self_presenting"], NODE["ae"]] += sp.sum()
-    matrix[NODE["ae"], NODE["admission"]] += (sp & ed.outcome.admitted).sum()
-    matrix[NODE["ae"], NODE["home"]] += (sp & ~ed.outcome.admitted).sum()
+    matrix[NODE["ae"], NODE["admission"]] += (sp & ae.admitted).sum()
+    matrix[NODE["ae"], NODE["home"]] += (sp & ~ae.admitted).sum()
     rows = {}
     for i, j in zip(*np.nonzero(matrix), strict=True):
         rows[(FLOW_NODES[i], FLOW_NODES[j])] = float(matrix[i, j] / k.weeks)

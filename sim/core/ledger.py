@@ -26,6 +26,7 @@ TERMINAL_STATES: tuple[tuple[str, str], ...] = (
     ("resolved_online", "resolved by online consultation / digital triage without an appointment"),
     ("frail_weekend_gp", "seen by the weekend GP service for frail patients and care homes"),
     ("pharmacy_first", "treated by a community pharmacy under the minor-ailments scheme"),
+    ("ae_left_unseen", "went to A&E and left before being seen"),
 )
 STATE_INDEX = {name: i for i, (name, _) in enumerate(TERMINAL_STATES)}
 PENDING = STATE_INDEX["pending"]
@@ -44,6 +45,7 @@ INTERMEDIATE_CARE = STATE_INDEX["intermediate_care"]
 RESOLVED_ONLINE = STATE_INDEX["resolved_online"]
 FRAIL_WEEKEND_GP = STATE_INDEX["frail_weekend_gp"]
 PHARMACY_FIRST = STATE_INDEX["pharmacy_first"]
+AE_LEFT_UNSEEN = STATE_INDEX["ae_left_unseen"]
 
 
 class ConservationError(AssertionError):

@@ -155,7 +155,10 @@ def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
 
 
 def calibration_table(summary: pd.DataFrame, calibration: Calibration) -> pd.DataFrame:
-    """Simulated means against published targets: ``within`` when |mean - target| <= tolerance."""
+    """Simulated means against published targets: ``within`` when |mean - target| <= tolerance.
+
+    ``role`` says whether a setting was tuned to the target (``fitted``) or not
+    (``held_out``: meeting it tests the model)."""
     by_kpi = summary.set_index("kpi")
     rows = []
     for t in calibration.targets:
@@ -165,11 +168,12 @@ def calibration_table(summary: pd.DataFrame, calibration: Calibration) -> pd.Dat
         else:
             mean = lo = hi = float("nan")
         within = bool(np.isfinite(mean) and abs(mean - t.value) <= t.tolerance)
-        rows.append((t.target, t.source, t.value, t.tolerance, mean, lo, hi, within))
+        rows.append((t.target, t.role, t.source, t.value, t.tolerance, mean, lo, hi, within))
     return pd.DataFrame(
         rows,
         columns=[
             "target",
+            "role",
             "source",
             "target_value",
             "tolerance",

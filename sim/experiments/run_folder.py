@@ -218,16 +218,22 @@ def format_summary(summary: pd.DataFrame, level: float, headline: list[str] | No
 def format_calibration(calibration: pd.DataFrame) -> str:
     width = max([len(t) for t in calibration.target] + [6])
     lines = [
-        f"{'Calibration target':<{width}}  {'target':>10}  {'simulated':>10}  {'CI':>21}  within",
-        "-" * (width + 60),
+        f"{'Calibration target':<{width}}  {'role':<8}  {'target':>12}  {'simulated':>10}  "
+        f"{'CI':>21}  within",
+        "-" * (width + 72),
     ]
     for row in calibration.itertuples():
         ci = f"{_fmt(row.ci_low)} to {_fmt(row.ci_high)}"
         tgt = f"{_fmt(row.target_value)}±{_fmt(row.tolerance)}"
         mark = "yes" if row.within else "NO"
+        role = str(row.role).replace("_", " ")
         lines.append(
-            f"{row.target:<{width}}  {tgt:>10}  {_fmt(row.simulated_mean):>10}  {ci:>21}  {mark}"
+            f"{row.target:<{width}}  {role:<8}  {tgt:>12}  {_fmt(row.simulated_mean):>10}  "
+            f"{ci:>21}  {mark}"
         )
+    lines.append(
+        "role: fitted = a setting was tuned to reproduce it; held out = never tuned to (a test)"
+    )
     return "\n".join(lines)
 
 

@@ -202,6 +202,7 @@ def calibration_blocks(data: ReportData) -> list[Block]:
     tab = pd.DataFrame(
         {
             "Calibration target": c.target,
+            "role": [str(r).replace("_", " ") for r in c.get("role", [""] * len(c))],
             "source": c.source,
             "target": [
                 f"{fmt(v)} ± {fmt(t)}" for v, t in zip(c.target_value, c.tolerance, strict=True)
@@ -216,9 +217,10 @@ def calibration_blocks(data: ReportData) -> list[Block]:
         Block(
             "p",
             f"Simulated baseline against published targets ({data.title(data.base.name)} run, "
-            "calibration.csv); 'within' when |mean - target| <= tolerance. Short runs do not "
-            "reproduce annual figures (seasonality): read with the run length in the "
-            "provenance block.",
+            "calibration.csv); 'within' when |mean - target| <= tolerance. Role 'fitted': a "
+            "setting was tuned to reproduce the target; 'held out': nothing was tuned to it, so "
+            "meeting it is a test of the model. Short runs do not reproduce annual figures "
+            "(seasonality): read with the run length in the provenance block.",
         ),
         Block("table", "Calibration table", tab),
     ]

@@ -22,8 +22,9 @@ arXiv:2107.02270; matplotlib's ``petroff10``). No vetted palette has twelve colo
 reader can tell apart, so the two additions were chosen as the pair that keeps the palette
 furthest apart under simulated colour blindness (Machado et al. 2009): every pair of the
 twelve is at least 15 CIELAB units apart under protanopia and deuteranopia and 11 under
-tritanopia (``tests/test_report_style.py`` checks this). Markers are distinct for all twelve,
-so no reader has to rely on colour alone.
+tritanopia (``tests/test_report_style.py`` checks this). Markers are distinct for fifteen
+options, so no reader has to rely on colour alone; from the thirteenth option on, colours
+repeat from the start of the palette with hollow markers.
 
 Other series
 ------------
@@ -66,7 +67,7 @@ TOL_MUTED = (
 )
 PETROFF_ADDITIONS = ("#3F90DA", "#FFA90E")  # blue, orange
 OPTION_COLOURS = (BASELINE_COLOUR, *TOL_MUTED, *PETROFF_ADDITIONS)
-OPTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<", ">", "p")
+OPTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<", ">", "p", "d", "H", "8")
 #: Neutral colours for what is not an option (reference lines, context series).
 GREY, LIGHT_GREY = "#777777", "#BBBBBB"
 #: Highlight for demand that was not met where it first arose (flow diagram).
@@ -106,16 +107,17 @@ def option_style(name: str, folder: Path = SCENARIO_DIR) -> OptionStyle:
     n = len(OPTION_COLOURS)
     if name in names:
         i = names.index(name)
-        # Beyond twelve options colours repeat; the marker cycle is the same length, so a
-        # repeated colour is hollow to stay distinguishable from the first use.
-        return OptionStyle(OPTION_COLOURS[i % n], OPTION_MARKERS[i % n], hollow=i >= n)
+        # Beyond twelve options colours repeat, hollow, with markers of their own.
+        marker = OPTION_MARKERS[i % len(OPTION_MARKERS)]
+        return OptionStyle(OPTION_COLOURS[i % n], marker, hollow=i >= n)
     parts = name.split(COMBINATION_SEPARATOR)
     if len(parts) > 1 and all(p in names for p in parts):
         first, second = option_style(parts[0], folder), option_style(parts[1], folder)
         return OptionStyle(first.colour, second.marker, hollow=True)
     h = _hashed(name)
     # not the baseline's black: an unknown option must not look like the baseline
-    return OptionStyle(OPTION_COLOURS[1 + h % (n - 1)], OPTION_MARKERS[h % n], hollow=True)
+    marker = OPTION_MARKERS[h % len(OPTION_MARKERS)]
+    return OptionStyle(OPTION_COLOURS[1 + h % (n - 1)], marker, hollow=True)
 
 
 def option_colour(name: str) -> str:

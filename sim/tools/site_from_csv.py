@@ -61,7 +61,13 @@ REFERENCE_LIST_SIZE = 255_000
 REFERENCE_IC_PLACES = 115
 REFERENCE_RAC_SESSIONS_PER_WEEKDAY = 2  # two sites x one clinic a weekday
 REFERENCE_MINORS_BY_HOUR = (2, 2, 2, 2, 2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 4, 4, 3, 3)
-REFERENCE_MAJORS_BY_HOUR = (3, 3, 3, 3, 3, 3, 3, 4, 5, 6, 8, 9, 9, 9, 9, 9, 9, 9, 8, 7, 6, 5, 4, 4)
+REFERENCE_MAJORS_BY_HOUR = (2, 2, 2, 2, 2, 2, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7, 7, 7, 6, 6, 5, 4, 3, 3)
+REFERENCE_MAJORS_SPACES = 28
+REFERENCE_SDEC_SPACES = 8
+REFERENCE_BEDS = 515
+REFERENCE_BACKGROUND_PER_WEEK = 120
+REFERENCE_SOCIAL_CARE_PLACES = 52
+REFERENCE_ESCALATION_SPACES = 20
 SESSIONS_PER_FTE_WEEK = 9  # practice_capacity.<staff>.sessions_per_fte_week
 DEFAULT_OPEN_MINUTE = 480  # 08:00, GMS core hours
 DEFAULT_CLOSE_MINUTE = 1110  # 18:30
@@ -656,6 +662,10 @@ class SitePlan:
     def ic_places(self) -> int:
         return max(1, _round_half_up(REFERENCE_IC_PLACES * self.scale))
 
+    def scaled(self, reference: float) -> int:
+        """A North Durham capacity scaled by registered population, rounded, at least 1."""
+        return max(1, _round_half_up(reference * self.scale))
+
     def rac_sessions(self) -> int:
         return max(1, _round_half_up(REFERENCE_RAC_SESSIONS_PER_WEEKDAY * self.scale))
 
@@ -836,14 +846,39 @@ def render(plan: SitePlan) -> str:
         '  title: "Emergency department (type 1)"   # rename to your A&E',
         "  # Clinicians on duty by hour 00..23: North Durham's rota, shaped to arrivals [HSCIC15 "
         "profile, P]",
-        "  # and calibrated to 74% four-hour performance [RCEM, D], scaled by registered "
-        f"population (x {scale:.3f}),",
+        "  # the majors rota fitted to the type 1 four-hour share [NHSEAE, D]; scaled by "
+        f"registered population (x {scale:.3f}),",
         "  # rounded, at least 1 an hour [D]. A&E demand is modelled per registered patient, so "
         "the",
         "  # department is taken to serve the lists above; set your own rota if it serves more.",
         f"  minors_clinicians_by_hour: {_flow(plan.clinicians(REFERENCE_MINORS_BY_HOUR))}",
         f"  majors_clinicians_by_hour: {_flow(plan.clinicians(REFERENCE_MAJORS_BY_HOUR))}",
+        f"  {_pad(f'majors_spaces: {plan.scaled(REFERENCE_MAJORS_SPACES)}', 33)}# cubicles and "
+        f"trolleys: North Durham {REFERENCE_MAJORS_SPACES} x {scale:.3f} [HBN15, D/P]",
         FRAILTY_FRONT_OF_HOUSE.rstrip("\n"),
+        SDEC.rstrip("\n").replace(
+            "spaces: SCALED", f"spaces: {plan.scaled(REFERENCE_SDEC_SPACES)}".ljust(14)
+        ),
+        "",
+        "acute_beds:                        # general and acute (G&A) beds the A&E admits to",
+        f"  {_pad(f'general_and_acute: {plan.scaled(REFERENCE_BEDS)}', 33)}# North Durham "
+        f"{REFERENCE_BEDS} (fitted to 93.5% occupancy) x {scale:.3f}; set your trust's [D]",
+        f"  background_admissions_per_week: {plan.scaled(REFERENCE_BACKGROUND_PER_WEEK)}   "
+        f"# elective and other admissions: North Durham {REFERENCE_BACKGROUND_PER_WEEK} x "
+        f"{scale:.3f} [NAO13, P]",
+        "  running_cost_per_bed_day_gbp: 345     # standard bed excluding diagnosis and "
+        "treatment [PQ165361, V]",
+        f"  {_pad(f'escalation_spaces: {plan.scaled(REFERENCE_ESCALATION_SPACES)}', 33)}# "
+        f"full-capacity protocol: North Durham {REFERENCE_ESCALATION_SPACES} x {scale:.3f} "
+        "[FCP, P]",
+        "  escalate_after_hours: 8          # [FCP, P]",
+        "",
+        "social_care:                       # discharge to assess: home care and care-home "
+        "assessment places [IPACS, P]",
+        f"  {_pad(f'places: {plan.scaled(REFERENCE_SOCIAL_CARE_PLACES)}', 33)}# North Durham "
+        f"{REFERENCE_SOCIAL_CARE_PLACES} x {scale:.3f} [D]",
+        "  running_cost_per_place_day_gbp: 100   # reablement and care-home assessment beds "
+        "[PSSRU24, D/P]",
         "",
         FRAIL_WEEKEND_SERVICE.rstrip("\n"),
     ]
@@ -912,8 +947,18 @@ FRAILTY_FRONT_OF_HOUSE = """\
     open_minute: 480               # 08:00
     close_minute: 1200             # 20:00
     weekdays: [mon, tue, wed, thu, fri, sat, sun]
-    admission_reduction: 0.20      # relative cut in admissions of frail attenders [P]
+    admission_reduction: 0.12      # 85+ conversion 69.6% -> 61.2% [CONROY14, V]
+    length_of_stay_multiplier: 0.95  # mixed evidence [CONROY14, BGS25, NG94, P]
     running_cost_per_hour_gbp: 250 # consultant £178/h + nurse/therapist [PSSRU25, D/P]
+"""
+
+SDEC = """\
+  sdec:                            # same-day emergency care, 7 days, >= 12 h a day [RCEM24, V2]
+    spaces: SCALED                 # North Durham 8, scaled by population [P]
+    open_minute: 480               # 08:00
+    close_minute: 1200             # 20:00
+    weekdays: [mon, tue, wed, thu, fri, sat, sun]
+    running_cost_per_hour_gbp: 350 # consultant + two nurses + support worker [PSSRU25, D/P]
 """
 
 FRAIL_WEEKEND_SERVICE = """\

@@ -272,4 +272,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report(Path(argv[0]))
     return 0
-

@@ -178,7 +178,7 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
     if k is None:
         raise ValueError("daily_series needs a replication run with keep_detail=True")
     n_days = int(k.last_day)
-    sj, ed = k.journeys, k.emergency
+    sj, h = k.journeys, k.hospital
 
     tna = np.asarray(sj.third_next_available, dtype=float)[:n_days]
     sampled = np.isfinite(tna)
@@ -204,10 +204,11 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
     ).astype(np.int64)
 
     hourly = np.full(n_days * HOURS_PER_DAY, np.nan)
-    occ = np.asarray(ed.outcome.hourly_occupancy, dtype=float)[: n_days * HOURS_PER_DAY]
+    occ = h.ae_hourly_occupancy(n_days * HOURS_PER_DAY)
     hourly[: occ.size] = occ
     ic = np.full(n_days, np.nan)
-    ic_occ = np.asarray(k.care.daily_occupancy, dtype=float)[:n_days]
+    day_edges = np.arange(n_days + 1, dtype=float) * MINUTES_PER_DAY
+    ic_occ = h.places_used(h.ic_stays, day_edges)
     ic[: ic_occ.size] = ic_occ
 
     return {
