@@ -79,6 +79,14 @@ def configurations(draw, n_practices: int):
     o["site.emergency_department.minors_clinicians_by_hour"] = draw(rota())
     o["site.emergency_department.majors_clinicians_by_hour"] = draw(rota())
     o["site.emergency_department.frailty_front_of_house.enabled"] = draw(st.booleans())
+    o["site.emergency_department.majors_spaces"] = draw(st.integers(1, 20))
+    o["site.emergency_department.sdec.spaces"] = draw(st.integers(0, 4))
+    o["site.acute_beds.general_and_acute"] = draw(st.integers(0, 60))  # 0: nobody gets a bed
+    o["site.acute_beds.escalation_spaces"] = draw(st.integers(0, 5))
+    o["site.acute_beds.background_admissions_per_week"] = draw(
+        st.one_of(st.just(0.0), st.floats(0.0, 30.0))
+    )
+    o["site.social_care.places"] = draw(st.integers(0, 20))
     o["assumptions.demand.scale"] = draw(st.one_of(st.just(0.0), st.floats(0.0, 2.0)))
     ae_scale = draw(st.one_of(st.just(0.0), st.floats(0.0, 2.0)))
     o["ae_scale"] = ae_scale

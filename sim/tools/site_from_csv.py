@@ -1164,8 +1164,10 @@ def summary(plan: SitePlan) -> list[str]:
     lines += [
         f"Capacity defaults from North Durham, scaled by {plan.total:,} / 255,000 = "
         f"{plan.scale:.3f}: IC+ places {plan.ic_places()}, rapid assessment clinics "
-        f"{plan.rac_sessions()} a weekday, A&E clinicians by hour; rates per 1,000 copied. "
-        "Edit them to match your area.",
+        f"{plan.rac_sessions()} a weekday, A&E clinicians by hour, majors spaces "
+        f"{plan.scaled(REFERENCE_MAJORS_SPACES)}, G&A beds {plan.scaled(REFERENCE_BEDS)}, "
+        f"social care places {plan.scaled(REFERENCE_SOCIAL_CARE_PLACES)}; rates per 1,000 "
+        "copied. Edit them to match your area.",
         f"Run it: python -m sim site={plan.name}",
     ]
     return lines

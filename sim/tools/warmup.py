@@ -68,6 +68,8 @@ SERIES: dict[str, SeriesInfo] = {
     ),
     "ae_occupancy": SeriesInfo("A&E patients in the department (daily mean)", "patients"),
     "ic_occupancy": SeriesInfo("IC+ places in use (daily mean)", "places"),
+    "bed_occupancy": SeriesInfo("G&A beds occupied (daily mean)", "beds"),
+    "social_care_occupancy": SeriesInfo("Social care places in use (daily mean)", "places"),
 }
 
 
@@ -206,10 +208,7 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
     hourly = np.full(n_days * HOURS_PER_DAY, np.nan)
     occ = h.ae_hourly_occupancy(n_days * HOURS_PER_DAY)
     hourly[: occ.size] = occ
-    ic = np.full(n_days, np.nan)
     day_edges = np.arange(n_days + 1, dtype=float) * MINUTES_PER_DAY
-    ic_occ = h.places_used(h.ic_stays, day_edges)
-    ic[: ic_occ.size] = ic_occ
 
     return {
         "practice_third_next_available": tna_mean,
@@ -217,7 +216,9 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
         "practice_booked_ahead": _booked_ahead(sj.booked_time, sj.appointment_day, n_days),
         "hub_booked_ahead": _booked_ahead(sj.hub_booked_time, hub_day, n_days),
         "ae_occupancy": hourly.reshape(n_days, HOURS_PER_DAY).mean(axis=1),
-        "ic_occupancy": ic,
+        "ic_occupancy": h.places_used(h.ic_stays, day_edges),
+        "bed_occupancy": h.beds_occupied(day_edges),
+        "social_care_occupancy": h.places_used(h.social_stays, day_edges),
     }
 
 
