@@ -29,16 +29,12 @@ WARMUP_WEEKS, RUN_WEEKS = 13, 52
 def measure_hospital_stage(replications: int = 3) -> dict:
     """CPU seconds of the hospital stage per replication, and per replication-year."""
     sys.path.insert(0, str(ROOT))
-    from sim.booking.journey import run_journeys
+    from sim.booking.preparation import run_booking_pass
     from sim.config.compose import compose_validated
     from sim.core.demand import generate_episodes
-    from sim.core.replication import make_calendar
+    from sim.core.replication import hospital_stage, make_calendar
     from sim.core.streams import Streams
-    from sim.services.hospital.arrivals import hospital_arrivals
-    from sim.services.hospital.model import simulate_hospital
-    from sim.services.hub import build_frail_weekend_books, build_hub_books
-    from sim.services.practice import build_practice_books
-    from sim.services.rapid_assessment import build_rac_books
+    from sim.services.catalogue import build_books
 
     _, run_cfg, _ = compose_validated([])
     cfg = run_cfg.model
@@ -47,18 +43,9 @@ def measure_hospital_stage(replications: int = 3) -> dict:
         calendar = make_calendar(cfg, WARMUP_WEEKS, RUN_WEEKS)
         streams = Streams(run_cfg.seed, r)
         episodes = generate_episodes(cfg, calendar, streams)
-        journeys = run_journeys(
-            episodes,
-            cfg,
-            calendar,
-            build_practice_books(cfg, calendar),
-            build_hub_books(cfg, calendar),
-            build_rac_books(cfg, calendar),
-            build_frail_weekend_books(cfg, calendar),
-        )
+        journeys = run_booking_pass(episodes, cfg, calendar, build_books(cfg, calendar))
         started = time.process_time()
-        arrivals = hospital_arrivals(cfg, calendar, streams, episodes, journeys.handoffs)
-        result = simulate_hospital(arrivals, cfg, calendar, streams)
+        result, _ = hospital_stage(cfg, calendar, streams, episodes, journeys)
         seconds.append(time.process_time() - started)
         attendances.append(len(result.attendances))
         admissions.append(len(result.admissions))

@@ -7,6 +7,7 @@ folder's path, so scripts can capture it.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -20,9 +21,12 @@ from sim.config.compose import (
     register,
     validate,
 )
-from sim.config.locations import CONF_DIR
+from sim.config.locations import CONF_SOURCE
 from sim.config.schema import ConfigError
 from sim.experiments import outputs
+
+#: Writes to the run folder's run.log (configured in conf/config.yaml, hydra.job_logging).
+log = logging.getLogger(__name__)
 
 #: Exit codes: 1 is any other failure (a write that failed, a bug); see docs/reliability.md.
 EXIT_FAILURE = 1
@@ -119,6 +123,10 @@ def run_job(cfg: DictConfig) -> str:
     from sim.experiments.replication_store import ResumeRefused, kept_replications
     from sim.experiments.run_folder import config_fingerprint, execute_run, print_summary
 
+    if "psa" in cfg:  # a parameter set of python -m sim uncertainty
+        import importlib
+
+        return importlib.import_module("sim.tools.uncertainty").run_set_job(cfg)
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
@@ -127,6 +135,7 @@ def run_job(cfg: DictConfig) -> str:
         run_cfg, data = validate(cfg)
     except ConfigError as err:
         report_config_error(err)
+        log.error("Configuration error: %s", err)
         outputs.atomic_write_json(
             out_dir / "manifest.json",
             {"status": "invalid_config", "error": str(err), "finished_utc": outputs.now_utc()},
@@ -137,14 +146,15 @@ def run_job(cfg: DictConfig) -> str:
     scenario = run_cfg.model.scenario
     if in_sweep and _already_complete(out_dir, config_fingerprint(data)):
         print(f"{scenario}: already complete, skipped")
+        log.info("Already complete with the same configuration: skipped")
         print(out_dir)
         return str(out_dir)
-    from sim.booking.kernel import needs_compiling
+    from sim.booking.engine import needs_compiling
 
     if needs_compiling():
         print(
             "First run of this version on this machine: compiling the booking pass "
-            "(about 2-3 minutes, once; later runs start at once)",
+            "(under a minute, once; later runs start at once)",
             flush=True,
         )
     started = time.perf_counter()
@@ -228,7 +238,26 @@ COMMANDS = {
     "validate": ("sim.tools.validate", "verification and validation suite"),
     "warmup": ("sim.tools.warmup", "how long the warm-up must be (MSER-5)"),
     "site-from-csv": ("sim.tools.site_from_csv", "a site from NHS Digital registration files"),
+    "init": ("sim.tools.workspace", "a working folder for your own sites, options and outputs"),
+    "uncertainty": (
+        "sim.tools.uncertainty",
+        "probabilistic sensitivity analysis of the options (or re-make one's tables and report)",
+    ),
 }
+
+
+def command_list() -> str:
+    """What ``nhs-sim --help`` says first: the commands, then Hydra's help for a run."""
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: nhs-sim [KEY=VALUE ...]         run the model (same as: python -m sim ...)",
+        "       nhs-sim COMMAND [ARGS ...]      (COMMAND --help for its options)",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()),
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def run_command(name: str, argv: list[str]) -> int:
@@ -245,13 +274,15 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:
         raise SystemExit(run_command(argv[0], argv[1:]))
+    if argv[:1] in (["--help"], ["-h"]):
+        print(command_list())
     register()
     if not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
         code = preflight(argv)
         if code:
             raise SystemExit(code)
 
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    @hydra.main(version_base="1.3", config_path=CONF_SOURCE, config_name="config")
     def _app(cfg: DictConfig) -> str:
         return run_job(cfg)
 

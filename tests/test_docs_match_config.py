@@ -110,8 +110,13 @@ def same(a: float, b: Any) -> bool:
 
 
 def table_rows() -> list[tuple[list[str], str]]:
-    """(settings, value cell) of every assumptions-table row (the calibration table apart)."""
+    """(settings, value cell) of every assumptions-table row (the calibration table apart, and
+    the table of distributions, which tests/test_uncertainty_config.py checks)."""
     section = TEXT[TEXT.index("## Assumptions and sources") : TEXT.index("### Calibration targets")]
+    start = section.find("### Uncertainty")
+    if start >= 0:
+        end = section.find("\n### ", start + 1)
+        section = section[:start] + (section[end:] if end >= 0 else "")
     rows = []
     for line in section.splitlines():
         m = re.match(r"^\| (`[^|]+`) \| ([^|]*) \|", line)

@@ -23,13 +23,12 @@ from sim.core.calendar import Calendar
 from sim.core.distributions import lognormal_from_uniform
 from sim.core.occupancy import occupancy_between
 from sim.core.streams import Streams
+from sim.services.hospital.admission import MAX_ADMISSION_PROBABILITY, admission_probability
 from sim.services.hospital.arrivals import (
-    MAX_ADMISSION_PROBABILITY,
     SELF_PRESENTING,
     Attendances,
     HospitalArrivals,
     Requests,
-    admission_probability,
     generate_self_presenting,
 )
 from sim.services.hospital.model import draw_patients, simulate_hospital

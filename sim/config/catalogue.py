@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from sim.config.locations import SCENARIO_DIR
+from sim.config.locations import SCENARIO_DIR, option_file
 
 BASELINE = "baseline"
 #: Joins option names in a combination's label (``a+b``).
@@ -36,10 +36,11 @@ def option_title(name: str, titles: Mapping[str, str] | None = None) -> str:
 
 
 @lru_cache(maxsize=64)
-def _file_title(name: str, folder: Path = SCENARIO_DIR) -> str | None:
+def _file_title(name: str) -> str | None:
+    """The title in option ``name``'s file (shipped, or the working folder's)."""
     import yaml
 
-    path = Path(folder) / f"{name}.yaml"
+    path = option_file(name)
     try:
         node = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):

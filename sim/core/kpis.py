@@ -11,30 +11,29 @@ window; annual costs scale the window's costs to 52.18 weeks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.config.schema import STAFF_TYPES, ModelConfig
+from sim.config.schema import ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.demand import ROUTINE, URGENT, Episodes
+from sim.services.catalogue import SERVICES, present_services, service_kpis
 from sim.services.hospital.kpis import HOSPITAL_KPIS, hospital_costs, hospital_kpis
 from sim.services.hospital.model import HospitalResult
+from sim.services.registry import Kpi
 
 if TYPE_CHECKING:  # imported for annotations only: model imports this module
-    from sim.booking.journey import SystemJourneys
+    from sim.booking.preparation import SystemJourneys
     from sim.services.hub import HubBooks
     from sim.services.practice import PracticeBooks
     from sim.services.rapid_assessment import ClinicBooks
 
-
-@dataclass(frozen=True)
-class KpiDefinition:
-    unit: str
-    label: str
-    better: str | None  # "higher", "lower" or None when neither is better
+#: The definition of a KPI (unit, label, better direction), declared by the model's core here
+#: and by each service in its registry entry.
+KpiDefinition = Kpi
 
 
 _PER_WEEK = "per week"
@@ -88,11 +87,11 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
         "£ per year (2024/25 prices)", "Cost of urgent and hospital activity", "lower"
     ),
     "cost.total_annual_gbp": KpiDefinition("£ per year (2024/25 prices)", "Total cost", "lower"),
+    # then the hospital's (A&E, SDEC, beds, discharge, IC+), defined with its model
+    **HOSPITAL_KPIS,
+    # then every registered service's own KPIs (sim/services/catalogue.py)
+    **service_kpis(),
 }
-# The hospital's KPIs (A&E, beds, discharge, IC+) are defined with its model.
-KPI_DEFINITIONS.update(
-    {key: KpiDefinition(*definition) for key, definition in HOSPITAL_KPIS.items()}
-)
 
 
 @dataclass
@@ -102,13 +101,38 @@ class KpiInputs:
     cfg: ModelConfig
     episodes: Episodes
     journeys: SystemJourneys
-    practices: PracticeBooks
-    hubs: HubBooks
-    clinics: ClinicBooks
-    frail_service: HubBooks
+    service_books: dict[str, Any]  # each bookable service's books, by service name
     hospital: HospitalResult
     first_day: int
     last_day: int
+    #: What services did after the booking pass (walk-ins), by service name.
+    service_results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def practices(self) -> PracticeBooks:
+        return self.service_books["practice"]
+
+    @property
+    def hubs(self) -> HubBooks:
+        return self.service_books["hub"]
+
+    @property
+    def clinics(self) -> ClinicBooks:
+        return self.service_books["rapid_assessment"]
+
+    @property
+    def frail_service(self) -> HubBooks:
+        return self.service_books["frail_weekend_gp"]
+
+    def node_code(self, name: str) -> int:
+        """The code of flow node ``name`` in the journeys' flow log (for services' KPIs)."""
+        from sim.core.flows import NODE
+
+        return NODE[name]
+
+    def state_code(self, name: str) -> int:
+        """The code of terminal state ``name`` in the journeys' outcomes."""
+        return ledger.STATE_INDEX[name]
 
     @property
     def weeks(self) -> float:
@@ -196,7 +220,7 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     population = k.practices.list_sizes.sum()
 
     hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
-    hub_offered = sum(b.slots_on(d) for b in k.hubs.books for d in range(k.first_day, k.last_day))
+    hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
     rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
     rac_ref_in = k.in_window(np.nan_to_num(sj.rac_referral_time, nan=-1.0)) & ~np.isnan(sj.rac_time)
     rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
@@ -215,25 +239,18 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
 def cost_kpis(k: KpiInputs) -> dict[str, float]:
     """Annual running cost of the services' capacity, and of the activity they see."""
     cfg, sj = k.cfg, k.journeys
-    costs, site = cfg.assumptions.unit_costs, cfg.site
+    costs = cfg.assumptions.unit_costs
     weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
     per_year = WEEKS_PER_YEAR / weeks
 
-    staff_cost = {
-        "gp": costs.gp_appointment,
-        "nurse": costs.nurse_appointment,
-        "pharmacist": costs.pharmacist_appointment,
+    # Capacity of each registered service, in service order; the hospital's own after the
+    # clinics.
+    capacity = {
+        service.name: service.running_cost(k)
+        for service in present_services(cfg)
+        if service.running_cost is not None
     }
-    offered = k.practices.offered_by_staff(first_day, last_day)
-    practice = sum(offered[i] * staff_cost[s] for i, s in enumerate(STAFF_TYPES))
-    hub_slots = sum(b.slots_on(d) for b in k.hubs.books for d in range(first_day, last_day))
-    hub = hub_slots * site.hubs.running_cost_per_slot_gbp
-    rac = k.clinics.weekly_sessions * weeks * site.rapid_assessment.running_cost_per_session_gbp
     hospital_capacity, hospital_activity = hospital_costs(k.hospital, cfg, first_day, last_day)
-    frail_slots = sum(
-        b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
-    )
-    frail = frail_slots * site.frail_weekend_service.running_cost_per_slot_gbp
     # Schemes an option pays for: licences, per-use fees and reminders are its running cost.
     alternatives = cfg.assumptions.alternatives
     arose_in = k.in_window(k.episodes.time)
@@ -253,7 +270,10 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
         + (outcome == ledger.PHARMACY_FIRST).sum() * alternatives.pharmacy_first.cost_per_use_gbp
         + bookings * cfg.assumptions.dna.reminder_cost_per_booking_gbp
     )
-    services = (practice + hub + rac + hospital_capacity + frail + schemes) * per_year
+    before_hospital = ("practice", "hub", "rapid_assessment")
+    total = sum(capacity[name] for name in before_hospital) + hospital_capacity
+    total += sum(cost for name, cost in capacity.items() if name not in before_hospital)
+    services = (total + schemes) * per_year
 
     contacts_111 = k.in_window(sj.nhs111_calls).sum()
     activity = (
@@ -277,13 +297,21 @@ def system_kpis(k: KpiInputs) -> dict[str, float]:
     result["system.episodes_per_week"] = arose_in.sum() / k.weeks
     result["system.unmet_need_per_week"] = (outcome == ledger.GAVE_UP).sum() / k.weeks
     result.update(cost_kpis(k))
-    return {name: result[name] for name in KPI_DEFINITIONS}
+    names = list(KPI_DEFINITIONS)
+    for service in SERVICES:
+        if service.measure is None:
+            continue
+        if service.present(k.cfg):
+            result.update(service.measure(k))
+        else:  # an option not taken reports none of its KPIs
+            names = [n for n in names if n not in service.kpis]
+    return {name: result[name] for name in names}
 
 
 def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     """Origin -> destination transitions per week: episodes that arose in the window, plus
     self-presenting A&E arrivals in the window."""
-    from sim.booking.journey import FLOW_NODES, NODE
+    from sim.core.flows import FLOW_NODES, NODE
     from sim.services.hospital.arrivals import SELF_PRESENTING
 
     sj, att, ae = k.journeys, k.hospital.attendances, k.hospital.ae

@@ -1,11 +1,13 @@
 """One replication of the whole system: the booking pass, then the coupled hospital.
 
-1. Demand and the booking pass: every episode is routed through practices, hubs, NHS 111 and
-   rapid assessment clinics (:mod:`sim.booking.journey`), recording hand-offs to the hospital:
-   A&E arrivals, direct admissions from clinics and IC+ step-up requests.
+1. Demand and the booking pass: every episode is routed through practices, hubs, NHS 111,
+   rapid assessment clinics and the other registered services (:mod:`sim.booking.rules`),
+   recording hand-offs to the hospital: A&E arrivals, direct admissions from clinics and IC+
+   step-up requests.
 2. The hospital (:mod:`sim.services.hospital`): A&E, same-day emergency care, acute beds,
-   discharge and IC+ as one SimPy model, fed by self-presenting attendances and the hand-offs.
-   Full beds hold patients in A&E; patients waiting for IC+ or social care hold beds.
+   discharge and IC+ as one SimPy model, fed by self-presenting attendances (less those a
+   walk-in service such as an urgent treatment centre takes first) and the hand-offs. Full
+   beds hold patients in A&E; patients waiting for IC+ or social care hold beds.
 
 The booking pass runs first: the hospital never changes what happened in primary care. Pure:
 takes validated config objects and a seed, returns plain results. No files, no Hydra.
@@ -16,23 +18,25 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from sim.booking.journey import AE_VIA_AMBULANCE, NODE, SystemJourneys, run_journeys
+from sim.booking.codes import AE_VIA_AMBULANCE
+from sim.booking.preparation import SystemJourneys, run_booking_pass
 from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
-from sim.core.demand import generate_episodes
+from sim.core.demand import Episodes, generate_episodes
 from sim.core.equity import replication_equity
+from sim.core.flows import FLOW_NODES, NODE
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
-from sim.core.streams import Streams
+from sim.core.streams import Streams, keyed_uniforms
 from sim.core.timeseries import replication_series
-from sim.services.hospital.arrivals import EPISODE, hospital_arrivals
+from sim.services.catalogue import build_books, divert_self_presenting
+from sim.services.hospital.admission import DRAW_ADMIT, admission_probability
+from sim.services.hospital.arrivals import EPISODE, generate_self_presenting, hospital_arrivals
 from sim.services.hospital.model import HospitalResult, simulate_hospital
-from sim.services.hub import build_frail_weekend_books, build_hub_books
-from sim.services.practice import build_practice_books
-from sim.services.rapid_assessment import build_rac_books
 
 # Books cover this many days past the run so late requests can still book ahead.
 LOOKAHEAD_PAD_DAYS = 14
@@ -65,11 +69,33 @@ def make_calendar(cfg: ModelConfig, warmup_weeks: int, run_weeks: int) -> Calend
 
 
 def hospital_stage(
-    cfg: ModelConfig, calendar: Calendar, streams: Streams, episodes, journeys: SystemJourneys
-) -> HospitalResult:
-    """Self-presenting attendances and the booking pass's hand-offs, through the hospital."""
-    arrivals = hospital_arrivals(cfg, calendar, streams, episodes, journeys.handoffs)
-    return simulate_hospital(arrivals, cfg, calendar, streams)
+    cfg: ModelConfig,
+    calendar: Calendar,
+    streams: Streams,
+    episodes: Episodes,
+    journeys: SystemJourneys,
+) -> tuple[HospitalResult, dict[str, Any]]:
+    """Self-presenting attendances and the booking pass's hand-offs, through the hospital.
+
+    Walk-in services (an urgent treatment centre) first take some self-presenting walk-in
+    minors; they learn whom A&E would admit from the same keyed draw the hospital uses. Returns
+    the hospital's result and each walk-in service's own, by service name.
+    """
+    sp = generate_self_presenting(cfg, calendar, streams)
+    would_admit = keyed_uniforms(sp.key, DRAW_ADMIT) < admission_probability(
+        sp.age_band, sp.frailty, sp.ambulance, cfg
+    )
+    offered = {
+        "time": sp.time,
+        "walk_in_minor": ~sp.ambulance & ~sp.majors,
+        "admitted_at_ae": would_admit,
+        "key": sp.key,
+    }
+    to_ae, walk_ins = divert_self_presenting(cfg, calendar, offered, journeys)
+    if not to_ae.all():
+        sp = sp.subset(to_ae)
+    arrivals = hospital_arrivals(cfg, sp, episodes, journeys.handoffs)
+    return simulate_hospital(arrivals, cfg, calendar, streams), walk_ins
 
 
 def settle_outcomes(sj: SystemJourneys, h: HospitalResult) -> None:
@@ -118,19 +144,16 @@ def run_replication(
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
     episodes = generate_episodes(cfg, calendar, streams)
-    practices = build_practice_books(cfg, calendar)
-    hubs = build_hub_books(cfg, calendar)
-    clinics = build_rac_books(cfg, calendar)
-    frail_service = build_frail_weekend_books(cfg, calendar)
+    service_books = build_books(cfg, calendar)
     # Many long-lived objects and few reference cycles: freezing the heap spares the
     # collector from re-scanning it on every allocation burst in the booking pass.
     gc.collect()
     gc.freeze()
     try:
-        journeys = run_journeys(episodes, cfg, calendar, practices, hubs, clinics, frail_service)
+        journeys = run_booking_pass(episodes, cfg, calendar, service_books)
     finally:
         gc.unfreeze()
-    hospital = hospital_stage(cfg, calendar, streams, episodes, journeys)
+    hospital, walk_ins = hospital_stage(cfg, calendar, streams, episodes, journeys)
     settle_outcomes(journeys, hospital)
 
     first_day, last_day = 7 * warmup_weeks, 7 * (warmup_weeks + run_weeks)
@@ -138,17 +161,22 @@ def run_replication(
         cfg=cfg,
         episodes=episodes,
         journeys=journeys,
-        practices=practices,
-        hubs=hubs,
-        clinics=clinics,
-        frail_service=frail_service,
+        service_books=service_books,
         hospital=hospital,
         first_day=first_day,
         last_day=last_day,
+        service_results=walk_ins,
     )
     kpis = system_kpis(inputs)
     in_window = episodes.time >= first_day * MINUTES_PER_DAY
-    counts = ledger.ledger_counts(journeys.outcome, in_window)
+    counts = ledger.ledger_counts(
+        journeys.outcome,
+        in_window,
+        journeys.flow_episode,
+        journeys.flow_to,
+        FLOW_NODES,
+        ledger.reported_states(cfg),
+    )
     flows = flow_counts(inputs)
     series = replication_series(inputs)
     detail = {"inputs": inputs} if keep_detail else {}

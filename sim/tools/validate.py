@@ -8,20 +8,38 @@ answer is known and compares the simulation with it:
     wait for a clinician, probability of waiting, mean number in the department and clinician
     utilisation.
 ``backlog``
-    An :class:`~sim.booking.book.AppointmentBook` with fixed daily capacity ``K`` and
-    Poisson daily demand against the backlog recursion ``B' = max(B + A - K, 0)``: mean
-    backlog, mean lead time and share booked for the same day (see :func:`simulate_backlog`).
+    An appointment book with fixed daily capacity ``K``, booked by the booking pass's own
+    compiled function, with Poisson daily demand against the backlog recursion
+    ``B' = max(B + A - K, 0)``: mean backlog, mean lead time and share booked for the same day
+    (see :func:`simulate_backlog`).
+``erlang_beds``
+    A pool of G&A beds with Poisson admissions and exponential stays
+    (``conf/validation/erlang_beds.yaml``), as a delay system against Erlang C and as a loss
+    system against Erlang B.
+``boarding``
+    A&E majors spaces blocked by admitted patients waiting for a bed
+    (``conf/validation/boarding_ae.yaml``) against the exact Markov chain of
+    :func:`sim.tools.hospital_theory.boarding_chain`.
+``rota``
+    A clinician rota with "finish the current patient" (``conf/validation/rota_ae.yaml``)
+    against the exact time-varying chain solved by uniformisation
+    (:func:`sim.tools.hospital_theory.rota_chain`).
 ``nhpp``
     Arrival counts by hour of the week (A&E self-presenting attendances, primary-care
     episodes) against the integral of their configured rate, by chi-square.
 ``little``
-    Little's law ``L = lambda W`` on A&E (patients in the department) and on IC+ (places in
-    use).
+    Little's law ``L = lambda W`` on A&E (patients in the department), IC+ (places in use)
+    and G&A beds, with L from the hospital's hourly census of its own state and lambda, W
+    from the patients' recorded times.
+``bed_conservation``
+    Every patient who asked for a bed is discharged, transferred, in a bed or waiting, in
+    agreement with the bed pool's own counters (exact).
 ``calibration``
     The baseline against the published targets of ``conf/calibration/`` (within tolerance,
     :func:`sim.experiments.replications.calibration_table`).
 
-``nhpp``, ``little`` and ``calibration`` share one set of baseline replications
+``nhpp``, ``little``, ``bed_conservation`` and ``calibration`` share one set of baseline
+replications
 (``conf/validation/baseline.yaml``: the model as configured, with the design to run it).
 
 Acceptance against theory is "theory inside the simulation's confidence interval" (a t
@@ -62,10 +80,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from scipy import stats
 
 from sim import cli
-from sim.booking.book import AppointmentBook, session_slot_times, split_on_the_day
+from sim.booking.book import AppointmentBook
+from sim.booking.books import book_earliest
+from sim.booking.layout import session_slot_times, split_on_the_day
 from sim.config import compose, locations
 from sim.config.schema import AGE_BANDS, ConfigError, ModelConfig, RunConfig
 from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR, WEEKS_PER_YEAR
@@ -106,7 +127,7 @@ GROUPS: tuple[str, ...] = (
 )
 #: Groups that read the baseline replications.
 BASELINE_GROUPS = frozenset({"nhpp", "little", "bed_conservation", "calibration"})
-VALIDATION_ROOT = locations.PROJECT_ROOT / "outputs" / "validation"
+VALIDATION_ROOT = locations.OUTPUTS_DIR / "validation"
 EXIT_FAILED = 1
 
 
@@ -545,62 +566,65 @@ def make_backlog_book(design: BacklogDesign, n_days: int) -> AppointmentBook:
     return AppointmentBook([pre] * 7, [otd] * 7, weekdays, design.horizon_days, 0)
 
 
-def simulate_backlog(
-    design: BacklogDesign,
-    seed: int,
-    replication: int,
-    book_factory: Callable[[BacklogDesign, int], Any] = make_backlog_book,
-) -> dict[str, float]:
-    """Drive an appointment book with Poisson daily demand; measure backlog and lead times.
-
-    Each day ``n`` brings ``A_n ~ Poisson(requests_per_day)`` requests, made at minute 0
-    (before the session). Each is booked exactly as :func:`sim.booking.journey.run_journeys` books a
-    practice slot: ``peek_today`` / ``book_today`` for today, else ``find_future`` /
-    ``book_on`` for the earliest later day within the horizon. With every slot open to
-    booking, slots are taken in order, so the end-of-day backlog (slots booked on later days,
-    read from the book) obeys ``B_n = max(B_{n-1} + A_n - K, 0)`` and the ``j``-th request of
-    day ``n`` waits ``floor((B_{n-1} + j) / K)`` days.
-
-    Returns the means over days ``warmup_days .. days - 1`` (requests made on those days).
-    """
-    k = design.slots_per_day
-    n_days = design.days + design.horizon_days + 1
-    book = book_factory(design, n_days)
-    rng = Streams(seed, replication).generator("validation.backlog.requests")
-    counts = rng.poisson(design.requests_per_day, design.days).tolist()
-    backlog_sum = 0.0
-    lead_sum = 0
-    same_day = 0
-    requests = 0
-    unbooked = 0
-    for n, arrivals in enumerate(counts):
-        measured = n >= design.warmup_days
-        for _ in range(arrivals):
-            if book.peek_today(n, 0) >= 0:
-                book.book_today(n, 0)
-                day = n
-            else:
-                day = book.find_future(n, n + 1, n + design.horizon_days)
-                if day < 0:
-                    unbooked += 1
-                    continue
-                book.first_prebook_minute(day)
-                book.book_on(day)
-            if measured:
+@njit  # not cached: it is compiled for the booking function it is given
+def _drive_backlog(bk, requests_per_day, horizon, warmup_days, slots_per_day, book_request):
+    """Each day's requests booked in turn with ``book_request`` (made at minute 0, window
+    today .. today + horizon); sums over the measured days of the end-of-day backlog (slots
+    booked on later days, read from the book), lead days and same-day bookings."""
+    n_days = bk.pre_len.shape[1]
+    backlog_sum, lead_sum, same_day, requests, unbooked = 0, 0, 0, 0, 0
+    for n in range(len(requests_per_day)):
+        measured = n >= warmup_days
+        for _ in range(requests_per_day[n]):
+            day, _slot = book_request(bk, 0, n, 0.0, n, n + horizon)
+            if day < 0:
+                unbooked += 1
+            elif measured:
                 lead_sum += day - n
                 same_day += day == n
                 requests += 1
         if measured:
-            # Slots booked on later days, read from the book (bookings are contiguous).
-            backlog = 0
-            d = n + 1
+            d = n + 1  # bookings are contiguous: count booked slots day by day until one is free
             while d < n_days:
-                booked = k - book.free_prebook_on(d)
+                booked = slots_per_day - (bk.pre_len[0, d] - bk.next_pre[0, d])
                 if booked <= 0:
                     break
-                backlog += booked
+                backlog_sum += booked
                 d += 1
-            backlog_sum += backlog
+    return backlog_sum, lead_sum, same_day, requests, unbooked
+
+
+def simulate_backlog(
+    design: BacklogDesign,
+    seed: int,
+    replication: int,
+    book_request: Callable = book_earliest,
+) -> dict[str, float]:
+    """Drive an appointment book with Poisson daily demand; measure backlog and lead times.
+
+    Each day ``n`` brings ``A_n ~ Poisson(requests_per_day)`` requests, made at minute 0
+    (before the session). Each is booked by ``book_request``, by default
+    :func:`sim.booking.books.book_earliest`: the compiled function with which the booking pass
+    books a practice need for one staff type (today's slot, else the earliest later day's
+    within the horizon). With every slot open to booking, slots are taken in order, so the
+    end-of-day backlog (slots booked on later days, read from the book) obeys
+    ``B_n = max(B_{n-1} + A_n - K, 0)`` and the ``j``-th request of day ``n`` waits
+    ``floor((B_{n-1} + j) / K)`` days.
+
+    Returns the means over days ``warmup_days .. days - 1`` (requests made on those days).
+    """
+    n_days = design.days + design.horizon_days + 1
+    book = make_backlog_book(design, n_days)
+    rng = Streams(seed, replication).generator("validation.backlog.requests")
+    counts = rng.poisson(design.requests_per_day, design.days).astype(np.int64)
+    backlog_sum, lead_sum, same_day, requests, unbooked = _drive_backlog(
+        book.arrays,
+        counts,
+        design.horizon_days,
+        design.warmup_days,
+        design.slots_per_day,
+        book_request,
+    )
     days = design.days - design.warmup_days
     return {
         "mean_backlog": backlog_sum / days,
@@ -670,14 +694,14 @@ def run_backlog(
     seed: int = 0,
     quick: bool = False,
     level: float = 0.99,
-    book_factory: Callable[[BacklogDesign, int], Any] = make_backlog_book,
+    book_request: Callable = book_earliest,
     theory: BacklogTheory | None = None,
 ) -> tuple[list[Check], dict[str, Any]]:
-    """The backlog-recursion checks of the appointment book; ``book_factory`` and ``theory``
-    let tests put in a broken book or a wrong theory and see the checks fail."""
+    """The backlog-recursion checks of the appointment book; ``book_request`` and ``theory``
+    let tests put in a broken booking function or a wrong theory and see the checks fail."""
     design = design or (QUICK_BACKLOG if quick else BacklogDesign())
     theory = theory or backlog_theory(design.requests_per_day, design.slots_per_day)
-    reps = [simulate_backlog(design, seed, r, book_factory) for r in range(design.replications)]
+    reps = [simulate_backlog(design, seed, r, book_request) for r in range(design.replications)]
     col = {key: [r[key] for r in reps] for key in reps[0]}
     unbooked = int(sum(col["unbooked"]))
     note = f"{unbooked} requests found no slot within the horizon" if unbooked else ""
@@ -716,22 +740,34 @@ def _baseline_replication(
     lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
     span = hi - lo
 
+    # L from the hospital's census (its own count of who is in, sampled every hour), lambda
+    # and W from the patients' recorded times: two records of the same flow kept apart.
+    census = h.census
+    sampled = (census["time"] >= lo) & (census["time"] < hi)
     arrive = h.attendances.time
     inside = (arrive >= lo) & (arrive < hi)
-    ae_l = float(h.ae_hourly_occupancy(k.last_day * 24)[k.first_day * 24 :].mean())
+    ae_l = float(census["ae"][sampled].mean())
     ae_lam = inside.sum() / span
     ae_w = float((h.ae.departure_time - arrive)[inside].mean())
 
     stays = h.ic_stays
     starts = (stays["start"] >= lo) & (stays["start"] < hi)
-    ic_l = float(h.places_used(stays, np.array([lo, hi]))[0])
+    ic_l = float(census["ic"][sampled].mean())
     ic_lam = starts.sum() / span
     ic_w = float((stays["end"] - stays["start"])[starts].mean()) if starts.any() else 0.0
+
+    a = h.admissions
+    took = (a.core_time >= lo) & (a.core_time < hi)  # got a G&A bed in the window
+    leave = np.where(np.isnan(a.leave_time), h.end_minutes, a.leave_time)
+    bed_l = float(census["beds"][sampled].mean())
+    bed_lam = took.sum() / span
+    bed_w = float((leave - a.core_time)[took].mean()) if took.any() else 0.0
 
     return {
         "kpis": dict(res.kpis),
         "ae_little": (ae_l, float(ae_lam), ae_w),
         "ic_little": (float(ic_l), float(ic_lam), ic_w),
+        "bed_little": (bed_l, float(bed_lam), bed_w),
         "ae_counts": hour_of_week_counts(arrive[h.attendances.source == SELF_PRESENTING]),
         "bed_ledger": bed_ledger(h),
         "episode_counts": hour_of_week_counts(k.episodes.time),
@@ -748,8 +784,10 @@ def little_checks(reps: list[dict[str, Any]], level: float) -> list[Check]:
     g = "little"
     ae = [_ratio(*r["ae_little"]) for r in reps]
     ic = [_ratio(*r["ic_little"]) for r in reps]
+    beds = [_ratio(*r["bed_little"]) for r in reps]
     mean_ae = np.mean([r["ae_little"][0] for r in reps])
     mean_ic = np.mean([r["ic_little"][0] for r in reps])
+    mean_beds = np.mean([r["bed_little"][0] for r in reps])
     return [
         ci_check(
             g,
@@ -768,6 +806,15 @@ def little_checks(reps: list[dict[str, Any]], level: float) -> list[Check]:
             level,
             "ratio",
             f"L = {mean_ic:.1f} places in use",
+        ),
+        ci_check(
+            g,
+            "Little's law, G&A beds: L / (lambda W)",
+            beds,
+            1.0,
+            level,
+            "ratio",
+            f"L = {mean_beds:.1f} beds occupied",
         ),
     ]
 
@@ -1207,7 +1254,7 @@ THEORY_CHECKS = {
     "boarding": 4,
     "rota": 3,
     "nhpp": 2,
-    "little": 2,
+    "little": 3,
     "bed_conservation": 0,
     "calibration": 0,
 }
@@ -1408,7 +1455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "groups": groups,
         "overrides": args.overrides,
         "started_utc": outputs.now_utc(),
-        "git": outputs.git_state(locations.PROJECT_ROOT),
+        "git": outputs.git_state(locations.SOURCE_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
     }

@@ -20,15 +20,21 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sim.booking.journey import (
+from sim.booking.codes import (
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
     AE_VIA_ESCALATION,
     AE_VIA_GP_REFERRAL,
     AE_VIA_RAC_NO_SLOT,
-    Handoffs,
 )
-from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS, WEEKDAYS, ModelConfig
+from sim.booking.preparation import Handoffs
+from sim.config.schema import (
+    AGE_BANDS,
+    FIRST_OLDER_BAND,
+    FRAILTY_BANDS,
+    WEEKDAYS,
+    ModelConfig,
+)
 from sim.core.calendar import (
     HOURS_PER_WEEK,
     MINUTES_PER_DAY,
@@ -37,13 +43,9 @@ from sim.core.calendar import (
     Calendar,
 )
 from sim.core.demand import NOT_ASSESSED, Episodes, practice_age_shares
-from sim.core.streams import Streams
+from sim.core.streams import Streams, keyed_uniforms
+from sim.services.hospital.admission import MAX_ADMISSION_PROBABILITY, admission_probability
 
-#: Admission probability never exceeds this, whatever the multipliers give: some patients in
-#: every group go home (and a probability of 1 would make the admission draw meaningless).
-MAX_ADMISSION_PROBABILITY = 0.95
-#: First eFI band counted as "frail" (moderate or severe), the front-of-house target group.
-FIRST_FRAIL_BAND = FRAILTY_BANDS.index("moderate")
 #: Where an attendance came from (``Attendances.source``).
 SELF_PRESENTING, EPISODE = 0, 1
 
@@ -71,6 +73,10 @@ class SelfPresenting:
 
     def __len__(self) -> int:
         return len(self.time)
+
+    def subset(self, keep: np.ndarray) -> SelfPresenting:
+        """The attendances where ``keep`` is true (those a walk-in service did not take)."""
+        return SelfPresenting(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
 
 
 def ae_age_band_rates(cfg: ModelConfig) -> np.ndarray:
@@ -178,23 +184,6 @@ def generate_self_presenting(
 # --------------------------------------------------------------------------------------------
 # Admission probability and the frailty front of house
 # --------------------------------------------------------------------------------------------
-
-
-def admission_probability(
-    age_band: np.ndarray, frailty: np.ndarray, ambulance: np.ndarray, cfg: ModelConfig
-) -> np.ndarray:
-    """Probability that an attendance ends in a decision to admit, before any front-of-house
-    effect: probability for the age band x multiplier for the eFI band (under 65s count as
-    fit) x the ambulance multiplier if brought by ambulance, capped at
-    :data:`MAX_ADMISSION_PROBABILITY`."""
-    ae = cfg.assumptions.ae
-    by_age = np.array([ae.admission_probability_by_age[b] for b in AGE_BANDS], dtype=float)
-    by_frailty = np.array([ae.frailty_admission_multiplier[b] for b in FRAILTY_BANDS], dtype=float)
-    age = np.asarray(age_band, dtype=np.int64)
-    f = np.maximum(np.asarray(frailty, dtype=np.int64), 0)
-    p = by_age[age] * by_frailty[f]
-    p = np.where(np.asarray(ambulance, dtype=bool), p * ae.ambulance_admission_multiplier, p)
-    return np.minimum(p, MAX_ADMISSION_PROBABILITY)
 
 
 def in_daily_window(
@@ -312,9 +301,10 @@ def _requests(ep: Episodes, idx: list[int], time: list[float], source: list[int]
 
 
 def hospital_arrivals(
-    cfg: ModelConfig, calendar: Calendar, streams: Streams, ep: Episodes, handoffs: Handoffs
+    cfg: ModelConfig, sp: SelfPresenting, ep: Episodes, handoffs: Handoffs
 ) -> HospitalArrivals:
-    """Self-presenting attendances plus the booking pass's hand-offs.
+    """Self-presenting attendances (``sp``, see :func:`generate_self_presenting`) plus the
+    booking pass's hand-offs.
 
     How a handed-off episode is streamed and admitted depends on why it came: a primary-care
     need displaced to A&E is a primary-care-treatable minor with
@@ -323,10 +313,8 @@ def hospital_arrivals(
     ``gp_referral_admission_multiplier`` times as often; NHS 111 dispositions are streamed
     like walk-ins (ambulances always to majors).
     """
-    from sim.core.streams import keyed_uniforms
 
     ae = cfg.assumptions.ae
-    sp = generate_self_presenting(cfg, calendar, streams)
     idx = np.asarray(handoffs.ae_episode, dtype=np.int64)
     via = np.asarray(handoffs.ae_via, dtype=np.int64)
     keys = ep.key[idx].astype(np.uint64)
@@ -385,14 +373,11 @@ def hospital_arrivals(
 
 __all__ = [
     "EPISODE",
-    "FIRST_FRAIL_BAND",
-    "MAX_ADMISSION_PROBABILITY",
     "SELF_PRESENTING",
     "Attendances",
     "HospitalArrivals",
     "Requests",
     "SelfPresenting",
-    "admission_probability",
     "ae_age_band_rates",
     "ae_hourly_rate_multiplier",
     "attending_frailty_shares",

@@ -30,14 +30,13 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from sim.config.schema import FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
+from sim.config.schema import FIRST_FRAIL_BAND, FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.streams import keyed_uniforms
 
 #: What a patient needs to leave hospital once medically optimised (``pathway`` codes).
 HOME, STEP_DOWN, SOCIAL_CARE = 0, 1, 2
 PATHWAYS: tuple[str, ...] = ("home", "intermediate_care", "social_care")
-FIRST_FRAIL_BAND = FRAILTY_BANDS.index("moderate")
 
 
 def discharge_pathways(

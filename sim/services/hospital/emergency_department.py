@@ -24,11 +24,16 @@ end counts as off duty).
 not yet seen by a minors clinician, or not yet given a majors space, by then. Leaving holds
 nothing, so it is resolved when the queue reaches them (exact, no event of its own).
 
+**Census**: the department counts who is in as patients arrive and leave (:meth:`census`),
+apart from the times it records for each patient, so that Little's law can compare the two
+(:mod:`sim.tools.validate`).
+
 Nothing random happens inside: every duration and decision arrives drawn in advance.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -42,6 +47,8 @@ from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
 STREAMS: tuple[str, ...] = ("minors", "majors")
 MINORS, MAJORS = 0, 1
 INF = math.inf
+#: Kinds of entry in the census's heap of departures that have no event of their own.
+_GONE, _MAY_LEAVE = 0, 1
 
 
 def shifts_of_position(clinicians_by_hour: Sequence[int], position: int) -> list[tuple[int, float]]:
@@ -180,10 +187,18 @@ class EmergencyDepartment:
         # Set by the hospital: admission (bed) and SDEC.
         self.ask_bed = None
         self.sdec_take = None
+        # The census: patients in the department, and a heap of (minute, patient, kind) for
+        # leaving that has no event (a minors patient going home; a walk-in who may leave
+        # unseen, if still unseen then).
+        self.present = 0
+        self._departures: list[tuple[float, int, int]] = []
 
     # ---- arrivals and spaces ---------------------------------------------------------------
 
     def arrive(self, i: int) -> None:
+        self.present += 1
+        if self.leave_by[i] < INF:
+            heapq.heappush(self._departures, (self.leave_by[i], i, _MAY_LEAVE))
         if self.majors[i]:
             if self.spaces_free > 0:
                 self.spaces_free -= 1
@@ -243,10 +258,12 @@ class EmergencyDepartment:
             Timeout(self.env, self.after[i], i).callbacks.append(self._home)
         else:
             self.departure[i] = now + self.after[i]  # holds nothing: no event needed
+            heapq.heappush(self._departures, (self.departure[i], i, _GONE))
 
     def _home(self, event: simpy.Event) -> None:
         now = self.env.now
         self.departure[event.value] = now
+        self.present -= 1
         self._free_space(now)
 
     def _decide(self, event: simpy.Event) -> None:
@@ -261,6 +278,7 @@ class EmergencyDepartment:
     def leave(self, i: int, now: float) -> None:
         """An admitted patient leaves A&E for a bed (or SDEC)."""
         self.departure[i] = now
+        self.present -= 1
         if self.majors[i]:
             self._free_space(now)
 
@@ -286,6 +304,7 @@ class EmergencyDepartment:
                 i = self.next_patient(stream, now)
                 if i >= 0:
                     seen[i] = now
+                    self.leave_by[i] = INF  # seen: stays
                     by[i] = position
                     yield env.timeout(service[i])  # finish this patient even past the end
                     self.treated(i, env.now)
@@ -299,6 +318,17 @@ class EmergencyDepartment:
             # Woken for a patient at the very minute the shift ended: pass them on.
             if s.ready and s.idle:
                 s.idle.popleft().wake.succeed()
+
+    def census(self, now: float) -> int:
+        """Patients in the department at ``now`` (not earlier than the last call): the count
+        kept as they came and went, less those whose departure had no event of its own."""
+        heap = self._departures
+        while heap and heap[0][0] <= now:
+            when, i, kind = heapq.heappop(heap)
+            # a walk-in left unseen only if still waiting at the end of their patience
+            if kind == _GONE or self.leave_by[i] == when:
+                self.present -= 1
+        return self.present
 
     def finish(self, end: float) -> None:
         """After the run: walk-ins still waiting whose patience ran out have left."""

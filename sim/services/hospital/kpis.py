@@ -16,10 +16,11 @@ from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.occupancy import occupancy_between
 from sim.services.hospital.discharge import HOME, SOCIAL_CARE, STEP_DOWN
 from sim.services.hospital.model import HospitalResult
+from sim.services.registry import Kpi
 
 _WEEK = "per week"
 #: key -> (unit, label, better): "higher", "lower" or None when neither is better.
-HOSPITAL_KPIS: dict[str, tuple[str, str, str | None]] = {
+_DEFINITIONS: dict[str, tuple[str, str, str | None]] = {
     "ic.occupancy": ("share of places", "Intermediate care (IC+) occupancy", None),
     "ic.step_up_per_week": (
         "people per week",
@@ -150,6 +151,7 @@ HOSPITAL_KPIS: dict[str, tuple[str, str, str | None]] = {
     ),
     "system.bed_days_per_week": ("bed days per week", "Emergency bed days", "lower"),
 }
+HOSPITAL_KPIS: dict[str, Kpi] = {key: Kpi(*d) for key, d in _DEFINITIONS.items()}
 #: Exit-block and 12-hour thresholds (minutes).
 FOUR_HOURS, TWELVE_HOURS = 240.0, 720.0
 HANDOVER_THRESHOLDS = (30.0, 60.0)

@@ -24,17 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.config.schema import ConfigError, ModelConfig
+from sim.config.schema import FIRST_FRAIL_BAND, ConfigError, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR, Calendar
 from sim.core.distributions import exponential_from_uniform, lognormal_from_uniform
 from sim.core.occupancy import occupancy_between
 from sim.core.streams import Streams, keyed_uniforms
-from sim.services.hospital.arrivals import (
-    FIRST_FRAIL_BAND,
-    Attendances,
-    HospitalArrivals,
-    front_of_house_open,
-)
+from sim.services.hospital.admission import DRAW_ADMIT
+from sim.services.hospital.arrivals import Attendances, HospitalArrivals, front_of_house_open
 from sim.services.hospital.beds import AcuteBeds, background_admissions, length_of_stay_minutes
 from sim.services.hospital.discharge import (
     HOME,
@@ -138,6 +134,9 @@ class HospitalResult:
     # The pools' own counters when the simulation stopped (free beds, queue length, free
     # escalation spaces and places), kept to check conservation against the records
     end_state: dict[str, int]
+    # The model's own count of who is in, at the middle of every hour of the run (not computed
+    # from the recorded times: Little's law in sim.tools.validate compares the two)
+    census: dict[str, np.ndarray]  # time; ae (patients in A&E), ic (places), beds (G&A)
 
     def ae_hourly_occupancy(self, n_hours: int | None = None) -> np.ndarray:
         """Time-weighted mean patients in A&E in each hour 0 .. n_hours - 1 (default: the
@@ -173,6 +172,15 @@ class HospitalResult:
     def places_used(self, stays: dict[str, np.ndarray], edges: np.ndarray) -> np.ndarray:
         """Time-weighted mean places in use (IC+ or social care) between ``edges``."""
         return occupancy_between(stays["start"], stays["end"], edges)
+
+
+def _census(env: simpy.Environment, times: list[float], ed, ic_pool, beds, out: dict) -> object:
+    """Count who is in at each of ``times``: patients in A&E, IC+ places and G&A beds in use."""
+    for k, t in enumerate(times):
+        yield env.timeout(t - env.now)
+        out["ae"][k] = ed.census(t)
+        out["ic"][k] = ic_pool.places - ic_pool.free
+        out["beds"][k] = beds.beds - beds.free
 
 
 def _feeder(env: simpy.Environment, times: list[float], kinds: list[int], idx: list[int], handlers):
@@ -273,7 +281,7 @@ def draw_patients(
     p_admit = np.where(
         foh, att.admit_probability * (1 - foh_cfg.admission_reduction), att.admit_probability
     )
-    admitted = keyed_uniforms(att.key, "ae_admit") < p_admit
+    admitted = keyed_uniforms(att.key, DRAW_ADMIT) < p_admit
     ae = _ae_minutes(cfg, att, admitted)
 
     bg_time, bg_stay = background_admissions(cfg, calendar, streams)
@@ -469,6 +477,9 @@ def run_hospital(
     env.process(
         _feeder(env, times[order].tolist(), kinds[order].tolist(), idx[order].tolist(), handlers)
     )
+    census_time = (np.arange(math.ceil(run_minutes / MINUTES_PER_HOUR)) + 0.5) * MINUTES_PER_HOUR
+    census = {name: np.zeros(len(census_time), dtype=np.int64) for name in ("ae", "ic", "beds")}
+    env.process(_census(env, census_time.tolist(), ed, ic.pool, beds, census))
     end = float(run_minutes) + DRAIN_DAYS * MINUTES_PER_DAY
     env.run(until=end)
     ed.finish(end)
@@ -545,6 +556,7 @@ def run_hospital(
             "ic_places_free": ic.pool.free,
             "social_places_free": social.free,
         },
+        census={"time": census_time, **census},
     )
 
 
