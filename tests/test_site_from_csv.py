@@ -274,7 +274,7 @@ def test_values_are_written_with_their_source_comments(conf):
     code, _, err, _ = convert(conf)
     assert code == 0, err
     text = (conf / "site" / "t_site.yaml").read_text()
-    for key in ("[PCNDES22", "[BMA24", "[CLEGG16, R]", "[NAIC15, P]", "[HSCIC15", "[GMS]"):
+    for key in ("[PCNDES22", "[BMA24", "[CLEGG16, R]", "[NAIC15, V2/P]", "[HSCIC15", "[GMS]"):
         assert key in text, key
     assert "Patients Registered at a GP Practice" in text and "extract 01APR2025" in text
     places = next(line for line in text.splitlines() if line.strip().startswith("places:"))

@@ -21,7 +21,7 @@ from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.demand import ROUTINE, URGENT, Episodes
 from sim.services.catalogue import SERVICES, present_services, service_kpis
-from sim.services.hospital.kpis import HOSPITAL_KPIS, hospital_costs, hospital_kpis
+from sim.services.hospital.kpis import hospital_costs
 from sim.services.hospital.model import HospitalResult
 from sim.services.registry import Kpi
 
@@ -87,9 +87,8 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
         "£ per year (2024/25 prices)", "Cost of urgent and hospital activity", "lower"
     ),
     "cost.total_annual_gbp": KpiDefinition("£ per year (2024/25 prices)", "Total cost", "lower"),
-    # then the hospital's (A&E, SDEC, beds, discharge, IC+), defined with its model
-    **HOSPITAL_KPIS,
-    # then every registered service's own KPIs (sim/services/catalogue.py)
+    # then every registered service's own KPIs (sim/services/catalogue.py): the hospital's
+    # (A&E, SDEC, beds, discharge, IC+) first
     **service_kpis(),
 }
 
@@ -214,11 +213,10 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
 
 
 def service_kpis(k: KpiInputs) -> dict[str, float]:
-    """Hubs, NHS 111, rapid assessment, and the hospital (A&E, beds, discharge, IC+)."""
+    """Hubs, NHS 111 and rapid assessment (the registered services' own, the hospital's
+    among them, come from their ``measure``)."""
     sj = k.journeys
     weeks = k.weeks
-    population = k.practices.list_sizes.sum()
-
     hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
     hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
     rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
@@ -231,8 +229,6 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
         "rac.attendances_per_week": rac_in.sum() / weeks,
         "rac.wait_days_mean": _mean(rac_wait),
     }
-    step_up_time = np.asarray(sj.handoffs.step_up_time, dtype=float)
-    out.update(hospital_kpis(k.hospital, step_up_time, k.cfg, k.first_day, k.last_day, population))
     return out
 
 

@@ -1,7 +1,10 @@
 """The hospital's KPIs, costs and time series over a measurement window.
 
-Every KPI here is defined for planners in ``docs/kpis.md``; :mod:`sim.core.kpis` registers
-them with the rest. Counting rules: attendances by arrival time, admissions by the time they
+Every KPI here is defined for planners in ``docs/kpis.md``; the hospital's registry entry
+(:mod:`sim.services.hospital.service`) declares them with every other service's. ``h`` is
+always a :class:`sim.services.hospital.model.HospitalResult`, not imported here: the model
+needs the booking pass's codes, and the registry, which the booking pass reads, must not
+depend on them. Counting rules: attendances by arrival time, admissions by the time they
 asked for a bed, IC+ step-ups by request time; occupancies (beds, no criteria to reside, IC+
 and social care places) are time-weighted over the window; each duration belongs to the
 event that starts it and counts in full.
@@ -9,13 +12,14 @@ event that starts it and counts in full.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.config.schema import FIRST_OLDER_BAND, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.occupancy import occupancy_between
 from sim.services.hospital.discharge import HOME, SOCIAL_CARE, STEP_DOWN
-from sim.services.hospital.model import HospitalResult
 from sim.services.registry import Kpi
 
 _WEEK = "per week"
@@ -188,7 +192,7 @@ def _waits_days(start: np.ndarray, end: np.ndarray, stop: float) -> np.ndarray:
     return (np.where(np.isnan(end), stop, end) - start) / MINUTES_PER_DAY
 
 
-def ae_kpis(h: HospitalResult, cfg: ModelConfig, w: Window, population: float) -> dict[str, float]:
+def ae_kpis(h: Any, cfg: ModelConfig, w: Window, population: float) -> dict[str, float]:
     att, ae = h.attendances, h.ae
     arrive = att.time
     inside = w.holds(arrive)
@@ -230,7 +234,7 @@ def ae_kpis(h: HospitalResult, cfg: ModelConfig, w: Window, population: float) -
     }
 
 
-def bed_kpis(h: HospitalResult, w: Window) -> dict[str, float]:
+def bed_kpis(h: Any, w: Window) -> dict[str, float]:
     a = h.admissions
     edges = w.day_edges()
     daily = h.beds_occupied(edges) / h.beds if h.beds else np.full(len(edges) - 1, np.nan)
@@ -257,9 +261,7 @@ def bed_kpis(h: HospitalResult, w: Window) -> dict[str, float]:
     }
 
 
-def place_kpis(
-    h: HospitalResult, step_up_time: np.ndarray, cfg: ModelConfig, w: Window
-) -> dict[str, float]:
+def place_kpis(h: Any, step_up_time: np.ndarray, cfg: ModelConfig, w: Window) -> dict[str, float]:
     """IC+ and social care; ``step_up_time`` is each step-up request's minute."""
     whole = np.array([w.lo, w.hi])
     su = h.step_ups
@@ -288,7 +290,7 @@ def place_kpis(
 
 
 def hospital_kpis(
-    h: HospitalResult,
+    h: Any,
     step_up_time: np.ndarray,
     cfg: ModelConfig,
     first_day: int,
@@ -303,9 +305,7 @@ def hospital_kpis(
     return {name: out[name] for name in HOSPITAL_KPIS}
 
 
-def hospital_costs(
-    h: HospitalResult, cfg: ModelConfig, first_day: int, last_day: int
-) -> tuple[float, float]:
+def hospital_costs(h: Any, cfg: ModelConfig, first_day: int, last_day: int) -> tuple[float, float]:
     """(running cost of capacity, cost of activity) over the window, £ (not annualised).
 
     Capacity: G&A beds, IC+ places and social care places x days x cost per day; the frailty
@@ -364,7 +364,7 @@ def hospital_costs(
     return float(services), float(activity)
 
 
-def hospital_series(h: HospitalResult, first_day: int, last_day: int) -> dict[str, np.ndarray]:
+def hospital_series(h: Any, first_day: int, last_day: int) -> dict[str, np.ndarray]:
     """Daily series over the window: beds occupied (share), NCTR beds, IC+ places used, A&E
     attendances and emergency admissions; and A&E occupancy by hour (the whole window)."""
     w = Window(first_day, last_day)
