@@ -21,7 +21,7 @@ from scipy import stats
 from sim.config.schema import AGE_BANDS, FRAILTY_BANDS, ConfigError
 from sim.core.calendar import Calendar
 from sim.core.distributions import lognormal_from_uniform
-from sim.core.occupancy import occupancy_between
+from sim.core.occupancy import RunningArea, occupancy_between
 from sim.core.streams import Streams
 from sim.services.hospital.admission import MAX_ADMISSION_PROBABILITY, admission_probability
 from sim.services.hospital.arrivals import (
@@ -599,3 +599,27 @@ def test_single_clinician_matches_pollaczek_khinchine(real_data):
     half = stats.t.isf(ALPHA / 2, df=18) * batches.std(ddof=1) / math.sqrt(19)
     assert abs(batches.mean() - wq) < half, f"mean wait {batches.mean():.1f} vs P-K {wq:.1f}"
     assert half < 0.1 * wq
+
+
+def test_a_running_area_is_the_integral_of_its_count():
+    """The integral a model keeps as its count changes (the census Little's law reads) equals
+    the integral of the same stays computed from their times afterwards."""
+    rng = np.random.default_rng(SEED)
+    start = rng.uniform(0, 1000, 400)
+    end = start + rng.exponential(50, 400)
+    events = sorted([(t, +1) for t in start] + [(t, -1) for t in end])
+    area, count = RunningArea(), 0
+    for t, change in events:
+        area.step(count, t)
+        count += change
+    at = 800.0
+    expected = occupancy_between(start, end, np.array([0.0, at]))[0] * at
+    # read after every stay has ended: all the stays' time
+    assert count == 0
+    assert area.at(count, 2000.0) == pytest.approx(float(np.sum(end - start)), rel=1e-12)
+    # read between changes: the integral so far plus the count since the last change
+    partial, n = RunningArea(), 0
+    for t, change in (e for e in events if e[0] <= at):
+        partial.step(n, t)
+        n += change
+    assert partial.at(n, at) == pytest.approx(expected, rel=1e-12)

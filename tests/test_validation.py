@@ -254,7 +254,8 @@ def test_nhpp_checks_fail_against_a_rate_shifted_by_an_hour(small_baseline):
 
 
 def test_little_checks_fail_on_a_broken_mechanism(small_baseline, monkeypatch):
-    """L comes from the hospital's census of its own state, W from the recorded times. A&E
+    """L comes from the time integrals of the hospital's own counts, lambda W from the
+    recorded times (an identity on every sample path when both are right). A&E
     patients who leave without the department counting one departure in ten (a leak in its
     state), and IC+ and bed stays recorded a tenth shorter than they were held: each breaks
     L = lambda W and must be caught."""

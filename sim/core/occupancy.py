@@ -1,5 +1,6 @@
 """Time-weighted occupancy of anything entered and left at known times (patients in A&E,
-beds, places), exact and vectorised."""
+beds, places), exact and vectorised; and the same integral kept by a model as its count
+changes (:class:`RunningArea`)."""
 
 from __future__ import annotations
 
@@ -52,4 +53,25 @@ def present_at(start: np.ndarray, end: np.ndarray, times: np.ndarray) -> np.ndar
     return np.searchsorted(s, times, side="right") - np.searchsorted(e, times, side="right")
 
 
-__all__ = ["occupancy_between", "present_at"]
+__all__ = ["occupancy_between", "present_at", "RunningArea"]
+
+
+class RunningArea:
+    """The integral over time of a count that changes in steps, kept by whoever changes it.
+
+    Call :meth:`step` with the count that held until ``now`` just before changing it at
+    ``now``; :meth:`at` gives the integral up to a later time with the count unchanged since.
+    """
+
+    __slots__ = ("area", "since")
+
+    def __init__(self) -> None:
+        self.area = 0.0
+        self.since = 0.0
+
+    def step(self, count: float, now: float) -> None:
+        self.area += count * (now - self.since)
+        self.since = now
+
+    def at(self, count: float, now: float) -> float:
+        return self.area + count * (now - self.since)

@@ -42,6 +42,7 @@ from sim.core.calendar import (
     Calendar,
 )
 from sim.core.distributions import exponential_from_uniform, lognormal_from_uniform
+from sim.core.occupancy import RunningArea
 from sim.core.streams import Streams
 
 MINUTES_PER_HOUR_F = float(MINUTES_PER_HOUR)
@@ -155,6 +156,7 @@ class AcuteBeds:
         "leave_time",
         "cancelled",
         "on_admit",
+        "area",
     )
 
     def __init__(
@@ -168,6 +170,7 @@ class AcuteBeds:
         self.env = env
         self.beds = int(beds)
         self.free = int(beds)
+        self.area = RunningArea()  # G&A bed-minutes in use, as beds are taken and freed
         self.queue: deque[int] = deque()
         self.spaces = int(escalation_spaces)
         self.spaces_free = int(escalation_spaces)
@@ -189,6 +192,7 @@ class AcuteBeds:
         escalation space if one is free."""
         self.request_time[row] = now
         if self.free > 0:  # a free bed means nobody is queueing
+            self.area.step(self.beds - self.free, now)
             self.free -= 1
             self.bed_time[row] = self.core_time[row] = now
             self.on_admit(row, now)
@@ -237,6 +241,7 @@ class AcuteBeds:
             self.bed_time[nxt] = self.core_time[nxt] = now
             self.on_admit(nxt, now)
         else:
+            self.area.step(self.beds - self.free, now)
             self.free += 1
 
 

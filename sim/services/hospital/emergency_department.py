@@ -42,6 +42,7 @@ import simpy
 from simpy.events import Timeout
 
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
+from sim.core.occupancy import RunningArea
 
 #: Stream indices.
 STREAMS: tuple[str, ...] = ("minors", "majors")
@@ -192,10 +193,12 @@ class EmergencyDepartment:
         # unseen, if still unseen then).
         self.present = 0
         self._departures: list[tuple[float, int, int]] = []
+        self.area = RunningArea()  # patient-minutes in the department, as the count changes
 
     # ---- arrivals and spaces ---------------------------------------------------------------
 
     def arrive(self, i: int) -> None:
+        self._count_change(self.env.now)
         self.present += 1
         if self.leave_by[i] < INF:
             heapq.heappush(self._departures, (self.leave_by[i], i, _MAY_LEAVE))
@@ -263,6 +266,7 @@ class EmergencyDepartment:
     def _home(self, event: simpy.Event) -> None:
         now = self.env.now
         self.departure[event.value] = now
+        self._count_change(now)
         self.present -= 1
         self._free_space(now)
 
@@ -278,6 +282,7 @@ class EmergencyDepartment:
     def leave(self, i: int, now: float) -> None:
         """An admitted patient leaves A&E for a bed (or SDEC)."""
         self.departure[i] = now
+        self._count_change(now)
         self.present -= 1
         if self.majors[i]:
             self._free_space(now)
@@ -319,16 +324,23 @@ class EmergencyDepartment:
             if s.ready and s.idle:
                 s.idle.popleft().wake.succeed()
 
-    def census(self, now: float) -> int:
-        """Patients in the department at ``now`` (not earlier than the last call): the count
-        kept as they came and went, less those whose departure had no event of its own."""
-        heap = self._departures
+    def _count_change(self, now: float) -> None:
+        """Before the count changes at ``now``: settle the leavings without an event of their
+        own due by then (each at its own minute) and add the patient-minutes so far."""
+        heap, area = self._departures, self.area
         while heap and heap[0][0] <= now:
             when, i, kind = heapq.heappop(heap)
             # a walk-in left unseen only if still waiting at the end of their patience
             if kind == _GONE or self.leave_by[i] == when:
+                area.step(self.present, when)
                 self.present -= 1
-        return self.present
+        area.step(self.present, now)
+
+    def census(self, now: float) -> tuple[int, float]:
+        """Patients in the department at ``now`` (not earlier than the last change) and the
+        patient-minutes spent in it up to ``now``, from the count kept as they came and went."""
+        self._count_change(now)
+        return self.present, self.area.area
 
     def finish(self, end: float) -> None:
         """After the run: walk-ins still waiting whose patience ran out have left."""

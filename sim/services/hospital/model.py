@@ -134,9 +134,12 @@ class HospitalResult:
     # The pools' own counters when the simulation stopped (free beds, queue length, free
     # escalation spaces and places), kept to check conservation against the records
     end_state: dict[str, int]
-    # The model's own count of who is in, at the middle of every hour of the run (not computed
-    # from the recorded times: Little's law in sim.tools.validate compares the two)
-    census: dict[str, np.ndarray]  # time; ae (patients in A&E), ic (places), beds (G&A)
+    # The model's own count of who is in, integrated over time as it changes and read on every
+    # hour of the run (not computed from the recorded times: Little's law in sim.tools.validate
+    # compares the two): time (minutes, 0 to the end of the run), and up to each time the
+    # patient-minutes in A&E (ae_minutes), IC+ place-minutes in use (ic_minutes) and G&A
+    # bed-minutes in use (bed_minutes)
+    census: dict[str, np.ndarray]
 
     def ae_hourly_occupancy(self, n_hours: int | None = None) -> np.ndarray:
         """Time-weighted mean patients in A&E in each hour 0 .. n_hours - 1 (default: the
@@ -175,12 +178,14 @@ class HospitalResult:
 
 
 def _census(env: simpy.Environment, times: list[float], ed, ic_pool, beds, out: dict) -> object:
-    """Count who is in at each of ``times``: patients in A&E, IC+ places and G&A beds in use."""
+    """Read at each of ``times`` the time integrals the model keeps of its own counts:
+    patients in A&E, IC+ places and G&A beds in use. An integral does not depend on the order
+    of events at the minute it is read."""
     for k, t in enumerate(times):
         yield env.timeout(t - env.now)
-        out["ae"][k] = ed.census(t)
-        out["ic"][k] = ic_pool.places - ic_pool.free
-        out["beds"][k] = beds.beds - beds.free
+        out["ae_minutes"][k] = ed.census(t)[1]
+        out["ic_minutes"][k] = ic_pool.area.at(ic_pool.places - ic_pool.free, t)
+        out["bed_minutes"][k] = beds.area.at(beds.beds - beds.free, t)
 
 
 def _feeder(env: simpy.Environment, times: list[float], kinds: list[int], idx: list[int], handlers):
@@ -477,8 +482,10 @@ def run_hospital(
     env.process(
         _feeder(env, times[order].tolist(), kinds[order].tolist(), idx[order].tolist(), handlers)
     )
-    census_time = (np.arange(math.ceil(run_minutes / MINUTES_PER_HOUR)) + 0.5) * MINUTES_PER_HOUR
-    census = {name: np.zeros(len(census_time), dtype=np.int64) for name in ("ae", "ic", "beds")}
+    census_time = np.arange(math.ceil(run_minutes / MINUTES_PER_HOUR) + 1) * MINUTES_PER_HOUR
+    census = {
+        name: np.zeros(len(census_time)) for name in ("ae_minutes", "ic_minutes", "bed_minutes")
+    }
     env.process(_census(env, census_time.tolist(), ed, ic.pool, beds, census))
     end = float(run_minutes) + DRAIN_DAYS * MINUTES_PER_DAY
     env.run(until=end)

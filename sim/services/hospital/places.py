@@ -24,6 +24,8 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
+from sim.core.occupancy import RunningArea
+
 
 class Stays:
     """Every stay that started in a pool: start, end, kind and the id of who held it."""
@@ -78,6 +80,7 @@ class PlacePool:
         self.env = env
         self.places = int(places)
         self.free = int(places)
+        self.area = RunningArea()  # place-minutes in use, as places are taken and freed
         self.waiting: list[deque[tuple[float, int]]] = [deque() for _ in range(kinds)]
         self.priority = None if priority is None else tuple(priority)
         self.on_grant = list(on_grant)
@@ -87,6 +90,7 @@ class PlacePool:
     def request(self, kind: int, i: int, now: float) -> bool:
         """Ask for a place; ``True`` if granted at once (``on_grant`` already called)."""
         if self.free > 0:
+            self.area.step(self.places - self.free, now)
             self.free -= 1
             self.on_grant[kind](i, now)
             return True
@@ -132,6 +136,7 @@ class PlacePool:
     def _release(self, _event: simpy.Event) -> None:
         nxt = self._next()
         if nxt is None:
+            self.area.step(self.places - self.free, self.env.now)
             self.free += 1
         else:
             self.on_grant[nxt[0]](nxt[1], self.env.now)
