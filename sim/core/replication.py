@@ -15,7 +15,6 @@ takes validated config objects and a seed, returns plain results. No files, no H
 
 from __future__ import annotations
 
-import gc
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,21 +137,19 @@ def run_replication(
     warmup_weeks: int,
     run_weeks: int,
     keep_detail: bool = False,
+    episodes: Episodes | None = None,
 ) -> ReplicationResult:
-    """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``."""
+    """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``.
+
+    ``episodes``: this replication's episodes if already drawn, for a configuration with the
+    same :func:`sim.core.demand.demand_settings` (they are read, never changed)."""
     started = time.perf_counter()
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
-    episodes = generate_episodes(cfg, calendar, streams)
+    if episodes is None:
+        episodes = generate_episodes(cfg, calendar, streams)
     service_books = build_books(cfg, calendar)
-    # Many long-lived objects and few reference cycles: freezing the heap spares the
-    # collector from re-scanning it on every allocation burst in the booking pass.
-    gc.collect()
-    gc.freeze()
-    try:
-        journeys = run_booking_pass(episodes, cfg, calendar, service_books)
-    finally:
-        gc.unfreeze()
+    journeys = run_booking_pass(episodes, cfg, calendar, service_books)
     hospital, walk_ins = hospital_stage(cfg, calendar, streams, episodes, journeys)
     settle_outcomes(journeys, hospital)
 

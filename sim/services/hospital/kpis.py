@@ -180,7 +180,8 @@ class Window:
         self.weeks = (last_day - first_day) / 7
 
     def holds(self, minutes: np.ndarray) -> np.ndarray:
-        m = np.nan_to_num(np.asarray(minutes, dtype=float), nan=-1.0)
+        """Which ``minutes`` fall in the window; NaN (never happened) in none."""
+        m = np.asarray(minutes, dtype=float)
         return (m >= self.lo) & (m < self.hi)
 
     def day_edges(self) -> np.ndarray:
