@@ -502,7 +502,8 @@ CATALOGUE = [
         "hydra.callbacks.evil._target_",
         "'subprocess.call'",
         "names code for Hydra to run; configuration files are data",
-        setup=site_file(
+        "{tmp}/conf/site/evil_callback.yaml",
+        site_file(
             "evil_callback",
             lambda t: (
                 "# @package _global_\nhydra:\n  callbacks:\n    evil:\n"
@@ -517,7 +518,8 @@ CATALOGUE = [
         "hydra.job.env_set.LD_PRELOAD",
         "'{tmp}/evil.so'",
         "configuration files may not set them",
-        setup=site_file(
+        "{tmp}/conf/site/evil_environment.yaml",
+        site_file(
             "evil_environment",
             lambda t: (
                 "# @package _global_\nhydra:\n  job:\n    env_set:\n"

@@ -9,6 +9,7 @@ expected minute can be written down.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -502,7 +503,14 @@ def test_ample_clinicians_mean_no_wait(real_data):
 
 
 def test_a_stream_with_patients_and_no_clinicians_is_a_config_error(real_data):
-    model = configure(real_data, {f"{ED}.majors_clinicians_by_hour": [0] * 24}).model
+    # Validation refuses an empty rota (tests/test_bad_inputs.py); the department refuses one
+    # too, should a model reach it some other way.
+    with pytest.raises(ConfigError, match="patients reach majors: they would never be seen"):
+        configure(real_data, {f"{ED}.majors_clinicians_by_hour": [0] * 24})
+    model = configure(real_data).model
+    empty = dataclasses.replace(model.site.emergency_department, majors_clinicians_by_hour=[0] * 24)
+    site = dataclasses.replace(model.site, emergency_department=empty)
+    model = dataclasses.replace(model, site=site)
     with pytest.raises(ConfigError, match="majors_clinicians_by_hour"):
         simulate_emergency_department(arrivals([10.0], majors=[True]), model, DAY)
     # ... but is fine when no majors patients come.

@@ -22,7 +22,7 @@ import yaml
 import sim.config.locations
 from sim.core.timeseries import LEAD_DAYS_LAST
 from sim.report import model_doc
-from sim.report.build import assumptions_blocks, validation_blocks
+from sim.report.build import assumptions_blocks, md_text, validation_blocks
 from sim.report.figures import ENTRY_TO_PRACTICE, MIN_ARROW_POINTS, close_all, flow_diagram
 from sim.report.load import load_folder
 from sim.report.stress import QUOTED_SECTION, stress_items
@@ -96,7 +96,7 @@ def test_html_is_self_contained_and_complete(reported):
         assert f"<h4>{item.heading}</h4>" in html.replace("&amp;", "&"), item.heading
     md = (out_dir / "report.md").read_text(encoding="utf-8")
     for item in items:
-        assert f"#### {item.heading}" in md
+        assert f"#### {md_text(item.heading, paragraph=False)}" in md
     for heading in ("Executive summary", "Equity by practice", "Provenance", "Assumptions"):
         assert heading in html and heading in md
 

@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import math
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from sim.report import model_doc
 from sim.report.figures import NODE_NAMES, ReportFigure, all_figures, close_all, label, unit
 from sim.report.load import ReportData, RunData
 from sim.report.stress import MODEL_DOC, SECTIONS, stress_items
+from sim.report.style import PLAIN_TEXT
 
 MODEL_DOC_LINK = "docs/model.md#assumptions-and-sources"
 
@@ -769,20 +771,43 @@ def render_html(blocks: list[Block], pngs: dict[str, bytes]) -> str:
     return "\n".join(out) + "\n"
 
 
+#: Characters Markdown reads as markup: each is written with a backslash before it, so text
+#: from users (option titles, descriptions, site names) reads exactly as typed and cannot add
+#: links, images, emphasis or a table column. "<", ">" and "&" are written as HTML entities,
+#: so no user text becomes HTML (a "<script>" in a title shows as text).
+_MARKDOWN_SPECIALS = "\\`*_{}[]()#+!|~$"
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def md_text(text: Any, paragraph: bool = True) -> str:
+    """``text`` as Markdown that renders as exactly that text, on one line (a ``paragraph``
+    also never starts a list)."""
+    out = []
+    for ch in " ".join(str(text).split()):
+        out.append(_HTML_ENTITIES.get(ch) or (f"\\{ch}" if ch in _MARKDOWN_SPECIALS else ch))
+    escaped = "".join(out)
+    if not paragraph:
+        return escaped
+    # A paragraph starting "1." or "-" would become a list item ("+" is escaped above).
+    if escaped.startswith("-"):
+        escaped = "\\" + escaped
+    return re.sub(r"^(\d+)\.", r"\1\\.", escaped)
+
+
 def _md_cell(v: Any) -> str:
-    return fmt(v).replace("|", "\\|").replace("\n", " ")
+    return md_text(fmt(v))
 
 
 def render_markdown(blocks: list[Block], figure_dir: str) -> str:
     out = []
     for b in blocks:
         if b.kind.startswith("h"):
-            out.append("#" * int(b.kind[1]) + " " + b.text + "\n")
+            out.append("#" * int(b.kind[1]) + " " + md_text(b.text, paragraph=False) + "\n")
         elif b.kind == "p":
-            out.append(b.text + "\n")
+            out.append(md_text(b.text) + "\n")
         elif b.kind == "table":
             cols = [str(c) for c in b.table.columns]
-            out.append(f"**{b.text}**\n")
+            out.append(f"**{md_text(b.text)}**\n")
             out.append("| " + " | ".join(_md_cell(c) for c in cols) + " |")
             out.append("|" + "---|" * len(cols))
             for row in b.table.itertuples(index=False):
@@ -790,8 +815,9 @@ def render_markdown(blocks: list[Block], figure_dir: str) -> str:
             out.append("")
         elif b.kind == "figure":
             f = b.figure
+            title = md_text(f.title, paragraph=False)
             out.append(
-                f"### {f.title}\n\n![{f.title}]({figure_dir}/{f.key}.png)\n\n*{f.caption}*\n"
+                f"### {title}\n\n![{title}]({figure_dir}/{f.key}.png)\n\n*{md_text(f.caption)}*\n"
             )
     return "\n".join(out) + "\n"
 
@@ -918,19 +944,25 @@ def write_report(data: ReportData) -> Path:
     Every format is rendered in memory first, so a failure leaves the previous report (if
     any) untouched rather than a mixture; each file is then written atomically, the HTML last.
     """
+    import matplotlib
+
     folder = data.folder
-    figures = all_figures(data)
+    with matplotlib.rc_context(PLAIN_TEXT):
+        figures = all_figures(data)
+        try:
+            blocks = build_blocks(data, figures)
+            pngs = {f.key: png_bytes(f) for f in figures}
+            fig_dir = folder / "report_figures"
+            markdown = render_markdown(blocks, fig_dir.name)
+            pdf = io.BytesIO()
+            render_pdf(blocks, pdf)
+            page = render_html(blocks, pngs)
+        finally:
+            close_all(figures)
     try:
-        blocks = build_blocks(data, figures)
-        pngs = {f.key: png_bytes(f) for f in figures}
-        fig_dir = folder / "report_figures"
-        markdown = render_markdown(blocks, fig_dir.name)
-        pdf = io.BytesIO()
-        render_pdf(blocks, pdf)
-        page = render_html(blocks, pngs)
-    finally:
-        close_all(figures)
-    fig_dir.mkdir(exist_ok=True)
+        fig_dir.mkdir(exist_ok=True)
+    except OSError as err:
+        raise outputs.OutputWriteError(fig_dir, err) from None
     for key, payload in pngs.items():
         outputs.atomic_write_bytes(fig_dir / f"{key}.png", payload)
     for stale in fig_dir.glob("*.png"):  # figures an earlier report had and this one has not

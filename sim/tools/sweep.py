@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from sim.core.calendar import WEEKS_PER_YEAR
-from sim.experiments.comparison import COMPARISON_COLUMNS, PAIRING_KEYS, paired_comparison
+from sim.experiments.comparison import (
+    COMPARISON_COLUMNS,
+    ComparisonError,
+    check_comparable,
+    paired_comparison,
+    read_kpis,
+)
 from sim.experiments.outputs import atomic_write_csv, atomic_write_json, atomic_write_text, now_utc
 
 BASELINE = "baseline"
@@ -44,21 +50,32 @@ def job_folders(sweep_dir: Path) -> dict[str, Path]:
     """Completed job folders of a sweep, keyed by scenario label."""
     jobs = {}
     for manifest_path in sorted(sweep_dir.glob("*/manifest.json")):
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("status") == "complete":
+        manifest = _manifest(manifest_path.parent)
+        if manifest.get("status") == "complete" and isinstance(manifest.get("scenario"), str):
             jobs[manifest["scenario"]] = manifest_path.parent
     return jobs
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    """A job's manifest; empty when it cannot be read (such a job counts as not complete)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"status": "unreadable manifest.json"}
+    return manifest if isinstance(manifest, dict) else {"status": "unreadable manifest.json"}
 
 
 def _titles(folder: Path) -> str:
     """Option titles from the job's resolved config."""
-    import yaml
+    from sim.config import safe_yaml
+    from sim.config.schema import ConfigError
 
-    cfg = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text(encoding="utf-8"))
+    try:
+        cfg = safe_yaml.load(folder / ".hydra" / "config.yaml", "run configuration")
+    except ConfigError:
+        cfg = None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("scenario"), dict):
+        return folder.name
     return " + ".join(str(o.get("title", name)) for name, o in (cfg.get("scenario") or {}).items())
 
 
@@ -74,18 +91,19 @@ def sweep_comparison(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[
         )
     base_dir = jobs[BASELINE]
     base_manifest = _manifest(base_dir)
-    base_kpis = pd.read_csv(base_dir / "kpis.csv")
+    base_kpis = read_kpis(base_dir / "kpis.csv")
     level = float(base_manifest.get("ci_level", 0.95))
     tables, ranking = [], []
     for option, folder in jobs.items():
         if option == BASELINE:
             continue
         manifest = _manifest(folder)
-        differs = [k for k in PAIRING_KEYS if manifest.get(k) != base_manifest.get(k)]
-        if differs:
-            problems.append(f"{option}: {', '.join(differs)} differ from the baseline; skipped")
+        try:
+            check_comparable(base_dir, base_manifest, folder, manifest)
+            table = paired_comparison(base_kpis, read_kpis(folder / "kpis.csv"), level)
+        except ComparisonError as err:
+            problems.append(f"{option}: not compared with the baseline ({err}); skipped")
             continue
-        table = paired_comparison(base_kpis, pd.read_csv(folder / "kpis.csv"), level)
         table.insert(0, "option", option)
         tables.append(table)
         ranking.append(_ranking_row(option, _titles(folder), table))
@@ -138,20 +156,23 @@ def _ranking_row(option: str, title: str, table: pd.DataFrame) -> list[Any]:
 def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.95) -> None:
     """Annual investment against A&E attendances avoided, with CI whiskers: the report's
     cost-effectiveness plane, saved on its own."""
+    import matplotlib
     import matplotlib.pyplot as plt
 
     from sim.config.catalogue import option_title
     from sim.experiments.outputs import atomic_save_figure
     from sim.report.figures import cost_effectiveness_plane
+    from sim.report.style import PLAIN_TEXT
 
     titles = {o: t for o, t in zip(ranking["option"], ranking["title"], strict=True)}
-    fig = cost_effectiveness_plane(
-        ranking, level, {o: option_title(o, titles) for o in ranking["option"]}
-    )
-    try:
-        atomic_save_figure(fig, path, dpi=120)
-    finally:
-        plt.close(fig)
+    with matplotlib.rc_context(PLAIN_TEXT):
+        fig = cost_effectiveness_plane(
+            ranking, level, {o: option_title(o, titles) for o in ranking["option"]}
+        )
+        try:
+            atomic_save_figure(fig, path, dpi=120)
+        finally:
+            plt.close(fig)
 
 
 def _baseline_level(sweep_dir: Path) -> float:
@@ -166,7 +187,7 @@ def summarise_sweep(sweep_dir: Path) -> list[str]:
     comparison, ranking, problems = sweep_comparison(sweep_dir)
     failed = []
     for manifest_path in sorted(sweep_dir.glob("*/manifest.json")):
-        status = json.loads(manifest_path.read_text(encoding="utf-8")).get("status")
+        status = _manifest(manifest_path.parent).get("status")
         if status != "complete":
             failed.append(f"{manifest_path.parent.name}: {status}")
     problems += [f"job {f}" for f in failed]
@@ -272,4 +293,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report(Path(argv[0]))
     return 0
-

@@ -1,0 +1,129 @@
+"""How a run stops: Ctrl-C and SIGTERM, wherever they land, and workers that outlive their run.
+
+**Ctrl-C (SIGINT) and SIGTERM.** Python raises ``KeyboardInterrupt`` wherever the main thread
+happens to be when Ctrl-C arrives. Inside the compiled booking pass (numba) it surfaces as a
+``SystemError`` chained to it, inside a library as whatever that library's clean-up raises,
+so "an error" after Ctrl-C is not a failure of the run. :func:`stop_on_signals` installs
+handlers that record the signal and raise ``KeyboardInterrupt``; :func:`is_interruption`
+then tells any error that follows a stop request (or carries a ``KeyboardInterrupt`` in its
+chain) from a real failure. SIGTERM (``kill``, a job scheduler's time limit) is handled
+exactly as Ctrl-C. A second signal within :data:`GRACE_SECONDS` of the first is recorded but
+does not interrupt the clean-up (marking the folder interrupted, stopping workers).
+
+**Orphaned workers.** Replications and sweep jobs run in worker processes (joblib's loky
+workers). If the run is killed outright (``kill -9``, out of memory, a closed terminal
+session), nothing tells its workers, which would go on computing for nobody and hold their
+memory. :func:`exit_with_parent` starts a watchdog thread in a worker that ends the worker
+once its run is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+
+#: Seconds after a first Ctrl-C during which further ones do not interrupt the clean-up.
+GRACE_SECONDS = 5.0
+#: How often a worker checks that its run is still there.
+WATCH_SECONDS = 1.0
+#: Environment variable naming the process that started a run, inherited by its workers.
+RUN_PID_VARIABLE = "SIM_RUN_PID"
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_received: dict[str, float | int] = {}  # "signal": number, "at": monotonic time of the first
+_depth = [0]  # stop_on_signals blocks entered (only the outermost installs and restores)
+_watching: set[int] = set()
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    now = time.monotonic()
+    if _received and now - float(_received["at"]) < GRACE_SECONDS:
+        return
+    _received.update({"signal": signum, "at": now})
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM raise ``KeyboardInterrupt`` and are remembered
+    (:func:`stop_requested`). Does nothing outside the main thread (Python delivers signals
+    only there). Blocks may nest: the outermost one installs and restores the handlers."""
+    if threading.current_thread() is not threading.main_thread() or _depth[0]:
+        _depth[0] += 1
+        try:
+            yield
+        finally:
+            _depth[0] -= 1
+        return
+    previous = {s: signal.getsignal(s) for s in _STOP_SIGNALS}
+    for s in _STOP_SIGNALS:
+        signal.signal(s, _on_signal)
+    _depth[0] += 1
+    try:
+        yield
+    finally:
+        _depth[0] -= 1
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        _received.clear()
+
+
+def stop_requested() -> bool:
+    """Whether Ctrl-C or SIGTERM arrived since :func:`stop_on_signals` was entered."""
+    return bool(_received)
+
+
+def stop_signal_name() -> str:
+    """ "Ctrl-C" or "SIGTERM": what stopped the run, for messages."""
+    return "SIGTERM" if _received.get("signal") == signal.SIGTERM else "Ctrl-C"
+
+
+def is_interruption(err: BaseException) -> bool:
+    """Whether ``err`` is, or follows from, a stop request rather than a failure."""
+    if stop_requested():
+        return True
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def exit_with_parent(parent_pid: int | None) -> None:
+    """In a worker process started by ``parent_pid``: end this process once that one is gone.
+
+    Does nothing in the run's own process, in a process not started by ``parent_pid``
+    (nothing is known about how it should live), or when already watching."""
+    if parent_pid is None or parent_pid in _watching:
+        return
+    if os.getpid() == parent_pid or os.getppid() != parent_pid:
+        return
+    _watching.add(parent_pid)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)  # the run is gone: nobody will read this worker's results
+
+    threading.Thread(target=watch, name="exit-with-run", daemon=True).start()
+
+
+def run_pid() -> int | None:
+    """The process that started the run, as recorded for its workers (None if unknown)."""
+    try:
+        return int(os.environ[RUN_PID_VARIABLE])
+    except (KeyError, ValueError):
+        return None
+
+
+def record_run_pid() -> None:
+    """Record this process as the run's, for the workers it starts (which inherit it)."""
+    os.environ[RUN_PID_VARIABLE] = str(os.getpid())
