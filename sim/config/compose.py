@@ -89,8 +89,8 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
                 str(key), data[key], f"unknown key; expected one of {list(TOP_LEVEL_KEYS)}"
             )
     seed = data.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError("seed", seed, "must be a whole number >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ConfigError("seed", seed, "must be a whole number >= 0 and below 2**63")
     experiment = from_dict(Experiment, data.get("experiment"), "experiment")
     check_experiment(experiment)
     scenario_node = data.get("scenario") or {}
@@ -334,7 +334,7 @@ FILE_HYDRA_SETTINGS: list[tuple[str, Callable[[Any], str | None]]] = [
     ("hydra.mode", _one_of("RUN", "MULTIRUN")),
     ("hydra.output_subdir", _null),
     ("hydra.searchpath", _folders_only),
-    ("hydra.sweeper.params.*", lambda v: None),  # the key is checked: see _sweep_param
+    ("hydra.sweeper.params.*", lambda v: None),  # the name is checked: see _sweep_param
     ("hydra.callbacks.sweep_summary._target_", _one_of("sim.tools.sweep.SweepSummaryCallback")),
     ("hydra.callbacks.sweep_summary.board_report", _flag),
     *(
@@ -384,10 +384,10 @@ def hydra_setting_problem(key: str, value: Any) -> str | None:
             "environment variables can change what programs run, so configuration files "
             "may not set them (type the setting on the command line if you mean it)"
         )
+    if key.startswith("hydra.sweeper.params."):  # the swept setting's name may hold dots
+        return _sweep_param(key)
     for pattern, rule in FILE_HYDRA_SETTINGS:
         if _matches(pattern, key):
-            if pattern == "hydra.sweeper.params.*":
-                return _sweep_param(key)
             return rule(value)
     if key.rsplit(".", 1)[-1] in CODE_KEYS:
         return (

@@ -200,7 +200,7 @@ class FrailWeekendService:
 @dataclass
 class RapidAssessmentSite:
     title: str
-    sessions_per_weekday: dict[str, int] = _f(keys_subset=WEEKDAYS, min=0, max=24)  # a day
+    sessions_per_weekday: dict[str, int] = _f(keys_subset=WEEKDAYS, min=0, max=10_000)  # a day
     slots_per_session: int = _f(min=0, max=100)
     session_start_minute: int = _f(min=0, max=1440)
     session_end_minute: int = _f(min=0, max=1440)
@@ -772,11 +772,11 @@ def check_time_windows(site: Site, path: str = "site") -> None:
     ed = site.emergency_department
     for stream in ("minors", "majors"):
         rota = getattr(ed, f"{stream}_clinicians_by_hour")
-        if max(rota) > 1000:
+        if max(rota) > 10_000:
             raise ConfigError(
                 f"{path}.emergency_department.{stream}_clinicians_by_hour",
                 rota,
-                "must be at most 1,000 clinicians in an hour",
+                "must be at most 10,000 clinicians in an hour",
             )
 
 

@@ -102,9 +102,11 @@ def exit_with_parent(parent_pid: int | None) -> None:
 
     Does nothing in the run's own process, in a process not started by ``parent_pid``
     (nothing is known about how it should live), or when already watching."""
-    if parent_pid is None or parent_pid in _watching:
+    if parent_pid is None or parent_pid in _watching or os.getpid() == parent_pid:
         return
-    if os.getpid() == parent_pid or os.getppid() != parent_pid:
+    if os.getppid() != parent_pid:
+        if not _alive(parent_pid):
+            os._exit(1)  # the run died while this worker was starting
         return
     _watching.add(parent_pid)
 
@@ -114,6 +116,16 @@ def exit_with_parent(parent_pid: int | None) -> None:
         os._exit(1)  # the run is gone: nobody will read this worker's results
 
     threading.Thread(target=watch, name="exit-with-run", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, but belongs to someone else
+    return True
 
 
 def run_pid() -> int | None:

@@ -17,6 +17,7 @@ from sim.config.schema import Calibration, Experiment, ModelConfig
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.replication import ReplicationResult, run_replication
 from sim.core.statistics import t_interval
+from sim.experiments.interrupts import exit_with_parent
 
 
 def resolve_n_jobs(n_jobs: int, replications: int) -> int:
@@ -40,7 +41,16 @@ def iter_replications(
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
-    yield from parallel(delayed(run_replication)(cfg, seed, r, *args) for r in reps)
+    run = os.getpid()
+    yield from parallel(delayed(_in_worker)(run, cfg, seed, r, *args) for r in reps)
+
+
+def _in_worker(
+    run: int, cfg: ModelConfig, seed: int, replication: int, warmup: int, weeks: int
+) -> ReplicationResult:
+    """One replication in a worker process, which ends itself if its run is killed."""
+    exit_with_parent(run)
+    return run_replication(cfg, seed, replication, warmup, weeks)
 
 
 def run_experiment(
