@@ -8,6 +8,7 @@ t-approximation P(true mean difference lies in the better direction).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -164,8 +165,10 @@ def population_fingerprints(data: dict[str, Any]) -> dict[str, Any]:
             parsed[name] = from_dict(ScenarioOption, option, f"scenario.{name}")
         except ConfigError:
             continue  # a run's options were validated when it ran; nothing to say here
+    # What the options did, declared or not (a run made before options had to declare it).
+    applied = {n: dataclasses.replace(o, changes_demand=True) for n, o in parsed.items()}
     try:
-        merged_site, merged_assumptions = apply_options(site, assumptions, parsed)
+        merged_site, merged_assumptions = apply_options(site, assumptions, applied)
     except ConfigError:
         pass
     after = {"site": merged_site, "assumptions": merged_assumptions}
@@ -221,8 +224,8 @@ def read_kpis(path: Path) -> pd.DataFrame:
     if len(bad):
         row = int(bad[0])
         raise ComparisonError(
-            f"{path}, row {row + 2}: replication {table['replication'][row]!r}, value "
-            f"{table['value'][row]!r}: must be numbers"
+            f"{path}, row {row + 2}: replication {str(table['replication'][row])!r}, value "
+            f"{str(table['value'][row])!r}: must be numbers"
         )
     if table.duplicated(["replication", "kpi"]).any():
         raise ComparisonError(f"{path} lists a KPI twice for one replication")
