@@ -551,22 +551,21 @@ def run_copy(clean_run, tmp_path) -> Path:
 
 
 def edit_csv(path: Path, edit) -> None:
-    frame = pd.read_csv(path)
-    edit(frame)
-    frame.to_csv(path, index=False)
+    """Rewrite a table as ``edit(frame)`` returns it."""
+    edit(pd.read_csv(path)).to_csv(path, index=False)
 
 
-def _drop_headline(frame: pd.DataFrame) -> None:
-    frame.drop(frame.index[frame.kpi == "ae.attendances_per_week"], inplace=True)
+def _drop_headline(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame.kpi != "ae.attendances_per_week"]
 
 
-def _text_value(frame: pd.DataFrame) -> None:
-    frame["mean"] = frame["mean"].astype(object)
-    frame.loc[0, "mean"] = "twelve"
+def _text_value(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(mean=["twelve", *frame["mean"].iloc[1:]])
 
 
-def _share_above_one(frame: pd.DataFrame) -> None:
+def _share_above_one(frame: pd.DataFrame) -> pd.DataFrame:
     frame.loc[frame.kpi == "ae.four_hour_performance", ["mean", "ci_low", "ci_high"]] = 1.7
+    return frame
 
 
 @pytest.mark.parametrize(
@@ -575,9 +574,9 @@ def _share_above_one(frame: pd.DataFrame) -> None:
         ("summary.csv", _drop_headline, "no row for headline KPI 'ae.attendances_per_week'"),
         ("summary.csv", _text_value, "column 'mean': 'twelve' must be a number"),
         ("summary.csv", _share_above_one, "must lie in [0, 1] (it is a share)"),
-        ("flows.csv", lambda f: f.drop(columns=["n"], inplace=True), "has no column 'n'"),
-        ("calibration.csv", lambda f: f.__setitem__("within", "maybe"), "must be True or False"),
-        ("equity.csv", lambda f: f.__setitem__("n", -3), "must be a whole number >= 0"),
+        ("flows.csv", lambda f: f.drop(columns=["n"]), "has no column 'n'"),
+        ("calibration.csv", lambda f: f.assign(within="maybe"), "must be True or False"),
+        ("equity.csv", lambda f: f.assign(n=-3), "must be a whole number >= 0"),
     ],
 )
 def test_report_refuses_damaged_tables(run_copy, monkeypatch, capsys, file, edit, message):
