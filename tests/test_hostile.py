@@ -219,20 +219,47 @@ def test_workers_do_not_outlive_a_killed_run(tmp_path):
         workers = [
             k
             for k in _children(proc.pid)
-            if "loky" in Path(f"/proc/{k}/cmdline").read_text(errors="replace")
+            if "popen_loky_posix" in Path(f"/proc/{k}/cmdline").read_text(errors="replace")
         ]
         if len(workers) >= 2 and (folder / "manifest.json").exists():
             break
     assert len(workers) >= 2, "the run started no workers"
     proc.kill()
     proc.wait()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while any(_running(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.5)
-    left = [w for w in workers if _running(w)]
+    left = {
+        w: Path(f"/proc/{w}/cmdline").read_text(errors="replace") for w in workers if _running(w)
+    }
     for w in left:
         os.kill(w, signal.SIGKILL)
-    assert not left, f"workers {left} outlived their run"
+    assert not left, f"workers outlived their run: {left}"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("parent_dies", [True, False])
+def test_a_worker_ends_when_its_run_is_gone_before_it_starts_work(tmp_path, parent_dies):
+    """The race a killed run leaves: a worker that starts work after its run died (its run is
+    a zombie or gone, and the worker has a new parent) ends at once; a worker whose run is
+    alive goes on."""
+    out = tmp_path / "out.txt"
+    script = (
+        "import sys, time; from sim.experiments.interrupts import exit_with_parent; "
+        "time.sleep(1.0); exit_with_parent(int(sys.argv[1])); print('went on', flush=True)"
+    )
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    # sh starts the worker in the background, then exits (parent_dies) or waits for it.
+    tail = "" if parent_dies else " wait"
+    sh = subprocess.Popen(
+        ["sh", "-c", f'"{sys.executable}" -c "$0" $$ > "{out}" &{tail}', script], env=env
+    )
+    time.sleep(4)  # sh is not reaped yet: a zombie while the worker starts work
+    sh.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while not parent_dies and not out.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert out.read_text() == ("" if parent_dies else "went on\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -623,7 +650,7 @@ def test_report_writes_users_text_as_text_in_every_format(run_copy, monkeypatch,
     assert "<script>" not in html_text and "&lt;script&gt;" in html_text
     assert "<b>Durham" not in html_text
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
-    assert "[click](javascript" not in markdown and "\\[click\\]\\(javascript" in markdown
+    assert "[click](javascript" not in markdown and "\\[click\\](javascript" in markdown
     assert (run_copy / "report.pdf").read_bytes().startswith(b"%PDF")
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -98,10 +99,13 @@ def is_interruption(err: BaseException) -> bool:
 
 
 def exit_with_parent(parent_pid: int | None) -> None:
-    """In a worker process started by ``parent_pid``: end this process once that one is gone.
+    """In a worker process started by ``parent_pid`` (on this machine): end this process once
+    that one is gone.
 
-    Does nothing in the run's own process, in a process not started by ``parent_pid``
-    (nothing is known about how it should live), or when already watching."""
+    Does nothing in the run's own process, or when already watching. A worker whose parent
+    is no longer ``parent_pid`` by the time it starts work is either an orphan (the run died
+    while it started: it ends at once) or not the run's child at all (then ``parent_pid`` is
+    still running, and it is left alone)."""
     if parent_pid is None or parent_pid in _watching or os.getpid() == parent_pid:
         return
     if os.getppid() != parent_pid:
@@ -119,23 +123,31 @@ def exit_with_parent(parent_pid: int | None) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (a zombie, dead but not yet reaped, is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:
         return True  # it exists, but belongs to someone else
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): alive as far as can be told
 
 
 def run_pid() -> int | None:
-    """The process that started the run, as recorded for its workers (None if unknown)."""
-    try:
-        return int(os.environ[RUN_PID_VARIABLE])
-    except (KeyError, ValueError):
+    """The process that started the run, as recorded for its workers: None if unknown, or
+    if this process runs on another machine (a cluster's job), where that number means
+    nothing."""
+    host, _, pid = os.environ.get(RUN_PID_VARIABLE, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
         return None
+    return int(pid)
 
 
 def record_run_pid() -> None:
-    """Record this process as the run's, for the workers it starts (which inherit it)."""
-    os.environ[RUN_PID_VARIABLE] = str(os.getpid())
+    """Record this process (and machine) as the run's, for the workers it starts, which
+    inherit it."""
+    os.environ[RUN_PID_VARIABLE] = f"{socket.gethostname()}:{os.getpid()}"

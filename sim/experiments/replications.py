@@ -40,17 +40,15 @@ def iter_replications(
         return
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
-    run = os.getpid()
-    yield from parallel(delayed(_in_worker)(run, cfg, seed, r, *args) for r in reps)
-
-
-def _in_worker(
-    run: int, cfg: ModelConfig, seed: int, replication: int, warmup: int, weeks: int
-) -> ReplicationResult:
-    """One replication in a worker process, which ends itself if its run is killed."""
-    exit_with_parent(run)
-    return run_replication(cfg, seed, replication, warmup, weeks)
+    # Each worker, as it starts, watches this process: if the run is killed, its workers end
+    # themselves rather than compute for nobody (sim.experiments.interrupts).
+    parallel = Parallel(
+        n_jobs=jobs,
+        return_as="generator_unordered",
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+    yield from parallel(delayed(run_replication)(cfg, seed, r, *args) for r in reps)
 
 
 def run_experiment(

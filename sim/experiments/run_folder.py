@@ -83,14 +83,19 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def _existing_folder(folder: Path, key: str) -> bool:
+    """Whether ``folder`` exists (a file there is refused)."""
+    if folder.exists() and not folder.is_dir():
+        raise FolderRefused(key, str(folder), "is a file, not a folder")
+    return folder.exists()
+
+
 def check_folder_is_ours(folder: Path, key: str = "hydra.run.dir") -> None:
     """Refuse (:class:`FolderRefused`) a folder that exists and holds anything but a run of
     this program: its files are the user's, and a run would overwrite or remove them."""
     folder = Path(folder)
-    if not folder.exists():
+    if not _existing_folder(folder, key):
         return
-    if not folder.is_dir():
-        raise FolderRefused(key, str(folder), "is a file, not a folder")
     try:
         if read_manifest(folder) is not None:
             return
@@ -118,10 +123,8 @@ def check_sweep_folder_is_ours(folder: Path, key: str = "hydra.sweep.dir") -> No
     """Refuse (:class:`FolderRefused`) an existing, non-empty folder that is not a sweep
     folder of this program (it has neither a sweep's record nor a job folder of ours)."""
     folder = Path(folder)
-    if not folder.exists():
+    if not _existing_folder(folder, key):
         return
-    if not folder.is_dir():
-        raise FolderRefused(key, str(folder), "is a file, not a folder")
     try:
         entries = sorted(folder.iterdir())
     except OSError as err:

@@ -771,25 +771,29 @@ def render_html(blocks: list[Block], pngs: dict[str, bytes]) -> str:
     return "\n".join(out) + "\n"
 
 
-#: Characters Markdown reads as markup: each is written with a backslash before it, so text
-#: from users (option titles, descriptions, site names) reads exactly as typed and cannot add
-#: links, images, emphasis or a table column. "<", ">" and "&" are written as HTML entities,
-#: so no user text becomes HTML (a "<script>" in a title shows as text).
-_MARKDOWN_SPECIALS = "\\`*_{}[]()#+!|~$"
-_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: Characters Markdown reads as markup anywhere in a line: each is written with a backslash
+#: before it, so text from users (option titles, descriptions, site names) reads exactly as
+#: typed and cannot add links or images ("[", "]"), emphasis, code, a table column ("|") or
+#: mathematics ("$"). "<" and ">" are written as HTML entities, so no user text becomes HTML
+#: (a "<script>" in a title shows as text), and so is an "&" that would start an entity.
+_MARKDOWN_SPECIALS = "\\`*_[]#|~$"
 
 
 def md_text(text: Any, paragraph: bool = True) -> str:
     """``text`` as Markdown that renders as exactly that text, on one line (a ``paragraph``
     also never starts a list)."""
+    folded = re.sub(r"&(?=#?\w+;)", "&amp;", " ".join(str(text).split()))
     out = []
-    for ch in " ".join(str(text).split()):
-        out.append(_HTML_ENTITIES.get(ch) or (f"\\{ch}" if ch in _MARKDOWN_SPECIALS else ch))
+    for ch in folded:
+        if ch in "<>":
+            out.append("&lt;" if ch == "<" else "&gt;")
+        else:
+            out.append(f"\\{ch}" if ch in _MARKDOWN_SPECIALS else ch)
     escaped = "".join(out)
     if not paragraph:
         return escaped
-    # A paragraph starting "1." or "-" would become a list item ("+" is escaped above).
-    if escaped.startswith("-"):
+    # A paragraph starting "-", "+" or "1." would become a list item.
+    if escaped[:1] in "-+":
         escaped = "\\" + escaped
     return re.sub(r"^(\d+)\.", r"\1\\.", escaped)
 

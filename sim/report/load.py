@@ -9,6 +9,7 @@ report with one line naming the file, the row, the column and the value.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from sim.config.catalogue import option_title
 from sim.config.schema import ConfigError
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.experiments import results
+from sim.experiments.comparison import COMPARISON_COLUMNS
 
 
 class ReportError(Exception):
@@ -96,12 +98,13 @@ class ReportData:
 class Table:
     """What a results table must hold: ``text`` columns, ``numbers`` (empty cells allowed:
     an interval that cannot be computed), ``counts`` (whole numbers >= 0) and ``flags``
-    (true/false)."""
+    (true/false); with ``rest``, every other column it has holds numbers."""
 
     text: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     counts: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
+    rest: bool = False
 
 
 _INTERVAL = ("mean", "ci_low", "ci_high")
@@ -122,31 +125,12 @@ TABLES = {
     "ledger.csv": Table(counts=("replication",)),
     "comparison.csv": Table(
         text=("option", "kpi", "unit"),
-        numbers=(
-            "baseline_mean",
-            "option_mean",
-            "diff_mean",
-            "diff_ci_low",
-            "diff_ci_high",
-            "prob_option_better",
-        ),
+        numbers=tuple(c for c in COMPARISON_COLUMNS if c not in ("kpi", "unit", "n")),
         counts=("n",),
     ),
+    # every other column of the ranking is a number
     "ranking.csv": Table(
-        text=("option", "title"),
-        numbers=(
-            "investment_annual_gbp",
-            "net_cost_annual_gbp",
-            "ae_attendances_avoided_per_year",
-            "ae_avoided_ci_low",
-            "ae_avoided_ci_high",
-            "admissions_avoided_per_year",
-            "admissions_avoided_ci_low",
-            "admissions_avoided_ci_high",
-            "cost_per_ae_attendance_avoided_gbp",
-            "cost_per_admission_avoided_gbp",
-        ),
-        counts=("rank_by_ae", "rank_by_admissions"),
+        text=("option", "title"), counts=("rank_by_ae", "rank_by_admissions"), rest=True
     ),
 }
 
@@ -166,6 +150,10 @@ def check_table(frame: pd.DataFrame, schema: Table, path: Path) -> pd.DataFrame:
     """``frame`` with its numbers as floats, counts as integers and flags as booleans, or
     :class:`ReportError` naming the first cell that breaks the schema."""
     frame = frame.copy()
+    if schema.rest:
+        named = schema.text + schema.counts + schema.flags
+        extra = tuple(c for c in frame.columns if c not in named)
+        schema = dataclasses.replace(schema, numbers=schema.numbers + extra)
     wanted = schema.text + schema.numbers + schema.counts + schema.flags
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
