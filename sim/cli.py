@@ -262,12 +262,12 @@ def _run_job_in_folder(cfg: DictConfig, out_dir: Path, in_sweep: bool, folder_ke
                 print(out_dir)
                 return str(out_dir)
         check_resumable(out_dir, fingerprint, folder_key)
-        from sim.booking.kernel import needs_compiling
+        from sim.booking.engine import needs_compiling
 
         if needs_compiling():
             print(
                 "First run of this version on this machine: compiling the booking pass "
-                "(about 2-3 minutes, once; later runs start at once)",
+                "(under a minute, once; later runs start at once)",
                 flush=True,
             )
         started = time.perf_counter()

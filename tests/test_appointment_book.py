@@ -1,8 +1,10 @@
 """The appointment book: earliest fit, horizon, on-the-day release, notice, access measure.
 
-Books here are built by hand with slot times chosen so every answer can be worked out on
-paper; a property test then compares the book with a naive reference model (lists of free
-slots, searched exhaustively) over random sequences of requests.
+Every call here runs the compiled functions the booking pass books with
+(:mod:`sim.booking.books`), through the Python view :class:`AppointmentBook`. Books are built by
+hand with slot times chosen so every answer can be worked out on paper; property tests then
+compare one book, and the search over several books, with a naive reference model (lists of
+free slots, searched exhaustively) over random sequences of requests.
 """
 
 from __future__ import annotations
@@ -14,12 +16,8 @@ from conftest import configure
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.booking.book import (
-    AppointmentBook,
-    largest_remainder,
-    session_slot_times,
-    split_on_the_day,
-)
+from sim.booking.book import AppointmentBook, stack_books
+from sim.booking.layout import largest_remainder, session_slot_times, split_on_the_day
 from sim.config.schema import STAFF_TYPES
 from sim.core.replication import make_calendar
 from sim.services.practice import build_practice_books
@@ -82,7 +80,6 @@ def test_peek_does_not_book():
     assert book.free_prebook_on(0) == 1
     assert book.book_today(0, 0) == 540
     assert book.peek_today(0, 0) == 600
-    assert book.peek_today(0, 0, use_on_the_day=False) == -1
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,11 +120,14 @@ def test_on_the_day_slots_are_released_only_on_their_day():
     assert book.book_today(1, 480) == -1
 
 
-def test_same_day_without_on_the_day_pool():
-    book = make_book(pre=(700,), otd=(600,))
-    assert book.book_today(0, 0, use_on_the_day=False) == 700
-    assert book.book_today(0, 0, use_on_the_day=False) == -1
-    assert book.book_today(0, 0) == 600
+def test_book_earliest_takes_today_else_the_earliest_later_day():
+    book = make_book(pre=(540,), otd=(600,), horizon=7)
+    assert book.book_earliest(0, 0, 0, 3) == (0, 540)
+    assert book.book_earliest(0, 0, 0, 3) == (0, 600)  # the on-the-day slot, today
+    assert book.book_earliest(0, 0, 0, 3) == (1, 540)  # tomorrow: pre-bookable only
+    assert book.book_earliest(0, 0, 2, 3) == (2, 540)  # a window starting later
+    assert book.book_earliest(0, 0, 1, 1) == (-1, -1)  # day 1's only pre-bookable slot gone
+    assert book.book_earliest(0, 700, 0, 0) == (-1, -1)  # nothing left today after 11:40
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,10 +213,18 @@ class ReferenceBook:
         self.otd = {d: sorted(otd[d % 7]) for d in range(n_days)}
         self.n_days, self.horizon, self.notice = n_days, horizon, notice
 
-    def book_today(self, day, minute, use_otd):
+    def peek_today(self, day, minute):
         earliest = minute + self.notice
         pre = [s for s in self.pre[day] if s >= earliest]
-        otd = [s for s in self.otd[day] if s >= earliest] if use_otd else []
+        otd = [s for s in self.otd[day] if s >= earliest]
+        if otd and (not pre or otd[0] <= pre[0]):
+            return otd[0]
+        return pre[0] if pre else -1
+
+    def book_today(self, day, minute):
+        earliest = minute + self.notice
+        pre = [s for s in self.pre[day] if s >= earliest]
+        otd = [s for s in self.otd[day] if s >= earliest]
         if not pre and not otd:
             return -1
         # On a tie, the on-the-day slot is used and the pre-bookable one kept.
@@ -250,7 +258,7 @@ slot_minutes = st.integers(min_value=16, max_value=36).map(lambda k: k * 30)  # 
 day_template = st.lists(slot_minutes, max_size=5).map(lambda xs: tuple(sorted(xs)))
 operation = st.tuples(
     st.integers(min_value=0, max_value=1200),  # minutes to advance the clock (x 0.5)
-    st.sampled_from(["today", "today_no_otd", "future", "book_future", "third"]),
+    st.sampled_from(["today", "future", "book_future", "third"]),
     st.integers(min_value=0, max_value=4),  # first day offset for future searches
     st.integers(min_value=0, max_value=6),  # length of the search window
 )
@@ -276,11 +284,10 @@ def test_book_matches_reference_model(pre, otd, n_days, horizon, notice, ops):
         if day >= n_days:
             break
         minute = clock - day * 1440
-        if kind in ("today", "today_no_otd"):
-            use = kind == "today"
-            expected = ref.book_today(day, minute, use)
-            assert book.peek_today(day, minute, use) == expected
-            assert book.book_today(day, minute, use) == expected
+        if kind == "today":
+            expected = ref.book_today(day, minute)
+            assert book.peek_today(day, minute) == expected
+            assert book.book_today(day, minute) == expected
         elif kind == "future":
             first = day + offset
             last = first + span
@@ -412,41 +419,84 @@ def test_practice_books_offer_the_configured_capacity(small_data):
             assert abs(otd - share * sum(per_day)) <= len(working)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
-    pre=st.lists(st.integers(480, 1080), max_size=6),
-    otd=st.lists(st.integers(480, 1080), max_size=4),
+    templates=st.lists(
+        st.tuples(
+            st.lists(day_template, min_size=7, max_size=7),
+            st.lists(day_template, min_size=7, max_size=7),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    horizon=st.integers(min_value=0, max_value=6),
     notice=st.sampled_from([0, 30]),
     requests=st.lists(
-        st.tuples(st.integers(0, 9), st.floats(0, 1200), st.integers(0, 4), st.integers(0, 6)),
-        max_size=40,
+        st.tuples(
+            st.integers(0, 9),  # day
+            st.integers(0, 2400),  # minute x 0.5
+            st.integers(-1, 3),  # first day of the window, from today
+            st.integers(0, 5),  # its length
+            st.permutations([0, 1, 2, 3]),  # order the books are listed in
+        ),
+        max_size=30,
     ),
 )
-def test_array_books_book_as_the_appointment_book(pre, otd, notice, requests):
-    """The compiled booking pass books through an array form of the books: the same slot for
-    every request, and the same pointers written back, as the AppointmentBook."""
+def test_search_over_several_books_matches_reference(templates, horizon, notice, requests):
+    """The booking pass's search over several books (a need for any clinician, the clinics'
+    single point of access, a hub): the earliest slot of any listed book, the first listed
+    winning a tie; then taking it books that book exactly as the reference does."""
     import numpy as np
 
-    from sim.booking import kernel as k
+    from sim.booking import books as compiled_books
 
-    n_days = 14
-    book = make_book(
-        pre=tuple(sorted(pre)), otd=tuple(sorted(otd)), n_days=n_days, horizon=5, notice=notice
-    )
-    twin = make_book(
-        pre=tuple(sorted(pre)), otd=tuple(sorted(otd)), n_days=n_days, horizon=5, notice=notice
-    )
-    arrays = k.pack_books([twin])
-    for today, minute, ahead, span in requests:
-        assert k.peek_today(arrays, 0, today, minute) == book.peek_today(today, minute)
-        assert k.book_today(arrays, 0, today, minute) == book.book_today(today, minute)
-        first = today + 1 + ahead
+    n_days = 12
+    days = [d % 7 for d in range(n_days)]
+    books = [AppointmentBook(pre, otd, days, horizon, notice) for pre, otd in templates]
+    refs = [ReferenceBook(pre, otd, n_days, horizon, notice) for pre, otd in templates]
+    arrays = stack_books(books)
+    # The pass moves forward in time (a book's first-free hint relies on it).
+    for today, half_minutes, offset, span, order in sorted(requests, key=lambda r: r[:2]):
+        minute = half_minutes / 2
+        first = today + offset
         last = first + span
-        assert k.book_future(arrays, 0, today, first, last) == book.book_future(today, first, last)
-        assert k.third_next_available_days(
-            arrays, 0, today, minute, 5
-        ) == book.third_next_available_days(today, minute, 5)
-    k.unpack_pointers(arrays, [twin])
-    assert twin._next_pre == book._next_pre and twin._next_otd == book._next_otd
-    assert twin._first_free_pre == book._first_free_pre
-    assert np.array_equal(k.pack_books([twin]).next_pre, arrays.next_pre)
+        labels = np.array([k for k in order if k < len(books)], dtype=np.int64)
+        candidates = []  # (day, minute, position in the list)
+        for pos, k in enumerate(labels):
+            if first <= today:
+                slot = refs[k].peek_today(today, minute)
+                if slot >= 0:
+                    candidates.append((today, slot, pos))
+                    continue
+            d = refs[k].find_future(today, max(first, today + 1), last)
+            if d >= 0:
+                candidates.append((d, refs[k].pre[d][0], pos))
+        got = compiled_books.earliest(arrays, 0, labels, today, minute, first, last)
+        if not candidates:
+            assert got[0] == -1
+            continue
+        day, slot, pos = min(candidates)
+        assert got == (day, slot, labels[pos])
+        taken = compiled_books.take(arrays, labels[pos], today, minute, day)
+        expected = (
+            refs[labels[pos]].book_today(today, minute)
+            if day == today
+            else (refs[labels[pos]].book_on(day))
+        )
+        assert taken == expected == slot
+
+
+def test_stacked_books_keep_their_slots_and_state():
+    a = make_book(pre=(540, 600), otd=(660,), n_days=7)
+    b = make_book(pre=(700,), n_days=7, horizon=3, notice=30)
+    assert a.book_today(0, 0) == 540  # state before stacking is kept
+    arrays = stack_books([a, b])
+    assert arrays.pre_len.shape == (2, 7)
+    assert arrays.horizon.tolist() == [7, 3] and arrays.min_notice.tolist() == [0, 30]
+    from sim.booking import books as compiled_books
+
+    assert compiled_books.book_today(arrays, 0, 0, 0.0) == 600
+    assert compiled_books.book_today(arrays, 1, 0, 0.0) == 700
+    assert compiled_books.book_today(arrays, 0, 0, 0.0) == 660
+    # Stacking copies: the books themselves are untouched by bookings in the stack.
+    assert a.book_today(0, 0) == 600 and b.free_prebook_on(0) == 1

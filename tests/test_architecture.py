@@ -190,3 +190,40 @@ def test_checks_find_a_cycle_an_upward_import_and_a_writing_model(broken: Path):
         "sim.core.writes: imports Hydra/OmegaConf",
         "sim.core.writes: calls write_text()",
     ]
+
+
+# ------------------------------------------------------------------- the map sends you there
+
+
+DOC = SIM.parent / "docs" / "architecture.md"
+
+
+def test_the_module_map_names_every_module():
+    """docs/architecture.md's map reaches every file of sim/ in one hop (the report's files
+    are named in its row of the commands table)."""
+    doc = DOC.read_text(encoding="utf-8")
+    missing = []
+    for path in sorted(SIM.rglob("*.py")):
+        rel = path.relative_to(SIM.parent).as_posix()
+        if path.name == "__init__.py" or rel in doc:
+            continue
+        if rel.startswith("sim/report/") and f"`{path.name}`" in doc:
+            continue
+        missing.append(rel)
+    assert missing == [], f"add these to docs/architecture.md's module map: {missing}"
+
+
+def test_every_routing_rule_named_in_the_map_exists():
+    """The table of routing rules names functions of sim/booking/rules.py that exist."""
+    import re
+
+    from sim.booking import rules
+
+    doc = DOC.read_text(encoding="utf-8")
+    start = doc.index("### Where each routing rule lives")
+    section = doc[start : doc.index("### Adding a service")]
+    rows = "\n".join(line for line in section.splitlines() if line.startswith("| "))
+    named = set(re.findall(r"`([a-z_0-9]+)`", rows))
+    assert named and all(hasattr(rules, n) for n in named), sorted(
+        n for n in named if not hasattr(rules, n)
+    )

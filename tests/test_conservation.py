@@ -20,6 +20,7 @@ from conftest import (
 
 from sim.core import ledger
 from sim.core.replication import run_replication
+from sim.services.catalogue import SERVICES
 
 WARMUP, RUN = 1, 2
 REPLICATIONS = 3
@@ -92,10 +93,16 @@ def test_ledger_balances_in_every_replication(small_data, scenario):
         in_window = ep.time >= first_minute
         counts = np.bincount(pj.outcome[in_window], minlength=len(ledger.TERMINAL_STATES))
         assert res.ledger["generated"] == int(in_window.sum())
-        assert set(res.ledger) == {"generated"} | (states - {"pending"})
+        # States of a service the site does not have (an option not taken) are left out and
+        # must count 0; every other state is reported.
+        absent = {
+            s for svc in SERVICES if not svc.present(run_cfg.model) for s, _ in svc.terminal_states
+        }
+        assert absent == {"urgent_treatment_centre"}
+        assert set(res.ledger) == {"generated"} | (states - {"pending"} - absent)
         for i, (name, _) in enumerate(ledger.TERMINAL_STATES):
             if name != "pending":
-                assert res.ledger[name] == counts[i], name
+                assert res.ledger.get(name, 0) == counts[i], name
         assert sum(v for k, v in res.ledger.items() if k != "generated") == in_window.sum()
 
 
@@ -156,3 +163,99 @@ def test_no_demand_means_nothing_happens(small_data):
     assert set(res.ledger.values()) == {0}
     assert res.kpis["practice.appointments_per_1000_week"] == 0
     assert res.kpis["practice.utilisation"] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# The run's own ledger check can fail
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    from sim.config.compose import compose_validated
+
+    _, run_cfg, _ = compose_validated([])
+    res = run_replication(run_cfg.model, SEED, 0, 1, 2, keep_detail=True)
+    return run_cfg.model, res
+
+
+def _ledger(cfg, k, outcome=None, flow_episode=None, flow_to=None):
+    from sim.core.flows import FLOW_NODES
+
+    sj = k.journeys
+    in_window = k.episodes.time >= k.first_day * MINUTES_PER_DAY
+    return ledger.ledger_counts(
+        sj.outcome if outcome is None else outcome,
+        in_window,
+        sj.flow_episode if flow_episode is None else flow_episode,
+        sj.flow_to if flow_to is None else flow_to,
+        FLOW_NODES,
+        ledger.reported_states(cfg),
+    )
+
+
+def test_the_ledger_agrees_with_the_flow_log(default_run):
+    cfg, res = default_run
+    k = res.detail["inputs"]
+    counts = _ledger(cfg, k)
+    assert counts == res.ledger
+    assert counts["admitted"] > 0 and counts["gave_up"] > 0 and counts["self_care"] > 0
+
+
+@pytest.mark.parametrize(
+    ("from_state", "to_state"),
+    [("gave_up", "self_care"), ("admitted", "ae_discharged"), ("self_care", "attended_practice")],
+)
+def test_the_ledger_fails_when_a_rule_records_another_outcome_than_its_move(
+    default_run, from_state, to_state
+):
+    """A rule that logs one move but sets another outcome (one episode is enough)."""
+    cfg, res = default_run
+    k = res.detail["inputs"]
+    outcome = k.journeys.outcome.copy()
+    in_window = k.episodes.time >= k.first_day * MINUTES_PER_DAY
+    i = np.flatnonzero(in_window & (outcome == ledger.STATE_INDEX[from_state]))[0]
+    outcome[i] = ledger.STATE_INDEX[to_state]
+    with pytest.raises(ledger.ConservationError, match="the flow log"):
+        _ledger(cfg, k, outcome=outcome)
+
+
+def test_the_ledger_fails_when_a_move_is_lost_or_logged_twice(default_run):
+    from sim.core.flows import NODE
+
+    cfg, res = default_run
+    k = res.detail["inputs"]
+    sj = k.journeys
+    in_window = k.episodes.time >= k.first_day * MINUTES_PER_DAY
+    into_admission = np.flatnonzero((sj.flow_to == NODE["admission"]) & in_window[sj.flow_episode])
+    keep = np.ones(len(sj.flow_to), dtype=bool)
+    keep[into_admission[0]] = False
+    with pytest.raises(ledger.ConservationError, match="moves into admission"):
+        _ledger(cfg, k, flow_episode=sj.flow_episode[keep], flow_to=sj.flow_to[keep])
+    twice = np.concatenate([np.arange(len(sj.flow_to)), into_admission[:1]])
+    with pytest.raises(ledger.ConservationError, match="moves into admission"):
+        _ledger(cfg, k, flow_episode=sj.flow_episode[twice], flow_to=sj.flow_to[twice])
+
+
+def test_a_replication_whose_hand_offs_are_not_settled_fails_its_ledger(monkeypatch):
+    """The replication settles hand-offs after A&E and IC+ (settle_outcomes); one that sets
+    their outcomes but forgets their moves (into home or an admission) is refused by the run
+    itself."""
+    from sim.config.compose import compose_validated
+    from sim.core import replication
+
+    original = replication.settle_outcomes
+
+    def forgets_the_moves(sj, ed, ic):
+        n = len(sj.flow_to)
+        original(sj, ed, ic)
+        sj.flow_episode, sj.flow_from, sj.flow_to = (
+            sj.flow_episode[:n],
+            sj.flow_from[:n],
+            sj.flow_to[:n],
+        )
+
+    _, run_cfg, _ = compose_validated([])
+    monkeypatch.setattr(replication, "settle_outcomes", forgets_the_moves)
+    with pytest.raises(ledger.ConservationError, match="the flow log"):
+        replication.run_replication(run_cfg.model, SEED, 0, 1, 2)

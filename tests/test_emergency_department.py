@@ -263,7 +263,7 @@ def test_self_presenting_attributes(year):
 
 def test_uniforms_are_uniform_and_independent(year):
     _, _, sp = year
-    names = ["u_service", "u_after", "u_admit", "u_redirect"]
+    names = ["u_service", "u_after", "u_admit"]
     for name in names:
         assert stats.kstest(getattr(sp, name), "uniform").pvalue > ALPHA / len(names), name
     for i, a in enumerate(names):

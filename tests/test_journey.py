@@ -441,34 +441,46 @@ def test_booking_later_stays_within_the_horizon(small_data):
     assert (lead >= 0).all()
 
 
-def test_compiled_keyed_uniforms_match_the_streams():
-    """The compiled pass draws its rarer decisions with its own splitmix64 (in uint64): the
-    same uniform as sim.core.streams for every key, the largest included."""
-    from sim.booking.kernel import SALT_NAMES, keyed_uniform
-    from sim.core.streams import KeyedUniform
+def _splitmix64_reference(key: int, salt: int) -> float:
+    """splitmix64's finaliser in plain Python integers (Steele, Lea & Flood 2014), as a
+    reference independent of the compiled uint64 code."""
+    mask = (1 << 64) - 1
+    z = ((key ^ salt) + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return ((z ^ (z >> 31)) >> 11) / 2.0**53
+
+
+def test_keyed_uniforms_are_splitmix64_of_key_and_salt():
+    """The one compiled splitmix64 (used by the booking pass and, over arrays, by numpy code)
+    gives the reference's uniform for every key, the largest included."""
+    from sim.booking.codes import KEYED_DRAWS
+    from sim.core.streams import keyed_uniform, keyed_uniforms, salt
 
     rng = np.random.default_rng(7)
     extremes = np.array([0, 2**63, 2**64 - 1], dtype=np.uint64)
     keys = np.concatenate([rng.integers(0, 2**64, 2000, dtype=np.uint64), extremes])
-    for name in SALT_NAMES:
-        u = KeyedUniform(name)
-        for key in keys:
-            assert keyed_uniform(key, np.uint64(u.salt)) == u(int(key)), name
+    for name in KEYED_DRAWS:
+        expected = [_splitmix64_reference(int(k), int(salt(name))) for k in keys]
+        assert keyed_uniforms(keys, name).tolist() == expected, name
+        assert [keyed_uniform(k, salt(name)) for k in keys[-5:]] == expected[-5:], name
 
 
 def test_vectorised_booking_windows_follow_the_scalar_rule():
     """First requests take their window from the array form, call-backs and NHS 111 from the
-    scalar form: both must be the same rule, for every urgency, earliest day and weekday."""
-    from sim.booking.journey import booking_window, booking_windows
+    compiled rule: both must be the same rule, for every urgency, earliest day and weekday."""
+    from sim.booking.preparation import booking_windows
+    from sim.booking.rules import booking_window
 
     soon_deadline = [d + 2 + (2 if d % 7 in (3, 4) else 0) for d in range(60)]
+    deadlines = np.asarray(soon_deadline, dtype=np.int64)
     for target in ({"urgent": 0, "soon": 2, "routine": 14}, {"urgent": 1, "soon": 3, "routine": 3}):
         urgency = np.repeat(np.arange(len(URGENCIES)), 50 * 20)
         offset = np.tile(np.repeat(np.arange(20), 50), len(URGENCIES))
         today = np.tile(np.arange(50), 20 * len(URGENCIES))
-        first, last = booking_windows(urgency, offset, today, np.asarray(soon_deadline), target)
+        first, last = booking_windows(urgency, offset, today, deadlines, target)
         expected = [
-            booking_window(u, o, d, soon_deadline, target)
+            booking_window(u, o, d, deadlines, target["urgent"], target["routine"])
             for u, o, d in zip(urgency.tolist(), offset.tolist(), today.tolist(), strict=True)
         ]
         assert list(zip(first.tolist(), last.tolist(), strict=True)) == expected

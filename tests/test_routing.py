@@ -1,4 +1,4 @@
-"""Whole-system routing (sim/booking/journey.py, rules 1-6 of ``run_journeys``), end to end.
+"""Whole-system routing (the rules of sim/booking/rules.py), end to end.
 
 Each test composes the real ``conf/`` through Hydra with overrides that isolate one rule, runs
 replications through :func:`sim.core.replication.run_replication` (``keep_detail=True``) and
@@ -35,13 +35,12 @@ from system_helpers import (
     working_days_after,
 )
 
-from sim.booking.journey import (
+from sim.booking.codes import (
     ADMIT_FROM_RAC_NO_SLOT,
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
     AE_VIA_NHS111,
     AE_VIA_RAC_NO_SLOT,
-    NODE,
     STEP_UP_FROM_PRACTICE,
 )
 from sim.config.schema import (
@@ -54,6 +53,7 @@ from sim.config.schema import (
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.demand import ROUTINE, URGENT
+from sim.core.flows import NODE
 from sim.experiments.replications import kpi_table, summarise
 
 MODERATE = FRAILTY_BANDS.index("moderate")

@@ -210,7 +210,7 @@ def test_age_shares_match_the_csv_within_rounding(sample_site):
 
 
 def test_frailty_calendar_and_copied_capacity_match_north_durham(sample_site):
-    """Copied defaults are the North Durham values (a recalibration there fails this test)."""
+    """Copied defaults are the North Durham values, read from its YAML."""
     nd = yaml.safe_load(NORTH_DURHAM.read_text())
     for key in ("calendar_start", "frailty_share_65plus", "core_hours", "practice_capacity"):
         assert sample_site[key] == nd[key], key
@@ -228,19 +228,46 @@ def test_frailty_calendar_and_copied_capacity_match_north_durham(sample_site):
     for nd_clinic in nd_rac["sites"].values():
         for key in ("slots_per_session", "session_start_minute", "session_end_minute"):
             assert clinic[key] == nd_clinic[key]
-    # The constants the scaling starts from.
+    # The reference the scaling starts from is the shipped file itself (no copy to drift).
     assert sum(p["list_size"] for p in nd["practices"].values()) == 255_000
-    assert site_from_csv.REFERENCE_LIST_SIZE == 255_000
-    assert site_from_csv.REFERENCE_IC_PLACES == nd["intermediate_care"]["places"]
-    assert list(site_from_csv.REFERENCE_MINORS_BY_HOUR) == nd_ed["minors_clinicians_by_hour"]
-    assert list(site_from_csv.REFERENCE_MAJORS_BY_HOUR) == nd_ed["majors_clinicians_by_hour"]
-    weekday_clinics = sum(s["sessions_per_weekday"]["mon"] for s in nd_rac["sites"].values())
-    assert site_from_csv.REFERENCE_RAC_SESSIONS_PER_WEEKDAY == weekday_clinics
-    for staff in ("gp", "nurse", "pharmacist"):
-        assert (
-            site_from_csv.DEFAULT_FTE_PER_1000[staff]
-            == (nd["practice_capacity"][staff]["fte_per_1000"])
-        )
+
+
+def test_every_section_of_the_reference_is_copied_and_its_capacities_scaled(
+    conf, tmp_path, monkeypatch
+):
+    """A section added to the reference site (a new service) reaches a new area's file with
+    its comments, without a change to the builder; an absolute capacity declared scaled is
+    scaled to the area's population, 0 (not commissioned) staying 0."""
+    extra = (
+        "\n# A new service [SRC1]\n"
+        "new_service:                 # pooled beds [SRC2]\n"
+        "  beds: 51                   # staffed beds [SRC3]\n"
+        "  spare: 0                   # not commissioned [SRC4]\n"
+        "  cost_per_bed_day_gbp: 300  # [SRC5]\n"
+    )
+    reference = tmp_path / "reference.yaml"
+    reference.write_text(NORTH_DURHAM.read_text() + extra)
+    monkeypatch.setattr(
+        site_from_csv, "default_reference", lambda: site_from_csv.read_reference(reference)
+    )
+    monkeypatch.setattr(
+        site_from_csv,
+        "SITE_SCALED",
+        (*site_from_csv.SITE_SCALED, "new_service.beds", "new_service.spare"),
+    )
+    # The site schema has no such service: only the copying is tested here.
+    monkeypatch.setattr(site_from_csv, "validate_text", lambda text, path: None)
+    code, _, err, data = convert(conf)
+    assert code == 0, err
+    text = (conf / "site" / "t_site.yaml").read_text()
+    for key in ("[SRC1]", "[SRC2]", "[SRC3]", "[SRC4]", "[SRC5]"):
+        assert key in text, key
+    scale = 41_589 / 255_000
+    assert data["new_service"] == {
+        "beds": max(1, int(51 * scale + 0.5)),
+        "spare": 0,
+        "cost_per_bed_day_gbp": 300,
+    }
 
 
 def test_values_are_written_with_their_source_comments(conf):

@@ -9,6 +9,7 @@ FAIL (and the command exit with a non-zero status). Runs use fixed seeds (determ
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 import subprocess
@@ -19,9 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SEED
+from numba import njit
 
 import sim.tools.validate as v
-from sim.booking.book import AppointmentBook
+from sim.booking.books import book_earliest, book_future
+from sim.core import replication
 from sim.services import emergency_department, intermediate_care
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -200,31 +203,21 @@ def test_mmc_command_refuses_a_rota_that_is_not_constant(tmp_path, capsys):
     assert "same number" in capsys.readouterr().err
 
 
-class OffByOneBook(AppointmentBook):
-    """A book with a classic bug: today's last free slot is never offered for same-day
-    booking (``<`` where ``<=`` was meant), so it is only ever taken in advance."""
-
-    __slots__ = ()
-
-    def peek_today(self, day, minute, use_on_the_day=True):
-        if self.free_prebook_on(day) <= 1:
-            return -1
-        return super().peek_today(day, minute, use_on_the_day)
+@njit
+def off_by_one_booking(bk, b, today, minute, first_day, last_day):
+    """The production booking function with a classic bug: today's last free slot is never
+    offered for same-day booking (``<`` where ``<=`` was meant), so it is only ever taken in
+    advance."""
+    if bk.pre_len[b, today] - bk.next_pre[b, today] <= 1:
+        return book_future(bk, b, today, today + 1, last_day)
+    return book_earliest(bk, b, today, minute, first_day, last_day)
 
 
 def test_backlog_checks_fail_for_a_broken_book():
     design = v.QUICK_BACKLOG
     ok, _ = v.run_backlog(design, seed=SEED, level=LEVEL)
     assert not failed(ok), ok
-
-    def broken(d, n_days):
-        good = v.make_backlog_book(d, n_days)
-        return OffByOneBook(
-            [good.slot_times_on(w) for w in range(7)], [()] * 7,
-            [x % 7 for x in range(n_days)], d.horizon_days, 0,
-        )  # fmt: skip
-
-    bad, _ = v.run_backlog(design, seed=SEED, level=LEVEL, book_factory=broken)
+    bad, _ = v.run_backlog(design, seed=SEED, level=LEVEL, book_request=off_by_one_booking)
     assert "share booked same day" in " ".join(failed(bad)), bad
     assert len(failed(bad)) >= 2, bad
 
@@ -257,23 +250,35 @@ def test_nhpp_checks_fail_against_a_rate_shifted_by_an_hour(small_baseline):
     assert len(failed(v.nhpp_checks(reps, shifted, days, LEVEL))) == 2
 
 
-def test_little_checks_fail_when_occupancy_is_misreported(small_baseline, monkeypatch):
-    """Occupancy that leaves out each A&E patient's last 30 minutes, and IC+ occupancy that
-    loses a tenth of its place-days: both break L = lambda W and must be caught."""
+def test_little_checks_fail_on_a_broken_mechanism(small_baseline, monkeypatch):
+    """L comes from each stage's census of its own state, W from the recorded times. A&E
+    patients who leave without the department counting one departure in ten (a leak in its
+    state), and IC+ stays recorded a tenth shorter than the places were held: both break
+    L = lambda W and must be caught."""
     overrides, _, _, reps = small_baseline
     assert not failed(v.little_checks(reps, LEVEL))
 
-    original_hourly = emergency_department.hourly_occupancy
-    original_mean = intermediate_care.IntermediateCareResult.occupancy_mean
+    patients = itertools.count()
 
-    def short_stays(arrival, departure, n_hours):
-        return original_hourly(arrival, np.maximum(arrival, departure - 30.0), n_hours)
+    def leaking(census):
+        counted = next(patients) % 10 != 0
 
-    def lost_place_days(self, first_minute, last_minute):
-        return 0.9 * original_mean(self, first_minute, last_minute)
+        def callback(_event):
+            if counted:
+                census.present -= 1
 
-    monkeypatch.setattr(emergency_department, "hourly_occupancy", short_stays)
-    monkeypatch.setattr(intermediate_care.IntermediateCareResult, "occupancy_mean", lost_place_days)
+        return callback
+
+    original_ic = intermediate_care.simulate_admissions_and_ic
+
+    def short_records(*args, **kwargs):
+        result = original_ic(*args, **kwargs)
+        stays = result.stays
+        stays.end = stays.start + 0.9 * (stays.end - stays.start)
+        return result
+
+    monkeypatch.setattr(emergency_department, "_leave", leaking)
+    monkeypatch.setattr(replication, "simulate_admissions_and_ic", short_records)
     _, _, _, broken = v.run_baseline(overrides, SEED, SMALL_DESIGN, n_jobs=1)
     assert failed(v.little_checks(broken, LEVEL)) == [
         "Little's law, A&E: L / (lambda W)",

@@ -1,21 +1,16 @@
-"""An appointment book: slot inventory per day, release rules and earliest-fit booking.
+"""The appointment book as a Python object: a view of one book in array form that books
+through the same compiled functions as the booking pass (:mod:`sim.booking.books`).
 
-A book belongs to one clinic (a practice's GPs, its nurses, a locality hub...). Each day has
-two pools of slots, each a sorted tuple of start times (minutes after midnight, repeated when
-several clinicians work in parallel):
-
-* **pre-bookable** slots open ``horizon_days`` ahead and stay bookable until they start;
-* **on-the-day** slots are released only on their own day.
-
-Slots in a pool are taken in time order, so a pool's state is one pointer per day: the index of
-its next free slot. A same-day booking jumps the pointer past slots that have already started
-(those are lost: an unbooked slot in the past is wasted capacity). Bookings are instantaneous
-decisions, so the book is plain Python lists, not a SimPy resource: this is the hot path.
+Services build their books as :class:`AppointmentBook` objects; the booking pass stacks their
+arrays into one set and books there (the objects keep their capacity, unbooked). Tests,
+notebooks and the validation suite book through the object: every call runs the production
+code.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from sim.booking import books as compiled_books
+from sim.booking.books import ArrayBooks, weekly_books
 
 NO_SLOT = (-1, -1)
 
@@ -35,16 +30,7 @@ class AppointmentBook:
         A same-day booking needs a slot starting at least this long after the request.
     """
 
-    __slots__ = (
-        "_pre",
-        "_otd",
-        "_next_pre",
-        "_next_otd",
-        "_first_free_pre",
-        "horizon_days",
-        "min_notice",
-        "n_days",
-    )
+    __slots__ = ("arrays",)
 
     def __init__(
         self,
@@ -54,174 +40,98 @@ class AppointmentBook:
         horizon_days: int,
         min_notice_minutes: int,
     ):
-        self._pre = [prebook_templates[w] for w in weekday_of_day]
-        self._otd = [on_the_day_templates[w] for w in weekday_of_day]
-        self.n_days = len(weekday_of_day)
-        self._next_pre = [0] * self.n_days
-        self._next_otd = [0] * self.n_days
-        self._first_free_pre = 0  # every pre-bookable pool before this day is full
-        self.horizon_days = horizon_days
-        self.min_notice = min_notice_minutes
+        self.arrays: ArrayBooks = weekly_books(
+            prebook_templates,
+            on_the_day_templates,
+            weekday_of_day,
+            horizon_days,
+            min_notice_minutes,
+        )
+
+    @property
+    def n_days(self) -> int:
+        return self.arrays.pre_len.shape[1]
+
+    @property
+    def horizon_days(self) -> int:
+        return int(self.arrays.horizon[0])
+
+    @property
+    def min_notice(self) -> int:
+        return int(self.arrays.min_notice[0])
 
     # -- capacity -----------------------------------------------------------------------------
 
     def slots_on(self, day: int) -> int:
         """Slots offered on ``day`` (both pools)."""
-        return len(self._pre[day]) + len(self._otd[day])
+        return int(self.arrays.pre_len[0, day] + self.arrays.otd_len[0, day])
+
+    def slots_between(self, first_day: int, last_day: int) -> int:
+        """Slots offered on days ``first_day .. last_day - 1`` (both pools)."""
+        a = self.arrays
+        return int(a.pre_len[0, first_day:last_day].sum() + a.otd_len[0, first_day:last_day].sum())
 
     def slot_times_on(self, day: int) -> tuple[int, ...]:
-        """Start minutes of every slot offered on ``day`` (both pools)."""
-        return self._pre[day] + self._otd[day]
+        """Start minutes of every slot offered on ``day`` (pre-bookable, then on-the-day)."""
+        a = self.arrays
+        pre = a.pre_slots[a.pre_start[0, day] : a.pre_start[0, day] + a.pre_len[0, day]]
+        otd = a.otd_slots[a.otd_start[0, day] : a.otd_start[0, day] + a.otd_len[0, day]]
+        return tuple(pre.tolist()) + tuple(otd.tolist())
 
     def free_prebook_on(self, day: int) -> int:
-        return len(self._pre[day]) - self._next_pre[day]
+        """Pre-bookable slots of ``day`` not yet booked (nor passed by a same-day booking)."""
+        return int(self.arrays.pre_len[0, day] - self.arrays.next_pre[0, day])
 
-    # -- booking ------------------------------------------------------------------------------
+    # -- booking (the compiled functions of sim.booking.books, on book 0 of self.arrays) -------
 
-    def book_today(self, day: int, minute: float, use_on_the_day: bool = True) -> int:
-        """Book the earliest slot today starting after ``minute`` + notice.
+    def book_today(self, day: int, minute: float) -> int:
+        """Book the earliest slot today starting at least the notice after ``minute``: its
+        start minute, or -1 when none is left today."""
+        return int(compiled_books.book_today(self.arrays, 0, day, float(minute)))
 
-        Returns the slot's start minute, or -1 when none is left today.
-        """
-        earliest = minute + self.min_notice
-        pre = self._pre[day]
-        i = self._next_pre[day]
-        if i < len(pre) and pre[i] < earliest:
-            i = bisect_left(pre, earliest, i)
-        best_pre = pre[i] if i < len(pre) else None
-        if use_on_the_day:
-            otd = self._otd[day]
-            j = self._next_otd[day]
-            if j < len(otd) and otd[j] < earliest:
-                j = bisect_left(otd, earliest, j)
-            if j < len(otd) and (best_pre is None or otd[j] <= best_pre):
-                self._next_otd[day] = j + 1
-                return otd[j]
-        if best_pre is None:
-            self._next_pre[day] = len(pre)
-            return -1
-        self._next_pre[day] = i + 1
-        return best_pre
-
-    def peek_today(self, day: int, minute: float, use_on_the_day: bool = True) -> int:
+    def peek_today(self, day: int, minute: float) -> int:
         """The slot :meth:`book_today` would give, without booking it (-1 if none)."""
-        earliest = minute + self.min_notice
-        pre = self._pre[day]
-        i = bisect_left(pre, earliest, self._next_pre[day])
-        best = pre[i] if i < len(pre) else -1
-        if use_on_the_day:
-            otd = self._otd[day]
-            j = bisect_left(otd, earliest, self._next_otd[day])
-            if j < len(otd) and (best < 0 or otd[j] <= best):
-                best = otd[j]
-        return best
+        return int(compiled_books.peek_today(self.arrays, 0, day, float(minute)))
 
     def find_future(self, today: int, first_day: int, last_day: int) -> int:
         """The earliest day in ``[first_day, last_day]`` (all after ``today``) with a free
         pre-bookable slot, within the booking horizon; -1 if none."""
-        last = today + self.horizon_days
-        if last_day < last:
-            last = last_day
-        if last >= self.n_days:
-            last = self.n_days - 1
-        # Days up to today are never asked for again, so the hint is at least tomorrow.
-        hint = self._first_free_pre
-        if hint <= today:
-            hint = today + 1
-        can_move_hint = first_day <= hint
-        d = hint if can_move_hint else first_day
-        nxt, pre = self._next_pre, self._pre
-        while d <= last:
-            if nxt[d] < len(pre[d]):
-                if can_move_hint:
-                    self._first_free_pre = d  # every day from the old hint to here is full
-                return d
-            d += 1
-        if can_move_hint and last >= hint:
-            self._first_free_pre = last + 1
-        return -1
+        return int(compiled_books.find_future(self.arrays, 0, today, first_day, last_day))
 
     def book_future(self, today: int, first_day: int, last_day: int) -> tuple[int, int]:
         """Book the earliest free pre-bookable slot in ``[first_day, last_day]`` (all after
-        ``today``): (day, start minute), or :data:`NO_SLOT`. One call for
-        :meth:`find_future` then :meth:`book_on`, the booking pass's commonest step."""
-        d = self.find_future(today, first_day, last_day)
-        if d < 0:
-            return NO_SLOT
-        i = self._next_pre[d]
-        self._next_pre[d] = i + 1
-        return d, self._pre[d][i]
+        ``today``): (day, start minute), or :data:`NO_SLOT`."""
+        d, m = compiled_books.book_future(self.arrays, 0, today, first_day, last_day)
+        return int(d), int(m)
+
+    def book_earliest(
+        self, today: int, minute: float, first_day: int, last_day: int
+    ) -> tuple[int, int]:
+        """Book the earliest slot in ``[first_day, last_day]`` (today's in either pool, else a
+        later pre-bookable one): (day, start minute), or :data:`NO_SLOT`."""
+        d, m = compiled_books.book_earliest(
+            self.arrays, 0, today, float(minute), first_day, last_day
+        )
+        return int(d), int(m)
 
     def first_prebook_minute(self, day: int) -> int:
         """Start of the next free pre-bookable slot on ``day`` (caller checked one is free)."""
-        return self._pre[day][self._next_pre[day]]
+        return int(compiled_books.first_prebook_minute(self.arrays, 0, day))
 
     def book_on(self, day: int) -> int:
         """Book the earliest pre-bookable slot on a future ``day`` (caller checked it is free)."""
-        i = self._next_pre[day]
-        self._next_pre[day] = i + 1
-        return self._pre[day][i]
+        return int(compiled_books.book_on(self.arrays, 0, day))
 
     def third_next_available_days(self, day: int, minute: float, horizon: int) -> float:
-        """Days from now until the third free pre-bookable slot (``horizon`` + 1 if none).
-
-        The standard access measure: less sensitive to one cancellation than the next slot.
-        """
-        found = 0
-        pre = self._pre[day]
-        i = bisect_left(pre, minute, self._next_pre[day])
-        free_today = len(pre) - i
-        if free_today >= 3:
-            return (pre[i + 2] - minute) / 1440.0
-        found = free_today
-        last = min(day + horizon, self.n_days - 1)
-        for d in range(day + 1, last + 1):
-            free = len(self._pre[d]) - self._next_pre[d]
-            if found + free >= 3:
-                slot = self._pre[d][self._next_pre[d] + (2 - found)]
-                return d - day + (slot - minute) / 1440.0
-            found += free
-        return float(horizon + 1)
+        """Days from now until the third free pre-bookable slot (``horizon`` + 1 if none)."""
+        return float(
+            compiled_books.third_next_available_days(self.arrays, 0, day, float(minute), horizon)
+        )
 
 
-def session_slot_times(
-    sessions: list[tuple[int, int]], clinicians_per_session: list[int], slots_per_session: int
-) -> list[int]:
-    """Sorted slot start minutes for a day, given clinicians in each session."""
-    times: list[int] = []
-    for (start, end), k in zip(sessions, clinicians_per_session, strict=True):
-        if k <= 0 or slots_per_session <= 0:
-            continue
-        step = (end - start) / slots_per_session
-        for j in range(slots_per_session):
-            times.extend([int(start + j * step)] * k)
-    times.sort()
-    return times
+def stack_books(book_list: list[AppointmentBook]) -> ArrayBooks:
+    """The array form of several books, in order (book ``k`` is row ``k``), copied."""
+    return compiled_books.stack([b.arrays for b in book_list])
 
 
-def split_on_the_day(times: list[int], share: float) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Split a day's slots into (pre-bookable, on-the-day), spreading on-the-day slots evenly
-    through the day so same-day capacity exists morning and afternoon."""
-    pre: list[int] = []
-    otd: list[int] = []
-    for j, t in enumerate(times):
-        if int((j + 1) * share) > int(j * share):
-            otd.append(t)
-        else:
-            pre.append(t)
-    return tuple(pre), tuple(otd)
-
-
-def largest_remainder(total: float, weights: list[float]) -> list[int]:
-    """Integers proportional to ``weights`` summing to ``round(total)`` (Hamilton's method)."""
-    target = int(round(total))
-    wsum = sum(weights)
-    if target <= 0 or wsum <= 0:
-        return [0] * len(weights)
-    exact = [total * w / wsum for w in weights]
-    base = [int(x) for x in exact]
-    short = target - sum(base)
-    order = sorted(range(len(weights)), key=lambda i: exact[i] - base[i], reverse=True)
-    for i in order[: max(short, 0)]:
-        base[i] += 1
-    return base
+__all__ = ["NO_SLOT", "AppointmentBook", "stack_books"]

@@ -3,8 +3,10 @@
 ``compose_validated`` composes ``conf/`` with a command line's overrides exactly as ``python
 -m sim`` does and turns it into a :class:`~sim.config.schema.RunConfig`; every mistake comes
 back as one :class:`~sim.config.schema.ConfigError` naming the key, the value, the rule and,
-where there is one, the file. ``check_hydra_settings`` refuses code slipped into Hydra's own
-settings by a file. Hydra is imported here and in ``sim/cli.py`` only.
+where there is one, the file. Every file Hydra reads is checked before it is parsed
+(:mod:`sim.config.safe_yaml`) and for what it sets: only the Hydra settings of
+:data:`FILE_HYDRA_SETTINGS`, and no interpolations outside them. Hydra is imported here and in
+``sim/cli.py`` only.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ AGE_BANDS: tuple[str, ...] = (
 #: Index of the first age band counted as "65 and over" (frailty is only assessed there).
 FIRST_OLDER_BAND = AGE_BANDS.index("65-74")
 FRAILTY_BANDS: tuple[str, ...] = ("fit", "mild", "moderate", "severe")
+#: Moderate eFI or worse counts as frail: the first band of the frail (``frailty >= this``),
+#: the group frailty services (rapid assessment, the frail weekend GP service, the frailty
+#: front of house, step-down to IC+) are for [CLEGG16].
+FIRST_FRAIL_BAND = FRAILTY_BANDS.index("moderate")
 URGENCIES: tuple[str, ...] = ("urgent", "soon", "routine")
 STAFF_NEEDS: tuple[str, ...] = ("gp", "nurse", "pharmacist", "any")
 STAFF_TYPES: tuple[str, ...] = ("gp", "nurse", "pharmacist")
@@ -198,6 +202,24 @@ class FrailWeekendService:
 
 
 @dataclass
+class UrgentTreatmentCentre:
+    """A GP-led urgent treatment centre (UTC) for the registered patients of some localities:
+    open at least 12 hours a day, every day, for patients booked by NHS 111 and for walk-ins,
+    minor injuries and illnesses, all ages [NHSE-UTC23]. Not commissioned while ``clinicians``
+    is 0 (a site's existing UTCs are inside its A&E figures)."""
+
+    title: str = "Urgent treatment centre"
+    localities: list[str] = _f([])  # whose registered patients it serves (its catchment)
+    opening: dict[str, list[Session]] = _f({}, keys_subset=WEEKDAYS)
+    clinicians: int = nonneg(0)  # GPs and advanced practitioners on duty whenever it is open
+    slot_minutes: int = positive(20)  # one assessment and treatment
+    # Share of its slots taken by the patients the model represents (those who would otherwise
+    # have gone to A&E); the rest see demand the model does not generate
+    share_of_slots_for_ae_substitutes: float = probability(0.2)
+    running_cost_per_open_hour_gbp: float = nonneg(0.0)
+
+
+@dataclass
 class RapidAssessmentSite:
     title: str
     sessions_per_weekday: dict[str, int] = _f(keys_subset=WEEKDAYS, min=0, max=10_000)  # a day
@@ -257,6 +279,7 @@ class Site:
     rapid_assessment: RapidAssessment = _f()
     intermediate_care: IntermediateCareCapacity = _f()
     emergency_department: EmergencyDepartment = _f()
+    urgent_treatment_centre: UrgentTreatmentCentre = field(default_factory=UrgentTreatmentCentre)
 
 
 @dataclass
@@ -432,6 +455,20 @@ class Alternatives:
 
 
 @dataclass
+class UrgentTreatmentCentreUse:
+    """Who an urgent treatment centre sees instead of A&E, while it is open and has a slot
+    starting within ``max_wait_minutes``."""
+
+    # of NHS 111's A&E (not ambulance) dispositions for its catchment: booked into the UTC
+    nhs111_ae_share: float = probability(0.0)
+    # of the catchment's walk-in minors (and needs displaced to A&E): walk in to the UTC
+    walk_in_share: float = probability(0.0)
+    # of those, sent on to A&E the same day: they go to A&E as before (counted as not diverted)
+    onward_ae_share: float = probability(0.0)
+    max_wait_minutes: float = nonneg(240.0)
+
+
+@dataclass
 class Assumptions:
     demand: Demand
     booking: Booking
@@ -444,6 +481,9 @@ class Assumptions:
     admissions: Admissions
     unit_costs: UnitCosts
     alternatives: Alternatives = _f()
+    urgent_treatment_centre: UrgentTreatmentCentreUse = field(
+        default_factory=UrgentTreatmentCentreUse
+    )
 
 
 @dataclass
@@ -679,6 +719,21 @@ def check_site(site: Site, path: str = "site") -> None:
             )
     if sum(p.list_size for p in site.practices.values()) == 0:
         raise ConfigError(f"{path}.practices", "all list sizes 0", "the site has no patients")
+    for loc in site.urgent_treatment_centre.localities:
+        if loc not in site.localities:
+            raise ConfigError(
+                f"{path}.urgent_treatment_centre.localities",
+                loc,
+                f"unknown locality; known localities are {sorted(site.localities)}",
+            )
+    for day, windows in site.urgent_treatment_centre.opening.items():
+        for i, w in enumerate(windows):
+            if w.end_minute <= w.start_minute:
+                raise ConfigError(
+                    f"{path}.urgent_treatment_centre.opening.{day}[{i}].end_minute",
+                    w.end_minute,
+                    "must be after start_minute",
+                )
     hours = site.core_hours
     if hours.close_minute <= hours.open_minute:
         raise ConfigError(

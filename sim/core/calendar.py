@@ -68,6 +68,3 @@ class Calendar:
         # first index whose count reaches target + 1
         idx = int(np.searchsorted(self.working_days_before, target + 1, side="left")) - 1
         return min(idx, self.n_days - 1) if idx >= 0 else 0
-
-    def date_of_day(self, day: int) -> dt.date:
-        return self.start + dt.timedelta(days=int(day))

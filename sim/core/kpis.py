@@ -16,23 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.config.schema import FIRST_OLDER_BAND, STAFF_TYPES, ModelConfig
+from sim.config.schema import FIRST_OLDER_BAND, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.demand import ROUTINE, URGENT, Episodes
+from sim.services.catalogue import SERVICES, present_services, service_kpis
+from sim.services.registry import Kpi
 
 if TYPE_CHECKING:  # imported for annotations only: model imports this module
-    from sim.booking.journey import SystemJourneys
+    from sim.booking.preparation import SystemJourneys
     from sim.services.hub import HubBooks
     from sim.services.practice import PracticeBooks
     from sim.services.rapid_assessment import ClinicBooks
 
-
-@dataclass(frozen=True)
-class KpiDefinition:
-    unit: str
-    label: str
-    better: str | None  # "higher", "lower" or None when neither is better
+#: The definition of a KPI (unit, label, better direction), declared by the model's core here
+#: and by each service in its registry entry.
+KpiDefinition = Kpi
 
 
 _PER_WEEK = "per week"
@@ -118,6 +117,8 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
         "£ per year (2024/25 prices)", "Cost of urgent and hospital activity", "lower"
     ),
     "cost.total_annual_gbp": KpiDefinition("£ per year (2024/25 prices)", "Total cost", "lower"),
+    # then every registered service's own KPIs (sim/services/catalogue.py)
+    **service_kpis(),
 }
 
 
@@ -128,14 +129,42 @@ class KpiInputs:
     cfg: ModelConfig
     episodes: Episodes
     journeys: SystemJourneys
-    practices: PracticeBooks
-    hubs: HubBooks
-    clinics: ClinicBooks
-    frail_service: HubBooks
+    service_books: dict[str, Any]  # each bookable service's books, by service name
     emergency: Any  # model.EmergencyStage
     care: Any  # services.intermediate_care.IntermediateCareResult
     first_day: int
     last_day: int
+
+    @property
+    def practices(self) -> PracticeBooks:
+        return self.service_books["practice"]
+
+    @property
+    def hubs(self) -> HubBooks:
+        return self.service_books["hub"]
+
+    @property
+    def clinics(self) -> ClinicBooks:
+        return self.service_books["rapid_assessment"]
+
+    @property
+    def frail_service(self) -> HubBooks:
+        return self.service_books["frail_weekend_gp"]
+
+    def node_code(self, name: str) -> int:
+        """The code of flow node ``name`` in the journeys' flow log (for services' KPIs)."""
+        from sim.core.flows import NODE
+
+        return NODE[name]
+
+    def state_code(self, name: str) -> int:
+        """The code of terminal state ``name`` in the journeys' outcomes."""
+        return ledger.STATE_INDEX[name]
+
+    @property
+    def service_results(self) -> dict[str, Any]:
+        """What services did after the booking pass (walk-ins), by service name."""
+        return getattr(self.emergency, "walk_ins", {})
 
     @property
     def weeks(self) -> float:
@@ -223,7 +252,7 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     population = k.practices.list_sizes.sum()
 
     hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
-    hub_offered = sum(b.slots_on(d) for b in k.hubs.books for d in range(k.first_day, k.last_day))
+    hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
     rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
     rac_ref_in = k.in_window(np.nan_to_num(sj.rac_referral_time, nan=-1.0)) & ~np.isnan(sj.rac_time)
     rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
@@ -273,16 +302,13 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
     weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
     per_year = WEEKS_PER_YEAR / weeks
 
-    staff_cost = {
-        "gp": costs.gp_appointment,
-        "nurse": costs.nurse_appointment,
-        "pharmacist": costs.pharmacist_appointment,
+    # Capacity of each registered service, in service order; the hospital's own after the
+    # clinics (summed in this order: the totals are byte-identical to earlier versions).
+    capacity = {
+        service.name: service.running_cost(k)
+        for service in present_services(cfg)
+        if service.running_cost is not None
     }
-    offered = k.practices.offered_by_staff(first_day, last_day)
-    practice = sum(offered[i] * staff_cost[s] for i, s in enumerate(STAFF_TYPES))
-    hub_slots = sum(b.slots_on(d) for b in k.hubs.books for d in range(first_day, last_day))
-    hub = hub_slots * site.hubs.running_cost_per_slot_gbp
-    rac = k.clinics.weekly_sessions * weeks * site.rapid_assessment.running_cost_per_session_gbp
     days = last_day - first_day
     ic = (
         site.intermediate_care.places * days * site.intermediate_care.running_cost_per_place_day_gbp
@@ -294,10 +320,6 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
         minutes_a_day = (foh.close_minute - foh.open_minute) % 1440 or 1440
         hours_a_week = len(foh.weekdays) * minutes_a_day / 60
         foh_cost = hours_a_week * weeks * foh.running_cost_per_hour_gbp
-    frail_slots = sum(
-        b.slots_on(d) for b in k.frail_service.books for d in range(first_day, last_day)
-    )
-    frail = frail_slots * site.frail_weekend_service.running_cost_per_slot_gbp
     # Schemes an option pays for: licences, per-use fees and reminders are its running cost.
     alternatives = cfg.assumptions.alternatives
     arose_in = k.in_window(k.episodes.time)
@@ -317,7 +339,10 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
         + (outcome == ledger.PHARMACY_FIRST).sum() * alternatives.pharmacy_first.cost_per_use_gbp
         + bookings * cfg.assumptions.dna.reminder_cost_per_booking_gbp
     )
-    services = (practice + hub + rac + ic + foh_cost + frail + schemes) * per_year
+    before_hospital = ("practice", "hub", "rapid_assessment")
+    total = sum(capacity[name] for name in before_hospital) + ic + foh_cost
+    total += sum(cost for name, cost in capacity.items() if name not in before_hospital)
+    services = (total + schemes) * per_year
 
     contacts_111 = k.in_window(sj.nhs111_calls).sum()
     ae_in = k.in_window(ed.arrivals.time)
@@ -350,13 +375,21 @@ def system_kpis(k: KpiInputs) -> dict[str, float]:
     result["system.episodes_per_week"] = arose_in.sum() / k.weeks
     result["system.unmet_need_per_week"] = (outcome == ledger.GAVE_UP).sum() / k.weeks
     result.update(cost_kpis(k))
-    return {name: result[name] for name in KPI_DEFINITIONS}
+    names = list(KPI_DEFINITIONS)
+    for service in SERVICES:
+        if service.measure is None:
+            continue
+        if service.present(k.cfg):
+            result.update(service.measure(k))
+        else:  # an option not taken reports none of its KPIs
+            names = [n for n in names if n not in service.kpis]
+    return {name: result[name] for name in names}
 
 
 def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     """Origin -> destination transitions per week: episodes that arose in the window, plus
     self-presenting A&E arrivals in the window."""
-    from sim.booking.journey import FLOW_NODES, NODE
+    from sim.core.flows import FLOW_NODES, NODE
 
     sj, ed = k.journeys, k.emergency
     keep = k.in_window(k.episodes.time)[sj.flow_episode]

@@ -1,7 +1,7 @@
 """One replication of the whole system, in three one-way stages.
 
 1. Demand and the booking pass: every episode is routed through practices, hubs, NHS 111 and
-   rapid assessment clinics (:mod:`sim.booking.journey`), recording hand-offs to services that
+   rapid assessment clinics (:mod:`sim.booking.rules`), recording hand-offs to services that
    genuinely make people wait.
 2. A&E: self-presenting arrivals plus the hand-offs, through clinicians on a rota (SimPy).
 3. Admissions and intermediate care: admissions from A&E and clinics, step-ups from clinics
@@ -13,30 +13,31 @@ validated config objects and a seed, returns plain results. No files, no Hydra.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from sim.booking.journey import (
+from sim.booking.codes import (
     AE_VIA_AMBULANCE,
     AE_VIA_DISPLACED,
     AE_VIA_ESCALATION,
     AE_VIA_GP_REFERRAL,
     AE_VIA_RAC_NO_SLOT,
-    NODE,
-    SystemJourneys,
-    run_journeys,
 )
-from sim.config.schema import FRAILTY_BANDS, WEEKDAYS, ModelConfig
+from sim.booking.preparation import SystemJourneys, run_booking_pass
+from sim.config.schema import FIRST_FRAIL_BAND, WEEKDAYS, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
 from sim.core.demand import Episodes, generate_episodes
 from sim.core.equity import replication_equity
+from sim.core.flows import FLOW_NODES, NODE
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
 from sim.core.streams import Streams, keyed_uniforms
 from sim.core.timeseries import replication_series
+from sim.services.catalogue import build_books, divert_self_presenting
 from sim.services.emergency_department import (
     MAX_ADMISSION_PROBABILITY,
     AEArrivals,
@@ -45,19 +46,15 @@ from sim.services.emergency_department import (
     generate_self_presenting,
     simulate_emergency_department,
 )
-from sim.services.hub import build_frail_weekend_books, build_hub_books
 from sim.services.intermediate_care import (
     AdmissionRequests,
     IntermediateCareResult,
     StepUpRequests,
     simulate_admissions_and_ic,
 )
-from sim.services.practice import build_practice_books
-from sim.services.rapid_assessment import build_rac_books
 
 # Books cover this many days past the run so late requests can still book ahead.
 LOOKAHEAD_PAD_DAYS = 14
-MODERATE = FRAILTY_BANDS.index("moderate")
 
 # Where A&E arrivals and admissions came from (codes in the combined arrays)
 SOURCE_SELF_PRESENTING, SOURCE_EPISODE = 0, 1
@@ -83,12 +80,13 @@ class EmergencyStage:
     outcome: AEOutcome
     source: np.ndarray  # SOURCE_SELF_PRESENTING or SOURCE_EPISODE
     episode: np.ndarray  # episode index for SOURCE_EPISODE rows, -1 otherwise
-    via: np.ndarray  # journey.AE_VIA_* for episodes, -1 for self-presenting
+    via: np.ndarray  # codes.AE_ROUTES for episodes, -1 for self-presenting
     primary_care_treatable: np.ndarray  # bool
     ambulance: np.ndarray  # bool
     age_band: np.ndarray
     frailty: np.ndarray
     key: np.ndarray  # uint64 per arrival, for later draws
+    walk_ins: dict = field(default_factory=dict)  # services' walk-ins, by service name
 
 
 def make_calendar(cfg: ModelConfig, warmup_weeks: int, run_weeks: int) -> Calendar:
@@ -110,8 +108,20 @@ def emergency_stage(
     """Self-presenting arrivals plus episodes handed to A&E, through the department."""
     ae = cfg.assumptions.ae
     sp = generate_self_presenting(cfg, calendar, streams)
+    sp_key = streams.generator("ae.attribute.key").bit_generator.random_raw(len(sp.time))
+    # Walk-in services (an urgent treatment centre) take some attendances before A&E does.
+    sp_admit = admission_probability(sp.age_band, sp.frailty, sp.ambulance, cfg)
+    arrivals = {
+        "time": sp.time,
+        "walk_in_minor": ~sp.ambulance & ~sp.majors,
+        "admitted_at_ae": sp.u_admit < sp_admit,
+        "key": sp_key,
+    }
+    to_ae, walk_ins = divert_self_presenting(cfg, calendar, arrivals, sj)
+    if not to_ae.all():
+        sp = dataclasses.replace(sp, **{f.name: getattr(sp, f.name)[to_ae] for f in fields(sp)})
+        sp_key, sp_admit = sp_key[to_ae], sp_admit[to_ae]
     n_sp = len(sp.time)
-    sp_key = streams.generator("ae.attribute.key").bit_generator.random_raw(n_sp)
 
     idx = np.asarray(sj.handoffs.ae_episode, dtype=np.int64)
     via = np.asarray(sj.handoffs.ae_via, dtype=np.int64)
@@ -137,10 +147,8 @@ def emergency_stage(
     arrivals = AEArrivals(
         time=np.concatenate([sp.time, np.asarray(sj.handoffs.ae_time, dtype=float)]),
         majors=np.concatenate([sp.majors, majors]).astype(bool),
-        frail=np.concatenate([sp.frailty >= MODERATE, frailty >= MODERATE]),
-        admit_probability=np.concatenate(
-            [admission_probability(sp.age_band, sp.frailty, sp.ambulance, cfg), p_admit]
-        ),
+        frail=np.concatenate([sp.frailty >= FIRST_FRAIL_BAND, frailty >= FIRST_FRAIL_BAND]),
+        admit_probability=np.concatenate([sp_admit, p_admit]),
         u_service=np.concatenate([sp.u_service, keyed_uniforms(keys, "ae_service")]),
         u_after=np.concatenate([sp.u_after, keyed_uniforms(keys, "ae_after")]),
         u_admit=np.concatenate([sp.u_admit, keyed_uniforms(keys, "ae_admit")]),
@@ -159,6 +167,7 @@ def emergency_stage(
         age_band=np.concatenate([sp.age_band, age]).astype(np.int8),
         frailty=np.concatenate([sp.frailty, frailty]).astype(np.int8),
         key=np.concatenate([sp_key, keys]).astype(np.uint64),
+        walk_ins=walk_ins,
     )
 
 
@@ -236,16 +245,13 @@ def run_replication(
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
     episodes = generate_episodes(cfg, calendar, streams)
-    practices = build_practice_books(cfg, calendar)
-    hubs = build_hub_books(cfg, calendar)
-    clinics = build_rac_books(cfg, calendar)
-    frail_service = build_frail_weekend_books(cfg, calendar)
+    service_books = build_books(cfg, calendar)
     # Many long-lived objects and few reference cycles: freezing the heap spares the
     # collector from re-scanning it on every allocation burst in the booking pass.
     gc.collect()
     gc.freeze()
     try:
-        journeys = run_journeys(episodes, cfg, calendar, practices, hubs, clinics, frail_service)
+        journeys = run_booking_pass(episodes, cfg, calendar, service_books)
     finally:
         gc.unfreeze()
     emergency = emergency_stage(cfg, calendar, streams, episodes, journeys)
@@ -257,10 +263,7 @@ def run_replication(
         cfg=cfg,
         episodes=episodes,
         journeys=journeys,
-        practices=practices,
-        hubs=hubs,
-        clinics=clinics,
-        frail_service=frail_service,
+        service_books=service_books,
         emergency=emergency,
         care=care,
         first_day=first_day,
@@ -268,7 +271,14 @@ def run_replication(
     )
     kpis = system_kpis(inputs)
     in_window = episodes.time >= first_day * MINUTES_PER_DAY
-    counts = ledger.ledger_counts(journeys.outcome, in_window)
+    counts = ledger.ledger_counts(
+        journeys.outcome,
+        in_window,
+        journeys.flow_episode,
+        journeys.flow_to,
+        FLOW_NODES,
+        ledger.reported_states(cfg),
+    )
     flows = flow_counts(inputs)
     series = replication_series(inputs)
     detail = {"inputs": inputs} if keep_detail else {}

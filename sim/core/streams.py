@@ -12,6 +12,8 @@ import hashlib
 
 import numpy as np
 
+from sim.core.compiled import compiled, compiled_rule
+
 
 def _name_key(name: str) -> tuple[int, ...]:
     digest = hashlib.sha256(name.encode("utf-8")).digest()
@@ -48,43 +50,42 @@ class Streams:
 # --------------------------------------------------------------------------------------------
 # Most episodes never reach a hub, NHS 111 or A&E, so storing a column of uniforms for every
 # such decision would cost memory for nothing. Instead each episode draws one 64-bit key at
-# creation, and the uniform for attribute ``a`` is a fixed hash of (key, a): still drawn once,
-# still identical across scenarios (common random numbers), computed only when needed.
+# creation, and the uniform for decision ``name`` is a fixed hash of (key, name): still drawn
+# once, still identical across scenarios (common random numbers), computed only when needed.
 
-_M64 = (1 << 64) - 1
-
-
-def _attribute_salt(name: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"attribute:{name}".encode()).digest()[:8], "little")
-
-
-def keyed_uniform(key: int, name: str) -> float:
-    """U(0,1) for episode ``key`` and attribute ``name`` (splitmix64 finaliser)."""
-    return KeyedUniform(name)(key)
+# splitmix64's constants, as uint64 (numba turns mixed int64/uint64 arithmetic into float64)
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_SHIFT30, _SHIFT27, _SHIFT31, _SHIFT11 = (np.uint64(k) for k in (30, 27, 31, 11))
+_TWO_TO_MINUS_53 = 1.0 / (1 << 53)
 
 
-class KeyedUniform:
-    """Callable ``u(key)`` for one attribute; the salt is computed once."""
+def salt(name: str) -> np.uint64:
+    """The salt of keyed decision ``name``: 64 bits of SHA-256 of it."""
+    digest = hashlib.sha256(f"attribute:{name}".encode()).digest()
+    return np.uint64(int.from_bytes(digest[:8], "little"))
 
-    __slots__ = ("salt",)
 
-    def __init__(self, name: str):
-        self.salt = _attribute_salt(name)
+@compiled_rule
+def keyed_uniform(key, salt):
+    """U(0,1) for episode ``key`` (uint64) and a decision's ``salt`` (:func:`salt`): the
+    splitmix64 finaliser of ``key ^ salt``, its top 53 bits as a fraction. The one definition,
+    called by the compiled booking pass and, through :func:`keyed_uniforms`, by numpy code."""
+    z = (key ^ salt) + _GAMMA
+    z = (z ^ (z >> _SHIFT30)) * _MIX1
+    z = (z ^ (z >> _SHIFT27)) * _MIX2
+    return np.float64((z ^ (z >> _SHIFT31)) >> _SHIFT11) * _TWO_TO_MINUS_53
 
-    def __call__(self, key: int) -> float:
-        # splitmix64's finaliser, written out: this runs for many episodes in the booking pass
-        z = ((key ^ self.salt) + 0x9E3779B97F4A7C15) & _M64
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-        return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
+
+@compiled
+def _keyed_uniform_array(keys, salt):
+    out = np.empty(len(keys), dtype=np.float64)
+    for k in range(len(keys)):
+        out[k] = keyed_uniform(keys[k], salt)
+    return out
 
 
 def keyed_uniforms(keys: np.ndarray, name: str) -> np.ndarray:
-    """Vectorised :func:`keyed_uniform` over an array of uint64 keys."""
-    z = np.asarray(keys, dtype=np.uint64) ^ np.uint64(_attribute_salt(name))
-    with np.errstate(over="ignore"):
-        z = z + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    """:func:`keyed_uniform` of decision ``name`` for every key of ``keys``."""
+    return _keyed_uniform_array(np.asarray(keys, dtype=np.uint64), salt(name))

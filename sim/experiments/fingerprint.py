@@ -24,6 +24,7 @@ GOLDEN_MIXES = (
     "ic_expansion,frailty_front_of_house",
     "rac_weekend,clinical_pharmacists,text_reminders",
     "gp_recruitment,pharmacy_first,online_consultation,frail_weekend_gp",
+    "urgent_treatment_centre,extended_access_8to8",
 )
 
 

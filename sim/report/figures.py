@@ -22,6 +22,7 @@ from matplotlib.patches import ArrowStyle, FancyArrowPatch, FancyBboxPatch, Patc
 
 from sim.config.catalogue import option_order, option_title  # noqa: E402
 from sim.config.schema import URGENCIES  # noqa: E402
+from sim.core.flows import ALL_FLOW_NODES  # noqa: E402
 from sim.core.kpis import KPI_DEFINITIONS  # noqa: E402
 from sim.core.statistics import t_interval  # noqa: E402
 from sim.core.timeseries import LEAD_DAYS_LAST  # noqa: E402
@@ -472,48 +473,14 @@ def lead_times(data: ReportData) -> ReportFigure | None:
 
 # ---------------------------------------------------------------- flow diagram
 
-#: Plain names of the flow nodes (sim.booking.journey.FLOW_NODES).
-NODE_NAMES = {
-    "need_in_hours": "Needs in core hours",
-    "need_out_of_hours": "Needs out of hours",
-    "self_presenting": "Walk-in to A&E",
-    "practice": "GP practice",
-    "nhs111": "NHS 111",
-    "hub": "Locality hub",
-    "online_consultation": "Resolved online",
-    "pharmacy": "Community pharmacy",
-    "pharmacy_first": "Pharmacy First",
-    "self_care": "Self-care",
-    "out_of_hours_gp": "Out-of-hours GP",
-    "frail_weekend_gp": "Frail weekend GP",
-    "rac": "Rapid assessment clinic",
-    "ambulance": "Ambulance",
-    "gave_up": "Gave up (unmet need)",
-    "ae": "A&E",
-    "intermediate_care": "Intermediate care (IC+)",
-    "admission": "Admitted",
-    "home": "Home",
-}
+#: Plain names of the flow nodes (the system's and the registered services',
+#: sim.core.flows).
+NODE_NAMES = {node.name: node.label for node in ALL_FLOW_NODES}
 #: Columns of the diagram, left to right (each listed top to bottom): where needs start, the
-#: first services, where they are sent, hospital front door and step-up, how they leave. A node
-#: not listed (a new flow node) goes at the foot of the middle column.
-FLOW_COLUMNS = (
-    ("need_in_hours", "need_out_of_hours", "self_presenting"),
-    ("practice", "nhs111"),
-    (
-        "hub",
-        "online_consultation",
-        "pharmacy_first",
-        "frail_weekend_gp",
-        "rac",
-        "pharmacy",
-        "self_care",
-        "out_of_hours_gp",
-        "gave_up",
-        "ambulance",
-    ),
-    ("intermediate_care", "ae"),
-    ("home", "admission"),
+#: first services, where they are sent, hospital front door and step-up, how they leave.
+FLOW_COLUMNS = tuple(
+    tuple(n.name for n in sorted(ALL_FLOW_NODES, key=lambda n: n.place) if n.column == c)
+    for c in range(1 + max(n.column for n in ALL_FLOW_NODES))
 )
 #: Requests arriving at the practice are shown as the practice's own number, not as arrows:
 #: at about 30,000 a week they would make every other flow too thin to see.

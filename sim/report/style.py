@@ -14,16 +14,18 @@ position in a plot:
 - An option not in the catalogue (its file removed or renamed since the run) gets a colour
   and marker from a hash of its name, hollow.
 
-``OPTION_COLOURS`` holds twelve colours: black for the baseline, then Paul Tol's "muted"
+``OPTION_COLOURS`` holds thirteen colours: black for the baseline, then Paul Tol's "muted"
 qualitative scheme (nine colours, colour-blind safe: Tol 2021, *Colour Schemes*, SRON
 technical note SRON/EPS/TN/09-002 issue 3.2), then blue and orange from Petroff's accessible
 ten-colour sequence (Petroff 2021, "Accessible Color Sequences for Data Visualization",
-arXiv:2107.02270; matplotlib's ``petroff10``). No vetted palette has twelve colours every
-reader can tell apart, so the two additions were chosen as the pair that keeps the palette
-furthest apart under simulated colour blindness (Machado et al. 2009): every pair of the
-twelve is at least 15 CIELAB units apart under protanopia and deuteranopia and 11 under
-tritanopia (``tests/test_report_style.py`` checks this). Markers are distinct for all twelve,
-so no reader has to rely on colour alone.
+arXiv:2107.02270; matplotlib's ``petroff10``), then a violet. No vetted palette has this many
+colours every reader can tell apart, so the additions were chosen to keep the palette
+furthest apart under simulated colour blindness (Machado et al. 2009): the blue and orange as
+the best pair, the violet as the colour of mid lightness furthest from the twelve before it
+(a search over the RGB cube): every pair of the thirteen is at least 15 CIELAB units apart
+under protanopia and deuteranopia and 11 under tritanopia (``tests/test_report_style.py``
+checks this). Markers are distinct for all thirteen, so no reader has to rely on colour
+alone.
 
 Other series
 ------------
@@ -65,8 +67,9 @@ TOL_MUTED = (
     "#AA4499",  # purple
 )
 PETROFF_ADDITIONS = ("#3F90DA", "#FFA90E")  # blue, orange
-OPTION_COLOURS = (BASELINE_COLOUR, *TOL_MUTED, *PETROFF_ADDITIONS)
-OPTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<", ">", "p")
+VIOLET = "#7B2FF7"
+OPTION_COLOURS = (BASELINE_COLOUR, *TOL_MUTED, *PETROFF_ADDITIONS, VIOLET)
+OPTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<", ">", "p", "d")
 #: Neutral colours for what is not an option (reference lines, context series).
 GREY, LIGHT_GREY = "#777777", "#BBBBBB"
 #: Highlight for demand that was not met where it first arose (flow diagram).
@@ -106,7 +109,7 @@ def option_style(name: str, folder: Path = SCENARIO_DIR) -> OptionStyle:
     n = len(OPTION_COLOURS)
     if name in names:
         i = names.index(name)
-        # Beyond twelve options colours repeat; the marker cycle is the same length, so a
+        # Beyond the palette's options colours repeat; the marker cycle is the same length, so a
         # repeated colour is hollow to stay distinguishable from the first use.
         return OptionStyle(OPTION_COLOURS[i % n], OPTION_MARKERS[i % n], hollow=i >= n)
     parts = name.split(COMBINATION_SEPARATOR)

@@ -24,10 +24,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import simpy
-from scipy.special import ndtri
 
 from sim.config.schema import (
     AGE_BANDS,
+    FIRST_FRAIL_BAND,
     FIRST_OLDER_BAND,
     FRAILTY_BANDS,
     WEEKDAYS,
@@ -43,6 +43,7 @@ from sim.core.calendar import (
     Calendar,
 )
 from sim.core.demand import NOT_ASSESSED, practice_age_shares
+from sim.core.distributions import exponential_from_uniform, lognormal_from_uniform
 from sim.core.streams import Streams
 
 #: Stream indices (the order of ``AccidentEmergency.service_minutes`` keys does not matter).
@@ -51,64 +52,15 @@ MINORS, MAJORS = 0, 1
 #: Admission probability never exceeds this, whatever the multipliers give: some patients in
 #: every group go home (and a probability of 1 would make the admission draw meaningless).
 MAX_ADMISSION_PROBABILITY = 0.95
-#: First eFI band counted as "frail" (moderate or severe), the front-of-house target group.
-FIRST_FRAIL_BAND = FRAILTY_BANDS.index("moderate")
 
 #: Per-arrival uniform draws of a self-presenting attendance, each from its own named stream
 #: ``ae.attribute.<name>`` (add names, never rename: renaming changes the numbers).
-UNIFORM_FIELDS: tuple[str, ...] = ("u_service", "u_after", "u_admit", "u_redirect")
+UNIFORM_FIELDS: tuple[str, ...] = ("u_service", "u_after", "u_admit")
 
 
 # --------------------------------------------------------------------------------------------
 # Durations
 # --------------------------------------------------------------------------------------------
-
-
-def lognormal_from_uniform(u: np.ndarray | float, median: float, mean: float) -> np.ndarray:
-    """Inverse-CDF lognormal durations from uniforms drawn once per patient.
-
-    Parameters
-    ----------
-    u
-        Uniform(0, 1) draws, any shape.
-    median
-        Median duration (minutes, > 0); ``mu = ln(median)``.
-    mean
-        Mean duration (minutes, >= ``median``); ``sigma = sqrt(2 ln(mean / median))``, so
-        ``exp(mu + sigma**2 / 2) = mean``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Durations in minutes, same shape as ``u``; all equal to ``median`` when
-        ``mean == median`` (sigma 0). A larger ``u`` always gives a longer duration, which is
-        what makes common random numbers work across scenarios.
-
-    Raises
-    ------
-    ValueError
-        If ``median <= 0`` or ``mean < median`` (no lognormal has a mean below its median).
-    """
-    u = np.asarray(u, dtype=float)
-    if not median > 0:
-        raise ValueError(f"lognormal median must be > 0, got {median}")
-    if mean < median:
-        raise ValueError(f"lognormal mean ({mean}) must be >= its median ({median})")
-    sigma = math.sqrt(2.0 * math.log(mean / median))
-    if sigma == 0.0:
-        # ndtri(0) is -inf and 0 * -inf is nan: a degenerate distribution is just the median.
-        return np.full(u.shape, float(median))
-    return median * np.exp(sigma * ndtri(u))
-
-
-def exponential_from_uniform(u: np.ndarray | float, mean: float) -> np.ndarray:
-    """Inverse-CDF exponential durations ``-mean ln(1 - u)`` from uniforms in [0, 1).
-
-    Used when ``assumptions.ae.service_distribution`` is ``"exponential"`` (the M/M/c
-    validation of :mod:`sim.tools.validate`); like :func:`lognormal_from_uniform`, a larger ``u``
-    always gives a longer duration.
-    """
-    return -float(mean) * np.log1p(-np.asarray(u, dtype=float))
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,7 +84,6 @@ class SelfPresenting:
     u_service: np.ndarray  # float64 U(0,1): clinician time
     u_after: np.ndarray  # float64 U(0,1): time in department after the clinician
     u_admit: np.ndarray  # float64 U(0,1): admitted when below the admission probability
-    u_redirect: np.ndarray  # float64 U(0,1): for options that divert treatable attendances
 
     def __len__(self) -> int:
         return len(self.time)
@@ -320,22 +271,6 @@ class AEArrivals:
     def __len__(self) -> int:
         return len(self.time)
 
-    @classmethod
-    def concat(cls, parts: Sequence[AEArrivals]) -> AEArrivals:
-        """Join attendances from several sources; the result's order is ``parts`` in turn,
-        so a source's outcomes are a contiguous slice of the department's outcome."""
-        if not parts:
-            flags = ("majors", "frail")
-            return cls(
-                **{
-                    f.name: np.empty(0, dtype=bool if f.name in flags else float)
-                    for f in fields(cls)
-                }
-            )
-        return cls(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)}
-        )
-
 
 def self_presenting_arrivals(sp: SelfPresenting, cfg: ModelConfig) -> AEArrivals:
     """The department's view of self-presenting attendances.
@@ -375,6 +310,10 @@ class AEOutcome:
     # float64 mean number of patients in the department in each hour 0 .. ceil(run/60) - 1,
     # time-weighted (not aligned with the arrivals)
     hourly_occupancy: np.ndarray
+    # Patients in the department as the simulation's own count stood at the middle of every
+    # hour (not computed from the recorded times: Little's law in sim.tools.validate)
+    census_time: np.ndarray
+    census_present: np.ndarray
 
     def __len__(self) -> int:
         return len(self.seen_time)
@@ -500,16 +439,41 @@ class _Queue:
     Patients ``head .. arrived - 1`` are waiting; FIFO is just "take ``head``".
     """
 
-    __slots__ = ("n", "arrived", "head", "service", "seen", "by", "idle")
+    __slots__ = ("n", "arrived", "head", "service", "after", "seen", "by", "idle")
 
-    def __init__(self, service: list[float]):
+    def __init__(self, service: list[float], after: list[float]):
         self.n = len(service)
         self.arrived = 0
         self.head = 0
         self.service = service  # clinician minutes, in arrival order
+        self.after = after  # minutes in the department after the clinician
         self.seen = [math.nan] * self.n  # minute treatment starts, in arrival order
         self.by = [-1] * self.n  # position that treated each patient, in arrival order
         self.idle: deque[_Clinician] = deque()  # on duty, waiting for a patient (longest first)
+
+
+class _Census:
+    """Patients in the department, counted as they arrive and leave."""
+
+    __slots__ = ("present",)
+
+    def __init__(self) -> None:
+        self.present = 0
+
+
+def _leave(census: _Census):
+    """Callback at a patient's departure."""
+
+    def callback(_event: simpy.Event) -> None:
+        census.present -= 1
+
+    return callback
+
+
+def _take_census(env: simpy.Environment, census: _Census, times: list[float], out: list[int]):
+    for k, t in enumerate(times):
+        yield env.timeout(t - env.now)
+        out[k] = census.present
 
 
 class _Clinician:
@@ -519,12 +483,13 @@ class _Clinician:
         self.wake: simpy.Event | None = None  # set while idle on duty
 
 
-def _arrivals(env: simpy.Environment, queue: _Queue, times: list[float]):
+def _arrivals(env: simpy.Environment, queue: _Queue, times: list[float], census: _Census):
     """Feed one stream's arrivals; wake an idle clinician for each."""
     for t in times:
         if t > env.now:
             yield env.timeout(t - env.now)
         queue.arrived += 1
+        census.present += 1
         if queue.idle:
             queue.idle.popleft().wake.succeed()
 
@@ -542,11 +507,15 @@ def _end_shift_wake(queue: _Queue, clinician: _Clinician):
 
 
 def _clinician(
-    env: simpy.Environment, queue: _Queue, position: int, shifts: list[tuple[int, float]]
+    env: simpy.Environment,
+    queue: _Queue,
+    position: int,
+    shifts: list[tuple[int, float]],
+    census: _Census,
 ):
     """One clinician position: work each shift, finish the current patient at its end."""
     me = _Clinician()
-    service, seen, by = queue.service, queue.seen, queue.by
+    service, seen, by, after = queue.service, queue.seen, queue.by, queue.after
     while queue.head < queue.n:
         start, end = _current_or_next_shift(shifts, env.now)
         if start > env.now:
@@ -562,6 +531,8 @@ def _clinician(
                 queue.head = i + 1
                 seen[i] = now
                 by[i] = position
+                # the patient leaves after treatment and the time that follows it
+                env.timeout(service[i] + after[i]).callbacks.append(_leave(census))
                 yield env.timeout(service[i])  # finish this patient even past the shift's end
             elif i >= queue.n:
                 return  # everybody in this stream has been seen
@@ -649,6 +620,7 @@ def simulate_emergency_department(
     after = _either(admitted, arrivals.u_after, times["admitted"], times["discharged"])
 
     env = simpy.Environment()
+    census = _Census()
     seen_time = np.full(n, np.nan)
     rotas = {MINORS: ed.minors_clinicians_by_hour, MAJORS: ed.majors_clinicians_by_hour}
     orders = {}
@@ -665,11 +637,15 @@ def simulate_emergency_department(
                 list(rota),
                 f"needs a clinician in some hour: {len(order)} {STREAMS[stream]} patients arrive",
             )
-        queue = _Queue(service[order].tolist())
+        queue = _Queue(service[order].tolist(), after[order].tolist())
         queues[stream] = queue
-        env.process(_arrivals(env, queue, time[order].tolist()))
+        env.process(_arrivals(env, queue, time[order].tolist(), census))
         for position in range(max(rota)):
-            env.process(_clinician(env, queue, position, shifts_of_position(rota, position)))
+            shifts = shifts_of_position(rota, position)
+            env.process(_clinician(env, queue, position, shifts, census))
+    census_time = np.arange(MINUTES_PER_HOUR / 2, run_minutes, MINUTES_PER_HOUR)
+    present = [0] * len(census_time)
+    env.process(_take_census(env, census, census_time.tolist(), present))
     env.run()
     clinician = np.full(n, -1, dtype=np.int16)
     for stream, queue in queues.items():
@@ -688,6 +664,8 @@ def simulate_emergency_department(
         front_of_house=foh,
         clinician=clinician,
         hourly_occupancy=hourly_occupancy(time, departure, n_hours),
+        census_time=census_time,
+        census_present=np.array(present, dtype=np.int64),
     )
 
 

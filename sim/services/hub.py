@@ -1,5 +1,6 @@
-"""Locality hubs (extended access) and other pooled locality services: one appointment book
-per locality.
+"""Locality hubs (extended access): one pooled appointment book per locality, bookable by
+every practice in it and by NHS 111. The builder serves other pooled locality services too
+(the frail weekend GP service).
 
 Capacity is set as clinical minutes per 1,000 registered patients per week (the PCN DES
 measure) and spread evenly over the slot positions of the hubs' opening windows, so opening
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.booking.book import AppointmentBook, largest_remainder, split_on_the_day
+from sim.booking.book import AppointmentBook
+from sim.booking.layout import largest_remainder, split_on_the_day
 from sim.config.schema import FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
+from sim.services.registry import FlowNode, Service
 
 
 @dataclass
@@ -22,6 +25,13 @@ class HubBooks:
     localities: list[str]
     books: list[AppointmentBook]  # one per locality, same order
     weekly_slots: np.ndarray  # slots offered per locality in a week
+
+    def appointment_books(self) -> list[AppointmentBook]:
+        return list(self.books)
+
+    def slots_between(self, first_day: int, last_day: int) -> int:
+        """Slots offered by every locality on days ``first_day .. last_day - 1``."""
+        return sum(b.slots_between(first_day, last_day) for b in self.books)
 
 
 def weekly_slot_templates(
@@ -98,11 +108,17 @@ def build_hub_books(cfg: ModelConfig, calendar: Calendar) -> HubBooks:
     )
 
 
-def build_frail_weekend_books(cfg: ModelConfig, calendar: Calendar) -> HubBooks:
-    """The weekend service for frail patients: same-day visits only."""
-    svc = cfg.site.frail_weekend_service
-    slots = {
-        loc: svc.minutes_per_1000_65plus_per_week * n / 1000 / svc.slot_minutes
-        for loc, n in locality_population(cfg, older_only=True).items()
-    }
-    return build_pooled_books(cfg, calendar, slots, svc.opening, svc.slot_minutes, 1.0, 0)
+def running_cost(k) -> float:
+    """Hub capacity over the window: slots offered x running cost per slot."""
+    slots = k.service_books["hub"].slots_between(k.first_day, k.last_day)
+    return slots * k.cfg.site.hubs.running_cost_per_slot_gbp
+
+
+SERVICE = Service(
+    name="hub",
+    title="Locality hubs (extended access)",
+    flow_nodes=(FlowNode("hub", "Locality hub", 2, 1),),
+    terminal_states=(("attended_hub", "seen at the locality hub (extended access)"),),
+    build_books=build_hub_books,
+    running_cost=running_cost,
+)

@@ -35,9 +35,15 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtri
 
-from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
+from sim.config.schema import (
+    AGE_BANDS,
+    FIRST_FRAIL_BAND,
+    FIRST_OLDER_BAND,
+    FRAILTY_BANDS,
+    ModelConfig,
+)
+from sim.core.distributions import lognormal_from_uniform
 
 MINUTES_PER_DAY = 1440.0
 
@@ -51,12 +57,15 @@ STEP_UP_FAILED = -1
 
 #: Frailty code of a patient under 65 (not assessed); counted as fit for length of stay.
 NOT_ASSESSED = -1
-_FIRST_FRAIL_FOR_STEP_DOWN = FRAILTY_BANDS.index("moderate")
 
 # Event priorities at equal times. A departure comes first so that a place freed at exactly a
 # request's deadline still counts as "in time" (wait <= max wait), and so that a request
 # arriving at the moment a place frees can take it. Expiries come last for the same reason.
 _DEPART, _REQUEST, _EXPIRE = 0, 1, 2
+# A census of the places in use, read from the caseload itself (Little's law in
+# sim.tools.validate), at the middle of every hour of the run, after the events of that minute.
+_CENSUS = 3
+CENSUS_MINUTES = 60.0
 # Request states.
 _PENDING, _WAITING, _STARTED, _EXPIRED = 0, 1, 2, 3
 
@@ -298,6 +307,9 @@ class IntermediateCareResult:
     daily_occupancy
         float64 time-weighted mean places in use on each day ``d`` of the run, over
         ``[d, d + 1)`` days clipped to ``run_minutes``; length ``ceil(run_minutes / 1440)``.
+    census_time, census_in_use
+        Places in use as the loop's own caseload counter stood at the middle of every hour of
+        the run: a measurement independent of the stays' recorded times.
     """
 
     step_ups: StepUpOutcomes
@@ -305,6 +317,8 @@ class IntermediateCareResult:
     stays: IcStays
     places: int
     run_minutes: float
+    census_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    census_in_use: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     daily_occupancy: np.ndarray = field(init=False)
     # Sorted start/end minutes and their running sums: place-minutes up to any time in
     # O(log n) (see place_minutes).
@@ -344,12 +358,6 @@ class IntermediateCareResult:
         # A difference of large running sums: keep rounding from exceeding the caseload.
         return min(max(mean, 0.0), float(self.places))
 
-    def occupancy_at(self, minute: float) -> int:
-        """Places in use just after ``minute`` (a stay ending at ``minute`` has left)."""
-        started = np.searchsorted(self._starts, minute, side="right")
-        ended = np.searchsorted(self._ends, minute, side="right")
-        return int(started - ended)
-
     def starts_between(self, first_minute: float, last_minute: float) -> dict[str, int]:
         """IC stays starting in ``[first_minute, last_minute)``, by kind (``IC_KINDS``)."""
         inside = (self.stays.start >= first_minute) & (self.stays.start < last_minute)
@@ -362,22 +370,6 @@ class IntermediateCareResult:
 # --------------------------------------------------------------------------------------------
 # Durations and eligibility (vectorised, from the caller's uniforms)
 # --------------------------------------------------------------------------------------------
-
-
-def _lognormal(u: np.ndarray, median: float, mean: float) -> np.ndarray:
-    """Lognormal quantiles at ``u`` for a distribution given by its median and mean.
-
-    ``median = exp(mu)`` and ``mean = exp(mu + sigma**2 / 2)``, so
-    ``sigma = sqrt(2 ln(mean / median))``. Same units as ``median``/``mean``.
-    """
-    if not (median > 0 and mean >= median):
-        raise ValueError(f"lognormal needs 0 < median <= mean (median={median}, mean={mean})")
-    sigma = math.sqrt(2.0 * math.log(mean / median))
-    u = np.asarray(u, dtype=np.float64)
-    if sigma == 0.0:
-        # Degenerate: avoid 0 * ndtri(0) = 0 * -inf = NaN.
-        return np.full(u.shape, float(median))
-    return median * np.exp(sigma * ndtri(u))
 
 
 def _acute_stay_days(
@@ -403,7 +395,7 @@ def _step_down_eligible(
     ic = cfg.assumptions.intermediate_care
     return (
         (age_band >= FIRST_OLDER_BAND)
-        & (frailty >= _FIRST_FRAIL_FOR_STEP_DOWN)
+        & (frailty >= FIRST_FRAIL_BAND)
         & (u_step_down < ic.step_down_share_of_admissions)
         & (stay_days > ic.step_down_days_saved)
     )
@@ -479,12 +471,14 @@ def simulate_admissions_and_ic(
     )
     down_rows = np.flatnonzero(adm_eligible)
     down_time = admissions.time[down_rows] + (adm_stay[down_rows] - saved) * MINUTES_PER_DAY
-    down_ic = _lognormal(admissions.u_ic_stay[down_rows], median, mean) * MINUTES_PER_DAY
+    down_ic = (
+        lognormal_from_uniform(admissions.u_ic_stay[down_rows], median, mean) * MINUTES_PER_DAY
+    )
 
     # Step-ups, and what would follow if each were admitted (known in advance: the admission
     # time is the request time + max wait, and its draws are the step-up's own).
     n_up = len(step_ups)
-    up_ic = _lognormal(step_ups.u_ic_stay, median, mean) * MINUTES_PER_DAY
+    up_ic = lognormal_from_uniform(step_ups.u_ic_stay, median, mean) * MINUTES_PER_DAY
     fail_time = step_ups.time + up_wait
     fail_stay = _acute_stay_days(cfg, step_ups.age_band, step_ups.frailty, step_ups.u_stay)
     fail_eligible = _step_down_eligible(
@@ -506,6 +500,9 @@ def simulate_admissions_and_ic(
     fail_down_time_l = fail_down_time.tolist()
 
     heap = [(t, _REQUEST, r) for r, t in enumerate(req_time)]
+    census_time = np.arange(CENSUS_MINUTES / 2, run_minutes, CENSUS_MINUTES)
+    census = [0] * len(census_time)
+    heap += [(t, _CENSUS, k) for k, t in enumerate(census_time.tolist())]
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
     queue: deque[int] = deque()
@@ -513,7 +510,9 @@ def simulate_admissions_and_ic(
 
     while heap:
         t, what, r = pop(heap)
-        if what == _DEPART:
+        if what == _CENSUS:
+            census[r] = places - free
+        elif what == _DEPART:
             # The place goes to the earliest request still waiting; expired requests are
             # dropped from the front lazily (their expiry event already resolved them).
             while queue:
@@ -620,6 +619,8 @@ def simulate_admissions_and_ic(
         ),
         admissions=admission_out,
         stays=stays,
+        census_time=census_time,
+        census_in_use=np.array(census, dtype=np.int64),
         places=places,
         run_minutes=float(run_minutes),
     )

@@ -1,4 +1,7 @@
-"""GP practices: appointment books built from workforce per 1,000 patients and session times."""
+"""GP practices: appointment books built from workforce per 1,000 patients and session times.
+
+The practices' KPIs (appointments, same-day access, waits, third next available, DNA) are in
+:mod:`sim.core.kpis`, which predates the service registry."""
 
 from __future__ import annotations
 
@@ -6,14 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.booking.book import (
-    AppointmentBook,
-    largest_remainder,
-    session_slot_times,
-    split_on_the_day,
-)
+from sim.booking.book import AppointmentBook
+from sim.booking.layout import largest_remainder, session_slot_times, split_on_the_day
 from sim.config.schema import STAFF_TYPES, WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
+from sim.services.registry import FlowNode, Service
 
 
 @dataclass
@@ -25,11 +25,15 @@ class PracticeBooks:
     list_sizes: np.ndarray  # registered patients per practice
     weekly_slots: np.ndarray  # (practice, staff type) slots offered in a typical week
 
+    def appointment_books(self) -> list[AppointmentBook]:
+        """Every book, practice by practice: practice p's staff type s is book p * S + s."""
+        return [book for row in self.books for book in row]
+
     def offered_by_staff(self, first_day: int, last_day: int) -> np.ndarray:
         """(staff type,) slots offered by all practices on days ``first_day .. last_day - 1``."""
         return np.array(
             [
-                sum(row[s].slots_on(d) for row in self.books for d in range(first_day, last_day))
+                sum(row[s].slots_between(first_day, last_day) for row in self.books)
                 for s in range(len(self.books[0]) if self.books else 0)
             ]
         )
@@ -37,10 +41,7 @@ class PracticeBooks:
     def offered_between(self, first_day: int, last_day: int) -> np.ndarray:
         """(practice,) slots offered on days ``first_day .. last_day - 1``."""
         return np.array(
-            [
-                sum(book.slots_on(d) for book in staff for d in range(first_day, last_day))
-                for staff in self.books
-            ]
+            [sum(book.slots_between(first_day, last_day) for book in row) for row in self.books]
         )
 
 
@@ -99,3 +100,25 @@ def build_practice_books(cfg: ModelConfig, calendar: Calendar) -> PracticeBooks:
         list_sizes=np.array([p.list_size for p in site.practices.values()], dtype=float),
         weekly_slots=np.array(weekly, dtype=float),
     )
+
+
+def running_cost(k) -> float:
+    """Practice capacity over the window: slots offered by staff type x cost per appointment."""
+    costs = k.cfg.assumptions.unit_costs
+    staff_cost = {
+        "gp": costs.gp_appointment,
+        "nurse": costs.nurse_appointment,
+        "pharmacist": costs.pharmacist_appointment,
+    }
+    offered = k.service_books["practice"].offered_by_staff(k.first_day, k.last_day)
+    return sum(offered[i] * staff_cost[s] for i, s in enumerate(STAFF_TYPES))
+
+
+SERVICE = Service(
+    name="practice",
+    title="GP practices",
+    flow_nodes=(FlowNode("practice", "GP practice", 1, 1),),
+    terminal_states=(("attended_practice", "seen at the patient's own practice"),),
+    build_books=build_practice_books,
+    running_cost=running_cost,
+)

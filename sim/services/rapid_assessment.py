@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.booking.book import AppointmentBook, session_slot_times
+from sim.booking.book import AppointmentBook
+from sim.booking.layout import session_slot_times
 from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
+from sim.services.registry import FlowNode, Service
 
 
 @dataclass
@@ -15,6 +17,9 @@ class ClinicBooks:
     sites: list[str]
     books: list[AppointmentBook]
     weekly_sessions: int  # clinic sessions a week across all sites
+
+    def appointment_books(self) -> list[AppointmentBook]:
+        return list(self.books)
 
 
 def build_rac_books(cfg: ModelConfig, calendar: Calendar) -> ClinicBooks:
@@ -32,3 +37,22 @@ def build_rac_books(cfg: ModelConfig, calendar: Calendar) -> ClinicBooks:
         empty = [()] * 7
         books.append(AppointmentBook(templates, empty, weekday_of_day, 14, 0))
     return ClinicBooks(list(rac.sites), books, sessions)
+
+
+def running_cost(k) -> float:
+    """Clinic sessions over the window x running cost per session."""
+    clinics = k.service_books["rapid_assessment"]
+    return (
+        clinics.weekly_sessions * k.weeks * k.cfg.site.rapid_assessment.running_cost_per_session_gbp
+    )
+
+
+SERVICE = Service(
+    name="rapid_assessment",
+    title="Rapid assessment clinics",
+    flow_nodes=(FlowNode("rac", "Rapid assessment clinic", 2, 5),),
+    terminal_states=(("rac_home", "assessed at a rapid assessment clinic and went home"),),
+    build_books=build_rac_books,
+    running_cost=running_cost,
+    site_scaled=("rapid_assessment.sites.*.sessions_per_weekday",),
+)

@@ -46,29 +46,28 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, ConfigError
+from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, WEEKDAYS, ConfigError
 
 EXIT_INPUT_ERROR = 2
 
 # --------------------------------------------------------------------------------------------
-# Reference values: the North Durham site (conf/site/north_durham.yaml). Absolute capacities
-# are scaled by registered population relative to its 255,000 (the sum of its list sizes).
-# tests/test_site_from_csv.py checks these against the shipped YAML, so a recalibration of
-# North Durham shows up as a failing test rather than a silent difference.
+# The reference site: capacity defaults are read from its YAML, with their source comments
 # --------------------------------------------------------------------------------------------
 
-REFERENCE_LIST_SIZE = 255_000
-REFERENCE_IC_PLACES = 115
-REFERENCE_RAC_SESSIONS_PER_WEEKDAY = 2  # two sites x one clinic a weekday
-REFERENCE_MINORS_BY_HOUR = (2, 2, 2, 2, 2, 2, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6, 6, 6, 5, 5, 4, 4, 3, 3)
-REFERENCE_MAJORS_BY_HOUR = (3, 3, 3, 3, 3, 3, 3, 4, 5, 6, 8, 9, 9, 9, 9, 9, 9, 9, 8, 7, 6, 5, 4, 4)
-SESSIONS_PER_FTE_WEEK = 9  # practice_capacity.<staff>.sessions_per_fte_week
+#: Clinical sessions a week of one whole-time equivalent, turning ``*_SESSIONS`` overrides into
+#: FTE (the sessions of a 37.5-hour week [D]).
+SESSIONS_PER_FTE_WEEK = 9
 DEFAULT_OPEN_MINUTE = 480  # 08:00, GMS core hours
 DEFAULT_CLOSE_MINUTE = 1110  # 18:30
-CALENDAR_START = "2025-04-07"
-FRAILTY_SHARE_65PLUS = {"fit": 0.50, "mild": 0.35, "moderate": 0.12, "severe": 0.03}
-PRACTICE_SESSIONS = ((510, 690), (900, 1080))  # practice_capacity.sessions
-HUB_WEEKDAY_START = 1110  # hubs open 18:30 on weekdays
+#: Sections written from the registrations and the options (not copied from the reference).
+REGENERATED = ("name", "title", "age_share", "localities", "practices", "core_hours")
+#: Absolute capacities of sections that are not (yet) registered services, scaled by
+#: registered population; registered services declare theirs (``Service.site_scaled``).
+SITE_SCALED = (
+    "intermediate_care.places",
+    "emergency_department.minors_clinicians_by_hour",
+    "emergency_department.majors_clinicians_by_hour",
+)
 
 #: Lower age of each model band after the first (0-4 | 5-14 | 15-24 | ... | 85+).
 BAND_STARTS = (5, 15, 25, 45, 65, 75, 85)
@@ -673,6 +672,64 @@ def _round_half_up(x: float) -> int:
     return math.floor(x + 0.5)
 
 
+_TOP_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):")
+
+
+@dataclass
+class Reference:
+    """The site a new area's capacity defaults are copied from: its YAML text, cut into
+    top-level sections (each with the comment lines just above it), and its values."""
+
+    path: Path
+    data: dict
+    header: list[str]  # comment lines before the first section
+    sections: dict[str, list[str]]  # top-level key -> its lines, in file order
+
+    @property
+    def list_size(self) -> int:
+        return sum(p["list_size"] for p in self.data["practices"].values())
+
+    @property
+    def label(self) -> str:
+        return self.path.stem
+
+
+def read_reference(path: Path) -> Reference:
+    """Read and cut the reference site file (``conf/site/north_durham.yaml`` by default)."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    header: list[str] = []
+    sections: dict[str, list[str]] = {}
+    pending: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        top = _TOP_KEY.match(line)
+        if top:
+            current = sections[top.group(1)] = pending + [line]
+            pending = []
+        elif line.startswith((" ", "\t")) and current is not None:
+            current.extend(pending + [line])
+            pending = []
+        elif current is None and line.startswith("#"):
+            header.append(line)
+        else:  # a comment or blank line at the margin: it introduces the next section
+            pending.append(line)
+    return Reference(path, yaml.safe_load(text), header, sections)
+
+
+def default_reference() -> Reference:
+    from sim.config.locations import CONF_DIR
+
+    return read_reference(CONF_DIR / "site" / "north_durham.yaml")
+
+
+def _scaled_keys() -> tuple[str, ...]:
+    from sim.services.catalogue import SERVICES
+
+    return SITE_SCALED + tuple(key for s in SERVICES for key in s.site_scaled)
+
+
 @dataclass
 class SitePlan:
     """Everything the YAML is written from."""
@@ -686,6 +743,8 @@ class SitePlan:
     open_minute: int
     close_minute: int
     hours_given: bool
+    # looked up when a plan is made, so tests can give another reference
+    reference: Reference = field(default_factory=lambda: default_reference())
 
     @property
     def total(self) -> int:
@@ -693,7 +752,12 @@ class SitePlan:
 
     @property
     def scale(self) -> float:
-        return self.total / REFERENCE_LIST_SIZE
+        return self.total / self.reference.list_size
+
+    def scaled(self, value: int) -> int:
+        """An absolute capacity of the reference for this area: scaled by population,
+        rounded, at least 1 (a capacity of 0, a service not commissioned, stays 0)."""
+        return max(1, _round_half_up(value * self.scale)) if value > 0 else 0
 
     def locality_counts(self, key: str) -> list[int]:
         out = [0] * len(AGE_BANDS)
@@ -709,13 +773,14 @@ class SitePlan:
         return out
 
     def ic_places(self) -> int:
-        return max(1, _round_half_up(REFERENCE_IC_PLACES * self.scale))
+        return self.scaled(self.reference.data["intermediate_care"]["places"])
 
     def rac_sessions(self) -> int:
-        return max(1, _round_half_up(REFERENCE_RAC_SESSIONS_PER_WEEKDAY * self.scale))
-
-    def clinicians(self, reference: Sequence[int]) -> list[int]:
-        return [max(1, _round_half_up(v * self.scale)) for v in reference]
+        """Clinic sessions a weekday at the one clinic written: the reference's clinics on
+        its busiest weekday, scaled."""
+        sites = self.reference.data["rapid_assessment"]["sites"].values()
+        busiest = max(sum(s["sessions_per_weekday"].get(d, 0) for s in sites) for d in WEEKDAYS)
+        return self.scaled(busiest)
 
 
 def match_practices(registrations: Registrations, mapping: Mapping) -> None:
@@ -770,14 +835,16 @@ def _pad(text: str, width: int = 35) -> str:
 
 
 def render(plan: SitePlan) -> str:
-    """The site YAML, as text so every value keeps its comment."""
+    """The site YAML, as text so every value keeps its comment: the population from the
+    registrations, every other section copied from the reference site with its source
+    comments, absolute capacities scaled to this area's population."""
+    ref = plan.reference
     reg = plan.registrations
     total, scale = plan.total, plan.scale
     n_loc, n_prac = len(plan.mapping.localities), len(plan.mapping.practices)
     extract = ", ".join(reg.extract_dates) or "date not given"
     files = ", ".join(Path(f).name for f in reg.files)
     over = Path(plan.overrides_path).name if plan.overrides_path else "none"
-    site_counts = plan.site_counts()
     lines = [
         f"# {plan.title}: {_n(n_loc, 'locality', 'localities')}, {_n(n_prac, 'practice')}, "
         f"{total:,} registered patients.",
@@ -788,26 +855,51 @@ def render(plan: SitePlan) -> str:
         f"#   localities:    {Path(plan.mapping.path).name}",
         f"#   overrides:     {over}",
         "# List sizes and age mixes are the registration counts [registrations]. Capacity is not",
-        "# in those files: every capacity value below is a DEFAULT from the North Durham site",
-        "# (conf/site/north_durham.yaml, from shared calibration.md), rates per 1,000 copied and",
-        f"# absolute numbers scaled by registered population ({total:,} / 255,000 = {scale:.3f}).",
+        f"# in those files: every capacity value below is a DEFAULT copied from the {ref.label}",
+        f"# site (conf/site/{ref.path.name}, with its source comments), rates per 1,000 as they",
+        f"# are and absolute numbers scaled by registered population ({total:,} / "
+        f"{ref.list_size:,} = {scale:.3f}).",
         "# Edit them to match your area. Source keys refer to docs/sources.md; confidence codes:",
         "# V verified, V2 secondary, D derived, R recalled, P plausible assumption.",
-        f"name: {_key(plan.name)}",
-        f"title: {_text(plan.title)}",
-        f'calendar_start: "{CALENDAR_START}"   # a Monday: week 0 starts the 2025/26 financial '
-        "year [P: modelling choice]",
-        "",
-        f"# Age mix of the registered lists, all practices; 65+ {share_65plus(site_counts):.1%} "
-        "[registrations]",
-        f"age_share: {_shares(site_counts, 12)}",
-        "# Electronic frailty index bands among patients 65+ [CLEGG16, R]",
-        "frailty_share_65plus: {"
-        + ", ".join(f"{k}: {v:.2f}" for k, v in FRAILTY_SHARE_65PLUS.items())
-        + "}",
-        "",
-        "localities:",
     ]
+    written = {
+        "name": [f"name: {_key(plan.name)}"],
+        "title": [f"title: {_text(plan.title)}"],
+        "age_share": _age_share_lines(plan),
+        "localities": _locality_lines(plan),
+        "practices": _practice_lines(plan),
+        "core_hours": _core_hours_lines(plan),
+    }
+    scaled = _scaled_keys()
+    for key, section in ref.sections.items():
+        if key in written:
+            lines += written.pop(key)
+            continue
+        section = list(section)
+        if key == "rapid_assessment":
+            section = _one_clinic(plan, section)
+        for dotted in scaled:
+            first, *path = dotted.split(".")
+            if first == key:
+                section = _scale_value(plan, section, path, dotted)
+        lines += [_rename(plan, key, line) for line in section]
+    for rest in written.values():  # sections the reference lacks (it has them all)
+        lines += [""] + rest
+    return "\n".join(lines) + "\n"
+
+
+def _age_share_lines(plan: SitePlan) -> list[str]:
+    counts = plan.site_counts()
+    return [
+        "",
+        f"# Age mix of the registered lists, all practices; 65+ {share_65plus(counts):.1%} "
+        "[registrations]",
+        f"age_share: {_shares(counts, 12)}",
+    ]
+
+
+def _locality_lines(plan: SitePlan) -> list[str]:
+    lines = ["", "localities:"]
     for key, title in plan.mapping.localities.items():
         counts = plan.locality_counts(key)
         n = sum(1 for p in plan.mapping.practices.values() if p.locality == key)
@@ -817,7 +909,13 @@ def render(plan: SitePlan) -> str:
             f"{sum(counts):,} patients",
             f"    age_share: {_shares(counts, 16)}   # [registrations]",
         ]
-    lines += [
+    return lines
+
+
+def _practice_lines(plan: SitePlan) -> list[str]:
+    over = Path(plan.overrides_path).name if plan.overrides_path else "none"
+    capacity = plan.reference.data["practice_capacity"]
+    lines = [
         "",
         "practices:   # list sizes and age mixes from the registrations; FTE only where overridden",
     ]
@@ -825,7 +923,7 @@ def render(plan: SitePlan) -> str:
         for p in plan.mapping.practices.values():
             if p.locality != key:
                 continue
-            counts = reg.bands[p.code]
+            counts = plan.registrations.bands[p.code]
             lines += [
                 f"  {_key(p.code)}:",
                 f"    name: {_text(p.name)}",
@@ -836,150 +934,111 @@ def render(plan: SitePlan) -> str:
             for staff in STAFF:
                 value = plan.overrides.get(p.code, {}).get(f"{staff}_fte")
                 if value is not None:
-                    rate = DEFAULT_FTE_PER_1000[staff]
+                    rate = capacity[staff]["fte_per_1000"]
                     default = rate * sum(counts) / 1000
                     lines.append(
                         f"    {_pad(f'{staff}_fte: {value:g}', 31)}# {over} (default "
                         f"{rate:g} per 1,000 = {default:.2f})"
                     )
+    return lines
+
+
+def _core_hours_lines(plan: SitePlan) -> list[str]:
     if plan.hours_given:
-        hours_comment = (
+        comment = (
             f"set with --open/--close to {_hhmm(plan.open_minute)}-{_hhmm(plan.close_minute)}; "
             "GMS contract core hours are 08:00-18:30 [GMS]"
         )
     else:
-        hours_comment = "GMS contract core hours Mon-Fri 08:00-18:30 [GMS]"
-    lines += [
+        comment = "GMS contract core hours Mon-Fri 08:00-18:30 [GMS]"
+    return [
         "",
-        f"core_hours:                        # {hours_comment}",
+        f"core_hours:                        # {comment}",
         f"  {_pad(f'open_minute: {plan.open_minute}', 33)}# {_hhmm(plan.open_minute)}",
         f"  {_pad(f'close_minute: {plan.close_minute}', 33)}# {_hhmm(plan.close_minute)}",
         "  weekdays: [mon, tue, wed, thu, fri]",
-        "",
-        PRACTICE_CAPACITY.rstrip("\n"),
-        "",
-        HUBS.rstrip("\n"),
-        "",
     ]
-    rac = plan.rac_sessions()
-    lines += [
-        "rapid_assessment:                  # Older Persons Urgent Assessment / COPE clinics "
-        "[CDDFT, V]",
-        "  sites:",
-        "    community_hospital:",
-        '      title: "Community hospital (rename to your clinic)"',
-        "      # North Durham runs 2 clinics each weekday for 255,000 registered [NDPCS]; scaled: "
-        f"2 x {scale:.3f}",
-        "      # rounded, at least 1 [D]",
-        f"      sessions_per_weekday: {{mon: {rac}, tue: {rac}, wed: {rac}, thu: {rac}, "
-        f"fri: {rac}, sat: 0, sun: 0}}",
-        "      slots_per_session: 4         # comprehensive assessment ~1 h each per team [P]",
-        "      session_start_minute: 570    # 09:30",
-        "      session_end_minute: 810      # 13:30",
-        "  running_cost_per_session_gbp: 1200   # consultant 4 h x £178 + nurse/therapist time "
-        "[PSSRU25, D/P]",
-        "",
-        "intermediate_care:                 # IC+ 24/7 step-up and step-down [NDPCS]",
-        f"  {_pad(f'places: {plan.ic_places()}', 33)}# caseload capacity: North Durham 115 per "
-        f"255,000 (~94% occupancy at",
-        f"                                   # default flows [NAIC15, P]) x {scale:.3f}, rounded, "
-        "at least 1 [D]",
-        "  running_cost_per_place_day_gbp: 205   # 80% home-based £115 + 20% bed-based £565 per "
-        "day [NCC2425, D]",
-        "",
-        "emergency_department:",
-        '  title: "Emergency department (type 1)"   # rename to your A&E',
-        "  # Clinicians on duty by hour 00..23: North Durham's rota, shaped to arrivals [HSCIC15 "
-        "profile, P]",
-        "  # and calibrated to 74% four-hour performance [RCEM, D], scaled by registered "
-        f"population (x {scale:.3f}),",
-        "  # rounded, at least 1 an hour [D]. A&E demand is modelled per registered patient, so "
-        "the",
-        "  # department is taken to serve the lists above; set your own rota if it serves more.",
-        f"  minors_clinicians_by_hour: {_flow(plan.clinicians(REFERENCE_MINORS_BY_HOUR))}",
-        f"  majors_clinicians_by_hour: {_flow(plan.clinicians(REFERENCE_MAJORS_BY_HOUR))}",
-        FRAILTY_FRONT_OF_HOUSE.rstrip("\n"),
-        "",
-        FRAIL_WEEKEND_SERVICE.rstrip("\n"),
-    ]
-    return "\n".join(lines) + "\n"
 
 
-def _flow(values: Sequence[int]) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
+_KEY_LINE = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):\s*([^#]*?)\s*(#.*)?$")
 
 
-DEFAULT_FTE_PER_1000 = {"gp": 0.52, "nurse": 0.62, "pharmacist": 0.06}
+def _scale_value(plan: SitePlan, section: list[str], path: list[str], dotted: str) -> list[str]:
+    """``section`` with the number (or list of numbers) at ``path`` scaled to the area."""
+    depth, indent = 0, -1
+    out = list(section)
+    for n, line in enumerate(section):
+        m = _KEY_LINE.match(line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        here = len(m.group(1))
+        if here <= indent:  # left the entry matched so far
+            return out
+        if m.group(2) != path[depth] or here == 0:
+            continue
+        if depth < len(path) - 1:
+            depth, indent = depth + 1, here
+            continue
+        value = plan.reference.data
+        for part in dotted.split("."):
+            value = value[part]
+        if isinstance(value, list):
+            new = "[" + ", ".join(str(plan.scaled(v)) for v in value) + "]"
+        else:
+            new = str(plan.scaled(value))
+        was = m.group(4)[1:].strip() if m.group(4) else ""
+        note = (
+            f"# {plan.reference.label} {value if not isinstance(value, list) else 'rota'} per "
+            f"{plan.reference.list_size:,}, x {plan.scale:.3f}, rounded, at least 1 [D]"
+        )
+        out[n] = f"{m.group(1)}{m.group(2)}: {new}   {note}" + (f"; there: {was}" if was else "")
+        return out
+    raise AssertionError(f"{dotted}: not found in the reference site file")
 
-# Copied from conf/site/north_durham.yaml with their source comments (rates per 1,000 and
-# per-slot values do not depend on the size of the area).
-PRACTICE_CAPACITY = """\
-practice_capacity:                 # defaults copied from North Durham
-  gp:
-    # 0.44 fully qualified [BMA24] to 0.59 all doctors [PQ69129]; calibrated to ~93% use [D]
-    fte_per_1000: 0.52
-    sessions_per_fte_week: 9       # 37.5 h / 4 h 10 min [D]
-    slots_per_session: 15          # 12-18 per 3-h clinic [BMA24, D]
-    weeks_available_per_year: 44   # leave, training, sickness [SNEE 210 days/yr, D]
-  nurse:                           # practice nurses and HCAs together
-    # nurse ~22% + HCA ~13% of appointments; calibrated to 5.8-6.0 appts/patient/yr
-    # [AGP, IFG24, P]
-    fte_per_1000: 0.62
-    sessions_per_fte_week: 9       # [D]
-    slots_per_session: 12          # 15-min appointments [STEV17, P]
-    weeks_available_per_year: 44   # [D]
-  pharmacist:
-    fte_per_1000: 0.06             # pharmacists 3-5% of appointments [AGP, P]
-    sessions_per_fte_week: 9       # [D]
-    slots_per_session: 12          # 15-min consultations [PSSRU25, D]
-    weeks_available_per_year: 44   # [D]
-  # Mon..Sun; Mondays staffed more heavily [GPACC, P]
-  weekday_weight: [1.20, 1.00, 0.95, 0.95, 0.90, 0, 0]
-  sessions:                        # clinical sessions of ~3 h [BMA24]
-    - {start_minute: 510, end_minute: 690}    # 08:30-11:30
-    - {start_minute: 900, end_minute: 1080}   # 15:00-18:00
-  # slots released on the day; calibrated to 44.6% booked same day [AGP, D]
-  on_the_day_share: 0.40
-  booking_horizon_days: 42         # routine booking up to 6 weeks ahead [P]
-"""
 
-HUBS = """\
-hubs:                              # locality extended-access hubs, one pooled book each [PCNDES22]
-  # PCN DES Enhanced Access minimum [PCNDES22, V2]; GPFV legacy 30 [PAC17]
-  minutes_per_1000_per_week: 60
-  slot_minutes: 10                 # [PCNDES22, BJGP slot survey, V2]
-  opening:                         # 18:30-20:00 weekdays, 09:00-17:00 Saturday [PCNDES22, V2]
-    mon: [{start_minute: 1110, end_minute: 1200}]
-    tue: [{start_minute: 1110, end_minute: 1200}]
-    wed: [{start_minute: 1110, end_minute: 1200}]
-    thu: [{start_minute: 1110, end_minute: 1200}]
-    fri: [{start_minute: 1110, end_minute: 1200}]
-    sat: [{start_minute: 540, end_minute: 1020}]
-    sun: []
-  on_the_day_share: 0.5            # bookable same day and up to 2 weeks ahead [PCNDES22, P]
-  booking_horizon_days: 14         # [PCNDES22, V2]
-  running_cost_per_slot_gbp: 24    # £7.46/patient/yr EA funding = ~£24 per 10-min slot [D]
-"""
+def _one_clinic(plan: SitePlan, section: list[str]) -> list[str]:
+    """The reference's named clinic sites become one clinic to rename, with their combined
+    weekday sessions scaled; its other settings and comments are the first site's."""
+    first_site = next(iter(plan.reference.data["rapid_assessment"]["sites"]))
+    out: list[str] = []
+    in_sites, in_first = False, False
+    for line in section:
+        m = _KEY_LINE.match(line)
+        indent = len(m.group(1)) if m else None
+        if m and indent == 2:
+            in_sites = m.group(2) == "sites"
+        if in_sites and m and indent == 4:
+            in_first = m.group(2) == first_site
+            if in_first:
+                out.append("    community_hospital:")
+            continue
+        if in_sites and indent == 4 and not m:
+            continue
+        if in_sites and not in_first and (m is None or indent > 4):
+            continue
+        if in_sites and in_first and m and m.group(2) == "title":
+            out.append('      title: "Community hospital (rename to your clinic)"')
+            continue
+        if in_sites and in_first and m and m.group(2) == "sessions_per_weekday":
+            k = plan.rac_sessions()
+            days = ", ".join(f"{d}: {k if d in WEEKDAYS[:5] else 0}" for d in WEEKDAYS)
+            out.append(
+                f"      sessions_per_weekday: {{{days}}}   # {plan.reference.label} clinics "
+                f"each weekday per {plan.reference.list_size:,}, x {plan.scale:.3f}, rounded, "
+                "at least 1 [D]"
+            )
+            continue
+        out.append(line)
+    return out
 
-FRAILTY_FRONT_OF_HOUSE = """\
-  frailty_front_of_house:          # consultant-led frailty service at the front door [NDPCS]
-    enabled: false                 # an investment option (scenarios/), off in the baseline
-    open_minute: 480               # 08:00
-    close_minute: 1200             # 20:00
-    weekdays: [mon, tue, wed, thu, fri, sat, sun]
-    admission_reduction: 0.20      # relative cut in admissions of frail attenders [P]
-    running_cost_per_hour_gbp: 250 # consultant £178/h + nurse/therapist [PSSRU25, D/P]
-"""
 
-FRAIL_WEEKEND_SERVICE = """\
-frail_weekend_service:             # weekend GP service for the frail and care homes [NDPCS]
-  minutes_per_1000_65plus_per_week: 0   # not commissioned in the North Durham baseline [NDPCS]
-  slot_minutes: 30                 # home / care-home visit [P]
-  opening:
-    sat: [{start_minute: 540, end_minute: 1020}]
-    sun: [{start_minute: 540, end_minute: 1020}]
-  running_cost_per_slot_gbp: 95    # GP 30 min at £4.76/min incl. travel share [PSSRU25, D/P]
-"""
+def _rename(plan: SitePlan, section: str, line: str) -> str:
+    """A title naming one of the reference's facilities becomes one to rename."""
+    m = _KEY_LINE.match(line)
+    if m and m.group(2) == "title" and len(m.group(1)) == 2:
+        plain = section.replace("_", " ").capitalize()
+        return f'  title: "{plain} (rename to yours)"'
+    return line
 
 
 def validate_text(text: str, path: Path) -> None:
@@ -1006,16 +1065,23 @@ def hours_warnings(plan: SitePlan) -> list[str]:
     out = []
     if not plan.hours_given:
         return out
-    for start, end in PRACTICE_SESSIONS:
+    ref = plan.reference.data
+    for start, end in (
+        (w["start_minute"], w["end_minute"]) for w in ref["practice_capacity"]["sessions"]
+    ):
         if start < plan.open_minute or end > plan.close_minute:
             out.append(
                 f"Warning: --open/--close: the practice session {_hhmm(start)}-{_hhmm(end)} lies "
                 f"outside core hours {_hhmm(plan.open_minute)}-{_hhmm(plan.close_minute)}; edit "
                 "practice_capacity.sessions"
             )
-    if plan.close_minute > HUB_WEEKDAY_START:
+    hub_start = min(
+        (w["start_minute"] for d in WEEKDAYS[:5] for w in ref["hubs"]["opening"].get(d) or []),
+        default=24 * 60,
+    )
+    if plan.close_minute > hub_start:
         out.append(
-            f"Warning: --close: hubs open at {_hhmm(HUB_WEEKDAY_START)} on weekdays, before "
+            f"Warning: --close: hubs open at {_hhmm(hub_start)} on weekdays, before "
             f"practices close at {_hhmm(plan.close_minute)}; edit hubs.opening"
         )
     return out
@@ -1199,7 +1265,8 @@ def summary(plan: SitePlan) -> list[str]:
             f"{_n(len(plan.overrides), 'practice')} with FTE set"
         )
     lines += [
-        f"Capacity defaults from North Durham, scaled by {plan.total:,} / 255,000 = "
+        f"Capacity defaults from {plan.reference.label}, scaled by {plan.total:,} / "
+        f"{plan.reference.list_size:,} = "
         f"{plan.scale:.3f}: IC+ places {plan.ic_places()}, rapid assessment clinics "
         f"{plan.rac_sessions()} a weekday, A&E clinicians by hour; rates per 1,000 copied. "
         "Edit them to match your area.",

@@ -8,15 +8,17 @@ answer is known and compares the simulation with it:
     wait for a clinician, probability of waiting, mean number in the department and clinician
     utilisation.
 ``backlog``
-    An :class:`~sim.booking.book.AppointmentBook` with fixed daily capacity ``K`` and
-    Poisson daily demand against the backlog recursion ``B' = max(B + A - K, 0)``: mean
-    backlog, mean lead time and share booked for the same day (see :func:`simulate_backlog`).
+    An appointment book with fixed daily capacity ``K``, booked by the booking pass's own
+    compiled function, with Poisson daily demand against the backlog recursion
+    ``B' = max(B + A - K, 0)``: mean backlog, mean lead time and share booked for the same day
+    (see :func:`simulate_backlog`).
 ``nhpp``
     Arrival counts by hour of the week (A&E self-presenting attendances, primary-care
     episodes) against the integral of their configured rate, by chi-square.
 ``little``
     Little's law ``L = lambda W`` on A&E (patients in the department) and on IC+ (places in
-    use).
+    use), with L from each stage's hourly census of its own state and lambda, W from the
+    patients' recorded times.
 ``calibration``
     The baseline against the published targets of ``conf/calibration/`` (within tolerance,
     :func:`sim.experiments.replications.calibration_table`).
@@ -62,10 +64,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from scipy import stats
 
 from sim import cli
-from sim.booking.book import AppointmentBook, session_slot_times, split_on_the_day
+from sim.booking.book import AppointmentBook
+from sim.booking.books import book_earliest
+from sim.booking.layout import session_slot_times, split_on_the_day
 from sim.config import compose, locations
 from sim.config.schema import AGE_BANDS, ConfigError, ModelConfig, RunConfig
 from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR, WEEKS_PER_YEAR
@@ -517,62 +522,65 @@ def make_backlog_book(design: BacklogDesign, n_days: int) -> AppointmentBook:
     return AppointmentBook([pre] * 7, [otd] * 7, weekdays, design.horizon_days, 0)
 
 
-def simulate_backlog(
-    design: BacklogDesign,
-    seed: int,
-    replication: int,
-    book_factory: Callable[[BacklogDesign, int], Any] = make_backlog_book,
-) -> dict[str, float]:
-    """Drive an appointment book with Poisson daily demand; measure backlog and lead times.
-
-    Each day ``n`` brings ``A_n ~ Poisson(requests_per_day)`` requests, made at minute 0
-    (before the session). Each is booked exactly as :func:`sim.booking.journey.run_journeys` books a
-    practice slot: ``peek_today`` / ``book_today`` for today, else ``find_future`` /
-    ``book_on`` for the earliest later day within the horizon. With every slot open to
-    booking, slots are taken in order, so the end-of-day backlog (slots booked on later days,
-    read from the book) obeys ``B_n = max(B_{n-1} + A_n - K, 0)`` and the ``j``-th request of
-    day ``n`` waits ``floor((B_{n-1} + j) / K)`` days.
-
-    Returns the means over days ``warmup_days .. days - 1`` (requests made on those days).
-    """
-    k = design.slots_per_day
-    n_days = design.days + design.horizon_days + 1
-    book = book_factory(design, n_days)
-    rng = Streams(seed, replication).generator("validation.backlog.requests")
-    counts = rng.poisson(design.requests_per_day, design.days).tolist()
-    backlog_sum = 0.0
-    lead_sum = 0
-    same_day = 0
-    requests = 0
-    unbooked = 0
-    for n, arrivals in enumerate(counts):
-        measured = n >= design.warmup_days
-        for _ in range(arrivals):
-            if book.peek_today(n, 0) >= 0:
-                book.book_today(n, 0)
-                day = n
-            else:
-                day = book.find_future(n, n + 1, n + design.horizon_days)
-                if day < 0:
-                    unbooked += 1
-                    continue
-                book.first_prebook_minute(day)
-                book.book_on(day)
-            if measured:
+@njit  # not cached: it is compiled for the booking function it is given
+def _drive_backlog(bk, requests_per_day, horizon, warmup_days, slots_per_day, book_request):
+    """Each day's requests booked in turn with ``book_request`` (made at minute 0, window
+    today .. today + horizon); sums over the measured days of the end-of-day backlog (slots
+    booked on later days, read from the book), lead days and same-day bookings."""
+    n_days = bk.pre_len.shape[1]
+    backlog_sum, lead_sum, same_day, requests, unbooked = 0, 0, 0, 0, 0
+    for n in range(len(requests_per_day)):
+        measured = n >= warmup_days
+        for _ in range(requests_per_day[n]):
+            day, _slot = book_request(bk, 0, n, 0.0, n, n + horizon)
+            if day < 0:
+                unbooked += 1
+            elif measured:
                 lead_sum += day - n
                 same_day += day == n
                 requests += 1
         if measured:
-            # Slots booked on later days, read from the book (bookings are contiguous).
-            backlog = 0
-            d = n + 1
+            d = n + 1  # bookings are contiguous: count booked slots day by day until one is free
             while d < n_days:
-                booked = k - book.free_prebook_on(d)
+                booked = slots_per_day - (bk.pre_len[0, d] - bk.next_pre[0, d])
                 if booked <= 0:
                     break
-                backlog += booked
+                backlog_sum += booked
                 d += 1
-            backlog_sum += backlog
+    return backlog_sum, lead_sum, same_day, requests, unbooked
+
+
+def simulate_backlog(
+    design: BacklogDesign,
+    seed: int,
+    replication: int,
+    book_request: Callable = book_earliest,
+) -> dict[str, float]:
+    """Drive an appointment book with Poisson daily demand; measure backlog and lead times.
+
+    Each day ``n`` brings ``A_n ~ Poisson(requests_per_day)`` requests, made at minute 0
+    (before the session). Each is booked by ``book_request``, by default
+    :func:`sim.booking.books.book_earliest`: the compiled function with which the booking pass
+    books a practice need for one staff type (today's slot, else the earliest later day's
+    within the horizon). With every slot open to booking, slots are taken in order, so the
+    end-of-day backlog (slots booked on later days, read from the book) obeys
+    ``B_n = max(B_{n-1} + A_n - K, 0)`` and the ``j``-th request of day ``n`` waits
+    ``floor((B_{n-1} + j) / K)`` days.
+
+    Returns the means over days ``warmup_days .. days - 1`` (requests made on those days).
+    """
+    n_days = design.days + design.horizon_days + 1
+    book = make_backlog_book(design, n_days)
+    rng = Streams(seed, replication).generator("validation.backlog.requests")
+    counts = rng.poisson(design.requests_per_day, design.days).astype(np.int64)
+    backlog_sum, lead_sum, same_day, requests, unbooked = _drive_backlog(
+        book.arrays,
+        counts,
+        design.horizon_days,
+        design.warmup_days,
+        design.slots_per_day,
+        book_request,
+    )
     days = design.days - design.warmup_days
     return {
         "mean_backlog": backlog_sum / days,
@@ -642,14 +650,14 @@ def run_backlog(
     seed: int = 0,
     quick: bool = False,
     level: float = 0.99,
-    book_factory: Callable[[BacklogDesign, int], Any] = make_backlog_book,
+    book_request: Callable = book_earliest,
     theory: BacklogTheory | None = None,
 ) -> tuple[list[Check], dict[str, Any]]:
-    """The backlog-recursion checks of the appointment book; ``book_factory`` and ``theory``
-    let tests put in a broken book or a wrong theory and see the checks fail."""
+    """The backlog-recursion checks of the appointment book; ``book_request`` and ``theory``
+    let tests put in a broken booking function or a wrong theory and see the checks fail."""
     design = design or (QUICK_BACKLOG if quick else BacklogDesign())
     theory = theory or backlog_theory(design.requests_per_day, design.slots_per_day)
-    reps = [simulate_backlog(design, seed, r, book_factory) for r in range(design.replications)]
+    reps = [simulate_backlog(design, seed, r, book_request) for r in range(design.replications)]
     col = {key: [r[key] for r in reps] for key in reps[0]}
     unbooked = int(sum(col["unbooked"]))
     note = f"{unbooked} requests found no slot within the horizon" if unbooked else ""
@@ -687,14 +695,18 @@ def _baseline_replication(
     lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
     span = hi - lo
 
+    # L from each stage's census (its own count of who is in, sampled every hour), lambda and
+    # W from the patients' recorded times: two records of the same flow kept apart.
     arrive = ed.arrivals.time
     inside = (arrive >= lo) & (arrive < hi)
-    ae_l = float(ed.outcome.hourly_occupancy[k.first_day * 24 : k.last_day * 24].mean())
+    sampled = (ed.outcome.census_time >= lo) & (ed.outcome.census_time < hi)
+    ae_l = float(ed.outcome.census_present[sampled].mean())
     ae_lam = inside.sum() / span
     ae_w = float((ed.outcome.departure_time - arrive)[inside].mean())
 
     starts = (care.stays.start >= lo) & (care.stays.start < hi)
-    ic_l = care.occupancy_mean(lo, hi)
+    sampled = (care.census_time >= lo) & (care.census_time < hi)
+    ic_l = float(care.census_in_use[sampled].mean())
     ic_lam = starts.sum() / span
     ic_w = float((care.stays.end - care.stays.start)[starts].mean()) if starts.any() else 0.0
 

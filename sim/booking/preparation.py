@@ -1,0 +1,370 @@
+"""Preparing the booking pass and assembling its results.
+
+Everything that can be decided for all episodes at once is decided here with numpy: when each
+need first reaches its practice, its first booking window, what it tries before its practice's
+book (an alternative scheme, or the hub), whether an urgent need out of hours waits. The
+books of every service are stacked into one array form, the rules' parameters gathered from
+the configuration, and the compiled pass (:func:`sim.booking.engine.booking_pass`) run; its
+results and logs become :class:`SystemJourneys`, the hand-offs to the services simulated after
+it (A&E, admissions, IC+).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.booking import codes
+from sim.booking.book import AppointmentBook, stack_books
+from sim.booking.books import ArrayBooks
+from sim.booking.engine import booking_pass
+from sim.booking.state import EpisodeInputs, Settings, new_results
+from sim.config.schema import (
+    AGE_BANDS,
+    FIRST_FRAIL_BAND,
+    NHS111_DISPOSITIONS,
+    NO_SLOT_ACTIONS,
+    OUT_OF_HOURS_ROUTES,
+    RAC_OUTCOMES,
+    STAFF_TYPES,
+    URGENCIES,
+    ModelConfig,
+)
+from sim.core.calendar import MINUTES_PER_DAY, Calendar
+from sim.core.demand import Episodes
+from sim.core.streams import keyed_uniforms
+from sim.services.catalogue import SERVICES
+
+
+@dataclass
+class Handoffs:
+    """Episodes handed to services simulated after the booking pass (parallel arrays)."""
+
+    ae_episode: np.ndarray
+    ae_time: np.ndarray  # minute of arrival at A&E
+    ae_via: np.ndarray  # codes.AE_ROUTES
+    admit_episode: np.ndarray
+    admit_time: np.ndarray
+    admit_source: np.ndarray  # codes.ADMISSION_SOURCES
+    step_up_episode: np.ndarray
+    step_up_time: np.ndarray
+    step_up_source: np.ndarray  # codes.STEP_UP_SOURCES
+
+
+@dataclass
+class SystemJourneys:
+    """What happened to each episode before the waiting services (arrays align with
+    :class:`~sim.core.demand.Episodes`)."""
+
+    outcome: np.ndarray  # int8 terminal state (ledger.TERMINAL_STATES); PENDING if handed off
+    first_request_time: np.ndarray  # float64 first request to the practice, NaN if none
+    booked_time: np.ndarray  # float64 when the practice booking was made, NaN if none
+    appointment_day: np.ndarray  # int32 practice appointment day, -1 if none
+    appointment_minute: np.ndarray  # int16
+    staff_type: np.ndarray  # int8 index into STAFF_TYPES, -1 if no practice booking
+    attempts: np.ndarray  # int8 requests made to the practice (1 + call-backs)
+    hub_booked_time: np.ndarray  # float64, NaN if no hub booking
+    hub_time: np.ndarray  # float64 minute of the hub appointment, NaN if none
+    nhs111_time: np.ndarray  # float64 minute of the first NHS 111 contact, NaN if none
+    nhs111_calls: np.ndarray  # float64 minute of every NHS 111 contact (one per call)
+    rac_referral_time: np.ndarray  # float64, NaN if not referred
+    rac_time: np.ndarray  # float64 minute of the clinic appointment, NaN if none
+    third_next_available: np.ndarray  # (days, practices) GP third-next-available, NaN unsampled
+    handoffs: Handoffs
+    books: ArrayBooks  # every service's books as the pass left them (walk-ins book after it)
+    first_book: dict[str, int]  # row of each service's first book in ``books``
+    flow_episode: np.ndarray  # int32: one row per transition
+    flow_from: np.ndarray  # int8 index into codes.FLOW_NODES
+    flow_to: np.ndarray  # int8
+
+
+def dna_probability_by_lead(cfg: ModelConfig, max_lead: int) -> list[float]:
+    """DNA probability for each whole lead time 0..max_lead days (step function)."""
+    dna = cfg.assumptions.dna
+    table = []
+    for lead in range(max_lead + 1):
+        band = sum(1 for upper in dna.lead_days_upper if lead > upper)
+        table.append(dna.probability[band])
+    return table
+
+
+def request_times(
+    ep: Episodes, cfg: ModelConfig, calendar: Calendar
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minute each need first reaches its practice; which arose in core hours; which are urgent
+    needs arising out of hours that do not wait for the practice.
+    """
+    hours = cfg.site.core_hours
+    open_m, close_m = hours.open_minute, hours.close_minute
+    n_days = calendar.n_days
+    day = (ep.time // MINUTES_PER_DAY).astype(np.int64)
+    minute = ep.time - day * MINUTES_PER_DAY
+    working = calendar.is_working[np.minimum(day, n_days - 1)]
+    in_hours = working & (minute >= open_m) & (minute < close_m)
+    before_open_today = working & (minute < open_m)
+    next_day = calendar.next_working[np.minimum(day + 1, n_days)]
+    open_day = np.where(before_open_today, day, next_day)
+    waiting_time = open_day * MINUTES_PER_DAY + open_m
+    request = np.where(in_hours, ep.time, waiting_time.astype(float))
+    waits = ep.uniforms["ooh_choice"] < cfg.assumptions.booking.urgent_out_of_hours_waits_share
+    urgent_ooh = (~in_hours) & (ep.urgency == codes.URGENT) & ~waits
+    return request, in_hours, urgent_ooh
+
+
+def booking_windows(
+    urgency: np.ndarray,
+    earliest_offset_days: np.ndarray,
+    today: np.ndarray,
+    soon_deadline: np.ndarray,
+    target: dict[str, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sim.booking.rules.booking_window` for every first request at once."""
+    first = np.where(urgency == URGENCIES.index("routine"), today + earliest_offset_days, today)
+    last = np.where(
+        urgency == codes.URGENT,
+        today + target["urgent"],
+        np.where(
+            urgency == codes.SOON,
+            soon_deadline[np.clip(today, 0, len(soon_deadline) - 1)],
+            np.maximum(first + 6, today + target["routine"]),
+        ),
+    )
+    return first, last
+
+
+def cumulative_shares(shares: list[float]) -> np.ndarray:
+    """Thresholds of a choice among options with these shares (the last made certain)."""
+    out, acc = [], 0.0
+    for s in shares:
+        acc += s
+        out.append(acc)
+    out[-1] = 1.0 + 1e-12
+    return np.asarray(out, dtype=np.float64)
+
+
+def first_choices(ep: Episodes, cfg: ModelConfig) -> np.ndarray:
+    """What each need tries before its practice's book (codes.FIRST_CHOICES): an alternative
+    scheme (online consultation, Pharmacy First) by urgency, else, for needs that are not
+    urgent, the hub by preference."""
+    a = cfg.assumptions
+    alt = a.alternatives
+    online_share = [alt.online_consultation.share[u] for u in URGENCIES]
+    alt_share = [online_share[k] + alt.pharmacy_first.share[u] for k, u in enumerate(URGENCIES)]
+    non_urgent = ep.urgency != codes.URGENT
+    choice = np.where(
+        non_urgent & (keyed_uniforms(ep.key, "prefer_hub") < a.hubs.prefer_hub_share_non_urgent),
+        codes.FIRST_CHOICE_HUB,
+        codes.FIRST_CHOICE_PRACTICE,
+    ).astype(np.int8)
+    if any(x > 0 for x in alt_share):
+        u_alt = keyed_uniforms(ep.key, "alternative")
+        choice[u_alt < np.asarray(alt_share)[ep.urgency]] = codes.FIRST_CHOICE_PHARMACY
+        choice[u_alt < np.asarray(online_share)[ep.urgency]] = codes.FIRST_CHOICE_ONLINE
+    return choice
+
+
+def pass_settings(
+    cfg: ModelConfig,
+    calendar: Calendar,
+    first_book: dict[str, int],
+    n_clinics: int,
+) -> Settings:
+    """The rules' parameters from the configuration and the calendar; ``first_book`` is the
+    row of each service's first book in the stacked books."""
+    a = cfg.assumptions
+    booking = a.booking
+    n_days = calendar.n_days
+    hours = cfg.site.core_hours
+    horizon = cfg.site.practice_capacity.booking_horizon_days
+    target = booking.target_days
+    rac_max_wait = a.rapid_assessment.max_wait_working_days
+    next_open = [
+        int(calendar.next_working[min(d + 1, n_days)]) * MINUTES_PER_DAY + hours.open_minute
+        for d in range(n_days)
+    ]
+    no_slot = [
+        cumulative_shares([getattr(booking.no_slot[u], action) for action in NO_SLOT_ACTIONS])
+        for u in URGENCIES
+    ]
+
+    def ints(values) -> np.ndarray:
+        return np.asarray(values, dtype=np.int64)
+
+    return Settings(
+        run_days=calendar.run_days,
+        n_days=n_days,
+        end_minute=float(calendar.run_days * MINUTES_PER_DAY),
+        open_minute=float(hours.open_minute),
+        close_minute=float(hours.close_minute),
+        is_working=np.asarray(calendar.is_working, dtype=np.bool_),
+        next_open=ints(next_open),
+        soon_deadline=ints([calendar.add_working_days(d, target["soon"]) for d in range(n_days)]),
+        rac_deadline=ints([calendar.add_working_days(d, rac_max_wait) for d in range(n_days)]),
+        dna_by_lead=np.asarray(dna_probability_by_lead(cfg, n_days + horizon + 1), np.float64),
+        horizon=horizon,
+        target_urgent=target["urgent"],
+        target_routine=target["routine"],
+        max_callbacks=booking.max_callbacks,
+        no_slot=np.asarray(no_slot, dtype=np.float64),
+        out_of_hours_route=cumulative_shares(
+            [booking.out_of_hours_route[r] for r in OUT_OF_HOURS_ROUTES]
+        ),
+        disposition=cumulative_shares([a.nhs111.disposition[d] for d in NHS111_DISPOSITIONS]),
+        rac_outcome=cumulative_shares([a.rapid_assessment.outcome[o] for o in RAC_OUTCOMES]),
+        hub_offer_share=float(booking.hub_offer_share),
+        hub_accept_by_age=np.asarray([a.hubs.accept_share_by_age[b] for b in AGE_BANDS], float),
+        hub_dna=float(a.hubs.dna_probability),
+        rac_from_practice=float(a.rapid_assessment.referral_share_from_practice),
+        rac_from_111=float(a.rapid_assessment.referral_share_from_nhs111),
+        rac_no_slot_to_ae=float(a.rapid_assessment.no_slot_to_ae_share),
+        step_up_share=float(a.intermediate_care.step_up_share_from_practice),
+        at_risk=float(a.rapid_assessment.at_risk_share),
+        escalation=float(a.rapid_assessment.escalation_probability),
+        gp_referral_share=float(a.ae.gp_referral_share_of_urgent),
+        minutes_to_ae=float(a.nhs111.minutes_to_ae),
+        salts=codes.SALTS,
+        staff_types=len(STAFF_TYPES),
+        # 'Any clinician' needs: on a tie the first listed wins, so GPs (the scarcest) come last.
+        any_staff_order=ints(sorted(range(len(STAFF_TYPES)), key=lambda s: s == codes.GP)),
+        single_staff=ints([[s] for s in range(len(STAFF_TYPES))]),
+        hub_first_book=first_book["hub"],
+        rac_first_book=first_book["rapid_assessment"],
+        rac_labels=np.arange(n_clinics, dtype=np.int64),
+        frail_first_book=first_book["frail_weekend_gp"],
+        locality_of_practice=ints(
+            [list(cfg.site.localities).index(p.locality) for p in cfg.site.practices.values()]
+        ),
+        **{
+            service.name: service.pass_settings(cfg, calendar, first_book[service.name])
+            for service in SERVICES
+            if service.pass_settings is not None
+        },
+    )
+
+
+def stack_service_books(service_books: dict[str, Any]) -> tuple[ArrayBooks, dict[str, int]]:
+    """Every service's books as one array form, in service order, and the row of each
+    service's first book (-1 for a service with no book)."""
+    book_list: list[AppointmentBook] = []
+    first_book = {}
+    for name, books in service_books.items():
+        own = books.appointment_books()
+        first_book[name] = len(book_list) if own else -1
+        book_list += own
+    return stack_books(book_list), first_book
+
+
+def run_booking_pass(
+    ep: Episodes, cfg: ModelConfig, calendar: Calendar, service_books: dict[str, Any]
+) -> SystemJourneys:
+    """Route every episode through practices, hubs, NHS 111, rapid assessment clinics and
+    the other bookable services (the rules are in :mod:`sim.booking.rules`);
+    ``service_books`` are each bookable service's books by name
+    (:func:`sim.services.catalogue.build_books`)."""
+    n = len(ep)
+    n_days = calendar.n_days
+    request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
+    books, first_book = stack_service_books(service_books)
+
+    has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
+    frail_ooh = (
+        ~in_hours
+        & (ep.urgency == codes.URGENT)
+        & (ep.frailty >= FIRST_FRAIL_BAND)
+        & has_frail_service
+    )
+    out_of_hours_kind = (
+        urgent_ooh * codes.OUT_OF_HOURS_URGENT + frail_ooh * codes.OUT_OF_HOURS_FRAIL_SERVICE
+    ).astype(np.int8)
+
+    # Episodes are handled in the order they reach their practice. That is their own order:
+    # episodes come sorted by the time they arise and the request rule (at once in hours, the
+    # next opening otherwise) never reorders them.
+    if n and np.any(np.diff(request) < 0):
+        raise AssertionError("episodes must reach their practice in the order they arise")
+    if n >= 2**31:
+        raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
+
+    settings = pass_settings(
+        cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
+    )
+    request_day = (request // MINUTES_PER_DAY).astype(np.int32)
+    first_day, last_day = booking_windows(
+        ep.urgency,
+        ep.earliest_offset_days,
+        request_day,
+        settings.soon_deadline,
+        cfg.assumptions.booking.target_days,
+    )
+    inputs = EpisodeInputs(
+        practice=ep.practice,
+        urgency=ep.urgency,
+        staff_need=ep.staff_need,
+        frail=ep.frailty >= FIRST_FRAIL_BAND,
+        frailty=ep.frailty,
+        age_band=ep.age_band,
+        earliest_offset_days=ep.earliest_offset_days,
+        key=np.asarray(ep.key, dtype=np.uint64),
+        u_dna=ep.uniforms["dna"],
+        u_no_slot=ep.uniforms["no_slot_choice"],
+        arising=ep.time,
+        request=request,
+        request_day=request_day,
+        request_minute=request - request_day * MINUTES_PER_DAY,
+        first_day=first_day.astype(np.int64),
+        last_day=last_day.astype(np.int64),
+        first_choice=first_choices(ep, cfg),
+        out_of_hours_kind=out_of_hours_kind,
+    )
+    results = new_results(n, n_days, len(cfg.site.practices))
+    rows = booking_pass(inputs, settings, books, results)
+    handoffs = Handoffs(
+        ae_episode=rows.ae_episode,
+        ae_time=rows.ae_time,
+        ae_via=rows.ae_via,
+        admit_episode=rows.admit_episode,
+        admit_time=rows.admit_time,
+        admit_source=rows.admit_source,
+        step_up_episode=rows.step_up_episode,
+        step_up_time=rows.step_up_time,
+        step_up_source=rows.step_up_source,
+    )
+
+    # Needs that asked their practice: all but those settled while it was shut.
+    outcome = results.outcome
+    settled_out_of_hours = urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
+    first_request_out = np.where(settled_out_of_hours, np.nan, request)
+    # The per-episode working arrays go before the flow table is assembled (peak memory).
+    del inputs, request_day, first_day, last_day
+    # Every need that asked its practice entered from "need in/out of hours" (recorded here,
+    # at once, rather than one row per episode in the pass). Put first, so each episode's
+    # transitions stay in the order they happened.
+    asked = np.flatnonzero(~settled_out_of_hours).astype(np.int32)
+    entry_from = np.where(in_hours[asked], codes.NODE_NEED_IN_HOURS, codes.NODE_NEED_OUT_OF_HOURS)
+
+    return SystemJourneys(
+        outcome=outcome,
+        first_request_time=first_request_out,
+        booked_time=results.booked_time,
+        appointment_day=results.appointment_day,
+        appointment_minute=results.appointment_minute,
+        staff_type=results.staff_type,
+        attempts=results.attempts,
+        hub_booked_time=results.hub_booked_time,
+        hub_time=results.hub_time,
+        nhs111_time=results.nhs111_time,
+        nhs111_calls=rows.nhs111_calls,
+        rac_referral_time=results.rac_referral_time,
+        rac_time=results.rac_time,
+        third_next_available=results.third_next_available,
+        handoffs=handoffs,
+        books=books,
+        first_book=first_book,
+        flow_episode=np.concatenate([asked, rows.flow_episode]),
+        flow_from=np.concatenate([entry_from.astype(np.int8), rows.flow_from]),
+        flow_to=np.concatenate(
+            [np.full(len(asked), codes.NODE_PRACTICE, dtype=np.int8), rows.flow_to]
+        ),
+    )

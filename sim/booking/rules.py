@@ -1,0 +1,536 @@
+"""The routing rules of the booking pass: every decision about where a need goes, compiled.
+
+Each rule is one function, called by the event loop (:mod:`sim.booking.engine`) in time order,
+changing the books the next request sees. In the order an episode meets them:
+
+1. :func:`out_of_hours`: an urgent need arising while practices are shut: the frail weekend
+   GP service if it has a visit today (frail patients), else NHS 111 or A&E at once, unless it
+   waits for its practice (decided before the pass).
+2. :func:`ask_practice`: a first request may go to an alternative first (online consultation,
+   Pharmacy First, the hub; decided before the pass); the practice books the earliest slot in
+   the need's window (its staff type, or any clinician).
+3. :func:`try_hub`: no practice slot in time: the practice may offer its locality hub's
+   earliest slot in the window; the patient accepts with a probability by age band.
+4. :func:`no_practice_slot`: still nothing: book later anyway, call back at the next opening,
+   call NHS 111, go to A&E, or give up (shares by urgency).
+5. :func:`handle_111`: NHS 111 disposes to self-care, pharmacy, primary care (a hub slot; else
+   the practice today in hours, failing that a call to the practice at its next opening; the
+   out-of-hours GP when practices are shut), A&E (frail urgent patients in clinic hours may be
+   referred to a rapid assessment clinic instead) or an ambulance.
+6. :func:`after_appointment`: a share of urgent needs seen at the practice are sent on to A&E
+   by their GP; frail urgent needs go on to rule 7.
+7. :func:`after_urgent_care`: frail (moderate eFI or worse) urgent needs seen in primary care
+   may be referred to a rapid assessment clinic (highest risk first) or stepped up into
+   intermediate care; an at-risk patient who is neither may deteriorate and attend A&E within
+   the day.
+8. :func:`handle_rac`: the single point of access books the earliest slot at any clinic within
+   the deadline; no slot sends the patient to A&E or admits them; the clinic's outcome is home,
+   a step-up into IC+ or an admission.
+9. Where the site has an urgent treatment centre (:mod:`sim.services.urgent_treatment_centre`)
+   for the patient's locality: NHS 111 books a share of its A&E dispositions into it
+   (:func:`handle_111`), and a share of the needs about to walk into A&E for want of primary
+   care walk into it instead (:func:`walk_in_to_utc`), when it has a slot in time.
+
+Every probability is in the configuration and every random number was drawn when the episode
+was created (stored, or keyed: :func:`sim.core.streams.keyed_uniform`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.booking import codes as c
+from sim.booking.books import (
+    book_earliest,
+    book_today,
+    earliest,
+    peek_today,
+    take,
+    third_next_available_days,
+)
+from sim.booking.state import (
+    log_admission,
+    log_ae,
+    log_flow,
+    log_nhs111_call,
+    log_step_up,
+    push_event,
+)
+from sim.core.compiled import compiled_rule
+from sim.core.streams import keyed_uniform
+
+MINUTES_PER_DAY = 1440
+#: A repeated decision (the no-slot choice on a call-back) shifts its stored uniform by the
+#: golden ratio, modulo 1: still uniform, reproducible, and different from the last one.
+GOLDEN = 0.6180339887498949
+#: An at-risk frail patient neither assessed nor stepped up who deteriorates reaches A&E this
+#: long after the appointment.
+ESCALATION_DELAY_MINUTES = np.float64(12 * 60)
+#: The urgent treatment centre's flow node and terminal state (a registered service's).
+NODE_UTC = c.node_code("urgent_treatment_centre")
+SEEN_AT_UTC = c.state_code("urgent_treatment_centre")
+#: Who asks the hub (:func:`try_hub`): the practice offers it to a share of needs it cannot
+#: book; a need that prefers the hub, or NHS 111, asks for it directly.
+OFFERED_BY_PRACTICE = np.bool_(True)
+ASKED_DIRECTLY = np.bool_(False)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+@compiled_rule
+def draw(s, i, decision):
+    """Episode ``i``'s keyed uniform for ``decision`` (codes.DRAW_*)."""
+    return keyed_uniform(s.ep.key[i], s.settings.salts[decision])
+
+
+@compiled_rule
+def pick(u, cumulative):
+    """The first option whose cumulative share exceeds ``u``."""
+    for k in range(len(cumulative)):
+        if u < cumulative[k]:
+            return k
+    return len(cumulative) - 1
+
+
+@compiled_rule
+def booking_window(
+    urgency, earliest_offset_days, today, soon_deadline, target_urgent, target_routine
+):
+    """First and last acceptable appointment day of a request made on ``today``: urgent
+    within its target (today by default), soon by its deadline in working days, routine from
+    its earliest day with a week's leeway (so the window never shrinks to a single, possibly
+    closed, day) and within the routine target. :func:`sim.booking.preparation.booking_windows`
+    applies the same rule to every first request at once."""
+    if urgency == c.URGENT:
+        return today, today + target_urgent
+    if urgency == c.SOON:
+        return today, soon_deadline[today]
+    first = today + np.int64(earliest_offset_days)
+    return first, max(first + 6, today + target_routine)
+
+
+@compiled_rule
+def episode_window(s, i, today):
+    """The booking window of episode ``i`` asking again on ``today``."""
+    st = s.settings
+    return booking_window(
+        s.ep.urgency[i],
+        s.ep.earliest_offset_days[i],
+        today,
+        st.soon_deadline,
+        st.target_urgent,
+        st.target_routine,
+    )
+
+
+@compiled_rule
+def in_clinic_hours(st, today, minute):
+    """Practices (and the clinics' single point of access) are open at ``minute`` of ``today``."""
+    return today < st.n_days and st.is_working[today] and st.open_minute <= minute < st.close_minute
+
+
+@compiled_rule
+def set_outcome(s, i, state, origin, node):
+    """Episode ``i`` ends in terminal ``state``, moving from flow node ``origin`` to ``node``."""
+    s.out.outcome[i] = state
+    log_flow(s.logs, i, origin, node)
+
+
+@compiled_rule
+def to_ae(s, i, t, via, origin):
+    """Episode ``i`` leaves for A&E at minute ``t`` (by ambulance when ``via`` says so); the
+    A&E stage settles it."""
+    log_ae(s.logs, i, t + s.settings.minutes_to_ae, via)
+    log_flow(s.logs, i, origin, c.NODE_AMBULANCE if via == c.AE_VIA_AMBULANCE else c.NODE_AE)
+
+
+@compiled_rule
+def admit(s, i, t, source):
+    """Admitted directly (not via A&E) from a rapid assessment clinic."""
+    s.out.outcome[i] = c.ADMITTED
+    log_admission(s.logs, i, t, source)
+    log_flow(s.logs, i, c.NODE_RAC, c.NODE_ADMISSION)
+
+
+@compiled_rule
+def step_up(s, i, t, source, origin):
+    """Asks IC+ for a place; settled after the IC+ stage (started, or admitted instead)."""
+    s.out.outcome[i] = c.PENDING
+    log_step_up(s.logs, i, t, source)
+    log_flow(s.logs, i, origin, c.NODE_INTERMEDIATE_CARE)
+
+
+@compiled_rule
+def record_practice_booking(s, i, t, day, slot, staff):
+    out = s.out
+    out.booked_time[i] = t
+    out.appointment_day[i] = day
+    out.appointment_minute[i] = slot
+    out.staff_type[i] = staff
+
+
+@compiled_rule
+def utc_serves(s, i):
+    """The site has an urgent treatment centre for episode ``i``'s locality."""
+    utc = s.settings.urgent_treatment_centre
+    return (
+        utc.commissioned and utc.serves_locality[s.settings.locality_of_practice[s.ep.practice[i]]]
+    )
+
+
+@compiled_rule
+def book_utc(s, t):
+    """Book the urgent treatment centre's earliest slot today starting within its maximum wait
+    of minute ``t``: True if there was one."""
+    utc = s.settings.urgent_treatment_centre
+    today = int(t // MINUTES_PER_DAY)
+    if today >= s.settings.run_days:
+        return False
+    minute = t - today * MINUTES_PER_DAY
+    slot = peek_today(s.books, utc.book, today, minute)
+    if slot < 0 or slot > minute + utc.max_wait:
+        return False
+    book_today(s.books, utc.book, today, minute)
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+
+
+@compiled_rule
+def utc_sends_on(s, i, admit_probability):
+    """The urgent treatment centre would send episode ``i`` on to A&E: one A&E would admit
+    (A&E's own admission draw against ``admit_probability``), or for another reason
+    (``onward_ae_share``). Such a patient goes to A&E as before."""
+    utc, key = s.settings.urgent_treatment_centre, s.ep.key[i]
+    if keyed_uniform(key, utc.salt_ae_admit) < admit_probability:
+        return True
+    return keyed_uniform(key, utc.salt_onward) < utc.onward_ae_share
+
+
+@compiled_rule
+def walk_in_to_utc(s, i, t, origin):
+    """Rule 9: a need about to walk into A&E for want of primary care (from flow node
+    ``origin``) walks into the urgent treatment centre instead, if it serves the patient's
+    locality, the patient would choose it (``walk_in_share``), would not be sent on to A&E
+    and it has a slot in time. True if seen there."""
+    if not utc_serves(s, i):
+        return False
+    utc = s.settings.urgent_treatment_centre
+    if keyed_uniform(s.ep.key[i], utc.salt_walk_in) >= utc.walk_in_share:
+        return False
+    if utc_sends_on(s, i, utc.displaced_admit_probability) or not book_utc(s, t):
+        return False
+    set_outcome(s, i, SEEN_AT_UTC, origin, NODE_UTC)
+    return True
+
+
+@compiled_rule
+def after_urgent_care(s, i, t, origin):
+    """Rule 7: a frail urgent need seen in primary care at minute ``t``: clinic referral
+    (highest risk first) or IC+ step-up; an at-risk patient given neither may deteriorate."""
+    st = s.settings
+    if not (s.ep.frail[i] and s.ep.urgency[i] == c.URGENT):
+        return
+    risk = draw(s, i, c.DRAW_RAC_REFERRAL)  # low = high risk: referral takes them first
+    if risk < st.rac_from_practice:
+        push_event(s.logs, t, c.EVENT_RAC_REFERRAL, i, origin)
+    elif draw(s, i, c.DRAW_STEP_UP) < st.step_up_share:
+        step_up(s, i, t, c.STEP_UP_FROM_PRACTICE, origin)
+    elif risk < st.at_risk and draw(s, i, c.DRAW_ESCALATION) < st.escalation:
+        s.out.outcome[i] = c.PENDING
+        # to_ae adds the travel time back: the patient arrives ESCALATION_DELAY_MINUTES after t
+        to_ae(s, i, t + ESCALATION_DELAY_MINUTES - st.minutes_to_ae, c.AE_VIA_ESCALATION, origin)
+
+
+@compiled_rule
+def try_hub(s, i, t, first, last, offered_by_practice):
+    """Rule 3: the locality hub's earliest slot in days [first, last], offered by the practice
+    (to a share of needs) or asked for directly; True if the need is settled."""
+    st = s.settings
+    if offered_by_practice and draw(s, i, c.DRAW_HUB_OFFER) >= st.hub_offer_share:
+        return False
+    b = st.hub_first_book + st.locality_of_practice[s.ep.practice[i]]
+    today = int(t // MINUTES_PER_DAY)
+    minute = t - today * MINUTES_PER_DAY
+    d, _, _ = earliest(s.books, b, st.single_staff[0], today, minute, first, last)
+    if d < 0 or draw(s, i, c.DRAW_HUB_ACCEPT) >= st.hub_accept_by_age[s.ep.age_band[i]]:
+        return False
+    slot = take(s.books, b, today, minute, d)
+    when = float(d * MINUTES_PER_DAY + slot)
+    s.out.hub_booked_time[i] = t
+    s.out.hub_time[i] = when
+    if d >= st.run_days:
+        s.out.outcome[i] = c.WAITING_AT_END
+    elif draw(s, i, c.DRAW_HUB_DNA) < st.hub_dna:
+        s.out.outcome[i] = c.DID_NOT_ATTEND
+    else:
+        s.out.outcome[i] = c.ATTENDED_HUB
+        after_urgent_care(s, i, when, c.NODE_HUB)
+    return True
+
+
+@compiled_rule
+def nhs111_primary_care(s, i, t):
+    """Rule 5, NHS 111's primary-care disposition: a hub slot in the need's window; in core
+    hours the practice today (any clinician); else a call to the practice at its next opening
+    (call-backs allowing) or, while practices are shut, the out-of-hours GP."""
+    st, out = s.settings, s.out
+    today = int(t // MINUTES_PER_DAY)
+    if today >= st.n_days:
+        out.outcome[i] = c.WAITING_AT_END
+        return
+    first, last = episode_window(s, i, today)
+    if try_hub(s, i, t, first, last, ASKED_DIRECTLY):
+        log_flow(s.logs, i, c.NODE_NHS111, c.NODE_HUB)
+        return
+    minute = t - today * MINUTES_PER_DAY
+    if not (st.is_working[today] and st.open_minute <= minute < st.close_minute):
+        set_outcome(s, i, c.OUT_OF_HOURS_GP, c.NODE_NHS111, c.NODE_OUT_OF_HOURS_GP)
+        return
+    first_book = s.ep.practice[i] * st.staff_types
+    d, _, staff = earliest(s.books, first_book, st.any_staff_order, today, minute, today, today)
+    if d >= 0:
+        slot = take(s.books, first_book + staff, today, minute, d)
+        record_practice_booking(s, i, t, d, slot, staff)
+        log_flow(s.logs, i, c.NODE_NHS111, c.NODE_PRACTICE)
+        if s.ep.u_dna[i] < st.dna_by_lead[0]:
+            out.outcome[i] = c.DID_NOT_ATTEND
+        else:
+            out.outcome[i] = c.ATTENDED_PRACTICE
+            after_urgent_care(s, i, float(d * MINUTES_PER_DAY + slot), c.NODE_PRACTICE)
+        return
+    # Nothing today: NHS 111 advises calling the practice at its next opening.
+    if out.attempts[i] <= st.max_callbacks:
+        log_flow(s.logs, i, c.NODE_NHS111, c.NODE_PRACTICE)
+        push_event(
+            s.logs, float(st.next_open[today]), c.EVENT_REQUEST, i, np.int64(out.attempts[i])
+        )
+    else:
+        set_outcome(s, i, c.GAVE_UP, c.NODE_NHS111, c.NODE_GAVE_UP)
+
+
+@compiled_rule
+def nhs111_books_utc(s, i, t):
+    """Rule 9: NHS 111 books an A&E disposition it judges a UTC can treat
+    (``nhs111_ae_share``, not to be sent on) into the urgent treatment centre serving the
+    patient's locality, if it has a slot in time. True if booked."""
+    if not utc_serves(s, i):
+        return False
+    utc = s.settings.urgent_treatment_centre
+    if keyed_uniform(s.ep.key[i], utc.salt_nhs111) >= utc.nhs111_ae_share:
+        return False
+    admit = utc.admit_probability[s.ep.age_band[i], s.ep.frailty[i] + 1]
+    return not utc_sends_on(s, i, admit) and book_utc(s, t)
+
+
+@compiled_rule
+def handle_111(s, i, t):
+    """Rule 5: NHS 111 disposes of a call. A need can call more than once: every call counts."""
+    st, out = s.settings, s.out
+    if out.nhs111_time[i] != out.nhs111_time[i]:  # NaN: the first call
+        out.nhs111_time[i] = t
+    log_nhs111_call(s.logs, t)
+    choice = pick(draw(s, i, c.DRAW_NHS111_DISPOSITION), st.disposition)
+    if choice == c.DISPOSITION_SELF_CARE:
+        set_outcome(s, i, c.SELF_CARE, c.NODE_NHS111, c.NODE_SELF_CARE)
+    elif choice == c.DISPOSITION_PHARMACY:
+        set_outcome(s, i, c.PHARMACY, c.NODE_NHS111, c.NODE_PHARMACY)
+    elif choice == c.DISPOSITION_PRIMARY_CARE:
+        nhs111_primary_care(s, i, t)
+    elif choice == c.DISPOSITION_AE:
+        today = int(t // MINUTES_PER_DAY)
+        minute = t - today * MINUTES_PER_DAY
+        urgent_frail = s.ep.frail[i] and s.ep.urgency[i] == c.URGENT
+        if (
+            urgent_frail
+            and in_clinic_hours(st, today, minute)
+            and draw(s, i, c.DRAW_RAC_REFERRAL) < st.rac_from_111
+        ):
+            push_event(s.logs, t, c.EVENT_RAC_REFERRAL, i, c.NODE_NHS111)
+        elif nhs111_books_utc(s, i, t):
+            set_outcome(s, i, SEEN_AT_UTC, c.NODE_NHS111, NODE_UTC)
+        else:
+            to_ae(s, i, t, c.AE_VIA_NHS111, c.NODE_NHS111)
+    else:
+        to_ae(s, i, t, c.AE_VIA_AMBULANCE, c.NODE_NHS111)
+
+
+@compiled_rule
+def handle_rac(s, i, t, origin):
+    """Rule 8: a referral reaches the rapid assessment clinics (single point of access)."""
+    st, out = s.settings, s.out
+    log_flow(s.logs, i, origin, c.NODE_RAC)
+    out.rac_referral_time[i] = t
+    today = int(t // MINUTES_PER_DAY)
+    if today >= st.run_days:
+        out.outcome[i] = c.WAITING_AT_END
+        return
+    minute = t - today * MINUTES_PER_DAY
+    d, _, clinic = earliest(
+        s.books, st.rac_first_book, st.rac_labels, today, minute, today, st.rac_deadline[today]
+    )
+    if d < 0:
+        if draw(s, i, c.DRAW_RAC_NO_SLOT) < st.rac_no_slot_to_ae:
+            to_ae(s, i, t, c.AE_VIA_RAC_NO_SLOT, c.NODE_RAC)
+        else:
+            admit(s, i, t, c.ADMIT_FROM_RAC_NO_SLOT)
+        return
+    slot = take(s.books, st.rac_first_book + clinic, today, minute, d)
+    when = float(d * MINUTES_PER_DAY + slot)
+    out.rac_time[i] = when
+    if d >= st.run_days:
+        out.outcome[i] = c.WAITING_AT_END
+        return
+    result = pick(draw(s, i, c.DRAW_RAC_OUTCOME), st.rac_outcome)
+    if result == c.RAC_HOME:
+        set_outcome(s, i, c.RAC_WENT_HOME, c.NODE_RAC, c.NODE_HOME)
+    elif result == c.RAC_INTERMEDIATE_CARE:
+        step_up(s, i, when, c.STEP_UP_FROM_RAC, c.NODE_RAC)
+    else:
+        admit(s, i, when, c.ADMIT_FROM_RAC)
+
+
+@compiled_rule
+def no_practice_slot(s, i, t, attempt, today, minute, last):
+    """Rule 4: no slot at the practice (nor an accepted hub slot) in the window ending on day
+    ``last``: the need books later anyway, calls back, calls NHS 111, goes to A&E or gives up.
+    Returns (day, staff) of a later slot found, day -1 when the need went elsewhere."""
+    st, ep, bk = s.settings, s.ep, s.books
+    u = (ep.u_no_slot[i] + attempt * GOLDEN) % 1.0
+    action = pick(u, st.no_slot[ep.urgency[i]])
+    need = np.int64(ep.staff_need[i])
+    if action == c.NO_SLOT_BOOK_LATER:  # at the practice, however late (within the horizon)
+        labels = st.any_staff_order if need == c.ANY_STAFF else st.single_staff[need]
+        first_book = np.int64(ep.practice[i]) * st.staff_types
+        d, _, staff = earliest(bk, first_book, labels, today, minute, last + 1, today + st.horizon)
+        if d >= 0:
+            return d, staff
+        action = c.NO_SLOT_CALL_BACK  # nothing even later: call back instead
+    if action == c.NO_SLOT_CALL_BACK and attempt < st.max_callbacks:
+        push_event(s.logs, float(st.next_open[today]), c.EVENT_REQUEST, i, attempt + 1)
+    elif action == c.NO_SLOT_NHS111:
+        log_flow(s.logs, i, c.NODE_PRACTICE, c.NODE_NHS111)
+        handle_111(s, i, t)
+    elif action == c.NO_SLOT_AE:
+        if not walk_in_to_utc(s, i, t, c.NODE_PRACTICE):
+            to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_PRACTICE)
+    else:  # gave up, or out of call-backs
+        set_outcome(s, i, c.GAVE_UP, c.NODE_PRACTICE, c.NODE_GAVE_UP)
+    return -1, -1
+
+
+@compiled_rule
+def after_appointment(s, i, t, today, day, slot):
+    """Rule 6: the practice appointment on ``day`` at ``slot``, booked at ``t`` on ``today``:
+    still to come when the run ends, missed (DNA rises with the booking's lead time), or
+    attended; then the GP may send the patient to A&E, and frail urgent needs meet rule 7."""
+    st, ep, out = s.settings, s.ep, s.out
+    if day >= st.run_days:
+        out.outcome[i] = c.WAITING_AT_END
+    elif ep.u_dna[i] < st.dna_by_lead[day - today]:
+        out.outcome[i] = c.DID_NOT_ATTEND
+    else:
+        out.outcome[i] = c.ATTENDED_PRACTICE
+        seen = float(day * MINUTES_PER_DAY + slot)
+        if ep.urgency[i] == c.URGENT and draw(s, i, c.DRAW_GP_REFERRAL) < st.gp_referral_share:
+            out.outcome[i] = c.PENDING
+            to_ae(s, i, seen, c.AE_VIA_GP_REFERRAL, c.NODE_PRACTICE)
+        elif ep.frail[i]:
+            after_urgent_care(s, i, seen, c.NODE_PRACTICE)
+
+
+@compiled_rule
+def ask_practice(s, i, t, attempt, today, minute, first, last):
+    """Rule 2: request number ``attempt`` + 1 to the practice, on ``today`` for days
+    [first, last]."""
+    st, ep, out, bk = s.settings, s.ep, s.out, s.books
+    out.attempts[i] = attempt + 1
+    if attempt == 0 and ep.first_choice[i] != c.FIRST_CHOICE_PRACTICE:
+        choice = ep.first_choice[i]
+        if choice == c.FIRST_CHOICE_HUB:
+            if try_hub(s, i, t, first, last, ASKED_DIRECTLY):
+                log_flow(s.logs, i, c.NODE_PRACTICE, c.NODE_HUB)
+                return
+        elif choice == c.FIRST_CHOICE_ONLINE:
+            set_outcome(s, i, c.RESOLVED_ONLINE, c.NODE_PRACTICE, c.NODE_ONLINE)
+            return
+        else:
+            set_outcome(s, i, c.PHARMACY_FIRST, c.NODE_PRACTICE, c.NODE_PHARMACY_FIRST)
+            return
+    first_book = np.int64(ep.practice[i]) * st.staff_types
+    need = np.int64(ep.staff_need[i])
+    if need == c.ANY_STAFF:
+        d, _, staff = earliest(bk, first_book, st.any_staff_order, today, minute, first, last)
+        slot = take(bk, first_book + staff, today, minute, d) if d >= 0 else -1
+    else:  # one staff type (most needs): book directly, no look-ahead needed
+        staff = need
+        d, slot = book_earliest(bk, first_book + need, today, minute, first, last)
+    if d < 0:
+        if try_hub(s, i, t, first, last, OFFERED_BY_PRACTICE):
+            log_flow(s.logs, i, c.NODE_PRACTICE, c.NODE_HUB)
+            return
+        d, staff = no_practice_slot(s, i, t, attempt, today, minute, last)
+        if d < 0:
+            return
+        slot = take(bk, first_book + staff, today, minute, d)
+    record_practice_booking(s, i, t, d, slot, staff)
+    after_appointment(s, i, t, today, d, slot)
+
+
+@compiled_rule
+def call_back(s, i, t, attempt):
+    """The need asks its practice again (after no slot, or on NHS 111's advice)."""
+    if t >= s.settings.end_minute:
+        s.out.attempts[i] = attempt + 1
+        s.out.outcome[i] = c.WAITING_AT_END
+        return
+    today = int(t // MINUTES_PER_DAY)
+    first, last = episode_window(s, i, today)
+    ask_practice(s, i, t, attempt, today, t - today * MINUTES_PER_DAY, first, last)
+
+
+@compiled_rule
+def out_of_hours(s, i):
+    """Rule 1: an urgent need while practices are shut, at the moment it arises (events up to
+    then already handled): the frail service's same-day visit if there is one, else NHS 111 or
+    A&E at once (unless it waits for the practice). True if the need is settled here."""
+    st = s.settings
+    kind = s.ep.out_of_hours_kind[i]
+    t = s.ep.arising[i]
+    if kind & c.OUT_OF_HOURS_FRAIL_SERVICE:
+        b = st.frail_first_book + st.locality_of_practice[s.ep.practice[i]]
+        today = int(t // MINUTES_PER_DAY)
+        minute = t - today * MINUTES_PER_DAY
+        if today < st.run_days and peek_today(s.books, b, today, minute) >= 0:
+            book_today(s.books, b, today, minute)
+            set_outcome(s, i, c.FRAIL_WEEKEND_GP, c.NODE_NEED_OUT_OF_HOURS, c.NODE_FRAIL_WEEKEND_GP)
+            return True
+    if kind & c.OUT_OF_HOURS_URGENT:
+        if pick(draw(s, i, c.DRAW_OUT_OF_HOURS_ROUTE), st.out_of_hours_route) == c.OOH_ROUTE_NHS111:
+            log_flow(s.logs, i, c.NODE_NEED_OUT_OF_HOURS, c.NODE_NHS111)
+            handle_111(s, i, t)
+        elif not walk_in_to_utc(s, i, t, c.NODE_NEED_OUT_OF_HOURS):
+            to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_NEED_OUT_OF_HOURS)
+        return True
+    return False
+
+
+@compiled_rule
+def sample_access(s, t):
+    """Third-next-available GP slot at the opening of each working day up to ``t``."""
+    st = s.settings
+    sampled_until = s.clock[0]  # last day whose opening has been sampled
+    up_to_day = int(t // MINUTES_PER_DAY)
+    for d in range(sampled_until + 1, min(up_to_day, st.run_days - 1) + 1):
+        if st.is_working[d]:
+            for p in range(s.out.third_next_available.shape[1]):
+                s.out.third_next_available[d, p] = third_next_available_days(
+                    s.books, p * st.staff_types + c.GP, d, st.open_minute, st.horizon
+                )
+    s.clock[0] = max(sampled_until, up_to_day)

@@ -1,0 +1,91 @@
+"""The compiled parts' cache: one stamp over every compiled file and the files whose constants
+they freeze, so an edit anywhere among them makes the cached machine code stale, and
+``needs_compiling`` says so (the "compiling" message then shows)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sim.booking import books, engine, rules
+from sim.core import compiled
+
+SIM = Path(__file__).resolve().parent.parent / "sim"
+
+
+def test_the_stamp_covers_the_compiled_files_and_the_constants_they_freeze():
+    files = {p.relative_to(SIM).as_posix() for p in compiled.compiled_sources()}
+    # compiled code ...
+    assert {"booking/books.py", "booking/rules.py", "booking/engine.py", "core/streams.py"} <= files
+    # ... and the modules whose values it compiles in: codes, states, the configuration's tuples
+    assert {"booking/codes.py", "core/ledger.py", "config/schema.py"} <= files
+    # but not the rest of the model (an edit of the KPIs must not cost a recompile)
+    assert not {"core/kpis.py", "core/replication.py", "report/build.py"} & files
+
+
+@pytest.fixture
+def copied_sim(tmp_path, monkeypatch):
+    """compiled.py pointed at a copy of sim/, its caches cleared before and after."""
+    copy = tmp_path / "sim"
+    shutil.copytree(SIM, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(compiled, "_SIM", copy)
+    compiled.compiled_sources.cache_clear()
+    compiled.source_stamp.cache_clear()
+    yield copy
+    compiled.compiled_sources.cache_clear()
+    compiled.source_stamp.cache_clear()
+
+
+def _stamp_after_editing(copy: Path, rel: str) -> tuple[bytes, bytes]:
+    before = compiled.source_stamp()
+    with (copy / rel).open("a", encoding="utf-8") as f:
+        f.write("\n# edited\n")
+    compiled.compiled_sources.cache_clear()
+    compiled.source_stamp.cache_clear()
+    after = compiled.source_stamp()
+    assert len(before) == len(after) == 32
+    return before, after
+
+
+def test_editing_any_compiled_source_changes_the_stamp(copied_sim):
+    before, after = _stamp_after_editing(copied_sim, "booking/codes.py")
+    assert before != after
+    before, after = _stamp_after_editing(copied_sim, "core/ledger.py")
+    assert before != after
+
+
+def test_editing_other_files_keeps_the_stamp(copied_sim):
+    before, after = _stamp_after_editing(copied_sim, "core/kpis.py")
+    assert before == after
+
+
+def test_every_compiled_function_carries_the_shared_stamp():
+    stamps = {
+        f._cache._cache_file._source_stamp
+        for f in (books.book_today, rules.ask_practice, engine.advance)
+    }
+    assert stamps == {compiled.source_stamp()}
+
+
+def test_a_stale_cache_is_detected(monkeypatch, small_run):
+    """After a pass has run, the cache on disk is fresh; had any compiled source changed since
+    it was written (its stamp differs from the one the index was written for), it is stale and
+    the next process must compile."""
+    assert compiled.cache_is_fresh(engine.advance)
+    assert not engine.needs_compiling()  # compiled in this process
+    index = engine.advance._cache._cache_file
+    monkeypatch.setattr(index, "_source_stamp", b"sources edited since")
+    assert not compiled.cache_is_fresh(engine.advance)
+    monkeypatch.setattr(type(engine.advance), "signatures", property(lambda self: []))
+    assert engine.needs_compiling()
+
+
+@pytest.fixture
+def small_run():
+    from sim.config.compose import compose_validated
+    from sim.core.replication import run_replication
+
+    _, run_cfg, _ = compose_validated([])
+    run_replication(run_cfg.model, 0, 0, 0, 1)
