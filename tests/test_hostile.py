@@ -28,7 +28,8 @@ from conftest import run_sim
 from test_bad_inputs import ALIAS_BOMB, scenario_bytes
 from test_resume import assert_same_files, count_replications_run, interrupt_after, manifest
 
-import sim.booking.kernel
+import sim.booking.engine
+import sim.booking.preparation
 import sim.cli
 import sim.config.compose
 import sim.experiments.replications
@@ -70,7 +71,7 @@ def signal_in_booking_pass(monkeypatch: pytest.MonkeyPatch, signum: int, on_call
     """Deliver ``signum`` during the ``on_call``-th booking pass, as it surfaces from compiled
     code: numba reports an exception raised while it was running (here the handler's
     ``KeyboardInterrupt``) as a ``SystemError`` "returned a result with an exception set"."""
-    real = sim.booking.kernel.booking_pass
+    real = sim.booking.preparation.booking_pass
     calls = {"n": 0}
 
     def booking_pass(*args):
@@ -82,8 +83,8 @@ def signal_in_booking_pass(monkeypatch: pytest.MonkeyPatch, signum: int, on_call
                 raise SystemError(f"{real!r} returned a result with an exception set") from err
         return real(*args)
 
-    monkeypatch.setattr(sim.booking.kernel, "booking_pass", booking_pass)
-    monkeypatch.setattr(sim.booking.kernel, "needs_compiling", lambda: False)
+    monkeypatch.setattr(sim.booking.preparation, "booking_pass", booking_pass)
+    monkeypatch.setattr(sim.booking.engine, "needs_compiling", lambda: False)
 
 
 @pytest.mark.parametrize(
@@ -770,6 +771,52 @@ def test_site_builder_refuses_names_it_cannot_write(
     code = run_sim(args, monkeypatch)
     assert code == 2 and message in one_line(capsys.readouterr().err)
     assert not list((tmp_path / "conf" / "site").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_site_builder_reads_a_large_file_in_little_memory(tmp_path):
+    """A registration file of every practice in England by single year of age (about 100 MB)
+    was held in memory several times over (1.75 GB for 94 MB); rows are now read as they are
+    needed. A 30 MB file, written here, must not take more than 350 MB in all (the
+    interpreter and libraries take about 100 MB; the old reader needed about 600 MB)."""
+    patients, localities = tmp_path / "patients.csv", tmp_path / "localities.csv"
+    with open(patients, "w", encoding="utf-8") as fh:
+        fh.write(
+            "PUBLICATION,EXTRACT_DATE,TYPE,SUB_ICB_LOCATION_CODE,ONS_SUB_ICB_LOCATION_CODE,"
+            "ORG_CODE,POSTCODE,SEX,AGE,NUMBER_OF_PATIENTS\n"
+        )
+        for i in range(2000):
+            for sex in ("MALE", "FEMALE"):
+                for age in [*map(str, range(95)), "95+"]:
+                    fh.write(
+                        f"GP_PRAC_PAT_LIST,01APR2025,GP,99Z,E38999999,X{i:05d},ZZ99 1AA,{sex},"
+                        f"{age},{(i + len(age)) % 97}\n"
+                    )
+    localities.write_text(
+        "PRACTICE_CODE,PRACTICE_NAME,LOCALITY\n"
+        + "".join(f"X{i:05d},Practice {i},area{i % 20}\n" for i in range(2000))
+    )
+    assert patients.stat().st_size > 25e6
+    (tmp_path / "conf" / "site").mkdir(parents=True)
+    # The peak of this process only (VmHWM starts afresh at exec; ru_maxrss would count the
+    # pages of the test process it was forked from).
+    script = (
+        "import re, sys; from sim.tools.site_from_csv import main; code = main(sys.argv[1:]); "
+        "status = open('/proc/self/status').read(); "
+        "print(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)); sys.exit(code)"
+    )
+    args = ["--patients", str(patients), "--localities", str(localities), "--name", "big"]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args, "--conf-dir", str(tmp_path / "conf")],
+        env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    peak_mb = int(done.stdout.strip().splitlines()[-1]) / 1024
+    assert peak_mb < 350, f"peak {peak_mb:.0f} MB"
 
 
 @pytest.mark.parametrize(

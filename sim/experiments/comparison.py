@@ -212,7 +212,7 @@ def load_run(folder: Path) -> tuple[dict, pd.DataFrame]:
 def read_kpis(path: Path) -> pd.DataFrame:
     """A run's ``kpis.csv`` (``replication, kpi, value``), its columns and values checked."""
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, encoding="utf-8-sig")  # a byte-order mark is fine
     except (OSError, ValueError, UnicodeDecodeError) as err:
         raise ComparisonError(f"{path} cannot be read ({type(err).__name__}: {err})") from None
     missing = [c for c in ("replication", "kpi", "value") if c not in table.columns]
