@@ -136,6 +136,18 @@ def test_ctrl_c_in_a_command(tmp_path, monkeypatch, capsys, clean_run):
     assert code == sim.cli.EXIT_INTERRUPTED and "python -m sim compare stopped" in line
 
 
+def start_sim(folder: Path, *settings: str, output=subprocess.PIPE) -> subprocess.Popen:
+    """``python -m sim`` (the quick design, no warm-up, these settings) in a process of its
+    own, writing into ``folder``."""
+    args = ["experiment=quick", "experiment.warmup_weeks=0", *settings, f"hydra.run.dir={folder}"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)),
+        stdout=output,
+        stderr=output,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "delay"),
@@ -146,18 +158,7 @@ def test_a_real_signal_at_any_moment_of_a_run(tmp_path, signum, delay):
     often inside the compiled booking pass: exit code 130, one line, no traceback, and a
     folder that says interrupted (never complete, never failed)."""
     folder = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-    args = [
-        sys.executable,
-        "-m",
-        "sim",
-        "experiment=quick",
-        "experiment.replications=1",
-        "experiment.warmup_weeks=0",
-        "experiment.run_weeks=13",
-        f"hydra.run.dir={folder}",
-    ]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_sim(folder, "experiment.replications=1", "experiment.run_weeks=13")
     deadline = time.monotonic() + 120
     while not (folder / "manifest.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -200,19 +201,13 @@ def _running(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_workers_do_not_outlive_a_killed_run(tmp_path):
     folder = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-    args = [
-        sys.executable,
-        "-m",
-        "sim",
-        "experiment=quick",
+    proc = start_sim(
+        folder,
         "experiment.n_jobs=2",
         "experiment.replications=4",
-        "experiment.warmup_weeks=0",
         "experiment.run_weeks=26",
-        f"hydra.run.dir={folder}",
-    ]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        output=subprocess.DEVNULL,
+    )
     workers: list[int] = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
