@@ -58,7 +58,8 @@ def main() -> int:
     started = time.perf_counter()
     result = run_replication(run_cfg.model, run_cfg.seed, 0, warmup, weeks)
     seconds = time.perf_counter() - started
-    print(f"{result_digest(result)}  {run_cfg.model.scenario}, {warmup}+{weeks} weeks ({seconds:.1f} s)")
+    what = f"{run_cfg.model.scenario}, {warmup}+{weeks} weeks ({seconds:.1f} s)"
+    print(f"{result_digest(result)}  {what}")
     return 0
 
 

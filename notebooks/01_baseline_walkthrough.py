@@ -29,13 +29,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sim import api
 from sim.core.statistics import t_interval
-from sim.experiments import results as nd
 from sim.report.style import BASELINE_COLOUR, OKABE_ITO
 
-nd.setup_display()
-fmt = nd.fmt
-run = nd.load_run()
+api.setup_display()
+fmt = api.fmt
+run = api.load_run()
 m = run.manifest
 level = run.ci_level
 print(f"Run folder: {run.folder}")
@@ -56,7 +56,7 @@ if m.get("git"):
 # marks (`experiment.headline_kpis`); the full table follows.
 
 # %%
-summary = nd.with_labels(run.summary)
+summary = api.with_labels(run.summary)
 summary["±%"] = 100 * (summary["ci_high"] - summary["ci_low"]) / 2 / summary["mean"].abs()
 headline = run.headline_kpis or list(summary["kpi"])
 headline_table = (

@@ -29,13 +29,13 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.experiments import results as nd
+from sim import api
 from sim.report.style import BASELINE_COLOUR, option_style, wrap_label
 
-nd.setup_display()
-fmt = nd.fmt
-sweep = nd.load_sweep()
-comparison = nd.with_labels(sweep.comparison)
+api.setup_display()
+fmt = api.fmt
+sweep = api.load_sweep()
+comparison = api.with_labels(sweep.comparison)
 ranking = sweep.ranking
 options = sweep.options  # catalogue order, as in the board report
 titles = sweep.titles
@@ -50,7 +50,7 @@ print("Options compared with the baseline:")
 for o in options:
     print(f"  {o}: {titles[o]}")
 
-baseline = nd.load_run(sweep.jobs["baseline"], scenario=None) if "baseline" in sweep.jobs else None
+baseline = api.load_run(sweep.jobs["baseline"], scenario=None) if "baseline" in sweep.jobs else None
 level = baseline.ci_level if baseline else 0.95
 if baseline is not None:
     bm = baseline.manifest
@@ -99,7 +99,7 @@ fig, axes = plt.subplots(
 axes = axes.ravel()
 for ax, kpi in zip(axes, headline, strict=False):
     rows = comparison[comparison["kpi"] == kpi].set_index("option").reindex(options)
-    unit = nd.kpi_unit(kpi)
+    unit = api.kpi_unit(kpi)
     scale = 1e6 if unit.startswith("£") else 1.0  # costs in £ million
     unit = unit.replace("£", "£ million", 1) if scale != 1 else unit
     y = np.arange(len(options))[::-1]  # first option on top
@@ -109,7 +109,7 @@ for ax, kpi in zip(axes, headline, strict=False):
             mean, yi, xerr=[[mean - lo], [hi - mean]], linestyle="none", capsize=3, **styles[opt]
         )
     ax.axvline(0, color=BASELINE_COLOUR, lw=0.8)
-    ax.set_title(f"{nd.kpi_label(kpi)}\n({unit}, option − baseline)", fontsize=9)
+    ax.set_title(f"{api.kpi_label(kpi)}\n({unit}, option − baseline)", fontsize=9)
 # the panels share the y axis: option names once, on the left
 axes[0].set_yticks(np.arange(len(options))[::-1], [wrap_label(titles[o], 30) for o in options])
 axes[0].set_ylim(-0.7, len(options) - 0.3)
@@ -165,7 +165,7 @@ for off, opt in zip(offsets, options, strict=True):
         **styles[opt],
     )
 ax.axvline(0, color=BASELINE_COLOUR, lw=0.8)
-ax.set_yticks(range(len(kpis)), [nd.kpi_label(k) for k in kpis], fontsize=8)
+ax.set_yticks(range(len(kpis)), [api.kpi_label(k) for k in kpis], fontsize=8)
 ax.invert_yaxis()
 ax.set_xlabel("difference from the baseline (% of the baseline mean)")
 ax.set_title(f"All KPIs: option − baseline (% of baseline; whiskers: {level:.0%} CI)")

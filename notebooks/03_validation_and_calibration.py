@@ -30,13 +30,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from sim.experiments import results as nd
+from sim import api
 from sim.report.style import BASELINE_COLOUR, OKABE_ITO
 
-nd.setup_display()
+api.setup_display()
 PASS_COLOUR, FAIL_COLOUR, BAND_COLOUR = OKABE_ITO[3], OKABE_ITO[6], OKABE_ITO[2]
 
-val = nd.load_validation()
+val = api.load_validation()
 vm = val.manifest
 print(f"Validation folder: {val.folder}")
 print(
@@ -138,13 +138,13 @@ if len(val.calibration_checks):
     calib_source = f"validation folder {val.folder}"
 else:
     try:
-        run = nd.load_run()
+        run = api.load_run()
         calibration = run.calibration
         calib_source = (
             f"run folder {run.folder} ({run.manifest.get('replications')} x "
             f"{run.manifest.get('run_weeks')} weeks)"
         )
-    except nd.NoOutputsError as err:
+    except api.NoOutputsError as err:
         calibration = None
         print(f"No calibration to show: this validation run is --quick and {err}")
 

@@ -4,4 +4,4 @@ The core (config, demand, appointment books, journeys, KPIs, experiments) is pur
 numpy with no Hydra and no file I/O; ``sim.cli`` is the Hydra entry point.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -12,6 +12,7 @@ booking pass (130, with the command that resumes).
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -26,10 +27,13 @@ from sim.config.compose import (
     register,
     validate,
 )
-from sim.config.locations import CONF_DIR
+from sim.config.locations import CONF_SOURCE
 from sim.config.scenarios import label
 from sim.config.schema import ConfigError
 from sim.experiments import interrupts, outputs
+
+#: Writes to the run folder's run.log (configured in conf/config.yaml, hydra.job_logging).
+log = logging.getLogger(__name__)
 
 #: Exit codes: 1 is any other failure (a write that failed, a bug); see docs/reliability.md.
 EXIT_FAILURE = 1
@@ -161,17 +165,22 @@ def run_job(cfg: DictConfig) -> str:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    interrupts.exit_with_parent(interrupts.run_pid())  # a sweep's job in a worker process
+    if "psa" in cfg:  # a parameter set of python -m sim uncertainty
+        import importlib
+
+        return importlib.import_module("sim.tools.uncertainty").run_set_job(cfg)
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     folder_key = "hydra.sweep.dir" if in_sweep else "hydra.run.dir"
     name = label([str(k) for k in (cfg.get("scenario") or {})])
-    interrupts.exit_with_parent(interrupts.run_pid())  # a sweep's job in a worker process
     with interrupts.stop_on_signals():
         try:
             return _run_job_in_folder(cfg, out_dir, in_sweep, folder_key)
         except ConfigError as err:
             report_config_error(err)
+            log.error("Configuration error: %s", err)
             if in_sweep:
                 print(f"{name}: REFUSED ({err.rule})")
                 return str(out_dir)
@@ -259,6 +268,7 @@ def _run_job_in_folder(cfg: DictConfig, out_dir: Path, in_sweep: bool, folder_ke
                     f"{scenario}: already complete, skipped (this configuration's run in "
                     f"{out_dir} finished; choose another folder for a new run)"
                 )
+                log.info("Already complete with the same configuration: skipped")
                 print(out_dir)
                 return str(out_dir)
         check_resumable(out_dir, fingerprint, folder_key)
@@ -318,7 +328,26 @@ COMMANDS = {
     "validate": ("sim.tools.validate", "verification and validation suite"),
     "warmup": ("sim.tools.warmup", "how long the warm-up must be (MSER-5)"),
     "site-from-csv": ("sim.tools.site_from_csv", "a site from NHS Digital registration files"),
+    "init": ("sim.tools.workspace", "a working folder for your own sites, options and outputs"),
+    "uncertainty": (
+        "sim.tools.uncertainty",
+        "probabilistic sensitivity analysis of the options (or re-make one's tables and report)",
+    ),
 }
+
+
+def command_list() -> str:
+    """What ``nhs-sim --help`` says first: the commands, then Hydra's help for a run."""
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: nhs-sim [KEY=VALUE ...]         run the model (same as: python -m sim ...)",
+        "       nhs-sim COMMAND [ARGS ...]      (COMMAND --help for its options)",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()),
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def run_command(name: str, argv: list[str]) -> int:
@@ -384,6 +413,8 @@ def _main(argv: list[str]) -> int:
 
     if argv and argv[0] in COMMANDS:
         return run_command(argv[0], argv[1:])
+    if argv[:1] in (["--help"], ["-h"]):
+        print(command_list())
     register()
     if any(a in _MULTIRUN_FLAGS for a in argv):
         code = preflight_multirun(argv)
@@ -394,7 +425,7 @@ def _main(argv: list[str]) -> int:
     if code:
         return code
 
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    @hydra.main(version_base="1.3", config_path=CONF_SOURCE, config_name="config")
     def _app(cfg: DictConfig) -> str:
         return run_job(cfg)
 

@@ -27,6 +27,7 @@ LAYERS = {
     "tools": 3,
     "report": 3,
     "cli": 3,
+    "api": 3,
     "__main__": 3,
 }
 #: The model: pure, no Hydra, no files.

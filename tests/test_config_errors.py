@@ -38,7 +38,7 @@ def test_preflight_accepts_the_shipped_configuration(capsys):
 # End to end through `python -m sim`
 # --------------------------------------------------------------------------------------------
 
-RUNS_DIR = sim.config.locations.PROJECT_ROOT / "outputs" / "runs"
+RUNS_DIR = sim.config.locations.OUTPUTS_DIR / "runs"
 
 
 def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -231,7 +231,8 @@ def test_notebooks_are_percent_scripts_without_model_logic():
     for name in EXPECTED:
         source = (NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8")
         assert "# %% [markdown]" in source
-        assert "from sim.experiments import results" in source
+        assert "from sim import api" in source  # the Python API reads the folders
+        assert "api.run(" not in source  # and the notebooks run nothing
         assert "run_experiment" not in source and "run_replication" not in source
 
 

@@ -30,3 +30,16 @@ def test_both_commands_install_from_the_pinned_constraints_and_run_the_model():
         assert command.startswith("python3 -m venv .venv && ")
         assert "-c requirements.lock" in command
     assert run_command.endswith(".venv/bin/python -m sim")
+
+
+def test_ci_checks_lint_and_format_with_a_pinned_ruff_before_the_tests():
+    lines = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    check = next(i for i, line in enumerate(lines) if "ruff check ." in line)
+    fmt = next(i for i, line in enumerate(lines) if "ruff format --check ." in line)
+    assert max(check, fmt) < len(lines) - 1  # before the README's test command
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+    assert any(line.startswith("ruff==") for line in lock), "ruff is not pinned"

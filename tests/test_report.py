@@ -27,7 +27,7 @@ from sim.report.figures import ENTRY_TO_PRACTICE, MIN_ARROW_POINTS, close_all, f
 from sim.report.load import load_folder
 from sim.report.stress import QUOTED_SECTION, stress_items
 
-RUNS_DIR = sim.config.locations.PROJECT_ROOT / "outputs" / "runs"
+RUNS_DIR = sim.config.locations.OUTPUTS_DIR / "runs"
 ENV = dict(os.environ, PYTHONUNBUFFERED="1")
 
 

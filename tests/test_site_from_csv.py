@@ -41,7 +41,7 @@ PATIENTS = SAMPLES / "gp_practice_registrations_sample.csv"
 LOCALITIES = SAMPLES / "practice_localities_sample.csv"
 OVERRIDES = SAMPLES / "practice_overrides_sample.csv"
 NORTH_DURHAM = sim.config.locations.CONF_DIR / "site" / "north_durham.yaml"
-RUNS_DIR = sim.config.locations.PROJECT_ROOT / "outputs" / "runs"
+RUNS_DIR = sim.config.locations.OUTPUTS_DIR / "runs"
 
 #: The model band of every published five-year group, written out by hand.
 FIVE_YEAR_BAND = {

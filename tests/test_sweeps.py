@@ -111,6 +111,60 @@ def test_launchers_give_byte_identical_files(finished, tmp_path):
             assert (other / job / name).read_bytes() == (folder / job / name).read_bytes(), name
 
 
+def test_a_local_dask_cluster_gives_byte_identical_files(finished, tmp_path):
+    """hydra/launcher=dask on a local cluster of this machine (two single-threaded worker
+    processes) writes the same bytes as the local joblib launcher."""
+    pytest.importorskip("distributed")
+    folder, _ = finished
+    other = tmp_path / "dask"
+    done = sweep(other, "baseline,ic_expansion", "hydra/launcher=dask", NO_REPORT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    launched = re.search(r"Dask \((tcp://127\.0\.0\.1:\d+)\) is launching 2 jobs", done.stdout)
+    assert launched, done.stdout[-2000:]  # the jobs really went to a local Dask scheduler
+    for job in ("baseline", "ic_expansion"):
+        for name in RUN_FILES:
+            assert (other / job / name).read_bytes() == (folder / job / name).read_bytes(), name
+
+
+# ------------------------------------------------------------ a plain multirun over scenarios
+
+
+def plain_multirun(folder: Path, *overrides: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "sim", "-m", *overrides, f"hydra.sweep.dir={folder}", *SMALL]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=folder.parent)
+
+
+def test_a_plain_multirun_over_scenarios_writes_the_comparison_and_report(finished, tmp_path):
+    folder, _ = finished
+    plain = tmp_path / "plain"
+    done = plain_multirun(plain, "scenario=baseline,ic_expansion,extended_access_8to8")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str(plain)
+    comparison = pd.read_csv(plain / "comparison.csv")
+    assert set(comparison["option"]) == set(OPTIONS)
+    # the same numbers as the sweep file's (jobs are numbered here, named there)
+    theirs = pd.read_csv(folder / "comparison.csv")
+    pd.testing.assert_frame_equal(
+        comparison.sort_values(["option", "kpi"]).reset_index(drop=True),
+        theirs.sort_values(["option", "kpi"]).reset_index(drop=True),
+    )
+    assert (plain / "ranking.csv").is_file() and (plain / "cost_effectiveness.png").is_file()
+    assert (plain / "report.html").stat().st_size > 1000
+    assert f"Board report: {plain / 'report.html'}" in done.stdout
+
+
+def test_a_multirun_over_something_else_says_why_there_is_no_comparison(tmp_path):
+    plain = tmp_path / "seeds"
+    done = plain_multirun(plain, "seed=1,2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    warning = [line for line in done.stderr.splitlines() if line.startswith("warning: jobs")]
+    assert len(warning) == 1, done.stderr[-2000:]
+    assert "ran the same scenario, baseline" in warning[0]
+    assert "python -m sim compare" in warning[0] and "-m scenario=baseline,a,b" in warning[0]
+    assert pd.read_csv(plain / "comparison.csv").empty
+    assert not (plain / "report.html").exists()
+
+
 # ------------------------------------------------------------------ the board report
 
 

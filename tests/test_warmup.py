@@ -194,7 +194,7 @@ def test_outputs_are_written_with_the_manifest_last(pilot_report, tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert manifest["recommended_warmup_weeks"] == pilot_report.recommended_weeks
-    table = (tmp_path / "warmup.csv").read_text().splitlines()
+    table = (tmp_path / "warmup.csv").read_text(encoding="utf-8-sig").splitlines()
     assert table[0].startswith("series,unit,truncation_day_rep0,truncation_day_rep1")
     assert len(table) == 1 + len(warmup.SERIES)
     assert (tmp_path / "warmup.png").stat().st_size > 10_000

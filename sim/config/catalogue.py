@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from sim.config.locations import SCENARIO_DIR
+from sim.config.locations import SCENARIO_DIR, option_file
 
 BASELINE = "baseline"
 #: Joins option names in a combination's label (``a+b``).
@@ -36,12 +36,13 @@ def option_title(name: str, titles: Mapping[str, str] | None = None) -> str:
 
 
 @lru_cache(maxsize=64)
-def _file_title(name: str, folder: Path = SCENARIO_DIR) -> str | None:
+def _file_title(name: str) -> str | None:
+    """The title in option ``name``'s file (shipped, or the working folder's)."""
     from sim.config.scenarios import read_option_file
     from sim.config.schema import ConfigError
 
     try:
-        node = read_option_file(Path(folder) / f"{name}.yaml")
+        node = read_option_file(option_file(name))
     except ConfigError:  # missing, malformed, another encoding, aliases: no title from it
         return None
     title = node.get("title") if isinstance(node, dict) else None

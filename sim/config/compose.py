@@ -17,8 +17,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import safe_yaml
-from sim.config.locations import CONF_DIR, PROJECT_ROOT, SCENARIO_DIR
+from sim.config import locations, safe_yaml
+from sim.config.locations import CONF_DIR, SCENARIO_DIR
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
 from sim.config.schema import (
     Calibration,
@@ -31,7 +31,17 @@ from sim.config.schema import (
 )
 from sim.experiments.memory_guard import check_memory
 
-TOP_LEVEL_KEYS = ("seed", "site", "assumptions", "scenario", "experiment", "calibration")
+TOP_LEVEL_KEYS = (
+    "seed",
+    "site",
+    "assumptions",
+    "scenario",
+    "experiment",
+    "calibration",
+    # present only in a probabilistic sensitivity analysis (python -m sim uncertainty)
+    "uncertainty",
+    "psa",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -45,27 +55,58 @@ def _scenario_label(node: Any) -> str:
 
 
 def register() -> None:
-    """Register resolvers and make every ``scenarios/*.yaml`` an option of group ``scenario``.
+    """Register resolvers and make every option file an option of group ``scenario``.
 
     Each option is stored under the package ``scenario.<name>``, so selecting several
-    (``scenario=[a,b]``) keeps each one's content and the order they were chosen in.
+    (``scenario=[a,b]``) keeps each one's content and the order they were chosen in. Options
+    come from the shipped catalogue and from the working folder's ``scenarios/``
+    (:mod:`sim.config.locations`).
     """
     from hydra.core.config_store import ConfigStore
 
     _install_hydra_guards()
-    if not OmegaConf.has_resolver("project_root"):
-        OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT))
+    if not OmegaConf.has_resolver("work_dir"):
+        OmegaConf.register_new_resolver("work_dir", lambda: str(locations.WORK_DIR))
+        # the name used before installed packages had a working folder (a clone's is its root)
+        OmegaConf.register_new_resolver("project_root", lambda: str(locations.WORK_DIR))
         OmegaConf.register_new_resolver("scenario_label", _scenario_label)
+        OmegaConf.register_new_resolver(
+            "user_searchpath", lambda: [f"file://{d}" for d in locations.user_conf_dirs()]
+        )
+        # a PSA's jobs: the central set 0 and the draws 1..sets (conf/psa/)
+        OmegaConf.register_new_resolver("psa_jobs", lambda sets: int(sets) + 1)
     store = ConfigStore.instance()
-    for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+    files, clashes = locations.option_files(SCENARIO_DIR)
+    for name, path in files.items():
         try:
             node: dict[str, Any] = read_option_file(path)
         except ConfigError as err:
-            # Reported only if this option is chosen: one bad file must not block the others.
-            # Escaped so OmegaConf does not try to resolve a "${" quoted in the message.
-            parts = {"key": err.key, "value": err.value, "rule": err.rule}
-            node = {"_load_error": {k: str(v).replace("${", "\\${") for k, v in parts.items()}}
-        store.store(group="scenario", name=path.stem, node=node, package=f"scenario.{path.stem}")
+            node = _load_error(err.key, err.value, err.rule)
+        if name in clashes:
+            node = _load_error(
+                f"scenario.{name}",
+                str(clashes[name]),
+                f"has the name of a shipped option ({path}), which would be used instead; "
+                "rename your file and choose it by its new name",
+            )
+        store.store(group="scenario", name=name, node=node, package=f"scenario.{name}")
+
+
+def _load_error(key: str, value: Any, rule: str) -> dict[str, Any]:
+    """A stored option that reports its error only if chosen: one bad file must not block
+    the others. Escaped so OmegaConf does not try to resolve a "${" quoted in the message."""
+    parts = {"key": key, "value": value, "rule": rule}
+    return {"_load_error": {k: str(v).replace("${", "\\${") for k, v in parts.items()}}
+
+
+def option_files(names: list[str]) -> dict[str, Path]:
+    """Each chosen option's file (the catalogue's, else the working folder's), for errors."""
+    return {
+        n: SCENARIO_DIR / f"{n}.yaml"
+        if (SCENARIO_DIR / f"{n}.yaml").exists()
+        else locations.option_file(n)
+        for n in names
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,9 +139,10 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
     scenario_node = data.get("scenario") or {}
     if not isinstance(scenario_node, dict):
         raise ConfigError("scenario", scenario_node, "must name options from scenarios/")
-    options = parse_options(scenario_node, SCENARIO_DIR)
+    files = option_files([str(n) for n in scenario_node])
+    options = parse_options(scenario_node, files)
     site, assumptions = apply_options(
-        data.get("site") or {}, data.get("assumptions") or {}, options, SCENARIO_DIR
+        data.get("site") or {}, data.get("assumptions") or {}, options, files
     )
     model = build_model_config(site, assumptions, scenario=label(list(options)))
     check_memory(model, experiment)
@@ -113,8 +155,43 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
     for i, kpi in enumerate(experiment.headline_kpis):
         if kpi not in KPI_DEFINITIONS:
             raise ConfigError(f"experiment.headline_kpis[{i}]", kpi, "is not a KPI of the model")
+    if "uncertainty" in data or "psa" in data:
+        _check_uncertainty(data)
     run = RunConfig(model, experiment, seed, options, calibration)
     return run, data
+
+
+def option_changes(name: str) -> dict[str, Any] | None:
+    """The ``changes`` of a catalogue option (None if there is no such option)."""
+    path = SCENARIO_DIR / f"{name}.yaml"
+    return read_option_file(path).get("changes") or {} if path.is_file() else None
+
+
+def catalogue_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def _check_uncertainty(data: dict[str, Any]) -> None:
+    """The distributions (``uncertainty``) and the PSA design (``psa``), validated against
+    the composed configuration (sim/config/uncertainty.py)."""
+    from sim.config.uncertainty import parse_psa, parse_uncertainty
+
+    if data.get("uncertainty") is None:
+        raise ConfigError(
+            "uncertainty", None, "is required for a PSA (e.g. +uncertainty=england_2024)"
+        )
+    parse_uncertainty(
+        data["uncertainty"], data.get("site") or {}, data.get("assumptions") or {}, option_changes
+    )
+    if "psa" in data:
+        parse_psa(data["psa"], [n for n in catalogue_names() if n != "baseline"])
+        chosen = list(data.get("scenario") or {})
+        if chosen != ["baseline"]:
+            raise ConfigError(
+                "scenario",
+                chosen,
+                "a PSA runs the baseline and every option in psa.options; list them there",
+            )
 
 
 def attach_file(
@@ -132,7 +209,9 @@ def attach_file(
         return err
     group = err.key.split(".", 1)[0].split("[", 1)[0]
     choice = choices.get(group)
-    if group in ("site", "assumptions", "experiment", "calibration") and isinstance(choice, str):
+    if group in ("site", "assumptions", "experiment", "calibration", "uncertainty", "psa") and (
+        isinstance(choice, str)
+    ):
         for folder in [CONF_DIR, *(search_path or [])]:
             path = Path(folder) / group / f"{choice}.yaml"
             if path.exists():
@@ -169,14 +248,23 @@ def compose_config(
     """Compose ``conf/`` with these overrides as ``python -m sim`` does (Hydra's own node
     included), without validating it; Hydra's errors are raised as :class:`ConfigError`."""
     import yaml
-    from hydra import compose, initialize_config_dir
+    from hydra import compose, initialize_config_dir, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     register()
     overrides = list(overrides)
+    source = locations.CONF_SOURCE
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name=job_name):
+        if source.startswith("pkg://"):  # installed: the configuration shipped in the package
+            context = initialize_config_module(
+                config_module=source.removeprefix("pkg://"), version_base="1.3", job_name=job_name
+            )
+        else:
+            context = initialize_config_dir(
+                config_dir=str(CONF_DIR), version_base="1.3", job_name=job_name
+            )
+        with context:
             return compose(config_name="config", overrides=overrides, return_hydra_config=True)
     except ConfigFileRefused as refused:
         raise refused.error from None
@@ -199,11 +287,33 @@ def compose_validated(
     cfg = compose_config(overrides, job_name)
     choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
     assert isinstance(choices, dict)
+    check_not_shadowed(choices, _search_path(cfg))
     try:
         run_cfg, data = validate(cfg)
     except ConfigError as err:
         raise attach_file(err, choices, overrides, _search_path(cfg)) from None
     return cfg, run_cfg, data
+
+
+def check_not_shadowed(choices: dict[str, Any], search_path: list[Path]) -> None:
+    """Refuse a chosen group file of the working folder (or ``hydra.searchpath``) that has the
+    name of a shipped one: Hydra would silently use the shipped file instead."""
+    for group, choice in choices.items():
+        if not isinstance(choice, str) or group.startswith("hydra"):
+            continue
+        shipped = CONF_DIR / group / f"{choice}.yaml"
+        if not shipped.exists():
+            continue
+        for folder in search_path:
+            own = Path(folder) / group / f"{choice}.yaml"
+            if Path(folder).resolve() != CONF_DIR.resolve() and own.exists():
+                raise ConfigError(
+                    group,
+                    choice,
+                    f"{own} has the name of a shipped file ({shipped}), which Hydra would use "
+                    "instead; rename your file and choose it by its new name",
+                    str(own),
+                )
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,10 +370,25 @@ def _null(value: Any) -> str | None:
 
 
 def _folders_only(value: Any) -> str | None:
+    # ${user_searchpath:} is the working folder's conf/ (sim.config.locations), as file://
+    if value == "${user_searchpath:}":
+        return None
     entries = value if isinstance(value, list) else [value]
     if all(isinstance(e, str) and e.startswith("file://") for e in entries):
         return None
     return "may list only folders (file://...): a pkg:// entry makes Hydra import a package"
+
+
+#: Code a configuration file may name for Hydra to import and call: Hydra's own plugins and
+#: the installed launcher plugins (a ``hydra_plugins`` package, such as this project's Dask
+#: and SLURM launchers); installed code, never code a file brings.
+PLUGIN_CODE = ("hydra._internal.core_plugins.", "hydra_plugins.")
+
+
+def _plugin(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(PLUGIN_CODE):
+        return None
+    return "names code for Hydra to run; a configuration file may name only Hydra's plugins"
 
 
 def _in_sweep_folder(value: Any) -> str | None:
@@ -337,8 +462,13 @@ FILE_HYDRA_SETTINGS: list[tuple[str, Callable[[Any], str | None]]] = [
     ("hydra.output_subdir", _null),
     ("hydra.searchpath", _folders_only),
     ("hydra.sweeper.params.*", lambda v: None),  # the name is checked: see _sweep_param
+    ("hydra.help.app_name", _text),
     ("hydra.callbacks.sweep_summary._target_", _one_of("sim.tools.sweep.SweepSummaryCallback")),
     ("hydra.callbacks.sweep_summary.board_report", _flag),
+    ("hydra.callbacks.psa_summary._target_", _one_of("sim.tools.uncertainty.PsaSummaryCallback")),
+    ("hydra.callbacks.psa_summary.board_report", _flag),
+    ("hydra.launcher._target_", _plugin),
+    ("hydra.sweeper._target_", _plugin),
     *(
         (f"hydra.launcher.{name}", _number)
         for name in (
@@ -350,10 +480,12 @@ FILE_HYDRA_SETTINGS: list[tuple[str, Callable[[Any], str | None]]] = [
             "nodes",
             "tasks_per_node",
             "array_parallelism",
+            "n_workers",
         )
     ),
     *((f"hydra.launcher.{name}", _text) for name in ("partition", "account", "qos", "name")),
     ("hydra.launcher.submitit_folder", _in_sweep_folder),
+    ("hydra.launcher.address", lambda v: None if v is None else _text(v)),  # Dask's scheduler
     ("hydra.launcher.ray.init.address", lambda v: None if v is None else _text(v)),
     ("hydra.launcher.ray.init.include_dashboard", _flag),
     ("hydra.launcher.ray.remote.num_cpus", _number),
@@ -503,8 +635,8 @@ def _explain_hydra_error(err: Exception, overrides: list[str]) -> ConfigError:
                 )
     if "Could not find" in text and "Available options" in text:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        group = text.split("Could not find '", 1)[-1].split("/", 1)[0]
-        value = text.split("Could not find '", 1)[-1].split("'", 1)[0].split("/", 1)[-1]
+        # the last part is the option, the rest its group (nested: hydra/launcher/ray)
+        group, _, value = text.split("Could not find '", 1)[-1].split("'", 1)[0].rpartition("/")
         start = lines.index(next(line for line in lines if line.startswith("Available options")))
         options = [
             line

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -95,11 +96,18 @@ def _refuse_code(node: Any, key: str, file: str) -> None:
         )
 
 
-def parse_options(raw: dict[str, Any], folder: Path | None = None) -> dict[str, ScenarioOption]:
-    """Validate the composed ``scenario`` node: ``{name: option data}`` in selection order."""
+def _file(files: Mapping[str, Path] | None, name: str) -> str | None:
+    return str(files[name]) if files and name in files else None
+
+
+def parse_options(
+    raw: dict[str, Any], files: Mapping[str, Path] | None = None
+) -> dict[str, ScenarioOption]:
+    """Validate the composed ``scenario`` node: ``{name: option data}`` in selection order.
+    ``files`` names each option's file, for the errors."""
     options = {}
     for name, data in raw.items():
-        file = str(folder / f"{name}.yaml") if folder else None
+        file = _file(files, name)
         if isinstance(data, dict) and "_load_error" in data:
             error = data["_load_error"]  # as cli.register stored it: the file's first error
             raise ConfigError(error["key"], error["value"], error["rule"], file)
@@ -116,7 +124,7 @@ def parse_options(raw: dict[str, Any], folder: Path | None = None) -> dict[str, 
                     "scenario",
                     names,
                     f"options '{name}' and '{other}' cannot be combined (see incompatible_with)",
-                    file=str(folder / f"{name}.yaml") if folder else None,
+                    file=_file(files, name),
                 )
     return options
 
@@ -125,12 +133,12 @@ def apply_options(
     site: dict[str, Any],
     assumptions: dict[str, Any],
     options: dict[str, ScenarioOption],
-    folder: Path | None = None,
+    files: Mapping[str, Path] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Deep-merge each option's ``changes`` onto copies of the site and assumptions, in order."""
     merged = {"site": copy.deepcopy(site), "assumptions": copy.deepcopy(assumptions)}
     for name, opt in options.items():
-        file = str(folder / f"{name}.yaml") if folder else None
+        file = _file(files, name)
         for section, change in opt.changes.items():
             if section not in CHANGEABLE_SECTIONS:
                 raise ConfigError(

@@ -726,14 +726,6 @@ def check_site(site: Site, path: str = "site") -> None:
                 loc,
                 f"unknown locality; known localities are {sorted(site.localities)}",
             )
-    for day, windows in site.urgent_treatment_centre.opening.items():
-        for i, w in enumerate(windows):
-            if w.end_minute <= w.start_minute:
-                raise ConfigError(
-                    f"{path}.urgent_treatment_centre.opening.{day}[{i}].end_minute",
-                    w.end_minute,
-                    "must be after start_minute",
-                )
     hours = site.core_hours
     if hours.close_minute <= hours.open_minute:
         raise ConfigError(
@@ -790,8 +782,8 @@ def check_windows(windows: list[Session], key: str) -> None:
 
 def check_time_windows(site: Site, path: str = "site") -> None:
     """Every time window of the site: practice sessions (within core hours unless
-    ``sessions_outside_core_hours``), hub and weekend-service opening, clinic sessions, the
-    frailty team's hours and the A&E rotas."""
+    ``sessions_outside_core_hours``), hub, weekend-service and urgent treatment centre
+    opening, clinic sessions, the frailty team's hours and the A&E rotas."""
     cap, hours = site.practice_capacity, site.core_hours
     check_windows(cap.sessions, f"{path}.practice_capacity.sessions")
     if not cap.sessions_outside_core_hours:
@@ -805,7 +797,7 @@ def check_time_windows(site: Site, path: str = "site") -> None:
                     f"{path}.practice_capacity.sessions_outside_core_hours: true if practices "
                     "do see patients then",
                 )
-    for service in ("hubs", "frail_weekend_service"):
+    for service in ("hubs", "frail_weekend_service", "urgent_treatment_centre"):
         for day, windows in getattr(site, service).opening.items():
             check_windows(windows, f"{path}.{service}.opening.{day}")
     for name, clinic in site.rapid_assessment.sites.items():

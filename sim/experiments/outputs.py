@@ -21,9 +21,13 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
+#: Packages whose versions the manifest records: every one the numbers depend on (numba and
+#: its LLVM compile the booking pass) and those that read, write or draw them.
 PACKAGES = (
     "nhs-capacity-sim",
     "numpy",
+    "numba",
+    "llvmlite",
     "scipy",
     "pandas",
     "simpy",
@@ -91,9 +95,16 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+#: Written at the start of every CSV file: the UTF-8 byte-order mark, so that Excel opened by a
+#: double-click reads "£", "±" and "−" as written instead of guessing a Windows code page.
+#: pandas (``read_csv``) skips it; Python's csv module needs ``encoding="utf-8-sig"``.
+CSV_BOM = "\ufeff"
+
+
 def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
     # repr-exact floats so the same run gives byte-identical files
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
+    text = frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    atomic_write_text(path, CSV_BOM + text)
 
 
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
@@ -156,8 +167,12 @@ def config_sha256(resolved_config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def git_state(root: Path) -> dict[str, Any]:
-    """Commit and dirty flag of the code that ran (None where git is unavailable)."""
+def git_state(root: Path | None) -> dict[str, Any]:
+    """Commit and dirty flag of the code that ran (None where git is unavailable, and for an
+    installed package, ``root`` None: its version in the manifest's packages says which code
+    ran, and a git repository around its folder would be someone else's)."""
+    if root is None:
+        return {"commit": None, "dirty": None}
 
     def git(*args: str) -> str | None:
         try:
@@ -174,8 +189,13 @@ def git_state(root: Path) -> dict[str, Any]:
 
 
 def package_versions() -> dict[str, str | None]:
-    versions = {}
+    from sim import __version__
+
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
+        if name == "nhs-capacity-sim":  # the code that ran, installed or not
+            versions[name] = __version__
+            continue
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

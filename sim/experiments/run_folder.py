@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -37,6 +38,10 @@ from sim.experiments.replications import (
     run_experiment,
     summarise,
 )
+
+#: The run's log (``run.log`` in its folder, configured in conf/config.yaml for Hydra runs and
+#: by sim.api for runs from Python).
+log = logging.getLogger(__name__)
 
 #: Experiment settings that change how fast a run goes, or whether it may start, but never its
 #: numbers: left out of the configuration fingerprint, so changing them neither breaks a
@@ -187,15 +192,21 @@ def parallel_within_memory(model: ModelConfig, exp: Experiment) -> Experiment:
     if resolve_n_jobs(exp.n_jobs, most) <= fit:
         return exp
     each = estimated_gb_per_replication(model, exp)
-    print(
+    message = (
         f"Memory guard: {fit} replication(s) at a time (about {each:.1f} GB each; "
         f"experiment.max_memory_gb = {exp.max_memory_gb:g})"
     )
+    print(message)
+    log.info(message)
     return dataclasses.replace(exp, n_jobs=fit)
 
 
 def execute_run(
-    run_cfg: RunConfig, data: dict[str, Any], out_dir: Path, started: float
+    run_cfg: RunConfig,
+    data: dict[str, Any],
+    out_dir: Path,
+    started: float,
+    command: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run all replications and write :data:`RUN_FILES` and, last, ``manifest.json``.
 
@@ -203,9 +214,10 @@ def execute_run(
     there by an interrupted run of the same configuration are used, not run again
     (:mod:`sim.experiments.replication_store`). If the run stops early, the manifest says
     ``"interrupted"`` (Ctrl-C) or ``"failed"`` (an error) and the exception is re-raised.
-    Returns the summary and calibration tables.
+    Returns the summary and calibration tables. ``command`` is what the manifest records as
+    the command that made the run (default: this process's ``python -m sim`` arguments).
     """
-    from sim.config.locations import PROJECT_ROOT
+    from sim.config.locations import SOURCE_ROOT
 
     exp = run_cfg.experiment
     fingerprint = config_fingerprint(data)
@@ -225,19 +237,40 @@ def execute_run(
         "n_jobs": resolve_n_jobs(parallel.n_jobs, exp.replications),
         "config_sha256": fingerprint,
         **population_fingerprints(data),
-        "git": outputs.git_state(PROJECT_ROOT),
+        "git": outputs.git_state(SOURCE_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
-        "command": " ".join(["python -m sim", *sys.argv[1:]]),
+        "command": command or " ".join(["python -m sim", *sys.argv[1:]]),
         "started_utc": outputs.now_utc(),
     }
     if kept:
         manifest["replications_resumed"] = sorted(kept)
     # Written first so an interrupted run is never mistaken for a finished one.
     outputs.atomic_write_json(out_dir / "manifest.json", manifest)
+    log.info(
+        "Run %s of site %s: seed %s, %s replications x %s weeks after %s weeks' warm-up, "
+        "%s at a time; configuration %s; folder %s",
+        manifest["scenario"],
+        manifest["site"],
+        run_cfg.seed,
+        exp.replications,
+        exp.run_weeks,
+        exp.warmup_weeks,
+        manifest["n_jobs"],
+        fingerprint[:12],
+        out_dir,
+    )
+    if kept:
+        log.info("Resuming: replications %s kept from an interrupted run", sorted(kept))
 
     def keep(result: ReplicationResult) -> None:
         replication_store.save_replication(out_dir, result, fingerprint)
+        log.info(
+            "Replication %s finished: %s episodes in %.1f s",
+            result.replication,
+            result.episodes_total,
+            result.wall_seconds,
+        )
 
     try:
         results = run_experiment(run_cfg.model, parallel, run_cfg.seed, on_result=keep, kept=kept)
@@ -246,8 +279,10 @@ def execute_run(
         # Ctrl-C or SIGTERM, wherever it landed (inside the compiled booking pass it surfaces
         # as another error), stops the run as interrupted, never as failed.
         if interrupts.is_interruption(err):
+            log.warning("Interrupted; finished replications are kept in %s", out_dir)
             _mark_stopped(out_dir, manifest, "interrupted", None)
             raise KeyboardInterrupt from None
+        log.exception("Failed: %s: %s", type(err).__name__, err)
         _mark_stopped(out_dir, manifest, "failed", err)
         raise
 
@@ -265,6 +300,13 @@ def execute_run(
         }
     )
     outputs.atomic_write_json(out_dir / "manifest.json", manifest)
+    log.info(
+        "Complete: %s replications, %s episodes, %.1f s; wrote %s and manifest.json",
+        manifest["replications"],
+        manifest["episodes"],
+        manifest["wall_seconds"],
+        ", ".join(RUN_FILES),
+    )
     # Their contents are now in the run's files; a folder keeps them only while incomplete.
     replication_store.discard_replications(out_dir)
     return summary, calibration

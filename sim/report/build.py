@@ -18,7 +18,7 @@ from sim.config.catalogue import BASELINE, option_order
 from sim.core.equity import GROUPS, MEASURES
 from sim.core.ledger import TERMINAL_STATES
 from sim.experiments import outputs
-from sim.report import model_doc
+from sim.report import model_doc, uncertainty
 from sim.report.figures import NODE_NAMES, ReportFigure, all_figures, close_all, label, unit
 from sim.report.load import ReportData, RunData
 from sim.report.stress import MODEL_DOC, SECTIONS, stress_items
@@ -601,7 +601,12 @@ def assumptions_blocks(data: ReportData) -> list[Block]:
         return blocks
     ran = (data.base.manifest.get("git") or {}).get("commit")
     changed = model_doc.changed_since(ran)
-    if changed is None:
+    if changed is None and model_doc.SOURCE_ROOT is None:
+        from sim import __version__
+
+        used = (data.base.manifest.get("packages") or {}).get("nhs-capacity-sim")
+        same = f"as shipped with version {__version__} of this package (the run used {used})"
+    elif changed is None:
         same = "which cannot be compared with the run's commit (git unavailable)"
     elif changed:
         same = f"which HAS CHANGED since the run's commit {ran}: some values may differ"
@@ -697,7 +702,15 @@ def stress_blocks(data: ReportData) -> list[Block]:
     return blocks
 
 
+def uncertainty_blocks(data: ReportData) -> list[Block]:
+    """ "How sure are we?" from a PSA inside this folder (sim/report/uncertainty.py)."""
+    psa = uncertainty.results_for(data)
+    return [Block(*b) for b in uncertainty.section(psa)] if psa is not None else []
+
+
 def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
+    if data.kind == "psa":
+        return [Block(*b) for b in uncertainty.psa_report(data)]
     m = data.base.manifest
     site = data.base.config.get("site", {}).get("title", m.get("site"))
     what = f"sweep of {len(data.runs)} jobs" if data.kind == "sweep" else f"run '{data.base.name}'"
@@ -713,6 +726,7 @@ def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
     blocks += executive_summary(data)
     blocks.append(Block("h2", "Figures"))
     blocks += [Block("figure", figure=f) for f in figures]
+    blocks += uncertainty_blocks(data)
     blocks += flows_blocks(data)
     blocks += calibration_blocks(data)
     blocks += validation_blocks(data)
@@ -952,9 +966,14 @@ def write_report(data: ReportData) -> Path:
 
     folder = data.folder
     with matplotlib.rc_context(PLAIN_TEXT):
-        figures = all_figures(data)
+        figures = [] if data.kind == "psa" else all_figures(data)
         try:
             blocks = build_blocks(data, figures)
+            # every figure in the report, the PSA section's included
+            known = {id(f) for f in figures}
+            figures += [
+                b.figure for b in blocks if b.kind == "figure" and id(b.figure) not in known
+            ]
             pngs = {f.key: png_bytes(f) for f in figures}
             fig_dir = folder / "report_figures"
             markdown = render_markdown(blocks, fig_dir.name)

@@ -62,7 +62,7 @@ class RunData:
 @dataclass
 class ReportData:
     folder: Path
-    kind: str  # "run" or "sweep"
+    kind: str  # "run", "sweep" or "psa"
     runs: dict[str, RunData]
     comparison: pd.DataFrame | None = None
     ranking: pd.DataFrame | None = None
@@ -290,6 +290,10 @@ def load_folder(
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a folder")
+    if (folder / "psa.json").is_file():  # python -m sim uncertainty (sim/report/uncertainty.py)
+        if not (folder / "uncertainty.json").is_file():
+            raise ReportError(f"{folder} holds a PSA whose tables were not written yet")
+        return ReportData(folder=folder, kind="psa", runs={})
     if (folder / "manifest.json").is_file():
         data = ReportData(folder=folder, kind="run", runs={})
         run = load_run(folder)

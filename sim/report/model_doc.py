@@ -2,8 +2,9 @@
 model description it cites instead of links a reader cannot follow.
 
 Sections are found by their GitHub anchor (``#booking-earliest-fit``), the same anchors the
-documentation links to. The file is read from this code's repository when the report is made;
-the report says which commit that was.
+documentation links to. The file is read when the report is made, from the repository in a
+clone (the report says which commit that was) or from the copy shipped inside an installed
+package (``sim/docs``, the package version's).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-MODEL_DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "model.md"
+from sim.config.locations import DOCS_DIR, SOURCE_ROOT
+
+MODEL_DOC = DOCS_DIR / "model.md"
 ASSUMPTIONS_ANCHOR = "assumptions-and-sources"
 #: Longest excerpt quoted from a section (characters), cut at the end of a sentence.
 EXCERPT_CHARACTERS = 700
@@ -66,8 +69,9 @@ def sections(text: str) -> list[Section]:
 
 
 def changed_since(commit: str | None, path: Path = MODEL_DOC) -> bool | None:
-    """Whether the file differs from its version at ``commit`` (None: git cannot tell)."""
-    if not commit:
+    """Whether the file differs from its version at ``commit`` (None: git cannot tell, as for
+    the copy in an installed package)."""
+    if not commit or SOURCE_ROOT is None:
         return None
     try:
         diff = subprocess.run(

@@ -33,7 +33,7 @@ import pandas as pd
 
 from sim.config import safe_yaml
 from sim.config.compose import validate
-from sim.config.locations import SCENARIO_DIR
+from sim.config.locations import SOURCE_ROOT, option_file
 from sim.config.scenarios import read_option_file
 from sim.config.schema import ConfigError
 from sim.core.calendar import WEEKS_PER_YEAR
@@ -106,7 +106,7 @@ def option_effects(sweep_dir: Path, objective: str) -> pd.DataFrame:
 def incompatible_pairs(options: list[str]) -> set[frozenset[str]]:
     pairs = set()
     for name in options:
-        data = read_option_file(SCENARIO_DIR / f"{name}.yaml")
+        data = read_option_file(option_file(name))
         for other in data.get("incompatible_with") or []:
             pairs.add(frozenset((name, other)))
     return pairs
@@ -156,9 +156,9 @@ def simulate(base: dict[str, Any], options: list[str], replications: int) -> pd.
     """Per-replication KPIs of a combination, with the sweep's seed and design."""
     data = copy.deepcopy(base)
     data["scenario"] = (
-        {name: read_option_file(SCENARIO_DIR / f"{name}.yaml") for name in options}
+        {name: read_option_file(option_file(name)) for name in options}
         if options
-        else {BASELINE: read_option_file(SCENARIO_DIR / f"{BASELINE}.yaml")}
+        else {BASELINE: read_option_file(option_file(BASELINE))}
     )
     data["experiment"]["replications"] = replications
     data["experiment"]["n_jobs"] = -1
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                 "objective_unit": KPI_DEFINITIONS[args.objective].unit,
                 "headline": headline(args.objective, verdict, args.budget),
                 **verdict,
-                "git": git_state(SCENARIO_DIR.parent),
+                "git": git_state(SOURCE_ROOT),
                 "packages": package_versions(),
                 "finished_utc": now_utc(),
             },

@@ -23,7 +23,7 @@ Inputs (CSV; column names are matched ignoring case, spaces and hyphens):
   ``--close`` set them.
 
 Capacity is not in the registration files, so it defaults to the North Durham site's values
-(``conf/site/north_durham.yaml``, from ``shared/calibration.md``): per-1,000 rates are copied,
+(``conf/site/north_durham.yaml``, from ``docs/calibration_sources.md``): per-1,000 rates are copied,
 absolute ones (A&E clinicians, IC+ places, rapid assessment clinics) are scaled by registered
 population. Each value is written with a comment giving its source so a planner can edit it.
 
@@ -1146,7 +1146,8 @@ def make_parser() -> argparse.ArgumentParser:
         "--conf-dir",
         type=Path,
         metavar="DIR",
-        help="configuration folder to write site/NAME.yaml into (default: the project's conf/)",
+        help="configuration folder to write site/NAME.yaml into (default: the working "
+        "folder's conf/; in a clone, the repository's conf/)",
     )
     return parser
 
@@ -1183,15 +1184,19 @@ def run(args: argparse.Namespace) -> tuple[Path, list[str], list[str]]:
             "letters, digits and underscores, starting with a letter, at most "
             f"{MAX_NAME_LENGTH} characters, e.g. my_area",
         )
-    if args.conf_dir is None:
-        from sim.config.locations import CONF_DIR
+    from sim.config.locations import CONF_DIR, USER_CONF_DIR
 
-        conf_dir = CONF_DIR
-    else:
-        conf_dir = args.conf_dir
-    if not conf_dir.is_dir():
+    # default: the working folder's conf/ (a clone's own conf/), never the installed package;
+    # made when the file is written
+    conf_dir = USER_CONF_DIR if args.conf_dir is None else args.conf_dir
+    if args.conf_dir is not None and not conf_dir.is_dir():
         raise InputError("--conf-dir", f"{conf_dir} is not a folder", "give the conf/ folder")
     out_path = conf_dir / "site" / f"{args.name}.yaml"
+    shipped = CONF_DIR / "site" / f"{args.name}.yaml"
+    if conf_dir.resolve() != CONF_DIR.resolve() and shipped.exists():
+        raise InputError(
+            "--name", f"{args.name!r} is the name of a shipped site", "choose another --name"
+        )
     if out_path.exists() and not args.force:
         raise InputError(
             str(out_path),

@@ -1,6 +1,7 @@
 """Sweep summaries: every option paired against the baseline, a cost-effectiveness ranking and
-plot, then the board report (``python -m sim report``). Runs automatically at the end of a
-sweep (a Hydra callback) and on demand:
+plot, then the board report (``python -m sim report``). Runs automatically at the end of every
+multirun (a Hydra callback: a sweep file, or ``python -m sim -m scenario=baseline,a,b``) and on
+demand:
 
     python -m sim sweep outputs/sweeps/all_options
 
@@ -46,14 +47,29 @@ RANKING_COLUMNS = [
 ]
 
 
-def job_folders(sweep_dir: Path) -> dict[str, Path]:
-    """Completed job folders of a sweep, keyed by scenario label."""
-    jobs = {}
-    for manifest_path in sorted(sweep_dir.glob("*/manifest.json")):
+def completed_jobs(sweep_dir: Path) -> list[tuple[str, Path]]:
+    """(scenario label, folder) of every completed job of a sweep, in folder order."""
+    jobs = []
+    for manifest_path in sorted(Path(sweep_dir).glob("*/manifest.json")):
         manifest = _manifest(manifest_path.parent)
         if manifest.get("status") == "complete" and isinstance(manifest.get("scenario"), str):
-            jobs[manifest["scenario"]] = manifest_path.parent
+            jobs.append((manifest["scenario"], manifest_path.parent))
     return jobs
+
+
+def job_folders(sweep_dir: Path) -> dict[str, Path]:
+    """Completed job folders of a sweep, keyed by scenario label."""
+    return dict(completed_jobs(sweep_dir))
+
+
+def repeated_scenarios(sweep_dir: Path) -> dict[str, list[str]]:
+    """Scenarios run by more than one job (a multirun over something other than the scenario,
+    e.g. ``-m seed=1,2``), with those jobs' folder names: such a folder has no single
+    baseline to compare with."""
+    folders: dict[str, list[str]] = {}
+    for scenario, folder in completed_jobs(sweep_dir):
+        folders.setdefault(scenario, []).append(folder.name)
+    return {s: f for s, f in folders.items() if len(f) > 1}
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
@@ -83,11 +99,23 @@ def sweep_comparison(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[
     """(comparison, ranking, problems) for every completed option against the baseline."""
     jobs = job_folders(sweep_dir)
     problems = []
-    if BASELINE not in jobs:
+    repeated = repeated_scenarios(sweep_dir)
+    if repeated or BASELINE not in jobs:
+        if repeated:
+            scenario, folders = next(iter(repeated.items()))
+            problem = (
+                f"jobs {', '.join(folders)} ran the same scenario, {scenario}: this multirun "
+                "varies something other than the scenario, so there is no comparison with the "
+                "baseline and no board report; compare two runs with python -m sim compare "
+                "BASELINE_RUN OPTION_RUN, or sweep over scenarios (-m scenario=baseline,a,b, or "
+                "a file in conf/sweep/)"
+            )
+        else:
+            problem = "no completed baseline job in this sweep: nothing to compare against"
         return (
             pd.DataFrame(columns=["option", *COMPARISON_COLUMNS]),
             pd.DataFrame(columns=RANKING_COLUMNS),
-            ["no completed baseline job in this sweep: nothing to compare against"],
+            [problem],
         )
     base_dir = jobs[BASELINE]
     base_manifest = _manifest(base_dir)
@@ -261,7 +289,7 @@ def report(sweep_dir: Path, with_board_report: bool = True) -> None:
         print(format_ranking(ranking))
     for p in problems:
         print(f"warning: {p}", file=sys.stderr)
-    if with_board_report:
+    if with_board_report and not repeated_scenarios(sweep_dir):
         written = board_report(sweep_dir)
         if written is not None:
             print(f"Board report: {written}")
@@ -273,8 +301,8 @@ try:  # the callback needs Hydra; the summary functions above do not
 
     class SweepSummaryCallback(Callback):
         """Summarise the sweep and write its board report when every job has finished
-        (configured in conf/sweep/; ``hydra.callbacks.sweep_summary.board_report=false``
-        leaves the report out)."""
+        (attached to every multirun in conf/config.yaml;
+        ``hydra.callbacks.sweep_summary.board_report=false`` leaves the report out)."""
 
         def __init__(self, board_report: bool = True) -> None:
             self.board_report = board_report

@@ -88,7 +88,7 @@ CALIBRATION_CI_LEVEL = 0.95
 GROUPS: tuple[str, ...] = ("mmc_ae", "backlog", "nhpp", "little", "calibration")
 #: Groups that read the baseline replications.
 BASELINE_GROUPS = frozenset({"nhpp", "little", "calibration"})
-VALIDATION_ROOT = locations.PROJECT_ROOT / "outputs" / "validation"
+VALIDATION_ROOT = locations.OUTPUTS_DIR / "validation"
 EXIT_FAILED = 1
 
 
@@ -1024,7 +1024,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "groups": groups,
         "overrides": args.overrides,
         "started_utc": outputs.now_utc(),
-        "git": outputs.git_state(locations.PROJECT_ROOT),
+        "git": outputs.git_state(locations.SOURCE_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
     }

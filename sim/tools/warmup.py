@@ -692,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     pilot_weeks = own.get("pilot_weeks", DEFAULT_PILOT_WEEKS)
     batch = own.get("batch", DEFAULT_BATCH)
-    root = own.get("output_dir") or locations.PROJECT_ROOT / "outputs" / "warmup"
+    root = own.get("output_dir") or locations.OUTPUTS_DIR / "warmup"
     out_dir = new_output_dir(Path(root))
     manifest: dict[str, Any] = {
         "status": "running",
@@ -707,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
         "experiment": run_cfg.experiment.name,
         "experiment_warmup_weeks": run_cfg.experiment.warmup_weeks,
         "config_sha256": outputs.config_sha256(data),
-        "git": outputs.git_state(locations.PROJECT_ROOT),
+        "git": outputs.git_state(locations.SOURCE_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
         "command": " ".join(["python -m sim warmup", *argv]),

@@ -1,0 +1,122 @@
+"""Two launchers: sweep jobs on a Dask cluster, and SLURM (submitit) with checks first.
+
+Both check, when Hydra sets them up (before the sweep folder or any job exists), that their
+engine can run here, and stop with one line and exit code 2 if not
+(:mod:`sim.experiments.launchers`). Configured in ``conf/hydra/launcher/dask.yaml`` and
+``slurm.yaml``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from hydra_plugins.hydra_submitit_launcher.submitit_launcher import (
+    SlurmLauncher as SubmititSlurmLauncher,
+)
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+
+def _choice(config: DictConfig) -> str:
+    return str(OmegaConf.select(config, "hydra.runtime.choices.hydra/launcher") or "?")
+
+
+class DaskLauncher(Launcher):
+    """One Dask task per job, on the scheduler at ``address`` (default
+    ``$DASK_SCHEDULER_ADDRESS``) or on a local cluster of ``n_workers`` single-threaded
+    worker processes (default one per core). Each task runs the job exactly as the joblib
+    launcher does (the same Hydra job function), so the files are byte-identical."""
+
+    def __init__(self, address: str | None = None, n_workers: int | None = None) -> None:
+        self.address = address
+        self.n_workers = n_workers
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.task_function: TaskFunction | None = None
+        self.client: Any = None
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        from sim.experiments.launchers import LauncherError, refuse, start_dask
+
+        self.config = config
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+        try:
+            self.client = start_dask(_choice(config), self.n_workers, self.address)
+        except LauncherError as err:
+            refuse(err)
+
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
+        # the job function the joblib launcher runs in its worker processes
+        from hydra_plugins.hydra_joblib_launcher._core import execute_job
+
+        from sim.experiments.launchers import stop_dask
+
+        assert self.config is not None and self.hydra_context is not None
+        assert self.task_function is not None and self.client is not None
+        setup_globals()
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        log.info(f"Dask ({self.client.scheduler.address}) is launching {len(job_overrides)} jobs")
+        log.info(f"Launching jobs, sweep output dir : {sweep_dir}")
+        for idx, overrides in enumerate(job_overrides):
+            log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+        singleton_state = Singleton.get_state()
+        try:
+            futures = [
+                self.client.submit(
+                    execute_job,
+                    initial_job_idx + idx,
+                    list(overrides),
+                    self.hydra_context,
+                    self.config,
+                    self.task_function,
+                    singleton_state,
+                    key=f"job-{initial_job_idx + idx}",
+                    pure=False,
+                )
+                for idx, overrides in enumerate(job_overrides)
+            ]
+            return list(self.client.gather(futures))
+        finally:
+            stop_dask(self.client)
+            self.client = None
+
+
+class SlurmLauncher(SubmititSlurmLauncher):
+    """submitit's SLURM launcher, which first checks that SLURM is here and answers, and
+    warns when a job asks for more CPUs than its replications use."""
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        from sim.experiments.launchers import (
+            LauncherError,
+            check_slurm,
+            refuse,
+            slurm_resource_warning,
+        )
+
+        try:
+            check_slurm(_choice(config))
+        except LauncherError as err:
+            refuse(err)
+        warning = slurm_resource_warning(
+            self.params.get("cpus_per_task"), OmegaConf.select(config, "experiment.n_jobs")
+        )
+        if warning:
+            log.warning(warning)
+        super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
