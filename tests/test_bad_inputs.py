@@ -82,7 +82,7 @@ def scenario_file(name: str, text: str) -> Callable[[Path, pytest.MonkeyPatch], 
         options = ConfigStore.instance().repo["scenario"]
         assert f"{name}.yaml" not in options
         monkeypatch.setitem(options, f"{name}.yaml", options["baseline.yaml"])
-        monkeypatch.setattr(sim.config.compose, "SCENARIO_DIR", folder)
+        monkeypatch.setattr(sim.config.locations, "SCENARIO_DIR", folder)
 
     return setup
 

@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import locations, safe_yaml
-from sim.config.locations import CONF_DIR, SCENARIO_DIR
+from sim.config.locations import CONF_DIR
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
 from sim.config.schema import (
     Calibration,
@@ -76,7 +76,7 @@ def register() -> None:
         # a PSA's jobs: the central set 0 and the draws 1..sets (conf/psa/)
         OmegaConf.register_new_resolver("psa_jobs", lambda sets: int(sets) + 1)
     store = ConfigStore.instance()
-    files, clashes = locations.option_files(SCENARIO_DIR)
+    files, clashes = locations.option_files()
     for name, path in files.items():
         try:
             node: dict[str, Any] = read_option_file(path)
@@ -101,12 +101,7 @@ def _load_error(key: str, value: Any, rule: str) -> dict[str, Any]:
 
 def option_files(names: list[str]) -> dict[str, Path]:
     """Each chosen option's file (the catalogue's, else the working folder's), for errors."""
-    return {
-        n: SCENARIO_DIR / f"{n}.yaml"
-        if (SCENARIO_DIR / f"{n}.yaml").exists()
-        else locations.option_file(n)
-        for n in names
-    }
+    return {n: locations.option_file(n) for n in names}
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,13 +157,15 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
 
 
 def option_changes(name: str) -> dict[str, Any] | None:
-    """The ``changes`` of a catalogue option (None if there is no such option)."""
-    path = SCENARIO_DIR / f"{name}.yaml"
+    """The ``changes`` of an option, shipped or the working folder's (None if there is no
+    such option)."""
+    path = locations.option_file(name)
     return read_option_file(path).get("changes") or {} if path.is_file() else None
 
 
 def catalogue_names() -> list[str]:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+    """Every option's name: the shipped catalogue's and the working folder's."""
+    return sorted(locations.option_files()[0])
 
 
 def _check_uncertainty(data: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config.compose import catalogue_names, option_changes, validate
-from sim.config.locations import SCENARIO_DIR
+from sim.config.locations import option_file
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
 from sim.config.schema import ModelConfig, RunConfig, build_model_config
 from sim.config.uncertainty import (
@@ -149,9 +149,10 @@ def parameter_set(plan: PsaPlan, number: int):
 
 def option_model(plan: PsaPlan, option: str, pset: Any) -> ModelConfig:
     """The model of one alternative with the parameter set's draws applied."""
-    options = parse_options({option: read_option_file(SCENARIO_DIR / f"{option}.yaml")})
+    files = {option: option_file(option)}
+    options = parse_options({option: read_option_file(files[option])}, files)
     site, assumptions = apply_options(
-        plan.data.get("site") or {}, plan.data.get("assumptions") or {}, options, SCENARIO_DIR
+        plan.data.get("site") or {}, plan.data.get("assumptions") or {}, options, files
     )
     site, assumptions = apply_parameter_set(site, assumptions, list(options), plan.inputs, pset)
     return build_model_config(site, assumptions, scenario=label(list(options)))
@@ -217,7 +218,7 @@ def run_set_into_folder(plan: PsaPlan, number: int, folder: Path) -> bool:
     fingerprint = plan.fingerprint
     if set_complete(folder, fingerprint):
         return False
-    from sim.config.locations import PROJECT_ROOT
+    from sim.config.locations import SOURCE_ROOT
 
     manifest: dict[str, Any] = {
         "status": "running",
@@ -230,7 +231,7 @@ def run_set_into_folder(plan: PsaPlan, number: int, folder: Path) -> bool:
         "warmup_weeks": plan.run.experiment.warmup_weeks,
         "run_weeks": plan.run.experiment.run_weeks,
         "config_sha256": fingerprint,
-        "git": outputs.git_state(PROJECT_ROOT),
+        "git": outputs.git_state(SOURCE_ROOT),
         "started_utc": outputs.now_utc(),
     }
     outputs.atomic_write_json(folder / "manifest.json", manifest)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.config.locations import SOURCE_ROOT
 from sim.experiments import outputs, psa
 from sim.experiments.psa_analysis import TORNADO_CENTILES, PsaAnalysis, analyse
 
@@ -59,7 +60,7 @@ def write_design(plan: psa.PsaPlan, folder: Path) -> None:
         "width_multiplier": plan.data["uncertainty"].get("width_multiplier", 1.0),
         "uncertainty_title": plan.data["uncertainty"].get("title", ""),
         "site": plan.run.model.site.title,
-        "git": outputs.git_state(_root()),
+        "git": outputs.git_state(SOURCE_ROOT),
         "packages": outputs.package_versions(),
         "command": " ".join(["python -m sim", *sys.argv[1:]]),
         "written_utc": outputs.now_utc(),
@@ -68,12 +69,6 @@ def write_design(plan: psa.PsaPlan, folder: Path) -> None:
     ranges = psa.factor_ranges(plan.inputs, TORNADO_CENTILES)
     outputs.atomic_write_csv(folder / PSA_FILES["factors"], ranges)
     outputs.atomic_write_json(folder / "psa.json", info)
-
-
-def _root() -> Path:
-    from sim.config.locations import PROJECT_ROOT
-
-    return PROJECT_ROOT
 
 
 def summarise(folder: Path) -> tuple[PsaAnalysis, dict[str, Any]]:
