@@ -83,6 +83,9 @@ def scenario_file(name: str, text: str) -> Callable[[Path, pytest.MonkeyPatch], 
         assert f"{name}.yaml" not in options
         monkeypatch.setitem(options, f"{name}.yaml", options["baseline.yaml"])
         monkeypatch.setattr(sim.config.locations, "SCENARIO_DIR", folder)
+        # the copy replaces the catalogue: the clone's own scenarios/ is not also read as the
+        # working folder's options (which would clash with the copy's names)
+        monkeypatch.setattr(sim.config.locations, "USER_SCENARIO_DIR", folder)
 
     return setup
 
