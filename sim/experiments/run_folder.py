@@ -120,8 +120,9 @@ def check_folder_is_ours(folder: Path, key: str = "hydra.run.dir") -> None:
         )
 
 
-#: What marks a sweep folder of this program: Hydra's record of the sweep, or its summary.
-SWEEP_MARKERS = ("multirun.yaml", "sweep.json")
+#: What marks a sweep folder of this program: Hydra's record of the sweep, its summary, or an
+#: uncertainty analysis's design.
+SWEEP_MARKERS = ("multirun.yaml", "sweep.json", "psa.json")
 
 
 def check_sweep_folder_is_ours(folder: Path, key: str = "hydra.sweep.dir") -> None:

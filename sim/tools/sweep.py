@@ -308,6 +308,8 @@ try:  # the callback needs Hydra; the summary functions above do not
             self.board_report = board_report
 
         def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+            if "psa" in config:  # an uncertainty analysis: its own callback summarises it
+                return
             report(Path(config.hydra.sweep.dir), with_board_report=self.board_report)
 
 except ImportError:  # pragma: no cover - hydra is a dependency

@@ -118,17 +118,21 @@ def summarise(folder: Path) -> tuple[PsaAnalysis, dict[str, Any]]:
 
 
 def write_figures(folder: Path) -> None:
+    import matplotlib
     import matplotlib.pyplot as plt
 
+    from sim.report.style import PLAIN_TEXT
     from sim.report.uncertainty import load_results, psa_figures
 
-    figures = psa_figures(load_results(folder))
-    try:
-        for f in figures:
-            outputs.atomic_save_figure(f.figure, folder / "figures" / f"{f.key}.png", dpi=110)
-    finally:
-        for f in figures:
-            plt.close(f.figure)
+    # options' titles reach the figures: drawn as written, never read as mathematics
+    with matplotlib.rc_context(PLAIN_TEXT):
+        figures = psa_figures(load_results(folder))
+        try:
+            for f in figures:
+                outputs.atomic_save_figure(f.figure, folder / "figures" / f"{f.key}.png", dpi=110)
+        finally:
+            for f in figures:
+                plt.close(f.figure)
 
 
 def report(folder: Path, with_board_report: bool = True) -> int:
@@ -168,33 +172,73 @@ def report(folder: Path, with_board_report: bool = True) -> int:
 
 def run_set_job(cfg: Any) -> str:
     """One Hydra job: run parameter set ``psa.set`` into the job's folder (skipped when it
-    is already complete with the same configuration)."""
+    is already complete with the same configuration).
+
+    As a run's folder: locked for the job (a second PSA into the same folder is refused the
+    set), refused if it holds anything but a set of ours, and a set that stops for any reason
+    is recorded (its manifest, ``error.txt``) while the other sets go on; Ctrl-C or SIGTERM
+    stops the whole analysis (finished sets are kept, and skipped when it is run again)."""
     from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
 
     from sim.config.compose import plain
     from sim.config.schema import ConfigError
+    from sim.experiments import interrupts
+    from sim.experiments.run_folder import check_folder_is_ours, claim_folder
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    number = OmegaConf.select(cfg, "psa.set")
+    with interrupts.stop_on_signals():
+        try:
+            with claim_folder(out_dir, "hydra.sweep.dir"):
+                check_folder_is_ours(out_dir, "hydra.sweep.dir")
+                ran = _run_set(plain(cfg), out_dir)
+        except ConfigError as err:
+            print(f"set {number}: REFUSED: {err}", file=sys.stderr)
+            return str(out_dir)
+        except outputs.OutputWriteError as err:
+            if interrupts.stop_requested():
+                raise KeyboardInterrupt from None
+            print(f"set {number}: FAILED ({err}) in {out_dir}", file=sys.stderr)
+            return str(out_dir)
+        except Exception as err:
+            if interrupts.is_interruption(err):
+                raise KeyboardInterrupt from None
+            import traceback
+
+            try:
+                outputs.atomic_write_text(out_dir / "error.txt", traceback.format_exc())
+            except OSError:
+                pass  # the manifest says "failed" with the error, if it could be written
+            print(f"set {number}: FAILED ({err!r}); see {out_dir / 'error.txt'}", file=sys.stderr)
+            return str(out_dir)
+    print(f"set {number}: {'complete' if ran else 'already complete, skipped'}", flush=True)
+    return str(out_dir)
+
+
+def _run_set(data: dict[str, Any], out_dir: Path) -> bool:
+    """Validate the set's configuration (an invalid one is recorded in its folder, never
+    over a manifest already there) and run it; False when it was already complete."""
+    from sim.config.schema import ConfigError
+    from sim.experiments.run_folder import read_manifest
+
     try:
-        plan = psa.plan_from_data(plain(cfg))
+        plan = psa.plan_from_data(data)
         if plan.design.set is None:
             raise ConfigError(
                 "psa.set", None, "is chosen by the PSA's sweep (run python -m sim uncertainty)"
             )
     except ConfigError as err:
-        print(f"Configuration error: {err}", file=sys.stderr)
-        outputs.atomic_write_json(
-            out_dir / "manifest.json", {"status": "invalid_config", "error": str(err)}
-        )
-        return str(out_dir)
-    number = plan.design.set
+        if read_manifest(out_dir) is None:
+            outputs.atomic_write_json(
+                out_dir / "manifest.json", {"status": "invalid_config", "error": str(err)}
+            )
+        raise
     from sim.booking.engine import needs_compiling
 
     if needs_compiling():
         print("compiling the booking pass (2-3 minutes, once)", flush=True)
-    ran = psa.run_set_into_folder(plan, number, out_dir)
-    print(f"set {number}: {'complete' if ran else 'already complete, skipped'}", flush=True)
-    return str(out_dir)
+    return psa.run_set_into_folder(plan, plan.design.set, out_dir)
 
 
 try:  # the callback needs Hydra; the functions above do not

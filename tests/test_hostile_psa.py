@@ -1,0 +1,209 @@
+"""Hostile inputs and interruptions for ``python -m sim uncertainty`` (issue 19): a parameter
+set is the unit a PSA resumes by, as a replication is a run's, so it gets a run's protections.
+Its files carry checksums (an edited set is left out and run again), Ctrl-C inside a set leaves
+it interrupted (never failed), a set folder holding someone's files is refused and left as it
+was while the other sets run, and a PSA folder holding the analysis of another configuration
+is refused before anything runs (never redone over).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from conftest import run_sim
+
+import sim.cli
+from sim.config.locations import PROJECT_ROOT
+from sim.experiments import psa
+
+
+@dataclass
+class FakePlan:
+    """What :func:`psa.run_set_into_folder` reads of a plan (the set itself is replaced)."""
+
+    fingerprint: str = "f" * 64
+    alternatives: list[str] = field(default_factory=lambda: ["baseline", "rac_weekend"])
+    run: SimpleNamespace = field(
+        default_factory=lambda: SimpleNamespace(
+            seed=7, experiment=SimpleNamespace(warmup_weeks=0, run_weeks=1)
+        )
+    )
+
+    def seed(self, number: int) -> int:
+        return 100 + number
+
+    def replications(self, number: int) -> int:
+        return 1
+
+
+KPIS = pd.DataFrame(
+    {"option": ["baseline", "rac_weekend"], "replication": [0, 0], "kpi": ["ae", "ae"]}
+).assign(value=[1417.0, 1380.5])
+PARAMETERS = pd.DataFrame(
+    {"factor": ["x"], "input": ["x"], "group": ["g"], "uniform": [0.3], "value": [1.1]}
+)
+
+
+def finished_set(monkeypatch: pytest.MonkeyPatch, folder: Path, number: int = 1) -> FakePlan:
+    """Set ``number`` written into ``folder`` by the real writer, from known tables."""
+    monkeypatch.setattr(psa, "run_set", lambda plan, n: (KPIS, PARAMETERS, {"wall_seconds": 1}))
+    plan = FakePlan()
+    assert psa.run_set_into_folder(plan, number, folder)
+    return plan
+
+
+def test_a_set_edited_after_it_was_written_is_left_out_and_run_again(tmp_path, monkeypatch):
+    folder = tmp_path / "psa" / "set_1"
+    plan = finished_set(monkeypatch, folder)
+    assert psa.set_complete(folder, plan.fingerprint)
+    assert psa.collect_sets(folder.parent, plan.fingerprint).manifests.keys() == {1}
+
+    # a hand edit of one result: the manifest still says complete
+    kpis = (folder / "kpis.csv").read_text(encoding="utf-8")
+    assert ",1417\n" in kpis
+    (folder / "kpis.csv").write_text(kpis.replace(",1417\n", ",1835\n"), encoding="utf-8")
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
+    assert not psa.set_complete(folder, plan.fingerprint)  # a resumed PSA runs it again
+    sets = psa.collect_sets(folder.parent, plan.fingerprint)
+    assert sets.kpis.empty and not sets.manifests
+    assert sets.problems == [
+        "set_1: kpis.csv changed after it was written (checksum mismatch); left out, and run "
+        "again when the PSA is resumed"
+    ]
+    # a file gone is a problem named, not a traceback
+    (folder / "kpis.csv").write_text(kpis, encoding="utf-8")
+    assert psa.set_complete(folder, plan.fingerprint)
+    (folder / "parameters.csv").unlink()
+    [problem] = psa.collect_sets(folder.parent, plan.fingerprint).problems
+    assert problem.startswith("set_1: a file cannot be read") and "parameters.csv" in problem
+
+
+@pytest.mark.parametrize("where", ["python", "compiled"])
+def test_ctrl_c_inside_a_set_leaves_it_interrupted_never_failed(tmp_path, monkeypatch, where):
+    def interrupted(plan, number):
+        if where == "python":
+            raise KeyboardInterrupt
+        try:  # inside the compiled booking pass Ctrl-C surfaces as another error
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as err:
+            raise SystemError("<built-in function book> returned a result with an error") from err
+
+    monkeypatch.setattr(psa, "run_set", interrupted)
+    folder = tmp_path / "set_2"
+    with pytest.raises(KeyboardInterrupt):
+        psa.run_set_into_folder(FakePlan(), 2, folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "interrupted"
+    assert "error" not in manifest
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
+
+
+def test_a_set_that_fails_says_failed_with_its_error(tmp_path, monkeypatch):
+    def broken(plan, number):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(psa, "run_set", broken)
+    folder = tmp_path / "set_3"
+    with pytest.raises(ValueError):
+        psa.run_set_into_folder(FakePlan(), 3, folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["status"], manifest["error"]) == ("failed", "ValueError: a bug")
+
+
+#: The smallest PSA: the central set and one drawn set, one option, one week, in-process jobs.
+TINY_PSA = [
+    "uncertainty",
+    "psa=quick",
+    "psa.sets=1",
+    "psa.options=[rac_weekend]",
+    "experiment.run_weeks=1",
+    "experiment.warmup_weeks=0",
+    "experiment.replications=1",
+    "psa.central_replications=1",
+    "hydra/launcher=basic",
+]
+
+
+@pytest.mark.parametrize(
+    "psa_json, rule",
+    [
+        (
+            json.dumps({"config_sha256": "0" * 64}),
+            "holds an uncertainty analysis of a different configuration (psa.json has "
+            "config_sha256 000000000000..., this one",
+        ),
+        ("{ not json", "its psa.json cannot be read"),
+    ],
+    ids=["another configuration", "unreadable"],
+)
+def test_a_psa_folder_of_another_analysis_is_refused_and_kept(
+    tmp_path, monkeypatch, capsys, psa_json, rule
+):
+    folder = tmp_path / "psa"
+    (folder / "set_0").mkdir(parents=True)
+    (folder / "psa.json").write_text(psa_json, encoding="utf-8")
+    (folder / "set_0" / "manifest.json").write_text('{"status": "complete"}', encoding="utf-8")
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    code = run_sim([*TINY_PSA, f"hydra.sweep.dir={folder}"], monkeypatch)
+
+    err = capsys.readouterr().err
+    assert code == sim.cli.EXIT_CONFIG_ERROR, err
+    [line] = [x for x in err.splitlines() if x.strip()]
+    assert line.startswith(f"Configuration error: hydra.sweep.dir = '{folder}': {rule}"), line
+    assert "psa.name=..." in line
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def _psa(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *TINY_PSA, f"hydra.sweep.dir={folder}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        timeout=1200,
+    )
+
+
+@pytest.mark.slow
+def test_a_set_folder_of_someone_elses_files_is_refused_and_an_edited_set_run_again(tmp_path):
+    folder = tmp_path / "psa"
+    first = _psa(folder)
+    assert first.returncode == 0, first.stderr[-3000:]
+    central = (folder / "set_0" / "kpis.csv").read_bytes()
+
+    # set 0 edited by hand; set 1's folder emptied and given someone's file
+    edited = central.replace(b"0,", b"9,", 1)
+    assert edited != central
+    (folder / "set_0" / "kpis.csv").write_bytes(edited)
+    for p in (folder / "set_1").iterdir():
+        p.unlink()
+    (folder / "set_1" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    refused = _psa(folder)
+
+    assert refused.returncode == sim.cli.EXIT_CONFIG_ERROR, refused.stderr[-3000:]
+    [line] = [x for x in refused.stderr.splitlines() if x.strip()]
+    assert line.startswith(
+        f"Configuration error: hydra.sweep.dir = '{folder / 'set_1'}': is not a run folder of "
+        "this program (it holds notes.txt) and is left untouched"
+    ), line
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+    # the user's file gone: the edited set runs again, giving exactly the numbers it had
+    (folder / "set_1" / "notes.txt").unlink()
+    again = _psa(folder)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Traceback" not in again.stderr
+    assert "set 0: complete" in again.stdout and "set 1: complete" in again.stdout
+    assert (folder / "set_0" / "kpis.csv").read_bytes() == central
