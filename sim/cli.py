@@ -107,6 +107,10 @@ def check_output_folder(cfg: DictConfig, data: dict[str, Any] | None, sweep: boo
         ) from None
     if key == "hydra.run.dir" and data is not None:
         check_resumable(folder, config_fingerprint(data), key)
+    if key == "hydra.sweep.dir" and data is not None and "psa" in data:
+        from sim.experiments import psa  # an uncertainty analysis never overwrites another
+
+        psa.check_psa_folder(folder, psa.plan_from_data(data).fingerprint, key)
 
 
 def preflight(argv: list[str]) -> int:
@@ -308,6 +312,40 @@ def write_hydra_record(out_dir: Path, cfg: DictConfig) -> None:
         outputs.atomic_write_text(out_dir / ".hydra" / file_name, OmegaConf.to_yaml(node))
 
 
+class SweepRecordFailed(BaseException):
+    """Hydra's record of a sweep (``multirun.yaml``) could not be written. A
+    ``BaseException`` so that it passes through Hydra's own error reporting (a traceback) to
+    :func:`main`, which prints it as one line."""
+
+    def __init__(self, error: outputs.OutputWriteError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _AtomicRecord:
+    """OmegaConf as Hydra's sweeper sees it, but ``save`` writes atomically (no half-written
+    or 0-byte ``multirun.yaml`` left by a full disk) and fails as :class:`SweepRecordFailed`."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(OmegaConf, name)
+
+    @staticmethod
+    def save(config: Any, f: Any, resolve: bool = False) -> None:
+        try:
+            outputs.atomic_write_text(Path(f), OmegaConf.to_yaml(config, resolve=resolve))
+        except outputs.OutputWriteError as err:
+            raise SweepRecordFailed(err) from None
+
+
+def _write_sweep_record_atomically() -> None:
+    """Hydra writes a sweep's ``multirun.yaml`` itself, with no setting to turn it off; its
+    sweeper (hydra/_internal/core_plugins/basic_sweeper.py) is given :class:`_AtomicRecord`
+    as its OmegaConf (the catalogue of ``tests/test_bad_inputs.py`` fails if Hydra changes that)."""
+    from hydra._internal.core_plugins import basic_sweeper
+
+    basic_sweeper.OmegaConf = _AtomicRecord()  # type: ignore[attr-defined]
+
+
 def resume_command(folder_key: str, folder: Path | None) -> str:
     """The command that resumes this one: the same arguments, in ``folder`` if given."""
     import shlex
@@ -376,6 +414,11 @@ def _interrupted_message(argv: list[str]) -> str:
             f"Interrupted{_by()}: python -m sim {argv[0]} stopped; "
             "it writes its results only when it finishes, so run it again"
         )
+    if any(a.startswith("+psa=") for a in argv):  # python -m sim uncertainty
+        return (
+            f"Interrupted{_by()}: parameter sets that finished are kept (set_*/ in the "
+            "analysis folder); resume by running the same command again"
+        )
     if any(a in _MULTIRUN_FLAGS for a in argv) or any(a.startswith("+sweep=") for a in argv):
         dated = not any(a.startswith("hydra.sweep.dir=") for a in argv) and any(
             a in _MULTIRUN_FLAGS for a in argv
@@ -401,6 +444,14 @@ def main(argv: list[str] | None = None) -> None:
         except ConfigFileRefused as refused:
             report_config_error(refused.error)
             code = EXIT_CONFIG_ERROR
+        except SweepRecordFailed as failed:
+            folder = failed.error.path.parent
+            print(
+                f"Output error: hydra.sweep.dir = {str(folder)!r}: {failed.error.strerror}; "
+                "fix that, then run the same command again",
+                file=sys.stderr,
+            )
+            code = EXIT_FAILURE
         except KeyboardInterrupt:
             print(_interrupted_message(argv), file=sys.stderr)
             code = EXIT_INTERRUPTED
@@ -429,6 +480,7 @@ def _main(argv: list[str]) -> int:
     def _app(cfg: DictConfig) -> str:
         return run_job(cfg)
 
+    _write_sweep_record_atomically()
     sys.argv = [sys.argv[0], *argv]
     _app()
     return 0

@@ -666,6 +666,17 @@ def user_folder(relative: str, files: dict[str, str]) -> Callable[[Path, pytest.
     return setup
 
 
+def user_bytes(relative: str, data: bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """A file of the user's, given as bytes (encodings)."""
+
+    def setup(tmp: Path, _: pytest.MonkeyPatch) -> None:
+        path = tmp / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    return setup
+
+
 def locked_folder(relative: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
     """A run folder whose lock another run holds. The lock is an operating-system lock on an
     open file (flock), so a second lock object, on its own open file, is refused it even in
@@ -694,9 +705,14 @@ def _release_locks():
         HELD.pop().release()
 
 
-#: An alias bomb: nine lists of nine, six levels deep (531 million values once expanded).
+#: An alias bomb: lists of nine, each of the one before, seven levels (4.8 million values
+#: once expanded).
 ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
     f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdef", "bcdefg", strict=True)
+)
+#: A smaller one (six levels, 531,441 values): under a million, yet Hydra took minutes on it.
+SMALL_ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcde", "bcdef", strict=True)
 )
 #: An interpolation bomb: the same, written with ${...} references.
 INTERPOLATION_BOMB = "bomb_a: [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -880,9 +896,71 @@ HOSTILE = [
         (SITE, "experiment=alias_bomb"),
         "experiment",
         "'alias_bomb'",
-        "expands to more than 1,000,000 values through its aliases",
+        "expands to more than 10,000 values through its aliases",
         "{tmp}/conf/experiment/alias_bomb.yaml",
         experiment_file("alias_bomb", QUICK.read_text(encoding="utf-8") + ALIAS_BOMB),
+    ),
+    BadInput(
+        "disk full while Hydra writes a sweep's record (multirun.yaml)",
+        ("-m", "scenario=baseline,rac_weekend", *TINY_RUN),
+        "hydra.sweep.dir",
+        "'{tmp}/sweep'",
+        "cannot write multirun.yaml: No space left on device; fix that, then run the same "
+        "command again",
+        None,
+        disk_full_at("multirun.yaml"),
+        exit_code=sim.cli.EXIT_FAILURE,
+    ),
+    BadInput(
+        "uncertainty file with half a million aliased values",
+        ("uncertainty", "psa=quick", SITE, "uncertainty=small_bomb"),
+        "uncertainty",
+        "'small_bomb'",
+        "expands to more than 10,000 values through its aliases",
+        "{tmp}/conf/uncertainty/small_bomb.yaml",
+        user_folder("conf/uncertainty", {"small_bomb.yaml": "title: t\n" + SMALL_ALIAS_BOMB}),
+    ),
+    BadInput(
+        "uncertainty file saved in Windows-1252",
+        ("uncertainty", "psa=quick", SITE, "uncertainty=pounds"),
+        "uncertainty",
+        "'pounds'",
+        "is not UTF-8 text: byte 0xA3 at line 1, column 8 (the file looks like Windows-1252",
+        "{tmp}/conf/uncertainty/pounds.yaml",
+        user_bytes("conf/uncertainty/pounds.yaml", "title: £5\n".encode("cp1252")),
+    ),
+    BadInput(
+        "uncertainty into the folder of an analysis of another configuration",
+        ("uncertainty", "psa=quick", "hydra.sweep.dir={tmp}/psa"),
+        "hydra.sweep.dir",
+        "'{tmp}/psa'",
+        "holds an uncertainty analysis of a different configuration (psa.json has "
+        "config_sha256 000000000000...",
+        None,
+        user_folder("psa", {"psa.json": json.dumps({"config_sha256": "0" * 64})}),
+    ),
+    BadInput(
+        "uncertainty into a folder of the user's files",
+        ("uncertainty", "psa=quick", "hydra.sweep.dir={tmp}/mine"),
+        "hydra.sweep.dir",
+        "'{tmp}/mine'",
+        "is not a sweep folder of this program (it holds notes.txt)",
+        None,
+        user_folder("mine", {"notes.txt": "mine\n"}),
+    ),
+    BadInput(
+        "uncertainty with an unknown sampler",
+        ("uncertainty", "psa=quick", "psa.sampler=guess"),
+        "psa.sampler",
+        "'guess'",
+        "must be one of ['sobol', 'latin_hypercube']",
+    ),
+    BadInput(
+        "uncertainty with no parameter sets",
+        ("uncertainty", "psa=quick", "psa.sets=0"),
+        "psa.sets",
+        "0",
+        "must be >= 1",
     ),
     BadInput(
         "experiment file nested 100 deep",

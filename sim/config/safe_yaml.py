@@ -12,7 +12,8 @@ commands. Before anything is parsed:
 - **aliases**: YAML anchors and aliases (``&a`` / ``*a``) let a file of a few hundred bytes
   expand to billions of values (an "alias bomb"). They are refused outright in site and
   scenario files, which planners share between organisations and never need them; elsewhere
-  the expanded size is capped at :data:`MAX_YAML_NODES` values;
+  aliases may add at most :data:`MAX_ALIAS_VALUES` values (and a file at most
+  :data:`MAX_YAML_NODES` in all);
 - **nesting** deeper than :data:`MAX_YAML_DEPTH` is refused (it would exhaust the parser's
   recursion, not the machine).
 
@@ -34,8 +35,13 @@ from sim.config.schema import ConfigError
 
 #: Largest YAML file read (8 MiB): a site of every practice in England is about 1.5 MB.
 MAX_YAML_BYTES = 8 * 1024 * 1024
-#: Most values a file may expand to through aliases (where aliases are allowed at all).
+#: Most values a file may hold once its aliases are expanded.
 MAX_YAML_NODES = 1_000_000
+#: Most values aliases may add to a file (where aliases are allowed at all). No shipped file
+#: uses an alias; a user's anchors save repeating a few settings. Hydra's configuration
+#: objects take tens of microseconds a value, several times over, so half a million aliased
+#: values (a 300-byte file) kept every command busy for minutes.
+MAX_ALIAS_VALUES = 10_000
 #: Deepest nesting of mappings and lists.
 MAX_YAML_DEPTH = 64
 
@@ -102,12 +108,13 @@ def _guess_encoding(data: bytes) -> str:
 def check_structure(
     text: str, key: str, path: Path, allow_aliases: bool, value: str | None = None
 ) -> None:
-    """Refuse aliases (or more than :data:`MAX_YAML_NODES` values once they are expanded)
-    and nesting deeper than :data:`MAX_YAML_DEPTH`, by walking the parser's events."""
+    """Refuse aliases (or more than :data:`MAX_ALIAS_VALUES` values added by them, or more
+    than :data:`MAX_YAML_NODES` in all) and nesting deeper than :data:`MAX_YAML_DEPTH`, by
+    walking the parser's events."""
     value = Path(path).name if value is None else value
     sizes: dict[str, int] = {}  # anchor -> values in the node it names, expanded
     stack: list[list[Any]] = []  # open collections: [values so far, anchor]
-    total = 0
+    total = aliased = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
             anchor = getattr(event, "anchor", None)
@@ -122,6 +129,15 @@ def check_structure(
                         "not: write the values out in full",
                     )
                 size = sizes.get(str(anchor), 1)
+                aliased += size
+                if aliased > MAX_ALIAS_VALUES:
+                    raise _structure_error(
+                        key,
+                        value,
+                        path,
+                        event,
+                        f"expands to more than {MAX_ALIAS_VALUES:,} values through its aliases",
+                    )
             elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 stack.append([1, anchor])
                 if len(stack) > MAX_YAML_DEPTH:
@@ -149,7 +165,7 @@ def check_structure(
                     value,
                     path,
                     event,
-                    f"expands to more than {MAX_YAML_NODES:,} values through its aliases",
+                    f"holds more than {MAX_YAML_NODES:,} values",
                 )
     except yaml.YAMLError as err:
         raise yaml_error(err, key, value, path) from None
