@@ -207,3 +207,24 @@ def test_a_set_folder_of_someone_elses_files_is_refused_and_an_edited_set_run_ag
     assert "Traceback" not in again.stderr
     assert "set 0: complete" in again.stdout and "set 1: complete" in again.stdout
     assert (folder / "set_0" / "kpis.csv").read_bytes() == central
+
+
+def test_ctrl_c_during_an_analysis_says_what_is_kept_and_how_to_resume(
+    tmp_path, monkeypatch, capsys
+):
+    def interrupted(plan, number):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(psa, "run_set", interrupted)
+    folder = tmp_path / "psa"
+
+    code = run_sim([*TINY_PSA, f"hydra.sweep.dir={folder}"], monkeypatch)
+
+    assert code == sim.cli.EXIT_INTERRUPTED
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert line == (
+        "Interrupted: parameter sets that finished are kept (set_*/ in the analysis folder); "
+        "resume by running the same command again"
+    )
+    manifest = json.loads((folder / "set_0" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "interrupted"
