@@ -666,6 +666,20 @@ def user_folder(relative: str, files: dict[str, str]) -> Callable[[Path, pytest.
     return setup
 
 
+def in_working_folder(
+    setup: Callable[[Path, pytest.MonkeyPatch], None],
+) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """``setup``'s files in ``<tmp>/conf`` found as the working folder's own configuration
+    (``nhs-sim init``; added to Hydra's search path by conf/config.yaml), not through
+    ``hydra.searchpath`` typed on the command line."""
+
+    def in_home(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        setup(tmp, monkeypatch)
+        monkeypatch.setattr(sim.config.locations, "USER_CONF_DIR", tmp / "conf")
+
+    return in_home
+
+
 def user_bytes(relative: str, data: bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
     """A file of the user's, given as bytes (encodings)."""
 
@@ -736,6 +750,15 @@ HOSTILE = [
         "a configuration file may only set null here",
         "{tmp}/conf/site/evil_subdir.yaml",
         global_site("evil_subdir", "  output_subdir: {tmp}/victim\n"),
+    ),
+    BadInput(
+        "working folder's site file moving Hydra's record (output_subdir)",
+        ("site=evil_home",),
+        "hydra.output_subdir",
+        "'{tmp}/victim'",
+        "a configuration file may only set null here",
+        "{tmp}/conf/site/evil_home.yaml",
+        in_working_folder(global_site("evil_home", "  output_subdir: {tmp}/victim\n")),
     ),
     BadInput(
         "site file adding a log file that empties a user's file",
