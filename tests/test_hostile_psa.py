@@ -228,3 +228,92 @@ def test_ctrl_c_during_an_analysis_says_what_is_kept_and_how_to_resume(
     )
     manifest = json.loads((folder / "set_0" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "interrupted"
+
+
+# --------------------------------------------------------------------------------------------
+# The report of a PSA folder checks every table it reads
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def finished_psa(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("psa") / "psa"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert run_sim([*TINY_PSA, f"hydra.sweep.dir={folder}"], monkeypatch) == 0
+    return folder
+
+
+def _edit_csv(name: str, column: str, value: str):
+    def edit(folder: Path) -> None:
+        path = folder / name
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        frame[column] = value
+        frame.to_csv(path, index=False)
+
+    return edit
+
+
+def _drop_rows(folder: Path) -> None:
+    path = folder / "psa_summary.csv"
+    frame = pd.read_csv(path, encoding="utf-8-sig")
+    frame[frame["measure"] != "ae_attendances_avoided_per_year"].to_csv(path, index=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            _edit_csv("psa_summary.csv", "mean", "lots"),
+            "psa_summary.csv, row 2, column 'mean': 'lots' must be a number",
+        ),
+        (
+            _edit_csv("psa_summary.csv", "mean", "inf"),
+            "psa_summary.csv: mean of 'ae_attendances_avoided_per_year' for option "
+            "'rac_weekend' is inf; it must be a finite number",
+        ),
+        (
+            _edit_csv("rank_probabilities.csv", "probability", "1.5"),
+            "rank_probabilities.csv, row 2, column 'probability': 1.5 must lie in [0, 1]",
+        ),
+        (
+            _edit_csv("ceac.csv", "option", ""),
+            "ceac.csv, row 2, column 'option': nan must not be empty",
+        ),
+        (
+            _drop_rows,
+            "psa_summary.csv has no row for 'ae_attendances_avoided_per_year' of option "
+            "'rac_weekend': the file is incomplete",
+        ),
+        (
+            lambda f: (f / "tornado.csv").unlink(),
+            "tornado.csv cannot be read ([Errno 2] No such file or directory",
+        ),
+        (
+            lambda f: (f / "psa.json").write_text('{"options": "rac_weekend"}'),
+            "psa.json: options = 'rac_weekend': must be a list of names",
+        ),
+    ],
+    ids=["text", "infinite", "probability", "blank option", "row dropped", "gone", "psa.json"],
+)
+def test_the_report_of_a_psa_refuses_a_damaged_table_with_one_line(
+    finished_psa, tmp_path, capsys, edit, message
+):
+    import shutil
+
+    import sim.report
+
+    folder = tmp_path / "psa"
+    shutil.copytree(finished_psa, folder)
+    assert sim.report.main([str(folder)]) == 0  # the copy, unedited, is reported
+    capsys.readouterr()
+    report = (folder / "report.md").read_bytes()
+    edit(folder)
+
+    code = sim.report.main([str(folder)])
+
+    err = capsys.readouterr().err
+    assert code == 2, err
+    [line] = [x for x in err.splitlines() if x.strip()]
+    assert line.startswith(f"error: {folder}") and message in line, line
+    assert (folder / "report.md").read_bytes() == report  # the last good report stays

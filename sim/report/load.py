@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.config import safe_yaml
@@ -97,14 +98,16 @@ class ReportData:
 @dataclass(frozen=True)
 class Table:
     """What a results table must hold: ``text`` columns, ``numbers`` (empty cells allowed:
-    an interval that cannot be computed), ``counts`` (whole numbers >= 0) and ``flags``
-    (true/false); with ``rest``, every other column it has holds numbers."""
+    an interval that cannot be computed), ``counts`` (whole numbers >= 0), ``flags``
+    (true/false) and ``shares`` (probabilities: numbers in [0, 1], or empty); with ``rest``,
+    every other column it has holds numbers."""
 
     text: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     counts: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     rest: bool = False
+    shares: tuple[str, ...] = ()
 
 
 _INTERVAL = ("mean", "ci_low", "ci_high")
@@ -151,16 +154,17 @@ def check_table(frame: pd.DataFrame, schema: Table, path: Path) -> pd.DataFrame:
     :class:`ReportError` naming the first cell that breaks the schema."""
     frame = frame.copy()
     if schema.rest:
-        named = schema.text + schema.counts + schema.flags
+        named = schema.text + schema.counts + schema.flags + schema.shares
         extra = tuple(c for c in frame.columns if c not in named)
         schema = dataclasses.replace(schema, numbers=schema.numbers + extra)
-    wanted = schema.text + schema.numbers + schema.counts + schema.flags
+    wanted = schema.text + schema.numbers + schema.counts + schema.flags + schema.shares
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise ReportError(f"{path} has no column {missing[0]!r} (it needs {list(wanted)})")
 
     def bad(row: int, column: str, rule: str) -> ReportError:
         value = frame[column].iloc[row]
+        value = value.item() if isinstance(value, np.generic) else value  # 2, not np.int64(2)
         return ReportError(f"{path}, row {row + 2}, column {column!r}: {value!r} {rule}")
 
     for column in schema.text:
@@ -168,11 +172,15 @@ def check_table(frame: pd.DataFrame, schema: Table, path: Path) -> pd.DataFrame:
         if column in ("kpi", "option", "origin", "destination", "group") and blank.any():
             raise bad(int(blank.to_numpy().argmax()), column, "must not be empty")
         frame[column] = frame[column].astype(object).where(~blank, "").astype(str)
-    for column in schema.numbers + schema.counts:
+    for column in schema.numbers + schema.counts + schema.shares:
         numbers = pd.to_numeric(frame[column], errors="coerce")
         wrong = numbers.isna() & frame[column].notna()
         if wrong.any():
             raise bad(int(wrong.to_numpy().argmax()), column, "must be a number")
+        if column in schema.shares:
+            outside = ~(numbers.isna() | numbers.between(0, 1))
+            if outside.any():
+                raise bad(int(outside.to_numpy().argmax()), column, "must lie in [0, 1]")
         if column in schema.counts:
             whole = numbers.isna() | ((numbers >= 0) & (numbers == numbers.round()))
             if not whole.all():
