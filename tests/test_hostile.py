@@ -258,6 +258,33 @@ def test_a_worker_ends_when_its_run_is_gone_before_it_starts_work(tmp_path, pare
     assert out.read_text() == ("" if parent_dies else "went on\n")
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_grandchild_worker_ends_when_its_run_is_killed(tmp_path):
+    """A worker two processes below its run (a Dask worker under its nanny, a submitit job)
+    whose own parent outlives the run: it ends within seconds of the run being killed."""
+    out = tmp_path / "out.txt"
+    script = (
+        "import sys, time; from sim.experiments.interrupts import exit_with_parent; "
+        "exit_with_parent(int(sys.argv[1])); print('watching', flush=True); "
+        "time.sleep(10); print('went on', flush=True)"
+    )
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    # the run (sh) starts a subshell, which starts the worker and waits for it ("; true"
+    # keeps the subshell from becoming the worker); the run then waits too
+    run = subprocess.Popen(
+        ["sh", "-c", f'( "{sys.executable}" -c "$0" $$ > "{out}"; true ) & wait', script],
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (out.exists() and out.read_text()):
+        time.sleep(0.1)
+    assert out.read_text() == "watching\n"
+    run.kill()  # kill -9: the subshell lives on, the worker's own parent
+    run.wait()
+    time.sleep(12)
+    assert out.read_text() == "watching\n"
+
+
 # --------------------------------------------------------------------------------------------
 # Run folders
 # --------------------------------------------------------------------------------------------

@@ -103,19 +103,28 @@ def exit_with_parent(parent_pid: int | None) -> None:
     that one is gone.
 
     Does nothing in the run's own process, or when already watching. A worker whose parent
-    is no longer ``parent_pid`` by the time it starts work is either an orphan (the run died
-    while it started: it ends at once) or not the run's child at all (then ``parent_pid`` is
-    still running, and it is left alone)."""
+    is not ``parent_pid`` is an orphan if that run is gone (it ends at once), or the run's
+    grandchild (a Dask worker under its nanny, a job started through submitit), which
+    inherited the run's number: it watches the run itself, and ends when the run is gone
+    even though its own parent is still there. (Were the number reused by another process
+    after the run died, the worker would merely run to its end, as before this watch.)"""
     if parent_pid is None or parent_pid in _watching or os.getpid() == parent_pid:
         return
-    if os.getppid() != parent_pid:
+    if os.getppid() == parent_pid:
+
+        def run_is_there() -> bool:
+            return os.getppid() == parent_pid
+    else:
         if not _alive(parent_pid):
             os._exit(1)  # the run died while this worker was starting
-        return
+
+        def run_is_there() -> bool:
+            return _alive(parent_pid)
+
     _watching.add(parent_pid)
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
+        while run_is_there():
             time.sleep(WATCH_SECONDS)
         os._exit(1)  # the run is gone: nobody will read this worker's results
 
