@@ -317,3 +317,21 @@ def test_the_report_of_a_psa_refuses_a_damaged_table_with_one_line(
     [line] = [x for x in err.splitlines() if x.strip()]
     assert line.startswith(f"error: {folder}") and message in line, line
     assert (folder / "report.md").read_bytes() == report  # the last good report stays
+
+
+@pytest.mark.slow
+def test_psa_figures_draw_an_options_title_as_written(finished_psa, tmp_path, monkeypatch):
+    """A title with "$...$" (matplotlib's mathematics) is drawn as text, not parsed (where
+    "$\\frac{$" stopped the figures, and so the report)."""
+    import shutil
+
+    import sim.report.uncertainty
+    from sim.tools import uncertainty
+
+    folder = tmp_path / "psa"
+    shutil.copytree(finished_psa, folder)
+    monkeypatch.setattr(
+        sim.report.uncertainty, "option_title", lambda name, titles: f"$\\frac{{$ {name}"
+    )
+    uncertainty.write_figures(folder)
+    assert (folder / "figures" / "psa_acceptability.png").stat().st_size > 0
