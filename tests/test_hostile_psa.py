@@ -335,3 +335,33 @@ def test_psa_figures_draw_an_options_title_as_written(finished_psa, tmp_path, mo
     )
     uncertainty.write_figures(folder)
     assert (folder / "figures" / "psa_acceptability.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (
+            "sweep",
+            "Sweep error: {folder}: is not a sweep folder of this program (it holds notes.txt) "
+            "and is left untouched",
+        ),
+        (
+            "uncertainty",
+            "error: {folder}: is not an uncertainty analysis folder (it has no psa.json); "
+            "nothing was written",
+        ),
+    ],
+)
+def test_re_making_tables_in_a_folder_of_someone_elses_files_writes_nothing(
+    tmp_path, monkeypatch, capsys, command, message
+):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n", encoding="utf-8")
+
+    code = run_sim([command, str(folder)], monkeypatch)
+
+    assert code == 2
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert line.startswith(message.format(folder=folder)), line
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]

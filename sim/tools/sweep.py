@@ -321,5 +321,24 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1 or not Path(argv[0]).is_dir():
         print("usage: python -m sim sweep SWEEP_FOLDER", file=sys.stderr)
         return 2
-    report(Path(argv[0]))
+    folder = Path(argv[0])
+    problem = not_a_sweep(folder)
+    if problem:
+        print(f"Sweep error: {folder}: {problem}; nothing was written", file=sys.stderr)
+        return 2
+    report(folder)
     return 0
+
+
+def not_a_sweep(folder: Path) -> str | None:
+    """Why ``folder`` is not a sweep folder of this program to summarise (its results would
+    be written among someone's files), or None."""
+    from sim.experiments.run_folder import FolderRefused, check_sweep_folder_is_ours
+
+    try:
+        check_sweep_folder_is_ours(folder, "SWEEP_FOLDER")
+    except FolderRefused as err:
+        return err.rule
+    if not any(p.is_file() for p in folder.glob("*/manifest.json")):
+        return "holds no job folder of a sweep (none has a manifest.json)"
+    return None

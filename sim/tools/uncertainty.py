@@ -272,6 +272,13 @@ def main(argv: list[str] | None = None) -> int:
         if len(argv) != 1:
             print("usage: python -m sim uncertainty PSA_FOLDER", file=sys.stderr)
             return 2
+        if not (Path(argv[0]) / "psa.json").is_file():
+            print(
+                f"error: {argv[0]}: is not an uncertainty analysis folder (it has no psa.json); "
+                "nothing was written",
+                file=sys.stderr,
+            )
+            return 2
         return report(Path(argv[0]))
     from sim.cli import main as run_hydra
 
