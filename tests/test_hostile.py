@@ -677,6 +677,13 @@ def test_report_writes_users_text_as_text_in_every_format(run_copy, monkeypatch,
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
     assert "[click](javascript" not in markdown and "\\[click\\](javascript" in markdown
     assert (run_copy / "report.pdf").read_bytes().startswith(b"%PDF")
+    # any other format the report is written in (a Word paper: its XML escapes text itself)
+    for paper in run_copy.glob("*.docx"):
+        import zipfile
+
+        with zipfile.ZipFile(paper) as docx:
+            body = docx.read("word/document.xml").decode("utf-8")
+        assert "<script>" not in body and "&lt;script&gt;" in body, paper
 
 
 def test_report_into_a_folder_it_cannot_write(run_copy, monkeypatch, capsys):

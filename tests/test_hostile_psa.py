@@ -365,3 +365,31 @@ def test_re_making_tables_in_a_folder_of_someone_elses_files_writes_nothing(
     [line] = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert line.startswith(message.format(folder=folder)), line
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "setting, value, rule",
+    [
+        ("sets", "200", "must be a whole number >= 1"),
+        ("wtp_gbp", {"ae_attendance": ["free"]}, "must map each outcome to a list of amounts"),
+        ("config_sha256", None, "must be a SHA-256"),
+    ],
+)
+def test_re_making_a_psa_with_an_edited_design_stops_with_one_line(
+    finished_psa, tmp_path, monkeypatch, capsys, setting, value, rule
+):
+    import shutil
+
+    folder = tmp_path / "psa"
+    shutil.copytree(finished_psa, folder)
+    info = json.loads((folder / "psa.json").read_text(encoding="utf-8"))
+    (folder / "psa.json").write_text(json.dumps({**info, setting: value}), encoding="utf-8")
+    tables = {p: p.read_bytes() for p in folder.glob("*.csv")}
+
+    code = run_sim(["uncertainty", str(folder)], monkeypatch)
+
+    assert code == 1
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert line == f"error: {folder / 'psa.json'}: {setting} = {value!r}: {rule}"
+    assert {p: p.read_bytes() for p in folder.glob("*.csv")} == tables

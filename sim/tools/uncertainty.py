@@ -71,11 +71,49 @@ def write_design(plan: psa.PsaPlan, folder: Path) -> None:
     outputs.atomic_write_json(folder / "psa.json", info)
 
 
+def read_design(folder: Path) -> dict[str, Any]:
+    """``psa.json`` of a PSA folder, each setting the analysis reads checked (``ValueError``
+    naming the file, the setting, its value and the rule: the file may have been edited)."""
+    path = Path(folder) / "psa.json"
+    info = json.loads(path.read_text(encoding="utf-8"))
+
+    def whole(v: Any, least: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+    rules = {
+        "config_sha256": (lambda v: isinstance(v, str) and len(v) == 64, "must be a SHA-256"),
+        "sets": (lambda v: whole(v, 1), "must be a whole number >= 1"),
+        "seed": (lambda v: whole(v, 0), "must be a whole number >= 0"),
+        "run_weeks": (lambda v: whole(v, 1), "must be a whole number >= 1"),
+        "headline_kpis": (
+            lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v),
+            "must be a list of KPI names",
+        ),
+        "wtp_gbp": (
+            lambda v: (
+                isinstance(v, dict)
+                and all(
+                    isinstance(g, list)
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in g)
+                    for g in v.values()
+                )
+            ),
+            "must map each outcome to a list of amounts",
+        ),
+    }
+    if not isinstance(info, dict):
+        raise ValueError(f"{path} is not the design of an uncertainty analysis")
+    for key, (ok, rule) in rules.items():
+        if key not in info or not ok(info[key]):
+            raise ValueError(f"{path}: {key} = {info.get(key)!r}: {rule}")
+    return info
+
+
 def summarise(folder: Path) -> tuple[PsaAnalysis, dict[str, Any]]:
     """Read the complete sets of a PSA folder and write every table; returns the analysis
     and ``uncertainty.json`` (sets used, problems, flags)."""
     folder = Path(folder)
-    info = json.loads((folder / "psa.json").read_text(encoding="utf-8"))
+    info = read_design(folder)
     sets = psa.collect_sets(folder, info["config_sha256"])
     if sets.kpis.empty or psa.CENTRAL_SET not in sets.manifests:
         raise ValueError(
@@ -137,9 +175,11 @@ def write_figures(folder: Path) -> None:
 
 def report(folder: Path, with_board_report: bool = True) -> int:
     """Summarise, print the headline, write the board report; last line: the folder."""
+    from sim.report.load import ReportError
+
     try:
         analysis, status = summarise(folder)
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     ranks = analysis.ranks
