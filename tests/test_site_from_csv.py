@@ -529,12 +529,16 @@ def test_existing_file_needs_force(conf):
 
 @pytest.mark.parametrize("name", ["north_durham", "hand_written"])
 def test_force_never_replaces_a_site_this_command_did_not_write(conf, name):
-    """The shipped site, or one a planner wrote by hand, is never overwritten."""
+    """The shipped site (refused by its name), or one a planner wrote by hand, is never
+    overwritten."""
     path = conf / "site" / f"{name}.yaml"
     text = NORTH_DURHAM.read_text() if name == "north_durham" else "# a planner's site\n"
     path.write_text(text)
     code, _, err, _ = convert(conf, "--force", name=name)
-    assert_one_line_error(code, err, path, "was not written by this command", "--name")
+    if name == "north_durham":
+        assert_one_line_error(code, err, "'north_durham' is the name of a shipped site", "--name")
+    else:
+        assert_one_line_error(code, err, path, "was not written by this command", "--name")
     assert path.read_text() == text
 
 
