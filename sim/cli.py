@@ -87,6 +87,7 @@ def check_output_folder(cfg: DictConfig, data: dict[str, Any] | None, sweep: boo
     from sim.experiments.run_folder import (
         check_folder_is_ours,
         check_sweep_folder_is_ours,
+        check_sweep_kind,
         config_fingerprint,
     )
 
@@ -97,6 +98,7 @@ def check_output_folder(cfg: DictConfig, data: dict[str, Any] | None, sweep: boo
         check_folder_is_ours(folder, key)
     else:
         check_sweep_folder_is_ours(folder, key)
+        check_sweep_kind(folder, key, psa=OmegaConf.select(cfg, "psa") is not None)
     try:
         outputs.check_writable_folder(folder)
     except OSError as err:

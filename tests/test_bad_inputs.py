@@ -963,6 +963,30 @@ HOSTILE = [
         user_folder("psa", {"psa.json": json.dumps({"config_sha256": "0" * 64})}),
     ),
     BadInput(
+        "uncertainty into a sweep's folder",
+        ("uncertainty", "psa=quick", "hydra.sweep.dir={tmp}/swept"),
+        "hydra.sweep.dir",
+        "'{tmp}/swept'",
+        "holds a sweep, not an uncertainty analysis, and is left as it is; give the analysis a "
+        "folder of its own, e.g. hydra.sweep.dir={tmp}/swept/uncertainty",
+        None,
+        user_folder(
+            "swept",
+            {"sweep.json": "{}", "baseline/manifest.json": '{"status": "interrupted"}'},
+        ),
+    ),
+    BadInput(
+        "sweep into an uncertainty analysis's folder",
+        ("-m", "scenario=baseline,rac_weekend", *TINY_RUN, "hydra.sweep.dir={tmp}/psa"),
+        "hydra.sweep.dir",
+        "'{tmp}/psa'",
+        "holds an uncertainty analysis (psa.json), not a sweep, and is left as it is",
+        None,
+        user_folder(
+            "psa", {"psa.json": "{}", "set_0/manifest.json": '{"status": "interrupted", "set": 0}'}
+        ),
+    ),
+    BadInput(
         "uncertainty into a folder of the user's files",
         ("uncertainty", "psa=quick", "hydra.sweep.dir={tmp}/mine"),
         "hydra.sweep.dir",

@@ -152,6 +152,39 @@ def check_sweep_folder_is_ours(folder: Path, key: str = "hydra.sweep.dir") -> No
     )
 
 
+def check_sweep_kind(folder: Path, key: str, psa: bool) -> None:
+    """Refuse (:class:`FolderRefused`) a sweep into an uncertainty analysis's folder, or an
+    analysis into a sweep's: each writes its own tables and board report over the other's.
+    (An analysis may go in a folder inside a sweep's, where the sweep's report reads it.)"""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    holds_psa = (folder / "psa.json").is_file()
+    if not psa and holds_psa:
+        raise FolderRefused(
+            key,
+            str(folder),
+            "holds an uncertainty analysis (psa.json), not a sweep, and is left as it is; "
+            f"choose another folder with {key}=...",
+        )
+    if psa and not holds_psa:
+        jobs = []
+        for entry in sorted(folder.iterdir()):
+            try:
+                manifest = read_manifest(entry) if entry.is_dir() else None
+            except ValueError:
+                continue
+            if manifest is not None and "set" not in manifest:  # a run, not a parameter set
+                jobs.append(entry.name)
+        if jobs or (folder / "sweep.json").is_file():
+            raise FolderRefused(
+                key,
+                str(folder),
+                "holds a sweep, not an uncertainty analysis, and is left as it is; give the "
+                f"analysis a folder of its own, e.g. {key}={folder / 'uncertainty'}",
+            )
+
+
 @contextlib.contextmanager
 def claim_folder(folder: Path, key: str = "hydra.run.dir") -> Iterator[None]:
     """Hold the folder's lock for the block; :class:`FolderRefused` at once if another run
