@@ -393,3 +393,30 @@ def test_re_making_a_psa_with_an_edited_design_stops_with_one_line(
     [line] = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert line == f"error: {folder / 'psa.json'}: {setting} = {value!r}: {rule}"
     assert {p: p.read_bytes() for p in folder.glob("*.csv")} == tables
+
+
+def test_a_set_that_fails_is_recorded_and_the_other_sets_run(tmp_path, monkeypatch, capsys):
+    real = psa.run_set
+
+    def second_fails(plan, number):
+        if number == 1:
+            raise ValueError("a bug")
+        return real(plan, number)
+
+    monkeypatch.setattr(psa, "run_set", second_fails)
+    folder = tmp_path / "psa"
+
+    run_sim([*TINY_PSA, "psa.sets=2", f"hydra.sweep.dir={folder}"], monkeypatch)
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"set 1: FAILED (ValueError('a bug')); see {folder / 'set_1' / 'error.txt'}" in err
+    assert "ValueError: a bug" in (folder / "set_1" / "error.txt").read_text(encoding="utf-8")
+    statuses = {
+        n: json.loads((folder / f"set_{n}" / "manifest.json").read_text())["status"]
+        for n in (0, 1, 2)
+    }
+    assert statuses == {0: "complete", 1: "failed", 2: "complete"}  # set 2 ran after set 1
+    status = json.loads((folder / "uncertainty.json").read_text(encoding="utf-8"))
+    assert status["sets_complete"] == 1
+    assert "1 of 2 drawn sets are not complete (re-run to resume)" in status["problems"]
