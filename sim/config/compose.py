@@ -388,6 +388,37 @@ def _plugin(value: Any) -> str | None:
     return "names code for Hydra to run; a configuration file may name only Hydra's plugins"
 
 
+#: Where a configuration file may put outputs: the working folder's outputs/ (``project_root``
+#: is its older name), never a folder of the file's choosing elsewhere on the disk.
+_OUTPUTS = ("${work_dir:}/outputs/", "${project_root:}/outputs/")
+
+
+def _in_outputs(value: Any) -> str | None:
+    ok = isinstance(value, str) and value.startswith(_OUTPUTS) and ".." not in value
+    if ok:
+        return None
+    return (
+        "a configuration file may put outputs only under the working folder's outputs/ "
+        "(${work_dir:}/outputs/...); type another folder on the command line if you mean it"
+    )
+
+
+def _subfolder(value: Any) -> str | None:
+    ok = isinstance(value, (str, int)) and not isinstance(value, bool)
+    ok = ok and "/" not in str(value) and ".." not in str(value)
+    return None if ok else "must name one folder inside the sweep folder (no '/' or '..')"
+
+
+def _no_address(value: Any) -> str | None:
+    if value is None:
+        return None
+    return (
+        "a configuration file may not choose the cluster that receives the jobs (they are "
+        "sent to it, and its results read back); type it on the command line or set "
+        "$DASK_SCHEDULER_ADDRESS"
+    )
+
+
 def _in_sweep_folder(value: Any) -> str | None:
     ok = isinstance(value, str) and value.startswith("${hydra.sweep.dir}/") and ".." not in value
     return None if ok else "must be a folder inside the sweep folder (${hydra.sweep.dir}/...)"
@@ -451,9 +482,9 @@ def _logging_settings(node: str) -> list[tuple[str, Callable[[Any], str | None]]
 #: in a file: a configuration file shared by another organisation is data. Settings typed on
 #: the command line are the user's own and are not checked.
 FILE_HYDRA_SETTINGS: list[tuple[str, Callable[[Any], str | None]]] = [
-    ("hydra.run.dir", _text),
-    ("hydra.sweep.dir", _text),
-    ("hydra.sweep.subdir", _text),
+    ("hydra.run.dir", _in_outputs),
+    ("hydra.sweep.dir", _in_outputs),
+    ("hydra.sweep.subdir", _subfolder),
     ("hydra.job.chdir", _flag),
     ("hydra.mode", _one_of("RUN", "MULTIRUN")),
     ("hydra.output_subdir", _null),
@@ -482,8 +513,8 @@ FILE_HYDRA_SETTINGS: list[tuple[str, Callable[[Any], str | None]]] = [
     ),
     *((f"hydra.launcher.{name}", _text) for name in ("partition", "account", "qos", "name")),
     ("hydra.launcher.submitit_folder", _in_sweep_folder),
-    ("hydra.launcher.address", lambda v: None if v is None else _text(v)),  # Dask's scheduler
-    ("hydra.launcher.ray.init.address", lambda v: None if v is None else _text(v)),
+    ("hydra.launcher.address", _no_address),  # Dask's scheduler
+    ("hydra.launcher.ray.init.address", _no_address),
     ("hydra.launcher.ray.init.include_dashboard", _flag),
     ("hydra.launcher.ray.remote.num_cpus", _number),
     ("hydra.launcher.ray.remote.num_gpus", _number),
