@@ -115,12 +115,55 @@ def check_output_folder(cfg: DictConfig, data: dict[str, Any] | None, sweep: boo
         psa.check_psa_folder(folder, psa.plan_from_data(data).fingerprint, key)
 
 
+#: Most jobs one sweep (or uncertainty analysis) may have. Hydra lists every job before the
+#: first starts, so a sweep over a range of a billion seeds (set in a file, or psa.sets) kept
+#: it busy, and its memory growing, for ever instead of stopping with a line.
+MAX_SWEEP_JOBS = 100_000
+
+
+def check_sweep_size(cfg: DictConfig, overrides: list[str]) -> None:
+    """Refuse a sweep of more than :data:`MAX_SWEEP_JOBS` jobs, counted from its parameters
+    (``hydra.sweeper.params``, from a file) and the sweeps typed on the command line."""
+    import math
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
+    from hydra.errors import HydraException
+
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    lines = [*(f"{k}={v}" for k, v in params.items()), *overrides]
+    try:
+        parsed = OverridesParser.create().parse_overrides(lines)
+    except HydraException:
+        return  # Hydra explains a malformed override itself
+    total = 1
+    for o in parsed:
+        value = o.value() if o.is_sweep_override() else None
+        if isinstance(value, RangeSweep):
+            start, stop, step = value.start, value.stop, value.step
+            n = math.ceil((stop - start) / step) if step and math.isfinite(stop - start) else 0
+        elif isinstance(value, ChoiceSweep):
+            n = len(value.list)
+        else:
+            continue
+        total *= max(n, 1)
+        if total > MAX_SWEEP_JOBS:
+            raise ConfigError(
+                o.key_or_group,
+                o.input_line.split("=", 1)[-1],
+                f"makes the sweep more than {MAX_SWEEP_JOBS:,} jobs ({total:,}); split it into "
+                "several sweeps",
+            )
+
+
 def preflight(argv: list[str]) -> int:
     """Compose the config for these overrides and validate it, and check the output folder;
     0 when the run may start, otherwise the error is printed and the exit code returned."""
     overrides = [a for a in argv if not a.startswith("-")]
     try:
         cfg, _, data = compose_validated(overrides)
+        if output_folder(cfg)[0] == "hydra.sweep.dir":  # a sweep file, or an analysis
+            check_sweep_size(cfg, overrides)
         check_output_folder(cfg, data)
     except ConfigError as err:
         report_config_error(err)
@@ -143,6 +186,7 @@ def preflight_multirun(argv: list[str]) -> int:
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     try:
         cfg = compose_config(fixed)
+        check_sweep_size(cfg, [o.input_line for o in parsed if o.is_sweep_override()])
         for o in parsed:
             if o.is_sweep_override() and "." not in o.key_or_group and o.key_or_group != "seed":
                 for value in o.sweep_string_iterator():

@@ -868,6 +868,32 @@ HOSTILE = [
         "must be a plain folder name",
     ),
     BadInput(
+        "site file sweeping a billion seeds",
+        (SITE, "site=evil_billion"),
+        "seed",
+        "range(0,1000000000)",
+        "makes the sweep more than 100,000 jobs (1,000,000,000); split it",
+        None,
+        global_site(
+            "evil_billion",
+            "  mode: MULTIRUN\n  sweeper:\n    params:\n      seed: range(0,1000000000)\n",
+        ),
+    ),
+    BadInput(
+        "multirun of 60,000 seeds times two options",
+        ("-m", "seed=range(0,60000)", "scenario=baseline,rac_weekend"),
+        "scenario",
+        "baseline,rac_weekend",
+        "makes the sweep more than 100,000 jobs (120,000)",
+    ),
+    BadInput(
+        "uncertainty analysis of a billion parameter sets",
+        ("uncertainty", "psa=quick", "psa.sets=1000000000"),
+        "psa.sets",
+        "1000000000",
+        "must be <= 100000",
+    ),
+    BadInput(
         "site file giving a cluster job shell commands",
         (SITE, "site=evil_setup"),
         "hydra.launcher.setup",
