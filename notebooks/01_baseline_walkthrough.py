@@ -1,10 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -30,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from sim import api
-from sim.core.statistics import t_interval
+from sim.core.statistics import NON_NEGATIVE, bounded_interval
 from sim.report.style import BASELINE_COLOUR, OKABE_ITO
 
 api.setup_display()
@@ -51,9 +53,10 @@ if m.get("git"):
 # %% [markdown]
 # ## Headline KPIs
 #
-# Mean over replications with the t-based confidence interval (`summary.csv`); `±%` is the
-# interval's half-width as a share of the mean. Headline KPIs are those the experiment design
-# marks (`experiment.headline_kpis`); the full table follows.
+# Mean over replications with its confidence interval (`summary.csv`; docs/experiments.md,
+# "How intervals are computed"); `±%` is the interval's half-width as a share of the mean.
+# Headline KPIs are those the experiment design marks (`experiment.headline_kpis`); the full
+# table follows.
 
 # %%
 summary = api.with_labels(run.summary)
@@ -87,9 +90,11 @@ DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def mean_ci(name: str) -> pd.DataFrame:
-    """Mean and CI over replications of one series, per index (hour of week or day)."""
+    """Mean and CI over replications of one series, per index (hour of week or day); counts,
+    so the interval never goes below zero (the same rule as the report's)."""
     s = run.series(name)
-    rows = [(i, *t_interval(g["value"].to_numpy(), level)) for i, g in s.groupby("index")]
+    values = s.groupby("index")["value"]
+    rows = [(i, *bounded_interval(g.to_numpy(), level, NON_NEGATIVE)) for i, g in values]
     return pd.DataFrame(rows, columns=["index", "mean", "ci_low", "ci_high"])
 
 

@@ -1,10 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -219,6 +221,10 @@ fig.suptitle("Cost-effectiveness plane (paired with the baseline)")
 fig.tight_layout()
 plt.show()
 
+# %% [markdown]
+# Cost per outcome avoided is a ratio of two uncertain quantities: its interval is Fieller's,
+# empty when the outcomes avoided cannot be told from zero (docs/experiments.md).
+
 # %%
 print("Net cost and cost per outcome avoided (£ a year, 2024/25 prices)")
 print(
@@ -228,7 +234,11 @@ print(
             "investment_annual_gbp",
             "net_cost_annual_gbp",
             "cost_per_ae_attendance_avoided_gbp",
+            "cost_per_ae_ci_low",
+            "cost_per_ae_ci_high",
             "cost_per_admission_avoided_gbp",
+            "cost_per_admission_ci_low",
+            "cost_per_admission_ci_high",
             "rank_by_ae",
             "rank_by_admissions",
         ]

@@ -412,6 +412,7 @@ COMMANDS = {
     "validate": ("sim.tools.validate", "verification and validation suite"),
     "warmup": ("sim.tools.warmup", "how long the warm-up must be (MSER-5)"),
     "site-from-csv": ("sim.tools.site_from_csv", "a site from NHS Digital registration files"),
+    "app": ("sim.app", "the web app: choose options, run them, read and download the results"),
     "init": ("sim.tools.workspace", "a working folder for your own sites, options and outputs"),
     "uncertainty": (
         "sim.tools.uncertainty",

@@ -29,6 +29,9 @@ LAYERS = {
     "cli": 3,
     "api": 3,
     "__main__": 3,
+    # the web app drives the command line (its preflight, its commands) and reads with the
+    # report's loaders, so it sits above both
+    "app": 4,
 }
 #: The model: pure, no Hydra, no files.
 MODEL_PARTS = ("core", "booking", "services")

@@ -1,5 +1,6 @@
-"""Experiments: t-based confidence intervals, and results that depend only on the seed (not on
-the number of worker processes, nor on having run before)."""
+"""Experiments: confidence intervals over replications (t-based, on a log or logit scale for
+quantities with a range: docs/experiments.md), and results that depend only on the seed (not
+on the number of worker processes, nor on having run before)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SEED, configure, small_site
-from scipy import stats
+from scipy import special, stats
 
 from sim.config.schema import Experiment
 from sim.core.kpis import KPI_DEFINITIONS
+from sim.core.statistics import bounds_for_unit, t_interval
 from sim.experiments.replications import (
     kpi_table,
     ledger_table,
     run_experiment,
     summarise,
-    t_interval,
 )
 
 KNOWN = np.array([12.1, 9.8, 11.4, 10.7, 13.0, 10.2, 11.9])
@@ -64,8 +65,24 @@ def test_summarise_on_a_hand_made_table():
     assert s.loc[known, "n"] == 3 and s.loc["extra.measure", "n"] == 2
     assert s.loc["extra.measure", "mean"] == pytest.approx(6.0)
     assert s.loc[known, "unit"] == KPI_DEFINITIONS[known].unit
-    ref = stats.t.interval(0.95, df=2, loc=3.0, scale=stats.sem([1.0, 2.0, 6.0]))
+    # appointments per 1,000 a week cannot be negative: the t-interval on the log scale
+    assert KPI_DEFINITIONS[known].unit.startswith("appointments")
+    half = stats.t.ppf(0.975, 2) * stats.sem([1.0, 2.0, 6.0])
+    ref = (3.0 * np.exp(-half / 3.0), 3.0 * np.exp(half / 3.0))
     assert (s.loc[known, "ci_low"], s.loc[known, "ci_high"]) == pytest.approx(ref)
+
+
+def _reference_interval(v: np.ndarray, unit: str) -> tuple[float, float]:
+    """docs/experiments.md's rule, written out independently: logit scale for shares, log
+    scale for everything else (all non-negative), zero width when every value is equal."""
+    m = v.mean()
+    if v.std() == 0:
+        return (m, m)
+    half = stats.t.ppf(0.975, len(v) - 1) * stats.sem(v)
+    if unit.startswith("share"):
+        z, dz = special.logit(m), half / (m * (1 - m))
+        return (special.expit(z - dz), special.expit(z + dz))
+    return (m * np.exp(-half / m), m * np.exp(half / m))
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,9 +130,17 @@ def test_summary_of_an_experiment(serial_results):
         v = v[np.isfinite(v)]
         assert summary.loc[kpi, "n"] == len(v)
         if len(v) >= 2:
-            if v.std() == 0:  # identical replications: a zero-width interval (scipy gives NaN)
-                ref = (v[0], v[0])
-            else:
-                ref = stats.t.interval(0.95, df=len(v) - 1, loc=v.mean(), scale=stats.sem(v))
+            ref = _reference_interval(v, KPI_DEFINITIONS[kpi].unit)
             got = (summary.loc[kpi, "ci_low"], summary.loc[kpi, "ci_high"])
             assert got == pytest.approx(ref, rel=1e-9, abs=1e-12)
+
+
+def test_every_kpi_lies_in_the_range_its_unit_gives(serial_results):
+    """The intervals rely on this rule (sim.core.statistics.bounds_for_unit): a KPI that could
+    go negative, or a share above 1, needs a rule of its own before it is reported."""
+    _, results = serial_results
+    table = kpi_table(results).dropna(subset=["value"])
+    assert set(table.kpi) <= set(KPI_DEFINITIONS)
+    for kpi, values in table.groupby("kpi")["value"]:
+        low, high = bounds_for_unit(KPI_DEFINITIONS[kpi].unit)
+        assert values.min() >= low and values.max() <= high, kpi

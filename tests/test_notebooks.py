@@ -1,10 +1,11 @@
-"""The analyst notebooks (notebooks/*.py, jupytext py:percent) run end to end on fresh outputs.
+"""The analyst notebooks (notebooks/*.ipynb, paired with jupytext py:percent scripts) run end to
+end on fresh outputs, are stored without outputs, and open in JupyterLab.
 
 Inputs are made here with the quick experiment (a 2 x 2-week run, a 2-scenario sweep and
 ``sim.tools.validate --quick``), all written under ``tmp_path``; the notebooks find them through
 ``SIM_RUN_DIR``, ``SIM_SWEEP_DIR`` and ``SIM_VALIDATION_DIR``. Each notebook is converted
-with jupytext and executed with nbclient; executed copies are written (atomically) to
-``outputs/notebooks/<name>.ipynb``, never into ``notebooks/``.
+executed with nbclient as stored (the .ipynb an analyst opens); executed copies are written
+(atomically) to ``outputs/notebooks/<name>.ipynb``, never into ``notebooks/``.
 
 Kernel: nbclient runs the kernel named ``python3``. So that this is the interpreter running
 the tests (not whatever a user-level ``python3`` kernelspec points at), the fixture writes a
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,8 +34,6 @@ pytest.importorskip("ipykernel")
 
 from sim.experiments import results as nd  # noqa: E402
 from sim.experiments.outputs import atomic_write_text  # noqa: E402
-
-pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -89,7 +89,7 @@ def _last_line(proc: subprocess.Popen, what: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
+def inputs(tmp_path_factory):  # slow: used by slow tests only
     """A quick run, a 2-scenario sweep and a quick validation, made in parallel."""
     tmp = tmp_path_factory.mktemp("nb_inputs")
     runs_before = set(nd.RUNS_ROOT.iterdir()) if nd.RUNS_ROOT.is_dir() else set()
@@ -155,7 +155,7 @@ def kernel_env(tmp_path_factory):
 
 
 def _execute(name: str, env: dict[str, str], workdir: Path) -> tuple[object, float]:
-    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -198,6 +198,7 @@ def _outputs_text(nb) -> tuple[str, int, list[str]]:
     return "\n".join(text), figures, errors
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_notebook_runs(name, inputs, kernel_env):
     env = {
@@ -276,5 +277,100 @@ def test_newest_complete_folder_is_chosen(tmp_path, monkeypatch):
     assert nd.find_run_dir().name == "c"  # an explicit folder is used as given
 
 
-def test_executed_copies_are_not_written_into_notebooks():
-    assert not list(NOTEBOOKS.glob("*.ipynb")), "executed notebooks belong in outputs/notebooks"
+def test_every_notebook_is_a_stored_pair_without_outputs():
+    """notebooks/ holds each notebook twice, in step: the .ipynb JupyterLab opens, stored
+    without outputs (executed copies go to outputs/notebooks/), and the py:percent script."""
+    from jupytext.compare import compare_notebooks
+
+    scripts = sorted(p.stem for p in NOTEBOOKS.glob("*.py"))
+    assert scripts == sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(EXPECTED)
+    for name in scripts:
+        stored = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        nbformat.validate(stored)
+        assert stored.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+        assert stored.metadata["kernelspec"]["name"] == "python3"
+        for cell in stored.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, name
+        compare_notebooks(jupytext.read(NOTEBOOKS / f"{name}.py"), stored, fmt="py:percent")
+
+
+def test_the_notebooks_extra_installs_jupyterlab_and_jupytext():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    names = {re.split(r"[<>=\[ ]", d)[0].lower() for d in extras["notebooks"]}
+    assert {"jupyterlab", "jupytext", "ipykernel"} <= names
+    readme = (NOTEBOOKS / "README.md").read_text(encoding="utf-8")
+    assert '-e ".[notebooks]"' in readme and "jupyter lab notebooks/" in readme
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_jupyterlab_opens_the_notebooks(tmp_path):
+    """`jupyter lab` as notebooks/README.md starts it: the server lists and opens every
+    notebook, the paired script opens as a notebook too (jupytext), and, where Chromium is
+    installed, JupyterLab shows the notebook in a real browser."""
+    import urllib.request
+
+    pytest.importorskip("jupyterlab")
+    port, token = _free_port(), "test-token"
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyter", "lab", "notebooks/", "--no-browser",
+            f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+            *(["--allow-root"] if os.geteuid() == 0 else []),  # CI runs as root
+        ],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def get(path: str) -> bytes:
+        sep = "&" if "?" in path else "?"
+        url = f"http://127.0.0.1:{port}{path}{sep}token={token}"
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.read()
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                get("/api/status")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "no server"
+                time.sleep(0.5)
+        assert b"JupyterLab" in get("/lab")
+        listed = {c["name"] for c in json.loads(get("/api/contents"))["content"]}  # notebooks/
+        for name in EXPECTED:
+            assert f"{name}.ipynb" in listed
+            nb = json.loads(get(f"/api/contents/{name}.ipynb"))
+            assert nb["type"] == "notebook" and len(nb["content"]["cells"]) > 5
+            paired = json.loads(get(f"/api/contents/{name}.py?type=notebook"))
+            assert paired["type"] == "notebook"  # jupytext's contents manager at work
+        if shutil.which("chromium"):
+            from browser import Browser
+
+            with Browser() as b:
+                b.go(
+                    f"http://127.0.0.1:{port}/lab/tree/01_baseline_walkthrough.ipynb?token={token}"
+                )
+                b.wait_for("01 Baseline walkthrough", "Headline KPIs", timeout=120)
+                b.screenshot(tmp_path / "lab.png")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

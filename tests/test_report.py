@@ -15,9 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import paper_files
 import pytest
 import yaml
+from docx.oxml.ns import qn
 
 import sim.config.locations
 from sim.core.timeseries import LEAD_DAYS_LAST
@@ -73,7 +76,7 @@ def reported(tmp_path_factory):
 def test_report_files_written_and_last_line_is_html(reported):
     out_dir, rep = reported
     assert rep.stdout.strip().splitlines()[-1] == str(out_dir / "report.html")
-    for name in ("report.html", "report.md", "report.pdf"):
+    for name in ("report.html", "report.md", "report.pdf", "report.docx"):
         assert (out_dir / name).stat().st_size > 1000, name
     assert (out_dir / "report.pdf").read_bytes().startswith(b"%PDF")
 
@@ -97,7 +100,12 @@ def test_html_is_self_contained_and_complete(reported):
     md = (out_dir / "report.md").read_text(encoding="utf-8")
     for item in items:
         assert f"#### {md_text(item.heading, paragraph=False)}" in md
-    for heading in ("Executive summary", "Equity by practice", "Provenance", "Assumptions"):
+    for heading in (
+        "Summary",
+        "Equity by practice",
+        "Appendix G: provenance",
+        "Appendix F: assumptions and sources",
+    ):
         assert heading in html and heading in md
 
 
@@ -175,7 +183,7 @@ def test_validation_section_says_plainly_when_there_is_none(reported, tmp_path):
     out_dir, _ = reported
     text = _text(validation_blocks(load_folder(out_dir, validation_root=tmp_path / "none")))
     assert "No complete python -m sim validate output was found" in text
-    assert f"python -m sim report {out_dir}" in text
+    assert f"python -m sim report outputs/runs/{out_dir.name}" in text
     # what the run proves on its own is there whatever
     assert "ended in exactly one terminal state, in every replication" in text
     assert re.search(r"Calibration: \d+ of \d+ published targets within tolerance", text)
@@ -190,11 +198,11 @@ def test_validation_section_takes_the_newest_complete_and_compares_commits(repor
     data = load_folder(out_dir, validation_root=tmp_path)
     assert data.validation_folder == newest
     text = _text(validation_blocks(data))
-    assert f"1 of 2 checks passed in {newest}" in text
+    assert f"1 of 2 checks passed in {newest.name}" in text  # never a local path
     assert f"same git commit as this run ({commit})" in text
     other = _validation_folder(tmp_path, "newer_other_code", "f" * 40, "complete", age=50)
     text = _text(validation_blocks(load_folder(out_dir, validation_root=tmp_path)))
-    assert f"in {other}" in text and f"NOT this run's {commit}" in text
+    assert f"in {other.name}" in text and f"NOT this run's {commit}" in text
 
 
 def test_an_unbalanced_ledger_is_reported(reported):
@@ -293,3 +301,107 @@ def test_assumption_tables_carry_sources_and_the_runs_values(reported):
     nurse = capacity.loc["site.practice_capacity.nurse.fte_per_1000"]
     assert nurse[run_column] == nurse["value"]  # as documented, no mark
     assert all(not set(r) <= set("-:| ") for r in capacity.index)  # no Markdown rule rows
+
+
+# ------------------------------------------------------------------ the paper's files read back
+
+
+def _headings(out_dir: Path) -> list[str]:
+    from sim.report.build import build_blocks
+
+    data = load_folder(out_dir)
+    return [b.text for b in build_blocks(data, []) if b.kind in ("h1", "h2", "h3", "h4")]
+
+
+def test_pdf_pages_are_a4_with_embedded_truetype_fonts(reported):
+    out_dir, _ = reported
+    pdf = out_dir / "report.pdf"
+    sizes = paper_files.page_sizes(pdf)
+    assert len(sizes) == paper_files.page_count(pdf) > 5
+    for w, h in sizes:
+        assert sorted((w, h)) == pytest.approx(sorted(paper_files.A4_POINTS), abs=0.5)
+    fonts = paper_files.fonts(pdf)
+    assert fonts
+    for font in fonts:
+        assert font["type"] == "TrueType" and font["emb"] == "yes", font
+
+
+def test_the_first_page_is_the_summary(reported):
+    out_dir, _ = reported
+    first = paper_files.page_texts(out_dir / "report.pdf")[0]
+    flat = " ".join(first.split())
+    for part in ("The question", "The option", "What the numbers show", "How sure we are"):
+        assert part in flat, part
+    assert "NOT FOR DECISIONS" in flat  # 2 replications of 2 weeks
+    assert "Evidence" not in flat
+
+
+def test_no_page_ends_with_a_heading(reported):
+    out_dir, _ = reported
+    headings = [" ".join(h.split()) for h in _headings(out_dir)]
+    for number, text in enumerate(paper_files.page_texts(out_dir / "report.pdf"), start=1):
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        body = [ln for ln in lines if not re.search(r"Page \d+$", ln)]  # the footer
+        tail = " ".join(" ".join(body[-3:]).split())
+        for h in headings:
+            assert not tail.endswith(h), (number, h)
+
+
+def test_word_document_is_styled_editable_and_a4(reported):
+    docx = pytest.importorskip("docx")
+    out_dir, _ = reported
+    doc = docx.Document(out_dir / "report.docx")
+    styles = [p.style.name for p in doc.paragraphs if p.text.strip()]
+    assert styles[0] == "Title"
+    assert {"Heading 1", "Heading 2", "Heading 3", "Caption"} <= set(styles)
+    first_page = " ".join(paper_files.docx_paragraphs_before_first_page_break(doc))
+    for part in ("The question", "What the numbers show", "How sure we are", "NOT FOR DECISIONS"):
+        assert part in first_page, part
+    assert "Evidence" not in first_page
+    headed = 0
+    for table in doc.tables:
+        assert table.style.name == "Light Grid Accent 1"
+        header = table.rows[0]._tr.trPr
+        headed += header is not None and header.find(qn("w:tblHeader")) is not None
+    assert headed == len(doc.tables) >= 10  # every table repeats its header row
+    assert len(doc.inline_shapes) >= 5  # the figures
+    for section in doc.sections:
+        size = sorted((section.page_width.cm, section.page_height.cm))
+        assert size == pytest.approx([21.0, 29.7], abs=0.05)
+
+
+def test_no_local_path_in_any_format(reported):
+    docx = pytest.importorskip("docx")
+    out_dir, _ = reported
+    texts = {
+        "html": (out_dir / "report.html").read_text(encoding="utf-8"),
+        "md": (out_dir / "report.md").read_text(encoding="utf-8"),
+        "docx": paper_files.docx_text(docx.Document(out_dir / "report.docx")),
+        "pdf": "\n".join(paper_files.page_texts(out_dir / "report.pdf")),
+    }
+    root = str(sim.config.locations.PROJECT_ROOT)
+    for name, text in texts.items():
+        assert root not in text, name
+        assert not re.search(r"(?<![\w.])/(?:tmp|home|root|Users|work)/", text), name
+        assert f"outputs/runs/{out_dir.name}" in " ".join(text.split()), name
+
+
+@pytest.mark.slow
+def test_every_pdf_page_renders(reported, tmp_path):
+    """pdftoppm draws every page as a reader's viewer would; each has ink, and the first
+    carries the red banner of results not fit for a board."""
+    from PIL import Image
+
+    out_dir, _ = reported
+    pdf = out_dir / "report.pdf"
+    paper_files.run(paper_files.need("pdftoppm"), "-r", "40", "-png", str(pdf), str(tmp_path / "p"))
+    pages = sorted(tmp_path.glob("p-*.png"))
+    assert len(pages) == paper_files.page_count(pdf)
+    for page in pages:
+        with Image.open(page) as im:
+            grey = im.convert("L")
+            assert grey.getextrema()[0] < 128, page.name  # something is printed on it
+    with Image.open(pages[0]) as im:
+        rgb = np.asarray(im.convert("RGB")).astype(int)
+    red = (rgb[..., 0] > 150) & (rgb[..., 1] < 60) & (rgb[..., 2] < 70)
+    assert red.mean() > 0.02  # the banner

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import matplotlib.text
 import pandas as pd
+import paper_files
 import pytest
 from matplotlib.colors import to_hex
 
@@ -22,7 +23,7 @@ from sim.config.catalogue import option_title
 from sim.experiments.comparison import COMPARISON_COLUMNS
 from sim.experiments.run_folder import RUN_FILES
 from sim.report import load_folder
-from sim.report.build import executive_summary
+from sim.report.build import headline_blocks, ranking_blocks
 from sim.report.figures import FIGURE_KEYS, all_figures, close_all, option_gid
 from sim.report.style import option_style
 
@@ -172,7 +173,7 @@ def test_the_sweep_writes_its_board_report(finished):
     folder, done = finished
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"Board report: {folder / 'report.html'}" in done.stdout
-    for name in ("report.html", "report.md", "report.pdf"):
+    for name in ("report.html", "report.md", "report.pdf", "report.docx"):
         assert (folder / name).stat().st_size > 1000, name
     assert (folder / "report.pdf").read_bytes().startswith(b"%PDF")
     assert not (folder / "report_error.txt").exists()
@@ -199,31 +200,83 @@ def test_sweep_report_has_every_figure_of_the_brief(finished):
     assert "Where unmet demand goes: flow diagram" in html
 
 
-def test_executive_summary_has_every_option_with_intervals_and_paired_differences(finished):
+def test_ranking_and_headline_tables_have_every_option_with_intervals(finished):
     folder, _ = finished
     data = load_folder(folder)
-    tables = {b.text: b.table for b in executive_summary(data) if b.kind == "table"}
-    ranked = tables["Options ranked by cost per A&E attendance avoided"].set_index("job")
-    assert set(ranked.index) == {"baseline", *OPTIONS}
+    tables = {b.text: b.table for b in ranking_blocks(data) if b.kind == "table"}
+    ranked = tables["Options ranked (ranking.csv)"].set_index("option")
+    assert set(ranked.index) == {option_title(o) for o in OPTIONS}
     ci_cols = [c for c in ranked.columns if "CI" in c]
-    assert len(ci_cols) == 3  # total cost, A&E attendances avoided, admissions avoided
+    assert len(ci_cols) == 5  # net cost, attendances and admissions avoided, and £ per each
     for option in OPTIONS:
-        assert ranked.loc[option, "option"] == option_title(option)
+        row = ranked.loc[option_title(option)]
         for col in ci_cols:
-            assert re.fullmatch(r"-?[\d,.]+ \(-?[\d,.]+ to -?[\d,.]+\)", ranked.loc[option, col])
-        assert ranked.loc[option, "investment £/yr"] != "-"
-    diffs = tables["Headline KPIs: paired differences against the baseline (comparison.csv)"]
+            assert re.fullmatch(
+                r"-?£?-?[\d,.]+ \((?:-?£?-?[\d,.]+ to -?£?-?[\d,.]+|interval not estimable)\)"
+                r"|avoids none on average",
+                row[col],
+            ), (col, row[col])
+        assert row["investment £ a year"].startswith("£")
+        assert row["can the runs tell it apart?"]
     headline = data.headline
-    assert len(diffs) == len(OPTIONS) * len(headline)
-    for option in OPTIONS:
-        rows = diffs[diffs.option == option_title(option)]
-        assert len(rows) == len(headline)
-        assert rows["difference 95% CI"].str.contains(" to ").all()
+    per_kpi = [b.table for b in headline_blocks(data) if b.kind == "table"]
+    assert len(per_kpi) == len(headline)
+    for table in per_kpi:
+        assert set(table.option) == {option_title(o) for o in OPTIONS}
+        assert table["difference 95% CI"].str.contains(" to ").all()
     html = (folder / "report.html").read_text(encoding="utf-8")
     for option in OPTIONS:
         assert option_title(option).replace("&", "&amp;") in html
     # the failed combination is named among the sweep's problems
     assert "invalid_config" in html
+
+
+def test_ranking_csv_gives_every_cost_per_outcome_an_interval_or_none(finished):
+    folder, _ = finished
+    ranking = pd.read_csv(folder / "ranking.csv")
+    for outcome, per, lo, hi in (
+        ("ae_avoided_ci_low", "cost_per_ae_attendance_avoided_gbp", "cost_per_ae_ci_low",
+         "cost_per_ae_ci_high"),
+        ("admissions_avoided_ci_low", "cost_per_admission_avoided_gbp",
+         "cost_per_admission_ci_low", "cost_per_admission_ci_high"),
+    ):  # fmt: skip
+        for r in ranking.itertuples():
+            estimable = getattr(r, outcome) > 0  # outcomes avoided told from zero
+            bounds = (getattr(r, lo), getattr(r, hi))
+            if estimable and getattr(r, per) > 0:
+                assert bounds[0] <= getattr(r, per) <= bounds[1], r.option
+            else:
+                assert pd.isna(bounds[0]) and pd.isna(bounds[1]), r.option
+
+
+def test_the_sweep_paper_files_read_back(finished):
+    """Word and PDF as a board member receives them: A4, fonts embedded, summary first,
+    every option named in full, no local path although the sweep ran in a temporary folder."""
+    import docx
+
+    folder, _ = finished
+    pdf = folder / "report.pdf"
+    for w, h in paper_files.page_sizes(pdf):
+        assert sorted((w, h)) == pytest.approx(sorted(paper_files.A4_POINTS), abs=0.5)
+    assert all(f["type"] == "TrueType" and f["emb"] == "yes" for f in paper_files.fonts(pdf))
+    pages = paper_files.page_texts(pdf)
+    first = " ".join(pages[0].split())
+    for part in ("The question", "The options", "What the numbers support", "How sure we are"):
+        assert part in first, part
+    assert "NOT FOR DECISIONS" in first
+    document = docx.Document(folder / "report.docx")
+    texts = {
+        "pdf": " ".join(" ".join(pages).split()),
+        "docx": " ".join(paper_files.docx_text(document).split()),
+        "html": (folder / "report.html").read_text(encoding="utf-8").replace("&amp;", "&"),
+        "md": (folder / "report.md").read_text(encoding="utf-8"),
+    }
+    for name, text in texts.items():
+        assert str(folder) not in text and str(folder.parent) not in text, name
+        for option in OPTIONS:  # in full (quotations from docs/model.md may end in "[...]")
+            assert option_title(option) in text, (name, option)
+    # the sweep's command named the temporary folder; the paper shows its name only
+    assert f"hydra.sweep.dir={folder.name}" in texts["html"]
 
 
 def test_every_option_has_the_same_colour_in_every_figure(finished):
@@ -272,7 +325,7 @@ def test_every_figure_has_a_title_with_units_and_labelled_intervals(finished):
 def test_sweep_report_shows_equity_for_every_option(finished):
     folder, _ = finished
     md = (folder / "report.md").read_text(encoding="utf-8")
-    section = md[md.index("\n## Equity\n") : md.index("\n## Assumptions")]
+    section = md[md.index("\n## Appendix E: equity\n") : md.index("\n## Appendix F")]
     assert "Every option against the baseline" in section
     assert "Spread between practices" in section
     for option in ("baseline", *OPTIONS):

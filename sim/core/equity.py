@@ -131,8 +131,9 @@ def split_key(key: str) -> tuple[str, str, str]:
 
 
 def equity_table(results, level: float) -> pd.DataFrame:
-    """``group, level, measure, mean, ci_low, ci_high, n`` over replications (t intervals)."""
-    from sim.core.statistics import t_interval
+    """``group, level, measure, mean, ci_low, ci_high, n`` over replications; each interval
+    stays within the measure's range (:func:`sim.core.statistics.bounded_interval`)."""
+    from sim.core.statistics import bounded_interval, bounds_for_unit
 
     keys: list[str] = []
     for r in results:
@@ -140,8 +141,10 @@ def equity_table(results, level: float) -> pd.DataFrame:
     rows = []
     for key in keys:
         vals = np.array([r.equity.get(key, np.nan) for r in results], dtype=float)
-        mean, lo, hi = t_interval(vals, level)
-        rows.append((*split_key(key), mean, lo, hi, int(np.isfinite(vals).sum())))
+        group, level_name, measure = split_key(key)
+        unit = MEASURES[measure][0] if measure in MEASURES else ""
+        mean, lo, hi = bounded_interval(vals, level, bounds_for_unit(unit))
+        rows.append((group, level_name, measure, mean, lo, hi, int(np.isfinite(vals).sum())))
     return pd.DataFrame(rows, columns=EQUITY_COLUMNS)
 
 

@@ -2,7 +2,8 @@
 
 Replication ``r`` of both runs used the same random streams (common random numbers), so the
 difference ``option_r - baseline_r`` removes the noise the two share. The CI of the mean
-difference is t-based over replications; the probability the option is better is the
+difference is t-based over replications (for a share, kept within [-1, 1]:
+:func:`sim.core.statistics.bounded_interval`); the probability the option is better is the
 t-approximation P(true mean difference lies in the better direction).
 """
 
@@ -22,6 +23,13 @@ from sim.config import safe_yaml
 from sim.config.scenarios import DEMAND_SETTINGS, POPULATION_SETTINGS, apply_options
 from sim.config.schema import ConfigError, ScenarioOption, from_dict
 from sim.core.kpis import KPI_DEFINITIONS
+from sim.core.statistics import (
+    RatioInterval,
+    bounded_interval,
+    bounds_for_unit,
+    difference_bounds,
+    ratio_interval,
+)
 
 COMPARISON_COLUMNS = [
     "kpi",
@@ -55,18 +63,15 @@ def paired_comparison(baseline: pd.DataFrame, option: pd.DataFrame, level: float
         pair = pd.DataFrame({"b": b[kpi], "o": o[kpi]}).dropna()
         diff = (pair["o"] - pair["b"]).to_numpy(dtype=float)
         n = diff.size
-        mean = float(diff.mean()) if n else float("nan")
-        if n >= 2:
-            se = float(diff.std(ddof=1) / np.sqrt(n))
-            half = float(stats.t.ppf(0.5 + level / 2, n - 1) * se)
-            lo, hi = mean - half, mean + half
-        else:
-            se, lo, hi = float("nan"), float("nan"), float("nan")
         definition = KPI_DEFINITIONS.get(kpi)
+        unit = definition.unit if definition else ""
+        bounds = difference_bounds(bounds_for_unit(unit))
+        mean, lo, hi = bounded_interval(diff, level, bounds)
+        se = float(diff.std(ddof=1) / np.sqrt(n)) if n >= 2 else float("nan")
         rows.append(
             (
                 kpi,
-                definition.unit if definition else "",
+                unit,
                 float(pair["b"].mean()) if n else float("nan"),
                 float(pair["o"].mean()) if n else float("nan"),
                 mean,
@@ -88,6 +93,28 @@ def probability_better(mean: float, se: float, n: int, better: str | None) -> fl
     if se == 0:
         return 1.0 if sign * mean > 0 else 0.0 if sign * mean < 0 else 0.5
     return float(stats.t.cdf(sign * mean / se, n - 1))
+
+
+def paired_ratio(
+    baseline: pd.DataFrame,
+    option: pd.DataFrame,
+    numerator: str,
+    denominator: str,
+    level: float,
+    denominator_scale: float = 1.0,
+) -> RatioInterval:
+    """Ratio of two paired differences, replication by replication, with Fieller's interval:
+    ``(option - baseline)`` of ``numerator`` over ``denominator_scale x (option - baseline)``
+    of ``denominator`` (for example the extra cost a year over the attendances avoided a year,
+    ``denominator_scale = -52.18`` turning a weekly increase into a yearly reduction)."""
+    b = baseline.pivot(index="replication", columns="kpi", values="value")
+    o = option.pivot(index="replication", columns="kpi", values="value")
+    if numerator not in b or numerator not in o or denominator not in b or denominator not in o:
+        nan = float("nan")
+        return RatioInterval(nan, nan, nan, False)
+    num = (o[numerator] - b[numerator]).to_numpy(dtype=float)
+    den = denominator_scale * (o[denominator] - b[denominator]).to_numpy(dtype=float)
+    return ratio_interval(num, den, level)
 
 
 #: Experiment design two runs must share for replication r of one to pair with r of the other.

@@ -16,7 +16,7 @@ import pandas as pd
 from sim.config.schema import Calibration, Experiment, ModelConfig
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.replication import ReplicationResult, run_replication
-from sim.core.statistics import t_interval
+from sim.core.statistics import NON_NEGATIVE, bounded_interval, bounds_for_unit
 from sim.experiments.interrupts import exit_with_parent
 
 
@@ -128,15 +128,16 @@ def kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
 
 
 def summarise(kpis: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Summary with columns ``kpi, unit, mean, ci_low, ci_high, n`` in registry order."""
+    """Summary with columns ``kpi, unit, mean, ci_low, ci_high, n`` in registry order; each
+    interval stays within the KPI's range (:func:`sim.core.statistics.bounded_interval`)."""
     rows = []
     order = list(KPI_DEFINITIONS) + sorted(set(kpis["kpi"]) - set(KPI_DEFINITIONS))
     for kpi in order:
         vals = kpis.loc[kpis["kpi"] == kpi, "value"].to_numpy()
         if vals.size == 0:
             continue
-        mean, lo, hi = t_interval(vals, level)
         unit = KPI_DEFINITIONS[kpi].unit if kpi in KPI_DEFINITIONS else ""
+        mean, lo, hi = bounded_interval(vals, level, bounds_for_unit(unit))
         rows.append((kpi, unit, mean, lo, hi, int(np.isfinite(vals).sum())))
     return pd.DataFrame(rows, columns=["kpi", "unit", "mean", "ci_low", "ci_high", "n"])
 
@@ -149,13 +150,14 @@ def ledger_table(results: list[ReplicationResult]) -> pd.DataFrame:
 def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
     """Flow matrix: ``origin, destination, per_week_mean, ci_low, ci_high, n``.
 
-    A transition absent from a replication counts as zero there.
+    A transition absent from a replication counts as zero there. Flows are counts, so their
+    intervals never go below zero.
     """
     pairs = sorted({pair for r in results for pair in r.flows})
     rows = []
     for origin, dest in pairs:
         vals = np.array([r.flows.get((origin, dest), 0.0) for r in results])
-        mean, lo, hi = t_interval(vals, level)
+        mean, lo, hi = bounded_interval(vals, level, NON_NEGATIVE)
         rows.append((origin, dest, mean, lo, hi, len(vals)))
     return pd.DataFrame(
         rows, columns=["origin", "destination", "per_week_mean", "ci_low", "ci_high", "n"]

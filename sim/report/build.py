@@ -1,16 +1,19 @@
-"""Assemble the report as a list of blocks, then render it as HTML, Markdown and PDF."""
+"""Assemble the board paper as a list of blocks, then render it as HTML, Markdown, Word and
+PDF.
+
+The paper (docs/report.md): a one-page summary (:mod:`sim.report.summary`), the evidence
+(ranking, figures, how sure we are), then appendices for the analyst (every headline measure,
+flows, calibration, validation, equity, assumptions, provenance, STRESS-DES).
+"""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
-import math
 import re
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pandas as pd
 
@@ -19,184 +22,190 @@ from sim.core.equity import GROUPS, MEASURES
 from sim.core.ledger import TERMINAL_STATES
 from sim.experiments import outputs
 from sim.report import model_doc, uncertainty
-from sim.report.figures import NODE_NAMES, ReportFigure, all_figures, close_all, label, unit
+from sim.report.document import (
+    Block,
+    ci,
+    fmt,
+    fmt_change,
+    plus_minus,
+    scrub_paths,
+    shown_path,
+)
+from sim.report.figures import (
+    NODE_NAMES,
+    ReportFigure,
+    all_figures,
+    close_all,
+    label,
+    summary_png,
+    unit,
+)
 from sim.report.load import ReportData, RunData
 from sim.report.stress import MODEL_DOC, SECTIONS, stress_items
 from sim.report.style import PLAIN_TEXT
+from sim.report.summary import (
+    fitness,
+    level_text,
+    ranking_table,
+    reliability_note,
+    summary_blocks,
+)
 
 MODEL_DOC_LINK = "docs/model.md#assumptions-and-sources"
-
-
-@dataclass
-class Block:
-    kind: str  # "h1", "h2", "h3", "p", "table", "figure"
-    text: str = ""
-    table: pd.DataFrame | None = None
-    figure: ReportFigure | None = None
-
-
-def fmt(x: Any) -> str:
-    if isinstance(x, bool) or x is None:
-        return "-" if x is None else ("yes" if x else "NO")
-    if isinstance(x, int | float):
-        if isinstance(x, float) and not math.isfinite(x):
-            return "-"
-        if isinstance(x, float) and abs(x) < 5e-4:
-            x = 0.0  # no "-0.000"
-        ax = abs(x)
-        if ax >= 1000:
-            return f"{x:,.0f}"
-        if ax >= 10:
-            return f"{x:.1f}"
-        if ax == int(ax) and isinstance(x, int):
-            return str(x)
-        return f"{x:.3f}"
-    return str(x)
-
-
-def ci(lo: float, hi: float) -> str:
-    return f"{fmt(lo)} to {fmt(hi)}"
 
 
 # ---------------------------------------------------------------- content
 
 
-def fmt_change(x: Any) -> str:
-    """A difference with its sign ("+1.2", "-0.031"); "-" when missing."""
-    text = fmt(x)
-    if text == "-" or text.startswith("-") or float(text.replace(",", "")) == 0:
-        return text
-    return f"+{text}"
-
-
-def plus_minus(mean: float, lo: float, hi: float) -> str:
-    """ "mean ± half-width" of a symmetric t interval (compact, for wide tables)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return fmt(mean)
-    return f"{fmt(mean)} ± {fmt((hi - lo) / 2)}"
-
-
-def executive_summary(data: ReportData) -> list[Block]:
-    level = f"{float(data.base.manifest.get('ci_level', 0.95)):.0%} CI"
-    blocks = [Block("h2", "Executive summary")]
-    if data.kind == "sweep" and data.ranking is not None:
-        rows = []
-        cost_col = f"total cost £/yr ({level})"
-
-        def total_cost(name: str) -> str:
-            run = data.runs.get(name)
-            cost = run.kpi("cost.total_annual_gbp") if run is not None else None
-            if cost is None:
-                return "-"
-            return f"{fmt(cost['mean'])} ({ci(cost['ci_low'], cost['ci_high'])})"
-
-        if BASELINE in data.runs:
-            rows.append(
-                {
-                    "option": data.title(BASELINE),
-                    "job": BASELINE,
-                    cost_col: total_cost(BASELINE),
-                    "investment £/yr": "-",
-                    "net cost £/yr": "-",
-                    f"A&E attendances avoided /yr ({level})": "-",
-                    f"admissions avoided /yr ({level})": "-",
-                    "£ per A&E attendance avoided": "-",
-                    "rank (A&E)": "-",
-                }
-            )
-        for r in data.ranking.itertuples():
-            rows.append(
-                {
-                    "option": data.title(r.option),
-                    "job": r.option,
-                    cost_col: total_cost(r.option),
-                    "investment £/yr": fmt(r.investment_annual_gbp),
-                    "net cost £/yr": fmt(r.net_cost_annual_gbp),
-                    f"A&E attendances avoided /yr ({level})": (
-                        f"{fmt(r.ae_attendances_avoided_per_year)} "
-                        f"({ci(r.ae_avoided_ci_low, r.ae_avoided_ci_high)})"
-                    ),
-                    f"admissions avoided /yr ({level})": (
-                        f"{fmt(r.admissions_avoided_per_year)} "
-                        f"({ci(r.admissions_avoided_ci_low, r.admissions_avoided_ci_high)})"
-                    ),
-                    "£ per A&E attendance avoided": fmt(r.cost_per_ae_attendance_avoided_gbp),
-                    "rank (A&E)": fmt(int(r.rank_by_ae)),
-                }
-            )
-        blocks.append(
-            Block(
-                "p",
-                f"{len(data.ranking)} option(s) compared with the baseline using paired "
-                "replications (common random numbers): replication r of every option sees the "
-                "same patients. Investment is the change in the running cost of services; net "
-                "cost is the change in total cost (services plus urgent and hospital activity); "
-                "'avoided' is the baseline minus the option, a year's worth. An interval that "
-                "spans zero means the runs cannot tell the option from the baseline on that "
-                "measure. Sources: ranking.csv, each job's summary.csv.",
-            )
-        )
-        blocks.append(
-            Block("table", "Options ranked by cost per A&E attendance avoided", pd.DataFrame(rows))
-        )
-        comp = data.comparison
-        if comp is not None and not comp.empty:
-            keep = comp[comp.kpi.isin(data.headline)] if data.headline else comp
-            kpi_rank = {k: i for i, k in enumerate(data.headline or list(dict.fromkeys(comp.kpi)))}
-            opt_rank = {o: i for i, o in enumerate(option_order(set(keep.option)))}
-            keep = keep.assign(_o=keep.option.map(opt_rank), _k=keep.kpi.map(kpi_rank)).sort_values(
-                ["_k", "_o"], kind="stable"
-            )
-            tab = pd.DataFrame(
-                {
-                    "KPI": [label(k) for k in keep.kpi],
-                    "option": [data.title(o) for o in keep.option],
-                    "unit": keep.unit,
-                    "baseline": [fmt(v) for v in keep.baseline_mean],
-                    "option mean": [fmt(v) for v in keep.option_mean],
-                    "difference": [fmt_change(v) for v in keep.diff_mean],
-                    f"difference {level}": [
-                        ci(lo, hi)
-                        for lo, hi in zip(keep.diff_ci_low, keep.diff_ci_high, strict=True)
-                    ],
-                    "P(option better)": [fmt(v) for v in keep.prob_option_better],
-                }
-            )
-            blocks.append(
-                Block(
-                    "table",
-                    "Headline KPIs: paired differences against the baseline (comparison.csv)",
-                    tab,
-                )
-            )
-        if data.problems:
-            blocks.append(Block("p", "Sweep problems: " + "; ".join(data.problems)))
-    else:
-        run = data.base
-        s = run.summary
-        keep = s[s.kpi.isin(data.headline)] if data.headline else s
-        tab = pd.DataFrame(
-            {
-                "KPI": [label(k) for k in keep.kpi],
-                "mean": [fmt(v) for v in keep["mean"]],
-                level: [ci(lo, hi) for lo, hi in zip(keep.ci_low, keep.ci_high, strict=True)],
-                "unit": [unit(k) or u for k, u in zip(keep.kpi, keep.unit, strict=True)],
-            }
-        )
-        cost = run.kpi("cost.total_annual_gbp")
-        blocks.append(
-            Block(
-                "p",
-                f"{run.title} ({run.name}): annual total cost £{fmt(cost['mean'])} "
-                f"({level} £{ci(cost['ci_low'], cost['ci_high'])}), 2024/25 prices. To compare "
-                "options against the baseline with paired differences, run a sweep "
-                "(python -m sim +sweep=all_options); its report is written automatically."
-                if cost is not None
-                else f"{run.title} ({run.name}).",
-            )
-        )
-        blocks.append(Block("table", "Headline KPIs (summary.csv)", tab))
+def ranking_blocks(data: ReportData) -> list[Block]:
+    """The evidence behind the recommendation: every option ranked, with intervals."""
+    if data.kind != "sweep" or data.ranking is None or data.ranking.empty:
+        return []
+    base_cost = data.base.kpi("cost.total_annual_gbp") if BASELINE in data.runs else None
+    cost = (
+        f" The baseline's total cost is £{fmt(base_cost['mean'])} a year "
+        f"({level_text(data)} CI £{ci(base_cost['ci_low'], base_cost['ci_high'])}), 2024/25 "
+        "prices."
+        if base_cost is not None
+        else ""
+    )
+    blocks = [
+        Block("h3", "Options ranked by cost per A&E attendance avoided"),
+        Block(
+            "p",
+            f"{len(data.ranking)} option(s) compared with the baseline using paired "
+            "replications (common random numbers): replication r of every option sees the "
+            "same patients. Investment is the change in the running cost of services; net "
+            "cost is the change in total cost (services plus urgent and hospital activity), "
+            "negative when the option saves more than it costs; 'avoided' is the baseline "
+            "minus the option, a year's worth. Options whose "
+            "interval of attendances avoided lies above zero come first, cheapest per "
+            "attendance avoided first; the last column says whether the runs can tell each "
+            "from the baseline and from the first. Cost per outcome avoided has Fieller's "
+            "interval, 'not estimable' when the outcomes avoided cannot be told from zero "
+            f"(docs/experiments.md).{cost}{reliability_note(data)} Sources: ranking.csv, "
+            "each job's summary.csv.",
+        ),
+        Block("table", "Options ranked (ranking.csv)", ranking_table(data)),
+    ]
+    if data.problems:
+        blocks.append(Block("p", "Sweep problems: " + "; ".join(data.problems)))
     return blocks
+
+
+def kpi_comparison(data: ReportData, kpi: str) -> pd.DataFrame:
+    """One KPI for every option of a sweep against the baseline, as the paper and the app
+    show it: plain names, means, the paired difference with its interval, P(option better)."""
+    level = f"{level_text(data)} CI"
+    rows = data.comparison[data.comparison.kpi == kpi]
+    order = {o: i for i, o in enumerate(option_order(set(rows.option)))}
+    rows = rows.assign(_o=rows.option.map(order)).sort_values("_o", kind="stable")
+    return pd.DataFrame(
+        {
+            "option": [data.title(o) for o in rows.option],
+            "baseline": [fmt(v) for v in rows.baseline_mean],
+            "option mean": [fmt(v) for v in rows.option_mean],
+            "difference": [fmt_change(v) for v in rows.diff_mean],
+            f"difference {level}": [
+                ci(lo, hi) for lo, hi in zip(rows.diff_ci_low, rows.diff_ci_high, strict=True)
+            ],
+            "P(option better)": [fmt(v) for v in rows.prob_option_better],
+        }
+    )
+
+
+def headline_blocks(data: ReportData) -> list[Block]:
+    """Every headline KPI: against the baseline for each option (a sweep), or the run's
+    means (a single run), each with its interval."""
+    note = reliability_note(data)
+    blocks = [Block("h2", "Appendix A: every headline measure")]
+    comp = data.comparison
+    if data.kind == "sweep" and comp is not None and not comp.empty:
+        blocks.append(
+            Block(
+                "p",
+                "Each headline measure for every option against the baseline: paired "
+                "differences (option minus baseline) with their intervals, and the probability "
+                f"that the option is better where one direction is better (comparison.csv).{note}",
+            )
+        )
+        kpis = list(dict.fromkeys(k for k in (data.headline or comp.kpi) if k in set(comp.kpi)))
+        for kpi in kpis:
+            blocks.append(Block("table", f"{label(kpi)} ({unit(kpi)})", kpi_comparison(data, kpi)))
+        return blocks
+    blocks.append(
+        Block(
+            "p",
+            f"{data.base.title}: headline measures, means over replications with their "
+            f"intervals (summary.csv).{note}",
+        )
+    )
+    blocks.append(Block("table", "Headline KPIs (summary.csv)", headline_table(data)))
+    return blocks
+
+
+def headline_table(data: ReportData) -> pd.DataFrame:
+    """The headline KPIs of the folder's run (a sweep's baseline) with their intervals, as the
+    paper and the app show them."""
+    level = f"{level_text(data)} CI"
+    s = data.base.summary
+    keep = s[s.kpi.isin(data.headline)] if data.headline else s
+    return pd.DataFrame(
+        {
+            "KPI": [label(k) for k in keep.kpi],
+            "mean": [fmt(v) for v in keep["mean"]],
+            level: [ci(lo, hi) for lo, hi in zip(keep.ci_low, keep.ci_high, strict=True)],
+            "unit": [unit(k) or u for k, u in zip(keep.kpi, keep.unit, strict=True)],
+            "replications": [str(n) for n in keep["n"]],
+        }
+    )
+
+
+def how_sure_blocks(data: ReportData) -> list[Block]:
+    """What the intervals cover and what they do not. The uncertainty analysis (parameter
+    uncertainty, robust rankings) adds its section here when its results are present."""
+    fit = fitness(data)
+    m = data.base.manifest
+    psa = uncertainty_blocks(data)
+    assumptions = (
+        "the probabilistic sensitivity analysis below covers that"
+        if psa
+        else "see Appendix F for each assumption's source and confidence, and python -m sim "
+        "uncertainty for an analysis of it"
+    )
+    blocks = [
+        Block("h3", "How sure are we?"),
+        Block(
+            "p",
+            f"Every interval in this paper is a {level_text(data)} confidence interval over "
+            f"{m.get('replications')} replications. It covers the randomness of which "
+            "patients arise and what they do, for the assumptions as configured; it does not "
+            f"cover uncertainty in the assumptions themselves ({assumptions}). "
+            "Intervals are kept within what each quantity "
+            "can be (shares between 0 and 1, counts and times not negative), and costs per "
+            "outcome avoided have Fieller's interval (docs/experiments.md).",
+        ),
+    ]
+    if not fit.fit:
+        blocks.append(
+            Block(
+                "p",
+                "These runs are not fit for a decision: "
+                + "; ".join(fit.reasons)
+                + ". Every figure carries the same warning.",
+            )
+        )
+    elif fit.replications is not None:
+        blocks.append(
+            Block(
+                "p",
+                f"The runs meet the rules for board use: a year measured after the warm-up the "
+                f"system needs, and {fit.replications} replications (docs/report.md).",
+            )
+        )
+    # the probabilistic sensitivity analysis, when one ran in this folder (its own heading
+    # is this section's)
+    return blocks + psa[1:]
 
 
 def calibration_blocks(data: ReportData) -> list[Block]:
@@ -214,7 +223,7 @@ def calibration_blocks(data: ReportData) -> list[Block]:
         }
     )
     return [
-        Block("h2", "Calibration"),
+        Block("h2", "Appendix C: calibration"),
         Block(
             "p",
             f"Simulated baseline against published targets ({data.title(data.base.name)} run, "
@@ -264,7 +273,7 @@ def _ledger_table(run: RunData) -> pd.DataFrame:
 def validation_blocks(data: ReportData) -> list[Block]:
     """What this run proves itself (ledger, calibration) and the latest validation suite."""
     blocks = [
-        Block("h2", "Validation"),
+        Block("h2", "Appendix D: validation"),
         Block("h3", "Checks this run proves"),
     ]
     checks = [{"job": data.title(name), **ledger_check(run)} for name, run in data.runs.items()]
@@ -322,8 +331,9 @@ def validation_blocks(data: ReportData) -> list[Block]:
                 "The report does not run it: run python -m sim validate (the model against "
                 "queueing theory, arrival counts, Little's law and the calibration targets; "
                 "about a minute on 2 cores, or --quick for a short check without the "
-                f"calibration targets), then re-run python -m sim report {data.folder}, or "
-                "name a folder with --validation DIR. See docs/validation.md.",
+                "calibration targets), then re-run python -m sim report "
+                f"{shown_path(data.folder)}, or name a folder with --validation DIR. See "
+                "docs/validation.md.",
             )
         )
         return blocks
@@ -364,8 +374,8 @@ def validation_blocks(data: ReportData) -> list[Block]:
     blocks += [
         Block(
             "p",
-            f"{n_pass} of {len(v)} checks passed in {data.validation_folder} ({how}; command "
-            f"'{vm.get('command')}', finished {vm.get('finished_utc')}, wall time "
+            f"{n_pass} of {len(v)} checks passed in {shown_path(data.validation_folder)} "
+            f"({how}; command '{vm.get('command')}', finished {vm.get('finished_utc')}, wall time "
             f"{vm.get('wall_seconds')} s).{quick} {match}",
         ),
         Block("table", "Validation summary (validation.csv)", tab),
@@ -470,7 +480,7 @@ def _equity_options(data: ReportData, names: list[str]) -> list[Block]:
 
 
 def equity_blocks(data: ReportData) -> list[Block]:
-    blocks = [Block("h2", "Equity")]
+    blocks = [Block("h2", "Appendix E: equity")]
     base = data.base
     if base.equity is None or base.equity.empty:
         return blocks + [
@@ -499,7 +509,8 @@ def equity_blocks(data: ReportData) -> list[Block]:
 
 
 def flows_blocks(data: ReportData) -> list[Block]:
-    """Where demand leaving the practice goes, per week, for every job."""
+    """Where demand leaving the practice goes, per week, for every job: one row per place
+    and option, so long names and intervals fit any page."""
     names = option_order(data.runs)
     dests = list(
         dict.fromkeys(
@@ -510,24 +521,28 @@ def flows_blocks(data: ReportData) -> list[Block]:
     )
     if not dests:
         return []
+    level = f"{level_text(data)} CI"
     rows = []
-    for name in names:
-        f = data.runs[name].flows
-        f = f[f.origin == "practice"].set_index("destination")
-        row = {"option": data.title(name)}
-        for d in dests:
-            row[NODE_NAMES.get(d, d)] = (
-                plus_minus(f.per_week_mean[d], f.ci_low[d], f.ci_high[d]) if d in f.index else "0"
+    for d in dests:
+        for i, name in enumerate(names):
+            f = data.runs[name].flows
+            f = f[f.origin == "practice"].set_index("destination")
+            rows.append(
+                {
+                    "where it goes": NODE_NAMES.get(d, d) if i == 0 else "",
+                    "option": data.title(name),
+                    "moves a week": fmt(f.per_week_mean[d]) if d in f.index else "0",
+                    level: ci(f.ci_low[d], f.ci_high[d]) if d in f.index else "-",
+                }
             )
-        rows.append(row)
-    level = f"{float(data.base.manifest.get('ci_level', 0.95)):.0%} CI"
     return [
+        Block("h2", "Appendix B: where demand leaving the practice goes"),
         Block(
-            "table",
-            f"Where demand leaving the practice goes, per week (mean ± half-width of the {level};"
-            " flows.csv)",
-            pd.DataFrame(rows),
-        )
+            "p",
+            "Moves a week from the GP practice to each other place, for every option: means "
+            f"over replications with their intervals (flows.csv).{reliability_note(data)}",
+        ),
+        Block("table", "Moves out of the practice, a week", pd.DataFrame(rows)),
     ]
 
 
@@ -570,7 +585,7 @@ def _differs(documented: str, value: Any) -> bool:
 
 def assumptions_blocks(data: ReportData) -> list[Block]:
     blocks = [
-        Block("h2", "Assumptions and sources"),
+        Block("h2", "Appendix F: assumptions and sources"),
         Block(
             "p",
             "Each option in this report, as written in its scenario file (from the run's "
@@ -642,16 +657,16 @@ def assumptions_blocks(data: ReportData) -> list[Block]:
 
 
 def provenance_blocks(data: ReportData) -> list[Block]:
-    rows = []
+    """What the numbers came from: code version, configuration, seeds, design and machine.
+    Folders are shown relative to the project (never where they sat on a machine)."""
+    design, identity = [], []
     for name, run in data.runs.items():
         m = run.manifest
-        git = m.get("git", {})
-        rows.append(
+        git = m.get("git") or {}
+        dirty = git.get("dirty")
+        design.append(
             {
                 "job": name,
-                "git commit": str(git.get("commit")),
-                "dirty": fmt(git.get("dirty")) if git.get("dirty") is not None else "-",
-                "config sha256": str(m.get("config_sha256")),
                 "seed": str(m.get("seed")),
                 "replications": str(m.get("replications")),
                 "warm-up weeks": str(m.get("warmup_weeks")),
@@ -660,17 +675,27 @@ def provenance_blocks(data: ReportData) -> list[Block]:
                 "finished (UTC)": str(m.get("finished_utc")),
             }
         )
+        identity.append(
+            {
+                "job": name,
+                "git commit": str(git.get("commit")) + (" (uncommitted changes)" if dirty else ""),
+                "configuration sha256": str(m.get("config_sha256")),
+            }
+        )
     base = data.base.manifest
     pk = base.get("packages", {})
     mach = base.get("machine", {})
     return [
-        Block("h2", "Provenance"),
+        Block("h2", "Appendix G: provenance"),
         Block(
             "p",
-            f"Report of {data.kind} folder {data.folder.resolve()}. "
-            f"Command: {base.get('command')}.",
+            f"Report of {data.kind} folder {shown_path(data.folder)}. "
+            f"Command: {scrub_paths(str(base.get('command')))}.",
         ),
-        Block("table", "Run metadata (manifest.json)", pd.DataFrame(rows)),
+        Block("table", "Run design (manifest.json)", pd.DataFrame(design)),
+        Block(
+            "table", "Code and configuration of each job (manifest.json)", pd.DataFrame(identity)
+        ),
         Block(
             "p",
             "Packages: "
@@ -683,7 +708,7 @@ def provenance_blocks(data: ReportData) -> list[Block]:
 
 def stress_blocks(data: ReportData) -> list[Block]:
     blocks = [
-        Block("h2", "Appendix: STRESS-DES checklist"),
+        Block("h2", "Appendix H: STRESS-DES checklist"),
         Block(
             "p",
             "Strengthening the Reporting of Empirical Simulation Studies (Monks et al. "
@@ -708,25 +733,53 @@ def uncertainty_blocks(data: ReportData) -> list[Block]:
     return [Block(*b) for b in uncertainty.section(psa)] if psa is not None else []
 
 
-def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
-    if data.kind == "psa":
-        return [Block(*b) for b in uncertainty.psa_report(data)]
+def title_blocks(data: ReportData) -> list[Block]:
     m = data.base.manifest
-    site = data.base.config.get("site", {}).get("title", m.get("site"))
-    what = f"sweep of {len(data.runs)} jobs" if data.kind == "sweep" else f"run '{data.base.name}'"
+    site = (data.base.config.get("site") or {}).get("title", m.get("site"))
+    if data.kind == "sweep":
+        what = f"a sweep of {len(data.runs)} jobs"
+    else:
+        what = f"a run of '{data.base.title}'"
+    title = (
+        f"Investment options for urgent and primary care: {site}"
+        if data.kind == "sweep"
+        else f"Urgent and primary care capacity, {data.base.title}: {site}"
+    )
     blocks = [
-        Block("h1", f"Capacity simulation report: {site}"),
+        Block("h1", title),
         Block(
             "p",
-            f"{what}; {m.get('replications')} replications x {m.get('run_weeks')} weeks after "
-            f"{m.get('warmup_weeks')} weeks' warm-up; seed {m.get('seed')}; git commit "
-            f"{(m.get('git') or {}).get('commit')}.",
+            f"Board paper from the capacity simulation: {what}, finished "
+            f"{str(m.get('finished_utc'))[:10]}.",
         ),
     ]
-    blocks += executive_summary(data)
-    blocks.append(Block("h2", "Figures"))
-    blocks += [Block("figure", figure=f) for f in figures]
-    blocks += uncertainty_blocks(data)
+    banner = fitness(data).banner
+    if banner:
+        blocks.append(Block("banner", banner))
+    return blocks
+
+
+def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
+    """The whole paper: summary page, evidence, appendices (module docstring); a PSA
+    folder's report is its "How sure are we?" section and provenance."""
+    if data.kind == "psa":
+        return [Block(*b) for b in uncertainty.psa_report(data)]
+    # a sweep: what each option does and costs; a single run: demand against capacity
+    summary_figure = next(
+        (f for key in ("summary", "demand_capacity") for f in figures if f.key == key), None
+    )
+    evidence_figures = [f for f in figures if f is not summary_figure]
+    blocks = title_blocks(data)
+    blocks += summary_blocks(data, summary_figure)
+    blocks.append(Block("pagebreak"))
+    blocks.append(Block("h2", "Evidence"))
+    blocks += ranking_blocks(data)
+    if evidence_figures:
+        blocks.append(Block("h3", "Figures"))
+        blocks += [Block("figure", figure=f) for f in evidence_figures]
+    blocks += how_sure_blocks(data)
+    blocks.append(Block("pagebreak"))
+    blocks += headline_blocks(data)
     blocks += flows_blocks(data)
     blocks += calibration_blocks(data)
     blocks += validation_blocks(data)
@@ -734,15 +787,29 @@ def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
     blocks += assumptions_blocks(data)
     blocks += provenance_blocks(data)
     blocks += stress_blocks(data)
-    return blocks
+    return [_without_paths(b) for b in blocks]
+
+
+def _without_paths(block: Block) -> Block:
+    """The block with every absolute path made relative (a report is emailed and printed)."""
+    block.text = scrub_paths(block.text)
+    block.items = [scrub_paths(i) for i in block.items]
+    if block.table is not None:
+        block.table = block.table.map(lambda v: scrub_paths(v) if isinstance(v, str) else v)
+        block.table.columns = [scrub_paths(str(c)) for c in block.table.columns]
+    return block
 
 
 # ---------------------------------------------------------------- rendering
 
 
-def png_bytes(fig: ReportFigure) -> bytes:
+#: Figures on screen (HTML, Markdown) and in print (Word, PDF), dots per inch.
+SCREEN_DPI, PRINT_DPI = 110, 200
+
+
+def png_bytes(fig: ReportFigure, dpi: int = SCREEN_DPI) -> bytes:
     buf = io.BytesIO()
-    fig.figure.savefig(buf, format="png", dpi=110)
+    fig.figure.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
@@ -750,7 +817,9 @@ CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222
 table{border-collapse:collapse;font-size:12px;margin:0.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f2f2f2}caption{font-weight:bold;text-align:left;padding:4px 0}
-img{max-width:100%}figcaption{font-size:12px;color:#444}"""
+img{max-width:100%}figcaption{font-size:12px;color:#444}
+.banner{background:#B00020;color:#fff;font-weight:bold;padding:0.6em 1em;margin:1em 0}
+.pagebreak{break-after:page;border:0;border-top:1px solid #ddd;margin:2em 0}"""
 
 
 def render_html(blocks: list[Block], pngs: dict[str, bytes]) -> str:
@@ -764,7 +833,14 @@ def render_html(blocks: list[Block], pngs: dict[str, bytes]) -> str:
         if b.kind in ("h1", "h2", "h3", "h4"):
             out.append(f"<{b.kind}>{e(b.text)}</{b.kind}>")
         elif b.kind == "p":
-            out.append(f"<p>{e(b.text)}</p>")
+            lead = f"<strong>{e(b.lead)}</strong> " if b.lead else ""
+            out.append(f"<p>{lead}{e(b.text)}</p>")
+        elif b.kind == "list":
+            out.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in b.items) + "</ul>")
+        elif b.kind == "banner":
+            out.append(f"<div class='banner' role='alert'>{e(b.text)}</div>")
+        elif b.kind == "pagebreak":
+            out.append("<hr class='pagebreak'>")
         elif b.kind == "table":
             out.append(
                 f"<table><caption>{e(b.text)}</caption><tr>"
@@ -822,7 +898,14 @@ def render_markdown(blocks: list[Block], figure_dir: str) -> str:
         if b.kind.startswith("h"):
             out.append("#" * int(b.kind[1]) + " " + md_text(b.text, paragraph=False) + "\n")
         elif b.kind == "p":
-            out.append(md_text(b.text) + "\n")
+            lead = f"**{md_text(b.lead, paragraph=False)}** " if b.lead else ""
+            out.append(lead + md_text(b.text, paragraph=not lead) + "\n")
+        elif b.kind == "list":
+            out.append("\n".join(f"- {md_text(i)}" for i in b.items) + "\n")
+        elif b.kind == "banner":
+            out.append(f"> **{md_text(b.text, paragraph=False)}**\n")
+        elif b.kind == "pagebreak":
+            out.append("---\n")
         elif b.kind == "table":
             cols = [str(c) for c in b.table.columns]
             out.append(f"**{md_text(b.text)}**\n")
@@ -840,131 +923,20 @@ def render_markdown(blocks: list[Block], figure_dir: str) -> str:
     return "\n".join(out) + "\n"
 
 
-class _PdfWriter:
-    """Text pages via fig.text, tables via ax.table, and the report's figures."""
-
-    WIDTH, HEIGHT = 8.27, 11.69  # A4 portrait, inches
-    TOP, BOTTOM, LINE = 0.95, 0.05, 0.0135
-
-    def __init__(self, pdf):
-        import matplotlib.pyplot as plt
-
-        self.plt, self.pdf = plt, pdf
-        self.fig = None
-        self.y = self.TOP
-
-    def _new_page(self):
-        self.flush()
-        self.fig = self.plt.figure(figsize=(self.WIDTH, self.HEIGHT))
-        self.y = self.TOP
-
-    def flush(self):
-        if self.fig is not None:
-            self.pdf.savefig(self.fig)
-            self.plt.close(self.fig)
-            self.fig = None
-
-    def text(self, text: str, size: float = 8.5, weight: str = "normal", width: int = 105):
-        lines = textwrap.wrap(text, width=int(width * 8.5 / size)) or [""]
-        for line in lines:
-            if self.fig is None or self.y < self.BOTTOM + self.LINE:
-                self._new_page()
-            self.fig.text(0.06, self.y, line, fontsize=size, weight=weight, va="top")
-            self.y -= self.LINE * size / 8.5
-        self.y -= self.LINE * 0.4
-
-    #: Table layout on a landscape page, in axes units: one text line, and the page's height.
-    TABLE_LINE, TABLE_HEIGHT = 0.024, 0.97
-
-    def table(self, title: str, frame: pd.DataFrame):
-        """A table over as many landscape pages as it needs: long cells wrap onto several
-        lines, rows never split, and a table wider than the page is scaled to fit it."""
-        wrap = 28 if len(frame.columns) > 6 else 40
-        cells = [
-            [textwrap.fill(textwrap.shorten(fmt(v), 3 * wrap), wrap) for v in row]
-            for row in frame.itertuples(index=False)
-        ]
-        cols = [textwrap.fill(str(c), 16) for c in frame.columns]
-        head_lines = max((c.count("\n") + 1 for c in cols), default=1)
-        lines = [max(c.count("\n") + 1 for c in row) for row in cells]
-        pages, start = [], 0
-        while start < len(cells) or not pages:
-            used, end = (head_lines + 0.5) * self.TABLE_LINE, start
-            while end < len(cells) and used + lines[end] * self.TABLE_LINE <= self.TABLE_HEIGHT:
-                used += lines[end] * self.TABLE_LINE
-                end += 1
-            end = max(end, min(start + 1, len(cells)))  # a very tall row still gets a page
-            pages.append((start, end))
-            start = end
-        for start, end in pages:
-            self.flush()
-            fig = self.plt.figure(figsize=(11.69, 8.27))  # landscape for wide tables
-            fig.text(
-                0.03,
-                0.96,
-                title + (" (continued)" if start else ""),
-                fontsize=10,
-                weight="bold",
-                va="top",
-            )
-            ax = fig.add_axes((0.02, 0.02, 0.96, 0.9))
-            ax.axis("off")
-            if end > start:
-                t = ax.table(
-                    cellText=cells[start:end], colLabels=cols, loc="upper center", cellLoc="left"
-                )
-                t.auto_set_font_size(False)
-                t.set_fontsize(6 if len(cols) > 6 else 7)
-                t.auto_set_column_width(list(range(len(cols))))
-                for (r, _), cell in t.get_celld().items():
-                    n = head_lines + 0.5 if r == 0 else lines[start + r - 1]
-                    cell.set_height(n * self.TABLE_LINE)
-                    if r == 0:
-                        cell.set_facecolor("#f2f2f2")
-                renderer = fig.canvas.get_renderer()
-                wide = t.get_window_extent(renderer).width / ax.get_window_extent(renderer).width
-                if wide > 1:
-                    t.scale(1 / wide, 1)
-            self.pdf.savefig(fig)
-            self.plt.close(fig)
-
-    def figure(self, f: ReportFigure):
-        self.flush()
-        fig = f.figure
-        fig.text(0.01, 0.003, textwrap.shorten(f.caption, 190), fontsize=6, va="bottom")
-        self.pdf.savefig(fig)
-
-
-def render_pdf(blocks: list[Block], target: Path | BinaryIO) -> None:
-    """The report as a PDF, to a path or a binary file object."""
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    sizes = {"h1": 15, "h2": 12.5, "h3": 10.5, "h4": 9}
-    with PdfPages(target, metadata={"Title": blocks[0].text}) as pdf:
-        w = _PdfWriter(pdf)
-        for b in blocks:
-            if b.kind in sizes:
-                if b.kind == "h2" and w.fig is not None and w.y < 0.3:
-                    w.flush()
-                w.text(b.text, size=sizes[b.kind], weight="bold")
-            elif b.kind == "p":
-                w.text(b.text)
-            elif b.kind == "table":
-                w.table(b.text, b.table)
-            elif b.kind == "figure":
-                w.figure(b.figure)
-        w.flush()
-
-
 def write_report(data: ReportData) -> Path:
-    """Write ``report.html``, ``report.md`` (+ ``report_figures/``) and ``report.pdf``.
+    """Write ``report.html``, ``report.md`` (+ ``report_figures/``), ``report.docx`` and
+    ``report.pdf``.
 
     Every format is rendered in memory first, so a failure leaves the previous report (if
     any) untouched rather than a mixture; each file is then written atomically, the HTML last.
     """
     import matplotlib
 
+    from sim.report.pdf import render_pdf
+    from sim.report.word import render_docx
+
     folder = data.folder
+    # users' text (option titles, site names) reaches the figures: drawn as written
     with matplotlib.rc_context(PLAIN_TEXT):
         figures = [] if data.kind == "psa" else all_figures(data)
         try:
@@ -975,10 +947,11 @@ def write_report(data: ReportData) -> Path:
                 b.figure for b in blocks if b.kind == "figure" and id(b.figure) not in known
             ]
             pngs = {f.key: png_bytes(f) for f in figures}
+            print_pngs = {f.key: png_bytes(f, PRINT_DPI) for f in figures}
             fig_dir = folder / "report_figures"
             markdown = render_markdown(blocks, fig_dir.name)
-            pdf = io.BytesIO()
-            render_pdf(blocks, pdf)
+            pdf = render_pdf(blocks, print_pngs, lambda w, h: summary_png(data, w, h, PRINT_DPI))
+            docx = render_docx(blocks, print_pngs)
             page = render_html(blocks, pngs)
         finally:
             close_all(figures)
@@ -992,6 +965,7 @@ def write_report(data: ReportData) -> Path:
         if stale.stem not in pngs:
             stale.unlink()
     outputs.atomic_write_text(folder / "report.md", markdown)
-    outputs.atomic_write_bytes(folder / "report.pdf", pdf.getvalue())
+    outputs.atomic_write_bytes(folder / "report.pdf", pdf)
+    outputs.atomic_write_bytes(folder / "report.docx", docx)
     outputs.atomic_write_text(folder / "report.html", page)
     return folder / "report.html"

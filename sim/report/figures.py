@@ -24,8 +24,9 @@ from sim.config.catalogue import option_order, option_title  # noqa: E402
 from sim.config.schema import URGENCIES  # noqa: E402
 from sim.core.flows import ALL_FLOW_NODES  # noqa: E402
 from sim.core.kpis import KPI_DEFINITIONS  # noqa: E402
-from sim.core.statistics import t_interval  # noqa: E402
+from sim.core.statistics import NON_NEGATIVE, bounded_interval  # noqa: E402
 from sim.core.timeseries import LEAD_DAYS_LAST  # noqa: E402
+from sim.report.adequacy import board_fitness  # noqa: E402
 from sim.report.load import ReportData, RunData  # noqa: E402
 from sim.report.style import (  # noqa: E402
     GREY,
@@ -39,6 +40,7 @@ DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: Every figure the report can hold, in report order (a figure whose data a folder lacks is
 #: left out, e.g. the cost-effectiveness plane of a single run).
 FIGURE_KEYS = (
+    "summary",
     "comparison",
     "cost_effectiveness",
     "demand_capacity",
@@ -278,7 +280,7 @@ def cost_effectiveness(data: ReportData) -> ReportFigure | None:
 
 
 def _series(run: RunData, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Mean over replications and a t-interval at each index."""
+    """Mean over replications and its interval at each index (counts: never below zero)."""
     if run.timeseries is None:
         return None
     ts = run.timeseries[run.timeseries.series == name]
@@ -286,7 +288,7 @@ def _series(run: RunData, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
         return None
     wide = ts.pivot_table(index="index", columns="replication", values="value")
     level = float(run.manifest.get("ci_level", 0.95))
-    stats = np.array([t_interval(row, level) for row in wide.to_numpy()])
+    stats = np.array([bounded_interval(row, level, NON_NEGATIVE) for row in wide.to_numpy()])
     return stats[:, 0], stats[:, 1], stats[:, 2]
 
 
@@ -400,7 +402,7 @@ def ae_by_hour(data: ReportData) -> ReportFigure | None:
     fig.tight_layout()
     caption = (
         "Means over replications and the weeks of the measurement window; shading is the "
-        f"baseline's {pct} (cut at zero). Occupancy is the time-weighted mean number of "
+        f"baseline's {pct}. Occupancy is the time-weighted mean number of "
         "patients in the department."
     )
     return ReportFigure("ae_by_hour", "A&E arrivals and occupancy by hour of week", caption, fig)
@@ -413,7 +415,8 @@ URGENCY_TARGETS = {"urgent": "same day", "soon": "{n} working days", "routine": 
 
 
 def _lead_shares(run: RunData, urgency: str) -> tuple[np.ndarray, ...] | None:
-    """% of booked requests at each lead day: mean over replications and t-interval."""
+    """% of booked requests at each lead day: mean over replications and its interval
+    (within 0 to 100%)."""
     if run.timeseries is None:
         return None
     ts = run.timeseries[run.timeseries.series == f"practice_lead_days_{urgency}"]
@@ -423,7 +426,7 @@ def _lead_shares(run: RunData, urgency: str) -> tuple[np.ndarray, ...] | None:
     totals = wide.sum(axis=0).replace(0, np.nan)
     shares = 100 * wide / totals
     level = float(run.manifest.get("ci_level", 0.95))
-    stats = np.array([t_interval(row, level) for row in shares.to_numpy()])
+    stats = np.array([bounded_interval(row, level, (0.0, 100.0)) for row in shares.to_numpy()])
     return stats[:, 0], stats[:, 1], stats[:, 2]
 
 
@@ -443,7 +446,7 @@ def lead_times(data: ReportData) -> ReportFigure | None:
             _line(ax, days, s[0], name, 7, data.base.name)
             if name == data.base.name and np.isfinite(s[1]).any():
                 colour = option_style(name).colour
-                ax.fill_between(days, s[1].clip(0), s[2], color=colour, alpha=0.15, lw=0)
+                ax.fill_between(days, s[1], s[2], color=colour, alpha=0.15, lw=0)
             # show up to the day by which 99.5% of requests were booked
             cumulative = np.nancumsum(s[0])
             reached = np.flatnonzero(cumulative >= 99.5)
@@ -741,8 +744,149 @@ def equity_figure(data: ReportData) -> ReportFigure | None:
     return ReportFigure("equity", "Equity: unmet need and A&E use by group", caption, fig)
 
 
+# ---------------------------------------------------------------- the summary page's figure
+
+
+def _money_short(x: float) -> str:
+    if not np.isfinite(x):
+        return "-"
+    return f"£{x / 1e6:,.1f}m" if abs(x) >= 1e6 else f"£{x:,.0f}"
+
+
+def _summary_rows(data: ReportData) -> tuple[list[str], list[str], list[str]]:
+    """Options in catalogue order, their names (wrapped, never cut) and, for the right-hand
+    side, each one's investment and cost per attendance avoided with its interval."""
+    ranking = data.ranking.set_index("option")
+    names = option_order(ranking.index)
+    left = [wrap_label(data.title(n), 58) for n in names]
+    right = []
+    for name in names:
+        r = ranking.loc[name]
+        per = float(r.cost_per_ae_attendance_avoided_gbp)
+        lo = float(r.get("cost_per_ae_ci_low", np.nan))
+        hi = float(r.get("cost_per_ae_ci_high", np.nan))
+        if not np.isfinite(per):
+            each = "avoids none on average"
+        elif np.isfinite(lo) and np.isfinite(hi):
+            each = f"{_money_short(per)} each ({_money_short(lo)} to {_money_short(hi)})"
+        else:
+            each = f"{_money_short(per)} each (interval not estimable)"
+        right.append(f"{_money_short(r.investment_annual_gbp)} a year; {each}")
+    return names, left, right
+
+
+#: Height of the summary figure: per line of option names, and for titles and axes (inches).
+SUMMARY_LINE_INCHES, SUMMARY_FRAME_INCHES = 0.15, 1.0
+
+
+def summary_height(data: ReportData) -> float:
+    """The height (inches) the summary figure needs for its option names to be read."""
+    _, left, _ = _summary_rows(data)
+    lines = sum(max(t.count("\n") + 1, 1.3) for t in left)
+    return SUMMARY_LINE_INCHES * lines + SUMMARY_FRAME_INCHES
+
+
+def summary_figure(
+    data: ReportData, size: tuple[float, float] | None = None
+) -> ReportFigure | None:
+    """The one figure of the summary page: A&E attendances avoided a year by each option
+    against the baseline, with its interval, and beside it each option's investment and what
+    each attendance avoided costs (a sweep only). ``size`` (inches) draws it for a given
+    space, as the PDF does to fill the room left on the summary page."""
+    if data.kind != "sweep" or data.ranking is None or data.ranking.empty:
+        return None
+    ranking = data.ranking.set_index("option")
+    names, left, right = _summary_rows(data)
+    pct = _pct(data)
+    fig, ax = plt.subplots(figsize=size or (8, max(2.4, summary_height(data))))
+    y_of = {name: len(names) - 1 - i for i, name in enumerate(names)}
+    for name in names:
+        r = ranking.loc[name]
+        x = float(r.ae_attendances_avoided_per_year)
+        _point(ax, x, y_of[name], _whisker(r.ae_avoided_ci_low, x, r.ae_avoided_ci_high), name)
+    ax.axvline(0, color=GREY, lw=0.8)
+    ax.set_yticks([y_of[n] for n in names], left, fontsize=7)
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.grid(axis="x", alpha=0.3)
+    ax.tick_params(axis="x", labelsize=7.5)
+    ax.set_xlabel(f"A&E attendances avoided a year (point: mean; whiskers: {pct})", fontsize=8)
+    ax.set_title(
+        "A&E attendances avoided a year by each option (right of the grey line is better);\n"
+        f"beside it, its investment a year and £ per attendance avoided ({pct})",
+        fontsize=9,
+    )
+    ax2 = ax.twinx()
+    ax2.set_ylim(ax.get_ylim())
+    ax2.set_yticks([y_of[n] for n in names], right, fontsize=7)
+    fig.tight_layout()
+    caption = (
+        "Each option against the baseline, same patients. A whisker across the grey line: the "
+        "runs cannot tell the option from the baseline. Right: investment a year, and per A&E "
+        "attendance avoided with Fieller's interval (not estimable when the attendances "
+        "avoided cannot be told from zero)."
+    )
+    return ReportFigure("summary", "What each option does for A&E, and at what cost", caption, fig)
+
+
+# ---------------------------------------------------------------- banner
+
+BANNER_COLOUR = "#B00020"
+BANNER_INCHES = 0.32
+
+
+def stamp_banner(fig: Figure, text: str) -> None:
+    """Add a red strip with ``text`` across the top of ``fig``, above everything drawn: the
+    figure grows by the strip's height and its content keeps its size and place."""
+    w, h = fig.get_size_inches()
+    k = h / (h + BANNER_INCHES)
+    fig.set_size_inches(w, h + BANNER_INCHES)
+    for ax in fig.axes:
+        p = ax.get_position()
+        ax.set_position([p.x0, p.y0 * k, p.width, p.height * k])
+    for t in fig.texts:  # the suptitle is one of them
+        x, y = t.get_position()
+        t.set_position((x, y * k))
+    fig.text(
+        0.5,
+        1 - (BANNER_INCHES / 2) / (h + BANNER_INCHES),
+        text,
+        ha="center",
+        va="center",
+        fontsize=7.5,
+        color="white",
+        weight="bold",
+        gid="banner",
+        bbox={"boxstyle": "square,pad=0.4", "fc": BANNER_COLOUR, "ec": BANNER_COLOUR},
+    )
+
+
+def summary_png(data: ReportData, width: float, height: float, dpi: int) -> bytes | None:
+    """The summary figure drawn to fill ``width`` x ``height`` inches, banner included; None
+    when that is too little room for its option names to be read."""
+    import io
+
+    if data.kind != "sweep" or data.ranking is None or data.ranking.empty:
+        return None
+    fitness = board_fitness(run.manifest for run in data.runs.values())
+    strip = 0.0 if fitness.fit else BANNER_INCHES
+    if height - strip < summary_height(data):
+        return None
+    f = summary_figure(data, (width, height - strip))
+    try:
+        if strip:
+            stamp_banner(f.figure, fitness.short_banner)
+        buf = io.BytesIO()
+        f.figure.savefig(buf, format="png", dpi=dpi)
+        return buf.getvalue()
+    finally:
+        plt.close(f.figure)
+
+
 def all_figures(data: ReportData) -> list[ReportFigure]:
+    """Every figure the folder's data allow, in report order; each carries the banner when
+    the runs are not fit for a board (:mod:`sim.report.adequacy`)."""
     makers = (
+        summary_figure,
         option_comparison,
         cost_effectiveness,
         demand_capacity,
@@ -751,7 +895,12 @@ def all_figures(data: ReportData) -> list[ReportFigure]:
         flow_diagram,
         equity_figure,
     )
-    return [f for f in (m(data) for m in makers) if f is not None]
+    figures = [f for f in (m(data) for m in makers) if f is not None]
+    fitness = board_fitness(run.manifest for run in data.runs.values())
+    if not fitness.fit:
+        for f in figures:
+            stamp_banner(f.figure, fitness.short_banner)
+    return figures
 
 
 def close_all(figures: list[ReportFigure]) -> None:
@@ -766,6 +915,9 @@ __all__ = [
     "all_figures",
     "close_all",
     "cost_effectiveness_plane",
+    "stamp_banner",
+    "summary_figure",
+    "summary_png",
     "label",
     "unit",
 ]

@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from sim.core.calendar import WEEKS_PER_YEAR
+from sim.core.statistics import RatioInterval
 from sim.experiments.comparison import (
     COMPARISON_COLUMNS,
     ComparisonError,
     check_comparable,
     paired_comparison,
+    paired_ratio,
     read_kpis,
 )
 from sim.experiments.outputs import atomic_write_csv, atomic_write_json, atomic_write_text, now_utc
@@ -41,7 +43,11 @@ RANKING_COLUMNS = [
     "admissions_avoided_ci_low",
     "admissions_avoided_ci_high",
     "cost_per_ae_attendance_avoided_gbp",
+    "cost_per_ae_ci_low",
+    "cost_per_ae_ci_high",
     "cost_per_admission_avoided_gbp",
+    "cost_per_admission_ci_low",
+    "cost_per_admission_ci_high",
     "rank_by_ae",
     "rank_by_admissions",
 ]
@@ -128,13 +134,20 @@ def sweep_comparison(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[
         manifest = _manifest(folder)
         try:
             check_comparable(base_dir, base_manifest, folder, manifest)
-            table = paired_comparison(base_kpis, read_kpis(folder / "kpis.csv"), level)
+            option_kpis = read_kpis(folder / "kpis.csv")
+            table = paired_comparison(base_kpis, option_kpis, level)
         except ComparisonError as err:
             problems.append(f"{option}: not compared with the baseline ({err}); skipped")
             continue
         table.insert(0, "option", option)
         tables.append(table)
-        ranking.append(_ranking_row(option, _titles(folder), table))
+        ratios = {
+            outcome: paired_ratio(
+                base_kpis, option_kpis, INVESTMENT, outcome, level, -WEEKS_PER_YEAR
+            )
+            for outcome in (AE_ATTENDANCES, ADMISSIONS)
+        }
+        ranking.append(_ranking_row(option, _titles(folder), table, ratios))
     comparison = (
         pd.concat(tables, ignore_index=True)
         if tables
@@ -150,21 +163,38 @@ def sweep_comparison(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[
     return comparison, rank.sort_values("rank_by_ae", kind="stable"), problems
 
 
-def _ranking_row(option: str, title: str, table: pd.DataFrame) -> list[Any]:
+INVESTMENT = "cost.services_annual_gbp"
+AE_ATTENDANCES = "ae.attendances_per_week"
+ADMISSIONS = "system.admissions_per_week"
+
+
+def _ratio_columns(ratio: RatioInterval, avoided: float) -> list[float]:
+    """Cost per outcome avoided and its Fieller interval; NaN when the option avoids nothing
+    on average (no cost per outcome avoided) or the outcomes avoided cannot be told from zero
+    (no finite interval: docs/sweeps.md)."""
+    nan = float("nan")
+    if not avoided > 0:
+        return [nan, nan, nan]
+    return [ratio.estimate, ratio.low, ratio.high]
+
+
+def _ranking_row(
+    option: str, title: str, table: pd.DataFrame, ratios: dict[str, RatioInterval]
+) -> list[Any]:
     row = table.set_index("kpi")
 
     def diff(kpi: str, col: str = "diff_mean") -> float:
         return float(row.loc[kpi, col]) if kpi in row.index else float("nan")
 
-    investment = diff("cost.services_annual_gbp")
+    investment = diff(INVESTMENT)
     net = diff("cost.total_annual_gbp")
     # avoided per year = -(difference per week) x 52.18; the CI flips with the sign
-    ae = -diff("ae.attendances_per_week") * WEEKS_PER_YEAR
-    ae_lo = -diff("ae.attendances_per_week", "diff_ci_high") * WEEKS_PER_YEAR
-    ae_hi = -diff("ae.attendances_per_week", "diff_ci_low") * WEEKS_PER_YEAR
-    adm = -diff("system.admissions_per_week") * WEEKS_PER_YEAR
-    adm_lo = -diff("system.admissions_per_week", "diff_ci_high") * WEEKS_PER_YEAR
-    adm_hi = -diff("system.admissions_per_week", "diff_ci_low") * WEEKS_PER_YEAR
+    ae = -diff(AE_ATTENDANCES) * WEEKS_PER_YEAR
+    ae_lo = -diff(AE_ATTENDANCES, "diff_ci_high") * WEEKS_PER_YEAR
+    ae_hi = -diff(AE_ATTENDANCES, "diff_ci_low") * WEEKS_PER_YEAR
+    adm = -diff(ADMISSIONS) * WEEKS_PER_YEAR
+    adm_lo = -diff(ADMISSIONS, "diff_ci_high") * WEEKS_PER_YEAR
+    adm_hi = -diff(ADMISSIONS, "diff_ci_low") * WEEKS_PER_YEAR
     return [
         option,
         title,
@@ -176,20 +206,23 @@ def _ranking_row(option: str, title: str, table: pd.DataFrame) -> list[Any]:
         adm,
         adm_lo,
         adm_hi,
-        investment / ae if ae > 0 else float("nan"),
-        investment / adm if adm > 0 else float("nan"),
+        *_ratio_columns(ratios[AE_ATTENDANCES], ae),
+        *_ratio_columns(ratios[ADMISSIONS], adm),
     ]
 
 
-def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.95) -> None:
+def plot_cost_effectiveness(
+    ranking: pd.DataFrame, path: Path, level: float = 0.95, banner: str = ""
+) -> None:
     """Annual investment against A&E attendances avoided, with CI whiskers: the report's
-    cost-effectiveness plane, saved on its own."""
+    cost-effectiveness plane, saved on its own (with ``banner`` across the top when the runs
+    are not fit for a board)."""
     import matplotlib
     import matplotlib.pyplot as plt
 
     from sim.config.catalogue import option_title
     from sim.experiments.outputs import atomic_save_figure
-    from sim.report.figures import cost_effectiveness_plane
+    from sim.report.figures import cost_effectiveness_plane, stamp_banner
     from sim.report.style import PLAIN_TEXT
 
     titles = {o: t for o, t in zip(ranking["option"], ranking["title"], strict=True)}
@@ -197,6 +230,8 @@ def plot_cost_effectiveness(ranking: pd.DataFrame, path: Path, level: float = 0.
         fig = cost_effectiveness_plane(
             ranking, level, {o: option_title(o, titles) for o in ranking["option"]}
         )
+        if banner:
+            stamp_banner(fig, banner)
         try:
             atomic_save_figure(fig, path, dpi=120)
         finally:
@@ -223,7 +258,11 @@ def summarise_sweep(sweep_dir: Path) -> list[str]:
     atomic_write_csv(sweep_dir / "ranking.csv", ranking)
     if len(ranking):
         level = _baseline_level(sweep_dir)
-        plot_cost_effectiveness(ranking, sweep_dir / "cost_effectiveness.png", level)
+        from sim.report.adequacy import board_fitness
+
+        jobs = job_folders(sweep_dir).values()
+        banner = board_fitness(_manifest(folder) for folder in jobs).short_banner
+        plot_cost_effectiveness(ranking, sweep_dir / "cost_effectiveness.png", level, banner)
     atomic_write_json(
         sweep_dir / "sweep.json",
         {
