@@ -999,6 +999,27 @@ HOSTILE = [
         exit_code=sim.cli.EXIT_FAILURE,
     ),
     BadInput(
+        "scenario title holding a control character",
+        ("scenario=ctrl_title",),
+        "scenario.ctrl_title.title",
+        "'Hubs\\x01'",
+        "must be printable text: it holds the control character U+0001 at position 5",
+        "{tmp}/scenarios/ctrl_title.yaml",
+        scenario_file("ctrl_title", 'title: "Hubs\\x01"\ndescription: d\n'),
+    ),
+    BadInput(
+        "site title holding U+FFFE",
+        (SITE, "site=fffe_title"),
+        "site.title",
+        "'North\\ufffe'",
+        "must be printable text: it holds the control character U+FFFE at position 6",
+        "{tmp}/conf/site/fffe_title.yaml",
+        site_file(
+            "fffe_title",
+            lambda t: t.replace("\ntitle: ", '\ntitle: "North\\uFFFE"  # ', 1),
+        ),
+    ),
+    BadInput(
         "uncertainty file with half a million aliased values",
         ("uncertainty", "psa=quick", SITE, "uncertainty=small_bomb"),
         "uncertainty",

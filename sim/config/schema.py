@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -560,6 +561,10 @@ class RunConfig:
 # Strict conversion from plain data
 # --------------------------------------------------------------------------------------------
 
+#: Characters no text setting may hold: control characters other than tab and line breaks
+#: (DEL and the C1 controls, such as U+0081, included), surrogates, U+FFFE and U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
 _SCALARS = {int: "an integer", float: "a number", str: "text", bool: "true or false"}
 
 
@@ -652,6 +657,15 @@ def _convert(tp: Any, value: Any, key: str, rule: dict) -> Any:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ConfigError(key, value, "must be text")
         value = str(value)
+        odd = _UNPRINTABLE.search(value)
+        if odd:
+            raise ConfigError(
+                key,
+                value,
+                f"must be printable text: it holds the control character U+{ord(odd[0]):04X} "
+                f"at position {odd.start() + 1} (an XML document, such as the Word paper, "
+                "cannot hold it)",
+            )
         if "choices" in rule and value not in rule["choices"]:
             raise ConfigError(key, value, f"must be one of {list(rule['choices'])}")
         return value

@@ -28,6 +28,7 @@ from sim.report.document import (
     fmt,
     fmt_change,
     plus_minus,
+    printable,
     scrub_paths,
     shown_path,
 )
@@ -791,12 +792,21 @@ def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
 
 
 def _without_paths(block: Block) -> Block:
-    """The block with every absolute path made relative (a report is emailed and printed)."""
-    block.text = scrub_paths(block.text)
-    block.items = [scrub_paths(i) for i in block.items]
+    """The block with every absolute path made relative (a report is emailed and printed),
+    and every character no format can hold shown as U+FFFD (:func:`printable`)."""
+
+    def clean(text: str) -> str:
+        return printable(scrub_paths(text))
+
+    block.text = clean(block.text)
+    block.lead = clean(block.lead)
+    block.items = [clean(i) for i in block.items]
     if block.table is not None:
-        block.table = block.table.map(lambda v: scrub_paths(v) if isinstance(v, str) else v)
-        block.table.columns = [scrub_paths(str(c)) for c in block.table.columns]
+        block.table = block.table.map(lambda v: clean(v) if isinstance(v, str) else v)
+        block.table.columns = [clean(str(c)) for c in block.table.columns]
+    if block.figure is not None:
+        block.figure.title = printable(block.figure.title)
+        block.figure.caption = printable(block.figure.caption)
     return block
 
 
