@@ -366,3 +366,27 @@ def test_any_interruption_resumes_to_the_files_of_a_clean_run(finished_run, tmp_
         assert run_sim([*DESIGN, f"hydra.run.dir={folder}"], monkeypatch) == 0
     assert_same_files(folder, finished_run)
     assert manifest(folder)["status"] == "complete"
+
+
+@QUICK
+@given(text=st.text(max_size=40))
+def test_any_title_makes_a_word_and_a_pdf_paper(text):
+    """Any text a hand-edited folder may hold reaches the typeset formats as text: ReportLab's
+    markup escaped, and what an XML document cannot hold (U+0001, U+FFFE) shown as U+FFFD."""
+    from sim.report.build import _without_paths
+    from sim.report.pdf import render_pdf
+    from sim.report.word import render_docx
+
+    table = pd.DataFrame({text or "column": [text], "n": [1]})
+    blocks = [
+        _without_paths(b)
+        for b in (
+            Block("h1", text),
+            Block("banner", text),
+            Block("p", text, lead=text),
+            Block("list", items=[text, text]),
+            Block("table", text, table=table),
+        )
+    ]
+    assert render_docx(blocks, {}).startswith(b"PK")
+    assert render_pdf(blocks, {}).startswith(b"%PDF")
