@@ -27,7 +27,7 @@ from sim.config.compose import (
     register,
     validate,
 )
-from sim.config.locations import CONF_SOURCE
+from sim.config.locations import CONF_DIR, CONF_SOURCE
 from sim.config.scenarios import label
 from sim.config.schema import ConfigError
 from sim.experiments import interrupts, outputs
@@ -156,15 +156,26 @@ def check_sweep_size(cfg: DictConfig, overrides: list[str]) -> None:
             )
 
 
+#: Hydra's name for the job, as ``hydra.main`` names it after this file (``cli.log``).
+JOB_NAME = "cli"
+
+
+def checked_config(argv: list[str]) -> DictConfig:
+    """The config composed for these overrides (Hydra's node included), validated, with its
+    output folder checked; raises :class:`ConfigError`."""
+    overrides = [a for a in argv if not a.startswith("-")]
+    cfg, _, data = compose_validated(overrides, job_name=JOB_NAME)
+    if is_sweep(cfg):  # a sweep file, or an uncertainty analysis
+        check_sweep_size(cfg, overrides)
+    check_output_folder(cfg, data)
+    return cfg
+
+
 def preflight(argv: list[str]) -> int:
     """Compose the config for these overrides and validate it, and check the output folder;
     0 when the run may start, otherwise the error is printed and the exit code returned."""
-    overrides = [a for a in argv if not a.startswith("-")]
     try:
-        cfg, _, data = compose_validated(overrides)
-        if output_folder(cfg)[0] == "hydra.sweep.dir":  # a sweep file, or an analysis
-            check_sweep_size(cfg, overrides)
-        check_output_folder(cfg, data)
+        checked_config(argv)
     except ConfigError as err:
         report_config_error(err)
         return EXIT_CONFIG_ERROR
@@ -392,6 +403,41 @@ def _write_sweep_record_atomically() -> None:
     basic_sweeper.OmegaConf = _AtomicRecord()  # type: ignore[attr-defined]
 
 
+def is_sweep(cfg: DictConfig) -> bool:
+    from hydra.types import RunMode
+
+    return cfg.hydra.mode == RunMode.MULTIRUN
+
+
+def run_composed(cfg: DictConfig) -> None:
+    """Run a single job with the configuration the preflight composed, as ``hydra.main``
+    would run it (Hydra's logging, the run folder and its ``.hydra/``, the job, the
+    callbacks), without composing it twice more: Hydra composes once to learn whether the
+    command is a sweep and once to run it, about 0.15 s of CPU each."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.utils import configure_log
+    from hydra.core.utils import run_job as run_hydra_job
+    from hydra.types import HydraContext, RunMode
+    from omegaconf import open_dict
+
+    with open_dict(cfg.hydra):
+        cfg.hydra.mode = RunMode.RUN
+        cfg.hydra.overrides.hydra.append("hydra.mode=RUN")  # as Hydra records it
+    configure_log(cfg.hydra.hydra_logging, cfg.hydra.verbose)
+    callbacks = Callbacks(cfg)
+    callbacks.on_run_start(config=cfg, config_name="config")
+    done = run_hydra_job(
+        # only the launchers of sweeps use a config loader
+        hydra_context=HydraContext(config_loader=None, callbacks=callbacks),  # type: ignore[arg-type]
+        task_function=run_job,
+        config=cfg,
+        job_dir_key="hydra.run.dir",
+        job_subdir_key=None,
+    )
+    callbacks.on_run_end(config=cfg, config_name="config", job_return=done)
+    done.return_value  # noqa: B018 (raises the job's exception, if it failed)
+
+
 def resume_command(folder_key: str, folder: Path | None) -> str:
     """The command that resumes this one: the same arguments, in ``folder`` if given."""
     import shlex
@@ -422,7 +468,8 @@ COMMANDS = {
 
 
 def command_list() -> str:
-    """What ``nhs-sim --help`` says first: the commands, then Hydra's help for a run."""
+    """What ``nhs-sim --help`` with settings says first (the commands), before Hydra's help
+    for a run with those settings; ``--help`` alone is :func:`usage`."""
     width = max(len(name) for name in COMMANDS)
     lines = [
         "usage: nhs-sim [KEY=VALUE ...]         run the model (same as: python -m sim ...)",
@@ -482,8 +529,66 @@ def _interrupted_message(argv: list[str]) -> str:
     )
 
 
+#: Configuration groups a command line chooses from (``group=option``), in the order shown.
+GROUPS = ("site", "assumptions", "scenario", "experiment", "calibration")
+
+
+def usage() -> str:
+    """``nhs-sim --help`` (``python -m sim --help``): the commands, the options of each
+    configuration group (shipped, and the working folder's own) and where to read more.
+    Answered from the folders, without starting Hydra (which would compose the whole
+    configuration first); ``--hydra-help`` gives Hydra's own help."""
+    import textwrap
+
+    from sim.config.locations import option_files, user_conf_dirs
+
+    def options(group: str) -> str:
+        if group == "scenario":
+            names = set(option_files()[0])
+        else:
+            folders = [CONF_DIR / group, *(d / group for d in user_conf_dirs())]
+            names = {p.stem for folder in folders for p in folder.glob("*.yaml")}
+        return ", ".join(sorted(names))
+
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: nhs-sim [group=option ...] [setting=value ...]   run the model",
+        "       nhs-sim COMMAND [ARGS ...]                       run a tool",
+        "(nhs-sim is python -m sim.)",
+        "",
+        "Without arguments, runs the default configuration (the North Durham baseline) and",
+        "prints the run folder last.",
+        "",
+        "commands (nhs-sim COMMAND --help for each):",
+        *(f"  {name:<{width}}  {what}" for name, (_, what) in COMMANDS.items()),
+        "",
+        "configuration groups (group=option):",
+    ]
+    for group in GROUPS:
+        lines += textwrap.wrap(
+            options(group), 92, initial_indent=f"  {group}: ", subsequent_indent=" " * 6
+        )
+    lines += [
+        f"  +sweep: {options('sweep')}  (a named sweep: one job per option)",
+        "",
+        "examples:",
+        "  nhs-sim experiment=quick                  a few seconds, for a first look",
+        "  nhs-sim scenario=[extended_access_8to8,rac_weekend] seed=7",
+        "  nhs-sim site.practice_capacity.gp.fte_per_1000=0.55",
+        "  nhs-sim +sweep=all_options                every option against the baseline",
+        "  nhs-sim --cfg job                         the full configuration",
+        "  nhs-sim --hydra-help                      Hydra's own flags",
+        "",
+        "More: README.md and docs/ (docs/experiments.md, docs/sweeps.md, docs/kpis.md).",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv in (["--help"], ["-h"]):
+        print(usage())
+        return
     interrupts.record_run_pid()
     with interrupts.stop_on_signals():
         try:
@@ -507,21 +612,24 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    import hydra
-
     if argv and argv[0] in COMMANDS:
         return run_command(argv[0], argv[1:])
     if argv[:1] in (["--help"], ["-h"]):
         print(command_list())
     register()
+    composed = None
     if any(a in _MULTIRUN_FLAGS for a in argv):
         code = preflight_multirun(argv)
+        if code:
+            return code
     elif not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
-        code = preflight(argv)
-    else:
-        code = 0
-    if code:
-        return code
+        try:
+            composed = checked_config(argv)
+        except ConfigError as err:
+            report_config_error(err)
+            return EXIT_CONFIG_ERROR
+
+    import hydra
 
     @hydra.main(version_base="1.3", config_path=CONF_SOURCE, config_name="config")
     def _app(cfg: DictConfig) -> str:
@@ -529,5 +637,8 @@ def _main(argv: list[str]) -> int:
 
     _write_sweep_record_atomically()
     sys.argv = [sys.argv[0], *argv]
-    _app()
+    if composed is not None and not is_sweep(composed):
+        run_composed(composed)  # a single run, with the configuration the preflight composed
+    else:
+        _app()
     return 0

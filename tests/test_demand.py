@@ -278,3 +278,90 @@ def test_uniform_draws_are_uniform_and_distinct(year_of_episodes):
         for b in names[i + 1 :]:
             r = np.corrcoef(ep.uniforms[a], ep.uniforms[b])[0, 1]
             assert abs(r) < 4 / np.sqrt(len(ep)), (a, b, r)
+
+
+# --------------------------------------------------------------------------------------------
+# The fast paths of generate_episodes give exactly what their plain definitions give
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [
+        [0.2, 0.3, 0.5],
+        [0.0, 0.4, 0.0, 0.6],  # categories that can never be drawn
+        [1.0],
+        [0.1] * 10,
+        [0.5, -0.1, 0.6],  # not a distribution (validation refuses it): still the same
+    ],
+)
+def test_categorical_equals_a_binary_search(probs):
+    """Counting the cumulative shares at or below each uniform is ``searchsorted``."""
+    from sim.core.demand import _categorical
+
+    probs = np.asarray(probs)
+    cum = np.cumsum(probs)
+    cum[-1] = 1.0 + 1e-12
+    rng = np.random.default_rng(3)
+    # uniforms, and the cumulative shares themselves (the edges), and either side of them
+    edges = np.clip(np.concatenate([cum, np.nextafter(cum, 0), np.nextafter(cum, 2)]), 0, 0.999)
+    u = np.concatenate([rng.random(10_000), edges, [0.0]])
+    expected = np.searchsorted(cum, u, side="right")
+    assert np.array_equal(_categorical(u, probs), expected)
+
+
+def test_time_order_keeps_tied_needs_in_generation_order():
+    """Equal times (which the fast unstable sort could swap) keep their original order."""
+    from sim.core.demand import _time_order
+
+    rng = np.random.default_rng(4)
+    times = np.round(rng.random(50_000) * 100, 1)  # about 1,000 distinct values: many ties
+    assert np.array_equal(_time_order(times), np.argsort(times, kind="stable"))
+    distinct = rng.random(50_000)
+    assert np.array_equal(_time_order(distinct), np.argsort(distinct, kind="stable"))
+
+
+def test_options_share_episodes_exactly_when_their_demand_settings_agree():
+    """sim.core.demand.demand_settings decides which alternatives of a PSA set share episodes:
+    every option of the catalogue whose settings text equals the baseline's must draw the
+    very same episodes, and one whose text differs (clinical_pharmacists changes the staff
+    needs) different ones; a setting the text missed would show as equal text, different
+    episodes."""
+    from sim.config.compose import catalogue_names, compose_validated
+    from sim.core.demand import demand_settings
+
+    def drawn(option: str):
+        _, run_cfg, _ = compose_validated([f"scenario={option}"])
+        ep = episodes_for(run_cfg, weeks=1)
+        columns = [ep.time, ep.practice, ep.age_band, ep.frailty, ep.urgency, ep.staff_need]
+        columns += [ep.earliest_offset_days, ep.key, *ep.uniforms.values()]
+        return demand_settings(run_cfg.model), columns
+
+    settings, episodes = drawn("baseline")
+    differ = []
+    for option in catalogue_names():
+        theirs, their_episodes = drawn(option)
+        same = all(np.array_equal(a, b) for a, b in zip(episodes, their_episodes, strict=True))
+        assert same == (theirs == settings), option
+        if not same:
+            differ.append(option)
+    assert "clinical_pharmacists" in differ
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("site.calendar_start", "2025-01-06"),
+        ("site.frailty_share_65plus", "{fit: 0.6, mild: 0.25, moderate: 0.12, severe: 0.03}"),
+        ("site.localities.chester_le_street.age_share", "null"),
+        ("assumptions.demand.scale", 0.5),
+        ("site.practices.CLS01.list_size", 1000),
+    ],
+)
+def test_demand_settings_change_with_what_draws_the_episodes(path, value):
+    from sim.config.compose import compose_validated
+    from sim.core.demand import demand_settings
+
+    _, base, _ = compose_validated([])
+    _, changed, _ = compose_validated([f"{path}={value}"])
+    assert demand_settings(changed.model) != demand_settings(base.model)

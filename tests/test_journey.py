@@ -466,22 +466,54 @@ def test_keyed_uniforms_are_splitmix64_of_key_and_salt():
         assert [keyed_uniform(k, salt(name)) for k in keys[-5:]] == expected[-5:], name
 
 
-def test_vectorised_booking_windows_follow_the_scalar_rule():
-    """First requests take their window from the array form, call-backs and NHS 111 from the
-    compiled rule: both must be the same rule, for every urgency, earliest day and weekday."""
-    from sim.booking.preparation import booking_windows
+def test_booking_window_rule_for_every_urgency_and_past_the_last_deadline():
+    """rules.booking_window, which first requests (rules.first_requests), call-backs and NHS
+    111 all use: urgent today to its target, soon to its working-day deadline, routine from its
+    earliest day with a week's leeway; a request past the calendar's last day (no working day
+    left) takes the last deadline rather than reading past the table."""
     from sim.booking.rules import booking_window
 
-    soon_deadline = [d + 2 + (2 if d % 7 in (3, 4) else 0) for d in range(60)]
-    deadlines = np.asarray(soon_deadline, dtype=np.int64)
-    for target in ({"urgent": 0, "soon": 2, "routine": 14}, {"urgent": 1, "soon": 3, "routine": 3}):
-        urgency = np.repeat(np.arange(len(URGENCIES)), 50 * 20)
-        offset = np.tile(np.repeat(np.arange(20), 50), len(URGENCIES))
-        today = np.tile(np.arange(50), 20 * len(URGENCIES))
-        first, last = booking_windows(urgency, offset, today, deadlines, target)
-        expected = [
-            booking_window(u, o, d, deadlines, target["urgent"], target["routine"])
-            for u, o, d in zip(urgency.tolist(), offset.tolist(), today.tolist(), strict=True)
-        ]
-        assert list(zip(first.tolist(), last.tolist(), strict=True)) == expected
-        assert (last >= first).all()
+    soon, routine = URGENCIES.index("soon"), URGENCIES.index("routine")
+    deadlines = np.asarray([d + 2 + (2 if d % 7 in (3, 4) else 0) for d in range(60)], np.int64)
+    for today in range(50):
+        for offset in range(20):
+            assert booking_window(URGENT, offset, today, deadlines, 1, 14) == (today, today + 1)
+            assert booking_window(soon, offset, today, deadlines, 1, 14) == (
+                today,
+                deadlines[today],
+            )
+            first = today + offset
+            assert booking_window(routine, offset, today, deadlines, 1, 14) == (
+                first,
+                max(first + 6, today + 14),
+            )
+    assert booking_window(soon, 0, 60, deadlines, 1, 14) == (60, deadlines[-1])
+
+
+def test_first_request_is_at_once_in_core_hours_else_at_the_next_opening(small_data):
+    """sim.booking.rules.first_requests, episode by episode, against the rule worked out here
+    with Python's own dates: in core hours at once; before the opening of a working day at
+    its opening; otherwise at the next working day's opening."""
+    data = small_data
+    hours = data["site"]["core_hours"]
+    weekdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    working = [w in hours["weekdays"] for w in weekdays]
+    open_m, close_m = hours["open_minute"], hours["close_minute"]
+    ep, pj, _ = run(configure(data, {}))
+    asked = ~np.isnan(pj.first_request_time)
+    assert asked.sum() > 10_000 and (~asked).sum() > 100  # urgent needs settled out of hours
+    checked = {"at once": 0, "today's opening": 0, "a later opening": 0}
+    for t, got in zip(ep.time[asked].tolist(), pj.first_request_time[asked].tolist(), strict=True):
+        day, minute = divmod(t, MINUTES_PER_DAY)
+        if working[int(day) % 7] and open_m <= minute < close_m:
+            expected, case = t, "at once"
+        elif working[int(day) % 7] and minute < open_m:
+            expected, case = day * MINUTES_PER_DAY + open_m, "today's opening"
+        else:
+            later = int(day) + 1
+            while not working[later % 7]:
+                later += 1
+            expected, case = later * MINUTES_PER_DAY + open_m, "a later opening"
+        assert got == expected, (t, got, expected)
+        checked[case] += 1
+    assert min(checked.values()) > 100, checked

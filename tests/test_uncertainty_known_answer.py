@@ -192,7 +192,10 @@ def test_zero_width_and_central_sets_reproduce_ordinary_runs_byte_for_byte(tmp_p
             "+uncertainty=england_2024",
             "uncertainty.width_multiplier=0",
             "+psa.sets=2",
-            "+psa.options=[frailty_front_of_house]",
+            # clinical_pharmacists changes demand, frailty_front_of_house does not: the set runs the
+            # baseline and frailty_front_of_house on shared episodes, clinical_pharmacists on
+            # its own (and not in catalogue order)
+            "+psa.options=[clinical_pharmacists,frailty_front_of_house]",
             "+psa.central_replications=1",
             *common,
         ]
@@ -203,7 +206,7 @@ def test_zero_width_and_central_sets_reproduce_ordinary_runs_byte_for_byte(tmp_p
         kpis, params, _ = psa.run_set(plan, number)
         if number:
             assert (params["uniform"].between(0, 1)).all()
-        for option in ("baseline", "frailty_front_of_house"):
+        for option in ("baseline", "clinical_pharmacists", "frailty_front_of_house"):
             _, run_cfg, _ = compose_validated([f"scenario={option}", *common])
             seed = plan.seed(number)
             expected = _ordinary_kpis(run_cfg.model, seed, 1, exp.warmup_weeks, exp.run_weeks)

@@ -26,12 +26,12 @@ from sim.booking.state import (
     trimmed,
     with_room,
 )
-from sim.core.compiled import cache_is_fresh, compiled_rule
+from sim.core.compiled import cache_is_fresh, compiled_rule, compiled_within
 
 MINUTES_PER_DAY = 1440
 
 
-@compiled_rule
+@compiled_within
 def dispatch(s, t, kind, episode, arg):
     """Handle one event popped from the heap."""
     # Sampling is due once t reaches the first minute after the last sampled day.
@@ -43,30 +43,7 @@ def dispatch(s, t, kind, episode, arg):
         handle_rac(s, episode, t, arg)
 
 
-@compiled_rule
-def ask_first_time(s, i):
-    """The first request of episode ``i`` to its practice, once events before it are done."""
-    ep = s.ep
-    t = ep.request[i]
-    if t >= (s.clock[0] + 1) * MINUTES_PER_DAY:
-        sample_access(s, t)
-    if t >= s.settings.end_minute:
-        s.out.attempts[i] = 1
-        s.out.outcome[i] = c.WAITING_AT_END
-        return
-    ask_practice(
-        s,
-        i,
-        t,
-        np.int64(0),
-        np.int64(ep.request_day[i]),
-        ep.request_minute[i],
-        np.int64(ep.first_day[i]),
-        np.int64(ep.last_day[i]),
-    )
-
-
-@compiled_rule
+@compiled_within
 def run_events_until(s, t):
     """Handle every pending event at or before ``t``, in order; False if it stopped early
     because a log ran short of room."""
@@ -86,16 +63,31 @@ def advance(s, i):
     no trace, and events already handled are gone from the heap)."""
     ep = s.ep
     n = len(ep.request)
+    # run_events_until is called only when an event is due (most episodes find none): a call
+    # passes the whole state, which costs more than the rest of an ordinary episode.
     while i < n:
         if ep.out_of_hours_kind[i] != 0:
-            if not run_events_until(s, ep.arising[i]) or not has_room(s.logs):
+            t = ep.arising[i]
+            if event_due(s.logs, t) and not run_events_until(s, t) or not has_room(s.logs):
                 return i
             if out_of_hours(s, i):
                 i += 1
                 continue
-        if not run_events_until(s, ep.request[i]) or not has_room(s.logs):
+        t = ep.request[i]
+        if event_due(s.logs, t) and not run_events_until(s, t) or not has_room(s.logs):
             return i
-        ask_first_time(s, i)
+        # The first request to the practice (written out here rather than called, for the
+        # same reason)
+        if t >= (s.clock[0] + 1) * MINUTES_PER_DAY:
+            sample_access(s, t)
+        if t >= s.settings.end_minute:
+            s.out.attempts[i] = 1
+            s.out.outcome[i] = c.WAITING_AT_END
+        else:
+            first_day, last_day = np.int64(ep.first_day[i]), np.int64(ep.last_day[i])
+            day = np.int64(ep.request_day[i])
+            minute = t - day * MINUTES_PER_DAY
+            ask_practice(s, i, t, np.int64(0), day, minute, first_day, last_day)
         i += 1
     if not run_events_until(s, np.inf):
         return n

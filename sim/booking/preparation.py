@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.booking import codes
+from sim.booking import codes, rules
 from sim.booking.book import AppointmentBook, stack_books
 from sim.booking.books import ArrayBooks
 from sim.booking.engine import booking_pass
@@ -90,48 +90,63 @@ def dna_probability_by_lead(cfg: ModelConfig, max_lead: int) -> list[float]:
     return table
 
 
-def request_times(
-    ep: Episodes, cfg: ModelConfig, calendar: Calendar
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minute each need first reaches its practice; which arose in core hours; which are urgent
-    needs arising out of hours that do not wait for the practice.
-    """
-    hours = cfg.site.core_hours
-    open_m, close_m = hours.open_minute, hours.close_minute
-    n_days = calendar.n_days
-    day = (ep.time // MINUTES_PER_DAY).astype(np.int64)
-    minute = ep.time - day * MINUTES_PER_DAY
-    working = calendar.is_working[np.minimum(day, n_days - 1)]
-    in_hours = working & (minute >= open_m) & (minute < close_m)
-    before_open_today = working & (minute < open_m)
-    next_day = calendar.next_working[np.minimum(day + 1, n_days)]
-    open_day = np.where(before_open_today, day, next_day)
-    waiting_time = open_day * MINUTES_PER_DAY + open_m
-    request = np.where(in_hours, ep.time, waiting_time.astype(float))
-    waits = ep.uniforms["ooh_choice"] < cfg.assumptions.booking.urgent_out_of_hours_waits_share
-    urgent_ooh = (~in_hours) & (ep.urgency == codes.URGENT) & ~waits
-    return request, in_hours, urgent_ooh
+@dataclass
+class FirstRequests:
+    """When each need first reaches its practice, and what happens to needs out of hours
+    (arrays aligned with the episodes; :func:`sim.booking.rules.first_requests`)."""
+
+    request: np.ndarray  # float64 minute it first reaches its practice
+    request_day: np.ndarray  # int32 day of that minute
+    in_hours: np.ndarray  # bool: arose in core hours
+    urgent_ooh: np.ndarray  # bool: urgent, arose out of hours, does not wait for the practice
+    out_of_hours_kind: np.ndarray  # int8 codes.OUT_OF_HOURS_* (added up), 0 if none
+    first_day: np.ndarray  # int32 booking window of the first request (rules.booking_window)
+    last_day: np.ndarray  # int64
 
 
-def booking_windows(
-    urgency: np.ndarray,
-    earliest_offset_days: np.ndarray,
-    today: np.ndarray,
-    soon_deadline: np.ndarray,
-    target: dict[str, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`sim.booking.rules.booking_window` for every first request at once."""
-    first = np.where(urgency == URGENCIES.index("routine"), today + earliest_offset_days, today)
-    last = np.where(
-        urgency == codes.URGENT,
-        today + target["urgent"],
-        np.where(
-            urgency == codes.SOON,
-            soon_deadline[np.clip(today, 0, len(soon_deadline) - 1)],
-            np.maximum(first + 6, today + target["routine"]),
-        ),
+def first_requests(
+    ep: Episodes, cfg: ModelConfig, settings: Settings, frail: np.ndarray, frail_service: bool
+) -> FirstRequests:
+    """:func:`sim.booking.rules.first_requests` for every episode, with the opening times of
+    each calendar day from the pass's ``settings``; ``frail``: moderate eFI or worse;
+    ``frail_service``: the site has a frail weekend GP service."""
+    n = len(ep)
+    starts = np.arange(settings.n_days, dtype=np.float64) * MINUTES_PER_DAY
+    opens = np.where(settings.is_working, starts + settings.open_minute, -np.inf)
+    closes = np.where(settings.is_working, starts + settings.close_minute, -np.inf)
+    next_open = settings.next_open.astype(np.float64)
+    out = FirstRequests(
+        request=np.empty(n, dtype=np.float64),
+        request_day=np.empty(n, dtype=np.int32),
+        in_hours=np.empty(n, dtype=np.bool_),
+        urgent_ooh=np.empty(n, dtype=np.bool_),
+        out_of_hours_kind=np.empty(n, dtype=np.int8),
+        first_day=np.empty(n, dtype=np.int32),
+        last_day=np.empty(n, dtype=np.int64),
     )
-    return first, last
+    rules.first_requests(
+        ep.time,
+        ep.urgency,
+        frail,
+        ep.uniforms["ooh_choice"],
+        opens,
+        closes,
+        next_open,
+        float(cfg.assumptions.booking.urgent_out_of_hours_waits_share),
+        bool(frail_service),
+        ep.earliest_offset_days,
+        settings.soon_deadline,
+        settings.target_urgent,
+        settings.target_routine,
+        out.request,
+        out.request_day,
+        out.in_hours,
+        out.urgent_ooh,
+        out.out_of_hours_kind,
+        out.first_day,
+        out.last_day,
+    )
+    return out
 
 
 def cumulative_shares(shares: list[float]) -> np.ndarray:
@@ -265,19 +280,14 @@ def run_booking_pass(
     (:func:`sim.services.catalogue.build_books`)."""
     n = len(ep)
     n_days = calendar.n_days
-    request, in_hours, urgent_ooh = request_times(ep, cfg, calendar)
     books, first_book = stack_service_books(service_books)
-
-    has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
-    frail_ooh = (
-        ~in_hours
-        & (ep.urgency == codes.URGENT)
-        & (ep.frailty >= FIRST_FRAIL_BAND)
-        & has_frail_service
+    settings = pass_settings(
+        cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
     )
-    out_of_hours_kind = (
-        urgent_ooh * codes.OUT_OF_HOURS_URGENT + frail_ooh * codes.OUT_OF_HOURS_FRAIL_SERVICE
-    ).astype(np.int8)
+    frail = ep.frailty >= FIRST_FRAIL_BAND
+    has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
+    first = first_requests(ep, cfg, settings, frail, has_frail_service)
+    request, in_hours = first.request, first.in_hours
 
     # Episodes are handled in the order they reach their practice. That is their own order:
     # episodes come sorted by the time they arise and the request rule (at once in hours, the
@@ -287,22 +297,11 @@ def run_booking_pass(
     if n >= 2**31:
         raise ValueError(f"{n:,} episodes in one replication: more than the model can number")
 
-    settings = pass_settings(
-        cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
-    )
-    request_day = (request // MINUTES_PER_DAY).astype(np.int32)
-    first_day, last_day = booking_windows(
-        ep.urgency,
-        ep.earliest_offset_days,
-        request_day,
-        settings.soon_deadline,
-        cfg.assumptions.booking.target_days,
-    )
     inputs = EpisodeInputs(
         practice=ep.practice,
         urgency=ep.urgency,
         staff_need=ep.staff_need,
-        frail=ep.frailty >= FIRST_FRAIL_BAND,
+        frail=frail,
         frailty=ep.frailty,
         age_band=ep.age_band,
         earliest_offset_days=ep.earliest_offset_days,
@@ -311,12 +310,11 @@ def run_booking_pass(
         u_no_slot=ep.uniforms["no_slot_choice"],
         arising=ep.time,
         request=request,
-        request_day=request_day,
-        request_minute=request - request_day * MINUTES_PER_DAY,
-        first_day=first_day.astype(np.int64),
-        last_day=last_day.astype(np.int64),
+        request_day=first.request_day,
+        first_day=first.first_day,
+        last_day=first.last_day,
         first_choice=first_choices(ep, cfg),
-        out_of_hours_kind=out_of_hours_kind,
+        out_of_hours_kind=first.out_of_hours_kind,
     )
     results = new_results(n, n_days, len(cfg.site.practices))
     rows = booking_pass(inputs, settings, books, results)
@@ -334,10 +332,10 @@ def run_booking_pass(
 
     # Needs that asked their practice: all but those settled while it was shut.
     outcome = results.outcome
-    settled_out_of_hours = urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
+    settled_out_of_hours = first.urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
     first_request_out = np.where(settled_out_of_hours, np.nan, request)
     # The per-episode working arrays go before the flow table is assembled (peak memory).
-    del inputs, request_day, first_day, last_day
+    del inputs, first
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
     # at once, rather than one row per episode in the pass). Put first, so each episode's
     # transitions stay in the order they happened.

@@ -56,7 +56,7 @@ from sim.booking.state import (
     log_step_up,
     push_event,
 )
-from sim.core.compiled import compiled_rule
+from sim.core.compiled import compiled_rule, compiled_step, compiled_within
 from sim.core.streams import keyed_uniform
 
 MINUTES_PER_DAY = 1440
@@ -80,7 +80,7 @@ ASKED_DIRECTLY = np.bool_(False)
 # --------------------------------------------------------------------------------------------
 
 
-@compiled_rule
+@compiled_within
 def draw(s, i, decision):
     """Episode ``i``'s keyed uniform for ``decision`` (codes.DRAW_*)."""
     return keyed_uniform(s.ep.key[i], s.settings.salts[decision])
@@ -96,23 +96,90 @@ def pick(u, cumulative):
 
 
 @compiled_rule
+def first_requests(
+    arising,
+    urgency,
+    frail,
+    u_ooh,
+    opens,
+    closes,
+    next_open,
+    waits_share,
+    frail_service,
+    earliest_offset_days,
+    soon_deadline,
+    target_urgent,
+    target_routine,
+    request,
+    request_day,
+    in_hours,
+    urgent_ooh,
+    out_of_hours_kind,
+    first_day,
+    last_day,
+):
+    """When each need first reaches its practice: at once if it arises in core hours, else
+    at the next opening (today's if it arose before it, otherwise the next working day's).
+    An urgent need arising out of hours waits for it with probability ``waits_share``
+    (``u_ooh`` below it), else it is settled out of hours (``urgent_ooh``); a frail one may
+    also go to the frail weekend GP service (``frail_service``: the site has one). Per
+    calendar day, ``opens`` and ``closes`` are the minutes practices open and close (-inf on
+    a day they are shut: no time is inside, nor before the opening) and ``next_open`` the
+    next opening after that day. Fills ``request`` (minute), ``request_day``, ``in_hours``,
+    ``urgent_ooh``, ``out_of_hours_kind`` (codes.OUT_OF_HOURS_*, added up) and the first
+    request's :func:`booking_window` (``first_day``, ``last_day``); one loop over the
+    episodes instead of a dozen numpy passes."""
+    final_day = len(opens) - 1
+    for i in range(len(arising)):
+        t = arising[i]
+        day = min(np.int64(t // MINUTES_PER_DAY), final_day)
+        inside = opens[day] <= t < closes[day]
+        if inside:
+            r = t
+        elif t < opens[day]:
+            r = opens[day]
+        else:
+            r = next_open[day]
+        request[i] = r
+        today = np.int64(r // MINUTES_PER_DAY)
+        request_day[i] = today
+        first, last = booking_window(
+            urgency[i], earliest_offset_days[i], today, soon_deadline, target_urgent, target_routine
+        )
+        first_day[i] = first
+        last_day[i] = last
+        in_hours[i] = inside
+        urgent_out = not inside and urgency[i] == c.URGENT
+        settled = urgent_out and not u_ooh[i] < waits_share
+        urgent_ooh[i] = settled
+        kind = np.int64(0)
+        if settled:
+            kind += c.OUT_OF_HOURS_URGENT
+        if urgent_out and frail[i] and frail_service:
+            kind += c.OUT_OF_HOURS_FRAIL_SERVICE
+        out_of_hours_kind[i] = kind
+
+
+@compiled_rule
 def booking_window(
     urgency, earliest_offset_days, today, soon_deadline, target_urgent, target_routine
 ):
     """First and last acceptable appointment day of a request made on ``today``: urgent
     within its target (today by default), soon by its deadline in working days, routine from
     its earliest day with a week's leeway (so the window never shrinks to a single, possibly
-    closed, day) and within the routine target. :func:`sim.booking.preparation.booking_windows`
-    applies the same rule to every first request at once."""
+    closed, day) and within the routine target. :func:`first_requests` applies it to every
+    first request."""
     if urgency == c.URGENT:
         return today, today + target_urgent
     if urgency == c.SOON:
-        return today, soon_deadline[today]
+        # a request after the calendar's last working day (a calendar with none left) takes
+        # the last day's deadline
+        return today, soon_deadline[min(today, len(soon_deadline) - 1)]
     first = today + np.int64(earliest_offset_days)
     return first, max(first + 6, today + target_routine)
 
 
-@compiled_rule
+@compiled_within
 def episode_window(s, i, today):
     """The booking window of episode ``i`` asking again on ``today``."""
     st = s.settings
@@ -126,20 +193,20 @@ def episode_window(s, i, today):
     )
 
 
-@compiled_rule
+@compiled_within
 def in_clinic_hours(st, today, minute):
     """Practices (and the clinics' single point of access) are open at ``minute`` of ``today``."""
     return today < st.n_days and st.is_working[today] and st.open_minute <= minute < st.close_minute
 
 
-@compiled_rule
+@compiled_within
 def set_outcome(s, i, state, origin, node):
     """Episode ``i`` ends in terminal ``state``, moving from flow node ``origin`` to ``node``."""
     s.out.outcome[i] = state
     log_flow(s.logs, i, origin, node)
 
 
-@compiled_rule
+@compiled_within
 def to_ae(s, i, t, via, origin):
     """Episode ``i`` leaves for A&E at minute ``t`` (by ambulance when ``via`` says so); the
     A&E stage settles it."""
@@ -147,7 +214,7 @@ def to_ae(s, i, t, via, origin):
     log_flow(s.logs, i, origin, c.NODE_AMBULANCE if via == c.AE_VIA_AMBULANCE else c.NODE_AE)
 
 
-@compiled_rule
+@compiled_within
 def admit(s, i, t, source):
     """Admitted directly (not via A&E) from a rapid assessment clinic."""
     s.out.outcome[i] = c.ADMITTED
@@ -155,7 +222,7 @@ def admit(s, i, t, source):
     log_flow(s.logs, i, c.NODE_RAC, c.NODE_ADMISSION)
 
 
-@compiled_rule
+@compiled_within
 def step_up(s, i, t, source, origin):
     """Asks IC+ for a place; settled after the IC+ stage (started, or admitted instead)."""
     s.out.outcome[i] = c.PENDING
@@ -163,7 +230,7 @@ def step_up(s, i, t, source, origin):
     log_flow(s.logs, i, origin, c.NODE_INTERMEDIATE_CARE)
 
 
-@compiled_rule
+@compiled_within
 def record_practice_booking(s, i, t, day, slot, staff):
     out = s.out
     out.booked_time[i] = t
@@ -172,7 +239,7 @@ def record_practice_booking(s, i, t, day, slot, staff):
     out.staff_type[i] = staff
 
 
-@compiled_rule
+@compiled_within
 def utc_serves(s, i):
     """The site has an urgent treatment centre for episode ``i``'s locality."""
     utc = s.settings.urgent_treatment_centre
@@ -181,7 +248,7 @@ def utc_serves(s, i):
     )
 
 
-@compiled_rule
+@compiled_within
 def book_utc(s, t):
     """Book the urgent treatment centre's earliest slot today starting within its maximum wait
     of minute ``t``: True if there was one."""
@@ -202,7 +269,7 @@ def book_utc(s, t):
 # --------------------------------------------------------------------------------------------
 
 
-@compiled_rule
+@compiled_within
 def utc_sends_on(s, i, admit_probability):
     """The urgent treatment centre would send episode ``i`` on to A&E: one A&E would admit
     (A&E's own admission draw against ``admit_probability``), or for another reason
@@ -213,7 +280,7 @@ def utc_sends_on(s, i, admit_probability):
     return keyed_uniform(key, utc.salt_onward) < utc.onward_ae_share
 
 
-@compiled_rule
+@compiled_within
 def walk_in_to_utc(s, i, t, origin):
     """Rule 9: a need about to walk into A&E for want of primary care (from flow node
     ``origin``) walks into the urgent treatment centre instead, if it serves the patient's
@@ -230,7 +297,7 @@ def walk_in_to_utc(s, i, t, origin):
     return True
 
 
-@compiled_rule
+@compiled_within
 def after_urgent_care(s, i, t, origin):
     """Rule 7: a frail urgent need seen in primary care at minute ``t``: clinic referral
     (highest risk first) or IC+ step-up; an at-risk patient given neither may deteriorate."""
@@ -248,7 +315,7 @@ def after_urgent_care(s, i, t, origin):
         to_ae(s, i, t + ESCALATION_DELAY_MINUTES - st.minutes_to_ae, c.AE_VIA_ESCALATION, origin)
 
 
-@compiled_rule
+@compiled_within
 def try_hub(s, i, t, first, last, offered_by_practice):
     """Rule 3: the locality hub's earliest slot in days [first, last], offered by the practice
     (to a share of needs) or asked for directly; True if the need is settled."""
@@ -275,7 +342,7 @@ def try_hub(s, i, t, first, last, offered_by_practice):
     return True
 
 
-@compiled_rule
+@compiled_within
 def nhs111_primary_care(s, i, t):
     """Rule 5, NHS 111's primary-care disposition: a hub slot in the need's window; in core
     hours the practice today (any clinician); else a call to the practice at its next opening
@@ -315,7 +382,7 @@ def nhs111_primary_care(s, i, t):
         set_outcome(s, i, c.GAVE_UP, c.NODE_NHS111, c.NODE_GAVE_UP)
 
 
-@compiled_rule
+@compiled_within
 def nhs111_books_utc(s, i, t):
     """Rule 9: NHS 111 books an A&E disposition it judges a UTC can treat
     (``nhs111_ae_share``, not to be sent on) into the urgent treatment centre serving the
@@ -329,7 +396,7 @@ def nhs111_books_utc(s, i, t):
     return not utc_sends_on(s, i, admit) and book_utc(s, t)
 
 
-@compiled_rule
+@compiled_within
 def handle_111(s, i, t):
     """Rule 5: NHS 111 disposes of a call. A need can call more than once: every call counts."""
     st, out = s.settings, s.out
@@ -361,7 +428,7 @@ def handle_111(s, i, t):
         to_ae(s, i, t, c.AE_VIA_AMBULANCE, c.NODE_NHS111)
 
 
-@compiled_rule
+@compiled_within
 def handle_rac(s, i, t, origin):
     """Rule 8: a referral reaches the rapid assessment clinics (single point of access)."""
     st, out = s.settings, s.out
@@ -396,7 +463,7 @@ def handle_rac(s, i, t, origin):
         admit(s, i, when, c.ADMIT_FROM_RAC)
 
 
-@compiled_rule
+@compiled_within
 def no_practice_slot(s, i, t, attempt, today, minute, last):
     """Rule 4: no slot at the practice (nor an accepted hub slot) in the window ending on day
     ``last``: the need books later anyway, calls back, calls NHS 111, goes to A&E or gives up.
@@ -425,7 +492,7 @@ def no_practice_slot(s, i, t, attempt, today, minute, last):
     return -1, -1
 
 
-@compiled_rule
+@compiled_within
 def after_appointment(s, i, t, today, day, slot):
     """Rule 6: the practice appointment on ``day`` at ``slot``, booked at ``t`` on ``today``:
     still to come when the run ends, missed (DNA rises with the booking's lead time), or
@@ -445,7 +512,7 @@ def after_appointment(s, i, t, today, day, slot):
             after_urgent_care(s, i, seen, c.NODE_PRACTICE)
 
 
-@compiled_rule
+@compiled_step
 def ask_practice(s, i, t, attempt, today, minute, first, last):
     """Rule 2: request number ``attempt`` + 1 to the practice, on ``today`` for days
     [first, last]."""
@@ -483,7 +550,7 @@ def ask_practice(s, i, t, attempt, today, minute, first, last):
     after_appointment(s, i, t, today, d, slot)
 
 
-@compiled_rule
+@compiled_within
 def call_back(s, i, t, attempt):
     """The need asks its practice again (after no slot, or on NHS 111's advice)."""
     if t >= s.settings.end_minute:
@@ -495,7 +562,7 @@ def call_back(s, i, t, attempt):
     ask_practice(s, i, t, attempt, today, t - today * MINUTES_PER_DAY, first, last)
 
 
-@compiled_rule
+@compiled_within
 def out_of_hours(s, i):
     """Rule 1: an urgent need while practices are shut, at the moment it arises (events up to
     then already handled): the frail service's same-day visit if there is one, else NHS 111 or
@@ -521,7 +588,7 @@ def out_of_hours(s, i):
     return False
 
 
-@compiled_rule
+@compiled_within
 def sample_access(s, t):
     """Third-next-available GP slot at the opening of each working day up to ``t``."""
     st = s.settings

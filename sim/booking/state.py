@@ -21,7 +21,7 @@ from collections import namedtuple
 import numpy as np
 
 from sim.booking import codes
-from sim.core.compiled import compiled_rule
+from sim.core.compiled import compiled_within
 from sim.services.catalogue import SERVICES
 
 # --------------------------------------------------------------------------------------------
@@ -44,10 +44,9 @@ EpisodeInputs = namedtuple(
         "u_no_slot",
         "arising",  # minute the need arises
         "request",  # minute it first reaches its practice
-        "request_day",  # int64
-        "request_minute",
-        "first_day",  # int64: booking window of the first request
-        "last_day",  # int64
+        "request_day",  # int32
+        "first_day",  # booking window of the first request (days; the minute of the request
+        "last_day",  # in its day is computed where needed, not stored)
         "first_choice",  # codes.FIRST_CHOICE_*
         "out_of_hours_kind",  # bit flags codes.OUT_OF_HOURS_*, 0 for most needs
     ],
@@ -227,7 +226,7 @@ Pass = namedtuple("Pass", ["ep", "settings", "books", "out", "logs", "clock"])
 # --------------------------------------------------------------------------------------------
 
 
-@compiled_rule
+@compiled_within
 def has_room(logs):
     """Every group of the logs has room for one more step."""
     for g in range(len(logs.counts)):
@@ -236,7 +235,7 @@ def has_room(logs):
     return True
 
 
-@compiled_rule
+@compiled_within
 def next_row(logs, group):
     """Claim the next row of ``group``: its index."""
     k = logs.counts[group]
@@ -244,7 +243,7 @@ def next_row(logs, group):
     return k
 
 
-@compiled_rule
+@compiled_within
 def log_flow(logs, episode, origin, destination):
     """Episode ``episode`` moves from flow node ``origin`` to ``destination``."""
     k = next_row(logs, GROUP_FLOWS)
@@ -253,12 +252,12 @@ def log_flow(logs, episode, origin, destination):
     logs.flow_to[k] = destination
 
 
-@compiled_rule
+@compiled_within
 def log_nhs111_call(logs, t):
     logs.nhs111_calls[next_row(logs, GROUP_NHS111)] = t
 
 
-@compiled_rule
+@compiled_within
 def log_ae(logs, episode, t, via):
     """Episode ``episode`` arrives at A&E at minute ``t`` (codes.AE_ROUTES ``via``)."""
     k = next_row(logs, GROUP_AE)
@@ -267,7 +266,7 @@ def log_ae(logs, episode, t, via):
     logs.ae_via[k] = via
 
 
-@compiled_rule
+@compiled_within
 def log_admission(logs, episode, t, source):
     k = next_row(logs, GROUP_ADMISSIONS)
     logs.admit_episode[k] = episode
@@ -275,7 +274,7 @@ def log_admission(logs, episode, t, source):
     logs.admit_source[k] = source
 
 
-@compiled_rule
+@compiled_within
 def log_step_up(logs, episode, t, source):
     k = next_row(logs, GROUP_STEP_UPS)
     logs.step_up_episode[k] = episode
@@ -288,7 +287,7 @@ def log_step_up(logs, episode, t, source):
 # --------------------------------------------------------------------------------------------
 
 
-@compiled_rule
+@compiled_within
 def event_before(logs, a, b):
     """Heap entry ``a`` sorts before entry ``b``, as Python tuples (time, kind, episode,
     arg) compare: so the pass handles simultaneous events in the order heapq would."""
@@ -301,7 +300,7 @@ def event_before(logs, a, b):
     return logs.event_arg[a] < logs.event_arg[b]
 
 
-@compiled_rule
+@compiled_within
 def swap_events(logs, a, b):
     logs.event_time[a], logs.event_time[b] = logs.event_time[b], logs.event_time[a]
     logs.event_kind[a], logs.event_kind[b] = logs.event_kind[b], logs.event_kind[a]
@@ -309,7 +308,7 @@ def swap_events(logs, a, b):
     logs.event_arg[a], logs.event_arg[b] = logs.event_arg[b], logs.event_arg[a]
 
 
-@compiled_rule
+@compiled_within
 def push_event(logs, t, kind, episode, arg):
     """Add an event. Entries are distinct or identical, so any heap pops them in the order
     heapq does."""
@@ -326,7 +325,7 @@ def push_event(logs, t, kind, episode, arg):
         k = parent
 
 
-@compiled_rule
+@compiled_within
 def pop_event(logs):
     """Remove the first event: (time, kind, episode, arg)."""
     top = (logs.event_time[0], logs.event_kind[0], logs.event_episode[0], logs.event_arg[0])
@@ -348,7 +347,7 @@ def pop_event(logs):
     return top
 
 
-@compiled_rule
+@compiled_within
 def event_due(logs, t):
     """Some event is pending at or before ``t``."""
     return logs.counts[GROUP_EVENTS] > 0 and logs.event_time[0] <= t

@@ -20,9 +20,9 @@ each distinct constant passed would compile its own copy of the callee.
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -40,23 +40,41 @@ COMPILED_MODULES: tuple[str, ...] = (
 )
 
 
+#: ``from sim.x import a, b`` (the names perhaps in parentheses over several lines) and
+#: ``import sim.x``, found by regular expressions rather than by parsing: every process reads
+#: these files when the first compiled function is declared, and parsing them took 0.1 s of
+#: CPU of its start-up. ``tests/test_compiled.py`` holds the result to Python's parser.
+_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(sim(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|.*)", re.M)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+(.*)", re.M)
+_COMMENT = re.compile(r"#.*")
+
+
+def _imported_modules(text: str) -> set[str]:
+    """Dotted names a file imports from ``sim`` (a module, or a name inside one)."""
+    names = set()
+    for module, imported in _FROM_IMPORT.findall(text):
+        names.add(module)
+        for part in _COMMENT.sub("", imported).strip("()").split(","):
+            if part.split():
+                names.add(f"{module}.{part.split()[0]}")
+    for imported in _IMPORT.findall(text):
+        for part in _COMMENT.sub("", imported).split(","):
+            if part.split() and part.split()[0].startswith("sim"):
+                names.add(part.split()[0])
+    return names
+
+
 def _imported_files(path: Path) -> set[Path]:
     """Files of ``sim`` that ``path`` imports (anywhere in it)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        names = []
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-        elif isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] != "sim":
-                continue
-            base = _SIM.joinpath(*parts[1:])
-            for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-                if candidate.is_file():
-                    found.add(candidate)
+    for name in _imported_modules(path.read_text(encoding="utf-8")):
+        parts = name.split(".")
+        if parts[0] != "sim":
+            continue
+        base = _SIM.joinpath(*parts[1:])
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                found.add(candidate)
     return found
 
 
@@ -121,6 +139,21 @@ def compiled_rule(func):
     """Compile ``func`` with numba, cached, without reference counting (never allocates or
     keeps a reference: called with arrays its caller owns)."""
     return njit(cache=True, _nrt=False)(func)
+
+
+def compiled_within(func):
+    """:func:`compiled_rule` for a function only compiled code calls (the rules that take the
+    whole state of the pass): numba otherwise also compiles, for every function, the code that
+    converts each argument from a Python object, which for the state is several hundred values
+    and took a third of the first compile."""
+    return njit(cache=True, _nrt=False, no_cpython_wrapper=True)(func)
+
+
+def compiled_step(func):
+    """:func:`compiled_within`, inlined into each of its (few) callers when they are compiled:
+    for a rule on every episode's path. A call between compiled functions passes the whole
+    state, several hundred values, which costs more than a short rule does."""
+    return njit(cache=True, _nrt=False, no_cpython_wrapper=True, inline="always")(func)
 
 
 def int_code(names: tuple[str, ...], name: str) -> np.int64:

@@ -23,14 +23,18 @@ KPIs (``tests/test_report.py`` checks this).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS
 from sim.core import ledger
 from sim.core.calendar import WEEKS_PER_YEAR
 from sim.core.demand import practice_age_shares
 from sim.core.kpis import KpiInputs, access_masks
+
+if TYPE_CHECKING:  # a replication never builds a table: pandas is imported in equity_table
+    import pandas as pd
 
 UNDER_65 = "under 65"
 MEASURES: dict[str, tuple[str, str]] = {
@@ -70,12 +74,14 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     frail_share = np.array([k.cfg.site.frailty_share_65plus[b] for b in FRAILTY_BANDS])
     people_frailty = np.concatenate([[people_age[:FIRST_OLDER_BAND].sum()], older * frail_share])
 
-    # The same per-episode masks as the system KPIs (sim.core.kpis.access_masks)
+    # The same per-episode masks as the system KPIs (sim.core.kpis.access_masks), over the
+    # episodes that arose in the window only: every mask counted here is false outside it.
     m = access_masks(k)
-    arose_in, urgent, urgent_met = m["arose_in"], m["urgent"], m["urgent_met"]
-    routine_booked = m["routine_booked"]
-    lead = np.where(routine_booked, sj.appointment_day - m["request_day"], 0.0)
-    gave_up = arose_in & (sj.outcome == ledger.GAVE_UP)
+    arose = k.arose_in_window
+    urgent, urgent_met = m["urgent"][arose], m["urgent_met"][arose]
+    routine_booked = m["routine_booked"][arose]
+    lead = np.where(routine_booked, sj.appointment_day[arose] - m["request_day"][arose], 0.0)
+    gave_up = sj.outcome[arose] == ledger.GAVE_UP
 
     # A&E attendances in the window, as sim.core.kpis.service_kpis
     ae_in = k.in_window(ed.arrivals.time)
@@ -92,34 +98,58 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     ae_counts_prac += np.nan_to_num(share_pa) @ sp_by_age
 
     result: dict[str, float] = {}
+    # Which of the counted masks each episode is in, one bit each, and its cell (practice, age
+    # band, frailty level): one bincount over (cell, bits) counts every mask of every group at
+    # once; each group's counts are then sums over the other two. A boolean selection and a
+    # bincount per mask and group cost several times as much; the counts are the same
+    # integers, and the lead days summed are whole numbers, so any order adds them exactly.
+    masks = {
+        "urgent": urgent,
+        "urgent_met": urgent_met,
+        "routine": routine_booked,
+        "gave_up": gave_up,
+    }
+    combos = np.arange(1 << len(masks))
+    holds = {name: (combos >> bit) & 1 == 1 for bit, name in enumerate(masks)}
+    shape = (n_prac, n_age, len(FRAILTY_BANDS) + 1)
+    # (built in place, in int32: every temporary array here is as long as the episodes)
+    cell = ep.practice[arose].astype(np.int32)
+    cell *= shape[1]
+    cell += ep.age_band[arose]
+    cell *= shape[2]
+    frailty = ep.frailty[arose]
+    cell += np.where(frailty < 0, 0, frailty + 1)  # as _frailty_level
+    cell <<= len(masks)
+    for bit, mask in enumerate(masks.values()):
+        cell |= mask.view(np.int8).astype(np.int32) << bit
+    tally = np.bincount(cell, minlength=np.prod(shape) * len(combos))
+    tally = tally.reshape(*shape, len(combos))
+    cell >>= len(masks)
+    # lead is 0 outside routine_booked, and adding zeros leaves a sum as it is
+    lead_sum = np.bincount(cell, weights=lead, minlength=np.prod(shape)).reshape(shape)
+    del cell
 
-    def add(group: str, names: list[str], codes: np.ndarray, people: np.ndarray, ae: np.ndarray):
-        n = len(names)
-        codes = np.asarray(codes, dtype=np.int64)
+    def add(group: str, names: list[str], axis: int, people: np.ndarray, ae: np.ndarray):
+        others = tuple(a for a in range(len(shape)) if a != axis)
+        counts = tally.sum(axis=others)  # (level, combination)
 
-        def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            w = None if weights is None else weights[mask]
-            return np.bincount(codes[mask], weights=w, minlength=n).astype(float)
+        def count(mask: str) -> np.ndarray:
+            """Episodes in ``mask``, by level: the tallies of every combination holding it."""
+            return counts[:, holds[mask]].sum(axis=1).astype(float)
 
         values = {
-            "urgent_same_day_rate": _ratio(count(urgent_met), count(urgent)),
-            "routine_lead_days_mean": _ratio(count(routine_booked, lead), count(routine_booked)),
-            "unmet_need_per_1000_week": _ratio(count(gave_up), people / 1000) / weeks,
+            "urgent_same_day_rate": _ratio(count("urgent_met"), count("urgent")),
+            "routine_lead_days_mean": _ratio(lead_sum.sum(axis=others), count("routine")),
+            "unmet_need_per_1000_week": _ratio(count("gave_up"), people / 1000) / weeks,
             "ae_per_1000_year": _ratio(ae, people / 1000) / weeks * WEEKS_PER_YEAR,
         }
         for i, name in enumerate(names):
             for measure, vals in values.items():
                 result[f"{group}.{name}.{measure}"] = float(vals[i])
 
-    add("by_age", list(AGE_BANDS), ep.age_band, people_age, ae_counts_age)
-    add(
-        "by_frailty",
-        [UNDER_65, *FRAILTY_BANDS],
-        _frailty_level(ep.frailty),
-        people_frailty,
-        ae_counts_frail,
-    )
-    add("by_practice", practice_names, ep.practice, lists, ae_counts_prac)
+    add("by_age", list(AGE_BANDS), 1, people_age, ae_counts_age)
+    add("by_frailty", [UNDER_65, *FRAILTY_BANDS], 2, people_frailty, ae_counts_frail)
+    add("by_practice", practice_names, 0, lists, ae_counts_prac)
     return result
 
 
@@ -133,6 +163,8 @@ def split_key(key: str) -> tuple[str, str, str]:
 def equity_table(results, level: float) -> pd.DataFrame:
     """``group, level, measure, mean, ci_low, ci_high, n`` over replications; each interval
     stays within the measure's range (:func:`sim.core.statistics.bounded_interval`)."""
+    import pandas as pd
+
     from sim.core.statistics import bounded_interval, bounds_for_unit
 
     keys: list[str] = []

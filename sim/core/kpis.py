@@ -12,6 +12,7 @@ window; annual costs scale the window's costs to 52.18 weeks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -171,8 +172,24 @@ class KpiInputs:
         return (self.last_day - self.first_day) / 7
 
     def in_window(self, minutes: np.ndarray) -> np.ndarray:
+        """Which ``minutes`` fall in the measurement window; NaN (never happened) in none."""
         lo, hi = self.first_day * MINUTES_PER_DAY, self.last_day * MINUTES_PER_DAY
         return (minutes >= lo) & (minutes < hi)
+
+    @cached_property
+    def arose_in_window(self) -> slice:
+        """The episodes that arose in the window, ``in_window(episodes.time)``, as a slice:
+        episodes come in time order, so two binary searches replace a pass over them all."""
+        lo, hi = self.first_day * MINUTES_PER_DAY, self.last_day * MINUTES_PER_DAY
+        time = self.episodes.time
+        return slice(int(np.searchsorted(time, lo)), int(np.searchsorted(time, hi)))
+
+    @cached_property
+    def arose_in(self) -> np.ndarray:
+        """``in_window(episodes.time)``, once per replication."""
+        mask = np.zeros(len(self.episodes), dtype=bool)
+        mask[self.arose_in_window] = True
+        return mask
 
 
 def _share(num: float, den: float) -> float:
@@ -188,9 +205,12 @@ def _pct(x: np.ndarray, q: float) -> float:
 
 
 def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
-    """Per-episode masks behind the access KPIs (shared with the equity breakdowns)."""
+    """Per-episode masks behind the access KPIs (shared with the equity breakdowns and the
+    series). Computed once per replication: each is a pass over every episode."""
+    if "_access_masks" in vars(k):
+        return vars(k)["_access_masks"]
     ep, pj = k.episodes, k.journeys
-    arose_in = k.in_window(ep.time)
+    arose_in = k.arose_in
     # Requests made after the run ended (needs arising on its last weekend) are not counted.
     requested = arose_in & (pj.first_request_time < k.last_day * MINUTES_PER_DAY)
     request_day = np.floor(pj.first_request_time / MINUTES_PER_DAY)
@@ -202,13 +222,15 @@ def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
     hub_day = np.floor(pj.hub_time / MINUTES_PER_DAY)
     urgent_met = urgent & ((pj.appointment_day == request_day) | (hub_day == request_day))
     routine_booked = requested & (ep.urgency == ROUTINE) & (pj.appointment_day >= 0)
-    return {
+    vars(k)["_access_masks"] = {
         "arose_in": arose_in,
+        "requested": requested,
         "request_day": request_day,
         "urgent": urgent,
         "urgent_met": urgent_met,
         "routine_booked": routine_booked,
     }
+    return vars(k)["_access_masks"]
 
 
 def practice_kpis(k: KpiInputs) -> dict[str, float]:
@@ -251,10 +273,10 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     weeks = k.weeks
     population = k.practices.list_sizes.sum()
 
-    hub_in = k.in_window(np.nan_to_num(sj.hub_time, nan=-1.0))
+    hub_in = k.in_window(sj.hub_time)
     hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
-    rac_in = k.in_window(np.nan_to_num(sj.rac_time, nan=-1.0))
-    rac_ref_in = k.in_window(np.nan_to_num(sj.rac_referral_time, nan=-1.0)) & ~np.isnan(sj.rac_time)
+    rac_in = k.in_window(sj.rac_time)
+    rac_ref_in = k.in_window(sj.rac_referral_time) & ~np.isnan(sj.rac_time)
     rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
 
     arrive = ed.arrivals.time
@@ -322,12 +344,8 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
         foh_cost = hours_a_week * weeks * foh.running_cost_per_hour_gbp
     # Schemes an option pays for: licences, per-use fees and reminders are its running cost.
     alternatives = cfg.assumptions.alternatives
-    arose_in = k.in_window(k.episodes.time)
-    outcome = sj.outcome[arose_in]
-    bookings = (
-        k.in_window(np.nan_to_num(sj.booked_time, nan=-1.0)).sum()
-        + k.in_window(np.nan_to_num(sj.hub_booked_time, nan=-1.0)).sum()
-    )
+    outcome = sj.outcome[k.arose_in_window]
+    bookings = k.in_window(sj.booked_time).sum() + k.in_window(sj.hub_booked_time).sum()
     schemes = (
         (
             alternatives.online_consultation.running_cost_annual_gbp
@@ -368,11 +386,10 @@ def cost_kpis(k: KpiInputs) -> dict[str, float]:
 
 
 def system_kpis(k: KpiInputs) -> dict[str, float]:
-    arose_in = k.in_window(k.episodes.time)
-    outcome = k.journeys.outcome[arose_in]
+    outcome = k.journeys.outcome[k.arose_in_window]
     result = practice_kpis(k)
     result.update(service_kpis(k))
-    result["system.episodes_per_week"] = arose_in.sum() / k.weeks
+    result["system.episodes_per_week"] = len(outcome) / k.weeks
     result["system.unmet_need_per_week"] = (outcome == ledger.GAVE_UP).sum() / k.weeks
     result.update(cost_kpis(k))
     names = list(KPI_DEFINITIONS)
@@ -392,7 +409,7 @@ def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     from sim.core.flows import FLOW_NODES, NODE
 
     sj, ed = k.journeys, k.emergency
-    keep = k.in_window(k.episodes.time)[sj.flow_episode]
+    keep = k.arose_in[sj.flow_episode]
     n = len(FLOW_NODES)
     pair = sj.flow_from[keep].astype(np.int64) * n + sj.flow_to[keep]
     matrix = np.bincount(pair, minlength=n * n).reshape(n, n).astype(float)

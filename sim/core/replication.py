@@ -14,7 +14,6 @@ validated config objects and a seed, returns plain results. No files, no Hydra.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import time
 from dataclasses import dataclass, field, fields
 
@@ -239,21 +238,19 @@ def run_replication(
     warmup_weeks: int,
     run_weeks: int,
     keep_detail: bool = False,
+    episodes: Episodes | None = None,
 ) -> ReplicationResult:
-    """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``."""
+    """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``.
+
+    ``episodes``: this replication's episodes if already drawn, for a configuration with the
+    same :func:`sim.core.demand.demand_settings` (they are read, never changed)."""
     started = time.perf_counter()
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)
     streams = Streams(seed, replication)
-    episodes = generate_episodes(cfg, calendar, streams)
+    if episodes is None:
+        episodes = generate_episodes(cfg, calendar, streams)
     service_books = build_books(cfg, calendar)
-    # Many long-lived objects and few reference cycles: freezing the heap spares the
-    # collector from re-scanning it on every allocation burst in the booking pass.
-    gc.collect()
-    gc.freeze()
-    try:
-        journeys = run_booking_pass(episodes, cfg, calendar, service_books)
-    finally:
-        gc.unfreeze()
+    journeys = run_booking_pass(episodes, cfg, calendar, service_books)
     emergency = emergency_stage(cfg, calendar, streams, episodes, journeys)
     care = admissions_stage(cfg, calendar, episodes, journeys, emergency)
     settle_outcomes(journeys, emergency, care)

@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 #: Fewer replications than this make an interval unreliable: with 4 or fewer the sample
 #: standard deviation rests on at most 3 degrees of freedom (its own 95% interval spans a
@@ -44,6 +43,10 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 
 def _t_quantile(level: float, n: int) -> float:
+    # imported here: scipy.stats costs a replication worker's start-up about 0.3 s of CPU,
+    # and only the process that builds the tables needs it
+    from scipy import stats
+
     return float(stats.t.ppf(0.5 + level / 2, n - 1))
 
 

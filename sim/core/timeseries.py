@@ -7,12 +7,16 @@ Only aggregates are kept (a few thousand numbers a replication), never per-episo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from sim.config.schema import URGENCIES
 from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.core.kpis import KpiInputs, access_masks
+
+if TYPE_CHECKING:  # a replication never builds a table: pandas is imported in series_table
+    import pandas as pd
 
 #: name -> (kind, unit): kind is "daily" (index = day of the window), "hour_of_week" or
 #: "lead_days" (index = whole days from request to appointment, see LEAD_DAYS_LAST)
@@ -39,16 +43,22 @@ LEAD_DAYS_LAST = 42
 
 
 def _daily(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
-    days = np.floor(minutes[np.isfinite(minutes)] / MINUTES_PER_DAY).astype(np.int64) - k.first_day
-    days = days[(days >= 0) & (days < k.last_day - k.first_day)]
+    day = np.floor(minutes / MINUTES_PER_DAY)  # NaN (never happened) is in no day
+    days = day[(day >= k.first_day) & (day < k.last_day)].astype(np.int64) - k.first_day
     return np.bincount(days, minlength=k.last_day - k.first_day).astype(float)
 
 
 def _hour_of_week(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
-    m = minutes[np.isfinite(minutes)]
-    m = m[k.in_window(m)]
-    hours = (np.floor(m / MINUTES_PER_HOUR).astype(np.int64)) % HOURS_PER_WEEK
-    return np.bincount(hours, minlength=HOURS_PER_WEEK) / k.weeks
+    m = minutes[k.in_window(minutes)]  # NaN (never happened) is in no window
+    # Whole hours (truncation is the floor: the window's minutes are not negative) counted
+    # from the start of the window's first week, then the weeks added up: the same counts as
+    # taking every hour modulo a week, without an integer division per event.
+    week_start = k.first_day * 24 // HOURS_PER_WEEK * HOURS_PER_WEEK
+    hours = (m / MINUTES_PER_HOUR).astype(np.int64)
+    hours -= week_start
+    counts = np.bincount(hours, minlength=HOURS_PER_WEEK)
+    counts = np.concatenate([counts, np.zeros(-len(counts) % HOURS_PER_WEEK, dtype=counts.dtype)])
+    return counts.reshape(-1, HOURS_PER_WEEK).sum(axis=0) / k.weeks
 
 
 def _capacity_by_hour(k: KpiInputs, books) -> np.ndarray:
@@ -56,10 +66,9 @@ def _capacity_by_hour(k: KpiInputs, books) -> np.ndarray:
     repeats weekly, so one week of each book is counted."""
     profile = np.zeros(HOURS_PER_WEEK)
     for day in range(k.first_day, min(k.first_day + 7, k.last_day)):
-        weekday = day % 7
-        for book in books:
-            for minute in book.slot_times_on(day):
-                profile[weekday * 24 + minute // MINUTES_PER_HOUR] += 1
+        starts = np.array([m for book in books for m in book.slot_times_on(day)], dtype=np.int64)
+        hours = (day % 7) * 24 + starts // MINUTES_PER_HOUR
+        profile += np.bincount(hours, minlength=HOURS_PER_WEEK)
     return profile
 
 
@@ -68,21 +77,25 @@ def _lead_days(k: KpiInputs) -> dict[str, np.ndarray]:
     whole days from first request to appointment."""
     m = access_masks(k)
     # the routine-wait KPI's episodes: requests made before the run ended, booked
-    requested = m["arose_in"] & (k.journeys.first_request_time < k.last_day * MINUTES_PER_DAY)
-    booked = requested & (k.journeys.appointment_day >= 0)
-    lead = k.journeys.appointment_day - m["request_day"]
-    out = {}
-    for code, urgency in enumerate(URGENCIES):
-        days = lead[booked & (k.episodes.urgency == code)].astype(np.int64)
-        counts = np.bincount(np.clip(days, 0, LEAD_DAYS_LAST), minlength=LEAD_DAYS_LAST + 1)
-        out[f"practice_lead_days_{urgency}"] = counts / k.weeks
-    return out
+    booked = m["requested"] & (k.journeys.appointment_day >= 0)
+    lead = (k.journeys.appointment_day - m["request_day"])[booked].astype(np.int64)
+    # one bincount over (urgency, lead days) for every urgency at once
+    bins = LEAD_DAYS_LAST + 1
+    cell = k.episodes.urgency[booked].astype(np.int64) * bins + np.clip(lead, 0, LEAD_DAYS_LAST)
+    counts = np.bincount(cell, minlength=len(URGENCIES) * bins).reshape(len(URGENCIES), bins)
+    return {f"practice_lead_days_{u}": counts[code] / k.weeks for code, u in enumerate(URGENCIES)}
+
+
+def _daily_days(k: KpiInputs, day: np.ndarray) -> np.ndarray:
+    """:func:`_daily` of events given as whole days (negative: none)."""
+    days = day[(day >= k.first_day) & (day < k.last_day)].astype(np.int64) - k.first_day
+    return np.bincount(days, minlength=k.last_day - k.first_day).astype(float)
 
 
 def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
     sj, ed = k.journeys, k.emergency
-    appt = sj.appointment_day.astype(float) * MINUTES_PER_DAY + sj.appointment_minute
-    appt[sj.appointment_day < 0] = np.nan
+    # episodes that arose in the window (the rest would fall outside every day and hour)
+    arising = k.episodes.time[k.arose_in_window]
     occ = ed.outcome.hourly_occupancy
     first_h, last_h = k.first_day * 24, k.last_day * 24
     window_occ = occ[first_h : min(last_h, len(occ))]
@@ -93,14 +106,15 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
         else np.full(HOURS_PER_WEEK, np.nan)
     )
     return {
-        "episodes_arising": _daily(k, k.episodes.time),
-        "practice_appointments": _daily(k, appt),
+        "episodes_arising": _daily(k, arising),
+        # an appointment's minute is inside its day, so its day is the appointment day
+        "practice_appointments": _daily_days(k, sj.appointment_day),
         "hub_appointments": _daily(k, sj.hub_time),
         "nhs111_contacts": _daily(k, sj.nhs111_calls),
         "ae_attendances": _daily(k, ed.arrivals.time),
         "admissions": _daily(k, k.care.admissions.time),
         "ic_occupancy": np.asarray(k.care.daily_occupancy[k.first_day : k.last_day], dtype=float),
-        "demand_by_hour": _hour_of_week(k, k.episodes.time),
+        "demand_by_hour": _hour_of_week(k, arising),
         "practice_requests_by_hour": _hour_of_week(k, sj.first_request_time),
         "practice_capacity_by_hour": _capacity_by_hour(
             k, [book for row in k.practices.books for book in row]
@@ -114,6 +128,8 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
 
 def series_table(results) -> pd.DataFrame:
     """Long table ``replication, series, kind, index, value`` of every replication's series."""
+    import pandas as pd
+
     frames = []
     for r in results:
         for name, values in r.series.items():

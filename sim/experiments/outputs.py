@@ -17,9 +17,10 @@ import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by whoever builds the tables, not before
+    import pandas as pd
 
 #: Packages whose versions the manifest records: every one the numbers depend on (numba and
 #: its LLVM compile the booking pass) and those that read, write or draw them.

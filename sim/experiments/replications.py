@@ -9,15 +9,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.config.schema import Calibration, Experiment, ModelConfig
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.replication import ReplicationResult, run_replication
 from sim.core.statistics import NON_NEGATIVE, bounded_interval, bounds_for_unit
 from sim.experiments.interrupts import exit_with_parent
+
+if TYPE_CHECKING:  # the tables import pandas when they are built, after the replications
+    import pandas as pd
 
 
 def resolve_n_jobs(n_jobs: int, replications: int) -> int:
@@ -38,6 +41,7 @@ def iter_replications(
         for r in reps:
             yield run_replication(cfg, seed, r, *args)
         return
+    compile_before_workers(cfg, seed)
     from joblib import Parallel, delayed
 
     # Each worker, as it starts, watches this process: if the run is killed, its workers end
@@ -49,6 +53,16 @@ def iter_replications(
         initargs=(os.getpid(),),
     )
     yield from parallel(delayed(run_replication)(cfg, seed, r, *args) for r in reps)
+
+
+def compile_before_workers(cfg: ModelConfig, seed: int) -> None:
+    """If the compiled booking pass is not cached yet, compile it here, once, by running one
+    week of a replication (its results are thrown away), rather than in every worker at once:
+    each would take the same CPU time and memory to compile it."""
+    from sim.booking.engine import needs_compiling
+
+    if needs_compiling():
+        run_replication(cfg, seed, 0, 0, 1)
 
 
 def run_experiment(
@@ -123,6 +137,8 @@ def relative_half_widths(summary: pd.DataFrame, kpis: list[str]) -> pd.Series:
 
 def kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
     """Tidy per-replication KPIs: columns ``replication, kpi, value``."""
+    import pandas as pd
+
     rows = [(r.replication, k, v) for r in results for k, v in r.kpis.items()]
     return pd.DataFrame(rows, columns=["replication", "kpi", "value"])
 
@@ -130,6 +146,8 @@ def kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
 def summarise(kpis: pd.DataFrame, level: float) -> pd.DataFrame:
     """Summary with columns ``kpi, unit, mean, ci_low, ci_high, n`` in registry order; each
     interval stays within the KPI's range (:func:`sim.core.statistics.bounded_interval`)."""
+    import pandas as pd
+
     rows = []
     order = list(KPI_DEFINITIONS) + sorted(set(kpis["kpi"]) - set(KPI_DEFINITIONS))
     for kpi in order:
@@ -144,6 +162,8 @@ def summarise(kpis: pd.DataFrame, level: float) -> pd.DataFrame:
 
 def ledger_table(results: list[ReplicationResult]) -> pd.DataFrame:
     """Conservation ledger: one row per replication, one column per terminal state."""
+    import pandas as pd
+
     return pd.DataFrame([{"replication": r.replication, **r.ledger} for r in results])
 
 
@@ -153,6 +173,8 @@ def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
     A transition absent from a replication counts as zero there. Flows are counts, so their
     intervals never go below zero.
     """
+    import pandas as pd
+
     pairs = sorted({pair for r in results for pair in r.flows})
     rows = []
     for origin, dest in pairs:
@@ -166,6 +188,8 @@ def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
 
 def calibration_table(summary: pd.DataFrame, calibration: Calibration) -> pd.DataFrame:
     """Simulated means against published targets: ``within`` when |mean - target| <= tolerance."""
+    import pandas as pd
+
     by_kpi = summary.set_index("kpi")
     rows = []
     for t in calibration.targets:

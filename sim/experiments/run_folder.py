@@ -17,9 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sim.config.schema import ConfigError, Experiment, ModelConfig, RunConfig
 from sim.core.equity import equity_table
@@ -38,6 +36,9 @@ from sim.experiments.replications import (
     run_experiment,
     summarise,
 )
+
+if TYPE_CHECKING:  # annotations only: pandas loads when the tables are built
+    import pandas as pd
 
 #: The run's log (``run.log`` in its folder, configured in conf/config.yaml for Hydra runs and
 #: by sim.api for runs from Python).

@@ -226,8 +226,7 @@ def measure(k) -> dict[str, float]:
     """Attendances of episodes that arose in the window (booked by NHS 111 or walking in
     instead of A&E), plus self-presenting walk-ins arriving in the window."""
     sj = k.journeys
-    arose_in = k.in_window(k.episodes.time)
-    into = (sj.flow_to == k.node_code(NAME)) & arose_in[sj.flow_episode]
+    into = (sj.flow_to == k.node_code(NAME)) & k.arose_in[sj.flow_episode]
     episodes = int(into.sum())
     by_111 = int((into & (sj.flow_from == k.node_code("nhs111"))).sum())
     walk_ins = k.service_results.get(NAME)

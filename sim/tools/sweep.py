@@ -13,22 +13,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sim.core.calendar import WEEKS_PER_YEAR
 from sim.core.statistics import RatioInterval
-from sim.experiments.comparison import (
-    COMPARISON_COLUMNS,
-    ComparisonError,
-    check_comparable,
-    paired_comparison,
-    paired_ratio,
-    read_kpis,
-)
 from sim.experiments.outputs import atomic_write_csv, atomic_write_json, atomic_write_text, now_utc
+
+if TYPE_CHECKING:
+    # Imported where tables are made: Hydra builds the sweep callback below at the start of
+    # every run, a single run too, and pandas with scipy.stats (the comparison's intervals)
+    # cost that run about a second of CPU before its first replication.
+    import pandas as pd
 
 BASELINE = "baseline"
 RANKING_COLUMNS = [
@@ -103,6 +100,17 @@ def _titles(folder: Path) -> str:
 
 def sweep_comparison(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(comparison, ranking, problems) for every completed option against the baseline."""
+    import pandas as pd
+
+    from sim.experiments.comparison import (
+        COMPARISON_COLUMNS,
+        ComparisonError,
+        check_comparable,
+        paired_comparison,
+        paired_ratio,
+        read_kpis,
+    )
+
     jobs = job_folders(sweep_dir)
     problems = []
     repeated = repeated_scenarios(sweep_dir)
@@ -321,6 +329,8 @@ def board_report(sweep_dir: Path) -> Path | None:
 def report(sweep_dir: Path, with_board_report: bool = True) -> None:
     """Summarise the sweep, print the ranking and write the board report; the last line
     printed is the sweep folder."""
+    import pandas as pd
+
     problems = summarise_sweep(sweep_dir)
     ranking = pd.read_csv(sweep_dir / "ranking.csv")
     if len(ranking):
