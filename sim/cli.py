@@ -585,6 +585,7 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    as_command = argv is None  # the process's own entry point (python -m sim, nhs-sim)
     argv = sys.argv[1:] if argv is None else argv
     if argv in (["--help"], ["-h"]):
         print(usage())
@@ -607,6 +608,12 @@ def main(argv: list[str] | None = None) -> None:
         except KeyboardInterrupt:
             print(_interrupted_message(argv), file=sys.stderr)
             code = EXIT_INTERRUPTED
+        except SystemExit as stop:  # a job's own ending (its one line is printed)
+            if stop.code is not None and not isinstance(stop.code, int):
+                raise
+            code = stop.code or 0
+    if as_command:  # a signal while the process shuts down changes nothing that was done
+        interrupts.exit_at_once_on_signals(code)
     if code:
         raise SystemExit(code)
 

@@ -166,8 +166,11 @@ def test_a_real_signal_at_any_moment_of_a_run(tmp_path, signum, delay):
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
     err = err.decode()
-    if proc.returncode == 0:  # the run finished before the signal: a correct result
-        assert manifest(folder)["status"] == "complete"
+    # The run finished before the signal: a correct result. (A signal in the last moments of
+    # the interpreter's shutdown, when Python has put back the default handlers, ends it
+    # "killed by the signal", which a shell shows as 130 too; there is nothing to resume.)
+    if proc.returncode in (0, -signum) and manifest(folder)["status"] == "complete":
+        assert "Traceback" not in err
         return
     assert proc.returncode == sim.cli.EXIT_INTERRUPTED, err
     line = one_line(err)

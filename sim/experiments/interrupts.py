@@ -23,6 +23,7 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -72,6 +73,25 @@ def stop_on_signals() -> Iterator[None]:
         for s, handler in previous.items():
             signal.signal(s, handler)
         _received.clear()
+
+
+def exit_at_once_on_signals(code: int) -> None:
+    """The command has finished with exit code ``code``; only the interpreter's shutdown is
+    left (joblib's workers, numba's caches: up to a second). A Ctrl-C or SIGTERM in that time
+    ends the process at once with ``code``: Python's own handler would print a traceback and
+    end it "killed by SIGINT", which makes a finished run look interrupted."""
+
+    def finish(signum: int, frame: FrameType | None) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+
+    if threading.current_thread() is threading.main_thread():
+        for s in _STOP_SIGNALS:
+            signal.signal(s, finish)
 
 
 def stop_requested() -> bool:
