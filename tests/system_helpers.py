@@ -147,6 +147,7 @@ def scaled_practice_capacity(fraction: float) -> tuple[str, ...]:
 #: hours and beyond, a slot every 12 minutes, no notice, ~10x today's workforce.
 AMPLE_PRACTICE = practice_capacity(5.0) + (
     "site.practice_capacity.sessions=[{start_minute:480,end_minute:1200}]",
+    "++site.practice_capacity.sessions_outside_core_hours=true",  # the session runs to 20:00
     "site.practice_capacity.gp.slots_per_session=60",
     "site.practice_capacity.nurse.slots_per_session=60",
     "site.practice_capacity.pharmacist.slots_per_session=60",

@@ -108,6 +108,7 @@ AMPLE_PRACTICE = {
     "site.practice_capacity.nurse.fte_per_1000": 5.0,
     "site.practice_capacity.pharmacist.fte_per_1000": 5.0,
     "site.practice_capacity.sessions": [{"start_minute": 480, "end_minute": 1200}],
+    "site.practice_capacity.sessions_outside_core_hours": True,  # the session runs to 20:00
     "site.practice_capacity.gp.slots_per_session": 60,
     "site.practice_capacity.nurse.slots_per_session": 60,
     "site.practice_capacity.pharmacist.slots_per_session": 60,

@@ -527,13 +527,29 @@ def test_names_yaml_would_misread_are_quoted(conf):
 
 def test_existing_file_needs_force(conf):
     path = conf / "site" / "t_site.yaml"
-    path.write_text("# a planner's edits\n")
+    made = "# T Site\n# Written by `python -m sim site-from-csv` (docs/own_area.md) from\n# edits\n"
+    path.write_text(made)
     code, _, err, _ = convert(conf)
     assert_one_line_error(code, err, path, "already exists", "--force")
-    assert path.read_text() == "# a planner's edits\n"
+    assert path.read_text() == made
     code, _, err, data = convert(conf, "--force")
     assert code == 0, err
     assert data["name"] == "t_site"
+
+
+@pytest.mark.parametrize("name", ["north_durham", "hand_written"])
+def test_force_never_replaces_a_site_this_command_did_not_write(conf, name):
+    """The shipped site (refused by its name), or one a planner wrote by hand, is never
+    overwritten."""
+    path = conf / "site" / f"{name}.yaml"
+    text = NORTH_DURHAM.read_text() if name == "north_durham" else "# a planner's site\n"
+    path.write_text(text)
+    code, _, err, _ = convert(conf, "--force", name=name)
+    if name == "north_durham":
+        assert_one_line_error(code, err, "'north_durham' is the name of a shipped site", "--name")
+    else:
+        assert_one_line_error(code, err, path, "was not written by this command", "--name")
+    assert path.read_text() == text
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,22 @@ def check_writable_folder(folder: Path) -> None:
                 pass  # not created after all, or no longer empty
 
 
+def new_folder(path: Path, most: int = 1000) -> Path:
+    """Create and return ``path``, or, if it exists, the first of ``path_2``, ``path_3``...
+    that does not: an analysis never overwrites an earlier one. Creating the folder is what
+    claims the name, so two commands run at once never share one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, most + 1):
+        candidate = path if n == 1 else path.with_name(f"{path.name}_{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"{path} and {most - 1} numbered folders beside it already exist")
+
+
 def config_sha256(resolved_config: dict[str, Any]) -> str:
     text = json.dumps(resolved_config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

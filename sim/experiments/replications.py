@@ -17,6 +17,7 @@ from sim.config.schema import Calibration, Experiment, ModelConfig
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.replication import ReplicationResult, run_replication
 from sim.core.statistics import NON_NEGATIVE, bounded_interval, bounds_for_unit
+from sim.experiments.interrupts import exit_with_parent
 
 if TYPE_CHECKING:  # the tables import pandas when they are built, after the replications
     import pandas as pd
@@ -43,7 +44,14 @@ def iter_replications(
     compile_before_workers(cfg, seed)
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+    # Each worker, as it starts, watches this process: if the run is killed, its workers end
+    # themselves rather than compute for nobody (sim.experiments.interrupts).
+    parallel = Parallel(
+        n_jobs=jobs,
+        return_as="generator_unordered",
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     yield from parallel(delayed(run_replication)(cfg, seed, r, *args) for r in reps)
 
 

@@ -128,6 +128,13 @@ def option_colour(name: str) -> str:
     return option_style(name).colour
 
 
+#: Matplotlib settings under which every report figure is made and drawn. Users' text (option
+#: titles, site names) reaches titles, labels and the PDF's pages, and matplotlib would read
+#: "$...$" in it as mathematics (failing on "$\\frac{$"); the figures use no mathematics, so
+#: all text is drawn exactly as written.
+PLAIN_TEXT = {"text.parse_math": False}
+
+
 def wrap_label(text: str, width: int = 30) -> str:
     """A long option title on several lines, for axis labels and legends."""
     return "\n".join(textwrap.wrap(text, width)) or text

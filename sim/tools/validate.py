@@ -1459,6 +1459,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick and groups == ["calibration"]:
         print("--quick leaves out the calibration targets: nothing to run", file=sys.stderr)
         return cli.EXIT_CONFIG_ERROR
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        cli.report_config_error(ConfigError("--seed", args.seed, "must be a whole number >= 0"))
+        return cli.EXIT_CONFIG_ERROR
+    if args.jobs == 0:
+        cli.report_config_error(
+            ConfigError("--jobs", 0, "must be a positive number of cores or -1 for all")
+        )
+        return cli.EXIT_CONFIG_ERROR
     started = time.perf_counter()
     folder = new_folder(args.out, args.quick)
     manifest: dict[str, Any] = {
