@@ -333,7 +333,7 @@ def test_ae_never_sees_a_patient_before_arrival(real_data):
         "site.emergency_department.minors_clinicians_by_hour": minors,
         "site.emergency_department.majors_clinicians_by_hour": majors,
         # nobody leaves unseen: every patient's start of treatment is checked
-        "assumptions.ae.left_without_being_seen.patience_minutes": {"median": 1e9, "mean": 1e9},
+        "assumptions.ae.left_without_being_seen.patience_minutes": {"median": 1e6, "mean": 1e6},
         "ae_scale": 1.25,
     }
     run_cfg = build(real_data, [2], overrides)
