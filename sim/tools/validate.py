@@ -307,7 +307,7 @@ def expected_hour_of_week_counts(
     The rate in hour ``h`` of weekday ``w`` of a day in month ``m`` is ``annual x
     weekday_share[w] x hour_share[w][h] x month_multiplier[m] / mean(month_multiplier)``
     per week-of-the-year (a year is 365.25 / 7 weeks). Computed here from the configuration,
-    independently of :mod:`sim.core.demand` and :mod:`sim.services.emergency_department`.
+    independently of :mod:`sim.core.demand` and :mod:`sim.services.hospital.arrivals`.
     """
     start = dt.date.fromisoformat(calendar_start)
     months = np.asarray(month_multiplier, dtype=float)
