@@ -10,6 +10,7 @@ module's own helpers. Hand-built cases give every duration in exact minutes
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -383,7 +384,15 @@ def test_ample_clinicians_mean_no_wait_and_stays_are_the_drawn_times(real_data):
 
 
 def test_a_stream_with_patients_and_no_clinicians_is_a_config_error(real_data):
-    model = hospital_model(real_data, {f"{ED}.majors_clinicians_by_hour": [0] * 24})
+    # Validation refuses an empty rota (tests/test_bad_inputs.py); the department refuses one
+    # too, should a model reach it some other way.
+    with pytest.raises(ConfigError, match="patients reach majors: they would never be seen"):
+        hospital_model(real_data, {f"{ED}.majors_clinicians_by_hour": [0] * 24})
+    model = hospital_model(real_data)
+    empty = dataclasses.replace(model.site.emergency_department, majors_clinicians_by_hour=[0] * 24)
+    model = dataclasses.replace(
+        model, site=dataclasses.replace(model.site, emergency_department=empty)
+    )
     with pytest.raises(ConfigError, match="majors_clinicians_by_hour"):
         run(model, attendances([10.0], majors=[True]))
     assert run(model, attendances([10.0])).ae.seen_time[0] == 10.0  # no majors: fine
