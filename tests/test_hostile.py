@@ -35,6 +35,7 @@ import sim.config.compose
 import sim.experiments.replications
 from sim.config.locations import PROJECT_ROOT
 from sim.experiments import replication_store
+from sim.experiments import run_folder as folder_rules
 
 #: Two replications of one week of the whole site, one at a time (so that a fault placed in
 #: this process lands where it is meant to).
@@ -348,6 +349,16 @@ def test_the_replication_store_never_removes_what_is_not_its_own(tmp_path):
     assert replication_store.kept_replications(tmp_path) == [1]
     replication_store.discard_replications(tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == ["rep_notes.json"]
+
+
+def test_a_folder_removed_between_being_seen_and_listed_is_not_refused(tmp_path, monkeypatch):
+    """Two runs started together: one makes the folder to check it can write there and removes
+    it again while the other is looking. The other must go on to the lock (which refuses it with
+    a clear line if the first holds it), not stop with 'No such file or directory'."""
+    gone = tmp_path / "run"
+    monkeypatch.setattr(folder_rules, "_existing_folder", lambda folder, key: True)
+    folder_rules.check_folder_is_ours(gone)
+    folder_rules.check_sweep_folder_is_ours(gone)
 
 
 @pytest.mark.slow

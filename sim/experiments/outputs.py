@@ -135,8 +135,16 @@ def check_writable_folder(folder: Path) -> None:
         created.append(probe)
         probe = probe.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write_check.", suffix=".tmp")
+        for attempt in range(3):
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write_check.", suffix=".tmp")
+                break
+            except FileNotFoundError:
+                # Another run started at the same moment, checking the same new folder, removed
+                # it between our mkdir and our probe: make it again (a real failure persists).
+                if attempt == 2:
+                    raise
         os.close(fd)
         os.unlink(tmp)
     finally:

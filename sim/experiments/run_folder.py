@@ -106,6 +106,10 @@ def check_folder_is_ours(folder: Path, key: str = "hydra.run.dir") -> None:
         if read_manifest(folder) is not None:
             return
         entries = sorted(p.name for p in folder.iterdir())
+    except FileNotFoundError:
+        # Gone since it was seen: another run started at the same moment made it to check it
+        # could write there, then removed it. Nothing of anyone's is in it; the lock decides.
+        return
     except (OSError, ValueError) as err:
         raise FolderRefused(
             key, str(folder), f"cannot be used: {err}; choose another folder with {key}=..."
@@ -134,6 +138,8 @@ def check_sweep_folder_is_ours(folder: Path, key: str = "hydra.sweep.dir") -> No
         return
     try:
         entries = sorted(folder.iterdir())
+    except FileNotFoundError:
+        return  # removed since it was seen (another sweep's write check): nothing to protect
     except OSError as err:
         raise FolderRefused(key, str(folder), f"cannot be read ({err})") from None
     if not entries or any((folder / m).is_file() for m in SWEEP_MARKERS):
