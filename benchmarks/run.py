@@ -59,7 +59,9 @@ SECTIONS = ("compile", "paired", "startup", "growth", "sweep")
 BOARD_OPTIONS, BOARD_REPLICATIONS = 12, 30
 
 #: Stages of a replication, each the functions ``sim.core.replication`` calls for it (names
-#: absent from the module are skipped, so the list may name a stage's old and new functions).
+#: absent from the module are skipped, so the list may name a stage's old and new functions:
+#: the coupled hospital replaced ``emergency_stage`` and ``admissions_stage``, which are named
+#: only so that ``--against`` a checkout from before it times the same stage).
 STAGES: dict[str, tuple[str, ...]] = {
     "episode generation": ("generate_episodes",),
     "booking pass": (
@@ -71,7 +73,7 @@ STAGES: dict[str, tuple[str, ...]] = {
         "run_journeys",
         "run_booking_pass",
     ),
-    "hospital stage": ("emergency_stage", "admissions_stage", "hospital_stage"),
+    "hospital stage": ("hospital_stage", "emergency_stage", "admissions_stage"),
     "KPIs + series + equity": (
         "system_kpis",
         "flow_counts",

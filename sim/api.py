@@ -53,7 +53,13 @@ from sim.experiments.results import (
     setup_display,
     with_labels,
 )
-from sim.experiments.run_folder import config_fingerprint, execute_run
+from sim.experiments.run_folder import (
+    check_folder_is_ours,
+    claim_folder,
+    config_fingerprint,
+    execute_run,
+    read_manifest,
+)
 
 __all__ = [
     "ComparisonError",
@@ -94,19 +100,25 @@ def run(overrides: Sequence[str] = (), folder: str | Path | None = None) -> RunD
     cfg, run_cfg, data = compose_validated(overrides, job_name="api")
     out = Path(folder) if folder is not None else Path(str(OmegaConf.select(cfg, "hydra.run.dir")))
     out = out.expanduser().resolve()
+    check_folder_is_ours(out, "folder")  # a folder of someone's files is never touched
     try:
         outputs.check_writable_folder(out)
     except OSError as err:
         raise ConfigError("folder", str(out), f"cannot create or write it ({err})") from None
-    check_resumable(out, config_fingerprint(data), "folder")
-    task = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
-    outputs.atomic_write_text(out / ".hydra" / "config.yaml", OmegaConf.to_yaml(task))
-    outputs.atomic_write_text(
-        out / ".hydra" / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides))
-    )
-    command = f"sim.api.run({overrides!r})"
-    with run_log(out):
-        execute_run(run_cfg, data, out, time.perf_counter(), command=command)
+    fingerprint = config_fingerprint(data)
+    check_resumable(out, fingerprint, "folder")
+    with claim_folder(out, "folder"):  # one run at a time in a folder
+        done = read_manifest(out)
+        if done and done.get("status") == "complete" and done.get("config_sha256") == fingerprint:
+            return load_run(out)  # complete with this configuration: never run again
+        task = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+        outputs.atomic_write_text(out / ".hydra" / "config.yaml", OmegaConf.to_yaml(task))
+        outputs.atomic_write_text(
+            out / ".hydra" / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides))
+        )
+        command = f"sim.api.run({overrides!r})"
+        with run_log(out):
+            execute_run(run_cfg, data, out, time.perf_counter(), command=command)
     return load_run(out)
 
 
@@ -115,8 +127,12 @@ def compare(
 ) -> pd.DataFrame:
     """Paired differences of ``option`` against ``baseline``, KPI by KPI (the table
     ``python -m sim compare`` writes as comparison.csv); ``level`` defaults to the runs' CI
-    level. Raises :class:`ComparisonError` for runs that cannot be paired."""
-    return compare_runs(_folder(baseline), _folder(option), level)
+    level. Raises :class:`ComparisonError` for runs that cannot be paired (their seed, design,
+    population or demand differ). What the comparison must be read with (an option that
+    changes demand) is in ``table.attrs["notes"]``."""
+    table, notes, _ = compare_runs(_folder(baseline), _folder(option), level)
+    table.attrs["notes"] = notes
+    return table
 
 
 def _folder(run_or_folder: RunData | str | Path) -> Path:

@@ -3,6 +3,11 @@
 Composes the configuration, validates it (before any output folder exists), runs the
 experiment through the pure core and writes the run folder. The last line printed is the run
 folder's path, so scripts can capture it.
+
+Whatever happens, the command ends with an exit code and one line saying what happened
+(docs/reliability.md): a configuration or folder refused (2), a write that failed (1),
+Ctrl-C or SIGTERM anywhere, even while composing the configuration or inside the compiled
+booking pass (130, with the command that resumes).
 """
 
 from __future__ import annotations
@@ -16,14 +21,16 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config.compose import (
-    check_hydra_settings,
+    ConfigFileRefused,
+    compose_config,
     compose_validated,
     register,
     validate,
 )
 from sim.config.locations import CONF_DIR, CONF_SOURCE
+from sim.config.scenarios import label
 from sim.config.schema import ConfigError
-from sim.experiments import outputs
+from sim.experiments import interrupts, outputs
 
 #: Writes to the run folder's run.log (configured in conf/config.yaml, hydra.job_logging).
 log = logging.getLogger(__name__)
@@ -60,6 +67,7 @@ _HYDRA_FLAGS = (
     "-r",
     "--experimental-rerun",
 )
+_MULTIRUN_FLAGS = ("--multirun", "-m")
 
 
 def output_folder(cfg: DictConfig) -> tuple[str, Path]:
@@ -71,13 +79,26 @@ def output_folder(cfg: DictConfig) -> tuple[str, Path]:
     return key, Path(str(OmegaConf.select(cfg, key)))
 
 
-def check_output_folder(cfg: DictConfig, data: dict[str, Any]) -> None:
-    """Refuse, before anything runs, an output folder that cannot be created or written,
-    and a run folder holding replications of another configuration."""
+def check_output_folder(cfg: DictConfig, data: dict[str, Any] | None, sweep: bool = False) -> None:
+    """Refuse, before anything runs, an output folder that cannot be created or written, one
+    that is not a run (or sweep) folder of this program, and a run folder holding a run or
+    replications of another configuration (``data``: the composed configuration)."""
     from sim.experiments.replication_store import check_resumable
-    from sim.experiments.run_folder import config_fingerprint
+    from sim.experiments.run_folder import (
+        check_folder_is_ours,
+        check_sweep_folder_is_ours,
+        check_sweep_kind,
+        config_fingerprint,
+    )
 
     key, folder = output_folder(cfg)
+    if sweep:
+        key, folder = "hydra.sweep.dir", Path(str(OmegaConf.select(cfg, "hydra.sweep.dir")))
+    if key == "hydra.run.dir":
+        check_folder_is_ours(folder, key)
+    else:
+        check_sweep_folder_is_ours(folder, key)
+        check_sweep_kind(folder, key, psa=OmegaConf.select(cfg, "psa") is not None)
     try:
         outputs.check_writable_folder(folder)
     except OSError as err:
@@ -86,8 +107,53 @@ def check_output_folder(cfg: DictConfig, data: dict[str, Any]) -> None:
             str(folder),
             f"cannot create or write the output folder ({err}); choose another with {key}=...",
         ) from None
-    if key == "hydra.run.dir":
+    if key == "hydra.run.dir" and data is not None:
         check_resumable(folder, config_fingerprint(data), key)
+    if key == "hydra.sweep.dir" and data is not None and "psa" in data:
+        from sim.experiments import psa  # an uncertainty analysis never overwrites another
+
+        psa.check_psa_folder(folder, psa.plan_from_data(data).fingerprint, key)
+
+
+#: Most jobs one sweep (or uncertainty analysis) may have. Hydra lists every job before the
+#: first starts, so a sweep over a range of a billion seeds (set in a file, or psa.sets) kept
+#: it busy, and its memory growing, for ever instead of stopping with a line.
+MAX_SWEEP_JOBS = 100_000
+
+
+def check_sweep_size(cfg: DictConfig, overrides: list[str]) -> None:
+    """Refuse a sweep of more than :data:`MAX_SWEEP_JOBS` jobs, counted from its parameters
+    (``hydra.sweeper.params``, from a file) and the sweeps typed on the command line."""
+    import math
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
+    from hydra.errors import HydraException
+
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    lines = [*(f"{k}={v}" for k, v in params.items()), *overrides]
+    try:
+        parsed = OverridesParser.create().parse_overrides(lines)
+    except HydraException:
+        return  # Hydra explains a malformed override itself
+    total = 1
+    for o in parsed:
+        value = o.value() if o.is_sweep_override() else None
+        if isinstance(value, RangeSweep):
+            start, stop, step = value.start, value.stop, value.step
+            n = math.ceil((stop - start) / step) if step and math.isfinite(stop - start) else 0
+        elif isinstance(value, ChoiceSweep):
+            n = len(value.list)
+        else:
+            continue
+        total *= max(n, 1)
+        if total > MAX_SWEEP_JOBS:
+            raise ConfigError(
+                o.key_or_group,
+                o.input_line.split("=", 1)[-1],
+                f"makes the sweep more than {MAX_SWEEP_JOBS:,} jobs ({total:,}); split it into "
+                "several sweeps",
+            )
 
 
 #: Hydra's name for the job, as ``hydra.main`` names it after this file (``cli.log``).
@@ -99,7 +165,8 @@ def checked_config(argv: list[str]) -> DictConfig:
     output folder checked; raises :class:`ConfigError`."""
     overrides = [a for a in argv if not a.startswith("-")]
     cfg, _, data = compose_validated(overrides, job_name=JOB_NAME)
-    check_hydra_settings(cfg, overrides)
+    if is_sweep(cfg):  # a sweep file, or an uncertainty analysis
+        check_sweep_size(cfg, overrides)
     check_output_folder(cfg, data)
     return cfg
 
@@ -115,6 +182,33 @@ def preflight(argv: list[str]) -> int:
     return 0
 
 
+def preflight_multirun(argv: list[str]) -> int:
+    """For ``--multirun``: before Hydra starts, read every configuration file a job may
+    choose (each is checked as it is read: size, encoding, aliases, the Hydra settings it
+    sets) and check the sweep folder. The jobs' own settings are validated by each job."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    overrides = [a for a in argv if not a.startswith("-")]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException:
+        return 0  # Hydra explains a malformed override itself
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    try:
+        cfg = compose_config(fixed)
+        check_sweep_size(cfg, [o.input_line for o in parsed if o.is_sweep_override()])
+        for o in parsed:
+            if o.is_sweep_override() and "." not in o.key_or_group and o.key_or_group != "seed":
+                for value in o.sweep_string_iterator():
+                    compose_config([*fixed, f"{o.key_or_group}={value}"])
+        check_output_folder(cfg, None, sweep=True)
+    except ConfigError as err:
+        report_config_error(err)
+        return EXIT_CONFIG_ERROR
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 # The job
 # --------------------------------------------------------------------------------------------
@@ -123,17 +217,16 @@ def preflight(argv: list[str]) -> int:
 def run_job(cfg: DictConfig) -> str:
     """Run one scenario with all its replications into Hydra's output folder.
 
-    In a sweep, a job whose folder already holds a complete run of the same configuration is
-    skipped (so re-running a sweep resumes it), and a job that fails records its error in its
-    folder and lets the sweep go on. A run (or job) started again in a folder where it was
-    interrupted uses the replications kept there (see :mod:`sim.experiments.replication_store`).
+    The folder is locked for the job and must be a run folder of this program. A folder
+    whose run of the same configuration is complete is left as it is (said, not redone). A
+    run (or job) started again in a folder where it was interrupted uses the replications
+    kept there (see :mod:`sim.experiments.replication_store`). In a sweep, a job that fails
+    for any reason records its error and lets the sweep go on.
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from sim.experiments.replication_store import ResumeRefused, kept_replications
-    from sim.experiments.run_folder import config_fingerprint, execute_run, print_summary
-
+    interrupts.exit_with_parent(interrupts.run_pid())  # a sweep's job in a worker process
     if "psa" in cfg:  # a parameter set of python -m sim uncertainty
         import importlib
 
@@ -142,78 +235,172 @@ def run_job(cfg: DictConfig) -> str:
     out_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     folder_key = "hydra.sweep.dir" if in_sweep else "hydra.run.dir"
-    try:
-        run_cfg, data = validate(cfg)
-    except ConfigError as err:
-        report_config_error(err)
-        log.error("Configuration error: %s", err)
-        outputs.atomic_write_json(
-            out_dir / "manifest.json",
-            {"status": "invalid_config", "error": str(err), "finished_utc": outputs.now_utc()},
-        )
-        if in_sweep:
-            return str(out_dir)
-        raise SystemExit(EXIT_CONFIG_ERROR) from None
-    scenario = run_cfg.model.scenario
-    if in_sweep and _already_complete(out_dir, config_fingerprint(data)):
-        print(f"{scenario}: already complete, skipped")
-        log.info("Already complete with the same configuration: skipped")
-        print(out_dir)
-        return str(out_dir)
-    from sim.booking.engine import needs_compiling
-
-    if needs_compiling():
-        print(
-            "First run of this version on this machine: compiling the booking pass "
-            "(under a minute, once; later runs start at once)",
-            flush=True,
-        )
-    started = time.perf_counter()
-    try:
-        summary, calibration = execute_run(run_cfg, data, out_dir, started)
-    except ResumeRefused as err:
-        # The folder is left exactly as the interrupted run left it.
-        report_config_error(err)
-        if in_sweep:
-            print(f"{scenario}: REFUSED ({err.rule})")
-            return str(out_dir)
-        raise SystemExit(EXIT_CONFIG_ERROR) from None
-    except KeyboardInterrupt:
-        if in_sweep:
-            raise  # the launcher stops the sweep; main() says how to resume
-        kept = len(kept_replications(out_dir))
-        print(
-            f"Interrupted: {kept} of {run_cfg.experiment.replications} replications finished "
-            f"and are kept in {out_dir}; resume with: {resume_command(folder_key, out_dir)}",
-            file=sys.stderr,
-        )
-        raise SystemExit(EXIT_INTERRUPTED) from None
-    except outputs.OutputWriteError as err:
-        if in_sweep:
-            print(f"{scenario}: FAILED ({err.strerror}) in {out_dir}")
-            return str(out_dir)
-        print(
-            f"Output error: {folder_key} = {str(out_dir)!r}: {err.strerror}; fix that, then "
-            f"resume with: {resume_command(folder_key, out_dir)}",
-            file=sys.stderr,
-        )
-        raise SystemExit(EXIT_FAILURE) from None
-    except Exception as err:
-        if not in_sweep:
-            raise
-        import traceback
-
+    name = label([str(k) for k in (cfg.get("scenario") or {})])
+    with interrupts.stop_on_signals():
         try:
-            outputs.atomic_write_text(out_dir / "error.txt", traceback.format_exc())
-        except OSError:
-            pass  # the manifest already says "failed" with the error, if it could be written
-        print(f"{scenario}: FAILED ({err!r}); see {out_dir / 'error.txt'}")
-        return str(out_dir)
+            return _run_job_in_folder(cfg, out_dir, in_sweep, folder_key)
+        except ConfigError as err:
+            report_config_error(err)
+            log.error("Configuration error: %s", err)
+            if in_sweep:
+                print(f"{name}: REFUSED ({err.rule})")
+                return str(out_dir)
+            raise SystemExit(EXIT_CONFIG_ERROR) from None
+        except outputs.OutputWriteError as err:
+            if interrupts.stop_requested():
+                return _interrupted(in_sweep, out_dir, folder_key, None)
+            if in_sweep:
+                print(f"{name}: FAILED ({err.strerror}) in {out_dir}")
+                return str(out_dir)
+            print(
+                f"Output error: {folder_key} = {str(out_dir)!r}: {err.strerror}; fix that, then "
+                f"resume with: {resume_command(folder_key, out_dir)}",
+                file=sys.stderr,
+            )
+            raise SystemExit(EXIT_FAILURE) from None
+        except KeyboardInterrupt:
+            return _interrupted(in_sweep, out_dir, folder_key, cfg)
+        except Exception as err:
+            if interrupts.is_interruption(err):
+                return _interrupted(in_sweep, out_dir, folder_key, cfg)
+            if not in_sweep:
+                raise
+            import traceback
+
+            try:
+                outputs.atomic_write_text(out_dir / "error.txt", traceback.format_exc())
+            except OSError:
+                pass  # the manifest already says "failed" with the error, if it could be written
+            print(f"{name}: FAILED ({err!r}); see {out_dir / 'error.txt'}")
+            return str(out_dir)
+
+
+def _interrupted(in_sweep: bool, out_dir: Path, folder_key: str, cfg: DictConfig | None) -> str:
+    """Ctrl-C or SIGTERM stopped the job: a sweep stops (main() says how to resume); a run
+    says what was kept and how to resume, and exits with 130."""
+    from sim.experiments.replication_store import kept_replications
+
+    if in_sweep:
+        raise KeyboardInterrupt
+    kept = len(kept_replications(out_dir))
+    wanted = OmegaConf.select(cfg, "experiment.replications") if cfg is not None else None
+    of = f" of {wanted}" if isinstance(wanted, int) else ""
+    print(
+        f"Interrupted{_by()}: {kept}{of} replications finished and "
+        f"are kept in {out_dir}; resume with: {resume_command(folder_key, out_dir)}",
+        file=sys.stderr,
+    )
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+def _run_job_in_folder(cfg: DictConfig, out_dir: Path, in_sweep: bool, folder_key: str) -> str:
+    from sim.experiments.replication_store import check_resumable
+    from sim.experiments.run_folder import (
+        check_folder_is_ours,
+        claim_folder,
+        config_fingerprint,
+        execute_run,
+        print_summary,
+        read_manifest,
+    )
+
+    with claim_folder(out_dir, folder_key):
+        check_folder_is_ours(out_dir, folder_key)
+        manifest = read_manifest(out_dir)
+        try:
+            run_cfg, data = validate(cfg)
+        except ConfigError as err:
+            if manifest is None:  # never over a manifest that is already there
+                write_hydra_record(out_dir, cfg)
+                outputs.atomic_write_json(
+                    out_dir / "manifest.json",
+                    {
+                        "status": "invalid_config",
+                        "error": str(err),
+                        "finished_utc": outputs.now_utc(),
+                    },
+                )
+            raise
+        fingerprint = config_fingerprint(data)
+        scenario = run_cfg.model.scenario
+        if manifest and manifest.get("status") == "complete":
+            if manifest.get("config_sha256") == fingerprint:
+                print(
+                    f"{scenario}: already complete, skipped (this configuration's run in "
+                    f"{out_dir} finished; choose another folder for a new run)"
+                )
+                log.info("Already complete with the same configuration: skipped")
+                print(out_dir)
+                return str(out_dir)
+        check_resumable(out_dir, fingerprint, folder_key)
+        from sim.booking.engine import needs_compiling
+
+        if needs_compiling():
+            print(
+                "First run of this version on this machine: compiling the booking pass "
+                "(under a minute, once; later runs start at once)",
+                flush=True,
+            )
+        started = time.perf_counter()
+        write_hydra_record(out_dir, cfg)
+        summary, calibration = execute_run(run_cfg, data, out_dir, started)
     print_summary(summary, run_cfg, None if in_sweep else calibration)
     if not in_sweep:  # a sweep writes its own report at the end
         print(f"For a board report (HTML, PDF): python -m sim report {out_dir}")
     print(out_dir)
     return str(out_dir)
+
+
+def write_hydra_record(out_dir: Path, cfg: DictConfig) -> None:
+    """Hydra's record of the job in ``.hydra/``: the composed configuration, Hydra's own
+    settings and the overrides typed. Written here, atomically, rather than by Hydra
+    (``hydra.output_subdir: null`` in conf/config.yaml), so a failure (a full disk) is
+    reported like any other write and never leaves a 0-byte config.yaml behind."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra = HydraConfig.instance().cfg
+    assert hydra is not None
+    record = {
+        "config.yaml": cfg,
+        "hydra.yaml": hydra,
+        "overrides.yaml": hydra.hydra.overrides.task,
+    }
+    for file_name, node in record.items():
+        outputs.atomic_write_text(out_dir / ".hydra" / file_name, OmegaConf.to_yaml(node))
+
+
+class SweepRecordFailed(BaseException):
+    """Hydra's record of a sweep (``multirun.yaml``) could not be written. A
+    ``BaseException`` so that it passes through Hydra's own error reporting (a traceback) to
+    :func:`main`, which prints it as one line."""
+
+    def __init__(self, error: outputs.OutputWriteError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _AtomicRecord:
+    """OmegaConf as Hydra's sweeper sees it, but ``save`` writes atomically (no half-written
+    or 0-byte ``multirun.yaml`` left by a full disk) and fails as :class:`SweepRecordFailed`."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(OmegaConf, name)
+
+    @staticmethod
+    def save(config: Any, f: Any, resolve: bool = False) -> None:
+        try:
+            outputs.atomic_write_text(Path(f), OmegaConf.to_yaml(config, resolve=resolve))
+        except outputs.OutputWriteError as err:
+            raise SweepRecordFailed(err) from None
+
+
+def _write_sweep_record_atomically() -> None:
+    """Hydra writes a sweep's ``multirun.yaml`` itself, with no setting to turn it off; its
+    sweeper (hydra/_internal/core_plugins/basic_sweeper.py) is given :class:`_AtomicRecord`
+    as its OmegaConf (the catalogue of ``tests/test_bad_inputs.py`` fails if Hydra changes that)."""
+    from hydra._internal.core_plugins import basic_sweeper
+
+    basic_sweeper.OmegaConf = _AtomicRecord()  # type: ignore[attr-defined]
 
 
 def is_sweep(cfg: DictConfig) -> bool:
@@ -261,19 +448,6 @@ def resume_command(folder_key: str, folder: Path | None) -> str:
     return shlex.join(["python", "-m", "sim", *args])
 
 
-def _already_complete(out_dir: Path, fingerprint: str) -> bool:
-    path = out_dir / "manifest.json"
-    if not path.exists():
-        return False
-    import json
-
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return manifest.get("status") == "complete" and manifest.get("config_sha256") == fingerprint
-
-
 #: ``python -m sim <command> ...``: the commands beside running the model, each a module
 #: with ``main(argv) -> exit code``. Anything else on the command line is Hydra overrides.
 COMMANDS = {
@@ -309,11 +483,50 @@ def command_list() -> str:
 
 
 def run_command(name: str, argv: list[str]) -> int:
-    """Run ``python -m sim <name> argv...``; returns its exit code."""
+    """Run ``python -m sim <name> argv...``; returns its exit code. A file a command cannot
+    write ends it with one line naming the file (exit code 1)."""
     import importlib
 
     module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(argv) or 0)
+    try:
+        return int(module.main(argv) or 0)
+    except outputs.OutputWriteError as err:
+        print(f"Output error: {err.path}: {err.reason}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _by() -> str:
+    """ " by SIGTERM" when that (rather than Ctrl-C) stopped the command."""
+    name = interrupts.stop_signal_name()
+    return "" if name == "Ctrl-C" else f" by {name}"
+
+
+def _interrupted_message(argv: list[str]) -> str:
+    """What Ctrl-C outside a running job leaves, and how to carry on."""
+    if argv and argv[0] in COMMANDS:
+        return (
+            f"Interrupted{_by()}: python -m sim {argv[0]} stopped; "
+            "it writes its results only when it finishes, so run it again"
+        )
+    if any(a.startswith("+psa=") for a in argv):  # python -m sim uncertainty
+        return (
+            f"Interrupted{_by()}: parameter sets that finished are kept (set_*/ in the "
+            "analysis folder); resume by running the same command again"
+        )
+    if any(a in _MULTIRUN_FLAGS for a in argv) or any(a.startswith("+sweep=") for a in argv):
+        dated = not any(a.startswith("hydra.sweep.dir=") for a in argv) and any(
+            a in _MULTIRUN_FLAGS for a in argv
+        )
+        where = " with hydra.sweep.dir=<the sweep folder>" if dated else ""
+        return (
+            f"Interrupted{_by()}: jobs that finished are kept, and a "
+            "job cut short keeps its finished replications; resume by running the same "
+            f"command again{where}"
+        )
+    return (
+        f"Interrupted{_by()} before any replication ran; nothing "
+        f"to keep; run it again with: {resume_command('hydra.run.dir', None)}"
+    )
 
 
 #: Configuration groups a command line chooses from (``group=option``), in the order shown.
@@ -372,22 +585,56 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    as_command = argv is None  # the process's own entry point (python -m sim, nhs-sim)
     argv = sys.argv[1:] if argv is None else argv
     if argv in (["--help"], ["-h"]):
         print(usage())
         return
+    interrupts.record_run_pid()
+    with interrupts.stop_on_signals():
+        try:
+            code = _main(argv)
+        except ConfigFileRefused as refused:
+            report_config_error(refused.error)
+            code = EXIT_CONFIG_ERROR
+        except SweepRecordFailed as failed:
+            folder = failed.error.path.parent
+            print(
+                f"Output error: hydra.sweep.dir = {str(folder)!r}: {failed.error.strerror}; "
+                "fix that, then run the same command again",
+                file=sys.stderr,
+            )
+            code = EXIT_FAILURE
+        except KeyboardInterrupt:
+            print(_interrupted_message(argv), file=sys.stderr)
+            code = EXIT_INTERRUPTED
+        except SystemExit as stop:  # a job's own ending (its one line is printed)
+            if stop.code is not None and not isinstance(stop.code, int):
+                raise
+            code = stop.code or 0
+    if as_command:  # a signal while the process shuts down changes nothing that was done
+        interrupts.exit_at_once_on_signals(code)
+    if code:
+        raise SystemExit(code)
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] in COMMANDS:
-        raise SystemExit(run_command(argv[0], argv[1:]))
+        return run_command(argv[0], argv[1:])
     if argv[:1] in (["--help"], ["-h"]):
         print(command_list())
     register()
     composed = None
-    if not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
+    if any(a in _MULTIRUN_FLAGS for a in argv):
+        code = preflight_multirun(argv)
+        if code:
+            return code
+    elif not any(a in _HYDRA_FLAGS or a.split("=", 1)[0] in _HYDRA_FLAGS for a in argv):
         try:
             composed = checked_config(argv)
         except ConfigError as err:
             report_config_error(err)
-            raise SystemExit(EXIT_CONFIG_ERROR) from None
+            return EXIT_CONFIG_ERROR
 
     import hydra
 
@@ -395,23 +642,10 @@ def main(argv: list[str] | None = None) -> None:
     def _app(cfg: DictConfig) -> str:
         return run_job(cfg)
 
+    _write_sweep_record_atomically()
     sys.argv = [sys.argv[0], *argv]
-    try:
-        if composed is not None and not is_sweep(composed):
-            run_composed(composed)
-        else:
-            _app()
-    except KeyboardInterrupt:
-        # A single run says how to resume in run_job; this is a sweep, or a stop before any
-        # replication started. Jobs that finished are complete; a job cut short keeps its
-        # finished replications; re-running the same command picks up from there.
-        dated = not any(a.startswith("hydra.sweep.dir=") for a in argv) and any(
-            a in ("-m", "--multirun") for a in argv
-        )
-        where = " with hydra.sweep.dir=<the sweep folder>" if dated else ""
-        print(
-            "Interrupted: jobs that finished are kept, and a job cut short keeps its finished "
-            f"replications; resume by running the same command again{where}",
-            file=sys.stderr,
-        )
-        raise SystemExit(EXIT_INTERRUPTED) from None
+    if composed is not None and not is_sweep(composed):
+        run_composed(composed)  # a single run, with the configuration the preflight composed
+    else:
+        _app()
+    return 0

@@ -120,9 +120,14 @@ def out_of_hours_route(nhs111: float, ae: float) -> tuple[str, ...]:
 
 
 def nhs111_disposition(**shares: float) -> tuple[str, ...]:
+    """The same disposition mix for every NHS 111 call, whatever the reason for calling."""
     names = ("self_care", "pharmacy", "primary_care", "ae", "ambulance")
     assert set(shares) <= set(names)
-    return tuple(f"assumptions.nhs111.disposition.{d}={float(shares.get(d, 0.0))}" for d in names)
+    return tuple(
+        f"assumptions.nhs111.{mix}.{d}={float(shares.get(d, 0.0))}"
+        for mix in ("disposition", "disposition_displaced")
+        for d in names
+    )
 
 
 def practice_capacity(fte_per_1000: float | dict[str, float]) -> tuple[str, ...]:
@@ -144,6 +149,7 @@ def scaled_practice_capacity(fraction: float) -> tuple[str, ...]:
 #: hours and beyond, a slot every 12 minutes, no notice, ~10x today's workforce.
 AMPLE_PRACTICE = practice_capacity(5.0) + (
     "site.practice_capacity.sessions=[{start_minute:480,end_minute:1200}]",
+    "++site.practice_capacity.sessions_outside_core_hours=true",  # the session runs to 20:00
     "site.practice_capacity.gp.slots_per_session=60",
     "site.practice_capacity.nurse.slots_per_session=60",
     "site.practice_capacity.pharmacist.slots_per_session=60",
@@ -236,9 +242,18 @@ def working_days_after(cfg, from_day: np.ndarray, to_day: np.ndarray) -> np.ndar
 
 def ae_rows_of_episodes(res: ReplicationResult) -> tuple[np.ndarray, np.ndarray]:
     """(A&E rows, their episode indices) of the attendances handed off by episodes."""
-    ed = res.detail["inputs"].emergency
-    rows = np.flatnonzero(ed.source == 1)
-    return rows, ed.episode[rows]
+    att = res.detail["inputs"].hospital.attendances
+    rows = np.flatnonzero(att.source == 1)
+    return rows, att.episode[rows]
+
+
+def ae_outcome(ae, rows: np.ndarray) -> np.ndarray:
+    """The terminal state A&E gives each attendance: admitted, left unseen or discharged."""
+    return np.where(
+        ae.admitted[rows],
+        ledger.ADMITTED,
+        np.where(ae.left_unseen[rows], ledger.AE_LEFT_UNSEEN, ledger.AE_DISCHARGED),
+    )
 
 
 def outcome_names(codes: np.ndarray) -> list[str]:

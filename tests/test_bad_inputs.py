@@ -83,6 +83,9 @@ def scenario_file(name: str, text: str) -> Callable[[Path, pytest.MonkeyPatch], 
         assert f"{name}.yaml" not in options
         monkeypatch.setitem(options, f"{name}.yaml", options["baseline.yaml"])
         monkeypatch.setattr(sim.config.locations, "SCENARIO_DIR", folder)
+        # the copy replaces the catalogue: the clone's own scenarios/ is not also read as the
+        # working folder's options (which would clash with the copy's names)
+        monkeypatch.setattr(sim.config.locations, "USER_SCENARIO_DIR", folder)
 
     return setup
 
@@ -502,7 +505,8 @@ CATALOGUE = [
         "hydra.callbacks.evil._target_",
         "'subprocess.call'",
         "names code for Hydra to run; configuration files are data",
-        setup=site_file(
+        "{tmp}/conf/site/evil_callback.yaml",
+        site_file(
             "evil_callback",
             lambda t: (
                 "# @package _global_\nhydra:\n  callbacks:\n    evil:\n"
@@ -517,7 +521,8 @@ CATALOGUE = [
         "hydra.job.env_set.LD_PRELOAD",
         "'{tmp}/evil.so'",
         "configuration files may not set them",
-        setup=site_file(
+        "{tmp}/conf/site/evil_environment.yaml",
+        site_file(
             "evil_environment",
             lambda t: (
                 "# @package _global_\nhydra:\n  job:\n    env_set:\n"
@@ -587,9 +592,903 @@ CATALOGUE = [
 ]
 
 
+# --------------------------------------------------------------------------------------------
+# Hostile inputs (issue 19): files that try to write, delete or run something outside the run
+# folder, files built to hang or crash the reader, windows that would give wrong results,
+# values that would overflow, folders that are not ours or are in use, writes that fail
+# --------------------------------------------------------------------------------------------
+
+VICTIM = "victim"  # {tmp}/victim/: files a hostile input aims at; must be left untouched
+
+
+def victim_files(tmp: Path) -> None:
+    folder = tmp / VICTIM
+    folder.mkdir(exist_ok=True)
+    for name in ("config.yaml", "notes.txt", "important.log"):
+        (folder / name).write_text("victim\n", encoding="utf-8")
+
+
+def global_site(name: str, hydra_yaml: str, defaults: str = ""):
+    """A site file headed ``# @package _global_`` that also sets Hydra settings
+    (``hydra_yaml``: the lines under ``hydra:``, indented by two spaces) and, optionally,
+    entries of its defaults list; victim files are laid out beside it."""
+
+    def edit(text: str) -> str:
+        head = "# @package _global_\n"
+        if defaults:
+            head += "defaults:\n" + defaults
+        return head + "hydra:\n" + hydra_yaml + "site:\n" + re.sub("^", "  ", text, flags=re.M)
+
+    make_site = site_file(name, edit)
+
+    def setup(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        victim_files(tmp)
+        make_site(tmp, monkeypatch)
+
+    return setup
+
+
+def conf_files(files: dict[str, str | bytes]) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """Files under ``<tmp>/conf/`` (the folder added with hydra.searchpath), text or bytes."""
+
+    def setup(tmp: Path, _: pytest.MonkeyPatch) -> None:
+        victim_files(tmp)
+        for relative, content in files.items():
+            path = tmp / "conf" / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content.replace("{tmp}", str(tmp)), encoding="utf-8")
+
+    return setup
+
+
+def scenario_bytes(name: str, data: bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """As :func:`scenario_file`, the file's content given as bytes (encodings, bombs)."""
+
+    def setup(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        scenario_file(name, "title: t\ndescription: d\n")(tmp, monkeypatch)
+        (tmp / "scenarios" / f"{name}.yaml").write_bytes(data)
+
+    return setup
+
+
+def user_folder(relative: str, files: dict[str, str]) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """A folder of the user's own files where a run is pointed."""
+
+    def setup(tmp: Path, _: pytest.MonkeyPatch) -> None:
+        for name, text in files.items():
+            path = tmp / relative / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+
+    return setup
+
+
+def in_working_folder(
+    setup: Callable[[Path, pytest.MonkeyPatch], None],
+) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """``setup``'s files in ``<tmp>/conf`` found as the working folder's own configuration
+    (``nhs-sim init``; added to Hydra's search path by conf/config.yaml), not through
+    ``hydra.searchpath`` typed on the command line."""
+
+    def in_home(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        setup(tmp, monkeypatch)
+        monkeypatch.setattr(sim.config.locations, "USER_CONF_DIR", tmp / "conf")
+
+    return in_home
+
+
+def user_bytes(relative: str, data: bytes) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """A file of the user's, given as bytes (encodings)."""
+
+    def setup(tmp: Path, _: pytest.MonkeyPatch) -> None:
+        path = tmp / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    return setup
+
+
+def locked_folder(relative: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+    """A run folder whose lock another run holds. The lock is an operating-system lock on an
+    open file (flock), so a second lock object, on its own open file, is refused it even in
+    the same process: the run is refused just as it would be by another process's lock."""
+
+    def setup(tmp: Path, _: pytest.MonkeyPatch) -> None:
+        from filelock import FileLock
+
+        folder = tmp / relative
+        folder.mkdir(parents=True)
+        lock = FileLock(str(folder / ".lock"))
+        lock.acquire()
+        HELD.append(lock)
+
+    return setup
+
+
+#: Locks a case holds, released after it (see the fixture below).
+HELD: list = []
+
+
+@pytest.fixture(autouse=True)
+def _release_locks():
+    yield
+    while HELD:
+        HELD.pop().release()
+
+
+#: An alias bomb: lists of nine, each of the one before, seven levels (4.8 million values
+#: once expanded).
+ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdef", "bcdefg", strict=True)
+)
+#: A smaller one (six levels, 531,441 values): under a million, yet Hydra took minutes on it.
+SMALL_ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcde", "bcdef", strict=True)
+)
+#: An interpolation bomb: the same, written with ${...} references.
+INTERPOLATION_BOMB = "bomb_a: [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    "bomb_" + b + ": [" + ", ".join(['"${bomb_' + a + '}"'] * 9) + "]\n"
+    for a, b in zip("abcdef", "bcdefg", strict=True)
+)
+
+
+def site_with(name: str, old: str, new: str):
+    return site_file(name, lambda t: t.replace(old, new, 1))
+
+
+SITE = "hydra.searchpath=[file://{tmp}/conf]"
+HOSTILE = [
+    # --- Hydra settings a file may not set ----------------------------------------------------
+    BadInput(
+        "site file moving Hydra's record over the user's files (output_subdir)",
+        (SITE, "site=evil_subdir"),
+        "hydra.output_subdir",
+        "'{tmp}/victim'",
+        "a configuration file may only set null here",
+        "{tmp}/conf/site/evil_subdir.yaml",
+        global_site("evil_subdir", "  output_subdir: {tmp}/victim\n"),
+    ),
+    BadInput(
+        "working folder's site file moving Hydra's record (output_subdir)",
+        ("site=evil_home",),
+        "hydra.output_subdir",
+        "'{tmp}/victim'",
+        "a configuration file may only set null here",
+        "{tmp}/conf/site/evil_home.yaml",
+        in_working_folder(global_site("evil_home", "  output_subdir: {tmp}/victim\n")),
+    ),
+    BadInput(
+        "site file adding a log file that empties a user's file",
+        (SITE, "site=evil_log"),
+        "hydra.job_logging.handlers.evil.filename",
+        "'{tmp}/victim/important.log'",
+        "a log file must be in the run folder",
+        "{tmp}/conf/site/evil_log.yaml",
+        global_site(
+            "evil_log",
+            "  job_logging:\n    handlers:\n      evil:\n        class: logging.FileHandler\n"
+            "        filename: {tmp}/victim/important.log\n        mode: w\n"
+            "    root:\n      handlers: [evil]\n",
+        ),
+    ),
+    BadInput(
+        "site file adding a log handler that sends mail",
+        (SITE, "site=evil_handler"),
+        "hydra.hydra_logging.handlers.mail.class",
+        "'logging.handlers.SMTPHandler'",
+        "logging handlers named by a configuration file must be one of",
+        "{tmp}/conf/site/evil_handler.yaml",
+        global_site(
+            "evil_handler",
+            "  hydra_logging:\n    handlers:\n      mail:\n"
+            "        class: logging.handlers.SMTPHandler\n        mailhost: localhost\n",
+        ),
+    ),
+    BadInput(
+        "site file adding a logging factory (code)",
+        (SITE, "site=evil_factory"),
+        "hydra.job_logging.formatters.evil.()",
+        "'os.system'",
+        "names code for Hydra to run",
+        "{tmp}/conf/site/evil_factory.yaml",
+        global_site(
+            "evil_factory", "  job_logging:\n    formatters:\n      evil:\n        (): os.system\n"
+        ),
+    ),
+    BadInput(
+        "site file logging to an arbitrary object",
+        (SITE, "site=evil_stream"),
+        "hydra.job_logging.handlers.console.stream",
+        "'ext://os.system'",
+        "a log stream must be ext://sys.stdout or ext://sys.stderr",
+        "{tmp}/conf/site/evil_stream.yaml",
+        global_site(
+            "evil_stream",
+            "  job_logging:\n    handlers:\n      console:\n        stream: ext://os.system\n",
+        ),
+    ),
+    BadInput(
+        "site file adding a Python package to the search path",
+        (SITE, "site=evil_searchpath"),
+        "command line",
+        "site=evil_searchpath",
+        "Overriding hydra.searchpath is only supported from the primary config",
+        setup=global_site("evil_searchpath", "  searchpath: ['pkg://antigravity']\n"),
+    ),
+    BadInput(
+        "site file sweeping over Hydra's own settings",
+        (SITE, "site=evil_sweep"),
+        "hydra.sweeper.params.hydra.output_subdir",
+        "'{tmp}/victim'",
+        "may vary the model's settings, not Hydra's",
+        "{tmp}/conf/site/evil_sweep.yaml",
+        global_site(
+            "evil_sweep", "  sweeper:\n    params:\n      hydra.output_subdir: {tmp}/victim\n"
+        ),
+    ),
+    BadInput(
+        "site file sending the sweep's jobs to a Dask scheduler of its choosing",
+        (SITE, "site=evil_dask"),
+        "hydra.launcher.address",
+        "'tcp://203.0.113.9:8786'",
+        "may not choose the cluster that receives the jobs",
+        "{tmp}/conf/site/evil_dask.yaml",
+        global_site(
+            "evil_dask",
+            "  launcher:\n    address: tcp://203.0.113.9:8786\n",
+            "  - override /hydra/launcher: dask\n",
+        ),
+    ),
+    BadInput(
+        "site file putting the run folder outside outputs/",
+        (SITE, "site=evil_run_dir"),
+        "hydra.run.dir",
+        "'{tmp}/victim/run'",
+        "may put outputs only under the working folder's outputs/",
+        "{tmp}/conf/site/evil_run_dir.yaml",
+        global_site("evil_run_dir", "  run:\n    dir: {tmp}/victim/run\n"),
+    ),
+    BadInput(
+        "site file climbing out of the sweep folder (subdir)",
+        (SITE, "site=evil_subdir_climb"),
+        "hydra.sweep.subdir",
+        "'../../victim'",
+        "must name one folder inside the sweep folder",
+        "{tmp}/conf/site/evil_subdir_climb.yaml",
+        global_site("evil_subdir_climb", "  sweep:\n    subdir: ../../victim\n"),
+    ),
+    BadInput(
+        "uncertainty analysis named with a path",
+        ("uncertainty", "psa=quick", "psa.name=../../victim"),
+        "psa.name",
+        "'../../victim'",
+        "must be a plain folder name",
+    ),
+    BadInput(
+        "site file sweeping a billion seeds",
+        (SITE, "site=evil_billion"),
+        "seed",
+        "range(0,1000000000)",
+        "makes the sweep more than 100,000 jobs (1,000,000,000); split it",
+        None,
+        global_site(
+            "evil_billion",
+            "  mode: MULTIRUN\n  sweeper:\n    params:\n      seed: range(0,1000000000)\n",
+        ),
+    ),
+    BadInput(
+        "multirun of 60,000 seeds times two options",
+        ("-m", "seed=range(0,60000)", "scenario=baseline,rac_weekend"),
+        "scenario",
+        "baseline,rac_weekend",
+        "makes the sweep more than 100,000 jobs (120,000)",
+    ),
+    BadInput(
+        "uncertainty analysis of a billion parameter sets",
+        ("uncertainty", "psa=quick", "psa.sets=1000000000"),
+        "psa.sets",
+        "1000000000",
+        "must be <= 100000",
+    ),
+    BadInput(
+        "site file giving a cluster job shell commands",
+        (SITE, "site=evil_setup"),
+        "hydra.launcher.setup",
+        "['rm -rf {tmp}/victim']",
+        "is a Hydra setting a configuration file may not set",
+        "{tmp}/conf/site/evil_setup.yaml",
+        global_site("evil_setup", "  launcher:\n    setup: ['rm -rf {tmp}/victim']\n"),
+    ),
+    BadInput(
+        "site file putting the cluster's files outside the sweep",
+        (SITE, "site=evil_submitit"),
+        "hydra.launcher.submitit_folder",
+        "'{tmp}/victim'",
+        "must be a folder inside the sweep folder",
+        "{tmp}/conf/site/evil_submitit.yaml",
+        global_site("evil_submitit", "  launcher:\n    submitit_folder: {tmp}/victim\n"),
+    ),
+    BadInput(
+        "site file renaming the job (and so its log file)",
+        (SITE, "site=evil_job_name"),
+        "hydra.job.name",
+        "'../victim/important'",
+        "is a Hydra setting a configuration file may not set",
+        "{tmp}/conf/site/evil_job_name.yaml",
+        global_site("evil_job_name", "  job:\n    name: ../victim/important\n"),
+    ),
+    BadInput(
+        "site file passing extra arguments to the sweep summary",
+        (SITE, "site=evil_callback_arg"),
+        "hydra.callbacks.sweep_summary.shell",
+        "True",
+        "is a Hydra setting a configuration file may not set",
+        "{tmp}/conf/site/evil_callback_arg.yaml",
+        global_site("evil_callback_arg", "  callbacks:\n    sweep_summary:\n      shell: true\n"),
+    ),
+    BadInput(
+        "site file choosing a logging file from its folder",
+        (SITE, "site=evil_choice"),
+        "hydra.job_logging.handlers.file.filename",
+        "'{tmp}/victim/notes.txt'",
+        "a log file must be in the run folder",
+        "{tmp}/conf/hydra/job_logging/evil.yaml",
+        conf_files(
+            {
+                "site/evil_choice.yaml": "# @package _global_\ndefaults:\n"
+                "  - override /hydra/job_logging: evil\n"
+                "site:\n" + re.sub("^", "  ", NORTH_DURHAM.read_text(encoding="utf-8"), flags=re.M),
+                "hydra/job_logging/evil.yaml": "version: 1\nhandlers:\n  file:\n"
+                "    class: logging.FileHandler\n    filename: {tmp}/victim/notes.txt\n"
+                "    mode: w\nroot:\n  handlers: [file]\n",
+            }
+        ),
+    ),
+    # --- files built to hang or crash the reader -------------------------------------------
+    BadInput(
+        "site file reading an environment variable",
+        (SITE, "site=env_title"),
+        "site.title",
+        "${oc.env:HOME}",
+        "interpolations (${...}) are allowed only in Hydra's settings",
+        "{tmp}/conf/site/env_title.yaml",
+        site_file(
+            "env_title",
+            lambda t: re.sub("^title: .*$", "title: ${oc.env:HOME}", t, count=1, flags=re.M),
+        ),
+    ),
+    BadInput(
+        "site file with an interpolation bomb",
+        (SITE, "site=interpolation_bomb"),
+        "site.bomb_b[0]",
+        "${bomb_a}",
+        "multiply a file's size without limit",
+        "{tmp}/conf/site/interpolation_bomb.yaml",
+        site_file("interpolation_bomb", lambda t: t + "\n" + INTERPOLATION_BOMB),
+    ),
+    BadInput(
+        "site file with an alias bomb",
+        (SITE, "site=alias_bomb"),
+        "site",
+        "'alias_bomb'",
+        "uses a YAML anchor or alias",
+        "{tmp}/conf/site/alias_bomb.yaml",
+        site_file("alias_bomb", lambda t: t + "\n" + ALIAS_BOMB),
+    ),
+    BadInput(
+        "experiment file with an alias bomb",
+        (SITE, "experiment=alias_bomb"),
+        "experiment",
+        "'alias_bomb'",
+        "expands to more than 10,000 values through its aliases",
+        "{tmp}/conf/experiment/alias_bomb.yaml",
+        experiment_file("alias_bomb", QUICK.read_text(encoding="utf-8") + ALIAS_BOMB),
+    ),
+    BadInput(
+        "disk full while Hydra writes a sweep's record (multirun.yaml)",
+        ("-m", "scenario=baseline,rac_weekend", *TINY_RUN),
+        "hydra.sweep.dir",
+        "'{tmp}/sweep'",
+        "cannot write multirun.yaml: No space left on device; fix that, then run the same "
+        "command again",
+        None,
+        disk_full_at("multirun.yaml"),
+        exit_code=sim.cli.EXIT_FAILURE,
+    ),
+    BadInput(
+        "scenario title holding a control character",
+        ("scenario=ctrl_title",),
+        "scenario.ctrl_title.title",
+        "'Hubs\\x01'",
+        "must be printable text: it holds the control character U+0001 at position 5",
+        "{tmp}/scenarios/ctrl_title.yaml",
+        scenario_file("ctrl_title", 'title: "Hubs\\x01"\ndescription: d\n'),
+    ),
+    BadInput(
+        "site title holding U+FFFE",
+        (SITE, "site=fffe_title"),
+        "site.title",
+        "'North\\ufffe'",
+        "must be printable text: it holds the control character U+FFFE at position 6",
+        "{tmp}/conf/site/fffe_title.yaml",
+        site_file(
+            "fffe_title",
+            lambda t: t.replace("\ntitle: ", '\ntitle: "North\\uFFFE"  # ', 1),
+        ),
+    ),
+    BadInput(
+        "uncertainty file with half a million aliased values",
+        ("uncertainty", "psa=quick", SITE, "uncertainty=small_bomb"),
+        "uncertainty",
+        "'small_bomb'",
+        "expands to more than 10,000 values through its aliases",
+        "{tmp}/conf/uncertainty/small_bomb.yaml",
+        user_folder("conf/uncertainty", {"small_bomb.yaml": "title: t\n" + SMALL_ALIAS_BOMB}),
+    ),
+    BadInput(
+        "uncertainty file saved in Windows-1252",
+        ("uncertainty", "psa=quick", SITE, "uncertainty=pounds"),
+        "uncertainty",
+        "'pounds'",
+        "is not UTF-8 text: byte 0xA3 at line 1, column 8 (the file looks like Windows-1252",
+        "{tmp}/conf/uncertainty/pounds.yaml",
+        user_bytes("conf/uncertainty/pounds.yaml", "title: £5\n".encode("cp1252")),
+    ),
+    BadInput(
+        "uncertainty into the folder of an analysis of another configuration",
+        ("uncertainty", "psa=quick", "hydra.sweep.dir={tmp}/psa"),
+        "hydra.sweep.dir",
+        "'{tmp}/psa'",
+        "holds an uncertainty analysis of a different configuration (psa.json has "
+        "config_sha256 000000000000...",
+        None,
+        user_folder("psa", {"psa.json": json.dumps({"config_sha256": "0" * 64})}),
+    ),
+    BadInput(
+        "uncertainty into a sweep's folder",
+        ("uncertainty", "psa=quick", "hydra.sweep.dir={tmp}/swept"),
+        "hydra.sweep.dir",
+        "'{tmp}/swept'",
+        "holds a sweep, not an uncertainty analysis, and is left as it is; give the analysis a "
+        "folder of its own, e.g. hydra.sweep.dir={tmp}/swept/uncertainty",
+        None,
+        user_folder(
+            "swept",
+            {"sweep.json": "{}", "baseline/manifest.json": '{"status": "interrupted"}'},
+        ),
+    ),
+    BadInput(
+        "sweep into an uncertainty analysis's folder",
+        ("-m", "scenario=baseline,rac_weekend", *TINY_RUN, "hydra.sweep.dir={tmp}/psa"),
+        "hydra.sweep.dir",
+        "'{tmp}/psa'",
+        "holds an uncertainty analysis (psa.json), not a sweep, and is left as it is",
+        None,
+        user_folder(
+            "psa", {"psa.json": "{}", "set_0/manifest.json": '{"status": "interrupted", "set": 0}'}
+        ),
+    ),
+    BadInput(
+        "uncertainty into a folder of the user's files",
+        ("uncertainty", "psa=quick", "hydra.sweep.dir={tmp}/mine"),
+        "hydra.sweep.dir",
+        "'{tmp}/mine'",
+        "is not a sweep folder of this program (it holds notes.txt)",
+        None,
+        user_folder("mine", {"notes.txt": "mine\n"}),
+    ),
+    BadInput(
+        "uncertainty with an unknown sampler",
+        ("uncertainty", "psa=quick", "psa.sampler=guess"),
+        "psa.sampler",
+        "'guess'",
+        "must be one of ['sobol', 'latin_hypercube']",
+    ),
+    BadInput(
+        "uncertainty with no parameter sets",
+        ("uncertainty", "psa=quick", "psa.sets=0"),
+        "psa.sets",
+        "0",
+        "must be >= 1",
+    ),
+    BadInput(
+        "experiment file nested 100 deep",
+        (SITE, "experiment=deep"),
+        "experiment",
+        "'deep'",
+        "nests deeper than 64 levels",
+        "{tmp}/conf/experiment/deep.yaml",
+        experiment_file("deep", "deep: " + "[" * 100 + "]" * 100 + "\n"),
+    ),
+    BadInput(
+        "site file saved in Windows-1252",
+        (SITE, "site=windows"),
+        "site",
+        "'windows'",
+        "is not UTF-8 text: byte 0xA3 at line 1",
+        "{tmp}/conf/site/windows.yaml",
+        conf_files(
+            {
+                "site/windows.yaml": ("# costs in £\n" + NORTH_DURHAM.read_text("utf-8"))
+                .replace("—", "-")
+                .encode("cp1252", errors="replace")
+            }
+        ),
+    ),
+    BadInput(
+        "site file saved in Latin-1",
+        (SITE, "site=latin1"),
+        "site",
+        "'latin1'",
+        "save it as UTF-8",
+        "{tmp}/conf/site/latin1.yaml",
+        conf_files({"site/latin1.yaml": "title: Bishop Auckland \xe9\n".encode("latin-1")}),
+    ),
+    BadInput(
+        "site file saved in UTF-16",
+        (SITE, "site=utf16"),
+        "site",
+        "'utf16'",
+        "is encoded as UTF-16; save it as UTF-8",
+        "{tmp}/conf/site/utf16.yaml",
+        conf_files({"site/utf16.yaml": NORTH_DURHAM.read_text("utf-8").encode("utf-16")}),
+    ),
+    BadInput(
+        "site file of 9 MB",
+        (SITE, "site=huge"),
+        "site",
+        "'huge'",
+        "is larger than 8 MB",
+        "{tmp}/conf/site/huge.yaml",
+        conf_files({"site/huge.yaml": b"# " + b"x" * (9 * 1024 * 1024) + b"\n"}),
+    ),
+    BadInput(
+        "scenario file with an alias bomb, chosen",
+        ("scenario=bomb",),
+        "scenario.bomb",
+        "'bomb.yaml'",
+        "uses a YAML anchor or alias",
+        "{tmp}/scenarios/bomb.yaml",
+        scenario_bytes("bomb", ("title: t\ndescription: d\n" + ALIAS_BOMB).encode()),
+    ),
+    BadInput(
+        "scenario file saved in Windows-1252, chosen",
+        ("scenario=pounds",),
+        "scenario.pounds",
+        "'pounds.yaml'",
+        "the file looks like Windows-1252, with '£'",
+        "{tmp}/scenarios/pounds.yaml",
+        scenario_bytes("pounds", "title: t\ndescription: costs £2m\n".encode("cp1252")),
+    ),
+    BadInput(
+        "scenario file that is a list",
+        ("scenario=a_list",),
+        "scenario.a_list",
+        "['title', 'description']",
+        "must be a mapping with title, description, changes",
+        "{tmp}/scenarios/a_list.yaml",
+        scenario_file("a_list", "- title\n- description\n"),
+    ),
+    BadInput(
+        "scenario file of 9 MB",
+        ("scenario=huge",),
+        "scenario.huge",
+        "'huge.yaml'",
+        "is larger than 8 MB",
+        "{tmp}/scenarios/huge.yaml",
+        scenario_bytes("huge", b"title: t\ndescription: d\n# " + b"x" * (9 * 1024 * 1024)),
+    ),
+    BadInput(
+        "scenario changing demand without declaring it",
+        ("scenario=quiet_demand",),
+        "scenario.quiet_demand.changes.assumptions.demand.scale",
+        "1.5",
+        "must declare it with 'changes_demand: true'",
+        "{tmp}/scenarios/quiet_demand.yaml",
+        scenario_file(
+            "quiet_demand",
+            "title: t\ndescription: d\nchanges:\n  assumptions:\n    demand:\n      scale: 1.5\n",
+        ),
+    ),
+    BadInput(
+        "scenario changing a list size without declaring it",
+        ("scenario=quiet_list",),
+        "scenario.quiet_list.changes.site.practices.CLS01.list_size",
+        "20000",
+        "changes who the patients are",
+        "{tmp}/scenarios/quiet_list.yaml",
+        scenario_file(
+            "quiet_list",
+            "title: t\ndescription: d\nchanges:\n  site:\n    practices:\n      CLS01:\n"
+            "        list_size: 20000\n",
+        ),
+    ),
+    # --- time windows ----------------------------------------------------------------------
+    BadInput(
+        "hub window ending before it starts (20:00 to 10:00)",
+        ("site.hubs.opening.mon=[{start_minute:1200,end_minute:600}]",),
+        "site.hubs.opening.mon[0].end_minute",
+        "600",
+        "must be after start_minute (1200, 20:00)",
+    ),
+    BadInput(
+        "hub windows overlapping",
+        (
+            "site.hubs.opening.sat=[{start_minute:540,end_minute:800},"
+            "{start_minute:700,end_minute:900}]",
+        ),
+        "site.hubs.opening.sat",
+        "'start_minute': 540",
+        "windows overlap (09:00-13:20 and 11:40-15:00)",
+    ),
+    BadInput(
+        "practice session at 23:00, after core hours",
+        ("site.practice_capacity.sessions=[{start_minute:1380,end_minute:1410}]",),
+        "site.practice_capacity.sessions[0]",
+        "'start_minute': 1380",
+        "23:00-23:30 is outside core hours (08:00-18:30)",
+    ),
+    BadInput(
+        "practice session before opening",
+        (
+            "site.practice_capacity.sessions=[{start_minute:360,end_minute:690},"
+            "{start_minute:900,end_minute:1080}]",
+        ),
+        "site.practice_capacity.sessions[0]",
+        "'start_minute': 360",
+        "sessions_outside_core_hours: true",
+    ),
+    BadInput(
+        "practice sessions overlapping",
+        (
+            "site.practice_capacity.sessions=[{start_minute:510,end_minute:900},"
+            "{start_minute:800,end_minute:1080}]",
+        ),
+        "site.practice_capacity.sessions",
+        "'start_minute': 510",
+        "windows overlap",
+    ),
+    BadInput(
+        "practice session of no length",
+        ("site.practice_capacity.sessions=[{start_minute:600,end_minute:600}]",),
+        "site.practice_capacity.sessions[0].end_minute",
+        "600",
+        "must be after start_minute",
+    ),
+    BadInput(
+        "practice session past midnight",
+        ("site.practice_capacity.sessions=[{start_minute:1380,end_minute:1500}]",),
+        "site.practice_capacity.sessions[0].end_minute",
+        "1500",
+        "must be <= 1440",
+    ),
+    BadInput(
+        "clinic session ending before it starts",
+        ("site.rapid_assessment.sites.shotley_bridge.session_end_minute=500",),
+        "site.rapid_assessment.sites.shotley_bridge.session_end_minute",
+        "500",
+        "must be after session_start_minute (570, 09:30)",
+    ),
+    BadInput(
+        "weekend GP window ending before it starts",
+        ("site.frail_weekend_service.opening.sun=[{start_minute:1020,end_minute:540}]",),
+        "site.frail_weekend_service.opening.sun[0].end_minute",
+        "540",
+        "must be after start_minute (1020, 17:00)",
+    ),
+    BadInput(
+        "frailty team with no hours",
+        ("site.emergency_department.frailty_front_of_house.close_minute=480",),
+        "site.emergency_department.frailty_front_of_house.close_minute",
+        "480",
+        "must differ from open_minute",
+    ),
+    BadInput(
+        "core hours closing before they open",
+        ("site.core_hours.close_minute=420",),
+        "site.core_hours.close_minute",
+        "420",
+        "must be after open_minute",
+    ),
+    BadInput(
+        "A&E majors rota with nobody on it",
+        (
+            "site.emergency_department.majors_clinicians_by_hour=[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]",
+        ),  # noqa: E501
+        "site.emergency_department.majors_clinicians_by_hour",
+        "[0, 0, 0",
+        "patients reach majors: they would never be seen",
+    ),
+    BadInput(
+        "A&E minors rota with nobody on it",
+        (
+            "site.emergency_department.minors_clinicians_by_hour=[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]",
+        ),  # noqa: E501
+        "site.emergency_department.minors_clinicians_by_hour",
+        "[0, 0, 0",
+        "patients reach minors",
+    ),
+    # --- values that would overflow --------------------------------------------------------
+    BadInput(
+        "workforce of 1e308 per 1,000",
+        ("site.practice_capacity.gp.fte_per_1000=1e308",),
+        "site.practice_capacity.gp.fte_per_1000",
+        "1e+308",
+        "must be at most 1e+12 in size",
+    ),
+    BadInput(
+        "workforce of 50 GPs per 1,000 patients",
+        ("site.practice_capacity.gp.fte_per_1000=50",),
+        "site.practice_capacity.gp.fte_per_1000",
+        "50.0",
+        "must be <= 10",
+    ),
+    BadInput(
+        "a million slots a session",
+        ("site.practice_capacity.nurse.slots_per_session=1000000",),
+        "site.practice_capacity.nurse.slots_per_session",
+        "1000000",
+        "must be <= 100",
+    ),
+    BadInput(
+        "hub minutes beyond a week's",
+        ("site.hubs.minutes_per_1000_per_week=1e9",),
+        "site.hubs.minutes_per_1000_per_week",
+        "1000000000.0",
+        "must be <= 10080",
+    ),
+    BadInput(
+        "list size of 10^15",
+        ("site.practices.CLS01.list_size=1000000000000000",),
+        "site.practices.CLS01.list_size",
+        "1000000000000000",
+        "must be at most 1e+12 in size",
+    ),
+    BadInput(
+        "seed of 2^70",
+        ("seed=1180591620717411303424",),
+        "seed",
+        "1180591620717411303424",
+        "must be a whole number >= 0 and below 2**63",
+    ),
+    BadInput(
+        "a billion IC+ places",
+        ("site.intermediate_care.places=1000000000",),
+        "site.intermediate_care.places",
+        "1000000000",
+        "must be <= 100000",
+    ),
+    BadInput(
+        "unit cost of 1e300 pounds",
+        ("assumptions.unit_costs.bed_day=1e300",),
+        "assumptions.unit_costs.bed_day",
+        "1e+300",
+        "must be at most 1e+12 in size",
+    ),
+    BadInput(
+        "a million call-backs",
+        ("assumptions.booking.max_callbacks=1000000",),
+        "assumptions.booking.max_callbacks",
+        "1000000",
+        "must be <= 100",
+    ),
+    BadInput(
+        "A&E stays of a billion minutes",
+        ("assumptions.ae.service_minutes.majors.mean=1e9",),
+        "assumptions.ae.service_minutes.majors.mean",
+        "1000000000.0",
+        "must be <= 1000000.0",
+    ),
+    # --- folders that are not ours, or are in use --------------------------------------------
+    BadInput(
+        "run into a folder of the user's files",
+        (*TINY_RUN, "hydra.run.dir={tmp}/mine"),
+        "hydra.run.dir",
+        "'{tmp}/mine'",
+        "is not a run folder of this program (it holds replications, summary.csv)",
+        setup=user_folder("mine", {"summary.csv": "mine\n", "replications/a.txt": "mine\n"}),
+    ),
+    BadInput(
+        "run into a folder whose manifest is corrupt",
+        (*TINY_RUN, "hydra.run.dir={tmp}/corrupt"),
+        "hydra.run.dir",
+        "'{tmp}/corrupt'",
+        "its manifest.json cannot be read",
+        setup=user_folder("corrupt", {"manifest.json": '{"status": "comp'}),
+    ),
+    BadInput(
+        "run into a folder whose manifest is someone else's",
+        (*TINY_RUN, "hydra.run.dir={tmp}/foreign"),
+        "hydra.run.dir",
+        "'{tmp}/foreign'",
+        "its manifest.json is not a run manifest of this program",
+        setup=user_folder("foreign", {"manifest.json": '{"name": "a web app", "version": 3}'}),
+    ),
+    BadInput(
+        "run into a file",
+        (*TINY_RUN, "hydra.run.dir={tmp}/a_file"),
+        "hydra.run.dir",
+        "'{tmp}/a_file'",
+        "is a file, not a folder",
+        setup=user_folder("", {"a_file": "mine\n"}),
+    ),
+    BadInput(
+        "sweep into a folder of the user's files",
+        ("+sweep=all_options", "experiment=quick", "hydra.sweep.dir={tmp}/mine"),
+        "hydra.sweep.dir",
+        "'{tmp}/mine'",
+        "is not a sweep folder of this program",
+        setup=user_folder("mine", {"thesis.docx": "mine\n"}),
+    ),
+    BadInput(
+        "multirun into a folder of the user's files",
+        ("-m", "experiment=quick", "seed=1,2", "hydra.sweep.dir={tmp}/mine"),
+        "hydra.sweep.dir",
+        "'{tmp}/mine'",
+        "is not a sweep folder of this program",
+        setup=user_folder("mine", {"thesis.docx": "mine\n"}),
+    ),
+    BadInput(
+        "multirun choosing a site with an alias bomb",
+        ("-m", SITE, "site=north_durham,alias_bomb", "hydra.sweep.dir={tmp}/sweep"),
+        "site",
+        "'alias_bomb'",
+        "uses a YAML anchor or alias",
+        "{tmp}/conf/site/alias_bomb.yaml",
+        site_file("alias_bomb", lambda t: t + "\n" + ALIAS_BOMB),
+    ),
+    BadInput(
+        "run into a folder another run is using",
+        (*TINY_RUN, "hydra.run.dir={tmp}/busy"),
+        "hydra.run.dir",
+        "'{tmp}/busy'",
+        "another run is using this folder right now",
+        setup=locked_folder("busy"),
+    ),
+    # --- writes that fail ------------------------------------------------------------------
+    BadInput(
+        "disk full while writing Hydra's record of the configuration",
+        (*TINY_RUN, "hydra.run.dir={tmp}/full"),
+        "hydra.run.dir",
+        "'{tmp}/full'",
+        "cannot write config.yaml: No space left on device",
+        "config.yaml",
+        disk_full_at("config.yaml"),
+        exit_code=sim.cli.EXIT_FAILURE,
+    ),
+    BadInput(
+        "disk full while writing the first manifest",
+        (*TINY_RUN, "hydra.run.dir={tmp}/full"),
+        "hydra.run.dir",
+        "'{tmp}/full'",
+        "cannot write manifest.json: No space left on device",
+        "manifest.json",
+        disk_full_at("manifest.json"),
+        exit_code=sim.cli.EXIT_FAILURE,
+    ),
+    BadInput(
+        "disk full while keeping a replication",
+        (*TINY_RUN, "hydra.run.dir={tmp}/full"),
+        "hydra.run.dir",
+        "'{tmp}/full'",
+        "cannot write rep_0000.json: No space left on device",
+        "rep_0000.json",
+        disk_full_at("rep_0000.json"),
+        exit_code=sim.cli.EXIT_FAILURE,
+    ),
+]
+CATALOGUE += HOSTILE
+
+
 def test_the_catalogue_is_large_and_its_names_unique():
-    assert len(CATALOGUE) >= 30
+    assert len(CATALOGUE) >= 100
     assert len({case.name for case in CATALOGUE}) == len(CATALOGUE)
+    # docs/reliability.md states its size
+    reliability = sim.config.locations.PROJECT_ROOT / "docs" / "reliability.md"
+    assert f"catalogue of {len(CATALOGUE)} such mistakes" in reliability.read_text("utf-8")
 
 
 @pytest.mark.parametrize("case", CATALOGUE, ids=[c.name for c in CATALOGUE])
@@ -624,9 +1523,16 @@ def test_bad_input_stops_with_one_clear_line(case, tmp_path, monkeypatch, capsys
     # Nothing ran that a file asked for, and nothing says it finished.
     assert not (tmp_path / "pwned").exists()
     for manifest in tmp_path.rglob("manifest.json"):
-        status = json.loads(manifest.read_text(encoding="utf-8")).get("status")
+        try:
+            status = json.loads(manifest.read_text(encoding="utf-8")).get("status")
+        except ValueError:
+            continue  # a user's file, left as it was
         assert status != "complete", manifest
     assert not list(tmp_path.rglob("*.tmp")), "a temporary file was left behind"
+    # Files a hostile input aimed at are exactly as they were.
+    if (tmp_path / VICTIM).exists():
+        files = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / VICTIM).iterdir()}
+        assert files == dict.fromkeys(("config.yaml", "notes.txt", "important.log"), "victim\n")
 
 
 def test_disk_full_marks_the_run_failed_and_keeps_its_replications(tmp_path, monkeypatch, capsys):

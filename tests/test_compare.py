@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import configure
 from scipy import stats
 
@@ -28,17 +29,35 @@ def _kpis(values: dict[str, list[float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["replication", "kpi", "value"])
 
 
-def _run_folder(path, seed, values, status="complete"):
+#: The parts of a run's configuration that say which patients it simulated (a tiny site).
+CONFIG = {
+    "site": {
+        "name": "tiny",
+        "calendar_start": "2024-04-01",
+        "practices": {"A01": {"locality": "a", "list_size": 1000}},
+        "localities": {"a": {"title": "A"}},
+    },
+    "assumptions": {"demand": {"scale": 1.0}},
+    "scenario": {"baseline": {"title": "Baseline", "description": "d"}},
+}
+
+
+def _run_folder(path, seed, values, status="complete", config=None):
     path.mkdir()
     manifest = {
         "status": status,
         "seed": seed,
+        "site": "tiny",
         "replications": len(next(iter(values.values()))),
         "warmup_weeks": 1,
         "run_weeks": 4,
         "ci_level": 0.95,
     }
     (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / ".hydra").mkdir()
+    (path / ".hydra" / "config.yaml").write_text(
+        yaml.safe_dump({"seed": seed, **(config or CONFIG)})
+    )
     _kpis(values).to_csv(path / "kpis.csv", index=False)
     return path
 
@@ -65,13 +84,21 @@ def test_probability_better_follows_the_kpi_direction():
     assert np.isnan(probability_better(2.0, 1.0, 10, None))
 
 
-def test_compare_writes_comparison_csv_in_the_option_folder(tmp_path, capsys):
+def test_compare_writes_a_new_comparison_folder_in_the_option_folder(tmp_path, capsys):
     base = _run_folder(tmp_path / "base", 7, BASE)
     option = _run_folder(tmp_path / "option", 7, OPTION)
     assert compare_main([str(base), str(option)]) == 0
-    table = pd.read_csv(option / "comparison.csv")
+    first = option / "comparisons" / "vs_base" / "comparison.csv"
+    table = pd.read_csv(first)
     assert list(table.columns) == COMPARISON_COLUMNS
-    assert capsys.readouterr().out.strip().splitlines()[-1] == str(option / "comparison.csv")
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(first)
+    # A second comparison (here at another level) never overwrites the first.
+    before = first.read_bytes()
+    assert compare_main([str(base), str(option), "--level", "0.8"]) == 0
+    second = option / "comparisons" / "vs_base_2" / "comparison.csv"
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(second)
+    assert first.read_bytes() == before
+    assert second.read_bytes() != before
 
 
 @pytest.mark.parametrize(
@@ -83,7 +110,7 @@ def test_compare_refuses_unpaired_or_unfinished_runs(tmp_path, capsys, seed, sta
     option = _run_folder(tmp_path / "option", seed, OPTION, status)
     assert compare_main([str(base), str(option)]) == 2
     assert message in capsys.readouterr().err
-    assert not (option / "comparison.csv").exists()
+    assert not (option / "comparisons").exists()
 
 
 def _results(values: list[float]) -> list[ReplicationResult]:

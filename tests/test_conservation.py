@@ -238,7 +238,7 @@ def test_the_ledger_fails_when_a_move_is_lost_or_logged_twice(default_run):
 
 
 def test_a_replication_whose_hand_offs_are_not_settled_fails_its_ledger(monkeypatch):
-    """The replication settles hand-offs after A&E and IC+ (settle_outcomes); one that sets
+    """The replication settles hand-offs after the hospital (settle_outcomes); one that sets
     their outcomes but forgets their moves (into home or an admission) is refused by the run
     itself."""
     from sim.config.compose import compose_validated
@@ -246,9 +246,9 @@ def test_a_replication_whose_hand_offs_are_not_settled_fails_its_ledger(monkeypa
 
     original = replication.settle_outcomes
 
-    def forgets_the_moves(sj, ed, ic):
+    def forgets_the_moves(sj, hospital):
         n = len(sj.flow_to)
-        original(sj, ed, ic)
+        original(sj, hospital)
         sj.flow_episode, sj.flow_from, sj.flow_to = (
             sj.flow_episode[:n],
             sj.flow_from[:n],

@@ -58,6 +58,17 @@ RATIOS_OF_ACTIVITY = {
     "ae.time_in_department_p95_min",
     "ae.conversion",
     "ae.conversion_65plus",
+    "ae.twelve_hour_share",
+    "ae.decision_to_admit_wait_mean_min",
+    "ae.decision_to_admit_over_4h_share",
+    "ae.decision_to_admit_over_12h_share",
+    "ae.handover_mean_min",
+    "ae.handover_over_30_share",
+    "ae.handover_over_60_share",
+    "ae.left_without_being_seen_share",
+    "ic.step_up_wait_days_mean",
+    "ic.step_down_wait_days_mean",
+    "social_care.wait_days_mean",
 }
 
 
@@ -67,13 +78,15 @@ def test_zero_demand_means_no_activity(small_data):
         {
             "assumptions.demand.scale": 0.0,
             "assumptions.ae.self_presenting_per_1000_year": {b: 0.0 for b in AGE_BANDS},
+            "site.acute_beds.background_admissions_per_week": 0.0,
         },
     )
     res = run(run_cfg)
     k = res.detail["inputs"]
     assert res.episodes_total == 0 and len(k.episodes) == 0
-    assert len(k.emergency.arrivals) == 0
-    assert len(k.care.admissions) == 0 and len(k.care.stays) == 0
+    h = k.hospital
+    assert len(h.attendances) == 0 and len(h.admissions) == 0
+    assert len(h.ic_stays["start"]) == 0 and len(h.social_stays["start"]) == 0
     assert res.ledger["generated"] == 0 and sum(res.ledger.values()) == 0
     assert res.flows == {}
     nan = {name for name, value in res.kpis.items() if math.isnan(value)}
@@ -105,6 +118,7 @@ AMPLE_PRACTICE = {
     "site.practice_capacity.nurse.fte_per_1000": 5.0,
     "site.practice_capacity.pharmacist.fte_per_1000": 5.0,
     "site.practice_capacity.sessions": [{"start_minute": 480, "end_minute": 1200}],
+    "site.practice_capacity.sessions_outside_core_hours": True,  # the session runs to 20:00
     "site.practice_capacity.gp.slots_per_session": 60,
     "site.practice_capacity.nurse.slots_per_session": 60,
     "site.practice_capacity.pharmacist.slots_per_session": 60,
@@ -114,7 +128,11 @@ UNLIMITED = {
     **AMPLE_PRACTICE,
     "site.emergency_department.minors_clinicians_by_hour": [60] * 24,
     "site.emergency_department.majors_clinicians_by_hour": [60] * 24,
+    "site.emergency_department.majors_spaces": 10_000,
+    "site.emergency_department.sdec.spaces": 10_000,
+    "site.acute_beds.general_and_acute": 100_000,
     "site.intermediate_care.places": 100_000,
+    "site.social_care.places": 100_000,
 }
 
 
@@ -122,21 +140,25 @@ def test_unlimited_capacity_means_no_waits(small_data):
     run_cfg = configure(small_data, UNLIMITED)
     res = run(run_cfg)
     k = res.detail["inputs"]
-    ep, sj, ed, care = k.episodes, k.journeys, k.emergency, k.care
+    ep, sj, h = k.episodes, k.journeys, k.hospital
 
-    # A&E: everyone is seen the minute they arrive.
-    assert len(ed.arrivals) > 500
-    np.testing.assert_array_equal(ed.outcome.seen_time, ed.arrivals.time)
+    # A&E: everyone has a space and is seen the minute they arrive; nobody leaves unseen.
+    assert len(h.attendances) > 500
+    np.testing.assert_array_equal(h.ae.seen_time, h.attendances.time)
+    assert not h.ae.left_unseen.any()
+    # Beds: nobody waits for one (no exit block).
+    a = h.admissions
+    assert len(a) > 100
+    np.testing.assert_array_equal(a.bed_time, a.request_time)
 
-    # IC+: every step-up starts at its request; no step-down waits in hospital.
-    assert len(care.step_ups.started) > 0
-    assert care.step_ups.started.all() and not care.step_ups.admitted_instead.any()
-    np.testing.assert_array_equal(
-        care.step_ups.start_time, np.asarray(k.journeys.handoffs.step_up_time)
-    )
-    requested = care.admissions.step_down_requested
-    assert requested.any() and (care.admissions.step_down_wait_days[requested] == 0).all()
-    assert care.admissions.stepped_down[requested].all()
+    # IC+: every step-up starts at its request; no one waits in hospital for a place.
+    su = h.step_ups
+    assert len(su.started) > 0
+    assert su.started.all() and not su.admitted_instead.any()
+    np.testing.assert_array_equal(su.start_time, np.asarray(k.journeys.handoffs.step_up_time))
+    placed = np.isfinite(a.place_time)
+    assert placed.any()
+    np.testing.assert_array_equal(a.place_time[placed], a.optimised_time[placed])
 
     # Practices: nobody fails to find a slot, and every booking is on the first day the need
     # accepts (today; for routine needs their earliest acceptable day, or the next working
@@ -197,9 +219,9 @@ def test_zero_ic_places_means_every_step_up_is_admitted(small_data):
             },
         )
     )
-    care = res.detail["inputs"].care
-    assert len(care.step_ups.started) > 0
-    assert care.step_ups.admitted_instead.all() and len(care.stays) == 0
+    h = res.detail["inputs"].hospital
+    assert len(h.step_ups.started) > 0
+    assert h.step_ups.admitted_instead.all() and len(h.ic_stays["start"]) == 0
     assert math.isnan(res.kpis["ic.occupancy"])  # share of zero places: undefined
     assert res.kpis["ic.step_up_per_week"] == 0
 
@@ -220,11 +242,19 @@ def test_an_extra_clinician_never_lengthens_any_wait(small_data):
                 {
                     "site.emergency_department.minors_clinicians_by_hour": [c] * 24,
                     "site.emergency_department.majors_clinicians_by_hour": [c] * 24,
+                    # Nothing but the clinicians in the way: no space or bed limit, nobody
+                    # leaving unseen (the theorem is about one FIFO queue per stream).
+                    "site.emergency_department.majors_spaces": 10_000,
+                    "site.acute_beds.general_and_acute": 100_000,
+                    "assumptions.ae.left_without_being_seen.patience_minutes": {
+                        "median": 1e6,  # the largest allowed: 694 days, longer than any run here
+                        "mean": 1e6,
+                    },
                 },
             )
         )
-        ed = res.detail["inputs"].emergency
-        waits[c] = (ed.arrivals.time.copy(), ed.outcome.seen_time - ed.arrivals.time)
+        h = res.detail["inputs"].hospital
+        waits[c] = (h.attendances.time.copy(), h.ae.seen_time - h.attendances.time)
     np.testing.assert_array_equal(waits[1][0], waits[2][0])  # the same patients
     assert (waits[1][1] > 0).sum() > 100  # one clinician makes people wait
     assert (waits[2][1] <= waits[1][1] + 1e-9).all()
@@ -239,8 +269,25 @@ BUSY_IC = {
     "assumptions.intermediate_care.step_down_share_of_admissions": 1.0,
     "assumptions.intermediate_care.step_up_share_from_practice": 0.2,
 }
+#: The small site's hospital: a tenth of the majors spaces and the background admissions, so
+#: its beds are as busy as the full site's.
+SMALL_HOSPITAL = {
+    "site.emergency_department.majors_spaces": 6,
+    "site.acute_beds.background_admissions_per_week": 15.0,
+}
+#: Social care that turns over within the run and is needed often.
+BUSY_SOCIAL = {
+    "assumptions.discharge.social_care_stay_days": {"median": 2, "mean": 2.5},
+    "assumptions.discharge.social_care_share_65plus": {
+        "fit": 0.2,
+        "mild": 0.3,
+        "moderate": 0.4,
+        "severe": 0.5,
+    },
+}
 #: (name, fewer-resources overrides, more-resources overrides, KPIs with the direction that is
-#: better, the KPI that must improve significantly: the comparison has power).
+#: better, the KPI that must improve significantly: the comparison has power, and the
+#: (warm-up, run) weeks: beds and places need longer to fill than A&E or practices).
 CAPACITY_CASES = [
     (
         "ae_clinicians",
@@ -258,6 +305,7 @@ CAPACITY_CASES = [
             "ae.four_hour_performance": "higher",
         },
         "ae.time_in_department_mean_min",
+        (2, 4),
     ),
     (
         "practice_staff",
@@ -275,35 +323,64 @@ CAPACITY_CASES = [
             "system.unmet_need_per_week": "lower",
         },
         "practice.urgent_same_day_met_rate",
+        (2, 4),
     ),
     (
         "ic_places",
         {"site.intermediate_care.places": 10, **BUSY_IC},
         {"site.intermediate_care.places": 20, **BUSY_IC},
-        # Not step-ups started: first come, first served, extra places also go to step-downs
-        # (which may wait longer), so step-ups started can fall while bed days fall.
-        {"system.bed_days_per_week": "lower"},
-        "system.bed_days_per_week",
+        {
+            "system.bed_days_per_week": "lower",
+            "ic.step_down_wait_days_mean": "lower",
+            "hospital.delayed_discharge_bed_days_per_week": "lower",
+        },
+        "hospital.delayed_discharge_bed_days_per_week",
+        (2, 4),
+    ),
+    (
+        "acute_beds",
+        {"site.acute_beds.general_and_acute": 55, **SMALL_HOSPITAL},
+        {"site.acute_beds.general_and_acute": 80, **SMALL_HOSPITAL},
+        {
+            "ae.decision_to_admit_wait_mean_min": "lower",
+            "hospital.bed_occupancy": "lower",
+            "ae.four_hour_performance": "higher",
+        },
+        "ae.decision_to_admit_wait_mean_min",
+        (6, 12),
+    ),
+    (
+        "social_care_places",
+        {"site.social_care.places": 3, **SMALL_HOSPITAL, **BUSY_SOCIAL},
+        {"site.social_care.places": 12, **SMALL_HOSPITAL, **BUSY_SOCIAL},
+        {
+            "social_care.wait_days_mean": "lower",
+            "hospital.nctr_beds": "lower",
+            "ae.decision_to_admit_wait_mean_min": "lower",
+        },
+        "social_care.wait_days_mean",
+        (6, 12, 30),  # a small, skewed effect: more replications to show it
     ),
 ]
-REPLICATIONS = 10  # the corrected one-sided t critical value is ~9.7 with 6, ~5.6 with 10
+REPLICATIONS = 10  # the corrected one-sided t critical value is ~9.7 with 6, ~6.6 with 10
 #: One-sided paired tests in this file: every KPI of every case, plus the power checks.
 N_TESTS = sum(len(case[3]) + 1 for case in CAPACITY_CASES)
 
 
 @pytest.mark.parametrize("case", CAPACITY_CASES, ids=[c[0] for c in CAPACITY_CASES])
 def test_more_capacity_never_increases_expected_waits(small_data, case):
-    _, less, more, kpis, must_improve = case
+    _, less, more, kpis, must_improve, (warmup, weeks, *reps) = case
+    replications = reps[0] if reps else REPLICATIONS
     fewer_cfg, more_cfg = configure(small_data, less), configure(small_data, more)
     worse = {name: [] for name in kpis}  # (more - fewer), signed so that positive = worse
-    for r in range(REPLICATIONS):
-        a = run(fewer_cfg, replication=r, warmup=2, weeks=4)
-        b = run(more_cfg, replication=r, warmup=2, weeks=4)
+    for r in range(replications):
+        a = run(fewer_cfg, replication=r, warmup=warmup, weeks=weeks)
+        b = run(more_cfg, replication=r, warmup=warmup, weeks=weeks)
         for name, better in kpis.items():
             sign = 1.0 if better == "lower" else -1.0
             worse[name].append(sign * (b.kpis[name] - a.kpis[name]))
     level = ALPHA / N_TESTS
-    critical = stats.t.ppf(1 - level, REPLICATIONS - 1)
+    critical = stats.t.ppf(1 - level, replications - 1)
     for name, diffs in worse.items():
         d = np.asarray(diffs)
         assert np.isfinite(d).all(), (name, d)

@@ -169,6 +169,7 @@ UNLIMITED_DAY = {
     # One session covering core hours and beyond, a slot every 12 minutes, no notice, ten
     # times today's workforce: every request made in core hours can be seen that day.
     "site.practice_capacity.sessions": [{"start_minute": 480, "end_minute": 1200}],
+    "site.practice_capacity.sessions_outside_core_hours": True,  # the session runs to 20:00
     "site.practice_capacity.gp.slots_per_session": 60,
     "site.practice_capacity.nurse.slots_per_session": 60,
     "site.practice_capacity.pharmacist.slots_per_session": 60,

@@ -166,24 +166,31 @@ def test_cash_and_not_cash_add_up_and_do_not_overlap():
     )
     # Text messages are counted once, in services: activity is exactly its units x unit costs.
     k = res.detail["inputs"]
-    sj, ed, care = k.journeys, k.emergency, k.care
+    sj, h = k.journeys, k.hospital
     uc = k.cfg.assumptions.unit_costs
     outcome = sj.outcome[k.in_window(k.episodes.time)]
-    ae_in = k.in_window(ed.arrivals.time)
-    minor = ed.primary_care_treatable & ae_in
-    adm = k.in_window(care.admissions.time)
-    short = care.admissions.stay_days < uc.short_stay_max_days
+    att, a = h.attendances, h.admissions
+    ae_in = k.in_window(att.time)
+    minor = att.primary_care_treatable & ae_in
+    # emergency admissions that got a bed, counted when they asked for it; tariff by acute stay
+    adm = a.emergency & k.in_window(a.request_time) & np.isfinite(a.bed_time)
+    short = (a.optimised_time - a.bed_time) / 1440 < uc.short_stay_max_days
+    # days from medically fit to leaving (or the end of the run) of those not going home
+    delayed = adm & np.isfinite(a.optimised_time) & (a.pathway != 0)
+    leave = np.where(np.isnan(a.leave_time), h.end_minutes, a.leave_time)
+    delayed_days = ((leave - a.optimised_time)[delayed] / 1440).sum()
     activity = (
         (
             k.in_window(sj.nhs111_calls).sum() * uc.nhs111_contact
             + (outcome == ledger.PHARMACY).sum() * uc.pharmacy_consultation
             + (outcome == ledger.OUT_OF_HOURS_GP).sum() * uc.out_of_hours_gp_case
-            + (ed.ambulance & ae_in).sum() * uc.ambulance_conveyance
+            + (att.ambulance & ae_in).sum() * uc.ambulance_conveyance
             + minor.sum() * uc.ae_attendance_minor
             + (ae_in & ~minor).sum() * uc.ae_attendance
             + (adm & short).sum() * uc.admission_short_stay
             + (adm & ~short).sum() * uc.admission_long_stay
-            + care.admissions.step_down_wait_days[adm].sum() * uc.bed_day
+            + delayed_days * uc.bed_day
+            + (h.ae.sdec & ae_in).sum() * uc.sdec_attendance
         )
         * WEEKS_PER_YEAR
         / k.weeks
@@ -202,9 +209,9 @@ def test_moving_an_activity_to_cash_moves_its_value_not_the_total():
         ("assumptions.money.cash_releasing_activity=[pharmacy_consultation,ae_attendance]",)
     )
     k = base.detail["inputs"]
-    ed = k.emergency
-    ae_in = k.in_window(ed.arrivals.time)
-    full = (ae_in & ~ed.primary_care_treatable).sum()
+    att = k.hospital.attendances
+    ae_in = k.in_window(att.time)
+    full = (ae_in & ~att.primary_care_treatable).sum()
     value = full * k.cfg.assumptions.unit_costs.ae_attendance * WEEKS_PER_YEAR / k.weeks
     assert value > 0
     for kpi, change in (

@@ -124,7 +124,7 @@ def test_an_installed_package_runs_compares_builds_a_site_and_reports_from_anoth
     option = Path(last_line(run([python, "-m", "sim", *QUICK, "scenario=ic_expansion"], work, env)))
     assert option.parent == work / "outputs" / "runs"
     assert last_line(run(["nhs-sim", "compare", base, option], work, env)) == str(
-        option / "comparison.csv"
+        option / "comparisons" / f"vs_{base.name}" / "comparison.csv"  # never over another
     )
 
     samples = package_dir / "data" / "samples"

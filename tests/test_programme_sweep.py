@@ -106,7 +106,7 @@ def test_budget_search_on_a_programme_budget(programme):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = Path(done.stdout.strip().splitlines()[-1])
-    assert out.name == f"programme_budget_{int(inv * 1.01)}"
+    assert out.name == f"programme_budget_ae.attendances_per_week_{int(inv * 1.01)}"
     table = pd.read_csv(out / "candidates.csv")
     assert table.loc[0, "within_budget"]
     assert table.loc[0, "simulated_programme_investment_gbp"] == pytest.approx(inv, rel=1e-6)

@@ -30,6 +30,7 @@ from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.demand import ROUTINE, URGENT
 from sim.core.replication import run_replication
+from sim.services.hospital.conservation import bed_ledger
 
 #: Floating-point slack on "at most 1" for time-weighted occupancies: IC+ occupancy is a
 #: difference of running sums of minutes (~1e6 per stay), exact only to ~1e-15 relative.
@@ -78,6 +79,14 @@ def configurations(draw, n_practices: int):
     o["site.emergency_department.minors_clinicians_by_hour"] = draw(rota())
     o["site.emergency_department.majors_clinicians_by_hour"] = draw(rota())
     o["site.emergency_department.frailty_front_of_house.enabled"] = draw(st.booleans())
+    o["site.emergency_department.majors_spaces"] = draw(st.integers(1, 20))
+    o["site.emergency_department.sdec.spaces"] = draw(st.integers(0, 4))
+    o["site.acute_beds.general_and_acute"] = draw(st.integers(0, 60))  # 0: nobody gets a bed
+    o["site.acute_beds.escalation_spaces"] = draw(st.integers(0, 5))
+    o["site.acute_beds.background_admissions_per_week"] = draw(
+        st.one_of(st.just(0.0), st.floats(0.0, 30.0))
+    )
+    o["site.social_care.places"] = draw(st.integers(0, 20))
     o["assumptions.demand.scale"] = draw(st.one_of(st.just(0.0), st.floats(0.0, 2.0)))
     ae_scale = draw(st.one_of(st.just(0.0), st.floats(0.0, 2.0)))
     o["ae_scale"] = ae_scale
@@ -92,9 +101,10 @@ def configurations(draw, n_practices: int):
     to_111 = draw(unit)
     o["assumptions.booking.out_of_hours_route"] = {"nhs111": to_111, "ae": 1.0 - to_111}
     o["assumptions.booking.hub_offer_share"] = draw(unit)
-    o["assumptions.nhs111.disposition"] = dict(
-        zip(NHS111_DISPOSITIONS, draw(shares(len(NHS111_DISPOSITIONS))), strict=True)
-    )
+    for mix in ("disposition", "disposition_displaced"):
+        o[f"assumptions.nhs111.{mix}"] = dict(
+            zip(NHS111_DISPOSITIONS, draw(shares(len(NHS111_DISPOSITIONS))), strict=True)
+        )
     o["assumptions.dna.probability"] = [draw(st.floats(0.0, 0.3)) for _ in range(4)]
     o["assumptions.rapid_assessment.referral_share_from_practice"] = draw(unit)
     o["assumptions.rapid_assessment.referral_share_from_nhs111"] = draw(unit)
@@ -126,7 +136,8 @@ def denominators(k) -> dict[str, float]:
     """The denominator of every KPI that is a ratio or a mean: where it is zero the KPI is
     legitimately undefined (NaN). Recounted here from the raw arrays, following the
     definitions in docs/kpis.md."""
-    ep, sj, ed = k.episodes, k.journeys, k.emergency
+    ep, sj, h = k.episodes, k.journeys, k.hospital
+    att, ae = h.attendances, h.ae
     first, last = k.first_day, k.last_day
     lo, hi = first * MINUTES_PER_DAY, last * MINUTES_PER_DAY
     booked = sj.appointment_day >= 0
@@ -134,7 +145,7 @@ def denominators(k) -> dict[str, float]:
     arose = k.in_window(ep.time)
     requested = arose & (sj.first_request_time < hi)
     request_in_window = (sj.first_request_time >= lo) & (sj.first_request_time < hi)
-    ae_in = k.in_window(ed.arrivals.time)
+    ae_in = k.in_window(att.time)
     rac = (sj.rac_referral_time >= lo) & (sj.rac_referral_time < hi) & np.isfinite(sj.rac_time)
     hub_offered = sum(b.slots_on(d) for b in k.hubs.books for d in range(first, last))
     n_ae = float(ae_in.sum())
@@ -172,7 +183,36 @@ def denominators(k) -> dict[str, float]:
         "ae.time_in_department_mean_min": n_ae,
         "ae.time_in_department_p95_min": n_ae,
         "ae.conversion": n_ae,
-        "ae.conversion_65plus": float((ae_in & (ed.age_band >= FIRST_OLDER_BAND)).sum()),
+        "ae.conversion_65plus": float((ae_in & (att.age_band >= FIRST_OLDER_BAND)).sum()),
+        "ae.twelve_hour_share": n_ae,
+        "ae.left_without_being_seen_share": n_ae,
+        # A&E admissions to a bed in the window
+        **{
+            f"ae.decision_to_admit_{m}": float((ae_in & ae.admitted & ~ae.sdec).sum())
+            for m in ("wait_mean_min", "over_4h_share", "over_12h_share")
+        },
+        # ambulance arrivals in the window
+        **{
+            f"ae.handover_{m}": float((ae_in & att.ambulance & att.majors).sum())
+            for m in ("mean_min", "over_30_share", "over_60_share")
+        },
+        # beds open
+        "hospital.bed_occupancy": float(h.beds),
+        "hospital.nctr_share": float(h.beds),
+        # step-ups asked for in the window that started or were admitted instead
+        "ic.step_up_wait_days_mean": float(
+            (
+                k.in_window(np.asarray(sj.handoffs.step_up_time, dtype=float))
+                & (h.step_ups.started | h.step_ups.admitted_instead)
+            ).sum()
+        ),
+        # patients medically optimised in the window needing IC+ or social care
+        "ic.step_down_wait_days_mean": float(
+            (k.in_window(h.admissions.optimised_time) & (h.admissions.pathway == 1)).sum()
+        ),
+        "social_care.wait_days_mean": float(
+            (k.in_window(h.admissions.optimised_time) & (h.admissions.pathway == 2)).sum()
+        ),
     }
 
 
@@ -191,6 +231,16 @@ UNIT_INTERVAL = (
     "ae.four_hour_performance",
     "ae.conversion",
     "ae.conversion_65plus",
+    "ae.twelve_hour_share",
+    "ae.decision_to_admit_over_4h_share",
+    "ae.decision_to_admit_over_12h_share",
+    "ae.handover_over_30_share",
+    "ae.handover_over_60_share",
+    "ae.left_without_being_seen_share",
+    "hospital.bed_occupancy",
+    "hospital.days_over_92_share",
+    "hospital.days_over_95_share",
+    "hospital.nctr_share",
 )
 #: KPIs that are waits or durations: never negative.
 WAITS = (
@@ -200,6 +250,11 @@ WAITS = (
     "rac.wait_days_mean",
     "ae.time_in_department_mean_min",
     "ae.time_in_department_p95_min",
+    "ae.decision_to_admit_wait_mean_min",
+    "ae.handover_mean_min",
+    "ic.step_up_wait_days_mean",
+    "ic.step_down_wait_days_mean",
+    "social_care.wait_days_mean",
 )
 
 
@@ -217,7 +272,8 @@ def test_random_configurations_keep_every_invariant(real_data, data):
     run_cfg = build(real_data, keep, overrides)
     res = run_replication(run_cfg.model, seed, 0, warmup, weeks, keep_detail=True)
     k = res.detail["inputs"]
-    ep, sj, ed, care = k.episodes, k.journeys, k.emergency, k.care
+    ep, sj, h = k.episodes, k.journeys, k.hospital
+    att, ae, su = h.attendances, h.ae, h.step_ups
 
     # Conservation ----------------------------------------------------------------------
     assert (sj.outcome != ledger.PENDING).all(), "an episode ended without a terminal state"
@@ -225,13 +281,16 @@ def test_random_configurations_keep_every_invariant(real_data, data):
     assert (
         sum(v for name, v in res.ledger.items() if name != "generated") == res.ledger["generated"]
     )
-    assert np.isfinite(ed.outcome.seen_time).all() and np.isfinite(ed.outcome.departure_time).all()
-    assert (care.step_ups.started ^ care.step_ups.admitted_instead).all()
-    assert len(ed.arrivals) == int((ed.source == 0).sum()) + len(sj.handoffs.ae_episode)
+    assert bed_ledger(h)["balanced"], bed_ledger(h)
+    assert not (su.started & su.admitted_instead).any()
+    assert len(att) == int((att.source == 0).sum()) + len(sj.handoffs.ae_episode)
 
     # No negative waits -------------------------------------------------------------------
-    assert (ed.outcome.seen_time >= ed.arrivals.time - CLOCK_SLACK).all()
-    assert (ed.outcome.departure_time >= ed.outcome.seen_time).all()
+    seen = np.isfinite(ae.seen_time)
+    assert (ae.seen_time[seen] >= att.time[seen] - CLOCK_SLACK).all()
+    left = np.isfinite(ae.departure_time)
+    assert (ae.departure_time[left & seen] >= ae.seen_time[left & seen]).all()
+    assert (ae.departure_time[left] >= att.time[left] - CLOCK_SLACK).all()
     booked = sj.appointment_day >= 0
     appointment = sj.appointment_day * MINUTES_PER_DAY + sj.appointment_minute
     assert (appointment[booked] >= sj.booked_time[booked]).all()
@@ -241,11 +300,13 @@ def test_random_configurations_keep_every_invariant(real_data, data):
     assert (sj.hub_time[hub] >= sj.hub_booked_time[hub]).all()
     rac = np.isfinite(sj.rac_time)
     assert (sj.rac_time[rac] >= sj.rac_referral_time[rac]).all()
-    started = care.step_ups.started
+    started = su.started
     step_up_time = np.asarray(sj.handoffs.step_up_time, dtype=float)
-    assert (care.step_ups.start_time[started] >= step_up_time[started]).all()
-    assert (care.admissions.step_down_wait_days >= 0).all()
-    assert (care.stays.end >= care.stays.start).all()
+    assert (su.start_time[started] >= step_up_time[started]).all()
+    placed = np.isfinite(h.admissions.place_time)
+    assert (h.admissions.place_time[placed] >= h.admissions.optimised_time[placed]).all()
+    for stays in (h.ic_stays, h.social_stays, h.sdec_stays):
+        assert (stays["end"] >= stays["start"]).all()
     for name in WAITS:
         value = res.kpis[name]
         assert math.isnan(value) or value >= 0, f"{name} = {value}"
@@ -255,7 +316,9 @@ def test_random_configurations_keep_every_invariant(real_data, data):
         value = res.kpis[name]
         assert math.isnan(value) or 0 <= value <= 1 + OCCUPANCY_SLACK, f"{name} = {value}"
     places = run_cfg.model.site.intermediate_care.places
-    assert (care.daily_occupancy <= places + OCCUPANCY_SLACK).all()
+    days = np.arange(k.last_day + 1, dtype=float) * MINUTES_PER_DAY
+    assert (h.places_used(h.ic_stays, days) <= places + OCCUPANCY_SLACK).all()
+    assert (h.beds_occupied(days) <= h.beds + OCCUPANCY_SLACK).all()
 
     # Finite KPIs, NaN only with a zero denominator ---------------------------------------
     denominators_ = denominators(k)
@@ -278,10 +341,13 @@ def test_ae_never_sees_a_patient_before_arrival(real_data):
         "assumptions.demand.scale": 0.0,
         "site.emergency_department.minors_clinicians_by_hour": minors,
         "site.emergency_department.majors_clinicians_by_hour": majors,
+        # nobody leaves unseen: every patient's start of treatment is checked
+        "assumptions.ae.left_without_being_seen.patience_minutes": {"median": 1e6, "mean": 1e6},
         "ae_scale": 1.25,
     }
     run_cfg = build(real_data, [2], overrides)
     res = run_replication(run_cfg.model, 5951946, 0, 0, 1, keep_detail=True)
-    ed = res.detail["inputs"].emergency
-    wait = ed.outcome.seen_time - ed.arrivals.time
-    assert (wait >= 0).all(), f"negative waits: {wait[wait < 0]}"
+    h = res.detail["inputs"].hospital
+    wait = h.ae.seen_time - h.attendances.time
+    wait = wait[np.isfinite(wait)]
+    assert len(wait) > 20 and (wait >= 0).all(), f"negative waits: {wait[wait < 0]}"

@@ -59,18 +59,21 @@ def _lab(linear_rgb: np.ndarray) -> np.ndarray:
 
 def test_every_catalogue_option_has_its_own_colour_and_marker():
     names = catalogue()
-    assert names[0] == "baseline" and len(names) <= len(OPTION_COLOURS) == len(OPTION_MARKERS)
-    styles = [option_style(n) for n in names]
-    assert len({s.colour for s in styles}) == len(names)
-    assert len({s.marker for s in styles}) == len(names)
-    assert not any(s.hollow for s in styles)
+    n = len(OPTION_COLOURS)
+    assert names[0] == "baseline" and len(names) <= len(OPTION_MARKERS)
+    styles = [option_style(x) for x in names]
+    # The palette's first options: a colour each, solid; after them colours repeat, hollow.
+    assert len({s.colour for s in styles[:n]}) == min(n, len(names))
+    assert not any(s.hollow for s in styles[:n]) and all(s.hollow for s in styles[n:])
+    assert len({s.marker for s in styles}) == len(names)  # a marker each, always
+    assert len({(s.colour, s.marker, s.hollow) for s in styles}) == len(names)
     assert option_colour("baseline") == BASELINE_COLOUR == "#000000"
 
 
 def test_style_follows_the_catalogue_order_not_the_names_in_a_plot():
     names = catalogue()
     for i, name in enumerate(names):
-        assert option_style(name).colour == OPTION_COLOURS[i]
+        assert option_style(name).colour == OPTION_COLOURS[i % len(OPTION_COLOURS)]
         assert option_style(name).marker == OPTION_MARKERS[i]
     # the same option asked for alone or among others gets the same style
     assert option_style(names[5]) == option_style(names[5])

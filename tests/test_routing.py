@@ -23,6 +23,7 @@ from system_helpers import (
     ONE_PER_LOCALITY,
     TWO_PER_LOCALITY,
     _compose,
+    ae_outcome,
     ae_rows_of_episodes,
     in_core_hours,
     keep_practices,
@@ -55,6 +56,7 @@ from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.demand import ROUTINE, URGENT
 from sim.core.flows import NODE
 from sim.experiments.replications import kpi_table, summarise
+from sim.services.hospital.model import BACKGROUND, FROM_AE, FROM_CLINIC, FROM_STEP_UP
 
 MODERATE = FRAILTY_BANDS.index("moderate")
 AGE_85 = AGE_BANDS.index("85+")
@@ -310,7 +312,7 @@ def test_every_nhs111_contact_self_care():
 def test_every_nhs111_contact_ambulance_reaches_ae():
     res = replicate(BOTH_111_ROUTES + nhs111_disposition(ambulance=1))
     k, ep, sj = parts(res)
-    ed = k.emergency
+    att, ae = k.hospital.attendances, k.hospital.ae
     c = contacts(sj)
     assert len(c) > 300
     rows, ae_eps = ae_rows_of_episodes(res)
@@ -318,12 +320,12 @@ def test_every_nhs111_contact_ambulance_reaches_ae():
     rows, ae_eps = rows[order], ae_eps[order]
     assert np.isin(c, ae_eps).all()
     r = rows[np.searchsorted(ae_eps, c)]
-    assert (ed.via[r] == AE_VIA_AMBULANCE).all()
-    assert ed.ambulance[r].all()
-    assert not ed.primary_care_treatable[r].any()
+    assert (att.via[r] == AE_VIA_AMBULANCE).all()
+    assert att.ambulance[r].all()
+    assert not att.primary_care_treatable[r].any()
     minutes = k.cfg.assumptions.nhs111.minutes_to_ae
-    np.testing.assert_allclose(ed.arrivals.time[r], sj.nhs111_time[c] + minutes)
-    expected = np.where(ed.outcome.admitted[r], ledger.ADMITTED, ledger.AE_DISCHARGED)
+    np.testing.assert_allclose(att.time[r], sj.nhs111_time[c] + minutes)
+    expected = ae_outcome(ae, r)
     np.testing.assert_array_equal(sj.outcome[c], expected)
     eps, dest = out_of_111(sj)
     assert (dest == NODE["ambulance"]).all() and len(eps) == len(c)
@@ -365,15 +367,37 @@ def disposition_of_contacts(res) -> np.ndarray:
     return np.array([NHS111_DISPOSITIONS.index(x) for x in out])
 
 
-def test_nhs111_dispositions_match_default_mix():
+def first_call_reason(res) -> np.ndarray:
+    """For each episode that called NHS 111 (``contacts`` order): True if its first call was
+    made because no practice or hub slot was found, False for an urgent need out of hours."""
+    k, ep, sj = parts(res)
+    into = np.flatnonzero(sj.flow_to == NODE["nhs111"])
+    eps = sj.flow_episode[into]
+    first = np.unique(eps, return_index=True)[1]  # transitions are in the order they happened
+    np.testing.assert_array_equal(eps[first], contacts(sj))
+    origin = sj.flow_from[into][first]
+    assert np.isin(origin, [NODE["practice"], NODE["need_out_of_hours"]]).all()
+    return origin == NODE["practice"]
+
+
+def test_nhs111_dispositions_depend_on_why_the_person_called():
     res = replicate(BOTH_111_ROUTES, ALL_PRACTICES, 1, 3)
     disp = disposition_of_contacts(res)
-    assert len(disp) > 3000
-    counts = np.bincount(disp, minlength=len(NHS111_DISPOSITIONS))
-    mix = res.detail["inputs"].cfg.assumptions.nhs111.disposition
-    # Dispositions are drawn from each episode's own key, independently of what brought it to
-    # NHS 111: counts are multinomial, each exact-binomial at ALPHA / 5.
-    assert_shares(counts, [mix[d] for d in NHS111_DISPOSITIONS], "NHS 111 dispositions")
+    displaced = first_call_reason(res)
+    assert (~displaced).sum() > 2000 and displaced.sum() > 500
+    cfg = res.detail["inputs"].cfg.assumptions.nhs111
+    # Each episode's draw comes from its own key; the mix is the one for why it called:
+    # counts are multinomial, each exact-binomial at ALPHA / 5, for each reason.
+    for name, sel, mix in (
+        ("out of hours", ~displaced, cfg.disposition),
+        ("no slot", displaced, cfg.disposition_displaced),
+    ):
+        counts = np.bincount(disp[sel], minlength=len(NHS111_DISPOSITIONS))
+        assert_shares(counts, [mix[d] for d in NHS111_DISPOSITIONS], f"111 dispositions, {name}")
+    # And the two mixes differ where the configuration says they do.
+    amb = NHS111_DISPOSITIONS.index("ambulance")
+    assert cfg.disposition["ambulance"] > cfg.disposition_displaced["ambulance"]
+    assert (disp[~displaced] == amb).mean() > (disp[displaced] == amb).mean()
 
 
 # --------------------------------------------------------------------------------------------
@@ -392,7 +416,7 @@ def urgent_in_hours_requests(res):
 def test_no_slot_urgent_ae_sends_every_urgent_in_hours_need_to_ae():
     res = replicate(NOTHING_AVAILABLE + no_slot("urgent", ae=1))
     k, ep, sj = parts(res)
-    ed = k.emergency
+    att = k.hospital.attendances
     urgent = urgent_in_hours_requests(res)
     assert len(urgent) > 1000
     np.testing.assert_array_equal(sj.first_request_time[urgent], ep.time[urgent])
@@ -400,12 +424,14 @@ def test_no_slot_urgent_ae_sends_every_urgent_in_hours_need_to_ae():
     pos = {e: r for r, e in zip(rows.tolist(), ae_eps.tolist(), strict=True)}
     assert all(e in pos for e in urgent.tolist())
     r = np.array([pos[e] for e in urgent.tolist()])
-    assert (ed.via[r] == AE_VIA_DISPLACED).all()
-    assert ed.primary_care_treatable[r].all()  # displaced primary-care need
-    assert not ed.ambulance[r].any()
+    assert (att.via[r] == AE_VIA_DISPLACED).all()
+    assert att.primary_care_treatable[r].all()  # displaced primary-care need
+    assert not att.ambulance[r].any()
     minutes = k.cfg.assumptions.nhs111.minutes_to_ae
-    np.testing.assert_allclose(ed.arrivals.time[r], ep.time[urgent] + minutes)
-    assert np.isin(sj.outcome[urgent], [ledger.AE_DISCHARGED, ledger.ADMITTED]).all()
+    np.testing.assert_allclose(att.time[r], ep.time[urgent] + minutes)
+    assert np.isin(
+        sj.outcome[urgent], [ledger.AE_DISCHARGED, ledger.ADMITTED, ledger.AE_LEFT_UNSEEN]
+    ).all()
     assert (sj.attempts[urgent] == 1).all()
     assert (sj.appointment_day[urgent] == -1).all() and np.isnan(sj.hub_time[urgent]).all()
     # Their path: need in hours -> practice -> A&E -> home or admission.
@@ -475,7 +501,7 @@ def test_urgent_out_of_hours_route_ae():
         + NO_SLOT_WITHOUT_111_OR_AE
     )
     k, ep, sj = parts(res)
-    ed = k.emergency
+    att = k.hospital.attendances
     ooh = urgent_out_of_hours(res)
     assert len(ooh) > 500
     rows, ae_eps = ae_rows_of_episodes(res)
@@ -484,8 +510,8 @@ def test_urgent_out_of_hours_route_ae():
     assert np.isin(ooh, ae_eps).all()
     r = rows[np.searchsorted(ae_eps, ooh)]
     minutes = k.cfg.assumptions.nhs111.minutes_to_ae
-    np.testing.assert_allclose(ed.arrivals.time[r], ep.time[ooh] + minutes)
-    assert ed.primary_care_treatable[r].all()
+    np.testing.assert_allclose(att.time[r], ep.time[ooh] + minutes)
+    assert att.primary_care_treatable[r].all()
     assert np.isnan(sj.nhs111_time).all()
 
 
@@ -572,7 +598,7 @@ def test_rac_waits_within_two_working_days(overrides):
     # limit binds (some referrals are seen on the last day allowed, others not at all).
     res = replicate(overrides, ALL_PRACTICES, 1, 3)
     k, ep, sj = parts(res)
-    ed = k.emergency
+    att = k.hospital.attendances
     limit = k.cfg.assumptions.rapid_assessment.max_wait_working_days
     ref = referred(sj)
     seen = ref[~np.isnan(sj.rac_time[ref])]
@@ -590,7 +616,10 @@ def test_rac_waits_within_two_working_days(overrides):
     unseen = np.setdiff1d(ref, seen)
     assert len(unseen) > 100
     went = np.concatenate(
-        [ed.episode[(ed.source == 1) & (ed.via == AE_VIA_RAC_NO_SLOT)], sj.handoffs.admit_episode]
+        [
+            att.episode[(att.source == 1) & (att.via == AE_VIA_RAC_NO_SLOT)],
+            sj.handoffs.admit_episode,
+        ]
     )
     assert np.isin(unseen, went).all()
     if overrides is MIDWEEK_CLINICS:
@@ -605,31 +634,31 @@ def test_rac_no_slot_splits_between_ae_and_direct_admission(to_ae):
     )
     res = replicate(overrides, TWO_PER_LOCALITY)
     k, ep, sj = parts(res)
-    ed = k.emergency
+    att = k.hospital.attendances
     ref = referred(sj)
     assert len(ref) > 300
     assert np.isnan(sj.rac_time).all()
     assert res.kpis["rac.attendances_per_week"] == 0
     rows, ae_eps = ae_rows_of_episodes(res)
-    to_ae_rows = rows[ed.via[rows] == AE_VIA_RAC_NO_SLOT]
-    went_ae = ed.episode[to_ae_rows]
+    to_ae_rows = rows[att.via[rows] == AE_VIA_RAC_NO_SLOT]
+    went_ae = att.episode[to_ae_rows]
     hand = np.asarray(sj.handoffs.admit_source, dtype=int) == ADMIT_FROM_RAC_NO_SLOT
     admitted = np.asarray(sj.handoffs.admit_episode, dtype=np.int64)[hand]
     # Each referral goes exactly one way, at once.
     assert len(np.intersect1d(went_ae, admitted)) == 0
     np.testing.assert_array_equal(np.sort(np.concatenate([went_ae, admitted])), ref)
     minutes = k.cfg.assumptions.nhs111.minutes_to_ae
-    np.testing.assert_allclose(
-        ed.arrivals.time[to_ae_rows], sj.rac_referral_time[went_ae] + minutes
-    )
+    np.testing.assert_allclose(att.time[to_ae_rows], sj.rac_referral_time[went_ae] + minutes)
     np.testing.assert_allclose(
         np.asarray(sj.handoffs.admit_time, dtype=float)[hand], sj.rac_referral_time[admitted]
     )
     assert (sj.outcome[admitted] == ledger.ADMITTED).all()
-    assert np.isin(sj.outcome[went_ae], [ledger.AE_DISCHARGED, ledger.ADMITTED]).all()
+    assert np.isin(
+        sj.outcome[went_ae], [ledger.AE_DISCHARGED, ledger.ADMITTED, ledger.AE_LEFT_UNSEEN]
+    ).all()
     # Sent to A&E from the clinic: majors, not primary-care treatable.
-    assert ed.arrivals.majors[to_ae_rows].all()
-    assert not ed.primary_care_treatable[to_ae_rows].any()
+    assert att.majors[to_ae_rows].all()
+    assert not att.primary_care_treatable[to_ae_rows].any()
     n = len(ref)
     pv = binomial_pvalue(len(went_ae), n, to_ae)
     assert pv > 1e-3, f"{len(went_ae)}/{n} to A&E, configured {to_ae} (p = {pv:.1e})"
@@ -671,18 +700,21 @@ def test_step_ups_only_from_frail_urgent_episodes():
 def test_zero_ic_places_every_step_up_ends_admitted():
     res = replicate(MANY_STEP_UPS + ("site.intermediate_care.places=0",), TWO_PER_LOCALITY)
     k, ep, sj = parts(res)
-    care = k.care
+    h = k.hospital
     su = step_ups(sj)
     assert len(su) > 100
-    assert care.step_ups.admitted_instead.all() and not care.step_ups.started.any()
+    assert h.step_ups.admitted_instead.all() and not h.step_ups.started.any()
     assert (sj.outcome[su] == ledger.ADMITTED).all()
-    assert len(care.stays) == 0
+    assert len(h.ic_stays["start"]) == 0
     assert res.kpis["ic.step_up_per_week"] == 0
     # Each failed step-up is one admission, at request + max wait, and one flow IC -> admission.
     wait = k.cfg.assumptions.intermediate_care.step_up_max_wait_days * MINUTES_PER_DAY
-    adm = care.step_ups.admission
+    a = h.admissions
+    failed_rows = a.kind == FROM_STEP_UP
+    order = np.argsort(a.index[failed_rows])
+    np.testing.assert_array_equal(a.index[failed_rows][order], np.arange(len(su)))
     np.testing.assert_allclose(
-        care.admissions.time[adm], np.asarray(sj.handoffs.step_up_time) + wait
+        a.request_time[failed_rows][order], np.asarray(sj.handoffs.step_up_time) + wait
     )
     failed = sj.flow_episode[
         (sj.flow_from == NODE["intermediate_care"]) & (sj.flow_to == NODE["admission"])
@@ -706,43 +738,49 @@ MANY_HANDOFFS = BOTH_111_ROUTES + ALL_RAC + MANY_STEP_UPS
 def test_ae_arrivals_are_self_presenting_plus_handoffs(overrides):
     res = replicate(overrides)
     k, ep, sj = parts(res)
-    ed = k.emergency
-    n_sp = int((ed.source == 0).sum())
+    att, ae = k.hospital.attendances, k.hospital.ae
+    n_sp = int((att.source == 0).sum())
     handed = np.asarray(sj.handoffs.ae_episode, dtype=np.int64)
-    assert len(ed.arrivals.time) == n_sp + len(handed)
+    assert len(att.time) == n_sp + len(handed)
     rows, ae_eps = ae_rows_of_episodes(res)
     np.testing.assert_array_equal(ae_eps, handed)
-    np.testing.assert_array_equal(ed.arrivals.time[rows], sj.handoffs.ae_time)
+    np.testing.assert_array_equal(att.time[rows], sj.handoffs.ae_time)
     assert len(np.unique(handed)) == len(handed)  # an episode reaches A&E at most once
-    assert (ed.episode[ed.source == 0] == -1).all()
+    assert (att.episode[att.source == 0] == -1).all()
     # Self-presenting attendances do not depend on routing (common random numbers).
-    base = replicate().detail["inputs"].emergency
-    np.testing.assert_array_equal(
-        ed.arrivals.time[ed.source == 0], base.arrivals.time[base.source == 0]
-    )
+    base = replicate().detail["inputs"].hospital.attendances
+    np.testing.assert_array_equal(att.time[att.source == 0], base.time[base.source == 0])
     # Every episode handed to A&E ends discharged from A&E or admitted, as A&E decided.
-    expected = np.where(ed.outcome.admitted[rows], ledger.ADMITTED, ledger.AE_DISCHARGED)
+    expected = ae_outcome(ae, rows)
     np.testing.assert_array_equal(sj.outcome[handed], expected)
     # The KPI counts both kinds of arrival in the window.
     lo, hi = window_minutes(res)
-    inside = (ed.arrivals.time >= lo) & (ed.arrivals.time < hi)
+    inside = (att.time >= lo) & (att.time < hi)
     assert res.kpis["ae.attendances_per_week"] == pytest.approx(inside.sum() / k.weeks)
     if overrides:
-        assert len(handed) > 500
+        assert len(handed) > 400
         assert inside[rows].sum() > 300
 
 
 def test_admissions_are_ae_admissions_plus_rac_plus_failed_step_ups():
     res = replicate(MANY_HANDOFFS + ("site.intermediate_care.places=5",))
     k, ep, sj = parts(res)
-    ed, care = k.emergency, k.care
-    n_ae = int(ed.outcome.admitted.sum())
+    h = k.hospital
+    att, ae, a = h.attendances, h.ae, h.admissions
+    to_bed = ae.admitted & ~ae.sdec
     n_rac = len(sj.handoffs.admit_episode)
-    n_failed = int(care.step_ups.admitted_instead.sum())
+    n_failed = int(h.step_ups.admitted_instead.sum())
     assert n_rac > 10 and n_failed > 10
-    assert len(care.admissions.time) == n_ae + n_rac + n_failed
+    emergency = a.kind != BACKGROUND
+    assert emergency.sum() == to_bed.sum() + n_rac + n_failed
+    # An A&E patient asks for a bed at the decision to admit; a clinic's at its hand-off.
+    from_ae = a.kind == FROM_AE
+    np.testing.assert_array_equal(np.sort(a.index[from_ae]), np.flatnonzero(to_bed))
+    np.testing.assert_array_equal(a.request_time[from_ae], ae.decision_time[a.index[from_ae]])
+    clinic = a.kind == FROM_CLINIC
     np.testing.assert_array_equal(
-        care.admissions.time[:n_ae], ed.outcome.departure_time[ed.outcome.admitted]
+        a.request_time[clinic], np.asarray(sj.handoffs.admit_time)[a.index[clinic]]
     )
-    np.testing.assert_array_equal(care.admissions.time[n_ae : n_ae + n_rac], sj.handoffs.admit_time)
-    assert (care.admissions.bed_days >= 0).all()
+    stayed = np.isfinite(a.leave_time)
+    assert (a.leave_time[stayed] >= a.bed_time[stayed]).all()
+    assert len(att) == len(ae.admitted)

@@ -274,7 +274,7 @@ def test_values_are_written_with_their_source_comments(conf):
     code, _, err, _ = convert(conf)
     assert code == 0, err
     text = (conf / "site" / "t_site.yaml").read_text()
-    for key in ("[PCNDES22", "[BMA24", "[CLEGG16, R]", "[NAIC15, P]", "[HSCIC15", "[GMS]"):
+    for key in ("[PCNDES22", "[BMA24", "[CLEGG16, R]", "[NAIC15, V2/P]", "[HSCIC15", "[GMS]"):
         assert key in text, key
     assert "Patients Registered at a GP Practice" in text and "extract 01APR2025" in text
     places = next(line for line in text.splitlines() if line.strip().startswith("places:"))
@@ -289,6 +289,17 @@ def test_absolute_capacity_scales_with_population(sample_site):
     for key in ("minors_clinicians_by_hour", "majors_clinicians_by_hour"):
         assert ed[key] == [max(1, int(v * scale + 0.5)) for v in nd[key]]
     assert sample_site["intermediate_care"]["places"] == round(115 * scale) == 19
+    # The hospital's absolute capacities (cubicles, SDEC, beds, places); its other settings
+    # (costs, hours, the full-capacity protocol's wait) are copied unchanged.
+    full = yaml.safe_load(NORTH_DURHAM.read_text())
+    assert ed["majors_spaces"] == 5 and ed["sdec"]["spaces"] == 1
+    beds = sample_site["acute_beds"]
+    # 498 x 0.1631 = 81.2 and 120 x 0.1631 = 19.6, rounded
+    assert (beds["general_and_acute"], beds["background_admissions_per_week"]) == (81, 20)
+    assert beds["escalation_spaces"] == 3 and sample_site["social_care"]["places"] == 8
+    for key in ("running_cost_per_bed_day_gbp", "escalate_after_hours"):
+        assert beds[key] == full["acute_beds"][key], key
+    assert ed["sdec"]["close_minute"] == full["emergency_department"]["sdec"]["close_minute"]
     (clinic,) = sample_site["rapid_assessment"]["sites"].values()
     assert clinic["sessions_per_weekday"] == {
         "mon": 1, "tue": 1, "wed": 1, "thu": 1, "fri": 1, "sat": 0, "sun": 0
@@ -517,13 +528,29 @@ def test_names_yaml_would_misread_are_quoted(conf):
 
 def test_existing_file_needs_force(conf):
     path = conf / "site" / "t_site.yaml"
-    path.write_text("# a planner's edits\n")
+    made = "# T Site\n# Written by `python -m sim site-from-csv` (docs/own_area.md) from\n# edits\n"
+    path.write_text(made)
     code, _, err, _ = convert(conf)
     assert_one_line_error(code, err, path, "already exists", "--force")
-    assert path.read_text() == "# a planner's edits\n"
+    assert path.read_text() == made
     code, _, err, data = convert(conf, "--force")
     assert code == 0, err
     assert data["name"] == "t_site"
+
+
+@pytest.mark.parametrize("name", ["north_durham", "hand_written"])
+def test_force_never_replaces_a_site_this_command_did_not_write(conf, name):
+    """The shipped site (refused by its name), or one a planner wrote by hand, is never
+    overwritten."""
+    path = conf / "site" / f"{name}.yaml"
+    text = NORTH_DURHAM.read_text() if name == "north_durham" else "# a planner's site\n"
+    path.write_text(text)
+    code, _, err, _ = convert(conf, "--force", name=name)
+    if name == "north_durham":
+        assert_one_line_error(code, err, "'north_durham' is the name of a shipped site", "--name")
+    else:
+        assert_one_line_error(code, err, path, "was not written by this command", "--name")
+    assert path.read_text() == text
 
 
 @pytest.mark.parametrize(

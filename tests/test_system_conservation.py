@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from system_helpers import (
     ONE_PER_LOCALITY,
+    ae_outcome,
     in_core_hours,
     no_slot,
     replicate,
@@ -23,6 +24,7 @@ from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.flows import FLOW_NODES, NODE
 from sim.services.catalogue import SERVICES
+from sim.services.hospital.conservation import bed_ledger
 
 WARMUP, RUN = 1, 4  # weeks
 REPLICATIONS = 3
@@ -62,7 +64,7 @@ FINAL_NODES: dict[str, set[str]] = {
     "attended_practice": {"practice"},
     "did_not_attend": {"practice", "hub"},
     "gave_up": {"gave_up"},
-    "waiting_at_end": {"practice", "hub", "rac", "nhs111"},
+    "waiting_at_end": {"practice", "hub", "rac", "nhs111", "intermediate_care"},
     "attended_hub": {"hub"},
     "self_care": {"self_care"},
     "pharmacy": {"pharmacy"},
@@ -74,6 +76,7 @@ FINAL_NODES: dict[str, set[str]] = {
     "resolved_online": {"online_consultation"},
     "frail_weekend_gp": {"frail_weekend_gp"},
     "pharmacy_first": {"pharmacy"},
+    "ae_left_unseen": {"home"},
 }
 
 
@@ -126,20 +129,22 @@ def test_ledger_balances_and_nothing_is_left_pending(config_runs):
 def test_hand_offs_end_where_the_services_sent_them(config_runs):
     for res in config_runs[1]:
         k = res.detail["inputs"]
-        sj, ed, care = k.journeys, k.emergency, k.care
-        rows = np.flatnonzero(ed.source == 1)
-        expected = np.where(ed.outcome.admitted[rows], ledger.ADMITTED, ledger.AE_DISCHARGED)
-        np.testing.assert_array_equal(sj.outcome[ed.episode[rows]], expected)
+        sj, h = k.journeys, k.hospital
+        att, su_out = h.attendances, h.step_ups
+        rows = np.flatnonzero(att.source == 1)
+        np.testing.assert_array_equal(sj.outcome[att.episode[rows]], ae_outcome(h.ae, rows))
         su = np.asarray(sj.handoffs.step_up_episode, dtype=np.int64)
         expected = np.where(
-            care.step_ups.admitted_instead, ledger.ADMITTED, ledger.INTERMEDIATE_CARE
+            su_out.admitted_instead,
+            ledger.ADMITTED,
+            np.where(su_out.started, ledger.INTERMEDIATE_CARE, ledger.WAITING_AT_END),
         )
         np.testing.assert_array_equal(sj.outcome[su], expected)
-        assert (care.step_ups.started ^ care.step_ups.admitted_instead).all()
+        assert not (su_out.started & su_out.admitted_instead).any()
         admit = np.asarray(sj.handoffs.admit_episode, dtype=np.int64)
         assert (sj.outcome[admit] == ledger.ADMITTED).all()
         # An episode is handed to at most one of A&E, direct admission and step-up.
-        handed = np.concatenate([ed.episode[rows], su, admit])
+        handed = np.concatenate([att.episode[rows], su, admit])
         assert len(np.unique(handed)) == len(handed)
 
 
@@ -148,7 +153,8 @@ def test_flows_non_negative_and_conserved_per_episode(config_runs):
     checked_states = 0
     for res in config_runs[1]:
         k = res.detail["inputs"]
-        ep, sj, ed = k.episodes, k.journeys, k.emergency
+        ep, sj = k.episodes, k.journeys
+        att, ae = k.hospital.attendances, k.hospital.ae
         lo, hi = window(k)
         # Reported flows: known nodes, finite, non-negative, and the recount of the raw ones.
         assert all(a in NODE and b in NODE for a, b in res.flows)
@@ -157,10 +163,10 @@ def test_flows_non_negative_and_conserved_per_episode(config_runs):
         keep = ep.time[sj.flow_episode] >= lo
         matrix = np.zeros((n_nodes, n_nodes))
         np.add.at(matrix, (sj.flow_from[keep], sj.flow_to[keep]), 1)
-        sp = (ed.source == 0) & (ed.arrivals.time >= lo) & (ed.arrivals.time < hi)
+        sp = (att.source == 0) & (att.time >= lo) & (att.time < hi)
         matrix[NODE["self_presenting"], NODE["ae"]] += sp.sum()
-        matrix[NODE["ae"], NODE["admission"]] += (sp & ed.outcome.admitted).sum()
-        matrix[NODE["ae"], NODE["home"]] += (sp & ~ed.outcome.admitted).sum()
+        matrix[NODE["ae"], NODE["admission"]] += (sp & ae.admitted).sum()
+        matrix[NODE["ae"], NODE["home"]] += (sp & ~ae.admitted).sum()
         for (a, b), per_week in res.flows.items():
             assert per_week * k.weeks == pytest.approx(matrix[NODE[a], NODE[b]]), (a, b)
         assert len(res.flows) == np.count_nonzero(matrix)
@@ -198,19 +204,22 @@ def test_flows_non_negative_and_conserved_per_episode(config_runs):
 def test_ae_times_and_bed_days_are_consistent(config_runs):
     for res in config_runs[1]:
         k = res.detail["inputs"]
-        ed, care = k.emergency, k.care
-        arrive, seen, leave = ed.arrivals.time, ed.outcome.seen_time, ed.outcome.departure_time
+        h = k.hospital
+        arrive, ae = h.attendances.time, h.ae
+        seen, leave = ae.seen_time, ae.departure_time
         assert len(arrive) > 100
-        assert np.isfinite(arrive).all() and np.isfinite(seen).all() and np.isfinite(leave).all()
-        assert (seen >= arrive).all()
+        assert np.isfinite(arrive).all() and np.isfinite(leave).all()
+        # Everyone is seen, except those who left unseen (who leave after arriving).
+        np.testing.assert_array_equal(np.isnan(seen), ae.left_unseen)
+        ok = ~ae.left_unseen
+        assert (seen[ok] >= arrive[ok]).all() and (leave[ok] >= seen[ok]).all()
         assert (leave >= arrive).all()
-        assert (leave >= seen).all()
-        assert (ed.outcome.hourly_occupancy >= 0).all()
-        adm = care.admissions
-        assert (adm.stay_days >= 0).all()
-        assert (adm.bed_days >= 0).all()
-        assert (adm.step_down_wait_days >= 0).all()
-        assert (adm.discharge_time >= adm.time).all()
+        assert (h.ae_hourly_occupancy() >= 0).all()
+        a = h.admissions
+        stayed = np.isfinite(a.leave_time)
+        assert (a.bed_time[stayed] >= a.request_time[stayed]).all()
+        assert (a.leave_time[stayed] >= a.optimised_time[stayed]).all()
+        assert bed_ledger(h)["balanced"]
         assert res.kpis["system.bed_days_per_week"] >= 0
         # Every KPI is a count, rate, share, time or cost: never negative (NaN = undefined).
         bad = {name: v for name, v in res.kpis.items() if not (np.isnan(v) or v >= 0)}

@@ -16,7 +16,8 @@ from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.flows import NODE
 from sim.core.replication import run_replication
 from sim.core.streams import keyed_uniforms
-from sim.services.emergency_department import admission_probability
+from sim.services.hospital.admission import admission_probability
+from sim.services.hospital.arrivals import SELF_PRESENTING
 
 WARMUP, RUN = 2, 8
 UTC = "urgent_treatment_centre"
@@ -113,10 +114,11 @@ def test_the_same_patients_minus_those_diverted_reach_a_and_e(baseline, with_utc
     walk-ins the centre took."""
     _, _, kb = baseline
     _, _, ku = with_utc
-    base = kb.emergency.arrivals.time[kb.emergency.source == 0]
+    att_b, att_u = kb.hospital.attendances, ku.hospital.attendances
+    base = att_b.time[att_b.source == SELF_PRESENTING]
     walk_ins = ku.service_results[UTC]
     np.testing.assert_array_equal(walk_ins.arrival_time, base)
-    left = ku.emergency.arrivals.time[ku.emergency.source == 0]
+    left = att_u.time[att_u.source == SELF_PRESENTING]
     np.testing.assert_array_equal(left, base[~walk_ins.diverted])
 
 
@@ -147,12 +149,16 @@ def test_its_running_cost_is_its_opening_hours(baseline, with_utc):
 
 def test_it_avoids_attendances_not_admissions(baseline, with_utc):
     """It sees patients A&E would not admit: A&E attendances fall by what it saw, admissions
-    do not fall."""
+    do not fall. They are not exactly equal: in the coupled hospital a quieter A&E loses fewer
+    patients who leave before being seen, some of whom A&E would have admitted, so admissions
+    may rise by a few (allowed: 1% of admissions, about 30 patients over the run)."""
     _, b, _ = baseline
     _, u, _ = with_utc
     fewer = b.kpis["ae.attendances_per_week"] - u.kpis["ae.attendances_per_week"]
     assert fewer == pytest.approx(u.kpis["utc.attendances_per_week"], rel=0.05)
-    assert u.kpis["system.admissions_per_week"] == b.kpis["system.admissions_per_week"]
+    base_admissions = b.kpis["system.admissions_per_week"]
+    assert u.kpis["system.admissions_per_week"] >= base_admissions * (1 - 1e-3)
+    assert u.kpis["system.admissions_per_week"] <= base_admissions * 1.01
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,7 @@ def test_recommend_warmup_gives_whole_weeks_within_the_first_half(pilot_report):
 
 def test_pilot_series_start_empty_and_fill(pilot_report):
     s = pilot_report.series
-    for name in ("practice_booked_ahead", "hub_booked_ahead", "ic_occupancy"):
+    for name in ("practice_booked_ahead", "hub_booked_ahead", "ic_occupancy", "bed_occupancy"):
         first_day, last_week = s[name][:, 0], s[name][:, -7:].mean(axis=1)
         assert np.all(first_day < 0.2 * last_week), (name, first_day, last_week)
     tna = s["practice_third_next_available"]

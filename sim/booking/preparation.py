@@ -284,6 +284,9 @@ def pass_settings(
             [booking.out_of_hours_route[r] for r in OUT_OF_HOURS_ROUTES]
         ),
         disposition=cumulative_shares([a.nhs111.disposition[d] for d in NHS111_DISPOSITIONS]),
+        disposition_displaced=cumulative_shares(
+            [a.nhs111.disposition_displaced[d] for d in NHS111_DISPOSITIONS]
+        ),
         rac_outcome=cumulative_shares([a.rapid_assessment.outcome[o] for o in RAC_OUTCOMES]),
         hub_offer_share=float(booking.hub_offer_share),
         hub_accept_by_age=np.asarray([a.hubs.accept_share_by_age[b] for b in AGE_BANDS], float),

@@ -16,7 +16,9 @@ changing the books the next request sees. In the order an episode meets them:
 5. :func:`handle_111`: NHS 111 disposes to self-care, pharmacy, primary care (a hub slot; else
    the practice today in hours, failing that a call to the practice at its next opening; the
    out-of-hours GP when practices are shut), A&E (frail urgent patients in clinic hours may be
-   referred to a rapid assessment clinic instead) or an ambulance.
+   referred to a rapid assessment clinic instead) or an ambulance, with one mix for urgent
+   needs arising while practices are shut and another for needs displaced because no slot
+   was found.
 6. :func:`after_appointment`: a patient who would miss the appointment may answer a text
    reminder (:func:`answers_reminder`): come after all, or cancel ahead, giving the slot back to
    the book for others and booking again or not (:func:`cancel_ahead`); a share of urgent needs
@@ -477,13 +479,16 @@ def nhs111_books_utc(s, i, t):
 
 
 @compiled_within
-def handle_111(s, i, t):
-    """Rule 5: NHS 111 disposes of a call. A need can call more than once: every call counts."""
+def handle_111(s, i, t, displaced):
+    """Rule 5: NHS 111 disposes of a call. A need can call more than once: every call counts.
+    Why the person called sets the disposition mix: an urgent need arising while practices
+    are shut, or a need displaced because no practice or hub slot was found (``displaced``)."""
     st, out = s.settings, s.out
     if out.nhs111_time[i] != out.nhs111_time[i]:  # NaN: the first call
         out.nhs111_time[i] = t
     log_nhs111_call(s.logs, t)
-    choice = pick(draw(s, i, c.DRAW_NHS111_DISPOSITION), st.disposition)
+    mix = st.disposition_displaced if displaced else st.disposition
+    choice = pick(draw(s, i, c.DRAW_NHS111_DISPOSITION), mix)
     if choice == c.DISPOSITION_SELF_CARE:
         set_outcome(s, i, c.SELF_CARE, c.NODE_NHS111, c.NODE_SELF_CARE)
     elif choice == c.DISPOSITION_PHARMACY:
@@ -563,7 +568,7 @@ def no_practice_slot(s, i, t, attempt, today, minute, last):
         push_event(s.logs, float(st.next_open[today]), c.EVENT_REQUEST, i, attempt + 1)
     elif action == c.NO_SLOT_NHS111:
         log_flow(s.logs, i, c.NODE_PRACTICE, c.NODE_NHS111)
-        handle_111(s, i, t)
+        handle_111(s, i, t, True)
     elif action == c.NO_SLOT_AE:
         if not walk_in_to_utc(s, i, t, c.NODE_PRACTICE):
             to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_PRACTICE)
@@ -670,7 +675,7 @@ def out_of_hours(s, i):
     if kind & c.OUT_OF_HOURS_URGENT:
         if pick(draw(s, i, c.DRAW_OUT_OF_HOURS_ROUTE), st.out_of_hours_route) == c.OOH_ROUTE_NHS111:
             log_flow(s.logs, i, c.NODE_NEED_OUT_OF_HOURS, c.NODE_NHS111)
-            handle_111(s, i, t)
+            handle_111(s, i, t, False)
         elif not walk_in_to_utc(s, i, t, c.NODE_NEED_OUT_OF_HOURS):
             to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_NEED_OUT_OF_HOURS)
         return True

@@ -76,7 +76,8 @@ Settings = namedtuple(
         # cumulative thresholds of a choice (a uniform below the k-th picks the k-th option)
         "no_slot",  # float64 (urgency, NO_SLOT_ACTIONS)
         "out_of_hours_route",  # OUT_OF_HOURS_ROUTES
-        "disposition",  # NHS111_DISPOSITIONS
+        "disposition",  # NHS111_DISPOSITIONS: urgent needs arising while practices are shut
+        "disposition_displaced",  # NHS111_DISPOSITIONS: calls because no slot was found
         "rac_outcome",  # RAC_OUTCOMES
         # probabilities
         "hub_offer_share",

@@ -38,12 +38,12 @@ def option_title(name: str, titles: Mapping[str, str] | None = None) -> str:
 @lru_cache(maxsize=64)
 def _file_title(name: str) -> str | None:
     """The title in option ``name``'s file (shipped, or the working folder's)."""
-    import yaml
+    from sim.config.scenarios import read_option_file
+    from sim.config.schema import ConfigError
 
-    path = option_file(name)
     try:
-        node = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        node = read_option_file(option_file(name))
+    except ConfigError:  # missing, malformed, another encoding, aliases: no title from it
         return None
     title = node.get("title") if isinstance(node, dict) else None
     return str(title) if title else None

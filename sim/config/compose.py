@@ -3,20 +3,23 @@
 ``compose_validated`` composes ``conf/`` with a command line's overrides exactly as ``python
 -m sim`` does and turns it into a :class:`~sim.config.schema.RunConfig`; every mistake comes
 back as one :class:`~sim.config.schema.ConfigError` naming the key, the value, the rule and,
-where there is one, the file. ``check_hydra_settings`` refuses code slipped into Hydra's own
-settings by a file. Hydra is imported here and in ``sim/cli.py`` only.
+where there is one, the file. Every file Hydra reads is checked before it is parsed
+(:mod:`sim.config.safe_yaml`) and for what it sets: only the Hydra settings of
+:data:`FILE_HYDRA_SETTINGS`, and no interpolations outside them. Hydra is imported here and in
+``sim/cli.py`` only.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import locations
+from sim.config import locations, safe_yaml
 from sim.config.locations import CONF_DIR
 from sim.config.phasing import PHASEABLE, OptionPhase, Phasing, config_at, unphaseable
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
@@ -67,6 +70,7 @@ def register() -> None:
     """
     from hydra.core.config_store import ConfigStore
 
+    _install_hydra_guards()
     if not OmegaConf.has_resolver("work_dir"):
         OmegaConf.register_new_resolver("work_dir", lambda: str(locations.WORK_DIR))
         # the name used before installed packages had a working folder (a clone's is its root)
@@ -129,8 +133,8 @@ def validate(cfg: DictConfig | dict[str, Any]) -> tuple[RunConfig, dict[str, Any
                 str(key), data[key], f"unknown key; expected one of {list(TOP_LEVEL_KEYS)}"
             )
     seed = data.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError("seed", seed, "must be a whole number >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ConfigError("seed", seed, "must be a whole number >= 0 and below 2**63")
     experiment = from_dict(Experiment, data.get("experiment"), "experiment")
     check_experiment(experiment)
     scenario_node = data.get("scenario") or {}
@@ -298,6 +302,8 @@ def compose_config(
             )
         with context:
             return compose(config_name="config", overrides=overrides, return_hydra_config=True)
+    except ConfigFileRefused as refused:
+        raise refused.error from None
     except yaml.YAMLError as err:
         raise _yaml_config_error(err) from None
     except (HydraException, OmegaConfBaseException) as err:
@@ -346,57 +352,339 @@ def check_not_shadowed(choices: dict[str, Any], search_path: list[Path]) -> None
                 )
 
 
-#: What Hydra's own settings may name as code to import and call: Hydra's plugins (launchers,
-#: sweepers), logging classes, and this project's sweep summary. Hydra calls whatever its
-#: settings name, and a group file can reach them (a site file headed ``# @package _global_``
-#: can add a ``hydra.callbacks`` entry), so anything else is refused unless typed on the
-#: command line: configuration files are data, and a file shared by another organisation must
-#: not be able to run code.
-ALLOWED_HYDRA_CODE = (
-    "hydra._internal.core_plugins.",
-    "hydra_plugins.",
-    "logging.",
-    "sim.tools.sweep.SweepSummaryCallback",
-    "sim.tools.uncertainty.PsaSummaryCallback",
-)
+# --------------------------------------------------------------------------------------------
+# Configuration files are data: what Hydra reads, and the Hydra settings a file may set
+# --------------------------------------------------------------------------------------------
+
+
+class ConfigFileRefused(BaseException):
+    """A configuration file refused while Hydra reads or composes it.
+
+    Raised from inside Hydra, whose own error reporting prints a traceback for any
+    ``Exception``; as a ``BaseException`` it passes through to the command line, which prints
+    :attr:`error` as one line. :func:`compose_config` turns it back into its
+    :class:`ConfigError`.
+    """
+
+    def __init__(self, error: ConfigError):
+        super().__init__(str(error))
+        self.error = error
+
+
+#: Groups whose files planners share between organisations: YAML aliases are refused there
+#: outright (elsewhere their expansion is capped; see :mod:`sim.config.safe_yaml`).
+ALIAS_FREE_GROUPS = ("site",)
+
+_OUTPUT_DIR = "${hydra.runtime.output_dir}/"
+
+
+def _text(value: Any) -> str | None:
+    ok = isinstance(value, (str, int)) and not isinstance(value, bool)
+    return None if ok else "must be text"
+
+
+def _number(value: Any) -> str | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return None if ok or value is None else "must be a number"
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _one_of(*choices: Any) -> Callable[[Any], str | None]:
+    return lambda value: None if value in choices else f"must be one of {list(choices)}"
+
+
+def _null(value: Any) -> str | None:
+    if value is None:
+        return None
+    return (
+        "Hydra would write its copy of the configuration there; this program writes it into "
+        ".hydra/ of the run folder itself, and a configuration file may only set null here"
+    )
+
+
+def _folders_only(value: Any) -> str | None:
+    # ${user_searchpath:} is the working folder's conf/ (sim.config.locations), as file://
+    if value == "${user_searchpath:}":
+        return None
+    entries = value if isinstance(value, list) else [value]
+    if all(isinstance(e, str) and e.startswith("file://") for e in entries):
+        return None
+    return "may list only folders (file://...): a pkg:// entry makes Hydra import a package"
+
+
+#: Code a configuration file may name for Hydra to import and call: Hydra's own plugins and
+#: the installed launcher plugins (a ``hydra_plugins`` package, such as this project's Dask
+#: and SLURM launchers); installed code, never code a file brings.
+PLUGIN_CODE = ("hydra._internal.core_plugins.", "hydra_plugins.")
+
+
+def _plugin(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(PLUGIN_CODE):
+        return None
+    return "names code for Hydra to run; a configuration file may name only Hydra's plugins"
+
+
+#: Where a configuration file may put outputs: the working folder's outputs/ (``project_root``
+#: is its older name), never a folder of the file's choosing elsewhere on the disk.
+_OUTPUTS = ("${work_dir:}/outputs/", "${project_root:}/outputs/")
+
+
+def _in_outputs(value: Any) -> str | None:
+    ok = isinstance(value, str) and value.startswith(_OUTPUTS) and ".." not in value
+    if ok:
+        return None
+    return (
+        "a configuration file may put outputs only under the working folder's outputs/ "
+        "(${work_dir:}/outputs/...); type another folder on the command line if you mean it"
+    )
+
+
+def _subfolder(value: Any) -> str | None:
+    ok = isinstance(value, (str, int)) and not isinstance(value, bool)
+    ok = ok and "/" not in str(value) and ".." not in str(value)
+    return None if ok else "must name one folder inside the sweep folder (no '/' or '..')"
+
+
+def _no_address(value: Any) -> str | None:
+    if value is None:
+        return None
+    return (
+        "a configuration file may not choose the cluster that receives the jobs (they are "
+        "sent to it, and its results read back); type it on the command line or set "
+        "$DASK_SCHEDULER_ADDRESS"
+    )
+
+
+def _in_sweep_folder(value: Any) -> str | None:
+    ok = isinstance(value, str) and value.startswith("${hydra.sweep.dir}/") and ".." not in value
+    return None if ok else "must be a folder inside the sweep folder (${hydra.sweep.dir}/...)"
+
+
+def _log_class(value: Any) -> str | None:
+    allowed = ("logging.StreamHandler", "logging.FileHandler", "logging.NullHandler")
+    if value in allowed:
+        return None
+    return f"logging handlers named by a configuration file must be one of {list(allowed)}"
+
+
+def _log_stream(value: Any) -> str | None:
+    if value in ("ext://sys.stdout", "ext://sys.stderr"):
+        return None
+    return "a log stream must be ext://sys.stdout or ext://sys.stderr"
+
+
+def _log_file(value: Any) -> str | None:
+    """A log file in the run folder: ``${hydra.runtime.output_dir}/<name>.log``."""
+    if isinstance(value, str) and value.startswith(_OUTPUT_DIR):
+        name = value[len(_OUTPUT_DIR) :].replace("${hydra.job.name}", "job")
+        if name and ".." not in name and all(c.isalnum() or c in "._-" for c in name):
+            return None
+    return f"a log file must be in the run folder: {_OUTPUT_DIR}<name>.log"
+
+
+def _names(value: Any) -> str | None:
+    ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return None if ok else "must be a list of names"
+
+
+def _logging_settings(node: str) -> list[tuple[str, Callable[[Any], str | None]]]:
+    """What a file may set in Hydra's logging configuration ``node`` (Python's dictConfig):
+    levels, formats and which handlers are used; handlers only print or write a log inside
+    the run folder, and nothing names code (no ``()`` factories, no filters)."""
+    return [
+        (f"{node}.version", _number),
+        (f"{node}.disable_existing_loggers", _flag),
+        (f"{node}.root.level", _text),
+        (f"{node}.root.handlers", _names),
+        (f"{node}.loggers.*.level", _text),
+        (f"{node}.loggers.*.handlers", _names),
+        (f"{node}.loggers.*.propagate", _flag),
+        (f"{node}.formatters.*.format", _text),
+        (f"{node}.formatters.*.datefmt", _text),
+        (f"{node}.handlers.*.class", _log_class),
+        (f"{node}.handlers.*.formatter", _text),
+        (f"{node}.handlers.*.level", _text),
+        (f"{node}.handlers.*.stream", _log_stream),
+        (f"{node}.handlers.*.filename", _log_file),
+        (f"{node}.handlers.*.mode", _one_of("a", "w")),
+        (f"{node}.handlers.*.encoding", _one_of("utf-8", "UTF-8")),
+    ]
+
+
+#: The Hydra settings a configuration file may set, each with the rule its value must follow
+#: (``*`` stands for any one name). Hydra writes files, starts processes and imports code as
+#: its settings say, and any group file can reach them (one headed ``# @package _global_``,
+#: or a file chosen for a ``hydra/...`` group), so everything else under ``hydra`` is refused
+#: in a file: a configuration file shared by another organisation is data. Settings typed on
+#: the command line are the user's own and are not checked.
+FILE_HYDRA_SETTINGS: list[tuple[str, Callable[[Any], str | None]]] = [
+    ("hydra.run.dir", _in_outputs),
+    ("hydra.sweep.dir", _in_outputs),
+    ("hydra.sweep.subdir", _subfolder),
+    ("hydra.job.chdir", _flag),
+    ("hydra.mode", _one_of("RUN", "MULTIRUN")),
+    ("hydra.output_subdir", _null),
+    ("hydra.searchpath", _folders_only),
+    ("hydra.sweeper.params.*", lambda v: None),  # the name is checked: see _sweep_param
+    ("hydra.help.app_name", _text),
+    ("hydra.callbacks.sweep_summary._target_", _one_of("sim.tools.sweep.SweepSummaryCallback")),
+    ("hydra.callbacks.sweep_summary.board_report", _flag),
+    ("hydra.callbacks.psa_summary._target_", _one_of("sim.tools.uncertainty.PsaSummaryCallback")),
+    ("hydra.callbacks.psa_summary.board_report", _flag),
+    ("hydra.launcher._target_", _plugin),
+    ("hydra.sweeper._target_", _plugin),
+    *(
+        (f"hydra.launcher.{name}", _number)
+        for name in (
+            "n_jobs",
+            "timeout_min",
+            "cpus_per_task",
+            "gpus_per_node",
+            "mem_gb",
+            "nodes",
+            "tasks_per_node",
+            "array_parallelism",
+            "n_workers",
+        )
+    ),
+    *((f"hydra.launcher.{name}", _text) for name in ("partition", "account", "qos", "name")),
+    ("hydra.launcher.submitit_folder", _in_sweep_folder),
+    ("hydra.launcher.address", _no_address),  # Dask's scheduler
+    ("hydra.launcher.ray.init.address", _no_address),
+    ("hydra.launcher.ray.init.include_dashboard", _flag),
+    ("hydra.launcher.ray.remote.num_cpus", _number),
+    ("hydra.launcher.ray.remote.num_gpus", _number),
+    *_logging_settings("hydra.job_logging"),
+    *_logging_settings("hydra.hydra_logging"),
+]
+
+
 #: Keys under which Hydra (``_target_``) and logging's dictConfig (``class``, ``()``) name code.
 CODE_KEYS = ("_target_", "class", "()")
 
 
-def check_hydra_settings(cfg: DictConfig, overrides: list[str]) -> None:
-    """Refuse code, or environment variables, slipped into Hydra's settings by a file."""
-    typed = [o.lstrip("+~").split("=", 1)[0] for o in overrides]
+def _matches(pattern: str, key: str) -> bool:
+    want, have = pattern.split("."), key.split(".")
+    return len(want) == len(have) and all(w in ("*", h) for w, h in zip(want, have, strict=True))
 
-    def by_file(key: str) -> bool:
-        return not any(key == t or key.startswith(t + ".") for t in typed)
 
-    def walk(node: Any, key: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                here = f"{key}.{k}"
-                if k in CODE_KEYS and by_file(here):
-                    if not (isinstance(v, str) and v.startswith(ALLOWED_HYDRA_CODE)):
-                        raise ConfigError(
-                            here,
-                            v,
-                            "names code for Hydra to run; configuration files are data and may "
-                            "name only Hydra's plugins and logging classes",
-                        )
-                walk(v, here)
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, f"{key}[{i}]")
+def _sweep_param(key: str) -> str | None:
+    name = key.split(".", 3)[3].lstrip("+~")
+    if name.startswith("hydra"):
+        return "a sweep set in a file may vary the model's settings, not Hydra's"
+    return None
 
-    walk(OmegaConf.to_container(cfg.hydra, resolve=False), "hydra")
-    env = OmegaConf.to_container(cfg.hydra.job.env_set, resolve=False)
-    for name, value in (env or {}).items():
-        if by_file(f"hydra.job.env_set.{name}"):
-            raise ConfigError(
-                f"hydra.job.env_set.{name}",
-                value,
-                "environment variables can change what programs run, so configuration files "
-                "may not set them (type the setting on the command line if you mean it)",
-            )
+
+def hydra_setting_problem(key: str, value: Any) -> str | None:
+    """Why a configuration file may not set Hydra setting ``key`` to ``value``, or None."""
+    if key.startswith("hydra.job.env_set."):
+        return (
+            "environment variables can change what programs run, so configuration files "
+            "may not set them (type the setting on the command line if you mean it)"
+        )
+    if key.startswith("hydra.sweeper.params."):  # the swept setting's name may hold dots
+        return _sweep_param(key)
+    for pattern, rule in FILE_HYDRA_SETTINGS:
+        if _matches(pattern, key):
+            return rule(value)
+    if key.rsplit(".", 1)[-1] in CODE_KEYS:
+        return (
+            "names code for Hydra to run; configuration files are data and may not (type it "
+            "on the command line if you mean it)"
+        )
+    return (
+        "is a Hydra setting a configuration file may not set: Hydra writes, runs or imports "
+        "what its settings name (type it on the command line if you mean it; see "
+        "docs/reliability.md#configuration-files-are-data)"
+    )
+
+
+def _dict_leaves(node: Any, key: str) -> list[tuple[str, Any]]:
+    """(dotted key, value) of every setting in ``node``; a list is one value."""
+    if isinstance(node, dict):
+        return [leaf for k, v in node.items() for leaf in _dict_leaves(v, f"{key}.{k}")]
+    return [(key, node)]
+
+
+def _interpolations(node: Any, key: str) -> list[tuple[str, str]]:
+    if isinstance(node, dict):
+        return [i for k, v in node.items() for i in _interpolations(v, f"{key}.{k}".lstrip("."))]
+    if isinstance(node, list):
+        return [i for n, v in enumerate(node) for i in _interpolations(v, f"{key}[{n}]")]
+    return [(key, node)] if isinstance(node, str) and "${" in node else []
+
+
+def check_file_settings(content: dict[str, Any], file: str) -> None:
+    """Refuse what a configuration file may not do: set a Hydra setting outside
+    :data:`FILE_HYDRA_SETTINGS`, or use an interpolation (``${...}``) outside Hydra's
+    settings (there it could read environment variables, or refer to a list that refers to
+    a list... and multiply the configuration's size without limit). ``content`` is the file
+    as placed in the configuration (under its package)."""
+    for key, value in _dict_leaves(content.get("hydra") or {}, "hydra"):
+        if key == "hydra" or value == {}:
+            continue
+        problem = hydra_setting_problem(key, value)
+        if problem:
+            raise ConfigError(key, value, problem, file)
+    data = {k: v for k, v in content.items() if k != "hydra"}
+    for key, value in _interpolations(data, ""):
+        raise ConfigError(
+            key,
+            value,
+            "interpolations (${...}) are allowed only in Hydra's settings: elsewhere they can "
+            "read environment variables and multiply a file's size without limit",
+            file,
+        )
+
+
+def _install_hydra_guards() -> None:
+    """Make Hydra check every configuration file before it parses it, and what each file
+    sets once parsed: Hydra has no public hook for either, so two of its internal methods are
+    wrapped (``tests/test_bad_inputs.py`` fails if Hydra changes them)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra._internal.config_repository import ConfigRepository
+    from hydra.core.object_type import ObjectType
+    from hydra.plugins.config_source import ConfigSource
+
+    if getattr(ConfigRepository.load_config, "_sim_guard", False):
+        return
+    read = ConfigRepository.load_config
+    compose_one = ConfigLoaderImpl._load_single_config
+
+    def load_config(self: Any, config_path: str) -> Any:
+        source = self._find_object_source(config_path, ObjectType.CONFIG)
+        if source is not None and source.scheme() == "file":
+            path = Path(source.path) / ConfigSource._normalize_file_name(config_path)
+            group, _, option = config_path.rpartition("/")
+            try:
+                safe_yaml.checked_text(
+                    path,
+                    group or "configuration",
+                    allow_aliases=group.split("/")[0] not in ALIAS_FREE_GROUPS,
+                    value=option,
+                )
+            except ConfigError as err:
+                raise ConfigFileRefused(err) from None
+        return read(self, config_path)
+
+    def load_single_config(self: Any, default: Any, repo: Any) -> Any:
+        loaded = compose_one(self, default, repo)
+        if str(loaded.path).startswith("file://"):
+            folder = Path(str(loaded.path)[len("file://") :])
+            file = str(folder / ConfigSource._normalize_file_name(default.config_path))
+            content = OmegaConf.to_container(loaded.config, resolve=False)
+            try:
+                check_file_settings(content if isinstance(content, dict) else {}, file)
+            except ConfigError as err:
+                raise ConfigFileRefused(err) from None
+        return loaded
+
+    load_config._sim_guard = True  # type: ignore[attr-defined]
+    ConfigRepository.load_config = load_config  # type: ignore[method-assign]
+    ConfigLoaderImpl._load_single_config = load_single_config  # type: ignore[method-assign]
 
 
 def _explain_hydra_error(err: Exception, overrides: list[str]) -> ConfigError:

@@ -1,7 +1,8 @@
 """Investment options: safe loading of ``scenarios/*.yaml`` and applying their changes.
 
 A scenario file is data shared between organisations, so it must not be able to run code:
-it is read with ``yaml.safe_load``; Hydra instantiation keys (``_target_`` and friends) and
+it is read with :mod:`sim.config.safe_yaml` (size-limited, UTF-8, no aliases, safe
+YAML); Hydra instantiation keys (``_target_`` and friends) and
 OmegaConf interpolations (``${...}``, which can call resolvers) are refused outright.
 """
 
@@ -15,8 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
-import yaml
-
+from sim.config import safe_yaml
 from sim.config.schema import Assumptions, ConfigError, ScenarioOption, Site, from_dict
 
 FORBIDDEN_KEYS = frozenset(
@@ -24,20 +24,50 @@ FORBIDDEN_KEYS = frozenset(
 )
 CHANGEABLE_SECTIONS = {"site": Site, "assumptions": Assumptions}
 
+#: Settings that decide who the patients are: with the same seed, runs that agree on them
+#: simulate the same people (``*`` stands for any one name). Practice capacity (``gp_fte``...)
+#: is not among them: it changes what services do, not who needs them.
+POPULATION_SETTINGS = (
+    "site.calendar_start",
+    "site.age_share",
+    "site.frailty_share_65plus",
+    "site.localities.*.age_share",
+    "site.practices.*.locality",
+    "site.practices.*.list_size",
+    "site.practices.*.age_share",
+)
+#: Settings that decide which needs those patients have and when: episodes of need, and the
+#: people who arrive at A&E on their own.
+DEMAND_SETTINGS = (
+    "assumptions.demand",
+    "assumptions.ae.self_presenting_per_1000_year",
+    "assumptions.ae.weekday_share",
+    "assumptions.ae.hour_share",
+    "assumptions.ae.month_multiplier",
+    "assumptions.ae.ambulance_share",
+    "assumptions.ae.majors_share_walk_in",
+    "assumptions.ae.primary_care_treatable_share_walk_in",
+)
+
+
+def touches(key: str, patterns: tuple[str, ...]) -> bool:
+    """Whether setting ``key`` (dotted) is, contains or lies inside one of ``patterns``."""
+    have = key.split(".")
+    for pattern in patterns:
+        want = pattern.split(".")
+        if all(w in ("*", h) for w, h in zip(want, have, strict=False)):
+            return True
+    return False
+
 
 def read_option_file(path: Path) -> dict[str, Any]:
-    """Read one scenario file as plain data, refusing anything that could run code."""
+    """Read one scenario file as plain data, refusing anything that could run code.
+
+    The file is size-limited, must be UTF-8 and may not use YAML aliases
+    (:mod:`sim.config.safe_yaml`); every problem is a :class:`ConfigError` naming the file.
+    """
     name = path.stem
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"scenario.{name}", str(path.name), f"is not valid YAML{where}", file=str(path)
-        ) from err
-    except OSError as err:
-        raise ConfigError(f"scenario.{name}", str(path), f"cannot be read ({err})") from err
+    data = safe_yaml.load(path, f"scenario.{name}", allow_aliases=False)
     if not isinstance(data, dict):
         raise ConfigError(
             f"scenario.{name}",
@@ -118,7 +148,8 @@ def apply_options(
                     file,
                 )
             schema = CHANGEABLE_SECTIONS[section]
-            _merge(merged[section], change, section, f"scenario.{name}.changes", file, schema)
+            origin = f"scenario.{name}.changes"
+            _merge(merged[section], change, section, origin, file, schema, opt.changes_demand)
     return merged["site"], merged["assumptions"]
 
 
@@ -134,8 +165,18 @@ def child_type(tp: Any, key: str) -> Any:
     return None
 
 
-def _merge(base: dict, change: Any, path: str, origin: str, file: str | None, tp: Any) -> None:
-    """Merge ``change`` into ``base``, refusing settings the schema ``tp`` does not have."""
+def _merge(
+    base: dict,
+    change: Any,
+    path: str,
+    origin: str,
+    file: str | None,
+    tp: Any,
+    changes_demand: bool,
+) -> None:
+    """Merge ``change`` into ``base``, refusing settings the schema ``tp`` does not have, and
+    changes to the population or demand by an option that does not declare
+    ``changes_demand: true`` (a comparison must be able to say so)."""
     if not isinstance(change, dict):
         raise ConfigError(
             f"{origin}.{path}", change, "must be a mapping of settings to change", file
@@ -148,9 +189,17 @@ def _merge(base: dict, change: Any, path: str, origin: str, file: str | None, tp
                 f"{origin}.{here}", v, "changes a setting that does not exist in the model", file
             )
         if isinstance(base.get(k), dict) and isinstance(v, dict):
-            _merge(base[k], v, here, origin, file, child)
-        else:
-            base[k] = copy.deepcopy(v)
+            _merge(base[k], v, here, origin, file, child, changes_demand)
+            continue
+        if not changes_demand and touches(here, POPULATION_SETTINGS + DEMAND_SETTINGS):
+            raise ConfigError(
+                f"{origin}.{here}",
+                v,
+                "changes who the patients are or which needs they have; an option that does "
+                "must declare it with 'changes_demand: true' (comparisons then say so)",
+                file,
+            )
+        base[k] = copy.deepcopy(v)
 
 
 def label(names: list[str]) -> str:

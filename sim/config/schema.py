@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -56,9 +57,16 @@ ACTIVITY_UNIT_COSTS: tuple[str, ...] = (
     "admission_short_stay",
     "admission_long_stay",
     "bed_day",
+    "sdec_attendance",
 )
 #: Longest programme the population and workforce inputs are checked for (years of 52 weeks).
 MAX_PROGRAMME_YEARS = 10
+#: Who gets a free IC+ place first when both step-up and step-down requests are waiting.
+IC_PRIORITIES: tuple[str, ...] = ("first_come_first_served", "step_down_first", "step_up_first")
+#: Whether a calibration target was used to tune the model or held out to test it.
+CALIBRATION_ROLES: tuple[str, ...] = ("fitted", "held_out")
+#: What a background (elective or other) admission does when no acute bed is free.
+BACKGROUND_WHEN_FULL: tuple[str, ...] = ("wait", "cancel")
 
 SHARE_TOLERANCE = 1e-3
 
@@ -128,9 +136,11 @@ def profile(length: int, *, sums_to_one: bool, default: Any = dataclasses.MISSIN
 class StaffCapacity:
     """Clinical capacity of one staff type, per practice, expressed per 1,000 patients."""
 
-    fte_per_1000: float = nonneg()  # whole-time equivalents per 1,000 registered patients
-    sessions_per_fte_week: float = nonneg()  # clinical sessions per FTE per working week
-    slots_per_session: int = nonneg()  # bookable appointments per session
+    # Upper limits: well beyond any real practice (England's mean is about 0.45 GP FTE per
+    # 1,000), low enough that the slots they lay out fit in memory.
+    fte_per_1000: float = _f(min=0, max=10)  # whole-time equivalents per 1,000 patients
+    sessions_per_fte_week: float = _f(min=0, max=21)  # clinical sessions per FTE per week
+    slots_per_session: int = _f(min=0, max=100)  # bookable appointments per session
     weeks_available_per_year: float = _f(min=0, max=52)  # weeks worked net of leave/training
 
 
@@ -155,6 +165,10 @@ class PracticeCapacity:
     sessions: list[Session] = _f(min_length=1)  # session times on a working day
     on_the_day_share: float = probability()  # share of slots released only on the day
     booking_horizon_days: int = _f(min=0, max=365)  # how far ahead pre-bookable slots open
+    # Sessions must lie within core hours, unless this says practices also see patients
+    # before opening or after closing (extended hours): requests still arise only in core
+    # hours, so later sessions only add bookable slots.
+    sessions_outside_core_hours: bool = False
 
 
 @dataclass
@@ -194,17 +208,18 @@ class Practice:
     list_size: int = nonneg()  # registered patients
     age_share: dict[str, float] | None = shares(AGE_BANDS, default=None)
     # Optional absolute FTE overrides (otherwise fte_per_1000 x list size)
-    gp_fte: float | None = nonneg(default=None)
-    nurse_fte: float | None = nonneg(default=None)
-    pharmacist_fte: float | None = nonneg(default=None)
+    gp_fte: float | None = _f(None, min=0, max=1000)
+    nurse_fte: float | None = _f(None, min=0, max=1000)
+    pharmacist_fte: float | None = _f(None, min=0, max=1000)
 
 
 @dataclass
 class Hubs:
     """Locality hubs (extended access): one pooled appointment book per locality."""
 
-    minutes_per_1000_per_week: float = nonneg()  # clinical minutes per 1,000 patients per week
-    slot_minutes: int = positive()  # length of one hub appointment
+    # clinical minutes per 1,000 patients per week (at most a week's minutes)
+    minutes_per_1000_per_week: float = _f(min=0, max=10080)
+    slot_minutes: int = _f(min_exclusive=0, max=1440)  # length of one hub appointment
     # Opening windows per weekday (mon..sun); a missing or empty day is closed
     opening: dict[str, list[Session]] = _f(keys_subset=WEEKDAYS)
     on_the_day_share: float = probability()
@@ -217,8 +232,8 @@ class FrailWeekendService:
     """Federation weekend GP service for frail patients and care-home residents [NDPCS]:
     one pooled book per locality, open when practices are shut."""
 
-    minutes_per_1000_65plus_per_week: float = nonneg(0.0)  # visiting time per 1,000 aged 65+
-    slot_minutes: int = positive(30)
+    minutes_per_1000_65plus_per_week: float = _f(0.0, min=0, max=10080)  # per 1,000 aged 65+
+    slot_minutes: int = _f(30, min_exclusive=0, max=1440)
     opening: dict[str, list[Session]] = _f({}, keys_subset=WEEKDAYS)
     running_cost_per_slot_gbp: float = nonneg(0.0)
 
@@ -244,8 +259,8 @@ class UrgentTreatmentCentre:
 @dataclass
 class RapidAssessmentSite:
     title: str
-    sessions_per_weekday: dict[str, int] = _f(keys_subset=WEEKDAYS, min=0)  # clinics a day
-    slots_per_session: int = nonneg()
+    sessions_per_weekday: dict[str, int] = _f(keys_subset=WEEKDAYS, min=0, max=10_000)  # a day
+    slots_per_session: int = _f(min=0, max=100)
     session_start_minute: int = _f(min=0, max=1440)
     session_end_minute: int = _f(min=0, max=1440)
 
@@ -260,7 +275,7 @@ class RapidAssessment:
 
 @dataclass
 class IntermediateCareCapacity:
-    places: int = nonneg()  # caseload capacity (people at once), 24/7
+    places: int = _f(min=0, max=100_000)  # caseload capacity (people at once), 24/7
     running_cost_per_place_day_gbp: float = nonneg()
 
 
@@ -271,7 +286,22 @@ class FrailtyFrontOfHouse:
     close_minute: int = _f(1440, min=0, max=1440)
     weekdays: list[str] = _f(list(WEEKDAYS), choices=WEEKDAYS)
     admission_reduction: float = probability(0.0)  # relative cut in admissions of frail patients
+    # Multiplies the acute length of stay of frail patients the team assessed and who are
+    # still admitted (1 = no effect)
+    length_of_stay_multiplier: float = positive(1.0)
     running_cost_per_hour_gbp: float = nonneg(0.0)
+
+
+@dataclass
+class SameDayEmergencyCare:
+    """Same-day emergency care (SDEC): patients the A&E decides to admit for a same-day stay
+    are treated here instead of in an acute bed, while it is open and has a free space."""
+
+    spaces: int = nonneg(0)  # trolleys and chairs
+    open_minute: int = _f(0, min=0, max=1440)
+    close_minute: int = _f(0, min=0, max=1440)
+    weekdays: list[str] = _f(list(WEEKDAYS), choices=WEEKDAYS)
+    running_cost_per_hour_gbp: float = nonneg(0.0)  # staffing while open
 
 
 @dataclass
@@ -282,7 +312,34 @@ class EmergencyDepartment:
     # Clinicians on duty in each hour of the day (00..23), every day of the week
     minors_clinicians_by_hour: list[int] = profile(24, sums_to_one=False)
     majors_clinicians_by_hour: list[int] = profile(24, sums_to_one=False)
+    # Cubicles and trolley spaces of the majors stream (resuscitation bays included); an
+    # ambulance crew waits with its patient while none is free
+    majors_spaces: int = nonneg()
     frailty_front_of_house: FrailtyFrontOfHouse = _f()
+    sdec: SameDayEmergencyCare = _f()
+
+
+@dataclass
+class AcuteBeds:
+    """General and acute (G&A) beds of the hospital the A&E admits to."""
+
+    general_and_acute: int = nonneg()  # beds open
+    # Admissions the model does not generate (elective and other admissions), per week
+    background_admissions_per_week: float = nonneg()
+    running_cost_per_bed_day_gbp: float = nonneg(0.0)  # hotel and nursing, per bed open
+    # Full-capacity protocol: an emergency patient waiting escalate_after_hours for a bed moves
+    # to one of escalation_spaces extra spaces on the wards until a bed frees (0: none)
+    escalation_spaces: int = nonneg(0)
+    escalate_after_hours: float = positive(12.0)
+
+
+@dataclass
+class SocialCareCapacity:
+    """Discharge-to-assess and social care places for people leaving hospital (home care
+    packages and care-home assessment beds), held for the assessment period."""
+
+    places: int = nonneg()
+    running_cost_per_place_day_gbp: float = nonneg(0.0)
 
 
 @dataclass
@@ -301,6 +358,8 @@ class Site:
     rapid_assessment: RapidAssessment = _f()
     intermediate_care: IntermediateCareCapacity = _f()
     emergency_department: EmergencyDepartment = _f()
+    acute_beds: AcuteBeds = _f()
+    social_care: SocialCareCapacity = _f()
     urgent_treatment_centre: UrgentTreatmentCentre = field(default_factory=UrgentTreatmentCentre)
     # Weekday bank holidays close practices, hubs and clinics (GMS core hours exclude them)
     bank_holidays: str = _f("ENG", choices=BANK_HOLIDAY_CALENDARS)
@@ -355,10 +414,10 @@ class NoSlotRule:
 
 @dataclass
 class Booking:
-    min_notice_minutes: int = nonneg()  # a same-day slot must start at least this long after
-    target_days: dict[str, int] = _f(keys=URGENCIES, min=0)  # urgent 0, soon 2 (working), ...
+    min_notice_minutes: int = _f(min=0, max=1440)  # a same-day slot starts at least this after
+    target_days: dict[str, int] = _f(keys=URGENCIES, min=0, max=365)  # urgent 0, soon 2, ...
     no_slot: dict[str, NoSlotRule] = _f(keys=URGENCIES)
-    max_callbacks: int = nonneg()  # after this many failed call-backs the need gives up
+    max_callbacks: int = _f(min=0, max=100)  # after this many failed call-backs it gives up
     urgent_out_of_hours_waits_share: float = probability()  # urgent OOH needs that wait anyway
     # Where urgent out-of-hours needs that do not wait go (NHS 111 or straight to A&E)
     out_of_hours_route: dict[str, float] = shares(
@@ -391,8 +450,8 @@ class DidNotAttend:
 class Lognormal:
     """A positive duration given by its median and mean (mean >= median)."""
 
-    median: float = positive()
-    mean: float = positive()
+    median: float = _f(min_exclusive=0, max=1e6)
+    mean: float = _f(min_exclusive=0, max=1e6)
 
 
 @dataclass
@@ -406,8 +465,11 @@ class HubUse:
 
 @dataclass
 class Nhs111:
-    disposition: dict[str, float] = shares(NHS111_DISPOSITIONS)  # of triaged contacts
-    minutes_to_ae: float = nonneg()  # from the call to arriving at A&E
+    # Disposition of calls from urgent needs arising while practices are shut (acute needs)
+    disposition: dict[str, float] = shares(NHS111_DISPOSITIONS)
+    minutes_to_ae: float = _f(min=0, max=10080)  # from the call to arriving at A&E
+    # ... and of calls from needs displaced because no practice or hub slot was found in time
+    disposition_displaced: dict[str, float] = shares(NHS111_DISPOSITIONS)
 
 
 @dataclass
@@ -429,10 +491,20 @@ class RapidAssessmentUse:
 class IntermediateCareUse:
     stay_days: Lognormal = _f()
     step_up_share_from_practice: float = probability()  # frail urgent seen at practice/hub
-    step_up_max_wait_days: float = nonneg()  # then admitted instead
-    step_down_share_of_admissions: float = probability()  # frail 65+ admissions
-    step_down_days_saved: float = nonneg()  # acute days saved by a step-down place
-    step_down_max_wait_days: float = nonneg()  # then discharged home without IC
+    step_up_max_wait_days: float = _f(min=0, max=365)  # then admitted instead
+    # Frail (moderate/severe) 65+ admissions who leave hospital through an IC+ place; they
+    # stay in their bed, medically optimised, until one is free
+    step_down_share_of_admissions: float = probability()
+    # Who gets a place first when both kinds are waiting (see IC_PRIORITIES)
+    priority: str = _f("first_come_first_served", choices=IC_PRIORITIES)
+
+
+@dataclass
+class LeftWithoutBeingSeen:
+    """Walk-in patients who leave A&E if not seen in time."""
+
+    patience_minutes: Lognormal = _f()  # how long a patient will wait to be seen
+    oldest_age_band: str = _f("65-74", choices=AGE_BANDS)  # older patients do not leave
 
 
 @dataclass
@@ -451,6 +523,11 @@ class AccidentEmergency:
     ambulance_admission_multiplier: float = nonneg()
     displaced_admission_probability: float = probability()  # primary-care needs arriving at A&E
     four_hour_minutes: float = positive()
+    # Clinical handover of an ambulance patient once a space is free (the crew's time)
+    handover_minutes: Lognormal = _f()
+    left_without_being_seen: LeftWithoutBeingSeen = _f()
+    # Same-day emergency care: time a patient spends there (minutes)
+    sdec_minutes: Lognormal = _f()
     # Urgent needs seen at the practice that the GP sends to A&E, and how much likelier they
     # are to be admitted than self-presenting patients of their age
     gp_referral_share_of_urgent: float = probability(0.0)
@@ -458,12 +535,59 @@ class AccidentEmergency:
     # Distribution of clinician time: "lognormal" (median and mean of service_minutes) or
     # "exponential" (its mean only; for validation against queueing theory, conf/validation/)
     service_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))
+    # Self-presenting attendance rate of each eFI band relative to the fit, same age (65+)
+    frailty_attendance_ratio: dict[str, float] = _f(
+        {b: 1.0 for b in FRAILTY_BANDS}, keys=FRAILTY_BANDS, min=0
+    )
 
 
 @dataclass
 class Admissions:
-    length_of_stay_days_by_age: dict[str, float] = _f(keys=AGE_BANDS, min=0)  # mean, exponential
-    frailty_stay_multiplier: dict[str, float] = _f(keys=FRAILTY_BANDS, min=0)
+    """Acute length of stay, from admission to medically optimised for discharge."""
+
+    # Share of admissions with a same-day stay (discharged within the day), by age band
+    same_day_share_by_age: dict[str, float] = _f(keys=AGE_BANDS, min=0, max=1)
+    same_day_hours: Lognormal = _f()  # length of a same-day stay (hours)
+    # Overnight stays: mean days for a fit patient, by age band (lognormal)
+    length_of_stay_days_by_age: dict[str, float] = _f(keys=AGE_BANDS, min_exclusive=0)
+    frailty_stay_multiplier: dict[str, float] = _f(keys=FRAILTY_BANDS, min_exclusive=0)
+    # Median of an overnight stay as a share of its mean (the lognormal's spread)
+    stay_median_to_mean: float = _f(min_exclusive=0, max=1)
+    # Distribution of overnight stays: "lognormal" or "exponential" (its mean only; for
+    # validation against queueing theory, conf/validation/)
+    stay_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))
+
+
+@dataclass
+class Discharge:
+    """Leaving an acute bed once medically optimised."""
+
+    # Discharges happen between these minutes of the day; a patient optimised outside them
+    # leaves at the next opening (open == close: any time)
+    open_minute: int = _f(min=0, max=1440)
+    close_minute: int = _f(min=0, max=1440)
+    # Senior review each morning: an overnight stay is found medically optimised at the first
+    # review at or after the end of its acute stay (minute of the day; null: at once)
+    senior_review_minute: int | None = _f(min=0, max=1439)
+    # Organising a discharge home after an overnight stay once medically optimised: medicines
+    # to take home, transport, the discharge letter (hours; lognormal)
+    organise_home_hours: Lognormal = _f()
+    # Admissions aged 65+ who need a home care package or a care-home placement, by eFI band
+    social_care_share_65plus: dict[str, float] = _f(keys=FRAILTY_BANDS, min=0, max=1)
+    social_care_stay_days: Lognormal = _f()  # days a discharge-to-assess place is held
+
+
+@dataclass
+class BackgroundAdmissions:
+    """Elective and other admissions to acute beds that the model does not generate."""
+
+    weekday_share: list[float] = profile(7, sums_to_one=True)  # Mon..Sun
+    hour_share: list[float] = profile(24, sums_to_one=True)  # hour of admission
+    stay_days: Lognormal = _f()
+    # No bed free: wait for one (first come first served with emergencies) or be cancelled
+    when_full: str = _f("wait", choices=BACKGROUND_WHEN_FULL)
+    # Distribution of stays: "lognormal" or "exponential" (its mean only; for validation)
+    stay_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))
 
 
 @dataclass
@@ -478,7 +602,8 @@ class UnitCosts:
     ae_attendance_minor: float = nonneg()
     admission_short_stay: float = nonneg()  # stays under 2 days
     admission_long_stay: float = nonneg()
-    bed_day: float = nonneg()
+    sdec_attendance: float = nonneg()  # one same-day emergency care episode
+    bed_day: float = nonneg()  # a bed day of delayed discharge (medically optimised)
     short_stay_max_days: float = nonneg()
 
 
@@ -565,6 +690,8 @@ class Assumptions:
     intermediate_care: IntermediateCareUse
     ae: AccidentEmergency
     admissions: Admissions
+    discharge: Discharge
+    background_admissions: BackgroundAdmissions
     unit_costs: UnitCosts
     money: Money
     workforce: Workforce
@@ -607,6 +734,9 @@ class ScenarioOption:
     # it takes to reach full effect after that (0 and 0: in place throughout, warm-up included)
     start_week: int = _f(0, min=0, max=52 * MAX_PROGRAMME_YEARS)
     ramp_weeks: int = _f(0, min=0, max=52 * MAX_PROGRAMME_YEARS)
+    # An option that changes the population or its demand (see sim/config/scenarios.py,
+    # POPULATION_SETTINGS and DEMAND_SETTINGS) must say so; comparisons then state it.
+    changes_demand: bool = False
 
 
 @dataclass
@@ -630,6 +760,9 @@ class CalibrationTarget:
     source: str  # source key and figure
     value: float = _f()
     tolerance: float = nonneg()
+    # "fitted": a setting was tuned to reproduce it; "held_out": never tuned to, a test of
+    # the model
+    role: str = _f(choices=CALIBRATION_ROLES)
 
 
 @dataclass
@@ -652,6 +785,10 @@ class RunConfig:
 # Strict conversion from plain data
 # --------------------------------------------------------------------------------------------
 
+#: Characters no text setting may hold: control characters other than tab and line breaks
+#: (DEL and the C1 controls, such as U+0081, included), surrogates, U+FFFE and U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
 _SCALARS = {int: "an integer", float: "a number", str: "text", bool: "true or false"}
 
 
@@ -659,9 +796,16 @@ def _type_hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+#: No setting of the model is plausibly larger (list sizes, costs in £ and counts included);
+#: larger values would only overflow the model's arithmetic.
+LARGEST_VALUE = 1e12
+
+
 def _check_number_rules(key: str, value: float, rule: dict) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(key, value, "must be a finite number")
+    if abs(value) > LARGEST_VALUE:
+        raise ConfigError(key, value, f"must be at most {LARGEST_VALUE:g} in size")
     if "min" in rule and value < rule["min"]:
         raise ConfigError(key, value, f"must be >= {rule['min']}")
     if "min_exclusive" in rule and value <= rule["min_exclusive"]:
@@ -737,6 +881,15 @@ def _convert(tp: Any, value: Any, key: str, rule: dict) -> Any:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ConfigError(key, value, "must be text")
         value = str(value)
+        odd = _UNPRINTABLE.search(value)
+        if odd:
+            raise ConfigError(
+                key,
+                value,
+                f"must be printable text: it holds the control character U+{ord(odd[0]):04X} "
+                f"at position {odd.start() + 1} (an XML document, such as the Word paper, "
+                "cannot hold it)",
+            )
         if "choices" in rule and value not in rule["choices"]:
             raise ConfigError(key, value, f"must be one of {list(rule['choices'])}")
         return value
@@ -811,14 +964,6 @@ def check_site(site: Site, path: str = "site") -> None:
                 loc,
                 f"unknown locality; known localities are {sorted(site.localities)}",
             )
-    for day, windows in site.urgent_treatment_centre.opening.items():
-        for i, w in enumerate(windows):
-            if w.end_minute <= w.start_minute:
-                raise ConfigError(
-                    f"{path}.urgent_treatment_centre.opening.{day}[{i}].end_minute",
-                    w.end_minute,
-                    "must be after start_minute",
-                )
     hours = site.core_hours
     if hours.close_minute <= hours.open_minute:
         raise ConfigError(
@@ -832,13 +977,7 @@ def check_site(site: Site, path: str = "site") -> None:
                 weights,
                 f"practices open on {day} (core_hours.weekdays) but its weight is 0",
             )
-    for i, s in enumerate(site.practice_capacity.sessions):
-        if s.end_minute <= s.start_minute:
-            raise ConfigError(
-                f"{path}.practice_capacity.sessions[{i}].end_minute",
-                s.end_minute,
-                "must be after start_minute",
-            )
+    check_time_windows(site, path)
     try:
         import datetime as _dt
 
@@ -864,7 +1003,118 @@ def check_site(site: Site, path: str = "site") -> None:
             raise ConfigError(key, index, f"at most {MAX_PROGRAMME_YEARS} years")
 
 
+def _minute(m: int) -> str:
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def check_windows(windows: list[Session], key: str) -> None:
+    """Each window starts before it ends (minutes after midnight, within one day; a window
+    past midnight is two windows, one on each day), and no two overlap."""
+    for i, w in enumerate(windows):
+        if w.end_minute <= w.start_minute:
+            raise ConfigError(
+                f"{key}[{i}].end_minute",
+                w.end_minute,
+                f"must be after start_minute ({w.start_minute}, {_minute(w.start_minute)}): a "
+                "window is within one day; one past midnight is two windows, one each day",
+            )
+    ordered = sorted(windows, key=lambda w: w.start_minute)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.start_minute < a.end_minute:
+            raise ConfigError(
+                key,
+                [dataclasses.asdict(w) for w in windows],
+                f"windows overlap ({_minute(a.start_minute)}-{_minute(a.end_minute)} and "
+                f"{_minute(b.start_minute)}-{_minute(b.end_minute)})",
+            )
+
+
+def check_time_windows(site: Site, path: str = "site") -> None:
+    """Every time window of the site: practice sessions (within core hours unless
+    ``sessions_outside_core_hours``), hub, weekend-service and urgent treatment centre
+    opening, clinic sessions, the frailty team's hours and the A&E rotas."""
+    cap, hours = site.practice_capacity, site.core_hours
+    check_windows(cap.sessions, f"{path}.practice_capacity.sessions")
+    if not cap.sessions_outside_core_hours:
+        for i, w in enumerate(cap.sessions):
+            if w.start_minute < hours.open_minute or w.end_minute > hours.close_minute:
+                raise ConfigError(
+                    f"{path}.practice_capacity.sessions[{i}]",
+                    dataclasses.asdict(w),
+                    f"{_minute(w.start_minute)}-{_minute(w.end_minute)} is outside core hours "
+                    f"({_minute(hours.open_minute)}-{_minute(hours.close_minute)}); set "
+                    f"{path}.practice_capacity.sessions_outside_core_hours: true if practices "
+                    "do see patients then",
+                )
+    for service in ("hubs", "frail_weekend_service", "urgent_treatment_centre"):
+        for day, windows in getattr(site, service).opening.items():
+            check_windows(windows, f"{path}.{service}.opening.{day}")
+    for name, clinic in site.rapid_assessment.sites.items():
+        if clinic.session_end_minute <= clinic.session_start_minute:
+            raise ConfigError(
+                f"{path}.rapid_assessment.sites.{name}.session_end_minute",
+                clinic.session_end_minute,
+                f"must be after session_start_minute ({clinic.session_start_minute}, "
+                f"{_minute(clinic.session_start_minute)})",
+            )
+    foh = site.emergency_department.frailty_front_of_house
+    if foh.close_minute == foh.open_minute:
+        raise ConfigError(
+            f"{path}.emergency_department.frailty_front_of_house.close_minute",
+            foh.close_minute,
+            "must differ from open_minute (the team would never be there; to do without it "
+            "set enabled: false; a close_minute before open_minute is an overnight team)",
+        )
+    ed = site.emergency_department
+    for stream in ("minors", "majors"):
+        rota = getattr(ed, f"{stream}_clinicians_by_hour")
+        if max(rota) > 10_000:
+            raise ConfigError(
+                f"{path}.emergency_department.{stream}_clinicians_by_hour",
+                rota,
+                "must be at most 10,000 clinicians in an hour",
+            )
+
+
+def check_emergency_rotas(site: Site, a: Assumptions, path: str = "site") -> None:
+    """A stream of A&E that patients can reach has a clinician in at least one hour (else its
+    patients would wait for ever). An empty rota is fine for a stream nobody reaches, as in
+    the M/M/c validation (conf/validation/mmc_ae.yaml), where every attendance is a minor."""
+    ae, demand = a.ae, a.demand.scale > 0 and any(a.demand.episodes_per_person_year.values())
+    walk_ins = any(ae.self_presenting_per_1000_year.values())
+    reach = {
+        "majors": (walk_ins and (ae.ambulance_share > 0 or ae.majors_share_walk_in > 0))
+        or (demand and ae.majors_share_walk_in > 0)
+        or (
+            demand
+            and (
+                a.nhs111.disposition["ambulance"] > 0
+                or a.rapid_assessment.no_slot_to_ae_share > 0
+                or a.rapid_assessment.escalation_probability > 0
+                or ae.gp_referral_share_of_urgent > 0
+            )
+        ),
+        "minors": demand or (walk_ins and ae.ambulance_share < 1 and ae.majors_share_walk_in < 1),
+    }
+    for stream, reached in reach.items():
+        rota = getattr(site.emergency_department, f"{stream}_clinicians_by_hour")
+        if reached and not any(rota):
+            raise ConfigError(
+                f"{path}.emergency_department.{stream}_clinicians_by_hour",
+                rota,
+                f"has no clinician in any hour, but patients reach {stream}: they would never "
+                "be seen",
+            )
+
+
 def check_assumptions(a: Assumptions, path: str = "assumptions") -> None:
+    if a.discharge.close_minute <= a.discharge.open_minute:
+        raise ConfigError(
+            f"{path}.discharge.close_minute",
+            a.discharge.close_minute,
+            f"must be after open_minute ({a.discharge.open_minute}); 0 and 1440 allow "
+            "discharges at any time",
+        )
     for urgency in URGENCIES:
         both = (
             a.alternatives.online_consultation.share[urgency]
@@ -966,4 +1216,5 @@ def build_model_config(site: Any, assumptions: Any, scenario: str = "baseline") 
             f"needs one share per hour practices are open ({open_hours}: "
             f"{hours.open_minute // 60:02d}:00 to the close), or a single 1.0 for all at opening",
         )
+    check_emergency_rotas(s, a)
     return ModelConfig(site=s, assumptions=a, scenario=scenario)

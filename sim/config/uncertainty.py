@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -572,6 +573,14 @@ class PsaDesign:
 
 def parse_psa(raw: Any, known_options: list[str], path: str = "psa") -> PsaDesign:
     design = from_dict(PsaDesign, raw, path)
+    # the name is the analysis's folder under outputs/uncertainty/ (conf/psa/default.yaml)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", design.name) or ".." in design.name:
+        raise ConfigError(
+            f"{path}.name",
+            design.name,
+            "must be a plain folder name (letters, digits, '_', '-', '.'; at most 100): it "
+            "names the analysis's folder under outputs/uncertainty/",
+        )
     for i, name in enumerate(design.options):
         if name == "baseline":
             raise ConfigError(

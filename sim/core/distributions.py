@@ -1,6 +1,10 @@
-"""Durations from uniforms drawn once per patient, by inverse CDF: a larger uniform always
-gives a longer duration, so the same patient is "slow" or "quick" in every scenario (common
-random numbers)."""
+"""Durations drawn by inverse transform from uniforms drawn once per patient.
+
+One definition of each distribution used for durations (A&E times, lengths of stay, IC+ and
+discharge-to-assess stays). A larger uniform always gives a longer duration, which is what
+makes common random numbers work across scenarios: the same patient is "slow" or "quick" in
+every scenario.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +15,22 @@ from scipy.special import ndtri
 
 
 def lognormal_from_uniform(u: np.ndarray | float, median: float, mean: float) -> np.ndarray:
-    """Inverse-CDF lognormal durations from uniforms drawn once per patient.
+    """Lognormal quantiles at ``u`` for a distribution given by its median and mean.
 
     Parameters
     ----------
     u
         Uniform(0, 1) draws, any shape.
     median
-        Median duration (minutes, > 0); ``mu = ln(median)``.
+        Median (> 0, any unit); ``mu = ln(median)``.
     mean
-        Mean duration (minutes, >= ``median``); ``sigma = sqrt(2 ln(mean / median))``, so
+        Mean (>= ``median``, same unit); ``sigma = sqrt(2 ln(mean / median))``, so
         ``exp(mu + sigma**2 / 2) = mean``.
 
     Returns
     -------
     numpy.ndarray
-        Durations in minutes, same shape as ``u``; all equal to ``median`` when
-        ``mean == median`` (sigma 0). A larger ``u`` always gives a longer duration, which is
-        what makes common random numbers work across scenarios.
+        Same shape as ``u``; all equal to ``median`` when ``mean == median`` (sigma 0).
 
     Raises
     ------
@@ -47,11 +49,13 @@ def lognormal_from_uniform(u: np.ndarray | float, median: float, mean: float) ->
     return median * np.exp(sigma * ndtri(u))
 
 
-def exponential_from_uniform(u: np.ndarray | float, mean: float) -> np.ndarray:
-    """Inverse-CDF exponential durations ``-mean ln(1 - u)`` from uniforms in [0, 1).
+def exponential_from_uniform(u: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
+    """Exponential quantiles ``-mean ln(1 - u)`` at uniforms in [0, 1).
 
-    Used when ``assumptions.ae.service_distribution`` is ``"exponential"`` (the M/M/c
-    validation of :mod:`sim.tools.validate`); like :func:`lognormal_from_uniform`, a larger ``u``
-    always gives a longer duration.
+    Used where a configuration asks for exponential durations (the validation of queues
+    against queueing theory, ``conf/validation/``).
     """
-    return -float(mean) * np.log1p(-np.asarray(u, dtype=float))
+    return -np.asarray(mean, dtype=float) * np.log1p(-np.asarray(u, dtype=float))
+
+
+__all__ = ["exponential_from_uniform", "lognormal_from_uniform"]

@@ -62,7 +62,7 @@ def _frailty_level(frailty: np.ndarray) -> np.ndarray:
 
 def replication_equity(k: KpiInputs) -> dict[str, float]:
     """Equity measures of one replication, flat: ``"<group>.<level>.<measure>" -> value``."""
-    ep, sj, ed = k.episodes, k.journeys, k.emergency
+    ep, sj, att = k.episodes, k.journeys, k.hospital.attendances
     weeks = k.weeks
     practice_names = list(k.cfg.site.practices)
     n_prac, n_age = len(practice_names), len(AGE_BANDS)
@@ -84,10 +84,10 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     gave_up = sj.outcome[arose] == ledger.GAVE_UP
 
     # A&E attendances in the window, as sim.core.kpis.service_kpis
-    ae_in = k.in_window(ed.arrivals.time)
-    ae_age = np.asarray(ed.age_band, dtype=np.int64)[ae_in]
-    ae_frail = _frailty_level(ed.frailty)[ae_in]
-    ae_episode = np.asarray(ed.episode, dtype=np.int64)[ae_in]
+    ae_in = k.in_window(att.time)
+    ae_age = np.asarray(att.age_band, dtype=np.int64)[ae_in]
+    ae_frail = _frailty_level(att.frailty)[ae_in]
+    ae_episode = np.asarray(att.episode, dtype=np.int64)[ae_in]
     ae_counts_age = np.bincount(ae_age, minlength=n_age).astype(float)
     ae_counts_frail = np.bincount(ae_frail, minlength=len(people_frailty)).astype(float)
     from_ep = ae_episode >= 0

@@ -12,13 +12,13 @@ window; annual costs scale the window's costs to 52.18 weeks (money is counted i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.config.schema import FIRST_OLDER_BAND, ModelConfig
+from sim.config.schema import ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR, Calendar
 from sim.core.demand import ROUTINE, URGENT, Episodes, population_growth
@@ -26,6 +26,7 @@ from sim.core.money import cost_kpis
 from sim.core.programme import WeeklyConfigs
 from sim.core.workforce import Workforce
 from sim.services.catalogue import SERVICES, present_services, service_kpis
+from sim.services.hospital.model import HospitalResult
 from sim.services.registry import Kpi
 
 if TYPE_CHECKING:  # imported for annotations only: model imports this module
@@ -87,39 +88,6 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
         "attendances per week", "Rapid assessment clinic attendances", None
     ),
     "rac.wait_days_mean": KpiDefinition("days", "Rapid assessment wait (mean)", "lower"),
-    "ic.occupancy": KpiDefinition("share of places", "Intermediate care (IC+) occupancy", None),
-    "ic.step_up_per_week": KpiDefinition(
-        "people per week", "IC+ step-ups started (admissions avoided)", "higher"
-    ),
-    "ae.attendances_per_week": KpiDefinition("attendances per week", "A&E attendances", "lower"),
-    "ae.attendances_per_1000_year": KpiDefinition(
-        "attendances per 1,000 patients per year", "A&E attendance rate", "lower"
-    ),
-    "ae.primary_care_treatable_per_week": KpiDefinition(
-        "attendances per week", "A&E attendances treatable in primary care", "lower"
-    ),
-    "ae.primary_care_treatable_share": KpiDefinition(
-        "share of attendances", "Share of A&E treatable in primary care", "lower"
-    ),
-    "ae.monday_share": KpiDefinition("share of attendances", "A&E attendances on Mondays", None),
-    "ae.four_hour_performance": KpiDefinition(
-        "share of attendances", "A&E 4-hour performance", "higher"
-    ),
-    "ae.time_in_department_mean_min": KpiDefinition(
-        "minutes", "A&E time in department (mean)", "lower"
-    ),
-    "ae.time_in_department_p95_min": KpiDefinition(
-        "minutes", "A&E time in department (95th centile)", "lower"
-    ),
-    "ae.admissions_per_week": KpiDefinition("admissions per week", "Admissions via A&E", "lower"),
-    "ae.conversion": KpiDefinition("share of attendances", "A&E admission conversion", None),
-    "ae.conversion_65plus": KpiDefinition(
-        "share of attendances aged 65+", "A&E admission conversion, 65+", None
-    ),
-    "system.admissions_per_week": KpiDefinition(
-        "admissions per week", "Emergency admissions (all routes)", "lower"
-    ),
-    "system.bed_days_per_week": KpiDefinition("bed days per week", "Hospital bed days", "lower"),
     "system.episodes_per_week": KpiDefinition(
         "episodes per week", "Episodes of need arising", None
     ),
@@ -148,7 +116,8 @@ KPI_DEFINITIONS: dict[str, KpiDefinition] = {
     "cost.total_annual_gbp": KpiDefinition(
         _GBP_YEAR, "Total cost (cash and capacity used)", "lower"
     ),
-    # then every registered service's own KPIs (sim/services/catalogue.py)
+    # then every registered service's own KPIs (sim/services/catalogue.py): the hospital's
+    # (A&E, SDEC, beds, discharge, IC+) first
     **service_kpis(),
 }
 
@@ -161,13 +130,14 @@ class KpiInputs:
     episodes: Episodes
     journeys: SystemJourneys
     service_books: dict[str, Any]  # each bookable service's books, by service name
-    emergency: Any  # model.EmergencyStage
-    care: Any  # services.intermediate_care.IntermediateCareResult
+    hospital: HospitalResult
     workforce: Workforce
     calendar: Calendar
     weekly: WeeklyConfigs  # the configuration in force each week (options phase in)
     first_day: int
     last_day: int
+    #: What services did after the booking pass (walk-ins), by service name.
+    service_results: dict[str, Any] = field(default_factory=dict)
 
     @property
     def practices(self) -> PracticeBooks:
@@ -194,11 +164,6 @@ class KpiInputs:
     def state_code(self, name: str) -> int:
         """The code of terminal state ``name`` in the journeys' outcomes."""
         return ledger.STATE_INDEX[name]
-
-    @property
-    def service_results(self) -> dict[str, Any]:
-        """What services did after the booking pass (walk-ins), by service name."""
-        return getattr(self.emergency, "walk_ins", {})
 
     @property
     def weeks(self) -> float:
@@ -326,56 +291,23 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
 
 
 def service_kpis(k: KpiInputs) -> dict[str, float]:
-    """Hubs, NHS 111, rapid assessment, intermediate care, A&E, admissions."""
-    sj, ed, care = k.journeys, k.emergency, k.care
+    """Hubs, NHS 111 and rapid assessment (the registered services' own, the hospital's
+    among them, come from their ``measure``)."""
+    sj = k.journeys
     weeks = k.weeks
-    population = k.registered
-
     hub_in = k.in_window(sj.hub_time)
     hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
     rac_in = k.in_window(sj.rac_time)
     rac_ref_in = k.in_window(sj.rac_referral_time) & ~np.isnan(sj.rac_time)
     rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
-
-    arrive = ed.arrivals.time
-    ae_in = k.in_window(arrive)
-    stay = (ed.outcome.departure_time - arrive)[ae_in]
-    admitted_in = ed.outcome.admitted & ae_in
-    older_in = ae_in & (ed.age_band >= FIRST_OLDER_BAND)
-    n_ae = int(ae_in.sum())
-
-    places = k.cfg.site.intermediate_care.places
-    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
-    step_up_started = care.step_ups.started & k.in_window(
-        np.nan_to_num(care.step_ups.start_time, nan=-1.0)
-    )
-    admit_in = k.in_window(care.admissions.time)
-    return {
+    out = {
         "hub.appointments_per_week": hub_in.sum() / weeks,
         "hub.utilisation": _share(hub_in.sum(), hub_offered),
         "nhs111.contacts_per_week": k.in_window(sj.nhs111_calls).sum() / weeks,
         "rac.attendances_per_week": rac_in.sum() / weeks,
         "rac.wait_days_mean": _mean(rac_wait),
-        "ic.occupancy": _share(care.occupancy_mean(lo, hi), places),
-        "ic.step_up_per_week": step_up_started.sum() / weeks,
-        "ae.attendances_per_week": n_ae / weeks,
-        "ae.attendances_per_1000_year": n_ae / weeks * WEEKS_PER_YEAR / (population / 1000),
-        "ae.primary_care_treatable_per_week": (ed.primary_care_treatable & ae_in).sum() / weeks,
-        "ae.primary_care_treatable_share": _share((ed.primary_care_treatable & ae_in).sum(), n_ae),
-        "ae.monday_share": _share(
-            (((arrive[ae_in] // MINUTES_PER_DAY).astype(np.int64) % 7) == 0).sum(), n_ae
-        ),
-        "ae.four_hour_performance": _share(
-            (stay <= k.cfg.assumptions.ae.four_hour_minutes).sum(), n_ae
-        ),
-        "ae.time_in_department_mean_min": _mean(stay),
-        "ae.time_in_department_p95_min": _pct(stay, 95),
-        "ae.admissions_per_week": admitted_in.sum() / weeks,
-        "ae.conversion": _share(admitted_in.sum(), n_ae),
-        "ae.conversion_65plus": _share((admitted_in & older_in).sum(), older_in.sum()),
-        "system.admissions_per_week": admit_in.sum() / weeks,
-        "system.bed_days_per_week": care.admissions.bed_days[admit_in].sum() / weeks,
     }
+    return out
 
 
 def system_kpis(k: KpiInputs) -> dict[str, float]:
@@ -407,16 +339,17 @@ def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     """Origin -> destination transitions per week: episodes that arose in the window, plus
     self-presenting A&E arrivals in the window."""
     from sim.core.flows import FLOW_NODES, NODE
+    from sim.services.hospital.arrivals import SELF_PRESENTING
 
-    sj, ed = k.journeys, k.emergency
+    sj, att, ae = k.journeys, k.hospital.attendances, k.hospital.ae
     keep = k.arose_in[sj.flow_episode]
     n = len(FLOW_NODES)
     pair = sj.flow_from[keep].astype(np.int64) * n + sj.flow_to[keep]
     matrix = np.bincount(pair, minlength=n * n).reshape(n, n).astype(float)
-    sp = (ed.source == 0) & k.in_window(ed.arrivals.time)
+    sp = (att.source == SELF_PRESENTING) & k.in_window(att.time)
     matrix[NODE["self_presenting"], NODE["ae"]] += sp.sum()
-    matrix[NODE["ae"], NODE["admission"]] += (sp & ed.outcome.admitted).sum()
-    matrix[NODE["ae"], NODE["home"]] += (sp & ~ed.outcome.admitted).sum()
+    matrix[NODE["ae"], NODE["admission"]] += (sp & ae.admitted).sum()
+    matrix[NODE["ae"], NODE["home"]] += (sp & ~ae.admitted).sum()
     rows = {}
     for i, j in zip(*np.nonzero(matrix), strict=True):
         rows[(FLOW_NODES[i], FLOW_NODES[j])] = float(matrix[i, j] / k.weeks)

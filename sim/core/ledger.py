@@ -33,6 +33,7 @@ SYSTEM_STATES: tuple[tuple[str, str], ...] = (
     ("intermediate_care", "stepped up into intermediate care (IC+), avoiding an admission"),
     ("resolved_online", "resolved by online consultation / digital triage without an appointment"),
     ("pharmacy_first", "treated by a community pharmacy under the minor-ailments scheme"),
+    ("ae_left_unseen", "went to A&E and left before being seen"),
     (
         "cancelled",
         "cancelled a booked appointment ahead, after a text reminder, and did not rebook "
@@ -62,6 +63,7 @@ RESOLVED_ONLINE = STATE_INDEX["resolved_online"]
 FRAIL_WEEKEND_GP = STATE_INDEX["frail_weekend_gp"]
 PHARMACY_FIRST = STATE_INDEX["pharmacy_first"]
 CANCELLED = STATE_INDEX["cancelled"]
+AE_LEFT_UNSEEN = STATE_INDEX["ae_left_unseen"]
 
 #: Exit nodes of the flow log and the states of the journeys that end there (an episode enters
 #: an exit node once, as its last move). A service's state that ends at the service's own node
@@ -74,7 +76,7 @@ SYSTEM_EXITS: dict[str, tuple[str, ...]] = {
     "out_of_hours_gp": ("out_of_hours_gp",),
     "online_consultation": ("resolved_online",),
     "pharmacy_first": ("pharmacy_first",),
-    "home": ("ae_discharged", "rac_home"),
+    "home": ("ae_discharged", "ae_left_unseen", "rac_home"),
     "admission": ("admitted",),
     "cancelled": ("cancelled",),
 }

@@ -4,16 +4,17 @@ Every pound the model reports is defined here, once, at 2024/25 prices:
 
 * **Running cost of services (cash out).** What the commissioner pays for capacity, used or
   not: practice staff per whole-time equivalent (salary plus employer on-costs), locums
-  covering vacant posts, hub slots, clinic sessions, IC+ place-days, the frailty team's hours,
-  weekend visit slots, and the schemes options pay for (licences, per-use fees, text
-  messages). An option's *investment* is the difference in this line against the baseline.
+  covering vacant posts, hub slots, clinic sessions, general and acute bed-days, IC+ and
+  social care place-days, the frailty team's and SDEC's hours, weekend visit slots, and the
+  schemes options pay for (licences, per-use fees, text messages). An option's *investment*
+  is the difference in this line against the baseline.
 * **Activity paid per use (cash).** Activity the commissioner pays for item by item (by
   default, community pharmacy consultations): less of it releases cash.
 * **Activity under fixed contracts (not cash).** NHS 111, out-of-hours GP, ambulance, A&E,
-  admissions and excess bed days are paid through fixed payments (the aligned payment and
-  incentive fixed element, block contracts), so avoiding them frees capacity but releases no
-  cash in the year. They are valued at national unit costs as an opportunity cost and kept
-  apart from cash.
+  SDEC, admissions and delayed-discharge bed days are paid through fixed payments (the
+  aligned payment and incentive fixed element, block contracts), so avoiding them frees
+  capacity but releases no cash in the year. They are valued at national unit costs as an
+  opportunity cost and kept apart from cash.
 
 Per programme year and over the programme, costs are summed undiscounted and discounted at
 the HM Treasury Green Book rate (3.5% a year): year 1 is undiscounted, year *t* is divided by
@@ -27,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.config.schema import WEEKDAYS, ModelConfig
+from sim.config.schema import ModelConfig
 from sim.core import ledger
 from sim.core.calendar import DAYS_PER_YEAR, MINUTES_PER_DAY, WEEKS_PER_YEAR
 from sim.core.workforce import cost_per_fte, practice_staff_costs
+from sim.services.hospital.kpis import hospital_activity, hospital_capacity_costs
 
 #: What the window functions below read: a :class:`sim.core.kpis.KpiInputs` (not imported:
 #: the KPI module imports this one).
@@ -82,30 +84,22 @@ def _days_by_config(k: KpiInputs) -> list[tuple[ModelConfig, np.ndarray]]:
 def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]:
     """£ paid in the window for each service's capacity and each scheme (cash out):
     ``services``, every registered service's own running cost (:mod:`sim.services.catalogue`;
-    practices per FTE), then IC+ and the frailty team, and the schemes, each day at the
+    practices per FTE), then the hospital's capacity (beds, IC+ and social care places, the
+    frailty team and SDEC), and the schemes, each day at the
     configuration then in force (options phase in, :mod:`sim.config.phasing`)."""
     sj = k.journeys
     lines = {name: float(cost) for name, cost in services.items()}
-    for key in ("intermediate_care", "frailty_front_of_house", "schemes_running"):
-        lines[key] = 0.0
+    lines["schemes_running"] = 0.0
     for c, by_weekday in _days_by_config(k):
-        n_days = int(by_weekday.sum())
-        ic = c.site.intermediate_care
-        lines["intermediate_care"] += ic.places * n_days * ic.running_cost_per_place_day_gbp
-        foh = c.site.emergency_department.frailty_front_of_house
-        if foh.enabled:
-            # A session that closes before it opens runs overnight.
-            minutes_a_day = (foh.close_minute - foh.open_minute) % 1440 or 1440
-            open_days = sum(by_weekday[WEEKDAYS.index(d)] for d in foh.weekdays)
-            hours = open_days * minutes_a_day / 60
-            lines["frailty_front_of_house"] += hours * foh.running_cost_per_hour_gbp
+        for name, cost in hospital_capacity_costs(c, by_weekday).items():
+            lines[name] = lines.get(name, 0.0) + cost
         alt = c.assumptions.alternatives
         lines["schemes_running"] += (
             (
                 alt.online_consultation.running_cost_annual_gbp
                 + alt.pharmacy_first.running_cost_annual_gbp
             )
-            * n_days
+            * int(by_weekday.sum())
             / DAYS_PER_YEAR
         )
     # Fees per use and per text, at the configuration of the day they are paid.
@@ -139,25 +133,15 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
 
 
 def activity_counts(k: KpiInputs) -> dict[str, float]:
-    """Units of each costed activity in the window, keyed by its unit-cost name."""
-    sj, ed, care = k.journeys, k.emergency, k.care
-    costs = k.cfg.assumptions.unit_costs
+    """Units of each costed activity in the window, keyed by its unit-cost name: primary and
+    urgent care's here, the hospital's from :func:`sim.services.hospital.kpis.hospital_activity`."""
+    sj = k.journeys
     outcome = sj.outcome[k.arose_in_window]
-    ae_in = k.in_window(ed.arrivals.time)
-    treatable = ed.primary_care_treatable & ae_in
-    admit_in = k.in_window(care.admissions.time)
-    short = care.admissions.stay_days < costs.short_stay_max_days
     return {
         "nhs111_contact": float(k.in_window(sj.nhs111_calls).sum()),
         "pharmacy_consultation": float((outcome == ledger.PHARMACY).sum()),
         "out_of_hours_gp_case": float((outcome == ledger.OUT_OF_HOURS_GP).sum()),
-        "ambulance_conveyance": float((ed.ambulance & ae_in).sum()),
-        "ae_attendance_minor": float(treatable.sum()),
-        "ae_attendance": float((ae_in & ~treatable).sum()),
-        "admission_short_stay": float((admit_in & short).sum()),
-        "admission_long_stay": float((admit_in & ~short).sum()),
-        # excess days waited in hospital for an IC+ step-down place
-        "bed_day": float(care.admissions.step_down_wait_days[admit_in].sum()),
+        **hospital_activity(k.hospital, k.cfg, k.first_day, k.last_day),
     }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from sim.config.schema import URGENCIES
 from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.core.kpis import KpiInputs, access_masks
+from sim.services.hospital.kpis import hospital_series
 
 if TYPE_CHECKING:  # a replication never builds a table: pandas is imported in series_table
     import pandas as pd
@@ -28,6 +29,8 @@ SERIES: dict[str, tuple[str, str]] = {
     "ae_attendances": ("daily", "attendances per day"),
     "admissions": ("daily", "admissions per day"),
     "ic_occupancy": ("daily", "places in use (mean)"),
+    "bed_occupancy": ("daily", "share of G&A beds occupied (mean)"),
+    "nctr_beds": ("daily", "beds occupied by patients with no criteria to reside (mean)"),
     "demand_by_hour": ("hour_of_week", "episodes arising per hour"),
     "practice_requests_by_hour": ("hour_of_week", "requests per hour"),
     "practice_capacity_by_hour": ("hour_of_week", "slots starting per hour"),
@@ -93,12 +96,11 @@ def _daily_days(k: KpiInputs, day: np.ndarray) -> np.ndarray:
 
 
 def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
-    sj, ed = k.journeys, k.emergency
+    sj = k.journeys
     # episodes that arose in the window (the rest would fall outside every day and hour)
     arising = k.episodes.time[k.arose_in_window]
-    occ = ed.outcome.hourly_occupancy
-    first_h, last_h = k.first_day * 24, k.last_day * 24
-    window_occ = occ[first_h : min(last_h, len(occ))]
+    hospital = hospital_series(k.hospital, k.first_day, k.last_day)
+    window_occ = hospital["ae_hourly_occupancy"]
     n_weeks = len(window_occ) // HOURS_PER_WEEK
     ae_occ_by_hour = (
         window_occ[: n_weeks * HOURS_PER_WEEK].reshape(n_weeks, HOURS_PER_WEEK).mean(axis=0)
@@ -111,16 +113,18 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
         "practice_appointments": _daily_days(k, sj.appointment_day),
         "hub_appointments": _daily(k, sj.hub_time),
         "nhs111_contacts": _daily(k, sj.nhs111_calls),
-        "ae_attendances": _daily(k, ed.arrivals.time),
-        "admissions": _daily(k, k.care.admissions.time),
-        "ic_occupancy": np.asarray(k.care.daily_occupancy[k.first_day : k.last_day], dtype=float),
+        "ae_attendances": hospital["ae_attendances"],
+        "admissions": hospital["admissions"],
+        "ic_occupancy": hospital["ic_occupancy"],
+        "bed_occupancy": hospital["bed_occupancy"],
+        "nctr_beds": hospital["nctr_beds"],
         "demand_by_hour": _hour_of_week(k, arising),
         "practice_requests_by_hour": _hour_of_week(k, sj.first_request_time),
         "practice_capacity_by_hour": _capacity_by_hour(
             k, [book for row in k.practices.books for book in row]
         ),
         "hub_capacity_by_hour": _capacity_by_hour(k, k.hubs.books),
-        "ae_arrivals_by_hour": _hour_of_week(k, ed.arrivals.time),
+        "ae_arrivals_by_hour": _hour_of_week(k, k.hospital.attendances.time),
         "ae_occupancy_by_hour": ae_occ_by_hour,
         **_lead_days(k),
     }

@@ -9,13 +9,19 @@ t-approximation P(true mean difference lies in the better direction).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.config import safe_yaml
+from sim.config.scenarios import DEMAND_SETTINGS, POPULATION_SETTINGS, apply_options
+from sim.config.schema import ConfigError, ScenarioOption, from_dict
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.statistics import (
     RatioInterval,
@@ -39,7 +45,7 @@ COMPARISON_COLUMNS = [
 
 
 class ComparisonError(ValueError):
-    """Two runs cannot be compared (different seeds, replications, or missing KPIs)."""
+    """Two runs cannot be compared (different populations, seeds, designs, missing KPIs)."""
 
 
 def paired_comparison(baseline: pd.DataFrame, option: pd.DataFrame, level: float) -> pd.DataFrame:
@@ -111,20 +117,123 @@ def paired_ratio(
     return ratio_interval(num, den, level)
 
 
+#: Experiment design two runs must share for replication r of one to pair with r of the other.
 PAIRING_KEYS = ("seed", "replications", "warmup_weeks", "run_weeks")
+#: Manifest fields that fingerprint what a run simulated (see :func:`population_fingerprints`).
+FINGERPRINT_KEYS = (
+    "population_sha256",
+    "demand_sha256",
+    "simulated_demand_sha256",
+    "demand_changed_by",
+    "practices",
+    "registered_patients",
+)
+
+
+def _select(node: Any, patterns: tuple[str, ...], prefix: str = "") -> Any:
+    """The parts of ``node`` (nested mappings) named by dotted ``patterns`` (``*`` = any)."""
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in sorted(node.items(), key=lambda kv: str(kv[0])):
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if any(p == key or _matches(p, key) for p in patterns):
+            out[str(k)] = v
+        elif any(_under(key, p) for p in patterns):
+            out[str(k)] = _select(v, patterns, key)
+    return out
+
+
+def _matches(pattern: str, key: str) -> bool:
+    want, have = pattern.split("."), key.split(".")
+    return len(want) == len(have) and all(w in ("*", h) for w, h in zip(want, have, strict=True))
+
+
+def _under(key: str, pattern: str) -> bool:
+    want, have = pattern.split("."), key.split(".")
+    return len(have) < len(want) and all(w in ("*", h) for w, h in zip(want, have, strict=False))
+
+
+def _sha(value: Any) -> str:
+    # Numbers as floats, so 11680 and 11680.0 (YAML vs a command line) hash alike.
+    def norm(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): norm(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+        return v
+
+    text = json.dumps(norm(value), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def population_fingerprints(data: dict[str, Any]) -> dict[str, Any]:
+    """Fingerprints of what a run simulated, from its composed configuration (``data``: the
+    ``.hydra/config.yaml`` of a run folder, with the chosen options' contents under
+    ``scenario``).
+
+    - ``population_sha256``: the seed and the site's population settings
+      (:data:`~sim.config.scenarios.POPULATION_SETTINGS`: practices, list sizes, age mix,
+      calendar) before any option is applied. Runs that differ here simulate different people.
+    - ``demand_sha256``: the demand settings (:data:`~sim.config.scenarios.DEMAND_SETTINGS`)
+      before any option is applied.
+    - ``simulated_demand_sha256``: both, after the options' changes: what was simulated.
+    - ``demand_changed_by``: the options that declare ``changes_demand: true``.
+    """
+    site, assumptions = data.get("site") or {}, data.get("assumptions") or {}
+    options = {str(n): o for n, o in (data.get("scenario") or {}).items() if isinstance(o, dict)}
+    before = {"site": site, "assumptions": assumptions}
+    merged_site, merged_assumptions = site, assumptions
+    parsed = {}
+    for name, option in options.items():
+        try:
+            parsed[name] = from_dict(ScenarioOption, option, f"scenario.{name}")
+        except ConfigError:
+            continue  # a run's options were validated when it ran; nothing to say here
+    # What the options did, declared or not (a run made before options had to declare it).
+    applied = {n: dataclasses.replace(o, changes_demand=True) for n, o in parsed.items()}
+    try:
+        merged_site, merged_assumptions = apply_options(site, assumptions, applied)
+    except ConfigError:
+        pass
+    after = {"site": merged_site, "assumptions": merged_assumptions}
+    practices = (site.get("practices") or {}) if isinstance(site, dict) else {}
+    patients = sum(
+        float(p.get("list_size") or 0) for p in practices.values() if isinstance(p, dict)
+    )
+    return {
+        "population_sha256": _sha(
+            {"seed": data.get("seed"), **_select(before, POPULATION_SETTINGS)}
+        ),
+        "demand_sha256": _sha(_select(before, DEMAND_SETTINGS)),
+        "simulated_demand_sha256": _sha(
+            {"seed": data.get("seed"), **_select(after, POPULATION_SETTINGS + DEMAND_SETTINGS)}
+        ),
+        "demand_changed_by": sorted(n for n, o in parsed.items() if o.changes_demand),
+        "practices": len(practices),
+        "registered_patients": int(patients),
+    }
 
 
 def load_run(folder: Path) -> tuple[dict, pd.DataFrame]:
-    """The manifest and per-replication KPIs of a finished run."""
+    """The manifest and per-replication KPIs of a finished run, each checked."""
+    folder = Path(folder)
     manifest_path = folder / "manifest.json"
-    if not manifest_path.exists():
+    if not manifest_path.is_file():
         raise ComparisonError(f"{folder}: no manifest.json (not a run folder?)")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ComparisonError(f"{manifest_path} cannot be read ({err})") from None
+    if not isinstance(manifest, dict):
+        raise ComparisonError(f"{manifest_path} is not a run's manifest (not a JSON object)")
     if manifest.get("status") != "complete":
         raise ComparisonError(
             f"{folder}: manifest status is {manifest.get('status')!r}, not 'complete'"
         )
-    return manifest, pd.read_csv(folder / "kpis.csv")
+    return manifest, read_kpis(folder / "kpis.csv")
 
 
 def load_by_year(folder: Path) -> pd.DataFrame | None:
@@ -133,32 +242,124 @@ def load_by_year(folder: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
 
-def check_paired(base_manifest: dict, opt_manifest: dict) -> None:
+def read_kpis(path: Path) -> pd.DataFrame:
+    """A run's ``kpis.csv`` (``replication, kpi, value``), its columns and values checked."""
+    try:
+        table = pd.read_csv(path, encoding="utf-8-sig")  # a byte-order mark is fine
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise ComparisonError(f"{path} cannot be read ({type(err).__name__}: {err})") from None
+    missing = [c for c in ("replication", "kpi", "value") if c not in table.columns]
+    if missing:
+        raise ComparisonError(f"{path} has no column {missing[0]!r} (not a run's kpis.csv)")
+    values = pd.to_numeric(table["value"], errors="coerce")
+    reps = pd.to_numeric(table["replication"], errors="coerce")
+    bad = table.index[(values.isna() & table["value"].notna()) | reps.isna()]
+    if len(bad):
+        row = int(bad[0])
+        raise ComparisonError(
+            f"{path}, row {row + 2}: replication {str(table['replication'][row])!r}, value "
+            f"{str(table['value'][row])!r}: must be numbers"
+        )
+    if table.duplicated(["replication", "kpi"]).any():
+        raise ComparisonError(f"{path} lists a KPI twice for one replication")
+    return table.assign(value=values.astype(float), replication=reps.astype(int))
+
+
+def run_fingerprints(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """A run's population fingerprints: from its manifest, or (runs made before manifests
+    carried them) from its ``.hydra/config.yaml``."""
+    if all(k in manifest for k in FINGERPRINT_KEYS):
+        return {k: manifest[k] for k in FINGERPRINT_KEYS}
+    path = Path(folder) / ".hydra" / "config.yaml"
+    try:
+        data = safe_yaml.load(path, "run configuration")
+    except ConfigError as err:
+        raise ComparisonError(f"{folder}: {err}") from None
+    if not isinstance(data, dict):
+        raise ComparisonError(f"{path} is not a run's configuration")
+    return population_fingerprints(data)
+
+
+def check_comparable(
+    base_dir: Path, base_manifest: dict, option_dir: Path, option_manifest: dict
+) -> list[str]:
+    """Raise :class:`ComparisonError` unless the two runs are the same patients under two
+    options: the same seed and experiment design (so replications pair), the same population
+    (site, practices, list sizes, calendar), and the same demand unless an option that declares
+    it changes demand. Returns notes to state with the comparison (a declared demand change)."""
     for key in PAIRING_KEYS:
-        if base_manifest.get(key) != opt_manifest.get(key):
+        if base_manifest.get(key) != option_manifest.get(key):
             raise ComparisonError(
                 f"{key} differs (baseline {base_manifest.get(key)!r}, option "
-                f"{opt_manifest.get(key)!r}): re-run the option with the baseline's {key} so "
+                f"{option_manifest.get(key)!r}): re-run the option with the baseline's {key} so "
                 "replications are paired"
             )
+    base = run_fingerprints(base_dir, base_manifest)
+    option = run_fingerprints(option_dir, option_manifest)
+
+    def population(m: dict, f: dict) -> str:
+        return (
+            f"site {m.get('site')!r}, {f['practices']} practices, "
+            f"{f['registered_patients']:,} patients, seed {m.get('seed')}"
+        )
+
+    if base["population_sha256"] != option["population_sha256"]:
+        raise ComparisonError(
+            "the runs simulate different populations (baseline: "
+            f"{population(base_manifest, base)}; option: {population(option_manifest, option)}; "
+            "population_sha256 differs): compare options run on the same site and seed"
+        )
+    if base["demand_sha256"] != option["demand_sha256"]:
+        raise ComparisonError(
+            "the runs' demand settings differ (assumptions.demand or A&E arrivals; "
+            "demand_sha256 differs) although no option declares it: re-run the option with "
+            "the baseline's demand settings"
+        )
+    if base["simulated_demand_sha256"] == option["simulated_demand_sha256"]:
+        return []
+    declared = sorted(set(base["demand_changed_by"]) | set(option["demand_changed_by"]))
+    if not declared:
+        raise ComparisonError(
+            "the runs simulated different demand (simulated_demand_sha256 differs) and no "
+            "option declares changes_demand: re-run both with this version"
+        )
+    return [
+        f"{', '.join(declared)} changes demand (declared with changes_demand in its file): the "
+        "differences include that change in the patients' needs, not only what services do "
+        "for the same needs"
+    ]
 
 
-def compare_runs(baseline_dir: Path, option_dir: Path, level: float | None = None) -> pd.DataFrame:
+def compare_runs(
+    baseline_dir: Path, option_dir: Path, level: float | None = None
+) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
+    """The paired comparison of two complete runs, notes to state with it, and the runs'
+    population fingerprints (``{"baseline": ..., "option": ...}``)."""
     base_manifest, base_kpis = load_run(baseline_dir)
     opt_manifest, opt_kpis = load_run(option_dir)
-    check_paired(base_manifest, opt_manifest)
-    ci_level = level if level is not None else float(opt_manifest.get("ci_level", 0.95))
-    return paired_comparison(base_kpis, opt_kpis, ci_level)
+    notes = check_comparable(baseline_dir, base_manifest, option_dir, opt_manifest)
+    ci_level = level if level is not None else opt_manifest.get("ci_level", 0.95)
+    if isinstance(ci_level, bool) or not isinstance(ci_level, (int, float)) or not 0 < ci_level < 1:
+        raise ComparisonError(
+            f"{Path(option_dir) / 'manifest.json'}: ci_level = {ci_level!r}: must lie between 0 "
+            "and 1 (give one with --level)"
+        )
+    fingerprints = {
+        "baseline": run_fingerprints(baseline_dir, base_manifest),
+        "option": run_fingerprints(option_dir, opt_manifest),
+    }
+    return paired_comparison(base_kpis, opt_kpis, float(ci_level)), notes, fingerprints
 
 
 def compare_money(baseline_dir: Path, option_dir: Path, level: float | None = None) -> pd.DataFrame:
     """The option's money against the baseline, per programme year, in total and discounted
-    (:func:`sim.experiments.programme.money_comparison`)."""
+    (:func:`sim.experiments.programme.money_comparison`); the runs must be comparable
+    (:func:`check_comparable`)."""
     from sim.experiments.programme import money_comparison, yearly_values
 
     base_manifest, base_kpis = load_run(baseline_dir)
     opt_manifest, opt_kpis = load_run(option_dir)
-    check_paired(base_manifest, opt_manifest)
+    check_comparable(baseline_dir, base_manifest, option_dir, opt_manifest)
     ci_level = level if level is not None else float(opt_manifest.get("ci_level", 0.95))
     rate = float(base_manifest.get("discount_rate", 0.035))
     return money_comparison(

@@ -25,6 +25,7 @@ GOLDEN_MIXES = (
     "rac_weekend,clinical_pharmacists,text_reminders",
     "gp_recruitment,pharmacy_first,online_consultation,frail_weekend_gp",
     "urgent_treatment_centre,extended_access_8to8",
+    "discharge_to_assess,more_acute_beds,sdec_extended",
 )
 
 

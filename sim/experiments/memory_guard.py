@@ -34,7 +34,7 @@ GB = 1e9
 def expected_episodes_per_week(model: ModelConfig) -> float:
     """Primary-care episodes plus self-presenting A&E arrivals expected in an average week."""
     from sim.core.demand import annual_episode_rates
-    from sim.services.emergency_department import ae_age_band_rates
+    from sim.services.hospital.arrivals import ae_age_band_rates
 
     per_year = float(annual_episode_rates(model).sum()) + float(ae_age_band_rates(model).sum())
     return per_year / WEEKS_PER_YEAR

@@ -135,8 +135,16 @@ def check_writable_folder(folder: Path) -> None:
         created.append(probe)
         probe = probe.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write_check.", suffix=".tmp")
+        for attempt in range(3):
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".write_check.", suffix=".tmp")
+                break
+            except FileNotFoundError:
+                # Another run started at the same moment, checking the same new folder, removed
+                # it between our mkdir and our probe: make it again (a real failure persists).
+                if attempt == 2:
+                    raise
         os.close(fd)
         os.unlink(tmp)
     finally:
@@ -145,6 +153,22 @@ def check_writable_folder(folder: Path) -> None:
                 made.rmdir()
             except OSError:
                 pass  # not created after all, or no longer empty
+
+
+def new_folder(path: Path, most: int = 1000) -> Path:
+    """Create and return ``path``, or, if it exists, the first of ``path_2``, ``path_3``...
+    that does not: an analysis never overwrites an earlier one. Creating the folder is what
+    claims the name, so two commands run at once never share one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, most + 1):
+        candidate = path if n == 1 else path.with_name(f"{path.name}_{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"{path} and {most - 1} numbered folders beside it already exist")
 
 
 def config_sha256(resolved_config: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ See docs/uncertainty.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import warnings
@@ -26,7 +27,7 @@ import pandas as pd
 from sim.config.compose import catalogue_names, option_changes, validate
 from sim.config.locations import option_file
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
-from sim.config.schema import ModelConfig, RunConfig, build_model_config
+from sim.config.schema import ConfigError, ModelConfig, RunConfig, build_model_config
 from sim.config.uncertainty import (
     PsaDesign,
     ResolvedInput,
@@ -38,7 +39,7 @@ from sim.core.demand import demand_settings, generate_episodes
 from sim.core.programme import weekly_configs
 from sim.core.replication import make_calendar, run_replication
 from sim.core.streams import Streams
-from sim.experiments import outputs
+from sim.experiments import interrupts, outputs
 
 BASELINE = "baseline"
 CENTRAL_SET = 0
@@ -225,12 +226,42 @@ def run_set(plan: PsaPlan, number: int) -> tuple[pd.DataFrame, pd.DataFrame, dic
     return kpis, parameter_table(plan, pset), timing
 
 
-def set_complete(folder: Path, fingerprint: str) -> bool:
+def file_checksums(folder: Path, names: tuple[str, ...] = SET_FILES) -> dict[str, str]:
+    """SHA-256 of each of a set's files, as its manifest records them."""
+    return {n: hashlib.sha256((Path(folder) / n).read_bytes()).hexdigest() for n in names}
+
+
+def set_problem(folder: Path, fingerprint: str | None) -> str | None:
+    """Why the set in ``folder`` cannot be used (None: it is complete, of this configuration,
+    and its files are exactly as written). A set is the unit a PSA resumes by, as a
+    replication is a run's: its files carry checksums in its manifest, so a file edited or
+    damaged since is never read as results (the set is left out, and run again on resume)."""
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return manifest.get("status") == "complete" and manifest.get("config_sha256") == fingerprint
+        return "no readable manifest"
+    if not isinstance(manifest, dict) or manifest.get("status") != "complete":
+        return str(manifest.get("status") if isinstance(manifest, dict) else "no manifest")
+    if fingerprint and manifest.get("config_sha256") != fingerprint:
+        return "another configuration; left out"
+    recorded = manifest.get("sha256")
+    try:
+        found = file_checksums(folder)
+    except OSError as err:
+        return f"a file cannot be read ({err.strerror}: {Path(str(err.filename)).name}); left out"
+    if not isinstance(recorded, dict) or recorded != found:
+        changed = [
+            n for n in SET_FILES if not isinstance(recorded, dict) or recorded.get(n) != found[n]
+        ]
+        return (
+            f"{', '.join(changed)} changed after it was written (checksum mismatch); left out, "
+            "and run again when the PSA is resumed"
+        )
+    return None
+
+
+def set_complete(folder: Path, fingerprint: str) -> bool:
+    return set_problem(folder, fingerprint) is None
 
 
 def run_set_into_folder(plan: PsaPlan, number: int, folder: Path) -> bool:
@@ -261,11 +292,18 @@ def run_set_into_folder(plan: PsaPlan, number: int, folder: Path) -> bool:
         outputs.atomic_write_csv(folder / "kpis.csv", kpis)
         outputs.atomic_write_csv(folder / "parameters.csv", params)
     except BaseException as err:
-        manifest.update({"status": "failed", "error": f"{type(err).__name__}: {err}"})
+        # Ctrl-C or SIGTERM (inside the compiled booking pass it surfaces as another error)
+        # leaves the set interrupted, never failed
+        if interrupts.is_interruption(err):
+            manifest["status"] = "interrupted"
+        else:
+            manifest.update({"status": "failed", "error": f"{type(err).__name__}: {err}"})
         try:
             outputs.atomic_write_json(folder / "manifest.json", manifest)
-        except OSError:
-            pass
+        except (OSError, KeyboardInterrupt):
+            pass  # a full disk, or a second Ctrl-C: the manifest keeps saying "running"
+        if manifest["status"] == "interrupted":
+            raise KeyboardInterrupt from None
         raise
     manifest.update(
         {
@@ -273,6 +311,7 @@ def run_set_into_folder(plan: PsaPlan, number: int, folder: Path) -> bool:
             **timing,
             "finished_utc": outputs.now_utc(),
             "files": list(SET_FILES),
+            "sha256": file_checksums(folder),
         }
     )
     outputs.atomic_write_json(folder / "manifest.json", manifest)
@@ -300,17 +339,11 @@ def collect_sets(psa_dir: Path, fingerprint: str | None = None) -> PsaSets:
     kpis, params, manifests, problems = [], [], {}, []
     fingerprint = fingerprint or _psa_fingerprint(psa_dir)
     for folder in sorted(Path(psa_dir).glob("set_*"), key=_set_number):
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            problems.append(f"{folder.name}: no readable manifest")
+        problem = set_problem(folder, fingerprint)
+        if problem is not None:
+            problems.append(f"{folder.name}: {problem}")
             continue
-        if manifest.get("status") != "complete":
-            problems.append(f"{folder.name}: {manifest.get('status')}")
-            continue
-        if fingerprint and manifest.get("config_sha256") != fingerprint:
-            problems.append(f"{folder.name}: another configuration; left out")
-            continue
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         number = int(manifest["set"])
         k = pd.read_csv(folder / "kpis.csv")
         p = pd.read_csv(folder / "parameters.csv")
@@ -325,6 +358,39 @@ def collect_sets(psa_dir: Path, fingerprint: str | None = None) -> PsaSets:
         manifests,
         problems,
     )
+
+
+def check_psa_folder(folder: Path, fingerprint: str, key: str = "hydra.sweep.dir") -> None:
+    """Refuse (:class:`~sim.config.schema.ConfigError`) a PSA folder that holds the analysis
+    of another configuration: running into it would redo every set and overwrite an earlier
+    analysis. A folder of the same configuration is resumed; a new one is started. Each set's
+    folder already there must be a set of ours (:func:`check_folder_is_ours`): someone's
+    files in one are refused before any set runs, and left untouched."""
+    from sim.experiments.run_folder import check_folder_is_ours
+
+    for set_folder in sorted(Path(folder).glob("set_*"), key=_set_number):
+        check_folder_is_ours(set_folder, key)
+    path = Path(folder) / "psa.json"
+    if not path.exists():
+        return
+    try:
+        theirs = json.loads(path.read_text(encoding="utf-8")).get("config_sha256")
+    except (OSError, ValueError, AttributeError) as err:
+        raise ConfigError(
+            key,
+            str(folder),
+            f"its psa.json cannot be read ({err}), so it is left untouched; choose another "
+            f"folder with {key}=... (or another psa.name=...)",
+        ) from None
+    if theirs != fingerprint:
+        raise ConfigError(
+            key,
+            str(folder),
+            f"holds an uncertainty analysis of a different configuration (psa.json has "
+            f"config_sha256 {str(theirs)[:12]}..., this one {fingerprint[:12]}...), kept as it "
+            f"is; resume it with the settings it was started with, or choose another folder "
+            f"with psa.name=... or {key}=...",
+        )
 
 
 def _set_number(folder: Path) -> int:

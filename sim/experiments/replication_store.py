@@ -11,12 +11,17 @@ be able to run code. Python writes floats in JSON with ``repr``, which reads bac
 
 Each file carries the configuration fingerprint (``config_sha256``) of the run that made it.
 Replications of a different configuration are never mixed into a run: loading refuses them.
+Each file also carries a checksum of its own content (``content_sha256``), checked again when
+a run resumes: a file changed since it was written (edited by hand, damaged on disk) is not
+used, and its replication is simply run again. (A checksum catches edits and damage; it does
+not stop someone determined to forge a file, who could recompute it.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import shutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +72,13 @@ def to_json(result: ReplicationResult, fingerprint: str) -> str:
             for y, kpis in result.kpis_by_year.items()
         },
     }
-    return json.dumps(data, allow_nan=True)
+    return json.dumps({**data, "content_sha256": content_checksum(data)}, allow_nan=True)
+
+
+def content_checksum(data: dict[str, Any]) -> str:
+    """SHA-256 of a replication file's content (everything but the checksum itself)."""
+    body = {k: v for k, v in data.items() if k != "content_sha256"}
+    return hashlib.sha256(json.dumps(body, allow_nan=True, sort_keys=True).encode()).hexdigest()
 
 
 def from_json(text: str) -> tuple[str, ReplicationResult]:
@@ -75,6 +86,8 @@ def from_json(text: str) -> tuple[str, ReplicationResult]:
     data = json.loads(text)
     if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
         raise ValueError(f"not a replication file of format {FORMAT_VERSION}")
+    if data.get("content_sha256") != content_checksum(data):
+        raise ValueError("its content changed after it was written (checksum mismatch)")
     try:
         result = ReplicationResult(
             replication=int(data["replication"]),
@@ -90,7 +103,7 @@ def from_json(text: str) -> tuple[str, ReplicationResult]:
             equity=dict(data["equity"]),
             kpis_by_year={int(y): dict(k) for y, k in data["kpis_by_year"].items()},
         )
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"incomplete replication file ({err!r})") from err
     return str(data["config_sha256"]), result
 
@@ -102,8 +115,11 @@ def save_replication(out_dir: Path, result: ReplicationResult, fingerprint: str)
 
 
 def kept_replication_files(out_dir: Path) -> list[Path]:
+    """This program's ``rep_NNNN.json`` files in ``out_dir`` (nothing else that may be there)."""
     folder = Path(out_dir) / REPLICATIONS_DIR
-    return sorted(folder.glob("rep_*.json")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("rep_*.json") if re.fullmatch(r"rep_\d+\.json", p.name))
 
 
 def kept_replications(out_dir: Path) -> list[int]:
@@ -117,8 +133,8 @@ def load_replications(
     """Replications kept in ``out_dir``, by number.
 
     Raises :class:`ResumeRefused` if any was made by a different configuration. A file that
-    cannot be read (edited by hand, older format) is skipped with a warning: its replication
-    is simply run again, which gives the same numbers.
+    cannot be read (edited by hand, damaged, an older format) is skipped with a warning: its
+    replication is simply run again, which gives the same numbers.
     """
     kept: dict[int, ReplicationResult] = {}
     for path in kept_replication_files(out_dir):
@@ -163,5 +179,11 @@ def _refusal(
 
 def discard_replications(out_dir: Path) -> None:
     """Remove the kept replications once the run's outputs are complete (they are then in
-    kpis.csv, ledger.csv, flows.csv, timeseries.parquet and equity.csv)."""
-    shutil.rmtree(Path(out_dir) / REPLICATIONS_DIR, ignore_errors=True)
+    kpis.csv, ledger.csv, flows.csv, timeseries.parquet and equity.csv). Only this program's
+    ``rep_NNNN.json`` files are removed, and the folder only if nothing else is in it."""
+    for path in kept_replication_files(out_dir):
+        path.unlink(missing_ok=True)
+    try:
+        (Path(out_dir) / REPLICATIONS_DIR).rmdir()
+    except OSError:
+        pass  # not there, or holds something that is not ours

@@ -17,6 +17,7 @@ from sim.config.schema import Calibration, Experiment, ModelConfig
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.replication import ReplicationResult, run_replication
 from sim.core.statistics import NON_NEGATIVE, bounded_interval, bounds_for_unit
+from sim.experiments.interrupts import exit_with_parent
 
 if TYPE_CHECKING:  # the tables import pandas when they are built, after the replications
     import pandas as pd
@@ -43,7 +44,14 @@ def iter_replications(
     compile_before_workers(cfg, seed)
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+    # Each worker, as it starts, watches this process: if the run is killed, its workers end
+    # themselves rather than compute for nobody (sim.experiments.interrupts).
+    parallel = Parallel(
+        n_jobs=jobs,
+        return_as="generator_unordered",
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     yield from parallel(delayed(run_replication)(cfg, seed, r, *args) for r in reps)
 
 
@@ -179,7 +187,10 @@ def flows_table(results: list[ReplicationResult], level: float) -> pd.DataFrame:
 
 
 def calibration_table(summary: pd.DataFrame, calibration: Calibration) -> pd.DataFrame:
-    """Simulated means against published targets: ``within`` when |mean - target| <= tolerance."""
+    """Simulated means against published targets: ``within`` when |mean - target| <= tolerance.
+
+    ``role`` says whether a setting was tuned to the target (``fitted``) or not
+    (``held_out``: meeting it tests the model)."""
     import pandas as pd
 
     by_kpi = summary.set_index("kpi")
@@ -191,11 +202,12 @@ def calibration_table(summary: pd.DataFrame, calibration: Calibration) -> pd.Dat
         else:
             mean = lo = hi = float("nan")
         within = bool(np.isfinite(mean) and abs(mean - t.value) <= t.tolerance)
-        rows.append((t.target, t.source, t.value, t.tolerance, mean, lo, hi, within))
+        rows.append((t.target, t.role, t.source, t.value, t.tolerance, mean, lo, hi, within))
     return pd.DataFrame(
         rows,
         columns=[
             "target",
+            "role",
             "source",
             "target_value",
             "tolerance",

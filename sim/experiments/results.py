@@ -193,12 +193,13 @@ def with_labels(frame: pd.DataFrame, column: str = "kpi") -> pd.DataFrame:
 
 
 def _config(folder: Path) -> dict[str, Any]:
-    import yaml
+    from sim.config import safe_yaml
 
     path = folder / ".hydra" / "config.yaml"
     if not path.is_file():
         return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config = safe_yaml.load(path, "run configuration")  # ConfigError if it is not readable
+    return config if isinstance(config, dict) else {}
 
 
 @dataclass

@@ -1,20 +1,31 @@
-"""Executing a validated run into its folder, and the on-screen summary."""
+"""Run folders: claiming one (lock, ownership), executing a validated run into it, and the
+on-screen summary.
+
+A run folder belongs to one run at a time and to this program: :func:`claim_folder` locks it
+for the whole run (a second run started into it is refused), :func:`check_folder_is_ours`
+refuses a folder holding anything but a run of ours (its files are never touched), and a
+folder whose run is complete is never started again (the command says so and stops).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.config.schema import Experiment, ModelConfig, RunConfig
+from sim.config.schema import ConfigError, Experiment, ModelConfig, RunConfig
 from sim.core.equity import equity_table
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.replication import ReplicationResult, programme_years
 from sim.core.timeseries import series_table
-from sim.experiments import outputs, replication_store
+from sim.experiments import interrupts, outputs, replication_store
+from sim.experiments.comparison import population_fingerprints
 from sim.experiments.memory_guard import estimated_gb_per_replication, replications_that_fit
 from sim.experiments.programme import cost_totals, kpi_table_by_year, summarise_by_year
 from sim.experiments.replications import (
@@ -51,6 +62,164 @@ RUN_FILES = (
 )
 #: Further files of a run measuring two or more whole programme years.
 PROGRAMME_FILES = ("kpis_by_year.csv", "summary_by_year.csv", "money.csv")
+
+
+#: The lock file held for as long as a run (or a sweep's job) runs in its folder.
+LOCK_FILE = ".lock"
+#: Statuses a manifest of this program can have (docs/reliability.md).
+STATUSES = ("running", "complete", "interrupted", "failed", "invalid_config")
+#: What a run folder without a manifest may hold: what Hydra and this program put there
+#: before the manifest is written (Hydra's job log is ``<job>.log``).
+BEFORE_MANIFEST = (".hydra", LOCK_FILE)
+
+
+class FolderRefused(ConfigError):
+    """The run folder is in use by another run, or is not a run folder of this program."""
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None when there is none; :class:`ValueError` when there is
+    one that cannot be read as a manifest of this program."""
+    path = Path(folder) / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"its manifest.json cannot be read ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("status") not in STATUSES:
+        raise ValueError("its manifest.json is not a run manifest of this program")
+    return manifest
+
+
+def _existing_folder(folder: Path, key: str) -> bool:
+    """Whether ``folder`` exists (a file there is refused)."""
+    if folder.exists() and not folder.is_dir():
+        raise FolderRefused(key, str(folder), "is a file, not a folder")
+    return folder.exists()
+
+
+def check_folder_is_ours(folder: Path, key: str = "hydra.run.dir") -> None:
+    """Refuse (:class:`FolderRefused`) a folder that exists and holds anything but a run of
+    this program: its files are the user's, and a run would overwrite or remove them."""
+    folder = Path(folder)
+    if not _existing_folder(folder, key):
+        return
+    try:
+        if read_manifest(folder) is not None:
+            return
+        entries = sorted(p.name for p in folder.iterdir())
+    except FileNotFoundError:
+        # Gone since it was seen: another run started at the same moment made it to check it
+        # could write there, then removed it. Nothing of anyone's is in it; the lock decides.
+        return
+    except (OSError, ValueError) as err:
+        raise FolderRefused(
+            key, str(folder), f"cannot be used: {err}; choose another folder with {key}=..."
+        ) from None
+    foreign = [n for n in entries if n not in BEFORE_MANIFEST and not n.endswith((".log", ".tmp"))]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise FolderRefused(
+            key,
+            str(folder),
+            f"is not a run folder of this program (it holds {shown}) and is left untouched; "
+            f"choose a new or empty folder with {key}=...",
+        )
+
+
+#: What marks a sweep folder of this program: Hydra's record of the sweep, its summary, or an
+#: uncertainty analysis's design.
+SWEEP_MARKERS = ("multirun.yaml", "sweep.json", "psa.json")
+
+
+def check_sweep_folder_is_ours(folder: Path, key: str = "hydra.sweep.dir") -> None:
+    """Refuse (:class:`FolderRefused`) an existing, non-empty folder that is not a sweep
+    folder of this program (it has neither a sweep's record nor a job folder of ours)."""
+    folder = Path(folder)
+    if not _existing_folder(folder, key):
+        return
+    try:
+        entries = sorted(folder.iterdir())
+    except FileNotFoundError:
+        return  # removed since it was seen (another sweep's write check): nothing to protect
+    except OSError as err:
+        raise FolderRefused(key, str(folder), f"cannot be read ({err})") from None
+    if not entries or any((folder / m).is_file() for m in SWEEP_MARKERS):
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir() and read_manifest(entry) is not None:
+                return
+        except ValueError:
+            continue
+    shown = ", ".join(e.name for e in entries[:5]) + (", ..." if len(entries) > 5 else "")
+    raise FolderRefused(
+        key,
+        str(folder),
+        f"is not a sweep folder of this program (it holds {shown}) and is left untouched; "
+        f"choose a new or empty folder with {key}=...",
+    )
+
+
+def check_sweep_kind(folder: Path, key: str, psa: bool) -> None:
+    """Refuse (:class:`FolderRefused`) a sweep into an uncertainty analysis's folder, or an
+    analysis into a sweep's: each writes its own tables and board report over the other's.
+    (An analysis may go in a folder inside a sweep's, where the sweep's report reads it.)"""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    holds_psa = (folder / "psa.json").is_file()
+    if not psa and holds_psa:
+        raise FolderRefused(
+            key,
+            str(folder),
+            "holds an uncertainty analysis (psa.json), not a sweep, and is left as it is; "
+            f"choose another folder with {key}=...",
+        )
+    if psa and not holds_psa:
+        jobs = []
+        for entry in sorted(folder.iterdir()):
+            try:
+                manifest = read_manifest(entry) if entry.is_dir() else None
+            except ValueError:
+                continue
+            if manifest is not None and "set" not in manifest:  # a run, not a parameter set
+                jobs.append(entry.name)
+        if jobs or (folder / "sweep.json").is_file():
+            raise FolderRefused(
+                key,
+                str(folder),
+                "holds a sweep, not an uncertainty analysis, and is left as it is; give the "
+                f"analysis a folder of its own, e.g. {key}={folder / 'uncertainty'}",
+            )
+
+
+@contextlib.contextmanager
+def claim_folder(folder: Path, key: str = "hydra.run.dir") -> Iterator[None]:
+    """Hold the folder's lock for the block; :class:`FolderRefused` at once if another run
+    holds it. The lock is the operating system's: it goes with the process holding it, so a
+    run that was killed never leaves its folder locked."""
+    from filelock import FileLock, Timeout
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / LOCK_FILE), timeout=0)
+        lock.acquire()
+    except Timeout:
+        raise FolderRefused(
+            key,
+            str(folder),
+            "another run is using this folder right now; wait for it to finish, or choose "
+            f"another folder with {key}=...",
+        ) from None
+    except OSError as err:
+        raise outputs.OutputWriteError(folder / LOCK_FILE, err) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def config_fingerprint(data: dict[str, Any]) -> str:
@@ -113,6 +282,7 @@ def execute_run(
         "experiment": exp.name,
         "n_jobs": resolve_n_jobs(parallel.n_jobs, exp.replications),
         "config_sha256": fingerprint,
+        **population_fingerprints(data),
         "git": outputs.git_state(SOURCE_ROOT),
         "packages": outputs.package_versions(),
         "machine": outputs.machine(),
@@ -151,11 +321,13 @@ def execute_run(
     try:
         results = run_experiment(run_cfg.model, parallel, run_cfg.seed, on_result=keep, kept=kept)
         summary, calibration = write_run_files(results, run_cfg, out_dir)
-    except KeyboardInterrupt:
-        log.warning("Interrupted; finished replications are kept in %s", out_dir)
-        _mark_stopped(out_dir, manifest, "interrupted", None)
-        raise
-    except Exception as err:
+    except BaseException as err:
+        # Ctrl-C or SIGTERM, wherever it landed (inside the compiled booking pass it surfaces
+        # as another error), stops the run as interrupted, never as failed.
+        if interrupts.is_interruption(err):
+            log.warning("Interrupted; finished replications are kept in %s", out_dir)
+            _mark_stopped(out_dir, manifest, "interrupted", None)
+            raise KeyboardInterrupt from None
         log.exception("Failed: %s: %s", type(err).__name__, err)
         _mark_stopped(out_dir, manifest, "failed", err)
         raise
@@ -235,8 +407,8 @@ def _mark_stopped(
         manifest["error"] = f"{type(err).__name__}: {err}"
     try:
         outputs.atomic_write_json(out_dir / "manifest.json", manifest)
-    except OSError:
-        pass
+    except (OSError, KeyboardInterrupt):
+        pass  # a second Ctrl-C, or a full disk: the manifest keeps saying "running"
 
 
 def _fmt(x: float) -> str:
@@ -278,16 +450,22 @@ def format_summary(summary: pd.DataFrame, level: float, headline: list[str] | No
 def format_calibration(calibration: pd.DataFrame) -> str:
     width = max([len(t) for t in calibration.target] + [6])
     lines = [
-        f"{'Calibration target':<{width}}  {'target':>10}  {'simulated':>10}  {'CI':>21}  within",
-        "-" * (width + 60),
+        f"{'Calibration target':<{width}}  {'role':<8}  {'target':>12}  {'simulated':>10}  "
+        f"{'CI':>21}  within",
+        "-" * (width + 72),
     ]
     for row in calibration.itertuples():
         ci = f"{_fmt(row.ci_low)} to {_fmt(row.ci_high)}"
         tgt = f"{_fmt(row.target_value)}±{_fmt(row.tolerance)}"
         mark = "yes" if row.within else "NO"
+        role = str(row.role).replace("_", " ")
         lines.append(
-            f"{row.target:<{width}}  {tgt:>10}  {_fmt(row.simulated_mean):>10}  {ci:>21}  {mark}"
+            f"{row.target:<{width}}  {role:<8}  {tgt:>12}  {_fmt(row.simulated_mean):>10}  "
+            f"{ci:>21}  {mark}"
         )
+    lines.append(
+        "role: fitted = a setting was tuned to reproduce it; held out = never tuned to (a test)"
+    )
     return "\n".join(lines)
 
 

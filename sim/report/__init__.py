@@ -33,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from sim.report.build import write_report
 
-    print(write_report(data))
+    try:
+        written = write_report(data)
+    except ReportError as err:  # a PSA's tables are read as the report is built
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(written)
     return 0
 
 

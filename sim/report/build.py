@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from sim.report.document import (
     fmt,
     fmt_change,
     plus_minus,
+    printable,
     scrub_paths,
     shown_path,
 )
@@ -41,6 +43,7 @@ from sim.report.figures import (
 )
 from sim.report.load import ReportData, RunData
 from sim.report.stress import MODEL_DOC, SECTIONS, stress_items
+from sim.report.style import PLAIN_TEXT
 from sim.report.summary import (
     fitness,
     level_text,
@@ -342,6 +345,7 @@ def calibration_blocks(data: ReportData) -> list[Block]:
     tab = pd.DataFrame(
         {
             "Calibration target": c.target,
+            "role": [str(r).replace("_", " ") for r in c.get("role", [""] * len(c))],
             "source": c.source,
             "target": [
                 f"{fmt(v)} ± {fmt(t)}" for v, t in zip(c.target_value, c.tolerance, strict=True)
@@ -356,9 +360,10 @@ def calibration_blocks(data: ReportData) -> list[Block]:
         Block(
             "p",
             f"Simulated baseline against published targets ({data.title(data.base.name)} run, "
-            "calibration.csv); 'within' when |mean - target| <= tolerance. Short runs do not "
-            "reproduce annual figures (seasonality): read with the run length in the "
-            "provenance block.",
+            "calibration.csv); 'within' when |mean - target| <= tolerance. Role 'fitted': a "
+            "setting was tuned to reproduce the target; 'held out': nothing was tuned to it, so "
+            "meeting it is a test of the model. Short runs do not reproduce annual figures "
+            "(seasonality): read with the run length in the provenance block.",
         ),
         Block("table", "Calibration table", tab),
     ]
@@ -922,12 +927,21 @@ def build_blocks(data: ReportData, figures: list[ReportFigure]) -> list[Block]:
 
 
 def _without_paths(block: Block) -> Block:
-    """The block with every absolute path made relative (a report is emailed and printed)."""
-    block.text = scrub_paths(block.text)
-    block.items = [scrub_paths(i) for i in block.items]
+    """The block with every absolute path made relative (a report is emailed and printed),
+    and every character no format can hold shown as U+FFFD (:func:`printable`)."""
+
+    def clean(text: str) -> str:
+        return printable(scrub_paths(text))
+
+    block.text = clean(block.text)
+    block.lead = clean(block.lead)
+    block.items = [clean(i) for i in block.items]
     if block.table is not None:
-        block.table = block.table.map(lambda v: scrub_paths(v) if isinstance(v, str) else v)
-        block.table.columns = [scrub_paths(str(c)) for c in block.table.columns]
+        block.table = block.table.map(lambda v: clean(v) if isinstance(v, str) else v)
+        block.table.columns = [clean(str(c)) for c in block.table.columns]
+    if block.figure is not None:
+        block.figure.title = printable(block.figure.title)
+        block.figure.caption = printable(block.figure.caption)
     return block
 
 
@@ -992,26 +1006,54 @@ def render_html(blocks: list[Block], pngs: dict[str, bytes]) -> str:
     return "\n".join(out) + "\n"
 
 
+#: Characters Markdown reads as markup anywhere in a line: each is written with a backslash
+#: before it, so text from users (option titles, descriptions, site names) reads exactly as
+#: typed and cannot add links or images ("[", "]"), emphasis, code, a table column ("|") or
+#: mathematics ("$"). "<" and ">" are written as HTML entities, so no user text becomes HTML
+#: (a "<script>" in a title shows as text), and so is an "&" that would start an entity.
+_MARKDOWN_SPECIALS = "\\`*_[]#|~$"
+
+
+def md_text(text: Any, paragraph: bool = True) -> str:
+    """``text`` as Markdown that renders as exactly that text, on one line (a ``paragraph``
+    also never starts a list)."""
+    folded = re.sub(r"&(?=#?\w+;)", "&amp;", " ".join(str(text).split()))
+    out = []
+    for ch in folded:
+        if ch in "<>":
+            out.append("&lt;" if ch == "<" else "&gt;")
+        else:
+            out.append(f"\\{ch}" if ch in _MARKDOWN_SPECIALS else ch)
+    escaped = "".join(out)
+    if not paragraph:
+        return escaped
+    # A paragraph starting "-", "+" or "1." would become a list item.
+    if escaped[:1] in "-+":
+        escaped = "\\" + escaped
+    return re.sub(r"^(\d+)\.", r"\1\\.", escaped)
+
+
 def _md_cell(v: Any) -> str:
-    return fmt(v).replace("|", "\\|").replace("\n", " ")
+    return md_text(fmt(v))
 
 
 def render_markdown(blocks: list[Block], figure_dir: str) -> str:
     out = []
     for b in blocks:
         if b.kind.startswith("h"):
-            out.append("#" * int(b.kind[1]) + " " + b.text + "\n")
+            out.append("#" * int(b.kind[1]) + " " + md_text(b.text, paragraph=False) + "\n")
         elif b.kind == "p":
-            out.append((f"**{b.lead}** " if b.lead else "") + b.text + "\n")
+            lead = f"**{md_text(b.lead, paragraph=False)}** " if b.lead else ""
+            out.append(lead + md_text(b.text, paragraph=not lead) + "\n")
         elif b.kind == "list":
-            out.append("\n".join(f"- {i}" for i in b.items) + "\n")
+            out.append("\n".join(f"- {md_text(i)}" for i in b.items) + "\n")
         elif b.kind == "banner":
-            out.append(f"> **{b.text}**\n")
+            out.append(f"> **{md_text(b.text, paragraph=False)}**\n")
         elif b.kind == "pagebreak":
             out.append("---\n")
         elif b.kind == "table":
             cols = [str(c) for c in b.table.columns]
-            out.append(f"**{b.text}**\n")
+            out.append(f"**{md_text(b.text)}**\n")
             out.append("| " + " | ".join(_md_cell(c) for c in cols) + " |")
             out.append("|" + "---|" * len(cols))
             for row in b.table.itertuples(index=False):
@@ -1019,8 +1061,9 @@ def render_markdown(blocks: list[Block], figure_dir: str) -> str:
             out.append("")
         elif b.kind == "figure":
             f = b.figure
+            title = md_text(f.title, paragraph=False)
             out.append(
-                f"### {f.title}\n\n![{f.title}]({figure_dir}/{f.key}.png)\n\n*{f.caption}*\n"
+                f"### {title}\n\n![{title}]({figure_dir}/{f.key}.png)\n\n*{md_text(f.caption)}*\n"
             )
     return "\n".join(out) + "\n"
 
@@ -1032,26 +1075,35 @@ def write_report(data: ReportData) -> Path:
     Every format is rendered in memory first, so a failure leaves the previous report (if
     any) untouched rather than a mixture; each file is then written atomically, the HTML last.
     """
+    import matplotlib
+
     from sim.report.pdf import render_pdf
     from sim.report.word import render_docx
 
     folder = data.folder
-    figures = [] if data.kind == "psa" else all_figures(data)
+    # users' text (option titles, site names) reaches the figures: drawn as written
+    with matplotlib.rc_context(PLAIN_TEXT):
+        figures = [] if data.kind == "psa" else all_figures(data)
+        try:
+            blocks = build_blocks(data, figures)
+            # every figure in the report, the PSA section's included
+            known = {id(f) for f in figures}
+            figures += [
+                b.figure for b in blocks if b.kind == "figure" and id(b.figure) not in known
+            ]
+            pngs = {f.key: png_bytes(f) for f in figures}
+            print_pngs = {f.key: png_bytes(f, PRINT_DPI) for f in figures}
+            fig_dir = folder / "report_figures"
+            markdown = render_markdown(blocks, fig_dir.name)
+            pdf = render_pdf(blocks, print_pngs, lambda w, h: summary_png(data, w, h, PRINT_DPI))
+            docx = render_docx(blocks, print_pngs)
+            page = render_html(blocks, pngs)
+        finally:
+            close_all(figures)
     try:
-        blocks = build_blocks(data, figures)
-        # every figure in the report, the PSA section's included
-        known = {id(f) for f in figures}
-        figures += [b.figure for b in blocks if b.kind == "figure" and id(b.figure) not in known]
-        pngs = {f.key: png_bytes(f) for f in figures}
-        print_pngs = {f.key: png_bytes(f, PRINT_DPI) for f in figures}
-        fig_dir = folder / "report_figures"
-        markdown = render_markdown(blocks, fig_dir.name)
-        pdf = render_pdf(blocks, print_pngs, lambda w, h: summary_png(data, w, h, PRINT_DPI))
-        docx = render_docx(blocks, print_pngs)
-        page = render_html(blocks, pngs)
-    finally:
-        close_all(figures)
-    fig_dir.mkdir(exist_ok=True)
+        fig_dir.mkdir(exist_ok=True)
+    except OSError as err:
+        raise outputs.OutputWriteError(fig_dir, err) from None
     for key, payload in pngs.items():
         outputs.atomic_write_bytes(fig_dir / f"{key}.png", payload)
     for stale in fig_dir.glob("*.png"):  # figures an earlier report had and this one has not

@@ -107,6 +107,17 @@ def shown_path(path: Path | str) -> str:
         return p.name or str(p)
 
 
+#: Characters an XML document (Word's, and so the paper) cannot hold: control characters
+#: other than tab and line breaks, surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with each character no document format can hold shown as U+FFFD (a hand-edited
+    title with a control character would otherwise stop the Word paper being written)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def scrub_paths(text: str) -> str:
     """``text`` with every absolute path replaced by :func:`shown_path` (commands recorded in
     manifests name folders such as ``hydra.sweep.dir=/home/...``)."""

@@ -197,6 +197,7 @@ def _table_flowable(block: Block, width: float, styles) -> Flowable:
 
 
 def needs_landscape(block: Block, portrait_width: float) -> bool:
+    _register_fonts()  # widths are measured in the paper's fonts (the Word paper asks too)
     header = [str(c) for c in block.table.columns]
     rows = [[fmt(v) for v in row] for row in block.table.itertuples(index=False)]
     return column_widths(header, rows, portrait_width) is None

@@ -20,7 +20,7 @@ MODEL_DOC = "docs/model.md"
 QUOTED_SECTION = {
     "1.1": "how-the-model-works",
     "2.1": "the-whole-system-at-a-glance",
-    "2.2": "three-one-way-stages",
+    "2.2": "two-stages-the-booking-pass-then-the-hospital",
     "2.3": "services-that-are-options-not-in-the-baseline",
     "2.4": "booking-earliest-fit",
     "2.5.1": "demand-episodes-of-need",
@@ -114,10 +114,11 @@ def stress_items(data: ReportData, doc_text: str | None = None) -> list[StressIt
         (
             "2.2",
             "Base model logic",
-            "Three one-way stages: demand and the booking pass through practices, hubs, NHS 111 "
-            "and rapid assessment clinics; A&E with clinicians on a rota (SimPy); admissions and "
-            "intermediate care. See "
-            + _doc("three-one-way-stages", "Three one-way stages")
+            "Two stages: demand and the booking pass through practices, hubs, NHS 111 and rapid "
+            "assessment clinics; then the hospital as one coupled SimPy model: A&E with "
+            "clinicians on a rota and majors spaces, same-day emergency care, acute beds (exit "
+            "block), discharge and intermediate care. See "
+            + _doc("two-stages-the-booking-pass-then-the-hospital", "Two stages")
             + " and "
             + _doc("the-routing-rules-in-order", "The routing rules, in order")
             + ".",
@@ -173,8 +174,10 @@ def stress_items(data: ReportData, doc_text: str | None = None) -> list[StressIt
             "2.5.4",
             "Components: queues",
             "Appointment books are booked earliest-fit within target windows (not FIFO queues); "
-            "A&E has minors and majors streams, each first come first served; IC+ requests "
-            "wait for a place or are admitted instead. See "
+            "A&E has minors and majors streams, each first come first served, and majors spaces "
+            "(ambulances first); admitted patients wait for a G&A bed in one first-come-first-"
+            "served queue; medically optimised patients wait in their bed for an IC+ or social "
+            "care place; step-ups wait for an IC+ place or are admitted instead. See "
             + _doc("the-department", "The department")
             + ".",
         ),

@@ -24,8 +24,9 @@ furthest apart under simulated colour blindness (Machado et al. 2009): the blue 
 the best pair, the violet as the colour of mid lightness furthest from the twelve before it
 (a search over the RGB cube): every pair of the thirteen is at least 15 CIELAB units apart
 under protanopia and deuteranopia and 11 under tritanopia (``tests/test_report_style.py``
-checks this). Markers are distinct for all thirteen, so no reader has to rely on colour
-alone.
+checks this). Markers are distinct for sixteen options, so no reader has to rely on colour
+alone; from the fourteenth option on, colours repeat from the start of the palette with
+hollow markers.
 
 Other series
 ------------
@@ -69,7 +70,7 @@ TOL_MUTED = (
 PETROFF_ADDITIONS = ("#3F90DA", "#FFA90E")  # blue, orange
 VIOLET = "#7B2FF7"
 OPTION_COLOURS = (BASELINE_COLOUR, *TOL_MUTED, *PETROFF_ADDITIONS, VIOLET)
-OPTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<", ">", "p", "d")
+OPTION_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h", "<", ">", "p", "d", "H", "8", "+")
 #: Neutral colours for what is not an option (reference lines, context series).
 GREY, LIGHT_GREY = "#777777", "#BBBBBB"
 #: Highlight for demand that was not met where it first arose (flow diagram).
@@ -109,21 +110,29 @@ def option_style(name: str, folder: Path = SCENARIO_DIR) -> OptionStyle:
     n = len(OPTION_COLOURS)
     if name in names:
         i = names.index(name)
-        # Beyond the palette's options colours repeat; the marker cycle is the same length, so a
-        # repeated colour is hollow to stay distinguishable from the first use.
-        return OptionStyle(OPTION_COLOURS[i % n], OPTION_MARKERS[i % n], hollow=i >= n)
+        # Beyond the palette's options colours repeat, hollow, with markers of their own.
+        marker = OPTION_MARKERS[i % len(OPTION_MARKERS)]
+        return OptionStyle(OPTION_COLOURS[i % n], marker, hollow=i >= n)
     parts = name.split(COMBINATION_SEPARATOR)
     if len(parts) > 1 and all(p in names for p in parts):
         first, second = option_style(parts[0], folder), option_style(parts[1], folder)
         return OptionStyle(first.colour, second.marker, hollow=True)
     h = _hashed(name)
     # not the baseline's black: an unknown option must not look like the baseline
-    return OptionStyle(OPTION_COLOURS[1 + h % (n - 1)], OPTION_MARKERS[h % n], hollow=True)
+    marker = OPTION_MARKERS[h % len(OPTION_MARKERS)]
+    return OptionStyle(OPTION_COLOURS[1 + h % (n - 1)], marker, hollow=True)
 
 
 def option_colour(name: str) -> str:
     """The option's colour (baseline always black); see :func:`option_style`."""
     return option_style(name).colour
+
+
+#: Matplotlib settings under which every report figure is made and drawn. Users' text (option
+#: titles, site names) reaches titles, labels and the PDF's pages, and matplotlib would read
+#: "$...$" in it as mathematics (failing on "$\\frac{$"); the figures use no mathematics, so
+#: all text is drawn exactly as written.
+PLAIN_TEXT = {"text.parse_math": False}
 
 
 def wrap_label(text: str, width: int = 30) -> str:

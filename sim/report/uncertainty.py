@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 from sim.config.catalogue import option_order, option_title  # noqa: E402
 from sim.experiments.psa_analysis import clear_z  # noqa: E402
 from sim.report.figures import ReportFigure  # noqa: E402
-from sim.report.load import ReportData, ReportError  # noqa: E402
+from sim.report.load import ReportData, ReportError, Table, check_table  # noqa: E402
 from sim.report.style import option_style, wrap_label  # noqa: E402
 
 SECTION = "How sure are we?"
@@ -76,13 +76,73 @@ class PsaResults:
         return f"{setting}{': ' + entry.rstrip(']') if entry else ''}{what}"
 
 
+#: The schema of each table of a PSA folder the report reads (see
+#: :class:`sim.report.load.Table`): a hand-edited or damaged table is refused with one line
+#: naming the file, the row, the column and the rule, never drawn.
+PSA_TABLES = {
+    "inputs.csv": Table(text=("input", "setting", "group", "apply")),
+    "factors.csv": Table(text=("factor", "input", "group"), numbers=("low", "high")),
+    "psa_summary.csv": Table(
+        text=("option", "measure"),
+        numbers=("central", "mean", "sd", "q025", "median", "q975"),
+        shares=("prob_above_zero",),
+    ),
+    "psa_results.csv": Table(text=("option", "measure"), counts=("set",), numbers=("value",)),
+    "rank_probabilities.csv": Table(
+        text=("criterion", "option"), counts=("rank",), shares=("probability",)
+    ),
+    "ceac.csv": Table(
+        text=("outcome", "option"),
+        numbers=("wtp_gbp", "expected_net_benefit_gbp"),
+        shares=("probability_best", "prob_better_than_baseline"),
+    ),
+    "tornado.csv": Table(
+        text=("option", "measure", "factor"), numbers=("result_low", "result_high", "swing")
+    ),
+    "sensitivity_indices.csv": Table(text=("option", "measure", "factor"), numbers=("S1",)),
+    "ranking_flips.csv": Table(
+        text=("criterion", "option_central_higher", "option_central_lower"),
+        shares=("prob_reversed",),
+    ),
+    "evppi.csv": Table(text=("outcome", "group"), numbers=("wtp_gbp", "evppi_gbp", "evpi_gbp")),
+}
+
+
 def _csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path)
+        frame = pd.read_csv(path, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
-    except (OSError, ValueError) as err:
-        raise ReportError(f"{path} cannot be read ({err})") from err
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ReportError(f"{path} cannot be read ({reason})") from None
+    return check_table(frame, PSA_TABLES[path.name], path)
+
+
+def check_headline(summary: pd.DataFrame, options: list[str], path: Path) -> None:
+    """Every option of the PSA has a finite central value and mean for every headline
+    measure: a row missing would silently drop an option's result from the report."""
+    if not {"option", "measure"} <= set(summary.columns):
+        raise ReportError(
+            f"{path} is empty: re-make it with: python -m sim uncertainty {path.parent}"
+        )
+    have = summary.set_index(["option", "measure"])
+    for option in options:
+        for measure, _ in HEADLINE:
+            if (option, measure) not in have.index:
+                raise ReportError(
+                    f"{path} has no row for {measure!r} of option {option!r}: the file is "
+                    f"incomplete; re-make it with: python -m sim uncertainty {path.parent}"
+                )
+            row = have.loc[(option, measure)]
+            for column in ("central", "mean"):
+                value = row[column]
+                value = float(value.iloc[0] if isinstance(value, pd.Series) else value)
+                if not np.isfinite(value):
+                    raise ReportError(
+                        f"{path}: {column} of {measure!r} for option {option!r} is {value!r}; "
+                        "it must be a finite number"
+                    )
 
 
 def load_results(folder: Path) -> PsaResults:
@@ -92,7 +152,12 @@ def load_results(folder: Path) -> PsaResults:
         info = json.loads((folder / "psa.json").read_text(encoding="utf-8"))
         status = json.loads((folder / "uncertainty.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise ReportError(f"{folder} holds no finished PSA ({err})") from err
+        raise ReportError(f"{folder} holds no finished PSA ({err})") from None
+    options = info.get("options") if isinstance(info, dict) else None
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise ReportError(f"{folder / 'psa.json'}: options = {options!r}: must be a list of names")
+    if not isinstance(status, dict):
+        raise ReportError(f"{folder / 'uncertainty.json'} is not a PSA status of this program")
     names = (
         ("inputs", "inputs.csv"),
         ("factors", "factors.csv"),
@@ -106,6 +171,7 @@ def load_results(folder: Path) -> PsaResults:
         ("evppi", "evppi.csv"),
     )
     tables = {key: _csv(folder / name) for key, name in names}
+    check_headline(tables["summary"], options, folder / "psa_summary.csv")
     return PsaResults(folder=folder, info=info, status=status, **tables)
 
 

@@ -21,9 +21,13 @@ from sim.services import (
     rapid_assessment,
     urgent_treatment_centre,
 )
+from sim.services.hospital import service as hospital
 from sim.services.registry import Kpi, Service
 
 SERVICES: tuple[Service, ...] = (
+    # KPIs only (no books, flow nodes or states): first, so its KPIs come right after the
+    # core's, as they always have
+    hospital.SERVICE,
     practice.SERVICE,
     hub.SERVICE,
     rapid_assessment.SERVICE,

@@ -125,7 +125,7 @@ DRAW_NHS111, DRAW_WALK_IN, DRAW_ONWARD = "utc_nhs111", "utc_walk_in", "utc_onwar
 
 
 def pass_settings(cfg: ModelConfig, calendar: Calendar, first_book: int) -> UtcSettings:
-    from sim.services.emergency_department import admission_probability
+    from sim.services.hospital.admission import DRAW_ADMIT, admission_probability
 
     use = cfg.assumptions.urgent_treatment_centre
     serves = cfg.site.urgent_treatment_centre.localities
@@ -144,7 +144,7 @@ def pass_settings(cfg: ModelConfig, calendar: Calendar, first_book: int) -> UtcS
         onward_ae_share=float(use.onward_ae_share),
         admit_probability=admit.reshape(ages.shape).astype(np.float64),
         displaced_admit_probability=float(cfg.assumptions.ae.displaced_admission_probability),
-        salt_ae_admit=salt("ae_admit"),
+        salt_ae_admit=salt(DRAW_ADMIT),
         salt_nhs111=salt(DRAW_NHS111),
         salt_walk_in=salt(DRAW_WALK_IN),
         salt_onward=salt(DRAW_ONWARD),

@@ -12,8 +12,11 @@
    replications, paired with each other and the baseline (common random numbers), before
    one is declared the winner; the probability it truly beats the runner-up is reported.
 
-Default budget: £2.9m a year, the Barnet plan's first-year investment. Results go to
-``<sweep>/budget_<amount>/``; the last line printed is that folder.
+Default budget: £2.9m a year, the Barnet plan's first-year investment. The verdict is stated
+in the objective's own unit and period (a KPI per week stays per week, with its yearly
+equivalent; a share stays a share), with its confidence interval. Results go to a new folder
+``<sweep>/budget_<objective>_<amount>/`` (``..._2`` and so on if that exists: an earlier
+analysis is never overwritten); the last line printed is that folder.
 
 **A programme budget.** From a sweep of programme runs (two or more years each, options
 phased in as their files or the sweep's overrides say), ``--programme-budget 11700000`` (the
@@ -21,6 +24,7 @@ Barnet plan's £11.7m over three years) limits the investment summed over the pr
 and ``--phasing 2900000,4400000,4400000`` optionally caps each year. Each option's investment
 per year comes from the sweep's ``money_comparison.csv``; candidates are simulated with the
 sweep's own option settings (start weeks and ramps included) and re-checked year by year.
+Results go to ``<sweep>/programme_budget_<objective>_<amount>/``.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from sim.config import safe_yaml
 from sim.config.compose import validate
 from sim.config.locations import SOURCE_ROOT, option_file
 from sim.config.scenarios import read_option_file
@@ -45,9 +49,11 @@ from sim.core.calendar import WEEKS_PER_YEAR
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.experiments.comparison import paired_comparison
 from sim.experiments.outputs import (
+    OutputWriteError,
     atomic_write_csv,
     atomic_write_json,
     git_state,
+    new_folder,
     now_utc,
     package_versions,
 )
@@ -56,6 +62,8 @@ from sim.experiments.replications import kpi_table, run_experiment
 from sim.tools.sweep import BASELINE, job_folders
 
 DEFAULT_BUDGET_GBP = 2_900_000
+#: A budget above this (£ a year) is a typing mistake, not a plan.
+LARGEST_BUDGET_GBP = 1e12
 INVESTMENT = "cost.services_annual_gbp"
 
 
@@ -72,21 +80,37 @@ def _sign(objective: str) -> float:
 
 def option_effects(sweep_dir: Path, objective: str) -> pd.DataFrame:
     """Per single option: annual investment and objective gain (positive = better)."""
-    comparison = pd.read_csv(sweep_dir / "comparison.csv")
+    path = sweep_dir / "comparison.csv"
+    try:
+        comparison = pd.read_csv(path, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise BudgetError(f"{path} cannot be read ({type(err).__name__})") from None
+    missing = [c for c in ("option", "kpi", "diff_mean") if c not in comparison.columns]
+    if missing:
+        raise BudgetError(f"{path} has no column {missing[0]!r} (not a sweep's comparison)")
     sign = _sign(objective)
     rows = []
     for option, table in comparison.groupby("option", sort=False):
-        if "+" in option:
+        if "+" in str(option):
             continue  # combinations are evaluated by simulation, not used as building blocks
-        t = table.set_index("kpi")
+        t = table.drop_duplicates("kpi").set_index("kpi")["diff_mean"]
+        values = {}
+        for kpi in (INVESTMENT, objective):
+            value = pd.to_numeric(pd.Series([t.get(kpi)]), errors="coerce").iloc[0]
+            if not np.isfinite(value):
+                raise BudgetError(
+                    f"{path}: option {option!r} has no number for {kpi} (diff_mean "
+                    f"{t.get(kpi)!r}); re-make the sweep's summary (python -m sim sweep)"
+                )
+            values[kpi] = float(value)
         rows.append(
             {
-                "option": option,
-                "investment_annual_gbp": float(t.loc[INVESTMENT, "diff_mean"]),
-                "gain": sign * float(t.loc[objective, "diff_mean"]),
+                "option": str(option),
+                "investment_annual_gbp": values[INVESTMENT],
+                "gain": sign * values[objective],
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["option", "investment_annual_gbp", "gain"])
 
 
 def investment_by_year(sweep_dir: Path) -> pd.DataFrame:
@@ -179,7 +203,9 @@ def _baseline_data(sweep_dir: Path) -> dict[str, Any]:
     jobs = job_folders(sweep_dir)
     if BASELINE not in jobs:
         raise BudgetError(f"{sweep_dir}: no completed baseline job")
-    data = yaml.safe_load((jobs[BASELINE] / ".hydra" / "config.yaml").read_text("utf-8"))
+    data = safe_yaml.load(jobs[BASELINE] / ".hydra" / "config.yaml", "baseline configuration")
+    if not isinstance(data, dict) or not isinstance(data.get("experiment"), dict):
+        raise BudgetError(f"{jobs[BASELINE]}/.hydra/config.yaml is not a run's configuration")
     data.pop("hydra", None)
     return data
 
@@ -191,8 +217,8 @@ def sweep_options(sweep_dir: Path) -> dict[str, dict[str, Any]]:
     for name, folder in job_folders(sweep_dir).items():
         if "+" in name:
             continue
-        cfg = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text("utf-8"))
-        node = (cfg.get("scenario") or {}).get(name)
+        cfg = safe_yaml.load(folder / ".hydra" / "config.yaml", f"{name}'s configuration")
+        node = (cfg.get("scenario") or {}).get(name) if isinstance(cfg, dict) else None
         if isinstance(node, dict):
             out[name] = node
     return out
@@ -320,9 +346,11 @@ def find_best(
     verdict: dict[str, Any] = {"confirm_replications": confirm}
     for name in names:
         g = _paired(base_kpis, confirmed[name], objective, level)
-        verdict[name] = {"gain_per_week": sign * float(g["diff_mean"])}
+        ends = sorted((sign * float(g["diff_ci_low"]), sign * float(g["diff_ci_high"])))
+        verdict[name] = {"gain": sign * float(g["diff_mean"]), "gain_ci": ends}
+    verdict["level"] = level
     # Equal gains: the cheaper set wins (finalists are already in order of cost on ties).
-    winner = max(names, key=lambda n: verdict[n]["gain_per_week"])
+    winner = max(names, key=lambda n: verdict[n]["gain"])
     verdict["winner"] = winner
     if len(names) == 2:
         runner = next(n for n in names if n != winner)
@@ -348,6 +376,34 @@ def _programme_budget(total: float, phasing: str) -> ProgrammeBudget:
         if any(not (c >= 0 and np.isfinite(c)) for c in caps):
             raise BudgetError(f"--phasing {phasing}: every year's cap must be an amount >= 0")
     return ProgrammeBudget(total, caps)
+def _number(x: float) -> str:
+    """A figure to read aloud: thousands separated, a few significant digits when small."""
+    if not np.isfinite(x):
+        return "-"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def headline(
+    objective: str, verdict: dict[str, Any], budget: float, limit: str | None = None
+) -> str:
+    """The verdict in the objective's own unit and period, with its interval; ``limit``: the
+    budget as words (default: ``budget`` a year)."""
+    w = verdict["winner"]
+    gain, (lo, hi) = verdict[w]["gain"], verdict[w]["gain_ci"]
+    definition = KPI_DEFINITIONS[objective]
+    unit = definition.unit
+    yearly = ""
+    if unit.endswith("per week"):  # the same count over a year, for a board's annual figures
+        yearly = f"; about {_number(gain * WEEKS_PER_YEAR)} {unit[: -len('per week')]}a year"
+    level = float(verdict.get("level", 0.95))
+    return (
+        f"Best within {limit or f'£{budget:,.0f} a year'} for {definition.label} ({objective}): "
+        f"{w}, "
+        f"{_number(gain)} {unit} better than the baseline ({level:.0%} CI {_number(lo)} to "
+        f"{_number(hi)}; {verdict['confirm_replications']} paired replications{yearly})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,11 +433,16 @@ def main(argv: list[str] | None = None) -> int:
             programme = _programme_budget(args.programme_budget, args.phasing)
         if args.objective not in KPI_DEFINITIONS:
             raise BudgetError(f"--objective {args.objective}: not a KPI of the model")
-        if not (args.budget > 0 and np.isfinite(args.budget)):
-            raise BudgetError(f"--budget {args.budget}: must be a positive amount in £ a year")
-        if args.candidates < 1 or args.confirm_replications < 2:
-            raise BudgetError("--candidates must be >= 1 and --confirm-replications >= 2")
-        if not (args.sweep / "comparison.csv").exists():
+        if not (0 < args.budget <= LARGEST_BUDGET_GBP and np.isfinite(args.budget)):
+            raise BudgetError(
+                f"--budget {args.budget:g}: must be a positive amount in £ a year, at most "
+                f"{LARGEST_BUDGET_GBP:g}"
+            )
+        if not 1 <= args.candidates <= 100 or not 2 <= args.confirm_replications <= 10_000:
+            raise BudgetError(
+                "--candidates must be 1 to 100 and --confirm-replications 2 to 10,000"
+            )
+        if not (args.sweep / "comparison.csv").is_file():
             raise BudgetError(f"{args.sweep}: no comparison.csv (run the sweep first)")
         table, verdict = find_best(
             args.sweep,
@@ -395,36 +456,42 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Budget error: {err}", file=sys.stderr)
         return 2
     if programme is None:
-        out = args.sweep / f"budget_{int(args.budget)}"
+        target = args.sweep / f"budget_{args.objective}_{args.budget:.0f}"
         limit = f"£{args.budget:,.0f} a year"
     else:
-        out = args.sweep / f"programme_budget_{int(programme.total)}"
+        target = args.sweep / f"programme_budget_{args.objective}_{programme.total:.0f}"
         limit = f"£{programme.total:,.0f} over the programme"
         if programme.phasing:
             limit += " (" + ", ".join(f"£{c:,.0f}" for c in programme.phasing) + " a year)"
-    atomic_write_csv(out / "candidates.csv", table)
-    manifest = {
-        "status": "complete",
-        "budget_gbp": args.budget if programme is None else None,
-        "programme_budget_gbp": None if programme is None else programme.total,
-        "programme_phasing_gbp": None if programme is None else list(programme.phasing),
-        "objective": args.objective,
-        "objective_unit": KPI_DEFINITIONS[args.objective].unit,
-        **verdict,
-        "git": git_state(SOURCE_ROOT),
-        "packages": package_versions(),
-        "finished_utc": now_utc(),
-    }
-    atomic_write_json(out / "budget.json", manifest)
+    line = headline(args.objective, verdict, args.budget, limit)
+    try:
+        out = new_folder(target)
+        atomic_write_csv(out / "candidates.csv", table)
+        atomic_write_json(
+            out / "budget.json",
+            {
+                "status": "complete",
+                "budget_gbp": args.budget if programme is None else None,
+                "programme_budget_gbp": None if programme is None else programme.total,
+                "programme_phasing_gbp": None if programme is None else list(programme.phasing),
+                "objective": args.objective,
+                "objective_unit": KPI_DEFINITIONS[args.objective].unit,
+                "headline": line,
+                **verdict,
+                "git": git_state(SOURCE_ROOT),
+                "packages": package_versions(),
+                "finished_utc": now_utc(),
+            },
+        )
+    except OutputWriteError as err:
+        print(f"Output error: {err.path}: {err.reason}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"Output error: {target}: {err.strerror or err}", file=sys.stderr)
+        return 1
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
-    w = verdict["winner"]
-    gain_year = verdict[w]["gain_per_week"] * WEEKS_PER_YEAR
-    print(
-        f"\nBest within {limit} for {args.objective}: {w} "
-        f"({gain_year:,.0f} a year better than baseline, {verdict['confirm_replications']} "
-        "paired replications)"
-    )
+    print("\n" + line)
     if "probability_winner_better" in verdict:
         print(
             f"Probability it beats the runner-up ({verdict['runner_up']}): "

@@ -35,14 +35,14 @@ written atomically and validated against the site schema first.
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
-import io
 import json
 import math
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +67,12 @@ SITE_SCALED = (
     "intermediate_care.places",
     "emergency_department.minors_clinicians_by_hour",
     "emergency_department.majors_clinicians_by_hour",
+    "emergency_department.majors_spaces",
+    "emergency_department.sdec.spaces",
+    "acute_beds.general_and_acute",
+    "acute_beds.background_admissions_per_week",
+    "acute_beds.escalation_spaces",
+    "social_care.places",
 )
 
 #: Lower age of each model band after the first (0-4 | 5-14 | 15-24 | ... | 85+).
@@ -79,6 +85,10 @@ NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 CODE_RULE = re.compile(r"[A-Z0-9][A-Z0-9_]*")
 PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+#: Longest site name: it becomes a file name, and run folders' names include it.
+MAX_NAME_LENGTH = 64
 
 
 class InputError(Exception):
@@ -98,20 +108,59 @@ def _norm_column(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").strip()).upper()
 
 
-def _read_text(path: Path) -> str:
+def _encoding(path: Path) -> str:
+    """UTF-8 (a byte-order mark allowed) if the whole file decodes as UTF-8, else the Windows
+    code page spreadsheets on Windows save "CSV" in. Read in chunks: a 100 MB registration
+    file is never held in memory."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
     except FileNotFoundError:
         raise InputError(str(path), "file not found", "check the path") from None
     except IsADirectoryError:
         raise InputError(str(path), "is a folder, not a file", "give the CSV file") from None
+    except UnicodeDecodeError:
+        return "cp1252"
     except OSError as err:
         raise InputError(str(path), f"cannot be read: {err.strerror}", "check the file") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheets on Windows save "CSV" in the Windows code page.
-        return raw.decode("cp1252", errors="replace")
+    return "utf-8-sig"
+
+
+class Rows:
+    """The data rows of a CSV file as ``(line number, {column: text})``, read from disk each
+    time they are iterated rather than held in memory. Blank lines are skipped."""
+
+    def __init__(self, path: Path, columns: list[str], encoding: str):
+        self.path, self.columns, self.encoding = path, columns, encoding
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        columns = self.columns
+        with open(self.path, encoding=self.encoding, errors="replace", newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                next(reader, None)  # the header
+                for cells in reader:
+                    if not any(c.strip() for c in cells):
+                        continue  # blank lines left by spreadsheets
+                    yield (
+                        reader.line_num,
+                        {
+                            col: (cells[i].strip() if i < len(cells) else "")
+                            for i, col in enumerate(columns)
+                        },
+                    )
+            except csv.Error as err:
+                raise InputError(
+                    str(self.path),
+                    f"row {reader.line_num}: not valid CSV ({err})",
+                    "save it as CSV",
+                ) from None
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
 
 
 @dataclass
@@ -120,7 +169,7 @@ class Table:
 
     path: Path
     columns: list[str]
-    rows: list[tuple[int, dict[str, str]]]
+    rows: Iterable[tuple[int, dict[str, str]]]
 
     def need(self, *alternatives: str, what: str | None = None) -> str:
         """The first of ``alternatives`` present, or an error naming the missing column."""
@@ -136,34 +185,23 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    text = _read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    encoding = _encoding(path)
     try:
-        header = next(reader)
+        with open(path, encoding=encoding, errors="replace", newline="") as fh:
+            header = next(csv.reader(fh))
     except StopIteration:
         raise InputError(str(path), "the file is empty", "a CSV file with a header row") from None
     except csv.Error as err:
         raise InputError(str(path), f"not a CSV file ({err})", "save it as CSV") from None
+    except OSError as err:
+        raise InputError(str(path), f"cannot be read: {err.strerror}", "check the file") from None
     columns = [_norm_column(c) for c in header]
     seen: set[str] = set()
     for c in columns:
         if c and c in seen:
             raise InputError(str(path), f"column {c} appears twice", "each column once")
         seen.add(c)
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue  # blank lines left by spreadsheets
-            values = {
-                col: (cells[i].strip() if i < len(cells) else "") for i, col in enumerate(columns)
-            }
-            rows.append((reader.line_num, values))
-    except csv.Error as err:
-        raise InputError(
-            str(path), f"row {reader.line_num}: not valid CSV ({err})", "save it as CSV"
-        ) from None
-    return Table(path, columns, rows)
+    return Table(path, columns, Rows(path, columns, encoding))
 
 
 def _at(line: int, column: str) -> str:
@@ -270,7 +308,9 @@ class Registrations:
 def read_registrations(paths: Sequence[Path], keep: set[str] | None = None) -> Registrations:
     """Read one or more registration files; ``keep`` limits them to these practice codes."""
     raw: dict[str, PracticeCounts] = {}
-    seen: dict[tuple[str, str, str], tuple[int, int]] = {}
+    # (code, sex, age) -> (file index, line), as one string and one int: a file of every
+    # practice in England has over a million rows.
+    seen: dict[str, int] = {}
     kinds: dict[str, Path] = {}
     dates: dict[str, Path] = {}
     sexes_seen: set[str] = set()
@@ -327,9 +367,9 @@ def read_registrations(paths: Sequence[Path], keep: set[str] | None = None) -> R
                     f"{age_col} must be one of {example}",
                 ) from None
             count = _count(table, line, count_col, values[count_col])
-            key = (code, sex, values[age_col].strip().upper().replace("-", "_"))
+            key = f"{code}|{sex}|{values[age_col].strip().upper().replace('-', '_')}"
             if key in seen:
-                first_index, first_line = seen[key]
+                first_index, first_line = divmod(seen[key], 1 << 32)
                 where = f"row {first_line}"
                 if first_index != index:
                     where += f" of {paths[first_index]}"
@@ -338,7 +378,7 @@ def read_registrations(paths: Sequence[Path], keep: set[str] | None = None) -> R
                     f"row {line} repeats {where} ({code}, SEX {sex}, {age_col} {values[age_col]})",
                     "each practice, sex and age appears once: is a file given twice?",
                 )
-            seen[key] = (index, line)
+            seen[key] = (index << 32) + line
             practice = raw.setdefault(code, PracticeCounts())
             if band is None:
                 practice.totals[sex] = count
@@ -421,7 +461,28 @@ class Mapping:
     localities: dict[str, str]  # key -> title, in order of first appearance
 
 
+def _printable(ch: str) -> bool:
+    """Whether YAML (and so a site file) can hold this character (YAML 1.1, 5.1)."""
+    c = ord(ch)
+    return (
+        ch in "\t\n\r"
+        or 0x20 <= c <= 0x7E
+        or c == 0x85
+        or 0xA0 <= c <= 0xD7FF
+        or 0xE000 <= c <= 0xFFFD
+        or 0x10000 <= c <= 0x10FFFF
+    )
+
+
 def _check_text(path: Path, what: str, text: str) -> str:
+    bad = next((ch for ch in text if not _printable(ch)), None)
+    if bad is not None:
+        raise InputError(
+            str(path),
+            f"{what} {text!r} contains the character U+{ord(bad):04X}",
+            "names must be printable text; a control character usually means the file was "
+            "saved in another encoding (save it as UTF-8 CSV)",
+        )
     if "${" in text or text.strip() == "???":
         raise InputError(
             str(path),
@@ -793,7 +854,7 @@ def render(plan: SitePlan) -> str:
     lines = [
         f"# {plan.title}: {_n(n_loc, 'locality', 'localities')}, {_n(n_prac, 'practice')}, "
         f"{total:,} registered patients.",
-        "# Written by `python -m sim site-from-csv` (docs/own_area.md) from",
+        f"{MADE_HERE} (docs/own_area.md) from",
         f"#   registrations: {files}",
         f"#                  (NHS Digital, Patients Registered at a GP Practice; {reg.kind} ages;",
         f"#                  extract {extract})",
@@ -1006,7 +1067,12 @@ def validate_text(text: str, path: Path) -> None:
 
     from sim.config.schema import Site, check_site, from_dict
 
-    data = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
+    try:
+        data = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
+    except Exception as err:  # noqa: BLE001 - any reason the text is not a loadable site
+        raise InputError(
+            str(path), f"the site could not be written as YAML ({type(err).__name__})", str(err)
+        ) from None
     try:
         check_site(from_dict(Site, data, "site"))
     except ConfigError as err:
@@ -1106,6 +1172,21 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The comment render() writes at the top of every site file it makes.
+MADE_HERE = "# Written by `python -m sim site-from-csv`"
+
+
+def written_by_this_command(path: Path) -> bool:
+    """Whether ``path`` is a site file this command wrote (its header says so): only such a
+    file may be replaced with --force."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = [fh.readline() for _ in range(5)]
+    except OSError:
+        return False
+    return any(line.startswith(MADE_HERE) for line in head)
+
+
 def parse_time(option: str, text: str) -> int:
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
     minute = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
@@ -1116,11 +1197,12 @@ def parse_time(option: str, text: str) -> int:
 
 def run(args: argparse.Namespace) -> tuple[Path, list[str], list[str]]:
     """Do the work; returns the path written, the summary lines and the warnings."""
-    if not NAME_RULE.fullmatch(args.name):
+    if not NAME_RULE.fullmatch(args.name) or len(args.name) > MAX_NAME_LENGTH:
         raise InputError(
             "--name",
             f"{args.name!r} is not a simple name",
-            "letters, digits and underscores, starting with a letter, e.g. my_area",
+            "letters, digits and underscores, starting with a letter, at most "
+            f"{MAX_NAME_LENGTH} characters, e.g. my_area",
         )
     from sim.config.locations import CONF_DIR, USER_CONF_DIR
 
@@ -1140,6 +1222,12 @@ def run(args: argparse.Namespace) -> tuple[Path, list[str], list[str]]:
             str(out_path),
             "already exists",
             "pass --force to overwrite it, or choose another --name",
+        )
+    if out_path.exists() and not written_by_this_command(out_path):
+        raise InputError(
+            str(out_path),
+            "already exists and was not written by this command (a shipped or hand-written site)",
+            "it is never overwritten, even with --force: choose another --name",
         )
     open_minute = DEFAULT_OPEN_MINUTE if args.open is None else parse_time("--open", args.open)
     close_minute = DEFAULT_CLOSE_MINUTE if args.close is None else parse_time("--close", args.close)
@@ -1201,11 +1289,15 @@ def summary(plan: SitePlan) -> list[str]:
             f"Staffing from {plan.overrides_path}: "
             f"{_n(len(plan.overrides), 'practice')} with FTE set"
         )
+    ref = plan.reference.data
     lines += [
         f"Capacity defaults from {plan.reference.label}, scaled by {plan.total:,} / "
         f"{plan.reference.list_size:,} = "
         f"{plan.scale:.3f}: IC+ places {plan.ic_places()}, rapid assessment clinics "
-        f"{plan.rac_sessions()} a weekday, A&E clinicians by hour; rates per 1,000 copied. "
+        f"{plan.rac_sessions()} a weekday, A&E clinicians by hour, majors spaces "
+        f"{plan.scaled(ref['emergency_department']['majors_spaces'])}, G&A beds "
+        f"{plan.scaled(ref['acute_beds']['general_and_acute'])}, social care places "
+        f"{plan.scaled(ref['social_care']['places'])}; rates per 1,000 copied. "
         "Edit them to match your area.",
         f"Run it: python -m sim site={plan.name}",
     ]

@@ -55,9 +55,9 @@ def completed_jobs(sweep_dir: Path) -> list[tuple[str, Path]]:
     """(scenario label, folder) of every completed job of a sweep, in folder order."""
     jobs = []
     for manifest_path in sorted(Path(sweep_dir).glob("*/manifest.json")):
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("status") == "complete":
-            jobs.append((str(manifest["scenario"]), manifest_path.parent))
+        manifest = _manifest(manifest_path.parent)
+        if manifest.get("status") == "complete" and isinstance(manifest.get("scenario"), str):
+            jobs.append((manifest["scenario"], manifest_path.parent))
     return jobs
 
 
@@ -77,14 +77,25 @@ def repeated_scenarios(sweep_dir: Path) -> dict[str, list[str]]:
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    """A job's manifest; empty when it cannot be read (such a job counts as not complete)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"status": "unreadable manifest.json"}
+    return manifest if isinstance(manifest, dict) else {"status": "unreadable manifest.json"}
 
 
 def _titles(folder: Path) -> str:
     """Option titles from the job's resolved config."""
-    import yaml
+    from sim.config import safe_yaml
+    from sim.config.schema import ConfigError
 
-    cfg = yaml.safe_load((folder / ".hydra" / "config.yaml").read_text(encoding="utf-8"))
+    try:
+        cfg = safe_yaml.load(folder / ".hydra" / "config.yaml", "run configuration")
+    except ConfigError:
+        cfg = None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("scenario"), dict):
+        return folder.name
     return " + ".join(str(o.get("title", name)) for name, o in (cfg.get("scenario") or {}).items())
 
 
@@ -94,9 +105,11 @@ def sweep_comparison(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[
 
     from sim.experiments.comparison import (
         COMPARISON_COLUMNS,
-        PAIRING_KEYS,
+        ComparisonError,
+        check_comparable,
         paired_comparison,
         paired_ratio,
+        read_kpis,
     )
 
     jobs = job_folders(sweep_dir)
@@ -121,19 +134,20 @@ def sweep_comparison(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[
         )
     base_dir = jobs[BASELINE]
     base_manifest = _manifest(base_dir)
-    base_kpis = pd.read_csv(base_dir / "kpis.csv")
+    base_kpis = read_kpis(base_dir / "kpis.csv")
     level = float(base_manifest.get("ci_level", 0.95))
     tables, ranking = [], []
     for option, folder in jobs.items():
         if option == BASELINE:
             continue
         manifest = _manifest(folder)
-        differs = [k for k in PAIRING_KEYS if manifest.get(k) != base_manifest.get(k)]
-        if differs:
-            problems.append(f"{option}: {', '.join(differs)} differ from the baseline; skipped")
+        try:
+            check_comparable(base_dir, base_manifest, folder, manifest)
+            option_kpis = read_kpis(folder / "kpis.csv")
+            table = paired_comparison(base_kpis, option_kpis, level)
+        except ComparisonError as err:
+            problems.append(f"{option}: not compared with the baseline ({err}); skipped")
             continue
-        option_kpis = pd.read_csv(folder / "kpis.csv")
-        table = paired_comparison(base_kpis, option_kpis, level)
         table.insert(0, "option", option)
         tables.append(table)
         ratios = {
@@ -216,22 +230,25 @@ def plot_cost_effectiveness(
     """Annual investment against A&E attendances avoided, with CI whiskers: the report's
     cost-effectiveness plane, saved on its own (with ``banner`` across the top when the runs
     are not fit for a board)."""
+    import matplotlib
     import matplotlib.pyplot as plt
 
     from sim.config.catalogue import option_title
     from sim.experiments.outputs import atomic_save_figure
     from sim.report.figures import cost_effectiveness_plane, stamp_banner
+    from sim.report.style import PLAIN_TEXT
 
     titles = {o: t for o, t in zip(ranking["option"], ranking["title"], strict=True)}
-    fig = cost_effectiveness_plane(
-        ranking, level, {o: option_title(o, titles) for o in ranking["option"]}
-    )
-    if banner:
-        stamp_banner(fig, banner)
-    try:
-        atomic_save_figure(fig, path, dpi=120)
-    finally:
-        plt.close(fig)
+    with matplotlib.rc_context(PLAIN_TEXT):
+        fig = cost_effectiveness_plane(
+            ranking, level, {o: option_title(o, titles) for o in ranking["option"]}
+        )
+        if banner:
+            stamp_banner(fig, banner)
+        try:
+            atomic_save_figure(fig, path, dpi=120)
+        finally:
+            plt.close(fig)
 
 
 def sweep_programme(sweep_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -304,7 +321,7 @@ def summarise_sweep(sweep_dir: Path) -> list[str]:
     comparison, ranking, problems = sweep_comparison(sweep_dir)
     failed = []
     for manifest_path in sorted(sweep_dir.glob("*/manifest.json")):
-        status = json.loads(manifest_path.read_text(encoding="utf-8")).get("status")
+        status = _manifest(manifest_path.parent).get("status")
         if status != "complete":
             failed.append(f"{manifest_path.parent.name}: {status}")
     problems += [f"job {f}" for f in failed]
@@ -407,6 +424,8 @@ try:  # the callback needs Hydra; the summary functions above do not
             self.board_report = board_report
 
         def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+            if "psa" in config:  # an uncertainty analysis: its own callback summarises it
+                return
             report(Path(config.hydra.sweep.dir), with_board_report=self.board_report)
 
 except ImportError:  # pragma: no cover - hydra is a dependency
@@ -418,5 +437,24 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1 or not Path(argv[0]).is_dir():
         print("usage: python -m sim sweep SWEEP_FOLDER", file=sys.stderr)
         return 2
-    report(Path(argv[0]))
+    folder = Path(argv[0])
+    problem = not_a_sweep(folder)
+    if problem:
+        print(f"Sweep error: {folder}: {problem}; nothing was written", file=sys.stderr)
+        return 2
+    report(folder)
     return 0
+
+
+def not_a_sweep(folder: Path) -> str | None:
+    """Why ``folder`` is not a sweep folder of this program to summarise (its results would
+    be written among someone's files), or None."""
+    from sim.experiments.run_folder import FolderRefused, check_sweep_folder_is_ours
+
+    try:
+        check_sweep_folder_is_ours(folder, "SWEEP_FOLDER")
+    except FolderRefused as err:
+        return err.rule
+    if not any(p.is_file() for p in folder.glob("*/manifest.json")):
+        return "holds no job folder of a sweep (none has a manifest.json)"
+    return None

@@ -71,11 +71,49 @@ def write_design(plan: psa.PsaPlan, folder: Path) -> None:
     outputs.atomic_write_json(folder / "psa.json", info)
 
 
+def read_design(folder: Path) -> dict[str, Any]:
+    """``psa.json`` of a PSA folder, each setting the analysis reads checked (``ValueError``
+    naming the file, the setting, its value and the rule: the file may have been edited)."""
+    path = Path(folder) / "psa.json"
+    info = json.loads(path.read_text(encoding="utf-8"))
+
+    def whole(v: Any, least: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= least
+
+    rules = {
+        "config_sha256": (lambda v: isinstance(v, str) and len(v) == 64, "must be a SHA-256"),
+        "sets": (lambda v: whole(v, 1), "must be a whole number >= 1"),
+        "seed": (lambda v: whole(v, 0), "must be a whole number >= 0"),
+        "run_weeks": (lambda v: whole(v, 1), "must be a whole number >= 1"),
+        "headline_kpis": (
+            lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v),
+            "must be a list of KPI names",
+        ),
+        "wtp_gbp": (
+            lambda v: (
+                isinstance(v, dict)
+                and all(
+                    isinstance(g, list)
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in g)
+                    for g in v.values()
+                )
+            ),
+            "must map each outcome to a list of amounts",
+        ),
+    }
+    if not isinstance(info, dict):
+        raise ValueError(f"{path} is not the design of an uncertainty analysis")
+    for key, (ok, rule) in rules.items():
+        if key not in info or not ok(info[key]):
+            raise ValueError(f"{path}: {key} = {info.get(key)!r}: {rule}")
+    return info
+
+
 def summarise(folder: Path) -> tuple[PsaAnalysis, dict[str, Any]]:
     """Read the complete sets of a PSA folder and write every table; returns the analysis
     and ``uncertainty.json`` (sets used, problems, flags)."""
     folder = Path(folder)
-    info = json.loads((folder / "psa.json").read_text(encoding="utf-8"))
+    info = read_design(folder)
     sets = psa.collect_sets(folder, info["config_sha256"])
     if sets.kpis.empty or psa.CENTRAL_SET not in sets.manifests:
         raise ValueError(
@@ -118,24 +156,30 @@ def summarise(folder: Path) -> tuple[PsaAnalysis, dict[str, Any]]:
 
 
 def write_figures(folder: Path) -> None:
+    import matplotlib
     import matplotlib.pyplot as plt
 
+    from sim.report.style import PLAIN_TEXT
     from sim.report.uncertainty import load_results, psa_figures
 
-    figures = psa_figures(load_results(folder))
-    try:
-        for f in figures:
-            outputs.atomic_save_figure(f.figure, folder / "figures" / f"{f.key}.png", dpi=110)
-    finally:
-        for f in figures:
-            plt.close(f.figure)
+    # options' titles reach the figures: drawn as written, never read as mathematics
+    with matplotlib.rc_context(PLAIN_TEXT):
+        figures = psa_figures(load_results(folder))
+        try:
+            for f in figures:
+                outputs.atomic_save_figure(f.figure, folder / "figures" / f"{f.key}.png", dpi=110)
+        finally:
+            for f in figures:
+                plt.close(f.figure)
 
 
 def report(folder: Path, with_board_report: bool = True) -> int:
     """Summarise, print the headline, write the board report; last line: the folder."""
+    from sim.report.load import ReportError
+
     try:
         analysis, status = summarise(folder)
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, ReportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     ranks = analysis.ranks
@@ -168,33 +212,73 @@ def report(folder: Path, with_board_report: bool = True) -> int:
 
 def run_set_job(cfg: Any) -> str:
     """One Hydra job: run parameter set ``psa.set`` into the job's folder (skipped when it
-    is already complete with the same configuration)."""
+    is already complete with the same configuration).
+
+    As a run's folder: locked for the job (a second PSA into the same folder is refused the
+    set), refused if it holds anything but a set of ours, and a set that stops for any reason
+    is recorded (its manifest, ``error.txt``) while the other sets go on; Ctrl-C or SIGTERM
+    stops the whole analysis (finished sets are kept, and skipped when it is run again)."""
     from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
 
     from sim.config.compose import plain
     from sim.config.schema import ConfigError
+    from sim.experiments import interrupts
+    from sim.experiments.run_folder import check_folder_is_ours, claim_folder
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    number = OmegaConf.select(cfg, "psa.set")
+    with interrupts.stop_on_signals():
+        try:
+            with claim_folder(out_dir, "hydra.sweep.dir"):
+                check_folder_is_ours(out_dir, "hydra.sweep.dir")
+                ran = _run_set(plain(cfg), out_dir)
+        except ConfigError as err:
+            print(f"set {number}: REFUSED: {err}", file=sys.stderr)
+            return str(out_dir)
+        except outputs.OutputWriteError as err:
+            if interrupts.stop_requested():
+                raise KeyboardInterrupt from None
+            print(f"set {number}: FAILED ({err}) in {out_dir}", file=sys.stderr)
+            return str(out_dir)
+        except Exception as err:
+            if interrupts.is_interruption(err):
+                raise KeyboardInterrupt from None
+            import traceback
+
+            try:
+                outputs.atomic_write_text(out_dir / "error.txt", traceback.format_exc())
+            except OSError:
+                pass  # the manifest says "failed" with the error, if it could be written
+            print(f"set {number}: FAILED ({err!r}); see {out_dir / 'error.txt'}", file=sys.stderr)
+            return str(out_dir)
+    print(f"set {number}: {'complete' if ran else 'already complete, skipped'}", flush=True)
+    return str(out_dir)
+
+
+def _run_set(data: dict[str, Any], out_dir: Path) -> bool:
+    """Validate the set's configuration (an invalid one is recorded in its folder, never
+    over a manifest already there) and run it; False when it was already complete."""
+    from sim.config.schema import ConfigError
+    from sim.experiments.run_folder import read_manifest
+
     try:
-        plan = psa.plan_from_data(plain(cfg))
+        plan = psa.plan_from_data(data)
         if plan.design.set is None:
             raise ConfigError(
                 "psa.set", None, "is chosen by the PSA's sweep (run python -m sim uncertainty)"
             )
     except ConfigError as err:
-        print(f"Configuration error: {err}", file=sys.stderr)
-        outputs.atomic_write_json(
-            out_dir / "manifest.json", {"status": "invalid_config", "error": str(err)}
-        )
-        return str(out_dir)
-    number = plan.design.set
+        if read_manifest(out_dir) is None:
+            outputs.atomic_write_json(
+                out_dir / "manifest.json", {"status": "invalid_config", "error": str(err)}
+            )
+        raise
     from sim.booking.engine import needs_compiling
 
     if needs_compiling():
         print("compiling the booking pass (2-3 minutes, once)", flush=True)
-    ran = psa.run_set_into_folder(plan, number, out_dir)
-    print(f"set {number}: {'complete' if ran else 'already complete, skipped'}", flush=True)
-    return str(out_dir)
+    return psa.run_set_into_folder(plan, plan.design.set, out_dir)
 
 
 try:  # the callback needs Hydra; the functions above do not
@@ -227,6 +311,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv and Path(argv[0]).is_dir():
         if len(argv) != 1:
             print("usage: python -m sim uncertainty PSA_FOLDER", file=sys.stderr)
+            return 2
+        if not (Path(argv[0]) / "psa.json").is_file():
+            print(
+                f"error: {argv[0]}: is not an uncertainty analysis folder (it has no psa.json); "
+                "nothing was written",
+                file=sys.stderr,
+            )
             return 2
         return report(Path(argv[0]))
     from sim.cli import main as run_hydra

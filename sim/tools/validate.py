@@ -12,18 +12,35 @@ answer is known and compares the simulation with it:
     compiled function, with Poisson daily demand against the backlog recursion
     ``B' = max(B + A - K, 0)``: mean backlog, mean lead time and share booked for the same day
     (see :func:`simulate_backlog`).
+``erlang_beds``
+    A pool of G&A beds with Poisson admissions and exponential stays
+    (``conf/validation/erlang_beds.yaml``), as a delay system against Erlang C and as a loss
+    system against Erlang B.
+``boarding``
+    A&E majors spaces blocked by admitted patients waiting for a bed
+    (``conf/validation/boarding_ae.yaml``) against the exact Markov chain of
+    :func:`sim.tools.hospital_theory.boarding_chain`.
+``rota``
+    A clinician rota with "finish the current patient" (``conf/validation/rota_ae.yaml``)
+    against the exact time-varying chain solved by uniformisation
+    (:func:`sim.tools.hospital_theory.rota_chain`).
 ``nhpp``
     Arrival counts by hour of the week (A&E self-presenting attendances, primary-care
     episodes) against the integral of their configured rate, by chi-square.
 ``little``
-    Little's law ``L = lambda W`` on A&E (patients in the department) and on IC+ (places in
-    use), with L from each stage's hourly census of its own state and lambda, W from the
-    patients' recorded times.
+    Little's law ``L = lambda W`` on A&E (patients in the department), IC+ (places in use)
+    and G&A beds, in its finite-window form (exact on every sample path): L from the time
+    integrals the hospital keeps of its own counts, lambda and W from the patients' recorded
+    times; every replication within 1e-9 of 1.
+``bed_conservation``
+    Every patient who asked for a bed is discharged, transferred, in a bed or waiting, in
+    agreement with the bed pool's own counters (exact).
 ``calibration``
     The baseline against the published targets of ``conf/calibration/`` (within tolerance,
     :func:`sim.experiments.replications.calibration_table`).
 
-``nhpp``, ``little`` and ``calibration`` share one set of baseline replications
+``nhpp``, ``little``, ``bed_conservation`` and ``calibration`` share one set of baseline
+replications
 (``conf/validation/baseline.yaml``: the model as configured, with the design to run it).
 
 Acceptance against theory is "theory inside the simulation's confidence interval" (a t
@@ -85,15 +102,38 @@ from sim.core.statistics import t_interval
 from sim.core.streams import Streams
 from sim.experiments import outputs
 from sim.experiments.replications import calibration_table, resolve_n_jobs, summarise
+from sim.services.hospital.conservation import BED_STATES, bed_ledger
+from sim.tools.hospital_theory import (
+    BedTheory,
+    BoardingTheory,
+    RotaTheory,
+    boarding_chain,
+    rota_chain,
+)
 
+#: A patience (minutes) at or above which walk-ins never leave unseen in practice (a year and
+#: more): the validation configurations use it to switch leaving off.
+NEVER_MINUTES = 1e6
+#: Minutes in a year (365.25 days).
+MINUTES_PER_YEAR = WEEKS_PER_YEAR * 7 * MINUTES_PER_DAY
 #: Family-wise false-alarm rate of the theory checks (Bonferroni over the checks run).
 FAMILY_ALPHA = 0.05
 #: Level of the confidence intervals shown beside calibration targets (information only: a
 #: target is met when the mean lies within target +/- tolerance).
 CALIBRATION_CI_LEVEL = 0.95
-GROUPS: tuple[str, ...] = ("mmc_ae", "backlog", "nhpp", "little", "calibration")
+GROUPS: tuple[str, ...] = (
+    "mmc_ae",
+    "backlog",
+    "erlang_beds",
+    "boarding",
+    "rota",
+    "nhpp",
+    "little",
+    "bed_conservation",
+    "calibration",
+)
 #: Groups that read the baseline replications.
-BASELINE_GROUPS = frozenset({"nhpp", "little", "calibration"})
+BASELINE_GROUPS = frozenset({"nhpp", "little", "bed_conservation", "calibration"})
 VALIDATION_ROOT = locations.OUTPUTS_DIR / "validation"
 EXIT_FAILED = 1
 
@@ -118,9 +158,12 @@ class Check:
     n: int  # replications (or bins for chi-square)
     passed: bool
     acceptance: str
-    tolerance: float = float("nan")  # calibration targets only
+    tolerance: float = float("nan")  # calibration targets and exact identities only
     p_value: float = float("nan")  # chi-square only
     note: str = ""
+    # False for held-out calibration targets: reported, but missing one is a finding about
+    # the model, not a failure of the suite
+    required: bool = True
 
 
 def ci_check(
@@ -212,7 +255,13 @@ class Design:
 
 
 #: Shorter designs of ``--quick`` (the full ones are in conf/validation/*.yaml).
-QUICK_DESIGNS = {"mmc_ae": Design(10, 1, 13), "baseline": Design(3, 13, 13)}
+QUICK_DESIGNS = {
+    "mmc_ae": Design(10, 1, 13),
+    "erlang_beds": Design(10, 1, 26),
+    "boarding_ae": Design(8, 1, 13),
+    "rota_ae": Design(8, 1, 13),
+    "baseline": Design(3, 13, 13),
+}
 
 
 def _run_parallel(func: Callable, args: list[tuple], n_jobs: int) -> list[Any]:
@@ -267,7 +316,7 @@ def expected_hour_of_week_counts(
     per week-of-the-year (a year is 365.25 / 7 weeks); days in ``sunday_days`` (bank holidays,
     for primary-care needs) take Sunday's share and hours. Computed here from the
     configuration, independently of :mod:`sim.core.demand` and
-    :mod:`sim.services.emergency_department`.
+    :mod:`sim.services.hospital.arrivals`.
     """
     start = dt.date.fromisoformat(calendar_start)
     months = np.asarray(month_multiplier, dtype=float)
@@ -411,6 +460,8 @@ def mmc_theory(cfg: ModelConfig) -> tuple[MMcTheory, list[str]]:
         departures.append("some attendances are admitted")
     if cfg.assumptions.demand.scale > 0:
         departures.append("primary-care episodes also reach A&E")
+    if ae.left_without_being_seen.patience_minutes.median < NEVER_MINUTES:
+        departures.append("walk-ins may leave before being seen")
     return theory, departures
 
 
@@ -418,29 +469,27 @@ def _mmc_replication(
     cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
 ) -> dict[str, float]:
     """One replication of the M/M/c configuration, reduced to the statistics compared."""
+    from sim.core.distributions import lognormal_from_uniform
     from sim.core.replication import run_replication
-    from sim.services.emergency_department import lognormal_from_uniform
+    from sim.core.streams import keyed_uniforms
 
     res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
     k = res.detail["inputs"]
-    ed = k.emergency
+    h = k.hospital
     lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
-    arrive = ed.arrivals.time
-    seen, depart = ed.outcome.seen_time, ed.outcome.departure_time
+    arrive = h.attendances.time
+    seen, depart = h.ae.seen_time, h.ae.departure_time
     inside = (arrive >= lo) & (arrive < hi)
     wait = (seen - arrive)[inside]
     # Clinician time = departure - seen - time after treatment (recomputed from the same
-    # uniform the model used), overlapped with the window.
-    after_cfg = cfg.assumptions.ae.after_treatment_minutes
-    after = np.where(
-        ed.outcome.admitted,
-        lognormal_from_uniform(ed.arrivals.u_after, **_median_mean(after_cfg["admitted"])),
-        lognormal_from_uniform(ed.arrivals.u_after, **_median_mean(after_cfg["discharged"])),
-    )
+    # keyed uniform the model used; nobody is admitted here), overlapped with the window.
+    after_cfg = cfg.assumptions.ae.after_treatment_minutes["discharged"]
+    u_after = keyed_uniforms(h.attendances.key, "ae_after")
+    after = lognormal_from_uniform(u_after, after_cfg.median, after_cfg.mean)
     busy_end = depart - after
     busy = np.clip(np.minimum(busy_end, hi) - np.maximum(seen, lo), 0, None).sum()
     servers = max(cfg.site.emergency_department.minors_clinicians_by_hour)
-    occupancy = ed.outcome.hourly_occupancy[k.first_day * 24 : k.last_day * 24]
+    occupancy = h.ae_hourly_occupancy(k.last_day * 24)[k.first_day * 24 :]
     return {
         "mean_wait": float(wait.mean()) if wait.size else math.nan,
         "p_wait": float((wait > 0).mean()) if wait.size else math.nan,
@@ -451,8 +500,27 @@ def _mmc_replication(
     }
 
 
-def _median_mean(dist: Any) -> dict[str, float]:
-    return {"median": dist.median, "mean": dist.mean}
+def replicate(
+    validation: str,
+    replication: Callable,
+    overrides: Sequence[str],
+    seed: int | None,
+    design: Design | None,
+    quick: bool,
+    n_jobs: int,
+) -> tuple[RunConfig, Design, int, list[Any]]:
+    """Replications ``replication(model, seed, r, warmup_weeks, run_weeks)`` of validation
+    case ``validation``: its design unless one is given (the quick one with ``quick``), its
+    seed unless one is given. Returns the run config, design, seed and each replication's
+    result."""
+    run_cfg = compose_run_config(validation, overrides)
+    design = design or (QUICK_DESIGNS[validation] if quick else Design.of(run_cfg))
+    seed = run_cfg.seed if seed is None else seed
+    args = [
+        (run_cfg.model, seed, r, design.warmup_weeks, design.run_weeks)
+        for r in range(design.replications)
+    ]
+    return run_cfg, design, seed, _run_parallel(replication, args, n_jobs)
 
 
 def run_mmc(
@@ -466,16 +534,11 @@ def run_mmc(
 ) -> tuple[list[Check], dict[str, Any]]:
     """The M/M/c A&E checks; ``theory`` replaces the Erlang C figures (tests use it to show a
     wrong theory fails)."""
-    run_cfg = compose_run_config("mmc_ae", overrides)
-    design = design or (QUICK_DESIGNS["mmc_ae"] if quick else Design.of(run_cfg))
-    seed = run_cfg.seed if seed is None else seed
+    run_cfg, design, seed, reps = replicate(
+        "mmc_ae", _mmc_replication, overrides, seed, design, quick, n_jobs
+    )
     derived, departures = mmc_theory(run_cfg.model)
     theory = theory or derived
-    args = [
-        (run_cfg.model, seed, r, design.warmup_weeks, design.run_weeks)
-        for r in range(design.replications)
-    ]
-    reps = _run_parallel(_mmc_replication, args, n_jobs)
     note = "departs from M/M/c: " + "; ".join(departures) if departures else ""
     col = {key: [r[key] for r in reps] for key in reps[0]}
     rows = (
@@ -700,70 +763,104 @@ def _baseline_replication(
     cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
 ) -> dict[str, Any]:
     """One replication of the baseline, reduced to KPIs and the statistics the checks use."""
-    from sim.core.replication import SOURCE_SELF_PRESENTING, run_replication
+    from sim.core.replication import run_replication
+    from sim.services.hospital.arrivals import SELF_PRESENTING
 
     res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
     k = res.detail["inputs"]
-    ed, care = k.emergency, k.care
+    h = k.hospital
     lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
     span = hi - lo
 
-    # L from each stage's census (its own count of who is in, sampled every hour), lambda and
-    # W from the patients' recorded times: two records of the same flow kept apart.
-    arrive = ed.arrivals.time
-    inside = (arrive >= lo) & (arrive < hi)
-    sampled = (ed.outcome.census_time >= lo) & (ed.outcome.census_time < hi)
-    ae_l = float(ed.outcome.census_present[sampled].mean())
-    ae_lam = inside.sum() / span
-    ae_w = float((ed.outcome.departure_time - arrive)[inside].mean())
+    # L from the hospital's census (its own counts, integrated over time as they change), and
+    # lambda, W from the patients' recorded times: two records of the same flow kept apart.
+    # The finite-window form of Little's law (see window_little) for all three.
+    census = h.census
+    first, last = np.searchsorted(census["time"], [lo, hi])
+    if census["time"][first] != lo or census["time"][last] != hi:
+        raise AssertionError("the census is read on every hour; the window is whole days")
 
-    starts = (care.stays.start >= lo) & (care.stays.start < hi)
-    sampled = (care.census_time >= lo) & (care.census_time < hi)
-    ic_l = float(care.census_in_use[sampled].mean())
-    ic_lam = starts.sum() / span
-    ic_w = float((care.stays.end - care.stays.start)[starts].mean()) if starts.any() else 0.0
+    def census_mean(name: str) -> float:
+        return float(census[name][last] - census[name][first]) / span
+
+    arrive = h.attendances.time
+    ae_l = census_mean("ae_minutes")
+    ae_lam, ae_w = window_little(arrive, h.ae.departure_time, lo, hi)
+
+    stays = h.ic_stays
+    ic_l = census_mean("ic_minutes")
+    ic_lam, ic_w = window_little(stays["start"], stays["end"], lo, hi)
+
+    a = h.admissions
+    took = np.isfinite(a.core_time)
+    bed_l = census_mean("bed_minutes")
+    bed_lam, bed_w = window_little(a.core_time[took], a.leave_time[took], lo, hi)
 
     return {
         "kpis": dict(res.kpis),
         "ae_little": (ae_l, float(ae_lam), ae_w),
         "ic_little": (float(ic_l), float(ic_lam), ic_w),
-        "ae_counts": hour_of_week_counts(arrive[ed.source == SOURCE_SELF_PRESENTING]),
+        "bed_little": (bed_l, float(bed_lam), bed_w),
+        "ae_counts": hour_of_week_counts(arrive[h.attendances.source == SELF_PRESENTING]),
+        "bed_ledger": bed_ledger(h),
         "episode_counts": hour_of_week_counts(k.episodes.time),
         "wall_seconds": res.wall_seconds,
     }
+
+
+def window_little(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """lambda and W of Little's law on the window ``[lo, hi)`` in its finite-window form,
+    exact on every sample path: lambda counts everyone present at some time in the window
+    (arrived in it, or already in at its start) per minute, W is their mean time present
+    within the window (an ``end`` of NaN: still in). The usual form (arrivals in the window,
+    their whole stays) needs the window's two ends to balance, which stays of weeks to months
+    (IC+, beds) and seasonal occupancy do not give: on the tests' small site it gave
+    L / (lambda W) of 0.90-0.94 for beds and 0.90-1.02 for IC+."""
+    end = np.where(np.isnan(end), np.inf, end)
+    overlap = np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0.0, None)
+    held = overlap > 0
+    return float(held.sum() / (hi - lo)), float(overlap[held].mean()) if held.any() else 0.0
 
 
 def _ratio(l_value: float, lam: float, w: float) -> float:
     return l_value / (lam * w) if lam * w > 0 else math.nan
 
 
+#: Little's law in its finite-window form is exact on every sample path: L (the model's own
+#: integral) and lambda W (the records') may differ only by floating-point rounding.
+LITTLE_TOLERANCE = 1e-9
+
+
 def little_checks(reps: list[dict[str, Any]], level: float) -> list[Check]:
-    """Little's law per replication, ``L / (lambda W)``, against 1."""
-    g = "little"
-    ae = [_ratio(*r["ae_little"]) for r in reps]
-    ic = [_ratio(*r["ic_little"]) for r in reps]
-    mean_ae = np.mean([r["ae_little"][0] for r in reps])
-    mean_ic = np.mean([r["ic_little"][0] for r in reps])
-    return [
-        ci_check(
-            g,
-            "Little's law, A&E: L / (lambda W)",
-            ae,
-            1.0,
-            level,
-            "ratio",
-            f"L = {mean_ae:.1f} patients in the department",
-        ),
-        ci_check(
-            g,
-            "Little's law, IC+: L / (lambda W)",
-            ic,
-            1.0,
-            level,
-            "ratio",
-            f"L = {mean_ic:.1f} places in use",
-        ),
-    ]
+    """Little's law per replication, ``L / (lambda W)``, against 1: within
+    :data:`LITTLE_TOLERANCE` in every replication (``level`` is not used: no sampling error)."""
+    rows = (
+        ("A&E", "ae_little", "patients in the department"),
+        ("IC+", "ic_little", "places in use"),
+        ("G&A beds", "bed_little", "beds occupied"),
+    )
+    checks = []
+    for where, key, what in rows:
+        ratios = np.array([_ratio(*r[key]) for r in reps], dtype=float)
+        passed = bool(np.isfinite(ratios).all() and (abs(ratios - 1) <= LITTLE_TOLERANCE).all())
+        checks.append(
+            Check(
+                group="little",
+                check=f"Little's law, {where}: L / (lambda W)",
+                unit="ratio",
+                theory=1.0,
+                simulated=float(ratios.mean()),
+                ci_low=float(ratios.min()),
+                ci_high=float(ratios.max()),
+                level=1.0,
+                n=len(ratios),
+                passed=passed,
+                acceptance=f"every replication within {LITTLE_TOLERANCE:g} of 1",
+                tolerance=LITTLE_TOLERANCE,
+                note=f"L = {np.mean([r[key][0] for r in reps]):.1f} {what}",
+            )
+        )
+    return checks
 
 
 def nhpp_checks(
@@ -815,9 +912,10 @@ def calibration_checks(reps: list[dict[str, Any]], run_cfg: RunConfig) -> list[C
                 level=CALIBRATION_CI_LEVEL,
                 n=len(reps),
                 passed=bool(row.within),
+                required=row.role == "fitted",
                 acceptance="mean within target +/- tolerance",
                 tolerance=float(row.tolerance),
-                note=f"{target.kpi}; source: {row.source}",
+                note=f"{target.kpi}; {row.role.replace('_', ' ')}; source: {row.source}",
             )
         )
     return checks
@@ -831,15 +929,343 @@ def run_baseline(
     n_jobs: int = -1,
 ) -> tuple[RunConfig, Design, int, list[dict[str, Any]]]:
     """The baseline replications shared by the nhpp, little and calibration checks."""
-    run_cfg = compose_run_config("baseline", overrides)
-    design = design or (QUICK_DESIGNS["baseline"] if quick else Design.of(run_cfg))
-    seed = run_cfg.seed if seed is None else seed
-    args = [
-        (run_cfg.model, seed, r, design.warmup_weeks, design.run_weeks)
-        for r in range(design.replications)
+    return replicate("baseline", _baseline_replication, overrides, seed, design, quick, n_jobs)
+
+
+# --------------------------------------------------------------------------------------------
+# The hospital: a bed pool against Erlang B and C
+# --------------------------------------------------------------------------------------------
+
+
+def _flat(shares: Sequence[float]) -> bool:
+    x = np.asarray(shares, dtype=float)
+    return bool(x.max() <= x.min() * (1 + 1e-6))
+
+
+def bed_pool_theory(cfg: ModelConfig) -> tuple[BedTheory, list[str]]:
+    """Erlang parameters of the background admissions and beds of a configuration, and the
+    ways (if any) in which it departs from a bed pool with Poisson arrivals and exponential
+    stays (the comparison is then expected to fail)."""
+    bg = cfg.assumptions.background_admissions
+    beds = cfg.site.acute_beds
+    theory = BedTheory(
+        arrivals_per_minute=beds.background_admissions_per_week / (7 * MINUTES_PER_DAY),
+        stay_mean_minutes=bg.stay_days.mean * MINUTES_PER_DAY,
+        beds=beds.general_and_acute,
+    )
+    departures = []
+    if not (_flat(bg.weekday_share) and _flat(bg.hour_share)):
+        departures.append("arrival rate varies by weekday or hour")
+    if bg.stay_distribution != "exponential":
+        departures.append(f"stays {bg.stay_distribution}, not exponential")
+    d = cfg.assumptions.discharge
+    if d.senior_review_minute is not None or (d.open_minute, d.close_minute) != (0, 1440):
+        departures.append("discharge waits for a senior review or a discharge window")
+    if cfg.assumptions.demand.scale > 0 or sum(
+        cfg.assumptions.ae.self_presenting_per_1000_year.values()
+    ):
+        departures.append("emergency admissions also need beds")
+    if beds.escalation_spaces:
+        departures.append("escalation spaces add beds")
+    return theory, departures
+
+
+def _bed_pool_replication(
+    cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
+) -> dict[str, float]:
+    from sim.core.replication import run_replication
+    from sim.services.hospital.model import BACKGROUND
+
+    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
+    k = res.detail["inputs"]
+    h = k.hospital
+    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
+    a = h.admissions
+    inside = (a.kind == BACKGROUND) & (a.request_time >= lo) & (a.request_time < hi)
+    waited = (a.bed_time - a.request_time)[inside & ~a.cancelled]
+    return {
+        "p_wait": float((waited > 0).mean()) if waited.size else math.nan,
+        "mean_wait": float(waited.mean()) if waited.size else math.nan,
+        "blocking": float(a.cancelled[inside].mean()) if inside.any() else math.nan,
+        "occupancy": float(h.beds_occupied(np.array([lo, hi]))[0]),
+        "arrivals": float(inside.sum()),
+    }
+
+
+def run_erlang_beds(
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    design: Design | None = None,
+    quick: bool = False,
+    n_jobs: int = -1,
+    level: float = 0.99,
+    theory: BedTheory | None = None,
+) -> tuple[list[Check], dict[str, Any]]:
+    """The bed pool as a delay system (Erlang C) and, with cancellations, as a loss system
+    (Erlang B); ``theory`` replaces the Erlang figures (tests use it)."""
+    checks: list[Check] = []
+    info: dict[str, Any] = {}
+    for mode in ("wait", "cancel"):
+        when_full = f"assumptions.background_admissions.when_full={mode}"
+        run_cfg, design_m, seed_m, reps = replicate(
+            "erlang_beds",
+            _bed_pool_replication,
+            [*overrides, when_full],
+            seed,
+            design,
+            quick,
+            n_jobs,
+        )
+        derived, departures = bed_pool_theory(run_cfg.model)
+        t = theory or derived
+        col = {key: [r[key] for r in reps] for key in reps[0]}
+        note = "departs from M/M/c: " + "; ".join(departures) if departures else ""
+        label = f"beds c={t.beds}, offered load {t.offered_load:.1f}"
+        if mode == "wait":
+            rows = (
+                ("delay (Erlang C): probability of waiting", "p_wait", t.p_wait, "share"),
+                ("delay (Erlang C): mean wait for a bed", "mean_wait", t.mean_wait, "minutes"),
+                ("delay: mean beds occupied", "occupancy", t.offered_load, "beds"),
+            )
+        else:
+            rows = (
+                ("loss (Erlang B): share turned away", "blocking", t.blocking, "share"),
+                ("loss: mean beds occupied", "occupancy", t.loss_occupancy, "beds"),
+            )
+        checks += [
+            ci_check("erlang_beds", f"{label}: {name}", col[key], value, level, unit, note)
+            for name, key, value, unit in rows
+        ]
+        info[mode] = {
+            "design": asdict(design_m),
+            "seed": seed_m,
+            "arrivals_per_replication": float(np.mean(col["arrivals"])),
+            "departures": departures,
+        }
+    return checks, info
+
+
+# --------------------------------------------------------------------------------------------
+# The hospital: A&E spaces blocked by boarders, against an exact Markov chain
+# --------------------------------------------------------------------------------------------
+
+
+def boarding_theory(cfg: ModelConfig) -> tuple[dict[str, float], list[str]]:
+    """The boarding chain's parameters read from a configuration, and its departures from
+    the chain's assumptions."""
+    ae = cfg.assumptions.ae
+    site = cfg.site
+    p = list(ae.admission_probability_by_age.values())
+    los = list(cfg.assumptions.admissions.length_of_stay_days_by_age.values())
+    params = {
+        "arrivals_per_minute": ae_annual_self_presenting(cfg) / MINUTES_PER_YEAR,
+        "treatment_mean_minutes": ae.service_minutes["majors"].mean,
+        "p_admit": p[0],
+        "stay_mean_minutes": los[0] * MINUTES_PER_DAY,
+        "spaces": site.emergency_department.majors_spaces,
+        "beds": site.acute_beds.general_and_acute,
+    }
+    departures = []
+    if (
+        ae.service_distribution != "exponential"
+        or cfg.assumptions.admissions.stay_distribution != "exponential"
+    ):
+        departures.append("treatment or stays not exponential")
+    if len(set(p)) > 1 or len(set(los)) > 1:
+        departures.append("admission or stay depends on age")
+    if ae.ambulance_share < 1:
+        departures.append("walk-ins (a second queue, leaving unseen)")
+    if not (_flat(ae.weekday_share) and _flat(ae.hour_share) and _flat(ae.month_multiplier)):
+        departures.append("arrival rate varies")
+    if (
+        min(site.emergency_department.majors_clinicians_by_hour)
+        < site.emergency_department.majors_spaces
+    ):
+        departures.append("fewer clinicians than spaces in some hour")
+    if site.acute_beds.background_admissions_per_week > 0 or site.emergency_department.sdec.spaces:
+        departures.append("background admissions or SDEC")
+    return params, departures
+
+
+def _boarding_replication(
+    cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
+) -> dict[str, float]:
+    from sim.core.occupancy import occupancy_between
+    from sim.core.replication import run_replication
+
+    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
+    k = res.detail["inputs"]
+    h = k.hospital
+    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
+    window = np.array([lo, hi])
+    arrive, ae = h.attendances.time, h.ae
+    no_space = np.where(np.isnan(ae.space_time), np.inf, ae.space_time)
+    depart = np.where(np.isnan(ae.departure_time), np.inf, ae.departure_time)
+    decided = np.isfinite(ae.decision_time)
+    inside = (arrive >= lo) & (arrive < hi)
+    return {
+        "waiting_for_space": float(occupancy_between(arrive, no_space, window)[0]),
+        "boarding": float(occupancy_between(ae.decision_time[decided], depart[decided], window)[0]),
+        "beds_occupied": float(h.beds_occupied(window)[0]),
+        "p_wait": float((no_space[inside] > arrive[inside]).mean()),
+    }
+
+
+def run_boarding(
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    design: Design | None = None,
+    quick: bool = False,
+    n_jobs: int = -1,
+    level: float = 0.99,
+    theory: BoardingTheory | None = None,
+) -> tuple[list[Check], dict[str, Any]]:
+    """A&E spaces blocked by boarders against the exact chain; ``theory`` replaces it."""
+    run_cfg, design, seed, reps = replicate(
+        "boarding_ae", _boarding_replication, overrides, seed, design, quick, n_jobs
+    )
+    params, departures = boarding_theory(run_cfg.model)
+    t = theory or boarding_chain(**params)
+    col = {key: [r[key] for r in reps] for key in reps[0]}
+    note = "departs from the chain: " + "; ".join(departures) if departures else ""
+    label = f"A&E {params['spaces']} spaces, {params['beds']} beds"
+    rows = (
+        ("mean waiting for a space", "waiting_for_space", t.mean_waiting_for_space, "patients"),
+        ("mean boarding (waiting for a bed)", "boarding", t.mean_boarding, "patients"),
+        ("mean beds occupied", "beds_occupied", t.mean_beds_occupied, "beds"),
+        ("share of arrivals waiting for a space", "p_wait", t.p_wait_for_space, "share"),
+    )
+    checks = [
+        ci_check("boarding", f"{label}: {name}", col[key], value, level, unit, note)
+        for name, key, value, unit in rows
     ]
-    reps = _run_parallel(_baseline_replication, args, n_jobs)
-    return run_cfg, design, seed, reps
+    return checks, {
+        "design": asdict(design),
+        "seed": seed,
+        "params": params,
+        "tail_mass": t.tail_mass,
+        "departures": departures,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The hospital: the rota with "finish the current patient", by uniformisation
+# --------------------------------------------------------------------------------------------
+
+#: Periods of the day compared (hours), each the mean number in the department.
+ROTA_PERIODS: tuple[tuple[str, int, int], ...] = (
+    ("00:00-08:00", 0, 8),
+    ("08:00-20:00", 8, 20),
+    ("20:00-24:00", 20, 24),
+)
+
+
+def rota_theory(cfg: ModelConfig) -> tuple[dict[str, float], list[str]]:
+    """The rota chain's parameters read from a configuration: one stream (minors) whose rota
+    is one clinician all day and two during one daytime block."""
+    ae = cfg.assumptions.ae
+    rota = list(cfg.site.emergency_department.minors_clinicians_by_hour)
+    if min(rota) != 1 or max(rota) != 2 or sum(1 for h in range(24) if rota[h] != rota[h - 1]) != 2:
+        raise ConfigError(
+            "site.emergency_department.minors_clinicians_by_hour",
+            rota,
+            "the rota check needs 1 clinician all day and a second in one block of hours",
+        )
+    on = next(h for h in range(24) if rota[h] == 2 and rota[h - 1] == 1)
+    off = next(h for h in range(24) if rota[h] == 1 and rota[h - 1] == 2)
+    params = {
+        "arrivals_per_minute": ae_annual_self_presenting(cfg) / MINUTES_PER_YEAR,
+        "treatment_mean_minutes": ae.service_minutes["minors"].mean,
+        "on_minute": on * 60,
+        "off_minute": off * 60,
+    }
+    departures = []
+    if ae.service_distribution != "exponential":
+        departures.append("clinician time not exponential")
+    if ae.majors_share_walk_in > 0 or ae.ambulance_share > 0:
+        departures.append("some attendances go to majors")
+    if not (_flat(ae.weekday_share) and _flat(ae.hour_share) and _flat(ae.month_multiplier)):
+        departures.append("arrival rate varies")
+    if ae.left_without_being_seen.patience_minutes.median < NEVER_MINUTES:
+        departures.append("walk-ins may leave before being seen")
+    return params, departures
+
+
+def _rota_replication(
+    cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
+) -> dict[str, float]:
+    from sim.core.replication import run_replication
+
+    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
+    k = res.detail["inputs"]
+    occ = k.hospital.ae_hourly_occupancy(k.last_day * 24)[k.first_day * 24 :]
+    by_hour = occ.reshape(-1, 24).mean(axis=0)
+    return {name: float(by_hour[a:b].mean()) for name, a, b in ROTA_PERIODS}
+
+
+def run_rota(
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    design: Design | None = None,
+    quick: bool = False,
+    n_jobs: int = -1,
+    level: float = 0.99,
+    theory: RotaTheory | None = None,
+) -> tuple[list[Check], dict[str, Any]]:
+    """The rota's finish-the-current-patient rule against the uniformised chain."""
+    run_cfg, design, seed, reps = replicate(
+        "rota_ae", _rota_replication, overrides, seed, design, quick, n_jobs
+    )
+    params, departures = rota_theory(run_cfg.model)
+    t = theory or rota_chain(**params)
+    note = "departs from the chain: " + "; ".join(departures) if departures else ""
+    checks = [
+        ci_check(
+            "rota",
+            f"A&E rota 1 + 1 ({params['on_minute'] // 60:02d}:00-"
+            f"{params['off_minute'] // 60:02d}:00), finish the current patient: "
+            f"mean in department {name}",
+            [r[name] for r in reps],
+            float(t.mean_in_department_by_hour[a:b].mean()),
+            level,
+            "patients",
+            note,
+        )
+        for name, a, b in ROTA_PERIODS
+    ]
+    return checks, {
+        "design": asdict(design),
+        "seed": seed,
+        "params": params,
+        "tail_mass": t.tail_mass,
+        "departures": departures,
+    }
+
+
+def bed_conservation_checks(reps: list[dict[str, Any]]) -> list[Check]:
+    """Every patient who asked for a bed ends in exactly one place, the records agree with the
+    bed pool's own counters, and each patient's times are in order (every replication)."""
+    ledgers = [r["bed_ledger"] for r in reps]
+    asked = np.array([led["asked"] for led in ledgers], dtype=float)
+    parts = np.array([sum(led[s] for s in BED_STATES) for led in ledgers], dtype=float)
+    balanced = all(bool(led["balanced"]) for led in ledgers)
+    mean = {s: float(np.mean([led[s] for led in ledgers])) for s in BED_STATES}
+    return [
+        Check(
+            group="bed_conservation",
+            check="Conservation through beds: discharged, transferred, in a bed or waiting",
+            unit="patients asking for a bed",
+            theory=float(asked.mean()),
+            simulated=float(parts.mean()),
+            ci_low=float(parts.min()),
+            ci_high=float(parts.max()),
+            level=1.0,
+            n=len(reps),
+            passed=balanced,
+            acceptance="every replication balances (records = pool counters, times in order)",
+            note=", ".join(f"{s} {v:.0f}" for s, v in mean.items()),
+        )
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -847,7 +1273,17 @@ def run_baseline(
 # --------------------------------------------------------------------------------------------
 
 #: Theory checks per group (the Bonferroni family).
-THEORY_CHECKS = {"mmc_ae": 4, "backlog": 3, "nhpp": 2, "little": 2, "calibration": 0}
+THEORY_CHECKS = {
+    "mmc_ae": 4,
+    "backlog": 3,
+    "erlang_beds": 5,
+    "boarding": 4,
+    "rota": 3,
+    "nhpp": 2,
+    "little": 3,
+    "bed_conservation": 0,
+    "calibration": 0,
+}
 
 
 def check_level(groups: Sequence[str], family_alpha: float = FAMILY_ALPHA) -> float:
@@ -864,7 +1300,8 @@ class SuiteResult:
 
     @property
     def passed(self) -> bool:
-        return bool(self.checks) and all(c.passed for c in self.checks)
+        """Every theory check and every fitted calibration target passed."""
+        return bool(self.checks) and all(c.passed for c in self.checks if c.required)
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(c) for c in self.checks])
@@ -899,6 +1336,18 @@ def run_suite(
         result.checks += checks
         result.info["mmc_ae"] = info
         result.timings["mmc_ae"] = time.perf_counter() - started
+    hospital_runs = (
+        ("erlang_beds", run_erlang_beds),
+        ("boarding", run_boarding),
+        ("rota", run_rota),
+    )
+    for group, runner in hospital_runs:
+        if group in groups:
+            started = time.perf_counter()
+            checks, info = runner(overrides, seed, quick=quick, n_jobs=n_jobs, level=level)
+            result.checks += checks
+            result.info[group] = info
+            result.timings[group] = time.perf_counter() - started
     if "backlog" in groups:
         started = time.perf_counter()
         backlog_seed = compose_run_config(None, overrides).seed if seed is None else seed
@@ -920,6 +1369,8 @@ def run_suite(
             result.checks += nhpp_checks(reps, run_cfg.model, days, level)
         if "little" in groups:
             result.checks += little_checks(reps, level)
+        if "bed_conservation" in groups:
+            result.checks += bed_conservation_checks(reps)
         if "calibration" in groups:
             result.checks += calibration_checks(reps, run_cfg)
     return result
@@ -957,7 +1408,8 @@ def format_table(checks: Sequence[Check]) -> str:
             interval = f"accept {_fmt(c.ci_low)} to {_fmt(c.ci_high)}"
         else:
             interval = f"{_fmt(c.ci_low)} to {_fmt(c.ci_high)}"
-        rows.append((c.check, theory, _fmt(c.simulated), interval, "pass" if c.passed else "FAIL"))
+        result = "pass" if c.passed else ("FAIL" if c.required else "outside (held out)")
+        rows.append((c.check, theory, _fmt(c.simulated), interval, result))
     head = ("Check", "Theory or target", "Simulated", "Interval", "Result")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
     lines = [
@@ -1020,6 +1472,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick and groups == ["calibration"]:
         print("--quick leaves out the calibration targets: nothing to run", file=sys.stderr)
         return cli.EXIT_CONFIG_ERROR
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        cli.report_config_error(ConfigError("--seed", args.seed, "must be a whole number >= 0"))
+        return cli.EXIT_CONFIG_ERROR
+    if args.jobs == 0:
+        cli.report_config_error(
+            ConfigError("--jobs", 0, "must be a positive number of cores or -1 for all")
+        )
+        return cli.EXIT_CONFIG_ERROR
     started = time.perf_counter()
     folder = new_folder(args.out, args.quick)
     manifest: dict[str, Any] = {
@@ -1046,7 +1506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(folder)
         return cli.EXIT_CONFIG_ERROR
     text = format_table(result.checks)
-    failed = [c.check for c in result.checks if not c.passed]
+    failed = [c.check for c in result.checks if c.required and not c.passed]
+    held_out_missed = [c.check for c in result.checks if not c.required and not c.passed]
     level = result.info["ci_level"]
     print()
     print(text)
@@ -1059,10 +1520,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Run times: {timing}; total {time.perf_counter() - started:.1f} s")
     if result.info["skipped"]:
         print("Skipped in --quick mode (annual targets need a year's run): calibration")
+    if held_out_missed:
+        print(
+            "Held-out calibration targets outside tolerance (reported, not failures): "
+            + "; ".join(held_out_missed)
+        )
+    required = sum(c.required for c in result.checks)
     if failed:
-        print(f"FAILED: {len(failed)} of {len(result.checks)} checks: " + "; ".join(failed))
+        print(f"FAILED: {len(failed)} of {required} required checks: " + "; ".join(failed))
     else:
-        print(f"PASSED: all {len(result.checks)} checks")
+        print(f"PASSED: all {required} required checks")
     outputs.atomic_write_csv(folder / "validation.csv", result.table())
     outputs.atomic_write_text(folder / "validation.txt", text + "\n")
     manifest.update(
@@ -1071,6 +1538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "passed": result.passed,
             "n_checks": len(result.checks),
             "failed_checks": failed,
+            "held_out_targets_missed": held_out_missed,
             "ci_level": level,
             "family_alpha": FAMILY_ALPHA,
             "details": result.info,

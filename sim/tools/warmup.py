@@ -68,6 +68,8 @@ SERIES: dict[str, SeriesInfo] = {
     ),
     "ae_occupancy": SeriesInfo("A&E patients in the department (daily mean)", "patients"),
     "ic_occupancy": SeriesInfo("IC+ places in use (daily mean)", "places"),
+    "bed_occupancy": SeriesInfo("G&A beds occupied (daily mean)", "beds"),
+    "social_care_occupancy": SeriesInfo("Social care places in use (daily mean)", "places"),
 }
 
 
@@ -178,7 +180,7 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
     if k is None:
         raise ValueError("daily_series needs a replication run with keep_detail=True")
     n_days = int(k.last_day)
-    sj, ed = k.journeys, k.emergency
+    sj, h = k.journeys, k.hospital
 
     tna = np.asarray(sj.third_next_available, dtype=float)[:n_days]
     sampled = np.isfinite(tna)
@@ -204,11 +206,9 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
     ).astype(np.int64)
 
     hourly = np.full(n_days * HOURS_PER_DAY, np.nan)
-    occ = np.asarray(ed.outcome.hourly_occupancy, dtype=float)[: n_days * HOURS_PER_DAY]
+    occ = h.ae_hourly_occupancy(n_days * HOURS_PER_DAY)
     hourly[: occ.size] = occ
-    ic = np.full(n_days, np.nan)
-    ic_occ = np.asarray(k.care.daily_occupancy, dtype=float)[:n_days]
-    ic[: ic_occ.size] = ic_occ
+    day_edges = np.arange(n_days + 1, dtype=float) * MINUTES_PER_DAY
 
     return {
         "practice_third_next_available": tna_mean,
@@ -216,7 +216,9 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
         "practice_booked_ahead": _booked_ahead(sj.booked_time, sj.appointment_day, n_days),
         "hub_booked_ahead": _booked_ahead(sj.hub_booked_time, hub_day, n_days),
         "ae_occupancy": hourly.reshape(n_days, HOURS_PER_DAY).mean(axis=1),
-        "ic_occupancy": ic,
+        "ic_occupancy": h.places_used(h.ic_stays, day_edges),
+        "bed_occupancy": h.beds_occupied(day_edges),
+        "social_care_occupancy": h.places_used(h.social_stays, day_edges),
     }
 
 

@@ -1,0 +1,362 @@
+"""The type 1 emergency department (A&E) inside the coupled hospital model.
+
+Two streams, each with its own hourly clinician rota and first-come-first-served queue:
+
+* **minors**: patients wait in the waiting room and are seen in a room that goes with the
+  clinician (no separate space limit); after the clinician they wait for results, holding
+  nothing, and leave.
+* **majors**: a patient needs one of ``site.emergency_department.majors_spaces`` cubicles or
+  trolley spaces. Ambulance arrivals take the next free space before walk-ins (the crew waits
+  with its patient meanwhile: handover); walk-ins wait in the waiting room. In a space the
+  patient waits for a majors clinician, is treated, waits for results and a decision, and
+  then either goes home (freeing the space) or, after a **decision to admit**, waits in the
+  space for an acute bed (exit block) unless same-day emergency care takes them.
+
+Clinicians are SimPy processes, one per rota **position** (not per patient): position ``k``
+of a stream is on duty in every hour where the rota has more than ``k`` clinicians. On duty,
+a clinician takes the longest-waiting patient of the stream; with none, waits for the next
+(an arrival goes to the clinician idle longest). At the end of a shift a clinician **finishes
+the current patient**, then goes off duty without starting another (finishing exactly at the
+end counts as off duty).
+
+**Left without being seen**: a walk-in who may leave (see
+:func:`sim.services.hospital.arrivals.may_leave_before_seen`) leaves at arrival + patience if
+not yet seen by a minors clinician, or not yet given a majors space, by then. Leaving holds
+nothing, so it is resolved when the queue reaches them (exact, no event of its own).
+
+**Census**: the department counts who is in as patients arrive and leave (:meth:`census`),
+apart from the times it records for each patient, so that Little's law can compare the two
+(:mod:`sim.tools.validate`).
+
+Nothing random happens inside: every duration and decision arrives drawn in advance.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Sequence
+
+import simpy
+from simpy.events import Timeout
+
+from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
+from sim.core.occupancy import RunningArea
+
+#: Stream indices.
+STREAMS: tuple[str, ...] = ("minors", "majors")
+MINORS, MAJORS = 0, 1
+INF = math.inf
+#: Kinds of entry in the census's heap of departures that have no event of their own.
+_GONE, _MAY_LEAVE = 0, 1
+
+
+def shifts_of_position(clinicians_by_hour: Sequence[int], position: int) -> list[tuple[int, float]]:
+    """Daily on-duty blocks of one clinician position.
+
+    Position ``k`` is on duty in hour ``h`` when ``k < clinicians_by_hour[h]``; consecutive
+    on-duty hours (across midnight too) form one shift, since nothing happens at an hour
+    boundary inside a shift.
+
+    Returns
+    -------
+    list of (int, float)
+        (start, end) in minutes after midnight, sorted by start; ``end`` exceeds 1,440 for a
+        shift running past midnight. ``[(0, inf)]`` for a position on duty all day, ``[]`` for
+        one never on duty.
+    """
+    on = [position < c for c in clinicians_by_hour]
+    if all(on):
+        return [(0, INF)]
+    if not any(on):
+        return []
+    shifts = []
+    for h in range(24):
+        if on[h] and not on[h - 1]:  # h - 1 = -1 wraps to 23: a shift starting at midnight
+            length = 0
+            while on[(h + length) % 24]:
+                length += 1
+            shifts.append((h * MINUTES_PER_HOUR, float((h + length) * MINUTES_PER_HOUR)))
+    return shifts
+
+
+def current_or_next_shift(shifts: list[tuple[int, float]], now: float) -> tuple[float, float]:
+    """Absolute (start, end) of the shift containing ``now``, or else the next one."""
+    day = math.floor(now / MINUTES_PER_DAY)
+    # Yesterday's overnight shift may still be running; shifts never overlap, so the first
+    # (in start order) not yet over is the answer.
+    for d in (day - 1, day, day + 1):
+        base = d * MINUTES_PER_DAY
+        for start, end in shifts:
+            if base + end > now:
+                return base + start, base + end
+    raise AssertionError("a position with shifts always has one within two days")
+
+
+class _Stream:
+    """One stream's patients ready for a clinician, its idle clinicians, and how many of its
+    patients are still to be seen (or to leave unseen)."""
+
+    __slots__ = ("ready", "idle", "remaining")
+
+    def __init__(self, patients: int):
+        self.ready: deque[int] = deque()
+        self.idle: deque[_Clinician] = deque()  # on duty, waiting (longest idle first)
+        self.remaining = patients
+
+    def push(self, i: int) -> None:
+        self.ready.append(i)
+        if self.idle:
+            self.idle.popleft().wake.succeed()
+
+
+class _Clinician:
+    __slots__ = ("wake",)
+
+    def __init__(self) -> None:
+        self.wake: simpy.Event | None = None  # set while idle on duty
+
+
+def _end_shift_wake(stream: _Stream, clinician: _Clinician):
+    """Callback at a shift's end: an idle clinician stops waiting (a busy one finishes first)."""
+
+    def callback(_event: simpy.Event) -> None:
+        wake = clinician.wake
+        if wake is not None and not wake.triggered:
+            stream.idle.remove(clinician)
+            wake.succeed()
+
+    return callback
+
+
+class EmergencyDepartment:
+    """The department's state and rules; per-attendance lists are indexed by attendance.
+
+    Parameters
+    ----------
+    env
+        The hospital's environment.
+    majors, ambulance
+        Stream and arrival mode of each attendance.
+    service, after
+        Clinician minutes; minutes from the end of treatment to leaving (discharged) or to
+        the decision to admit (admitted).
+    admitted, same_day
+        Decision to admit; whether the admission would be a same-day stay (SDEC may take it).
+    leave_by
+        Minute a walk-in leaves if not seen (or, in majors, not given a space) by then; ``inf``
+        for patients who stay.
+    spaces
+        Majors cubicles and trolley spaces.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        majors: list[bool],
+        ambulance: list[bool],
+        service: list[float],
+        after: list[float],
+        admitted: list[bool],
+        same_day: list[bool],
+        leave_by: list[float],
+        spaces: int,
+    ):
+        n = len(majors)
+        self.env = env
+        self.majors = majors
+        self.ambulance = ambulance
+        self.service = service
+        self.after = after
+        self.admitted = admitted
+        self.same_day = same_day
+        self.leave_by = leave_by
+        self.spaces_free = int(spaces)
+        nan = float("nan")
+        self.seen = [nan] * n  # minute a clinician starts
+        self.space_time = [nan] * n  # minute a majors space was taken
+        self.decision_time = [nan] * n  # minute of the decision to admit
+        self.departure = [nan] * n  # minute the patient left A&E
+        self.treated_by = [-1] * n  # position (within the stream) that treated the patient
+        self.left_unseen = [False] * n
+        self.to_sdec = [False] * n
+        n_majors = sum(majors)
+        self.streams = (_Stream(n - n_majors), _Stream(n_majors))
+        self.ambulance_waiting: deque[int] = deque()
+        self.walk_in_waiting: deque[int] = deque()
+        # Set by the hospital: admission (bed) and SDEC.
+        self.ask_bed = None
+        self.sdec_take = None
+        # The census: patients in the department, and a heap of (minute, patient, kind) for
+        # leaving that has no event (a minors patient going home; a walk-in who may leave
+        # unseen, if still unseen then).
+        self.present = 0
+        self._departures: list[tuple[float, int, int]] = []
+        self.area = RunningArea()  # patient-minutes in the department, as the count changes
+
+    # ---- arrivals and spaces ---------------------------------------------------------------
+
+    def arrive(self, i: int) -> None:
+        self._count_change(self.env.now)
+        self.present += 1
+        if self.leave_by[i] < INF:
+            heapq.heappush(self._departures, (self.leave_by[i], i, _MAY_LEAVE))
+        if self.majors[i]:
+            if self.spaces_free > 0:
+                self.spaces_free -= 1
+                self._enter_space(i, self.env.now)
+            elif self.ambulance[i]:
+                self.ambulance_waiting.append(i)
+            else:
+                self.walk_in_waiting.append(i)
+        else:
+            self.streams[MINORS].push(i)
+
+    def _enter_space(self, i: int, now: float) -> None:
+        self.space_time[i] = now
+        self.leave_by[i] = INF  # in a cubicle, nobody leaves unseen
+        self.streams[MAJORS].push(i)
+
+    def _free_space(self, now: float) -> None:
+        if self.ambulance_waiting:
+            self._enter_space(self.ambulance_waiting.popleft(), now)
+            return
+        waiting, leave_by = self.walk_in_waiting, self.leave_by
+        while waiting:
+            i = waiting.popleft()
+            if leave_by[i] < now:
+                self._left_unseen(i, MAJORS)
+                continue
+            self._enter_space(i, now)
+            return
+        self.spaces_free += 1
+
+    def _left_unseen(self, i: int, stream: int) -> None:
+        self.left_unseen[i] = True
+        self.departure[i] = self.leave_by[i]
+        self.streams[stream].remaining -= 1
+
+    def next_patient(self, stream: int, now: float) -> int:
+        """The longest-waiting patient ready for a clinician of ``stream`` (-1 if none);
+        walk-ins whose patience ran out before ``now`` have left."""
+        s = self.streams[stream]
+        ready, leave_by = s.ready, self.leave_by
+        while ready:
+            i = ready.popleft()
+            if leave_by[i] < now:
+                self._left_unseen(i, stream)
+                continue
+            s.remaining -= 1
+            return i
+        return -1
+
+    # ---- after the clinician ---------------------------------------------------------------
+
+    def treated(self, i: int, now: float) -> None:
+        """The clinician has finished with ``i`` at ``now``."""
+        if self.admitted[i]:
+            Timeout(self.env, self.after[i], i).callbacks.append(self._decide)
+        elif self.majors[i]:
+            Timeout(self.env, self.after[i], i).callbacks.append(self._home)
+        else:
+            self.departure[i] = now + self.after[i]  # holds nothing: no event needed
+            heapq.heappush(self._departures, (self.departure[i], i, _GONE))
+
+    def _home(self, event: simpy.Event) -> None:
+        now = self.env.now
+        self.departure[event.value] = now
+        self._count_change(now)
+        self.present -= 1
+        self._free_space(now)
+
+    def _decide(self, event: simpy.Event) -> None:
+        i, now = event.value, self.env.now
+        self.decision_time[i] = now
+        if self.same_day[i] and self.sdec_take(i, now):
+            self.to_sdec[i] = True
+            self.leave(i, now)
+        else:
+            self.ask_bed(i, now)  # calls leave() when the bed is given
+
+    def leave(self, i: int, now: float) -> None:
+        """An admitted patient leaves A&E for a bed (or SDEC)."""
+        self.departure[i] = now
+        self._count_change(now)
+        self.present -= 1
+        if self.majors[i]:
+            self._free_space(now)
+
+    # ---- clinicians ------------------------------------------------------------------------
+
+    def clinician_process(self, stream: int, position: int, shifts: list[tuple[int, float]]):
+        """SimPy process of one clinician position: work each shift, finish the current
+        patient at its end."""
+        env = self.env
+        s = self.streams[stream]
+        me = _Clinician()
+        service, seen, by = self.service, self.seen, self.treated_by
+        while s.remaining > 0:
+            start, end = current_or_next_shift(shifts, env.now)
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            if end != INF:
+                env.timeout(end - env.now).callbacks.append(_end_shift_wake(s, me))
+            while True:
+                now = env.now
+                if now >= end:
+                    break  # off duty: never start a patient at or after the shift's end
+                i = self.next_patient(stream, now)
+                if i >= 0:
+                    seen[i] = now
+                    self.leave_by[i] = INF  # seen: stays
+                    by[i] = position
+                    yield env.timeout(service[i])  # finish this patient even past the end
+                    self.treated(i, env.now)
+                elif s.remaining <= 0:
+                    return  # everybody in this stream has been seen or has left
+                else:
+                    me.wake = env.event()
+                    s.idle.append(me)
+                    yield me.wake  # the next patient ready, or the shift's end
+                    me.wake = None
+            # Woken for a patient at the very minute the shift ended: pass them on.
+            if s.ready and s.idle:
+                s.idle.popleft().wake.succeed()
+
+    def _count_change(self, now: float) -> None:
+        """Before the count changes at ``now``: settle the leavings without an event of their
+        own due by then (each at its own minute) and add the patient-minutes so far."""
+        heap, area = self._departures, self.area
+        while heap and heap[0][0] <= now:
+            when, i, kind = heapq.heappop(heap)
+            # a walk-in left unseen only if still waiting at the end of their patience
+            if kind == _GONE or self.leave_by[i] == when:
+                area.step(self.present, when)
+                self.present -= 1
+        area.step(self.present, now)
+
+    def census(self, now: float) -> tuple[int, float]:
+        """Patients in the department at ``now`` (not earlier than the last change) and the
+        patient-minutes spent in it up to ``now``, from the count kept as they came and went."""
+        self._count_change(now)
+        return self.present, self.area.area
+
+    def finish(self, end: float) -> None:
+        """After the run: walk-ins still waiting whose patience ran out have left."""
+        for i in self.walk_in_waiting:
+            if self.leave_by[i] < end:
+                self._left_unseen(i, MAJORS)
+        for i in self.streams[MINORS].ready:
+            if self.leave_by[i] < end:
+                self._left_unseen(i, MINORS)
+
+
+__all__ = [
+    "MAJORS",
+    "MINORS",
+    "STREAMS",
+    "EmergencyDepartment",
+    "current_or_next_shift",
+    "shifts_of_position",
+]
