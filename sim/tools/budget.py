@@ -376,6 +376,8 @@ def _programme_budget(total: float, phasing: str) -> ProgrammeBudget:
         if any(not (c >= 0 and np.isfinite(c)) for c in caps):
             raise BudgetError(f"--phasing {phasing}: every year's cap must be an amount >= 0")
     return ProgrammeBudget(total, caps)
+
+
 def _number(x: float) -> str:
     """A figure to read aloud: thousands separated, a few significant digits when small."""
     if not np.isfinite(x):
