@@ -482,7 +482,7 @@ def test_sdec_takes_same_day_admissions_while_open_with_space(real_data):
 
 
 # --------------------------------------------------------------------------------------------
-# Drawn quantities: admissions and the frailty front of house
+# Drawn quantities: admissions (the frailty front of house: test_hospital_frailty_team.py)
 # --------------------------------------------------------------------------------------------
 
 
@@ -496,52 +496,13 @@ def test_admissions_match_their_probabilities(year):
     _, model, sp = year
     arr, draws = _draws(model, sp)
     assert not draws.front_of_house.any()  # disabled in the baseline
+    # The team changes nobody's admission draw: it turns patients round in the simulation.
     p = arr.attendances.admit_probability
     for what, sel in [("all", slice(None)), ("65+", sp.age_band >= OLDER),
                       ("ambulance", sp.ambulance), ("under 65", sp.age_band < OLDER)]:  # fmt: skip
         k, mu = draws.admitted[sel].sum(), p[sel].sum()
         sd = math.sqrt((p[sel] * (1 - p[sel])).sum())
         assert abs(k - mu) < Z * sd, f"{what}: {k} admitted, expected {mu:.0f} +/- {sd:.0f}"
-
-
-def test_front_of_house_cuts_frail_admissions_only_when_open(year, real_data):
-    _, base_model, sp = year
-    reduction = 0.3
-    foh = {"enabled": True, "open_minute": 480, "close_minute": 1200,
-           "weekdays": ["mon", "tue", "wed", "thu", "fri"], "admission_reduction": reduction,
-           "length_of_stay_multiplier": 0.5, "running_cost_per_hour_gbp": 0}  # fmt: skip
-    model = configure(real_data, {f"{ED}.frailty_front_of_house": foh}).model
-    arr, before = _draws(base_model, sp)
-    _, after = _draws(model, sp)
-    frail = sp.frailty >= MODERATE
-    minute = sp.time % DAY
-    open_ = (minute >= 480) & (minute < 1200) & ((sp.time // DAY).astype(int) % 7 < 5)
-    sel = frail & open_
-    np.testing.assert_array_equal(after.front_of_house, sel)
-    np.testing.assert_array_equal(after.admitted[~sel], before.admitted[~sel])
-    assert sel.sum() > 1000 and not (after.admitted & ~before.admitted).any()
-    p = arr.attendances.admit_probability[sel] * (1 - reduction)
-    k, mu, sd = after.admitted[sel].sum(), p.sum(), math.sqrt((p * (1 - p)).sum())
-    assert abs(k - mu) < Z * sd
-    # Length of stay: halved for assessed patients' overnight stays, unchanged for others.
-    n = len(sp)
-    night = ~before.same_day[:n]
-    np.testing.assert_allclose(after.stay[:n][sel & night], 0.5 * before.stay[:n][sel & night])
-    np.testing.assert_array_equal(after.stay[:n][~sel], before.stay[:n][~sel])
-    # A frail patient the team sends home leaves after the time of those going home.
-    np.testing.assert_array_equal(
-        after.after[~after.admitted], before_after_home(base_model, arr)[~after.admitted]
-    )
-
-
-def before_after_home(model, arr):
-    """Minutes after treatment of a patient going home, from their keyed uniform."""
-    from sim.core.streams import keyed_uniforms
-
-    spec = model.assumptions.ae.after_treatment_minutes["discharged"]
-    return lognormal_from_uniform(
-        keyed_uniforms(arr.attendances.key, "ae_after"), spec.median, spec.mean
-    )
 
 
 def test_deterministic_and_input_order_free(year):

@@ -103,7 +103,7 @@ def test_every_default_input_validates_and_is_centred_on_the_configured_value():
     for s in (
         "assumptions.booking.no_slot.urgent",
         "assumptions.hubs.accept_share_by_age",
-        "site.emergency_department.frailty_front_of_house.admission_reduction",
+        "site.emergency_department.frailty_front_of_house.turnaround_share",
         "assumptions.rapid_assessment.outcome",
         "assumptions.intermediate_care.step_up_share_from_practice",
         "scenario.online_consultation.changes.assumptions.alternatives.online_consultation.share",

@@ -285,11 +285,18 @@ class FrailtyFrontOfHouse:
     open_minute: int = _f(0, min=0, max=1440)
     close_minute: int = _f(1440, min=0, max=1440)
     weekdays: list[str] = _f(list(WEEKDAYS), choices=WEEKDAYS)
-    admission_reduction: float = probability(0.0)  # relative cut in admissions of frail patients
-    # Multiplies the acute length of stay of frail patients the team assessed and who are
-    # still admitted (1 = no effect)
-    length_of_stay_multiplier: float = positive(1.0)
-    running_cost_per_hour_gbp: float = nonneg(0.0)
+    # Team members on duty while it is open, each giving one comprehensive geriatric
+    # assessment (CGA) at a time; 0: nobody is assessed
+    clinicians: int = _f(0, min=0, max=1000)
+    # One CGA (minutes); every configuration that enables the team sets it
+    assessment_minutes: Lognormal = field(default_factory=lambda: Lognormal(60.0, 75.0))
+    # Of the would-be admissions the team has assessed by the decision to admit, the share
+    # it can turn round (sent home with support instead of admitted)
+    turnaround_share: float = probability(0.0)
+    # Of those turned round, the share sent home with no IC+ place; the rest need a free IC+
+    # place (step-up) at the decision, or are admitted as before
+    home_without_place_share: float = probability(0.0)
+    running_cost_per_clinician_hour_gbp: float = nonneg(0.0)  # per team member per hour open
 
 
 @dataclass
@@ -556,6 +563,12 @@ class Admissions:
     # Distribution of overnight stays: "lognormal" or "exponential" (its mean only; for
     # validation against queueing theory, conf/validation/)
     stay_distribution: str = _f("lognormal", choices=("lognormal", "exponential"))
+    # Overnight stays of emergency admissions by calendar month of arrival, Jan..Dec
+    # (winter: older, sicker admissions and slower discharge), rescaled to mean 1 so the
+    # year's mean stay is unchanged
+    length_of_stay_month_multiplier: list[float] = _f(
+        [1.0] * 12, length=12, sums_to_one=False, min_exclusive=0, max=10
+    )
 
 
 @dataclass

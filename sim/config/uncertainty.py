@@ -2,7 +2,7 @@
 
 The ``uncertainty`` configuration group (``conf/uncertainty/*.yaml``) lists the uncertain
 settings by their dotted path into the composed configuration (``assumptions.booking.no_slot
-.urgent``, ``site.emergency_department.frailty_front_of_house.admission_reduction``, or an
+.urgent``, ``site.emergency_department.frailty_front_of_house.turnaround_share``, or an
 option's own effect, ``scenario.<option>.changes.assumptions....``). Each is centred on the
 value the configuration already holds, so the YAML files stay the one place a central value
 is written. Its width is the source's published range where there is one, otherwise a

@@ -86,6 +86,15 @@ def length_of_stay_minutes(
     return minutes, same_day
 
 
+def stay_month_multiplier(cfg: ModelConfig, month: np.ndarray) -> np.ndarray:
+    """Multiplier of the overnight stay of an emergency admission arriving in each calendar
+    ``month`` (0 = January): ``admissions.length_of_stay_month_multiplier`` rescaled to mean 1
+    over the twelve months, so it moves bed days from summer to winter without changing the
+    year's mean stay."""
+    by_month = np.asarray(cfg.assumptions.admissions.length_of_stay_month_multiplier, dtype=float)
+    return (by_month / by_month.mean())[np.asarray(month, dtype=np.int64)]
+
+
 # --------------------------------------------------------------------------------------------
 # Background admissions
 # --------------------------------------------------------------------------------------------
@@ -250,4 +259,5 @@ __all__ = [
     "background_admissions",
     "background_per_year",
     "length_of_stay_minutes",
+    "stay_month_multiplier",
 ]

@@ -181,6 +181,7 @@ class EmergencyDepartment:
         self.treated_by = [-1] * n  # position (within the stream) that treated the patient
         self.left_unseen = [False] * n
         self.to_sdec = [False] * n
+        self.turned_round = [False] * n  # sent home by the frailty team instead of admitted
         n_majors = sum(majors)
         self.streams = (_Stream(n - n_majors), _Stream(n_majors))
         self.ambulance_waiting: deque[int] = deque()
@@ -188,6 +189,9 @@ class EmergencyDepartment:
         # Set by the hospital: admission (bed) and SDEC.
         self.ask_bed = None
         self.sdec_take = None
+        # Set by the hospital when a frailty team works: turn_round(i, now) says whether the
+        # team turns round a patient about to be admitted (they then go home)
+        self.turn_round = None
         # The census: patients in the department, and a heap of (minute, patient, kind) for
         # leaving that has no event (a minors patient going home; a walk-in who may leave
         # unseen, if still unseen then).
@@ -272,6 +276,10 @@ class EmergencyDepartment:
 
     def _decide(self, event: simpy.Event) -> None:
         i, now = event.value, self.env.now
+        if self.turn_round is not None and self.turn_round(i, now):
+            self.turned_round[i] = True
+            self.leave(i, now)  # home (with IC+ or not): no decision to admit
+            return
         self.decision_time[i] = now
         if self.same_day[i] and self.sdec_take(i, now):
             self.to_sdec[i] = True
@@ -280,7 +288,8 @@ class EmergencyDepartment:
             self.ask_bed(i, now)  # calls leave() when the bed is given
 
     def leave(self, i: int, now: float) -> None:
-        """An admitted patient leaves A&E for a bed (or SDEC)."""
+        """An admitted patient leaves A&E for a bed (or SDEC), or one turned round goes
+        home."""
         self.departure[i] = now
         self._count_change(now)
         self.present -= 1

@@ -8,6 +8,10 @@
 * **Step-down** (from an acute bed): a medically optimised patient whose discharge pathway is
   IC+ asks for a place and stays in their bed until one is given (no time limit), then
   leaves at the next discharge time.
+* **Front door** (from the frailty team in A&E): a frail patient the team has assessed and
+  turned round, who would otherwise be admitted, goes home with IC+ if a place is free at
+  that minute; they do not wait (if none is free they are admitted as before). Their stays
+  are step-ups of kind ``front_door`` in the pool's record.
 * **Priority** when a place frees and both kinds are waiting
   (``intermediate_care.priority``): ``first_come_first_served`` (the longest wait, whatever
   the kind; at the same minute a step-up first), ``step_down_first`` or ``step_up_first``.
@@ -25,9 +29,10 @@ from sim.config.schema import ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.services.hospital.places import PlacePool
 
-#: Kinds of IC+ request (``Stays.kind`` of the IC+ pool).
-STEP_UP, STEP_DOWN = 0, 1
-IC_KINDS: tuple[str, ...] = ("step_up", "step_down")
+#: Kinds of IC+ request (``Stays.kind`` of the IC+ pool). A front-door step-up never waits,
+#: so the priority rules need not name it.
+STEP_UP, STEP_DOWN, FRONT_DOOR = 0, 1, 2
+IC_KINDS: tuple[str, ...] = ("step_up", "step_down", "front_door")
 # States of a step-up request.
 PENDING, WAITING, STARTED, ADMITTED = 0, 1, 2, 3
 
@@ -62,12 +67,14 @@ class IntermediateCare:
         step_down_stay: list[float],
         admit,
         discharge,
+        front_door_stay: list[float] | None = None,
     ):
         ic = cfg.assumptions.intermediate_care
         self.env = env
         self.max_wait = float(ic.step_up_max_wait_days) * MINUTES_PER_DAY
         self.step_up_stay = step_up_stay
         self.step_down_stay = step_down_stay
+        self.front_door_stay = front_door_stay or []
         self.admit = admit
         self.discharge = discharge
         n = len(step_up_stay)
@@ -76,9 +83,9 @@ class IntermediateCare:
         self.pool = PlacePool(
             env,
             cfg.site.intermediate_care.places,
-            kinds=2,
+            kinds=3,
             priority=PRIORITY_ORDER[ic.priority],
-            on_grant=(self._start_step_up, self._start_step_down),
+            on_grant=(self._start_step_up, self._start_step_down, self._start_front_door),
             still_waiting=self._still_waiting,
         )
 
@@ -102,6 +109,14 @@ class IntermediateCare:
         self.start_time[i] = now
         self.pool.hold(STEP_UP, i, now, now + self.step_up_stay[i])
 
+    def front_door(self, i: int, now: float) -> bool:
+        """Attendance ``i``, turned round by the frailty team, takes a free IC+ place at once;
+        ``False`` (nothing taken) if none is free."""
+        return self.pool.free > 0 and self.pool.request(FRONT_DOOR, i, now)
+
+    def _start_front_door(self, i: int, now: float) -> None:
+        self.pool.hold(FRONT_DOOR, i, now, now + self.front_door_stay[i])
+
     def step_down(self, row: int, now: float) -> None:
         """Admission row ``row`` is medically optimised and needs an IC+ place."""
         self.pool.request(STEP_DOWN, row, now)
@@ -111,4 +126,12 @@ class IntermediateCare:
         self.pool.hold(STEP_DOWN, row, now, leave + self.step_down_stay[row])
 
 
-__all__ = ["ADMITTED", "IC_KINDS", "STARTED", "STEP_DOWN", "STEP_UP", "IntermediateCare"]
+__all__ = [
+    "ADMITTED",
+    "FRONT_DOOR",
+    "IC_KINDS",
+    "STARTED",
+    "STEP_DOWN",
+    "STEP_UP",
+    "IntermediateCare",
+]

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from sim.config.schema import FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
-from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR
+from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR, Calendar
 from sim.core.occupancy import occupancy_between
 from sim.services.hospital.discharge import HOME, SOCIAL_CARE, STEP_DOWN
+from sim.services.hospital.intermediate_care import FRONT_DOOR
 from sim.services.registry import Kpi
 
 _WEEK = "per week"
@@ -113,12 +114,32 @@ _DEFINITIONS: dict[str, tuple[str, str, str | None]] = {
         "A&E admission conversion, 65+",
         None,
     ),
+    "ae.frailty_assessments_per_week": (
+        "patients per week",
+        "Comprehensive geriatric assessments by the frailty team in A&E",
+        None,
+    ),
+    "ae.frailty_turned_round_per_week": (
+        "patients per week",
+        "Would-be admissions the frailty team sent home with support",
+        "higher",
+    ),
     "sdec.patients_per_week": (
         "patients per week",
         "Same-day emergency care (SDEC) patients",
         None,
     ),
     "hospital.bed_occupancy": ("share of beds", "General and acute bed occupancy", "lower"),
+    "hospital.bed_occupancy_winter": (
+        "share of beds",
+        "General and acute bed occupancy, December to February",
+        "lower",
+    ),
+    "hospital.bed_occupancy_summer": (
+        "share of beds",
+        "General and acute bed occupancy, June to August",
+        "lower",
+    ),
     "hospital.days_over_92_share": (
         "share of days",
         "Days with bed occupancy above 92%",
@@ -234,14 +255,22 @@ def ae_kpis(h: Any, cfg: ModelConfig, w: Window, population: float) -> dict[str,
         "ae.admissions_per_week": admitted.sum() / w.weeks,
         "ae.conversion": _share(admitted.sum(), n),
         "ae.conversion_65plus": _share((admitted & older).sum(), older.sum()),
+        "ae.frailty_assessments_per_week": (ae.front_of_house & inside).sum() / w.weeks,
+        "ae.frailty_turned_round_per_week": (ae.turned_round & inside).sum() / w.weeks,
         "sdec.patients_per_week": (ae.sdec & inside).sum() / w.weeks,
     }
 
 
-def bed_kpis(h: Any, w: Window) -> dict[str, float]:
+#: Calendar months (0 = January) of the seasonal occupancy KPIs.
+WINTER_MONTHS, SUMMER_MONTHS = (11, 0, 1), (5, 6, 7)
+
+
+def bed_kpis(h: Any, w: Window, month_of_day: np.ndarray) -> dict[str, float]:
+    """Bed KPIs; ``month_of_day``: calendar month (0 = January) of each day of the run."""
     a = h.admissions
     edges = w.day_edges()
     daily = h.beds_occupied(edges) / h.beds if h.beds else np.full(len(edges) - 1, np.nan)
+    month = np.asarray(month_of_day)[w.first_day : w.last_day]
     whole = np.array([w.lo, w.hi])
     nctr = float(h.nctr_beds(whole)[0])
     # Waiting for IC+ or social care after medically optimised: those pathways' NCTR time.
@@ -254,6 +283,9 @@ def bed_kpis(h: Any, w: Window) -> dict[str, float]:
     ] / MINUTES_PER_DAY
     return {
         "hospital.bed_occupancy": _share(float(h.beds_occupied(whole)[0]), h.beds),
+        # Every day weighs the same: the mean of time-weighted daily occupancies
+        "hospital.bed_occupancy_winter": _mean(daily[np.isin(month, WINTER_MONTHS)]),
+        "hospital.bed_occupancy_summer": _mean(daily[np.isin(month, SUMMER_MONTHS)]),
         "hospital.days_over_92_share": float(np.mean(daily > OCCUPANCY_THRESHOLDS[0])),
         "hospital.days_over_95_share": float(np.mean(daily > OCCUPANCY_THRESHOLDS[1])),
         "hospital.escalation_spaces_in_use": float(h.escalation_occupied(whole)[0]),
@@ -279,10 +311,11 @@ def place_kpis(h: Any, step_up_time: np.ndarray, cfg: ModelConfig, w: Window) ->
     down = optimised_in & (a.pathway == STEP_DOWN)
     social = optimised_in & (a.pathway == SOCIAL_CARE)
     started = w.holds(su.start_time) & su.started
+    front_door = w.holds(h.ic_stays["start"]) & (h.ic_stays["kind"] == FRONT_DOOR)
     ic_used = float(h.places_used(h.ic_stays, whole)[0])
     return {
         "ic.occupancy": _share(min(ic_used, h.ic_places), h.ic_places),
-        "ic.step_up_per_week": started.sum() / w.weeks,
+        "ic.step_up_per_week": (started.sum() + front_door.sum()) / w.weeks,
         "ic.step_up_wait_days_mean": _mean(up_wait),
         "ic.step_down_wait_days_mean": _mean(
             _waits_days(a.optimised_time[down], a.place_time[down], h.end_minutes)
@@ -304,7 +337,7 @@ def hospital_kpis(
     """Every hospital KPI of :data:`HOSPITAL_KPIS` over days ``[first_day, last_day)``."""
     w = Window(first_day, last_day)
     out = ae_kpis(h, cfg, w, population)
-    out.update(bed_kpis(h, w))
+    out.update(bed_kpis(h, w, Calendar(cfg.site.calendar_start, last_day, ()).month))
     out.update(place_kpis(h, step_up_time, cfg, w))
     return {name: out[name] for name in HOSPITAL_KPIS}
 
@@ -321,8 +354,8 @@ def _hours_open(
 def hospital_capacity_costs(cfg: ModelConfig, days: np.ndarray) -> dict[str, float]:
     """£ the hospital's capacity costs over days counted by weekday (``days``: (7,), Monday
     first), used or not, at the configuration ``cfg``: G&A beds, IC+ places and social care
-    places x days x cost per day; the frailty front of house and SDEC x hours open x cost per
-    hour. Cash out (:mod:`sim.core.money`)."""
+    places x days x cost per day; the frailty front of house x hours open x clinicians on duty x
+    cost per clinician-hour; SDEC x hours open x cost per hour. Cash out (:mod:`sim.core.money`)."""
     site = cfg.site
     n_days = float(np.sum(days))
     ed = site.emergency_department
@@ -339,7 +372,8 @@ def hospital_capacity_costs(cfg: ModelConfig, days: np.ndarray) -> dict[str, flo
         * site.social_care.running_cost_per_place_day_gbp,
         "frailty_front_of_house": (
             _hours_open(foh.open_minute, foh.close_minute, foh.weekdays, days)
-            * foh.running_cost_per_hour_gbp
+            * foh.clinicians
+            * foh.running_cost_per_clinician_hour_gbp
             if foh.enabled
             else 0.0
         ),

@@ -31,7 +31,12 @@ from sim.core.occupancy import occupancy_between
 from sim.core.streams import Streams, keyed_uniforms
 from sim.services.hospital.admission import DRAW_ADMIT
 from sim.services.hospital.arrivals import Attendances, HospitalArrivals, front_of_house_open
-from sim.services.hospital.beds import AcuteBeds, background_admissions, length_of_stay_minutes
+from sim.services.hospital.beds import (
+    AcuteBeds,
+    background_admissions,
+    length_of_stay_minutes,
+    stay_month_multiplier,
+)
 from sim.services.hospital.discharge import (
     HOME,
     SOCIAL_CARE,
@@ -46,6 +51,7 @@ from sim.services.hospital.emergency_department import (
     EmergencyDepartment,
     shifts_of_position,
 )
+from sim.services.hospital.frailty_team import FrailtyTeam
 from sim.services.hospital.intermediate_care import ADMITTED, STARTED, IntermediateCare
 from sim.services.hospital.places import PlacePool
 from sim.services.hospital.sdec import SameDayEmergencyCare
@@ -71,7 +77,9 @@ class AEOutcome:
     admitted: np.ndarray
     sdec: np.ndarray  # bool: taken by same-day emergency care
     left_unseen: np.ndarray  # bool: left before being seen
-    front_of_house: np.ndarray  # bool: assessed by the frailty front-of-house team
+    front_of_house: np.ndarray  # bool: given a CGA by the frailty front-of-house team
+    assessment_time: np.ndarray  # float64 minute the CGA started (NaN: none)
+    turned_round: np.ndarray  # bool: would have been admitted; the team sent them home
     clinician: np.ndarray  # int16 position (within the stream) that treated them, -1 if none
     handover_minutes: np.ndarray  # float64 ambulance arrival to handover (NaN if not)
 
@@ -200,14 +208,16 @@ def _feeder(env: simpy.Environment, times: list[float], kinds: list[int], idx: l
 class PatientDraws:
     """Everything random about the hospital's patients, drawn before the run.
 
-    Per attendance: ``admitted`` (decision to admit, front-of-house effect included),
-    ``front_of_house``, and minutes of ``service`` (clinician), ``after`` (after treatment:
-    to going home, or to the decision to admit), ``leave_by`` (the minute a walk-in leaves
-    unseen; ``inf`` for those who stay), ``handover`` (clinical handover of an ambulance
-    patient once a space is free) and ``sdec`` (time in same-day emergency care).
+    Per attendance: ``admitted`` (decision to admit), ``front_of_house`` (frail and arriving
+    while the frailty team works: the team will try to assess them), and minutes of
+    ``service`` (clinician), ``after`` (after treatment: to going home, or to the decision to
+    admit), ``leave_by`` (the minute a walk-in leaves unseen; ``inf`` for those who stay),
+    ``handover`` (clinical handover of an ambulance patient once a space is free) and
+    ``sdec`` (time in same-day emergency care).
 
     Per admission row (attendances, direct admissions, step-ups, background, in that order):
-    ``stay`` (minutes to the end of the acute stay), ``same_day``, ``overnight`` (found
+    ``stay`` (minutes to the end of the acute stay; overnight stays of the model's own
+    admissions scaled by the month they arrived in), ``same_day``, ``overnight`` (found
     optimised at a senior review), ``organise`` (minutes to organise a discharge home),
     ``pathway`` (discharge.HOME, STEP_DOWN or SOCIAL_CARE) and ``place`` (minutes an IC+ or
     social care place is held after leaving hospital). Per step-up: ``step_up_stay`` (IC+
@@ -229,6 +239,14 @@ class PatientDraws:
     place: np.ndarray
     step_up_stay: np.ndarray
     background_time: np.ndarray
+    # The frailty team, per attendance (None: nobody is eligible): minutes of the patient's
+    # comprehensive geriatric assessment (CGA), whether a CGA turns them round if they
+    # would be admitted, whether they then go home with no IC+ place, and the IC+ stay
+    # (minutes) if they take one
+    assessment: np.ndarray | None = None
+    turn_round: np.ndarray | None = None
+    home_without_place: np.ndarray | None = None
+    front_door_stay: np.ndarray | None = None
 
 
 def _ae_minutes(cfg: ModelConfig, att: Attendances, admitted: np.ndarray) -> dict[str, np.ndarray]:
@@ -273,6 +291,36 @@ def _ae_minutes(cfg: ModelConfig, att: Attendances, admitted: np.ndarray) -> dic
     }
 
 
+def _front_of_house_draws(
+    cfg: ModelConfig, att: Attendances, ic_minutes: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Who the frailty team will try to assess (frail, arriving while it works, a team of at
+    least one), and their CGA's keyed draws (``foh_assessment``, ``foh_turn_round``,
+    ``foh_home``: new names, so no other draw moves)."""
+    foh = cfg.site.emergency_department.frailty_front_of_house
+    n = len(att)
+    eligible = (att.frailty >= FIRST_FRAIL_BAND) & front_of_house_open(att.time, cfg)
+    if foh.clinicians <= 0:
+        eligible[:] = False
+    key = att.key[eligible]
+    assessment = np.full(n, np.nan)
+    a = foh.assessment_minutes
+    assessment[eligible] = lognormal_from_uniform(
+        keyed_uniforms(key, "foh_assessment"), a.median, a.mean
+    )
+    turn_round = np.zeros(n, dtype=bool)
+    turn_round[eligible] = keyed_uniforms(key, "foh_turn_round") < foh.turnaround_share
+    home = np.zeros(n, dtype=bool)
+    home[eligible] = keyed_uniforms(key, "foh_home") < foh.home_without_place_share
+    return {
+        "front_of_house": eligible,
+        "assessment": assessment,
+        "turn_round": turn_round,
+        "home_without_place": home,
+        "front_door_stay": np.asarray(ic_minutes, dtype=float),
+    }
+
+
 def draw_patients(
     arrivals: HospitalArrivals, cfg: ModelConfig, calendar: Calendar, streams: Streams
 ) -> PatientDraws:
@@ -281,12 +329,7 @@ def draw_patients(
     att = arrivals.attendances
     direct, step_ups = arrivals.direct_admissions, arrivals.step_ups
     n_ae = len(att)
-    foh_cfg = cfg.site.emergency_department.frailty_front_of_house
-    foh = front_of_house_open(att.time, cfg) & (att.frailty >= FIRST_FRAIL_BAND)
-    p_admit = np.where(
-        foh, att.admit_probability * (1 - foh_cfg.admission_reduction), att.admit_probability
-    )
-    admitted = keyed_uniforms(att.key, DRAW_ADMIT) < p_admit
+    admitted = keyed_uniforms(att.key, DRAW_ADMIT) < att.admit_probability
     ae = _ae_minutes(cfg, att, admitted)
 
     bg_time, bg_stay = background_admissions(cfg, calendar, streams)
@@ -294,10 +337,14 @@ def draw_patients(
     age = np.concatenate([att.age_band, direct.age_band, step_ups.age_band]).astype(np.int64)
     frailty = np.concatenate([att.frailty, direct.frailty, step_ups.frailty]).astype(np.int64)
     key = np.concatenate([att.key, direct.key, step_ups.key]).astype(np.uint64)
-    multiplier = np.ones(len(key))
-    multiplier[:n_ae][foh] = foh_cfg.length_of_stay_multiplier
+    asked = np.concatenate([att.time, direct.time, step_ups.time])
+    day = np.minimum((asked // MINUTES_PER_DAY).astype(np.int64), len(calendar.month) - 1)
     stay, same_day = length_of_stay_minutes(
-        cfg, age, frailty, keyed_uniforms(key, "admission_stay"), multiplier
+        cfg,
+        age,
+        frailty,
+        keyed_uniforms(key, "admission_stay"),
+        stay_month_multiplier(cfg, calendar.month[day]),
     )
     pathway = np.where(same_day, HOME, discharge_pathways(cfg, age, frailty, key))
     ic_days = cfg.assumptions.intermediate_care.stay_days
@@ -322,9 +369,9 @@ def draw_patients(
         * MINUTES_PER_HOUR,
     )
     zeros = np.zeros(n_bg)
+    foh = _front_of_house_draws(cfg, att, ic_minutes[:n_ae])
     return PatientDraws(
         admitted=admitted,
-        front_of_house=foh,
         **ae,
         stay=np.concatenate([stay, bg_stay]),
         same_day=np.concatenate([same_day, np.zeros(n_bg, bool)]),
@@ -334,6 +381,7 @@ def draw_patients(
         place=np.concatenate([np.where(pathway == SOCIAL_CARE, sc_minutes, ic_minutes), zeros]),
         step_up_stay=ic_minutes[n_ae + len(direct) :],
         background_time=bg_time,
+        **foh,
     )
 
 
@@ -421,6 +469,9 @@ def run_hospital(
         step_down_stay=place_all,
         admit=lambda s, now: beds.request(first_step_up_row + s, now),
         discharge=discharge,
+        front_door_stay=(
+            None if draws.front_door_stay is None else np.asarray(draws.front_door_stay).tolist()
+        ),
     )
 
     def social_grant(row: int, now: float) -> None:
@@ -468,9 +519,32 @@ def run_hospital(
             f"must be at least 1: {ed.streams[MAJORS].remaining} majors patients arrive",
         )
 
+    eligible = np.asarray(draws.front_of_house, dtype=bool)
+    team = None
+    if draws.assessment is not None and eligible.any():
+        team = FrailtyTeam(
+            env,
+            cfg,
+            np.asarray(draws.assessment, dtype=float).tolist(),
+            np.asarray(draws.turn_round, dtype=bool).tolist(),
+            np.asarray(draws.home_without_place, dtype=bool).tolist(),
+            ed,
+            ic,
+        )
+        ed.turn_round = team.turn_round
+        eligible_list = eligible.tolist()
+
+        def ae_arrive(i: int) -> None:
+            ed.arrive(i)
+            if eligible_list[i]:
+                team.arrive(i)
+
+    else:
+        ae_arrive = ed.arrive
+
     cancel = cfg.assumptions.background_admissions.when_full == "cancel"
     handlers = (
-        ed.arrive,
+        ae_arrive,
         lambda i: beds.request(n_ae + i, env.now),
         lambda i: ic.step_up(i, env.now),
         lambda i: beds.request(first_bg_row + i, env.now, cancel, may_escalate=False),
@@ -506,7 +580,11 @@ def run_hospital(
         admitted=np.isfinite(decision),
         sdec=np.array(ed.to_sdec, dtype=bool),
         left_unseen=np.array(ed.left_unseen, dtype=bool),
-        front_of_house=np.asarray(draws.front_of_house, dtype=bool),
+        front_of_house=(
+            np.isfinite(team.start) if team is not None else np.zeros(n_ae, dtype=bool)
+        ),
+        assessment_time=np.array(team.start) if team is not None else np.full(n_ae, np.nan),
+        turned_round=np.array(ed.turned_round, dtype=bool),
         clinician=np.array(ed.treated_by, dtype=np.int16),
         handover_minutes=np.where(
             att.ambulance & np.isfinite(space), space - arrive + draws.handover, np.nan
