@@ -15,6 +15,7 @@ biases of a percentage point or two.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -221,3 +222,12 @@ def poisson_pvalue(k: int, mu: float) -> float:
     lower = stats.poisson.cdf(k, mu)
     upper = stats.poisson.sf(k - 1, mu)
     return float(min(1.0, 2 * min(lower, upper)))
+
+
+def days_in(k, months: tuple[int, ...]) -> int:
+    """Days of a replication's measurement window (``k``: its KPI inputs) whose calendar month
+    (1 = January) is in ``months``, counted from the configured start date."""
+    start = dt.date.fromisoformat(k.cfg.site.calendar_start)
+    return sum(
+        (start + dt.timedelta(days=d)).month in months for d in range(k.first_day, k.last_day)
+    )

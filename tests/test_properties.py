@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from conftest import configure
+from conftest import configure, days_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -198,6 +198,11 @@ def denominators(k) -> dict[str, float]:
         },
         # beds open
         "hospital.bed_occupancy": float(h.beds),
+        # beds open x days of the window in December-February / June-August
+        **{
+            f"hospital.bed_occupancy_{season}": float(h.beds) * days_in(k, months)
+            for season, months in (("winter", (12, 1, 2)), ("summer", (6, 7, 8)))
+        },
         "hospital.nctr_share": float(h.beds),
         # step-ups asked for in the window that started or were admitted instead
         "ic.step_up_wait_days_mean": float(
@@ -238,6 +243,8 @@ UNIT_INTERVAL = (
     "ae.handover_over_60_share",
     "ae.left_without_being_seen_share",
     "hospital.bed_occupancy",
+    "hospital.bed_occupancy_winter",
+    "hospital.bed_occupancy_summer",
     "hospital.days_over_92_share",
     "hospital.days_over_95_share",
     "hospital.nctr_share",
