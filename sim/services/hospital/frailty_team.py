@@ -20,12 +20,9 @@ CGA continues on the ward).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-import numpy as np
 import simpy
-
-from sim.config.schema import ModelConfig
-from sim.services.hospital.arrivals import front_of_house_open
 
 
 class FrailtyTeam:
@@ -33,8 +30,13 @@ class FrailtyTeam:
 
     Parameters
     ----------
-    env, cfg
-        The hospital's environment and the run's configuration.
+    env
+        The hospital's environment.
+    clinicians
+        Team members on duty while it is open (``frailty_front_of_house.clinicians``).
+    is_open
+        ``is_open(minute)``: whether the team works then
+        (:func:`~sim.services.hospital.arrivals.front_of_house_open`).
     assessment, turn_round, home_without_place
         Per attendance: CGA minutes, whether a finished CGA turns a would-be admission
         round, whether they then go home with no IC+ place (``PatientDraws``).
@@ -48,7 +50,8 @@ class FrailtyTeam:
     def __init__(
         self,
         env: simpy.Environment,
-        cfg: ModelConfig,
+        clinicians: int,
+        is_open: Callable[[float], bool],
         assessment: list[float],
         turn_round: list[bool],
         home_without_place: list[bool],
@@ -56,10 +59,8 @@ class FrailtyTeam:
         ic,
     ):
         self.env = env
-        self.cfg = cfg
-        self.clinicians = simpy.Resource(
-            env, capacity=cfg.site.emergency_department.frailty_front_of_house.clinicians
-        )
+        self.is_open = is_open
+        self.clinicians = simpy.Resource(env, capacity=clinicians)
         self.assessment = assessment
         self.turns_round = turn_round
         self.home_without_place = home_without_place
@@ -68,9 +69,6 @@ class FrailtyTeam:
         n = len(assessment)
         self.start = [math.nan] * n  # minute the CGA started
         self.end = [math.nan] * n  # minute it finished
-
-    def is_open(self, now: float) -> bool:
-        return bool(front_of_house_open(np.array([now]), self.cfg)[0])
 
     def arrive(self, i: int) -> None:
         """Eligible attendance ``i`` arrives (frail, in the team's hours)."""

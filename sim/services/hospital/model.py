@@ -292,14 +292,15 @@ def _ae_minutes(cfg: ModelConfig, att: Attendances, admitted: np.ndarray) -> dic
 
 
 def _front_of_house_draws(
-    cfg: ModelConfig, att: Attendances, ic_minutes: np.ndarray
+    cfg: ModelConfig, att: Attendances, team_open: np.ndarray, ic_minutes: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Who the frailty team will try to assess (frail, arriving while it works, a team of at
-    least one), and their CGA's keyed draws (``foh_assessment``, ``foh_turn_round``,
-    ``foh_home``: new names, so no other draw moves)."""
+    """Who the frailty team will try to assess (frail, arriving while it works: ``team_open``
+    at each arrival; a team of at least one), and their CGA's keyed draws
+    (``foh_assessment``, ``foh_turn_round``, ``foh_home``: new names, so no other draw
+    moves)."""
     foh = cfg.site.emergency_department.frailty_front_of_house
     n = len(att)
-    eligible = (att.frailty >= FIRST_FRAIL_BAND) & front_of_house_open(att.time, cfg)
+    eligible = (att.frailty >= FIRST_FRAIL_BAND) & np.asarray(team_open, dtype=bool)
     if foh.clinicians <= 0:
         eligible[:] = False
     key = att.key[eligible]
@@ -369,7 +370,7 @@ def draw_patients(
         * MINUTES_PER_HOUR,
     )
     zeros = np.zeros(n_bg)
-    foh = _front_of_house_draws(cfg, att, ic_minutes[:n_ae])
+    foh = _front_of_house_draws(cfg, att, front_of_house_open(att.time, cfg), ic_minutes[:n_ae])
     return PatientDraws(
         admitted=admitted,
         **ae,
@@ -524,7 +525,8 @@ def run_hospital(
     if draws.assessment is not None and eligible.any():
         team = FrailtyTeam(
             env,
-            cfg,
+            cfg.site.emergency_department.frailty_front_of_house.clinicians,
+            lambda t: bool(front_of_house_open(np.array([t]), cfg)[0]),
             np.asarray(draws.assessment, dtype=float).tolist(),
             np.asarray(draws.turn_round, dtype=bool).tolist(),
             np.asarray(draws.home_without_place, dtype=bool).tolist(),
