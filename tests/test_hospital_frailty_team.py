@@ -21,6 +21,7 @@ from test_hospital_emergency_department import as_hospital_arrivals, self_presen
 from sim.config.schema import FRAILTY_BANDS
 from sim.core.calendar import Calendar
 from sim.core.streams import Streams
+from sim.services.hospital.arrivals import generate_self_presenting
 from sim.services.hospital.intermediate_care import FRONT_DOOR
 from sim.services.hospital.kpis import hospital_capacity_costs
 from sim.services.hospital.model import draw_patients, run_hospital
@@ -206,3 +207,48 @@ def test_winter_stays_scale_overnight_emergency_stays_by_month(real_data):
         winter.stay[:n][december_to_february].sum() / plain.stay[:n][december_to_february].sum()
     ) / (winter.stay[:n][june_to_august].sum() / plain.stay[:n][june_to_august].sum())
     assert ratio == pytest.approx(profile[[11, 0, 1]].mean() / profile[[5, 6, 7]].mean())
+
+
+def test_winter_stays_fill_winter_beds(real_data):
+    """A year of self-presenting patients (flat A&E months, so the stays are the only season)
+    in a hospital with beds to spare (no queue): the winter profile raises December-February
+    occupancy and lowers June-August occupancy by the extra (or fewer) bed days that fall in
+    the season, counted from each admitted patient's drawn stays as the interval between the
+    end of their flat-profile stay and the end of their winter-profile stay, both from their
+    arrival (discharge rounds to the next discharge window: 15% tolerance)."""
+    weeks = 52
+    spare = {
+        "site.acute_beds.general_and_acute": 2000,
+        "site.acute_beds.escalation_spaces": 0,
+        "assumptions.ae.month_multiplier": [1.0] * 12,
+    }
+    flat_months = {"assumptions.admissions.length_of_stay_month_multiplier": [1.0] * 12}
+    winter_cfg = configure(copy.deepcopy(real_data), spare).model
+    flat_cfg = configure(copy.deepcopy(real_data), {**spare, **flat_months}).model
+    cal = Calendar(winter_cfg.site.calendar_start, 7 * weeks, (0, 1, 2, 3, 4))
+    sp = generate_self_presenting(winter_cfg, cal, Streams(SEED, 0))
+    arr = as_hospital_arrivals(sp, winter_cfg)
+    days = np.arange(cal.run_days + 1, dtype=float) * DAY
+    month = cal.month[: cal.run_days]
+    seasons = {"winter": np.isin(month, (11, 0, 1)), "summer": np.isin(month, (5, 6, 7))}
+    occupied, draws = {}, {}
+    for name, model in (("winter", winter_cfg), ("flat", flat_cfg)):
+        draws[name] = draw_patients(arr, model, cal, Streams(SEED, 0))
+        h = run_hospital(arr, draws[name], model, cal.run_days * DAY)
+        assert np.isfinite(h.admissions.bed_time).all()  # nobody queued
+        daily = h.beds_occupied(days)
+        occupied[name] = {s: daily[d].mean() for s, d in seasons.items()}
+    n = len(sp)
+    admitted = draws["flat"].admitted & ~draws["flat"].same_day[:n]
+    t = sp.time[admitted]
+    end_flat = t + draws["flat"].stay[:n][admitted]
+    end_winter = t + draws["winter"].stay[:n][admitted]
+    for season, in_season in seasons.items():
+        lo, hi = np.flatnonzero(in_season)[[0, -1]] * DAY + [0, DAY]  # one run of days
+        assert in_season.sum() == (hi - lo) / DAY
+        longer = np.clip(end_winter, lo, hi) - np.clip(end_flat, lo, hi)  # < 0 if shorter
+        expected = longer.sum() / (hi - lo)
+        got = occupied["winter"][season] - occupied["flat"][season]
+        assert abs(got - expected) <= 0.15 * abs(expected), (season, got, expected)
+    assert occupied["flat"]["winter"] < occupied["winter"]["winter"]
+    assert occupied["flat"]["summer"] > occupied["winter"]["summer"]
