@@ -519,6 +519,10 @@ def compare(tmp_path, base_config, option_config, monkeypatch, capsys, *extra):
             "population_sha256 differs",
         ),
         (with_changes(site__calendar_start="2025-04-07"), "different populations"),
+        (
+            with_changes(site__localities={"a": {"population_index": {"85+": [1.0, 1.2]}}}),
+            "different populations",
+        ),
         (with_changes(assumptions__demand={"scale": 1.4}), "demand settings differ"),
     ],
 )
