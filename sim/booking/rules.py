@@ -316,7 +316,7 @@ def after_urgent_care(s, i, t, origin):
     if not (s.ep.frail[i] and s.ep.urgency[i] == c.URGENT):
         return
     risk = draw(s, i, c.DRAW_RAC_REFERRAL)  # low = high risk: referral takes them first
-    if risk < st.rac_from_practice:
+    if risk < st.rac_from_practice[min(int(t // MINUTES_PER_DAY), len(st.rac_from_practice) - 1)]:
         push_event(s.logs, t, c.EVENT_RAC_REFERRAL, i, origin)
     elif draw(s, i, c.DRAW_STEP_UP) < st.step_up_share:
         step_up(s, i, t, c.STEP_UP_FROM_PRACTICE, origin)
@@ -504,7 +504,8 @@ def handle_111(s, i, t, displaced):
         if (
             urgent_frail
             and in_clinic_hours(st, today, minute)
-            and draw(s, i, c.DRAW_RAC_REFERRAL) < st.rac_from_111
+            and draw(s, i, c.DRAW_RAC_REFERRAL)
+            < st.rac_from_111[min(today, len(st.rac_from_111) - 1)]
         ):
             push_event(s.logs, t, c.EVENT_RAC_REFERRAL, i, c.NODE_NHS111)
         elif nhs111_books_utc(s, i, t):
