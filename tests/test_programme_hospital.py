@@ -370,3 +370,37 @@ def test_an_urgent_treatment_centre_opened_later_sees_nobody_before_its_start_we
     utc = kf.cfg.site.urgent_treatment_centre
     assert running_cost(k) == pytest.approx(84 * (8 - LATER) * utc.running_cost_per_open_hour_gbp)
     assert running_cost(kf) == pytest.approx(84 * 8 * utc.running_cost_per_open_hour_gbp)
+
+
+def test_the_frailty_team_starting_later_sees_attenders_only_from_its_start_week():
+    """Its opening follows the week a patient arrives; its effect, and its hours' cost, from
+    then on only (84 hours a week at £250 an hour, hand-computed)."""
+    from sim.services.hospital.kpis import hospital_capacity_costs
+
+    k, kb, kf = _later("frailty_front_of_house")
+    h, hf = k.hospital, kf.hospital
+    start = (k.first_day + 7 * LATER) * MINUTES_PER_DAY
+    np.testing.assert_array_equal(h.attendances.time, hf.attendances.time)
+    before = h.attendances.time < start
+    assert not h.ae.front_of_house[before].any() and hf.ae.front_of_house[before].sum() > 20
+    np.testing.assert_array_equal(h.ae.front_of_house[~before], hf.ae.front_of_house[~before])
+    cost = capacity_costs(k, {})["frailty_front_of_house"]
+    foh = kf.cfg.site.emergency_department.frailty_front_of_house
+    assert cost == pytest.approx(84 * (8 - LATER) * foh.running_cost_per_hour_gbp)
+    full_week = hospital_capacity_costs(kf.cfg, np.ones(7))["frailty_front_of_house"]
+    assert full_week == pytest.approx(84 * foh.running_cost_per_hour_gbp)
+
+
+def test_sdec_extended_later_opens_its_evening_hours_from_the_start_week():
+    """sdec_extended keeps SDEC open until midnight (20:00 today): nobody goes to SDEC after
+    20:00 before the start week; from it, some do."""
+    k, _, kf = _later("sdec_extended")
+    h = k.hospital
+    decided = h.ae.decision_time
+    start = (k.first_day + 7 * LATER) * MINUTES_PER_DAY
+    evening = (decided % MINUTES_PER_DAY) >= 20 * 60
+    took = h.ae.sdec & evening
+    assert not (took & (decided < start)).any()
+    assert (took & (decided >= start)).sum() > 5
+    assert (kf.hospital.ae.sdec & evening & (decided < start)).sum() > 5
+    assert h.capacity["sdec_spaces"].values == (8, 12)
