@@ -4,8 +4,8 @@ The hand-built tests give each expected minute in advance: a capacity change hap
 start of a week (Monday 00:00); a rise gives the new places at once to those waiting; a cut
 never ends a stay, the pool closes places as they free. The whole-system tests compare a
 phased option with the baseline (identical by common random numbers before the start) and
-with the option in place throughout (close once the new places have filled), and its cost
-with a hand-computed figure.
+with the option in place throughout (the same once the waiting list built up before the start
+has cleared), and its cost with a hand-computed figure.
 """
 
 from __future__ import annotations
