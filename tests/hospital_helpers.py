@@ -94,9 +94,11 @@ def run(
     place=0.0,
     step_up_stay=0.0,
     run_minutes=3 * DAY,
+    weekly=None,
 ) -> HospitalResult:
     """Run the hospital on hand-built patients; per-row draws cover attendances, then direct
-    admissions, then step-ups, then background admissions (scalars apply to all)."""
+    admissions, then step-ups, then background admissions (scalars apply to all).
+    ``weekly``: the configuration of each week (capacities phasing in), default ``model``."""
     direct = requests([]) if direct is None else direct
     step_ups = requests([]) if step_ups is None else step_ups
     n_ae = len(att)
@@ -119,4 +121,5 @@ def run(
         step_up_stay=_col(step_up_stay, 0.0, len(step_ups)),
         background_time=np.asarray(background, dtype=float),
     )
-    return run_hospital(HospitalArrivals(att, direct, step_ups), draws, model, run_minutes)
+    arrivals = HospitalArrivals(att, direct, step_ups)
+    return run_hospital(arrivals, draws, model, run_minutes, weekly)

@@ -519,6 +519,10 @@ def compare(tmp_path, base_config, option_config, monkeypatch, capsys, *extra):
             "population_sha256 differs",
         ),
         (with_changes(site__calendar_start="2025-04-07"), "different populations"),
+        (
+            with_changes(site__localities={"a": {"population_index": {"85+": [1.0, 1.2]}}}),
+            "different populations",
+        ),
         (with_changes(assumptions__demand={"scale": 1.4}), "demand settings differ"),
     ],
 )
@@ -733,7 +737,7 @@ def test_budget_headline_is_in_the_objectives_own_unit_and_period():
 def test_a_second_budget_analysis_never_overwrites_the_first(tmp_path, monkeypatch, capsys):
     from sim.tools import budget
 
-    def find_best(sweep, amount, objective, candidates, confirm):
+    def find_best(sweep, amount, objective, candidates, confirm, programme=None):
         table = pd.DataFrame({"options": ["a"], "simulated_gain": [1.0]})
         verdict = {"winner": "a", "a": {"gain": 1.0, "gain_ci": [0.5, 1.5]}}
         return table, {**verdict, "confirm_replications": confirm, "level": 0.95}

@@ -286,10 +286,19 @@ def test_a_half_phased_option_is_half_way_in_every_number_it_changes():
 
 
 def test_options_the_model_cannot_phase_yet_are_refused_clearly():
+    """Every shipped option can phase in; one also changing A&E's majors spaces (which the
+    hospital does not follow week by week) cannot."""
+    majors = "site.emergency_department.majors_spaces"
     with pytest.raises(ConfigError) as err:
-        run_config(("scenario=[ic_expansion]", "scenario.ic_expansion.ramp_weeks=26"))
+        run_config(
+            (
+                "scenario=[ic_expansion]",
+                "scenario.ic_expansion.ramp_weeks=26",
+                f"+scenario.ic_expansion.changes.{majors}=40",
+            )
+        )
     assert err.value.key == "scenario.ic_expansion.start_week"
-    assert "site.intermediate_care.places" in err.value.rule
+    assert majors in err.value.rule
 
 
 def test_gp_posts_funded_later_are_recruited_after_the_lag_with_locums_meanwhile():

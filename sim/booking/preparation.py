@@ -248,6 +248,18 @@ def reminder_shares(cfg: ModelConfig, calendar: Calendar) -> tuple[np.ndarray, .
     return respond, cancel, rebook
 
 
+def rac_referral_shares(cfg: ModelConfig, calendar: Calendar) -> dict[str, np.ndarray]:
+    """Shares of frail urgent needs referred to rapid assessment (from practices, from NHS
+    111) by the day of referral, at the configuration then in force (clinics phase in,
+    :mod:`sim.core.programme`)."""
+    weekly = weekly_configs(cfg, calendar)
+    use = [weekly.on_day(d).assumptions.rapid_assessment for d in range(calendar.n_days)]
+    return {
+        "rac_from_practice": np.array([u.referral_share_from_practice for u in use], np.float64),
+        "rac_from_111": np.array([u.referral_share_from_nhs111 for u in use], np.float64),
+    }
+
+
 def pass_settings(
     cfg: ModelConfig,
     calendar: Calendar,
@@ -291,8 +303,7 @@ def pass_settings(
         hub_offer_share=float(booking.hub_offer_share),
         hub_accept_by_age=np.asarray([a.hubs.accept_share_by_age[b] for b in AGE_BANDS], float),
         hub_dna=float(a.hubs.dna_probability),
-        rac_from_practice=float(a.rapid_assessment.referral_share_from_practice),
-        rac_from_111=float(a.rapid_assessment.referral_share_from_nhs111),
+        **rac_referral_shares(cfg, calendar),
         rac_no_slot_to_ae=float(a.rapid_assessment.no_slot_to_ae_share),
         step_up_share=float(a.intermediate_care.step_up_share_from_practice),
         at_risk=float(a.rapid_assessment.at_risk_share),

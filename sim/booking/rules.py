@@ -249,12 +249,14 @@ def record_practice_booking(s, i, t, day, slot, staff):
 
 
 @compiled_within
-def utc_serves(s, i):
-    """The site has an urgent treatment centre for episode ``i``'s locality."""
+def utc_serves(s, i, t):
+    """The site has an urgent treatment centre for episode ``i``'s locality at minute ``t``
+    (its catchment that day: it may open later in a programme)."""
     utc = s.settings.urgent_treatment_centre
-    return (
-        utc.commissioned and utc.serves_locality[s.settings.locality_of_practice[s.ep.practice[i]]]
-    )
+    if not utc.commissioned:
+        return False
+    day = min(int(t // MINUTES_PER_DAY), len(utc.serves_locality) - 1)
+    return utc.serves_locality[day, s.settings.locality_of_practice[s.ep.practice[i]]]
 
 
 @compiled_within
@@ -295,7 +297,7 @@ def walk_in_to_utc(s, i, t, origin):
     ``origin``) walks into the urgent treatment centre instead, if it serves the patient's
     locality, the patient would choose it (``walk_in_share``), would not be sent on to A&E
     and it has a slot in time. True if seen there."""
-    if not utc_serves(s, i):
+    if not utc_serves(s, i, t):
         return False
     utc = s.settings.urgent_treatment_centre
     if keyed_uniform(s.ep.key[i], utc.salt_walk_in) >= utc.walk_in_share:
@@ -314,7 +316,7 @@ def after_urgent_care(s, i, t, origin):
     if not (s.ep.frail[i] and s.ep.urgency[i] == c.URGENT):
         return
     risk = draw(s, i, c.DRAW_RAC_REFERRAL)  # low = high risk: referral takes them first
-    if risk < st.rac_from_practice:
+    if risk < st.rac_from_practice[min(int(t // MINUTES_PER_DAY), len(st.rac_from_practice) - 1)]:
         push_event(s.logs, t, c.EVENT_RAC_REFERRAL, i, origin)
     elif draw(s, i, c.DRAW_STEP_UP) < st.step_up_share:
         step_up(s, i, t, c.STEP_UP_FROM_PRACTICE, origin)
@@ -469,7 +471,7 @@ def nhs111_books_utc(s, i, t):
     """Rule 9: NHS 111 books an A&E disposition it judges a UTC can treat
     (``nhs111_ae_share``, not to be sent on) into the urgent treatment centre serving the
     patient's locality, if it has a slot in time. True if booked."""
-    if not utc_serves(s, i):
+    if not utc_serves(s, i, t):
         return False
     utc = s.settings.urgent_treatment_centre
     if keyed_uniform(s.ep.key[i], utc.salt_nhs111) >= utc.nhs111_ae_share:
@@ -502,7 +504,8 @@ def handle_111(s, i, t, displaced):
         if (
             urgent_frail
             and in_clinic_hours(st, today, minute)
-            and draw(s, i, c.DRAW_RAC_REFERRAL) < st.rac_from_111
+            and draw(s, i, c.DRAW_RAC_REFERRAL)
+            < st.rac_from_111[min(today, len(st.rac_from_111) - 1)]
         ):
             push_event(s.logs, t, c.EVENT_RAC_REFERRAL, i, c.NODE_NHS111)
         elif nhs111_books_utc(s, i, t):

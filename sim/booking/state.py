@@ -83,6 +83,7 @@ Settings = namedtuple(
         "hub_offer_share",
         "hub_accept_by_age",  # float64 (age band,)
         "hub_dna",
+        # referral to rapid assessment, float64 (n_days,) by the day of referral (phasing in)
         "rac_from_practice",
         "rac_from_111",
         "rac_no_slot_to_ae",

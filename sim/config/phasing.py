@@ -42,6 +42,30 @@ PHASEABLE = (
     "site.hubs.on_the_day_share",
     "site.frail_weekend_service.minutes_per_1000_65plus_per_week",
     "site.frail_weekend_service.opening.*",
+    # rapid assessment clinics: each day's sessions at the week's configuration
+    # (sim.services.rapid_assessment.build_rac_books; referral shares by the day a patient is
+    # referred, sim.booking.preparation.pass_settings)
+    "site.rapid_assessment.*",
+    "assumptions.rapid_assessment.referral_share_*",
+    # the urgent treatment centre: its book, catchment and cost week by week
+    # (sim.services.urgent_treatment_centre)
+    "site.urgent_treatment_centre.*",
+    # the hospital's capacities, changed at the start of a week in the SimPy model
+    # (sim.services.hospital.capacity; a cut closes places as they free), and their cost per
+    # day at the configuration in force (sim.services.hospital.kpis.hospital_capacity_costs)
+    "site.acute_beds.general_and_acute",
+    "site.acute_beds.escalation_spaces",
+    "site.acute_beds.running_cost_per_bed_day_gbp",
+    "site.intermediate_care.*",
+    "site.social_care.*",
+    "site.emergency_department.sdec.*",
+    # the frailty team's opening by the week an attender arrives and by the week a CGA would
+    # start (sim.services.hospital.arrivals.front_of_house_open); not its size or effect
+    "site.emergency_department.frailty_front_of_house.enabled",
+    "site.emergency_department.frailty_front_of_house.open_minute",
+    "site.emergency_department.frailty_front_of_house.close_minute",
+    "site.emergency_department.frailty_front_of_house.weekdays",
+    "site.emergency_department.frailty_front_of_house.running_cost_per_clinician_hour_gbp",
 )
 
 

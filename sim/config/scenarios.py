@@ -35,6 +35,10 @@ POPULATION_SETTINGS = (
     "site.practices.*.locality",
     "site.practices.*.list_size",
     "site.practices.*.age_share",
+    # who is registered in later programme years
+    "site.population_index",
+    "site.localities.*.population_index",
+    "site.practices.*.population_index",
 )
 #: Settings that decide which needs those patients have and when: episodes of need, and the
 #: people who arrive at A&E on their own.

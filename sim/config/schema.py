@@ -199,6 +199,9 @@ BANK_HOLIDAY_CALENDARS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR", "none")
 class Locality:
     title: str
     age_share: dict[str, float] | None = shares(AGE_BANDS, default=None)
+    # Registered patients by age band and programme year relative to year 1, for this
+    # locality's practices; bands not given follow the site's ``population_index``
+    population_index: dict[str, list[float]] | None = _f(None, keys_subset=AGE_BANDS, min=0)
 
 
 @dataclass
@@ -207,6 +210,9 @@ class Practice:
     locality: str
     list_size: int = nonneg()  # registered patients
     age_share: dict[str, float] | None = shares(AGE_BANDS, default=None)
+    # This practice's own population index by band (as the site's); bands not given follow
+    # its locality's, then the site's
+    population_index: dict[str, list[float]] | None = _f(None, keys_subset=AGE_BANDS, min=0)
     # Optional absolute FTE overrides (otherwise fte_per_1000 x list size)
     gp_fte: float | None = _f(None, min=0, max=1000)
     nurse_fte: float | None = _f(None, min=0, max=1000)
@@ -1003,11 +1009,36 @@ def check_site(site: Site, path: str = "site") -> None:
         raise ConfigError(
             f"{path}.calendar_start", site.calendar_start, "must be a Monday (week 0 starts Monday)"
         )
-    lengths = {len(v) for v in site.population_index.values()}
-    for band, index in site.population_index.items():
-        key = f"{path}.population_index.{band}"
+    check_population_index(site.population_index, f"{path}.population_index")
+    years = len(next(iter(site.population_index.values())))
+    overrides = [
+        (f"{path}.localities.{name}.population_index", loc.population_index)
+        for name, loc in site.localities.items()
+    ] + [
+        (f"{path}.practices.{code}.population_index", p.population_index)
+        for code, p in site.practices.items()
+    ]
+    for key, table in overrides:
+        if table is not None:
+            check_population_index(table, key, years)
+
+
+def check_population_index(
+    table: dict[str, list[float]], path: str, years: int | None = None
+) -> None:
+    """Each band's index starts at 1 (year 1 is the list as given), every band has one value
+    a year (``years``: the site's, which a locality's or practice's index must match)."""
+    lengths = {len(v) for v in table.values()}
+    for band, index in table.items():
+        key = f"{path}.{band}"
         if not index or index[0] != 1:
             raise ConfigError(key, index, "year 1 is the list sizes as given: its index must be 1")
+        if years is not None and len(index) != years:
+            raise ConfigError(
+                key,
+                index,
+                f"needs one value per year, as many as site.population_index gives ({years})",
+            )
         if len(lengths) > 1:
             raise ConfigError(
                 key, index, f"every age band needs one value per year (lengths {sorted(lengths)})"

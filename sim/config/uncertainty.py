@@ -42,8 +42,11 @@ DISTRIBUTIONS = ("beta", "gamma", "lognormal", "dirichlet")
 #: How a distribution applies to the setting: ``value`` (the number itself), ``scale`` (one
 #: multiplier with mean 1 for every number in a table: the level is uncertain, the shape is
 #: not), ``odds`` (one odds ratio, lognormal with median 1, for every probability in a table),
-#: ``each`` (every entry of a table drawn independently).
-APPLY_MODES = ("value", "scale", "odds", "each")
+#: ``each`` (every entry of a table drawn independently), ``growth`` (one multiplier with mean
+#: 1 of every series' change from its first value, on the log scale: x_t = x_1 (x_t / x_1)^m,
+#: so the first year stays as given, a growth stays a growth, a fall a fall, and no value
+#: crosses 0; for projections year by year such as ``site.population_index``).
+APPLY_MODES = ("value", "scale", "odds", "each", "growth")
 CONFIDENCE_CODES = ("V", "V2", "D", "R", "P")
 #: A published range is read as a 95% interval: sd = (high - low) / (2 x 1.96).
 RANGE_Z = 1.959963984540054
@@ -61,6 +64,9 @@ class UncertainInput:
     range: list[float] | None = dataclasses.field(default=None, metadata={"min": 0})
     # Coefficient of variation (sd / mean) given directly; otherwise from range or code
     cv: float | None = dataclasses.field(default=None, metadata={"min": 0})
+    # A whole-number setting (a count, a lag in whole weeks): each draw is rounded to the
+    # nearest whole number and kept within the setting's bounds
+    whole_numbers: bool = False
     group: str = ""  # input group for reporting and EVPPI (default: the setting's section)
     basis: str = ""  # source key and reasoning, as in docs/model.md
 
@@ -110,6 +116,8 @@ class ResolvedInput:
     cv: float  # coefficient of variation after width_multiplier
     entries: tuple[str, ...] = ()  # factor entries (``each``, ``dirichlet``)
     group: str = ""
+    # the schema's bounds of a whole-number setting (draws are rounded and kept within them)
+    bounds: tuple[float | None, float | None] = (None, None)
 
     @property
     def factors(self) -> list[Factor]:
@@ -130,7 +138,10 @@ class ResolvedInput:
         if d == "dirichlet":
             return dirichlet_draw(central, self.cv, u, self.entries)
         if mode == "value":
-            return float(quantile(d, float(central), self.cv, float(u[0])))
+            drawn = float(quantile(d, float(central), self.cv, float(u[0])))
+            return whole_number(drawn, *self.bounds) if self.spec.whole_numbers else drawn
+        if mode == "growth":
+            return grow_series(central, float(quantile(d, 1.0, self.cv, float(u[0]))))
         if mode == "scale":
             return scale_numbers(central, float(quantile(d, 1.0, self.cv, float(u[0]))))
         if mode == "odds":
@@ -148,7 +159,7 @@ class ResolvedInput:
         if self.spec.distribution == "dirichlet":
             drawn = self.draw(central, u)
             return [float(drawn[e]) for e in self.entries]
-        if mode == "scale":
+        if mode in ("scale", "growth"):
             return [
                 1.0
                 if self.zero_width
@@ -216,6 +227,26 @@ def scale_numbers(value: Any, factor: float) -> Any:
     if isinstance(value, list):
         return [scale_numbers(v, factor) for v in value]
     return float(value) * factor
+
+
+def grow_series(value: Any, m: float) -> Any:
+    """Every series (list) in ``value`` (a list, or a mapping of them) with its change from
+    its first value raised to the power ``m``: x_t = x_1 (x_t / x_1)^m. With m > 0 the first
+    value stays, a value above (below) the first stays above (below) it, and none crosses 0."""
+    if isinstance(value, dict):
+        return {k: grow_series(v, m) for k, v in value.items()}
+    first = float(value[0])
+    return [first * (float(x) / first) ** m for x in value]
+
+
+def whole_number(x: float, low: float | None, high: float | None) -> int:
+    """``x`` rounded to the nearest whole number (halves up), kept within [low, high]."""
+    n = math.floor(x + 0.5)
+    if low is not None:
+        n = max(n, math.ceil(low))
+    if high is not None:
+        n = min(n, math.floor(high))
+    return int(n)
 
 
 def dirichlet_concentration(shares: dict[str, float], cv: float) -> float:
@@ -403,13 +434,25 @@ def _resolve(
     numbers = _numbers(central)
     if numbers is None or not numbers:
         raise ConfigError(f"{key}.setting", spec.setting, "holds no numbers to draw")
-    if _whole_numbers(tp):
+    d, mode = spec.distribution, spec.apply
+    if _whole_numbers(tp) and not spec.whole_numbers:
         raise ConfigError(
             f"{key}.setting",
             spec.setting,
-            "is a whole number (a count or a time of day); only continuous settings can be drawn",
+            "is a whole number (a count or a time of day); only continuous settings can be "
+            "drawn, unless whole_numbers: true rounds each draw (a count, a lag in weeks)",
         )
-    d, mode = spec.distribution, spec.apply
+    if spec.whole_numbers:
+        if not _whole_numbers(tp):
+            raise ConfigError(
+                f"{key}.whole_numbers", True, "the setting is continuous: leave whole_numbers out"
+            )
+        if d not in ("gamma", "lognormal") or mode != "value":
+            raise ConfigError(
+                f"{key}.distribution",
+                d,
+                "a whole number is drawn as one gamma or lognormal value (apply: value), rounded",
+            )
     share = _is_share(tp, rule)
     table = isinstance(central, dict | list)
     if d == "dirichlet":
@@ -430,7 +473,7 @@ def _resolve(
             "this setting is a table: use scale (one multiplier), odds (one odds ratio), each "
             "(every entry) or a dirichlet for shares that sum to 1",
         )
-    elif mode in ("scale", "odds", "each") and not table:
+    elif mode in ("scale", "odds", "each", "growth") and not table:
         raise ConfigError(f"{key}.apply", mode, "applies to a table; this setting is one number")
     elif mode == "each" and _sums_to_one(rule, tp):
         raise ConfigError(
@@ -438,6 +481,18 @@ def _resolve(
             mode,
             "drawing shares that must sum to 1 independently breaks the sum; use a dirichlet",
         )
+    if mode == "growth":
+        series = list(central.values()) if isinstance(central, dict) else [central]
+        if d not in ("gamma", "lognormal"):
+            raise ConfigError(
+                f"{key}.distribution", d, "a growth multiplier is positive: gamma or lognormal"
+            )
+        if not all(isinstance(x, list) and x and float(x[0]) > 0 for x in series):
+            raise ConfigError(
+                f"{key}.apply",
+                mode,
+                "applies to series (lists, or a mapping of lists) whose first value is above 0",
+            )
     if d == "beta" and mode not in ("value", "each"):
         raise ConfigError(f"{key}.apply", mode, "a beta describes a share itself (value or each)")
     if d == "beta" and not all(0 <= v <= 1 for v in numbers):
@@ -474,7 +529,8 @@ def _resolve(
         keys = central.keys() if isinstance(central, dict) else range(len(central))
         entries = tuple(str(k) for k in keys)
     group = spec.group or (f"option: {option}" if option else below[0].replace("_", " "))
-    return ResolvedInput(name, spec, section, below, option, central, cv, entries, group)
+    bounds = (rule.get("min", rule.get("min_exclusive")), rule.get("max"))
+    return ResolvedInput(name, spec, section, below, option, central, cv, entries, group, bounds)
 
 
 def _width(spec: UncertainInput, unc: Uncertainty, central: Any, key: str) -> float:
@@ -613,7 +669,10 @@ def describe(r: ResolvedInput) -> tuple[str, str]:
         "scale": f"one {family} multiplier (mean 1) of every value",
         "odds": "one lognormal odds ratio (median 1) of every probability",
         "each": f"{family} for each entry, mean at its configured value",
+        "growth": f"one {family} multiplier m (mean 1) of every year's growth: index^m",
     }[s.apply]
+    if s.whole_numbers:
+        what += ", rounded to whole numbers"
     if s.distribution == "dirichlet":
         what = "Dirichlet, mean at the configured shares (zero shares stay zero)"
     if s.cv is not None:

@@ -104,29 +104,50 @@ def annual_episode_rates(cfg: ModelConfig) -> np.ndarray:
     return lists[:, None] * practice_age_shares(cfg) * per_person[None, :]
 
 
+def population_index_table(cfg: ModelConfig) -> np.ndarray:
+    """(practice, year given, age band) registered population relative to year 1: each
+    practice's own ``population_index`` where it gives a band, else its locality's, else the
+    site's (as the years the site gives; one year means no change)."""
+    site = cfg.site
+    rows = []
+    for p in site.practices.values():
+        tables = (p.population_index, site.localities[p.locality].population_index)
+        rows.append(
+            [
+                next((t[b] for t in tables if t is not None and b in t), site.population_index[b])
+                for b in AGE_BANDS
+            ]
+        )
+    return np.asarray(rows, dtype=float).transpose(0, 2, 1).reshape(len(rows), -1, len(AGE_BANDS))
+
+
+def practice_population_index(cfg: ModelConfig, years: int) -> np.ndarray:
+    """(practice, programme year, age band) registered population relative to year 1, for
+    ``years`` programme years (:func:`population_index_table`)."""
+    table = population_index_table(cfg)
+    if table.shape[1] == 1:
+        table = np.repeat(table, years, axis=1)
+    if table.shape[1] < years:
+        raise ValueError(f"population_index covers {table.shape[1]} years; the run needs {years}")
+    return table[:, :years]
+
+
 def programme_rate_index(cfg: ModelConfig, years: int) -> np.ndarray:
-    """(programme year, age band) multiplier of year 1's episode rates: the registered
-    population of the band (``site.population_index``) times the trend in needs per person
-    (``assumptions.demand.per_person_trend_per_year``, compounding from year 2). A single
-    population value means no change in any year."""
-    pop = np.array([cfg.site.population_index[b] for b in AGE_BANDS], dtype=float).T  # (Y, A)
-    if pop.shape[0] == 1:
-        pop = np.repeat(pop, years, axis=0)
-    if pop.shape[0] < years:
-        raise ValueError(f"population_index covers {pop.shape[0]} years; the run needs {years}")
+    """(practice, programme year, age band) multiplier of year 1's episode rates: the
+    registered population of the band (:func:`practice_population_index`) times the trend in
+    needs per person (``assumptions.demand.per_person_trend_per_year``, compounding from year
+    2)."""
     trend = (1.0 + cfg.assumptions.demand.per_person_trend_per_year) ** np.arange(years)
-    return pop[:years] * trend[:, None]
+    return practice_population_index(cfg, years) * trend[None, :, None]
 
 
 def population_growth(cfg: ModelConfig, years: int) -> np.ndarray:
-    """(programme year,) registered population relative to year 1 (1.0 in year 1)."""
-    index = (
-        programme_rate_index(cfg, years)
-        / ((1.0 + cfg.assumptions.demand.per_person_trend_per_year) ** np.arange(years))[:, None]
-    )
+    """(programme year,) registered population relative to year 1 (1.0 in year 1): every
+    practice's list by age band, grown by its own index."""
     lists = np.array([p.list_size for p in cfg.site.practices.values()], dtype=float)
-    weights = (lists[:, None] * practice_age_shares(cfg)).sum(axis=0)  # (A,)
-    return (index * weights).sum(axis=1) / weights.sum()
+    people = lists[:, None] * practice_age_shares(cfg)  # (P, A) in year 1
+    grown = (practice_population_index(cfg, years) * people[:, None, :]).sum(axis=(0, 2))
+    return grown / people.sum()
 
 
 def hourly_rate_multiplier(cfg: ModelConfig, calendar: Calendar) -> np.ndarray:
@@ -224,12 +245,12 @@ def generate_episodes(
     # Population and needs per person change by programme year; year 1's rates are exactly
     # the static model's, so its episodes are too.
     year_of_hour = np.repeat(calendar.programme_year[: calendar.run_days] - 1, 24)
-    index = programme_rate_index(cfg, int(year_of_hour.max(initial=0)) + 1)  # (Y, A)
+    index = programme_rate_index(cfg, int(year_of_hour.max(initial=0)) + 1)  # (P, Y, A)
     changing = bool(np.any(index != 1.0))
 
     practices = [(p, code) for p, code in enumerate(cfg.site.practices) if rates[p].sum() > 0]
     # (programme year, age band) expected episodes of each practice
-    by_year = [rates[p][None, :] * index for p, _ in practices]
+    by_year = [rates[p][None, :] * index[p] for p, _ in practices]
     counts = []
     for (p, code), rates_by_year in zip(practices, by_year, strict=True):
         expected = rates_by_year.sum(axis=1)[year_of_hour] if changing else rates[p].sum()
@@ -282,8 +303,13 @@ def demand_settings(cfg: ModelConfig) -> str:
     a setting read there and missing here would let alternatives share episodes they should
     not (``tests/test_demand.py`` holds the options of the catalogue to it)."""
     site = cfg.site
-    practices = [(code, p.locality, p.list_size, p.age_share) for code, p in site.practices.items()]
-    localities = [(name, loc.age_share) for name, loc in site.localities.items()]
+    practices = [
+        (code, p.locality, p.list_size, p.age_share, p.population_index)
+        for code, p in site.practices.items()
+    ]
+    localities = [
+        (name, loc.age_share, loc.population_index) for name, loc in site.localities.items()
+    ]
     # Options phasing in change the demand settings week by week (generate_episodes' weekly):
     # the demand before any option and each demand-changing option's start and ramp, in the
     # order they apply. Without gradual phasing every week has cfg.assumptions.demand.

@@ -177,7 +177,7 @@ def parameter_table(plan: PsaPlan, pset: Any) -> pd.DataFrame:
 
 def _central_factor_values(r: ResolvedInput) -> list[float]:
     """Factor values of the configured (central) setting."""
-    if r.spec.apply in ("scale", "odds") and r.spec.distribution != "dirichlet":
+    if r.spec.apply in ("scale", "odds", "growth") and r.spec.distribution != "dirichlet":
         return [1.0]
     c = r.central
     if r.entries:

@@ -291,23 +291,6 @@ def execute_run(
     }
     if kept:
         manifest["replications_resumed"] = sorted(kept)
-    # Written first so an interrupted run is never mistaken for a finished one.
-    outputs.atomic_write_json(out_dir / "manifest.json", manifest)
-    log.info(
-        "Run %s of site %s: seed %s, %s replications x %s weeks after %s weeks' warm-up, "
-        "%s at a time; configuration %s; folder %s",
-        manifest["scenario"],
-        manifest["site"],
-        run_cfg.seed,
-        exp.replications,
-        exp.run_weeks,
-        exp.warmup_weeks,
-        manifest["n_jobs"],
-        fingerprint[:12],
-        out_dir,
-    )
-    if kept:
-        log.info("Resuming: replications %s kept from an interrupted run", sorted(kept))
 
     def keep(result: ReplicationResult) -> None:
         replication_store.save_replication(out_dir, result, fingerprint)
@@ -319,6 +302,25 @@ def execute_run(
         )
 
     try:
+        # Written first so an interrupted run is never mistaken for a finished one; inside the
+        # try, so a signal landing at any moment after it (even in the logging) marks the run
+        # interrupted rather than leaving it "running".
+        outputs.atomic_write_json(out_dir / "manifest.json", manifest)
+        log.info(
+            "Run %s of site %s: seed %s, %s replications x %s weeks after %s weeks' warm-up, "
+            "%s at a time; configuration %s; folder %s",
+            manifest["scenario"],
+            manifest["site"],
+            run_cfg.seed,
+            exp.replications,
+            exp.run_weeks,
+            exp.warmup_weeks,
+            manifest["n_jobs"],
+            fingerprint[:12],
+            out_dir,
+        )
+        if kept:
+            log.info("Resuming: replications %s kept from an interrupted run", sorted(kept))
         results = run_experiment(run_cfg.model, parallel, run_cfg.seed, on_result=keep, kept=kept)
         summary, calibration = write_run_files(results, run_cfg, out_dir)
     except BaseException as err:

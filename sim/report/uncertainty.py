@@ -72,7 +72,11 @@ class PsaResults:
         if setting.startswith("scenario."):  # an option's own effect: "<option>: <setting>"
             _, option, _, _, rest = setting.split(".", 4)
             setting = f"{option}: {rest}"
-        what = {"scale": " (multiplier)", "odds": " (odds ratio)"}.get(str(r["apply"]), "")
+        what = {
+            "scale": " (multiplier)",
+            "odds": " (odds ratio)",
+            "growth": " (growth multiplier)",
+        }.get(str(r["apply"]), "")
         return f"{setting}{': ' + entry.rstrip(']') if entry else ''}{what}"
 
 

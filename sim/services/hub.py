@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.booking.book import AppointmentBook
 from sim.booking.layout import split_on_the_day
-from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
+from sim.config.schema import FIRST_OLDER_BAND, WEEKDAYS, ModelConfig
 from sim.core.calendar import Calendar
 from sim.core.programme import weekly_configs
 from sim.services.registry import FlowNode, Service
@@ -123,15 +123,16 @@ def locality_population(
     cfg: ModelConfig, older_only: bool = False, year: int = 1
 ) -> dict[str, float]:
     """Registered patients per locality (only those 65+ when ``older_only``) in programme
-    ``year`` (lists change by age band with ``site.population_index``)."""
-    from sim.core.demand import practice_age_shares
+    ``year`` (lists change by age band with the practice's population index, see
+    :func:`sim.core.demand.population_index_table`)."""
+    from sim.core.demand import population_index_table, practice_age_shares
 
-    index = np.array([cfg.site.population_index[b] for b in AGE_BANDS], dtype=float).T
-    grown = index[min(year, len(index)) - 1] if len(index) > 1 else np.ones(len(AGE_BANDS))
+    table = population_index_table(cfg)  # (P, years given, A)
+    grown = table[:, min(year, table.shape[1]) - 1, :]
     shares = practice_age_shares(cfg)
     # each list grows with its own age mix (year 1 exactly as given)
-    growth = (shares * grown[None, :]).sum(axis=1) / shares.sum(axis=1)
-    older = (shares * grown[None, :])[:, FIRST_OLDER_BAND:].sum(axis=1)
+    growth = (shares * grown).sum(axis=1) / shares.sum(axis=1)
+    older = (shares * grown)[:, FIRST_OLDER_BAND:].sum(axis=1)
     out = {loc: 0.0 for loc in cfg.site.localities}
     for i, p in enumerate(cfg.site.practices.values()):
         out[p.locality] += p.list_size * (older[i] if older_only else growth[i])

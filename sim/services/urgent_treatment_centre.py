@@ -20,6 +20,11 @@ are open to the patients modelled (most UTC attendances are demand that would no
 have reached A&E [B11], which the model does not generate). The patients booked in the pass
 (NHS 111, displaced needs) are booked first; self-presenting walk-ins take the slots left.
 Its running cost is per opening hour, paid whether slots are used or not.
+
+In a programme the centre may open later, or change its hours, clinicians or catchment
+(options phasing in): its book, whom it serves and its running cost follow the configuration in
+force each week (:mod:`sim.core.programme`); a week it is not commissioned has no slots and
+serves nobody.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from sim.booking import books as compiled_books
 from sim.booking.book import AppointmentBook
 from sim.config.schema import AGE_BANDS, FRAILTY_BANDS, WEEKDAYS, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR, Calendar
+from sim.core.programme import weekly_configs
 from sim.core.streams import keyed_uniforms, salt
 from sim.services.registry import FlowNode, Kpi, Service
 
@@ -54,7 +60,7 @@ def commissioned(cfg: ModelConfig) -> bool:
 @dataclass
 class UtcBooks:
     books: list[AppointmentBook]  # one, or none when not commissioned
-    slots_per_week: int  # open to the patients modelled
+    slots_per_week: int  # open to the patients modelled, every option in full
 
     def appointment_books(self) -> list[AppointmentBook]:
         return list(self.books)
@@ -87,12 +93,23 @@ def weekly_templates(cfg: ModelConfig) -> list[tuple[int, ...]]:
 
 
 def build_utc_books(cfg: ModelConfig, calendar: Calendar) -> UtcBooks:
-    """Same-day slots only (a UTC is not booked days ahead), no notice."""
+    """Same-day slots only (a UTC is not booked days ahead), no notice. Each day has its
+    weekday's slots at the configuration in force that week (none while not commissioned)."""
     if not commissioned(cfg):
         return UtcBooks([], 0)
-    templates = weekly_templates(cfg)
-    book = AppointmentBook([()] * 7, templates, calendar.weekday.tolist(), 0, 0)
-    return UtcBooks([book], sum(len(t) for t in templates))
+    weekly = weekly_configs(cfg, calendar)
+    plans = weekly.distinct()
+    plan_of = {id(c): k for k, c in enumerate(plans)}
+    templates = [
+        t for c in plans for t in (weekly_templates(c) if commissioned(c) else [()] * len(WEEKDAYS))
+    ]
+    week = weekly.week_of_day(np.arange(calendar.n_days)).tolist()
+    of_day = [
+        7 * plan_of[id(weekly.by_week[w])] + wd
+        for w, wd in zip(week, calendar.weekday.tolist(), strict=True)
+    ]
+    book = AppointmentBook([()] * len(templates), templates, of_day, 0, 0)
+    return UtcBooks([book], sum(len(t) for t in weekly_templates(cfg)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +121,7 @@ UtcSettings = namedtuple(
     [
         "commissioned",  # bool
         "book",  # row of the UTC's book in the stacked books (-1 when not commissioned)
-        "serves_locality",  # bool (locality,)
+        "serves_locality",  # bool (day, locality): in the catchment that day
         "max_wait",  # minutes from arrival to the start of the slot
         "nhs111_ae_share",
         "walk_in_share",
@@ -128,7 +145,12 @@ def pass_settings(cfg: ModelConfig, calendar: Calendar, first_book: int) -> UtcS
     from sim.services.hospital.admission import DRAW_ADMIT, admission_probability
 
     use = cfg.assumptions.urgent_treatment_centre
-    serves = cfg.site.urgent_treatment_centre.localities
+    weekly = weekly_configs(cfg, calendar)
+    serves = np.array(
+        [[loc in c.site.urgent_treatment_centre.localities and commissioned(c)
+          for loc in cfg.site.localities] for c in weekly.by_week],
+        dtype=np.bool_,
+    )  # fmt: skip
     ages, frailty = np.meshgrid(
         np.arange(len(AGE_BANDS)), np.arange(-1, len(FRAILTY_BANDS)), indexing="ij"
     )
@@ -137,7 +159,7 @@ def pass_settings(cfg: ModelConfig, calendar: Calendar, first_book: int) -> UtcS
     return UtcSettings(
         commissioned=np.bool_(commissioned(cfg) and first_book >= 0),
         book=np.int64(first_book),
-        serves_locality=np.array([loc in serves for loc in cfg.site.localities], dtype=np.bool_),
+        serves_locality=serves[weekly.week_of_day(np.arange(calendar.n_days))],
         max_wait=float(use.max_wait_minutes),
         nhs111_ae_share=float(use.nhs111_ae_share),
         walk_in_share=float(use.walk_in_share),
@@ -164,7 +186,9 @@ class UtcWalkIns:
 
 
 def catchment_share(cfg: ModelConfig) -> float:
-    """The catchment's share of the site's registered patients."""
+    """The catchment's share of the site's registered patients (0 when not commissioned)."""
+    if not commissioned(cfg):
+        return 0.0
     serves = set(cfg.site.urgent_treatment_centre.localities)
     sizes = [(p.list_size, p.locality in serves) for p in cfg.site.practices.values()]
     return sum(n for n, inside in sizes if inside) / sum(n for n, _ in sizes)
@@ -175,14 +199,17 @@ def divert_walk_ins(cfg: ModelConfig, calendar: Calendar, arrivals: dict, journe
     draw against ``walk_in_share`` x the catchment's share of patients), not sent on to A&E
     (neither one A&E would admit nor ``onward_ae_share``), with a slot starting within the
     maximum wait of their arrival, taken in arrival order from the slots the booking pass
-    left (see :func:`sim.services.catalogue.divert_self_presenting` for ``arrivals``)."""
+    left (see :func:`sim.services.catalogue.divert_self_presenting` for ``arrivals``). The
+    catchment is the one of the week they arrive (options phase in)."""
     use = cfg.assumptions.urgent_treatment_centre
     time, key = arrivals["time"], arrivals["key"]
     diverted = np.zeros(len(time), dtype=bool)
     seen = np.full(len(time), np.nan)
     first_book = journeys.first_book.get(NAME, -1)
     if commissioned(cfg) and first_book >= 0 and len(time):
-        share = use.walk_in_share * catchment_share(cfg)
+        weekly = weekly_configs(cfg, calendar)
+        by_week = np.array([use.walk_in_share * catchment_share(c) for c in weekly.by_week])
+        share = by_week[weekly.week_of_day((time // MINUTES_PER_DAY).astype(np.int64))]
         candidate = (
             arrivals["walk_in_minor"]
             & ~arrivals["admitted_at_ae"]
@@ -251,9 +278,21 @@ def open_hours_per_week(cfg: ModelConfig) -> float:
 
 def running_cost(k) -> float:
     """Opening hours over the window x the running cost of an opening hour (staff, premises,
-    diagnostics), whether slots are used or not."""
-    utc = k.cfg.site.urgent_treatment_centre
-    return open_hours_per_week(k.cfg) * k.weeks * utc.running_cost_per_open_hour_gbp
+    diagnostics), whether slots are used or not; each week at the configuration then in force
+    (nothing while not commissioned)."""
+    weeks = k.weekly.week_of_day(np.arange(k.first_day, k.last_day, 7))
+    configs: dict[int, list] = {}
+    for w in weeks.tolist():
+        c = k.weekly.by_week[w]
+        configs.setdefault(id(c), [c, 0])[1] += 1
+    cost = 0.0
+    for c, n_weeks in configs.values():
+        if len(configs) == 1:
+            n_weeks = k.weeks  # the window's weeks exactly as every other cost counts them
+        if commissioned(c):
+            utc = c.site.urgent_treatment_centre
+            cost += open_hours_per_week(c) * n_weeks * utc.running_cost_per_open_hour_gbp
+    return cost
 
 
 SERVICE = Service(

@@ -880,7 +880,9 @@ def render(plan: SitePlan) -> str:
             "",
             "# Registered patients by age band in programme years 1, 2, ... relative to year 1:",
             "# none given (no change). Fill in from the ONS subnational population projections",
-            "# for your local authority (docs/data/README.md shows how) [SNPP22]",
+            "# for your local authority (docs/data/README.md shows how) [SNPP22]. A locality or",
+            "# practice growing differently takes its own population_index under",
+            "# localities.<name> or practices.<code> (only the bands that differ, same years)",
             "population_index: {" + ", ".join(f"{b}: [1.0]" for b in AGE_BANDS) + "}",
         ],
         "protected_learning_time": [

@@ -43,6 +43,7 @@ from sim.core.calendar import (
     Calendar,
 )
 from sim.core.demand import NOT_ASSESSED, Episodes, practice_age_shares
+from sim.core.programme import WeeklyConfigs
 from sim.core.streams import Streams, keyed_uniforms
 from sim.services.hospital.admission import MAX_ADMISSION_PROBABILITY, admission_probability
 
@@ -206,8 +207,20 @@ def in_daily_window(
     return weekday_open & in_hours
 
 
-def front_of_house_open(time: np.ndarray, cfg: ModelConfig) -> np.ndarray:
-    """Whether the frailty front-of-house team is working at each minute (never if disabled)."""
+def front_of_house_open(
+    time: np.ndarray, cfg: ModelConfig, weekly: WeeklyConfigs | None = None
+) -> np.ndarray:
+    """Whether the frailty front-of-house team is working at each minute (never if disabled),
+    at the configuration in force that week when ``weekly`` is given (the team may start, or
+    change its hours, during a programme)."""
+    if weekly is not None and weekly.varies:
+        time = np.asarray(time, dtype=float)
+        week = weekly.week_of_day((time // MINUTES_PER_DAY).astype(np.int64))
+        out = np.zeros(np.shape(time), dtype=bool)
+        for c in weekly.distinct():
+            here = np.isin(week, [w for w, x in enumerate(weekly.by_week) if x is c])
+            out[here] = front_of_house_open(time[here], c)
+        return out
     foh = cfg.site.emergency_department.frailty_front_of_house
     if not foh.enabled:
         return np.zeros(np.shape(time), dtype=bool)

@@ -11,6 +11,12 @@
   (an A&E patient leaves A&E), and they move into the next bed that frees, before anyone
   still queueing. A freed escalation space goes to the longest waiter who has waited that
   long, or closes.
+* **Beds and escalation spaces opened or closed during the run** (options phasing in,
+  :mod:`sim.services.hospital.capacity`): a bed opened goes at once to a patient in an
+  escalation space, else to the head of the queue; a space opened to the longest waiter who
+  has waited the escalation time. A bed or space closed is never taken from its patient: it
+  closes when they leave, and until the pool is down to its new size a freed bed or space
+  closes instead of going to the next patient [assumption].
 * **Background admissions**: elective and other admissions the model does not generate
   (``site.acute_beds.background_admissions_per_week``), arriving by weekday and hour, with
   their own length of stay; they make the occupancy realistic. With
@@ -158,6 +164,7 @@ class AcuteBeds:
         "spaces",
         "spaces_free",
         "escalate_after",
+        "may_open_spaces",
         "moving_up",
         "request_time",
         "bed_time",
@@ -175,6 +182,7 @@ class AcuteBeds:
         rows: int,
         escalation_spaces: int = 0,
         escalate_after_minutes: float = math.inf,
+        spaces_later: bool = False,
     ):
         self.env = env
         self.beds = int(beds)
@@ -184,6 +192,9 @@ class AcuteBeds:
         self.spaces = int(escalation_spaces)
         self.spaces_free = int(escalation_spaces)
         self.escalate_after = float(escalate_after_minutes)
+        # Escalation spaces may open later in the run (``spaces_later``): waits are timed
+        # whenever there are, or will be, spaces
+        self.may_open_spaces = bool(escalation_spaces) or spaces_later
         self.moving_up: deque[int] = deque()  # in escalation spaces, waiting for a bed
         nan = float("nan")
         self.request_time = [nan] * rows
@@ -209,7 +220,7 @@ class AcuteBeds:
             self.cancelled[row] = True
         else:
             self.queue.append(row)
-            if may_escalate and self.spaces:
+            if may_escalate and self.may_open_spaces:
                 Timeout(self.env, self.escalate_after, row).callbacks.append(self._due)
 
     def _due(self, event: simpy.Event) -> None:
@@ -228,10 +239,46 @@ class AcuteBeds:
         """An escalation space frees: to the longest waiter if they have waited long enough
         (first come first served, so the head has waited longest), else it closes."""
         queue = self.queue
-        if queue and now - self.request_time[queue[0]] >= self.escalate_after:
+        if (
+            self.spaces_free >= 0  # after a cut (< 0) the space closes
+            and queue
+            and now - self.request_time[queue[0]] >= self.escalate_after
+        ):
             self._escalate(queue.popleft(), now)
         else:
             self.spaces_free += 1
+
+    def set_beds(self, beds: int, now: float) -> None:
+        """``beds`` G&A beds from ``now``: new beds go first to patients in escalation spaces,
+        then to the queue; a cut closes beds as they free."""
+        change = int(beds) - self.beds
+        self.beds += change
+        self.free += change
+        while self.free > 0 and (self.moving_up or self.queue):
+            self.area.step(self.beds - self.free, now)
+            self.free -= 1
+            if self.moving_up:
+                self.core_time[self.moving_up.popleft()] = now
+                self._space_freed(now)
+            else:
+                nxt = self.queue.popleft()
+                self.bed_time[nxt] = self.core_time[nxt] = now
+                self.on_admit(nxt, now)
+
+    def set_spaces(self, spaces: int, now: float) -> None:
+        """``spaces`` escalation spaces from ``now``: new spaces go to the longest waiters who
+        have waited the escalation time; a cut closes spaces as they free."""
+        change = int(spaces) - self.spaces
+        self.spaces += change
+        self.spaces_free += change
+        queue = self.queue
+        while (
+            self.spaces_free > 0
+            and queue
+            and now - self.request_time[queue[0]] >= self.escalate_after
+        ):
+            self.spaces_free -= 1
+            self._escalate(queue.popleft(), now)
 
     def release(self, row: int, now: float) -> None:
         """A patient leaves. A freed bed goes first to a patient in an escalation space, else
@@ -241,7 +288,10 @@ class AcuteBeds:
             self.moving_up.remove(row)
             self._space_freed(now)
             return
-        if self.moving_up:
+        if self.free < 0:  # after a cut: the freed bed closes
+            self.area.step(self.beds - self.free, now)
+            self.free += 1
+        elif self.moving_up:
             up = self.moving_up.popleft()
             self.core_time[up] = now
             self._space_freed(now)

@@ -57,6 +57,9 @@ class IntermediateCare:
     discharge
         The hospital's :class:`~sim.services.hospital.discharge.Discharge` (a step-down
         leaves hospital through it).
+    places
+        Places at the start (default ``site.intermediate_care.places``); they may change
+        later through ``pool.set_places`` (options phasing in).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class IntermediateCare:
         step_down_stay: list[float],
         admit,
         discharge,
+        places: int | None = None,
         front_door_stay: list[float] | None = None,
     ):
         ic = cfg.assumptions.intermediate_care
@@ -82,7 +86,7 @@ class IntermediateCare:
         self.start_time = [float("nan")] * n
         self.pool = PlacePool(
             env,
-            cfg.site.intermediate_care.places,
+            cfg.site.intermediate_care.places if places is None else places,
             kinds=3,
             priority=PRIORITY_ORDER[ic.priority],
             on_grant=(self._start_step_up, self._start_step_down, self._start_front_door),

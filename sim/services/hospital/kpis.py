@@ -261,17 +261,25 @@ def ae_kpis(h: Any, cfg: ModelConfig, w: Window, population: float) -> dict[str,
     }
 
 
+def _per_capacity(used: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Share of capacity in use per interval (NaN where there is none)."""
+    return np.divide(used, capacity, out=np.full(len(used), np.nan), where=capacity > 0)
+
+
 #: Calendar months (0 = January) of the seasonal occupancy KPIs.
 WINTER_MONTHS, SUMMER_MONTHS = (11, 0, 1), (5, 6, 7)
 
 
 def bed_kpis(h: Any, w: Window, month_of_day: np.ndarray) -> dict[str, float]:
-    """Bed KPIs; ``month_of_day``: calendar month (0 = January) of each day of the run."""
+    """Occupancy shares are of the beds open over the window (time-weighted when options
+    phase beds in: :mod:`sim.services.hospital.capacity`); ``month_of_day``: calendar month
+    (0 = January) of each day of the run, for the seasonal occupancies."""
     a = h.admissions
     edges = w.day_edges()
-    daily = h.beds_occupied(edges) / h.beds if h.beds else np.full(len(edges) - 1, np.nan)
+    daily = _per_capacity(h.beds_occupied(edges), h.capacity_between("beds", edges))
     month = np.asarray(month_of_day)[w.first_day : w.last_day]
     whole = np.array([w.lo, w.hi])
+    beds = float(h.capacity_between("beds", whole)[0])
     nctr = float(h.nctr_beds(whole)[0])
     # Waiting for IC+ or social care after medically optimised: those pathways' NCTR time.
     waiting = (a.pathway != HOME) & np.isfinite(a.optimised_time)
@@ -282,7 +290,7 @@ def bed_kpis(h: Any, w: Window, month_of_day: np.ndarray) -> dict[str, float]:
         emergency
     ] / MINUTES_PER_DAY
     return {
-        "hospital.bed_occupancy": _share(float(h.beds_occupied(whole)[0]), h.beds),
+        "hospital.bed_occupancy": _share(float(h.beds_occupied(whole)[0]), beds),
         # Every day weighs the same: the mean of time-weighted daily occupancies
         "hospital.bed_occupancy_winter": _mean(daily[np.isin(month, WINTER_MONTHS)]),
         "hospital.bed_occupancy_summer": _mean(daily[np.isin(month, SUMMER_MONTHS)]),
@@ -290,7 +298,7 @@ def bed_kpis(h: Any, w: Window, month_of_day: np.ndarray) -> dict[str, float]:
         "hospital.days_over_95_share": float(np.mean(daily > OCCUPANCY_THRESHOLDS[1])),
         "hospital.escalation_spaces_in_use": float(h.escalation_occupied(whole)[0]),
         "hospital.nctr_beds": nctr,
-        "hospital.nctr_share": _share(nctr, h.beds),
+        "hospital.nctr_share": _share(nctr, beds),
         "hospital.delayed_discharge_bed_days_per_week": delayed * 7,
         "system.admissions_per_week": (a.emergency & w.holds(a.request_time)).sum() / w.weeks,
         "system.bed_days_per_week": bed_days.sum() / w.weeks,
@@ -313,8 +321,9 @@ def place_kpis(h: Any, step_up_time: np.ndarray, cfg: ModelConfig, w: Window) ->
     started = w.holds(su.start_time) & su.started
     front_door = w.holds(h.ic_stays["start"]) & (h.ic_stays["kind"] == FRONT_DOOR)
     ic_used = float(h.places_used(h.ic_stays, whole)[0])
+    ic_places = float(h.capacity_between("ic_places", whole)[0])  # open over the window
     return {
-        "ic.occupancy": _share(min(ic_used, h.ic_places), h.ic_places),
+        "ic.occupancy": _share(min(ic_used, ic_places), ic_places),
         "ic.step_up_per_week": (started.sum() + front_door.sum()) / w.weeks,
         "ic.step_up_wait_days_mean": _mean(up_wait),
         "ic.step_down_wait_days_mean": _mean(
@@ -431,7 +440,7 @@ def hospital_series(h: Any, first_day: int, last_day: int) -> dict[str, np.ndarr
         return np.bincount(d, minlength=last_day - first_day).astype(float)
 
     return {
-        "bed_occupancy": occupied / h.beds if h.beds else np.full(len(occupied), np.nan),
+        "bed_occupancy": _per_capacity(occupied, h.capacity_between("beds", edges)),
         "nctr_beds": h.nctr_beds(edges),
         "ic_occupancy": h.places_used(h.ic_stays, edges),
         "ae_attendances": per_day(h.attendances.time),

@@ -19,7 +19,7 @@ A&E attendance (used if admitted), each direct admission from a clinic, each ste
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -28,6 +28,7 @@ from sim.config.schema import FIRST_FRAIL_BAND, ConfigError, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR, Calendar
 from sim.core.distributions import exponential_from_uniform, lognormal_from_uniform
 from sim.core.occupancy import occupancy_between
+from sim.core.programme import WeeklyConfigs, weekly_configs
 from sim.core.streams import Streams, keyed_uniforms
 from sim.services.hospital.admission import DRAW_ADMIT
 from sim.services.hospital.arrivals import Attendances, HospitalArrivals, front_of_house_open
@@ -37,6 +38,7 @@ from sim.services.hospital.beds import (
     length_of_stay_minutes,
     stay_month_multiplier,
 )
+from sim.services.hospital.capacity import CapacitySchedule, follow, hospital_schedules
 from sim.services.hospital.discharge import (
     HOME,
     SOCIAL_CARE,
@@ -148,6 +150,15 @@ class HospitalResult:
     # patient-minutes in A&E (ae_minutes), IC+ place-minutes in use (ic_minutes) and G&A
     # bed-minutes in use (bed_minutes)
     census: dict[str, np.ndarray]
+    # Each capacity over the run (sim.services.hospital.capacity.CAPACITIES: beds, escalation
+    # spaces, IC+ and social care places, SDEC spaces); beds, escalation_spaces, ic_places and
+    # social_places above are the pools' sizes when the simulation stopped
+    capacity: dict[str, CapacitySchedule] = field(default_factory=dict)
+
+    def capacity_between(self, name: str, edges: np.ndarray) -> np.ndarray:
+        """Time-weighted mean capacity ``name`` (e.g. ``"beds"``) between consecutive
+        ``edges`` (minutes)."""
+        return self.capacity[name].mean_between(edges)
 
     def ae_hourly_occupancy(self, n_hours: int | None = None) -> np.ndarray:
         """Time-weighted mean patients in A&E in each hour 0 .. n_hours - 1 (default: the
@@ -323,10 +334,15 @@ def _front_of_house_draws(
 
 
 def draw_patients(
-    arrivals: HospitalArrivals, cfg: ModelConfig, calendar: Calendar, streams: Streams
+    arrivals: HospitalArrivals,
+    cfg: ModelConfig,
+    calendar: Calendar,
+    streams: Streams,
+    weekly: WeeklyConfigs | None = None,
 ) -> PatientDraws:
     """Every random quantity of the hospital's patients (see :class:`PatientDraws`), from
-    each patient's keyed uniforms; background admissions from their own named streams."""
+    each patient's keyed uniforms; background admissions from their own named streams.
+    ``weekly``: the configuration in force each week (the frailty team's opening follows it)."""
     att = arrivals.attendances
     direct, step_ups = arrivals.direct_admissions, arrivals.step_ups
     n_ae = len(att)
@@ -370,7 +386,8 @@ def draw_patients(
         * MINUTES_PER_HOUR,
     )
     zeros = np.zeros(n_bg)
-    foh = _front_of_house_draws(cfg, att, front_of_house_open(att.time, cfg), ic_minutes[:n_ae])
+    team_open = front_of_house_open(att.time, cfg, weekly)
+    foh = _front_of_house_draws(cfg, att, team_open, ic_minutes[:n_ae])
     return PatientDraws(
         admitted=admitted,
         **ae,
@@ -390,13 +407,20 @@ def simulate_hospital(
     arrivals: HospitalArrivals, cfg: ModelConfig, calendar: Calendar, streams: Streams
 ) -> HospitalResult:
     """Draw every patient's random quantities, then run the hospital (:func:`run_hospital`)
-    over the whole run (warm-up included) and drain it."""
-    draws = draw_patients(arrivals, cfg, calendar, streams)
-    return run_hospital(arrivals, draws, cfg, calendar.run_days * MINUTES_PER_DAY)
+    over the whole run (warm-up included) and drain it, its capacities week by week at the
+    configuration then in force (options phasing in)."""
+    weekly = weekly_configs(cfg, calendar)
+    draws = draw_patients(arrivals, cfg, calendar, streams, weekly)
+    run_minutes = calendar.run_days * MINUTES_PER_DAY
+    return run_hospital(arrivals, draws, cfg, run_minutes, weekly.by_week)
 
 
 def run_hospital(
-    arrivals: HospitalArrivals, draws: PatientDraws, cfg: ModelConfig, run_minutes: float
+    arrivals: HospitalArrivals,
+    draws: PatientDraws,
+    cfg: ModelConfig,
+    run_minutes: float,
+    weekly: list[ModelConfig] | None = None,
 ) -> HospitalResult:
     """Run the coupled hospital on patients whose random quantities are all drawn.
 
@@ -411,6 +435,10 @@ def run_hospital(
         Validated model configuration (capacities, rotas, rules).
     run_minutes
         Length of the run; the simulation goes on for :data:`DRAIN_DAYS` after it.
+    weekly
+        The configuration in force each week (index: week of the run; the last holds after
+        it): beds, escalation spaces, IC+ and social care places, SDEC spaces and opening
+        follow it (:mod:`sim.services.hospital.capacity`). Default: ``cfg`` throughout.
 
     Raises
     ------
@@ -430,6 +458,9 @@ def run_hospital(
     first_step_up_row, first_bg_row = n_ae + n_dir, n_ae + n_dir + n_su
     admitted = np.asarray(draws.admitted, dtype=bool)
     place_all = np.asarray(draws.place, dtype=float).tolist()
+    end = float(run_minutes) + DRAIN_DAYS * MINUTES_PER_DAY
+    weekly = weekly or [cfg]
+    capacity = hospital_schedules(weekly, end)
     # ---- the model -------------------------------------------------------------------
     env = simpy.Environment()
     ed = EmergencyDepartment(
@@ -443,14 +474,15 @@ def run_hospital(
         leave_by=np.asarray(draws.leave_by, dtype=float).tolist(),
         spaces=ed_site.majors_spaces,
     )
-    sdec = SameDayEmergencyCare(env, cfg, np.asarray(draws.sdec, dtype=float).tolist())
+    sdec = SameDayEmergencyCare(env, cfg, np.asarray(draws.sdec, dtype=float).tolist(), weekly)
     bed_cfg = cfg.site.acute_beds
     beds = AcuteBeds(
         env,
-        bed_cfg.general_and_acute,
+        capacity["beds"].initial,
         rows,
-        bed_cfg.escalation_spaces,
+        capacity["escalation_spaces"].initial,
         bed_cfg.escalate_after_hours * MINUTES_PER_HOUR,
+        spaces_later=max(capacity["escalation_spaces"].values) > 0,
     )
     pathway_all = np.asarray(draws.pathway, dtype=np.int8).tolist()
     discharge = Discharge(
@@ -470,6 +502,7 @@ def run_hospital(
         step_down_stay=place_all,
         admit=lambda s, now: beds.request(first_step_up_row + s, now),
         discharge=discharge,
+        places=capacity["ic_places"].initial,
         front_door_stay=(
             None if draws.front_door_stay is None else np.asarray(draws.front_door_stay).tolist()
         ),
@@ -479,7 +512,15 @@ def run_hospital(
         leave = discharge.place_given(row, now)
         social.hold(0, row, now, leave + place_all[row])
 
-    social = PlacePool(env, cfg.site.social_care.places, 1, None, (social_grant,))
+    social = PlacePool(env, capacity["social_places"].initial, 1, None, (social_grant,))
+    for name, apply in (
+        ("beds", beds.set_beds),
+        ("escalation_spaces", beds.set_spaces),
+        ("ic_places", ic.pool.set_places),
+        ("social_places", social.set_places),
+        ("sdec_spaces", sdec.set_spaces),
+    ):
+        follow(env, capacity[name], apply)
 
     def ask_place(path: int, row: int, now: float) -> None:
         if path == STEP_DOWN:
@@ -523,10 +564,15 @@ def run_hospital(
     eligible = np.asarray(draws.front_of_house, dtype=bool)
     team = None
     if draws.assessment is not None and eligible.any():
+
+        def week_of(minute: float) -> int:
+            return min(int(minute // (7 * MINUTES_PER_DAY)), len(weekly) - 1)
+
         team = FrailtyTeam(
             env,
             cfg.site.emergency_department.frailty_front_of_house.clinicians,
-            lambda t: bool(front_of_house_open(np.array([t]), cfg)[0]),
+            # the team's opening in the week of the minute (options phasing in)
+            lambda t: bool(front_of_house_open(np.array([t]), weekly[week_of(t)])[0]),
             np.asarray(draws.assessment, dtype=float).tolist(),
             np.asarray(draws.turn_round, dtype=bool).tolist(),
             np.asarray(draws.home_without_place, dtype=bool).tolist(),
@@ -563,7 +609,6 @@ def run_hospital(
         name: np.zeros(len(census_time)) for name in ("ae_minutes", "ic_minutes", "bed_minutes")
     }
     env.process(_census(env, census_time.tolist(), ed, ic.pool, beds, census))
-    end = float(run_minutes) + DRAIN_DAYS * MINUTES_PER_DAY
     env.run(until=end)
     ed.finish(end)
 
@@ -644,6 +689,7 @@ def run_hospital(
             "social_places_free": social.free,
         },
         census={"time": census_time, **census},
+        capacity=capacity,
     )
 
 

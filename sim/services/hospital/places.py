@@ -11,6 +11,12 @@ a place frees it goes to the next request by the pool's priority rule:
 A request may stop waiting (a step-up admitted instead after its maximum wait): the pool asks
 ``still_waiting(kind, id)`` when it reaches the request and skips it if not.
 
+The number of places may change during the run (:meth:`PlacePool.set_places`, options phasing
+in): new places go at once to those waiting, by the same rule; after a cut, everyone holding a
+place keeps it until their stay ends, and places freed are closed (not given to the next
+request) until the pool is down to its new size. [assumption: commissioners decommission
+places by not refilling them, they do not end a stay early]
+
 This is plain bookkeeping called from SimPy callbacks; the only event it schedules is the
 end of each stay (:meth:`PlacePool.hold`).
 """
@@ -133,8 +139,23 @@ class PlacePool:
         _, i = self.waiting[best[1]].popleft()
         return best[1], i
 
+    def set_places(self, places: int, now: float) -> None:
+        """The pool has ``places`` from ``now``: new places go to those waiting; a cut closes
+        places as they free (``free`` is negative meanwhile: places to close)."""
+        change = int(places) - self.places
+        self.places += change
+        self.free += change
+        while self.free > 0:
+            nxt = self._next()
+            if nxt is None:
+                break
+            self.area.step(self.places - self.free, now)
+            self.free -= 1
+            self.on_grant[nxt[0]](nxt[1], now)
+
     def _release(self, _event: simpy.Event) -> None:
-        nxt = self._next()
+        # After a cut (free < 0) the freed place closes instead of going to the next request.
+        nxt = self._next() if self.free >= 0 else None
         if nxt is None:
             self.area.step(self.places - self.free, self.env.now)
             self.free += 1

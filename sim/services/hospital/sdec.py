@@ -7,6 +7,10 @@ When A&E decides to admit a patient whose stay would be a same-day stay
 goes to SDEC instead of waiting for an acute bed: they leave A&E at once, spend
 ``assumptions.ae.sdec_minutes`` there and go home. Otherwise they wait for a bed like any
 admission. SDEC has no queue of its own.
+
+Spaces and opening follow the configuration in force each week (options phasing in,
+:mod:`sim.services.hospital.capacity`): a patient in SDEC when spaces are cut stays to the end
+of their time there; the unit takes nobody new until fewer are in than its new spaces.
 """
 
 from __future__ import annotations
@@ -19,26 +23,49 @@ from sim.core.calendar import MINUTES_PER_DAY
 from sim.services.hospital.places import Stays
 
 
-class SameDayEmergencyCare:
-    """SDEC spaces, open hours, and the stays it gave (``stays``: start, end, attendance)."""
+def _opening(cfg: ModelConfig) -> tuple[int, int, frozenset[int]]:
+    sdec = cfg.site.emergency_department.sdec
+    return sdec.open_minute, sdec.close_minute, frozenset(WEEKDAYS.index(w) for w in sdec.weekdays)
 
-    def __init__(self, env: simpy.Environment, cfg: ModelConfig, minutes: list[float]):
-        sdec = cfg.site.emergency_department.sdec
+
+class SameDayEmergencyCare:
+    """SDEC spaces, open hours, and the stays it gave (``stays``: start, end, attendance).
+
+    ``weekly_configs``: the configuration in force each week (its opening hours that week; the
+    last holds after it); by default ``cfg`` throughout. Spaces change through
+    :meth:`set_spaces`."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: ModelConfig,
+        minutes: list[float],
+        weekly_configs: list[ModelConfig] | None = None,
+    ):
+        weeks = weekly_configs or [cfg]
         self.env = env
-        self.free = int(sdec.spaces)
-        self.open_minute = sdec.open_minute
-        self.close_minute = sdec.close_minute
-        self.days = frozenset(WEEKDAYS.index(w) for w in sdec.weekdays)
+        self.spaces = int(weeks[0].site.emergency_department.sdec.spaces)
+        self.free = self.spaces
+        by_config = {id(c): _opening(c) for c in weeks}
+        self.opening_by_week = [by_config[id(c)] for c in weeks]
         self.minutes = minutes  # SDEC time of each attendance
         self.stays = Stays()
 
     def is_open(self, now: float) -> bool:
         """Open at ``now`` (a close before the open is an overnight session; equal: never)."""
         day = int(now // MINUTES_PER_DAY)
+        weeks = self.opening_by_week
+        open_minute, close_minute, days = weeks[min(day // 7, len(weeks) - 1)]
         minute = now - day * MINUTES_PER_DAY
-        if self.open_minute <= self.close_minute:
-            return day % 7 in self.days and self.open_minute <= minute < self.close_minute
-        return day % 7 in self.days and (minute >= self.open_minute or minute < self.close_minute)
+        if open_minute <= close_minute:
+            return day % 7 in days and open_minute <= minute < close_minute
+        return day % 7 in days and (minute >= open_minute or minute < close_minute)
+
+    def set_spaces(self, spaces: int, now: float) -> None:
+        """``spaces`` from ``now``; after a cut ``free`` is negative until enough have left."""
+        change = int(spaces) - self.spaces
+        self.spaces += change
+        self.free += change
 
     def take(self, i: int, now: float) -> bool:
         """Attendance ``i`` goes to SDEC if open with a space free (``True``)."""
