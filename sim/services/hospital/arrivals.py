@@ -42,7 +42,12 @@ from sim.core.calendar import (
     WEEKS_PER_YEAR,
     Calendar,
 )
-from sim.core.demand import NOT_ASSESSED, Episodes, practice_age_shares
+from sim.core.demand import (
+    NOT_ASSESSED,
+    Episodes,
+    practice_age_shares,
+    practice_population_index,
+)
 from sim.core.programme import WeeklyConfigs
 from sim.core.streams import Streams, keyed_uniforms
 from sim.services.hospital.admission import MAX_ADMISSION_PROBABILITY, admission_probability
@@ -78,6 +83,15 @@ class SelfPresenting:
     def subset(self, keep: np.ndarray) -> SelfPresenting:
         """The attendances where ``keep`` is true (those a walk-in service did not take)."""
         return SelfPresenting(**{f.name: getattr(self, f.name)[keep] for f in fields(self)})
+
+    def merged(self, other: SelfPresenting) -> SelfPresenting:
+        """These attendances and ``other``'s, in arrival order (ties: these first)."""
+        both = {
+            f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+            for f in fields(self)
+        }
+        order = np.argsort(both["time"], kind="stable")
+        return SelfPresenting(**{name: column[order] for name, column in both.items()})
 
 
 def ae_age_band_rates(cfg: ModelConfig) -> np.ndarray:
@@ -136,6 +150,61 @@ def categorical(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return np.searchsorted(cum, u, side="right").astype(np.int8)
 
 
+def ae_band_index_by_year(cfg: ModelConfig, calendar: Calendar) -> np.ndarray:
+    """(programme year, age band) self-presenting attendance rate relative to year 1: each
+    band's registered population grown by its practices' indices
+    (:func:`sim.core.demand.practice_population_index`), for every programme year of the run.
+    Needs per person trend only in primary care (``demand.per_person_trend_per_year``): no
+    trend in A&E use per person is assumed [P]."""
+    years = int(calendar.programme_year[: calendar.run_days].max(initial=1))
+    lists = np.array([p.list_size for p in cfg.site.practices.values()], dtype=float)
+    people = lists[:, None] * practice_age_shares(cfg)  # (P, A) in year 1
+    grown = (practice_population_index(cfg, years) * people[:, None, :]).sum(axis=0)  # (Y, A)
+    base = people.sum(axis=0)
+    return np.divide(grown, base, out=np.ones_like(grown), where=base > 0)
+
+
+def _attendances(
+    cfg: ModelConfig, streams: Streams, prefix: str, times: np.ndarray, age: np.ndarray
+) -> SelfPresenting:
+    """Attendances at ``times`` (sorted) of age bands ``age``: each other attribute from its
+    own stream ``<prefix>.<name>``, drawn in arrival order."""
+    ae = cfg.assumptions.ae
+    n = len(times)
+
+    def u(name: str) -> np.ndarray:
+        return streams.generator(f"{prefix}.{name}").random(n)
+
+    age = _column(age, np.int8)
+    frailty = np.where(
+        age >= FIRST_OLDER_BAND,
+        categorical(u("frailty"), attending_frailty_shares(cfg)),
+        NOT_ASSESSED,
+    ).astype(np.int8)
+    ambulance = u("ambulance") < ae.ambulance_share
+    majors = ambulance | (u("majors") < ae.majors_share_walk_in)
+    treatable = ~majors & (u("primary_care_treatable") < ae.primary_care_treatable_share_walk_in)
+    key = streams.generator(f"{prefix}.key").bit_generator.random_raw(n).astype(np.uint64)
+    return SelfPresenting(
+        time=times,
+        age_band=age,
+        frailty=frailty,
+        ambulance=ambulance,
+        majors=majors,
+        primary_care_treatable=treatable,
+        key=key,
+    )
+
+
+def _poisson_times(rng: np.random.Generator, expected: np.ndarray) -> np.ndarray:
+    """Arrival minutes of a Poisson process with ``expected`` arrivals in each hour, sorted."""
+    counts = rng.poisson(expected)
+    hour_start = np.arange(len(expected), dtype=float) * MINUTES_PER_HOUR
+    times = np.repeat(hour_start, counts) + rng.random(int(counts.sum())) * MINUTES_PER_HOUR
+    times.sort(kind="stable")
+    return times
+
+
 def generate_self_presenting(
     cfg: ModelConfig, calendar: Calendar, streams: Streams
 ) -> SelfPresenting:
@@ -146,40 +215,42 @@ def generate_self_presenting(
     uniform times inside the hour, so an hour with zero rate has exactly zero arrivals. Each
     attribute comes from its own stream ``ae.attribute.<name>``, drawn in arrival order; a
     patient 65+ gets an eFI band from :func:`attending_frailty_shares`.
+
+    Over a programme the registered population changes by age band
+    (:func:`ae_band_index_by_year`). Year 1's process is drawn as above, for the whole run;
+    a band that shrinks loses each of its later attendances with a keyed draw (kept with
+    probability index / 1), and a band that grows gains a second, independent Poisson process
+    of the excess (streams ``ae.growth.*``). The sum is the Poisson process of the grown
+    rates, and year 1 (and every run with no population change) is exactly the static
+    model's: the same patients, whatever later years hold.
     """
-    ae = cfg.assumptions.ae
     band_rates = ae_age_band_rates(cfg)
     total = float(band_rates.sum())
-    rng = streams.generator("ae.arrivals")
-    expected = total * ae_hourly_rate_multiplier(cfg, calendar)
-    counts = rng.poisson(expected)
-    n = int(counts.sum())
-    hour_start = np.arange(len(expected), dtype=float) * MINUTES_PER_HOUR
-    times = np.repeat(hour_start, counts) + rng.random(n) * MINUTES_PER_HOUR
-    times.sort(kind="stable")
-
-    def u(name: str) -> np.ndarray:
-        return streams.generator(f"ae.attribute.{name}").random(n)
-
-    age = _column(categorical(u("age_band"), band_rates) if total > 0 else [], np.int8)
-    frailty = np.where(
-        age >= FIRST_OLDER_BAND,
-        categorical(u("frailty"), attending_frailty_shares(cfg)),
-        NOT_ASSESSED,
-    ).astype(np.int8)
-    ambulance = u("ambulance") < ae.ambulance_share
-    majors = ambulance | (u("majors") < ae.majors_share_walk_in)
-    treatable = ~majors & (u("primary_care_treatable") < ae.primary_care_treatable_share_walk_in)
-    key = streams.generator("ae.attribute.key").bit_generator.random_raw(n).astype(np.uint64)
-    return SelfPresenting(
-        time=times,
-        age_band=age,
-        frailty=frailty,
-        ambulance=ambulance,
-        majors=majors,
-        primary_care_treatable=treatable,
-        key=key,
+    mult = ae_hourly_rate_multiplier(cfg, calendar)
+    times = _poisson_times(streams.generator("ae.arrivals"), total * mult)
+    age = categorical(streams.generator("ae.attribute.age_band").random(len(times)), band_rates)
+    attendances = _attendances(cfg, streams, "ae.attribute", times, age if total > 0 else [])
+    index = ae_band_index_by_year(cfg, calendar)  # (Y, A)
+    if total <= 0 or np.all(index == 1.0):
+        return attendances
+    year_of_hour = np.repeat(calendar.programme_year[: calendar.run_days] - 1, 24)
+    day = (attendances.time // MINUTES_PER_DAY).astype(np.int64)
+    ratio = index[calendar.programme_year[day] - 1, attendances.age_band]
+    kept = attendances.subset(keyed_uniforms(attendances.key, "ae_population") < ratio)
+    excess = band_rates[None, :] * np.maximum(index - 1.0, 0.0)  # (Y, A) a year
+    extra_rate = excess.sum(axis=1)
+    if not np.any(extra_rate > 0):
+        return kept
+    extra_times = _poisson_times(
+        streams.generator("ae.growth.arrivals"), extra_rate[year_of_hour] * mult
     )
+    extra_year = calendar.programme_year[(extra_times // MINUTES_PER_DAY).astype(np.int64)] - 1
+    u_age = streams.generator("ae.growth.attribute.age_band").random(len(extra_times))
+    extra_age = np.zeros(len(extra_times), dtype=np.int8)
+    for y in np.unique(extra_year):
+        here = extra_year == y
+        extra_age[here] = categorical(u_age[here], excess[y])
+    return kept.merged(_attendances(cfg, streams, "ae.growth.attribute", extra_times, extra_age))
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,6 +467,7 @@ __all__ = [
     "attending_frailty_shares",
     "categorical",
     "front_of_house_open",
+    "ae_band_index_by_year",
     "generate_self_presenting",
     "hospital_arrivals",
     "in_daily_window",
