@@ -228,8 +228,10 @@ def generate_self_presenting(
     total = float(band_rates.sum())
     mult = ae_hourly_rate_multiplier(cfg, calendar)
     times = _poisson_times(streams.generator("ae.arrivals"), total * mult)
-    age = categorical(streams.generator("ae.attribute.age_band").random(len(times)), band_rates)
-    attendances = _attendances(cfg, streams, "ae.attribute", times, age if total > 0 else [])
+    u_age = streams.generator("ae.attribute.age_band").random(len(times))
+    # No attendances at all when no band has a rate (and no categories to draw from).
+    age = categorical(u_age, band_rates) if total > 0 else np.zeros(0, dtype=np.int8)
+    attendances = _attendances(cfg, streams, "ae.attribute", times, age)
     index = ae_band_index_by_year(cfg, calendar)  # (Y, A)
     if total <= 0 or np.all(index == 1.0):
         return attendances
