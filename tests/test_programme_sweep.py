@@ -80,6 +80,9 @@ def test_money_comparison_splits_cash_from_capacity_and_discounts(programme):
 def test_report_headline_states_year_1_and_the_last_year_and_draws_trajectories(programme):
     text = " ".join(b.text for b in programme_headline_blocks(load_folder(programme)))
     assert "in year 1" in text and "in year 2" in text and "net present cost" in text
+    # every activity measure, so hospital-side options are not shown as avoiding nothing
+    for words in ("A&E attendances avoided", "emergency admissions avoided", "bed days freed"):
+        assert words in text, words
     html = (programme / "report.html").read_text(encoding="utf-8")
     match = re.search(
         r"<figure id='figure-trajectories'>.*?src='data:image/png;base64,([A-Za-z0-9+/=]+)", html

@@ -236,12 +236,22 @@ def programme_headline_blocks(data: ReportData) -> list[Block]:
                 r = m[(m.option == option) & (m.measure == measure) & (m.period == period)]
                 return float(r["mean"].iloc[0]) if not r.empty else float("nan")
 
+            # Every activity measure, not only A&E: options on the hospital side (IC+, the
+            # frailty team, beds) avoid admissions and free bed days without changing who
+            # comes to A&E, and a headline of attendances alone would show them as nothing.
+            avoided = ", ".join(
+                f"{words} {fmt(mean(measure, '1'))} in year 1 and "
+                f"{fmt(mean(measure, str(last)))} in year {last}"
+                for measure, words in (
+                    ("ae_attendances_avoided", "A&E attendances avoided"),
+                    ("admissions_avoided", "emergency admissions avoided"),
+                    ("bed_days_freed", "bed days freed"),
+                )
+            )
             parts.append(
                 f"{data.title(option)}: invests £{fmt(mean('investment', '1'))} in year 1 and "
                 f"£{fmt(mean('investment', str(last)))} in year {last} (net present cost "
-                f"£{fmt(mean('net_cash_cost', 'present_value'))}); A&E attendances avoided "
-                f"{fmt(mean('ae_attendances_avoided', '1'))} in year 1 and "
-                f"{fmt(mean('ae_attendances_avoided', str(last)))} in year {last}"
+                f"£{fmt(mean('net_cash_cost', 'present_value'))}); {avoided}"
             )
         text = (
             f"Headline, year 1 and year {last} of a {last}-year programme (2024/25 prices; "
