@@ -37,7 +37,6 @@ from collections.abc import Callable
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.config.schema import AGE_BANDS, FRAILTY_BANDS, ModelConfig
 from sim.core.calendar import (
@@ -50,6 +49,7 @@ from sim.core.calendar import (
 from sim.core.distributions import exponential_from_uniform, lognormal_from_uniform
 from sim.core.occupancy import RunningArea
 from sim.core.streams import Streams
+from sim.services.hospital.engine import Call
 
 MINUTES_PER_HOUR_F = float(MINUTES_PER_HOUR)
 
@@ -221,7 +221,7 @@ class AcuteBeds:
         else:
             self.queue.append(row)
             if may_escalate and self.may_open_spaces:
-                Timeout(self.env, self.escalate_after, row).callbacks.append(self._due)
+                Call(self.env, self.escalate_after, self._due, row)
 
     def _due(self, event: simpy.Event) -> None:
         row = event.value

@@ -13,7 +13,7 @@ held at the change are freed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ import simpy
 
 from sim.config.schema import ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
+from sim.services.hospital.engine import Call, call_first
 
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
@@ -98,16 +99,23 @@ def hospital_schedules(
 def follow(
     env: simpy.Environment, schedule: CapacitySchedule, apply: Callable[[int, float], None]
 ) -> None:
-    """Call ``apply(capacity, now)`` at each change of ``schedule`` (no process if none)."""
+    """Call ``apply(capacity, now)`` at each change of ``schedule`` (nothing if none): a
+    chain of timeouts with a callback, started and ordered as a process sleeping from one
+    change to the next would be."""
     if schedule.constant:
         return
+    changes = iter(schedule.changes())
 
-    def changes() -> Iterator[simpy.Event]:
-        for at, value in schedule.changes():
-            yield env.timeout(at - env.now)
-            apply(value, env.now)
+    def sleep(_event: simpy.Event) -> None:
+        change = next(changes, None)
+        if change is not None:
+            Call(env, change[0] - env.now, wake, change[1])
 
-    env.process(changes())
+    def wake(event: simpy.Event) -> None:
+        apply(event.value, env.now)
+        sleep(event)
+
+    call_first(env, sleep)
 
 
 __all__ = [

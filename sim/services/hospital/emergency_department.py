@@ -39,10 +39,10 @@ from collections import deque
 from collections.abc import Sequence
 
 import simpy
-from simpy.events import Timeout
 
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.core.occupancy import RunningArea
+from sim.services.hospital.engine import Call, call_first, call_now
 
 #: Stream indices.
 STREAMS: tuple[str, ...] = ("minors", "majors")
@@ -102,32 +102,89 @@ class _Stream:
 
     def __init__(self, patients: int):
         self.ready: deque[int] = deque()
-        self.idle: deque[_Clinician] = deque()  # on duty, waiting (longest idle first)
+        self.idle: deque[_Position] = deque()  # on duty, waiting (longest idle first)
         self.remaining = patients
 
     def push(self, i: int) -> None:
         self.ready.append(i)
         if self.idle:
-            self.idle.popleft().wake.succeed()
+            self.idle.popleft().wake()
 
 
-class _Clinician:
-    __slots__ = ("wake",)
+class _Position:
+    """One clinician position of a stream: works each shift, finishes the current patient at
+    its end.
 
-    def __init__(self) -> None:
-        self.wake: simpy.Event | None = None  # set while idle on duty
+    A state machine driven by SimPy callbacks rather than a process: the events are the
+    process's own (the start of a shift, the end of a treatment, a wake-up when a patient is
+    ready or the shift ends), made at the same points of the run, so the order of events, and
+    every result, is the same; only the generator's resume on each of them is saved."""
 
+    __slots__ = ("ed", "env", "stream", "s", "position", "shifts", "end", "idle")
 
-def _end_shift_wake(stream: _Stream, clinician: _Clinician):
-    """Callback at a shift's end: an idle clinician stops waiting (a busy one finishes first)."""
+    def __init__(self, ed: EmergencyDepartment, stream: int, position: int, shifts):
+        self.ed, self.env = ed, ed.env
+        self.stream, self.s = stream, ed.streams[stream]
+        self.position, self.shifts = position, shifts
+        self.end = INF  # end of the current (or next) shift
+        self.idle = False  # on duty, in the stream's idle list
 
-    def callback(_event: simpy.Event) -> None:
-        wake = clinician.wake
-        if wake is not None and not wake.triggered:
-            stream.idle.remove(clinician)
-            wake.succeed()
+    def start(self, _event: simpy.Event | None = None) -> None:
+        """Between shifts: sleep until the next one (if anyone is still to be seen)."""
+        if self.s.remaining <= 0:
+            return
+        now = self.env.now
+        start, self.end = current_or_next_shift(self.shifts, now)
+        if start > now:
+            Call(self.env, start - now, self._on_duty)
+        else:
+            self._on_duty()
 
-    return callback
+    def _on_duty(self, _event: simpy.Event | None = None) -> None:
+        if self.end != INF:
+            Call(self.env, self.end - self.env.now, self._shift_ends)
+        self._work()
+
+    def _work(self) -> None:
+        """Take the longest-waiting patient, or wait for one; off duty at the shift's end."""
+        now = self.env.now
+        if now >= self.end:  # off duty: never start a patient at or after the shift's end
+            s = self.s
+            # Woken for a patient at the very minute the shift ended: pass them on.
+            if s.ready and s.idle:
+                s.idle.popleft().wake()
+            self.start()
+            return
+        ed = self.ed
+        i = ed.next_patient(self.stream, now)
+        if i >= 0:
+            ed.seen[i] = now
+            ed.leave_by[i] = INF  # seen: stays
+            ed.treated_by[i] = self.position
+            Call(self.env, ed.service[i], self._treated, i)  # finished even past the end
+        elif self.s.remaining > 0:
+            self.idle = True
+            self.s.idle.append(self)  # until the next patient is ready, or the shift ends
+        # else everybody in this stream has been seen or has left: the position stops
+
+    def _treated(self, event: simpy.Event) -> None:
+        self.ed.treated(event._value, self.env.now)
+        self._work()
+
+    def wake(self) -> None:
+        """A patient is ready (or the shift ended): resume after the events already due now,
+        as a process woken by ``Event.succeed`` does. The caller took it off the idle list."""
+        self.idle = False
+        call_now(self.env, self._woken)
+
+    def _woken(self, _event: simpy.Event) -> None:
+        self._work()
+
+    def _shift_ends(self, _event: simpy.Event) -> None:
+        """An idle clinician stops waiting (a busy one finishes first)."""
+        if self.idle:
+            self.s.idle.remove(self)
+            self.wake()
 
 
 class EmergencyDepartment:
@@ -260,9 +317,9 @@ class EmergencyDepartment:
     def treated(self, i: int, now: float) -> None:
         """The clinician has finished with ``i`` at ``now``."""
         if self.admitted[i]:
-            Timeout(self.env, self.after[i], i).callbacks.append(self._decide)
+            Call(self.env, self.after[i], self._decide, i)
         elif self.majors[i]:
-            Timeout(self.env, self.after[i], i).callbacks.append(self._home)
+            Call(self.env, self.after[i], self._home, i)
         else:
             self.departure[i] = now + self.after[i]  # holds nothing: no event needed
             heapq.heappush(self._departures, (self.departure[i], i, _GONE))
@@ -298,40 +355,10 @@ class EmergencyDepartment:
 
     # ---- clinicians ------------------------------------------------------------------------
 
-    def clinician_process(self, stream: int, position: int, shifts: list[tuple[int, float]]):
-        """SimPy process of one clinician position: work each shift, finish the current
-        patient at its end."""
-        env = self.env
-        s = self.streams[stream]
-        me = _Clinician()
-        service, seen, by = self.service, self.seen, self.treated_by
-        while s.remaining > 0:
-            start, end = current_or_next_shift(shifts, env.now)
-            if start > env.now:
-                yield env.timeout(start - env.now)
-            if end != INF:
-                env.timeout(end - env.now).callbacks.append(_end_shift_wake(s, me))
-            while True:
-                now = env.now
-                if now >= end:
-                    break  # off duty: never start a patient at or after the shift's end
-                i = self.next_patient(stream, now)
-                if i >= 0:
-                    seen[i] = now
-                    self.leave_by[i] = INF  # seen: stays
-                    by[i] = position
-                    yield env.timeout(service[i])  # finish this patient even past the end
-                    self.treated(i, env.now)
-                elif s.remaining <= 0:
-                    return  # everybody in this stream has been seen or has left
-                else:
-                    me.wake = env.event()
-                    s.idle.append(me)
-                    yield me.wake  # the next patient ready, or the shift's end
-                    me.wake = None
-            # Woken for a patient at the very minute the shift ended: pass them on.
-            if s.ready and s.idle:
-                s.idle.popleft().wake.succeed()
+    def start_clinician(self, stream: int, position: int, shifts: list[tuple[int, float]]):
+        """Start clinician position ``position`` of ``stream`` (working ``shifts``) at the
+        current minute, before any normal event, as a SimPy process made here would start."""
+        call_first(self.env, _Position(self, stream, position, shifts).start)
 
     def _count_change(self, now: float) -> None:
         """Before the count changes at ``now``: settle the leavings without an event of their

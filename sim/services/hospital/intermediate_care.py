@@ -23,10 +23,10 @@ the day they leave hospital).
 from __future__ import annotations
 
 import simpy
-from simpy.events import Timeout
 
 from sim.config.schema import ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
+from sim.services.hospital.engine import Call
 from sim.services.hospital.places import PlacePool
 
 #: Kinds of IC+ request (``Stays.kind`` of the IC+ pool). A front-door step-up never waits,
@@ -100,7 +100,7 @@ class IntermediateCare:
         """Step-up request ``i`` arrives."""
         self.state[i] = WAITING
         if not self.pool.request(STEP_UP, i, now):
-            Timeout(self.env, self.max_wait, i).callbacks.append(self._deadline)
+            Call(self.env, self.max_wait, self._deadline, i)
 
     def _deadline(self, event: simpy.Event) -> None:
         i = event.value

@@ -53,6 +53,7 @@ from sim.services.hospital.emergency_department import (
     EmergencyDepartment,
     shifts_of_position,
 )
+from sim.services.hospital.engine import Call, HospitalEnvironment, call_first
 from sim.services.hospital.frailty_team import FrailtyTeam
 from sim.services.hospital.intermediate_care import ADMITTED, STARTED, IntermediateCare
 from sim.services.hospital.places import PlacePool
@@ -196,23 +197,69 @@ class HospitalResult:
         return occupancy_between(stays["start"], stays["end"], edges)
 
 
-def _census(env: simpy.Environment, times: list[float], ed, ic_pool, beds, out: dict) -> object:
-    """Read at each of ``times`` the time integrals the model keeps of its own counts:
-    patients in A&E, IC+ places and G&A beds in use. An integral does not depend on the order
-    of events at the minute it is read."""
-    for k, t in enumerate(times):
-        yield env.timeout(t - env.now)
-        out["ae_minutes"][k] = ed.census(t)[1]
-        out["ic_minutes"][k] = ic_pool.area.at(ic_pool.places - ic_pool.free, t)
-        out["bed_minutes"][k] = beds.area.at(beds.beds - beds.free, t)
+class _Census:
+    """Reads at each of ``times`` the time integrals the model keeps of its own counts:
+    patients in A&E, IC+ places and G&A bed-minutes in use, into ``out``. An integral does
+    not depend on the order of events at the minute it is read.
+
+    A chain of timeouts with a callback (one at a time, each made when the last fires), in
+    the order of events a process sleeping from one reading to the next would have."""
+
+    def __init__(self, env: simpy.Environment, times: list[float], ed, ic_pool, beds, out):
+        self.env, self.times, self.ed, self.ic_pool, self.beds = env, times, ed, ic_pool, beds
+        self.ae, self.ic, self.bed = out["ae_minutes"], out["ic_minutes"], out["bed_minutes"]
+        self.k = 0
+        if times:
+            call_first(env, self._next)
+
+    def _next(self, _event: simpy.Event | None = None) -> None:
+        Call(self.env, self.times[self.k] - self.env.now, self._read)
+
+    def _read(self, _event: simpy.Event) -> None:
+        k, t = self.k, self.times[self.k]
+        self.ae[k] = self.ed.census(t)[1]
+        pool, beds = self.ic_pool, self.beds
+        self.ic[k] = pool.area.at(pool.places - pool.free, t)
+        self.bed[k] = beds.area.at(beds.beds - beds.free, t)
+        self.k = k + 1
+        if self.k < len(self.times):
+            self._next()
 
 
-def _feeder(env: simpy.Environment, times: list[float], kinds: list[int], idx: list[int], handlers):
-    """Every arrival from outside the hospital, in time order."""
-    for t, k, i in zip(times, kinds, idx, strict=True):
-        if t > env.now:
-            yield env.timeout(t - env.now)
-        handlers[k](i)
+class _Feeder:
+    """Every arrival from outside the hospital, in time order: ``handlers[kind](index)`` at
+    each arrival's minute.
+
+    A chain of timeouts with a callback, one per minute with arrivals, in the order of events
+    a process sleeping from one arrival to the next would have: an arrival at the minute the
+    clock already shows is handled at once, with no event."""
+
+    def __init__(self, env: simpy.Environment, times: list[float], kinds, idx, handlers):
+        self.env, self.times, self.kinds, self.idx, self.handlers = env, times, kinds, idx, handlers
+        self.k = 0
+        call_first(env, self._from)
+
+    def _from(self, _event: simpy.Event) -> None:
+        """Handle arrivals from the k-th on while due; sleep until the next."""
+        env, times, kinds, idx, handlers = self.env, self.times, self.kinds, self.idx, self.handlers
+        k, n = self.k, len(times)
+        while k < n:
+            t = times[k]
+            if t > env.now:
+                self.k = k
+                Call(env, t - env.now, self._due)
+                return
+            handlers[kinds[k]](idx[k])
+            k += 1
+        self.k = k
+
+    def _due(self, event: simpy.Event) -> None:
+        # The clock may land one rounding step short of the arrival's minute (now + (t - now)
+        # need not equal t): the arrival is due all the same.
+        k = self.k
+        self.handlers[self.kinds[k]](self.idx[k])
+        self.k = k + 1
+        self._from(event)
 
 
 @dataclass
@@ -462,7 +509,7 @@ def run_hospital(
     weekly = weekly or [cfg]
     capacity = hospital_schedules(weekly, end)
     # ---- the model -------------------------------------------------------------------
-    env = simpy.Environment()
+    env = HospitalEnvironment()
     ed = EmergencyDepartment(
         env,
         majors=att.majors.tolist(),
@@ -553,7 +600,7 @@ def run_hospital(
         if not patients:
             continue
         for position in range(max(rota)):
-            env.process(ed.clinician_process(stream, position, shifts_of_position(rota, position)))
+            ed.start_clinician(stream, position, shifts_of_position(rota, position))
     if ed.streams[MAJORS].remaining and ed_site.majors_spaces <= 0:
         raise ConfigError(
             "site.emergency_department.majors_spaces",
@@ -601,14 +648,12 @@ def run_hospital(
     kinds = np.repeat(np.arange(4, dtype=np.int64), [n_ae, n_dir, n_su, n_bg])
     idx = np.concatenate([np.arange(n) for n in (n_ae, n_dir, n_su, n_bg)]).astype(np.int64)
     order = np.argsort(times, kind="stable")
-    env.process(
-        _feeder(env, times[order].tolist(), kinds[order].tolist(), idx[order].tolist(), handlers)
-    )
+    _Feeder(env, times[order].tolist(), kinds[order].tolist(), idx[order].tolist(), handlers)
     census_time = np.arange(math.ceil(run_minutes / MINUTES_PER_HOUR) + 1) * MINUTES_PER_HOUR
     census = {
         name: np.zeros(len(census_time)) for name in ("ae_minutes", "ic_minutes", "bed_minutes")
     }
-    env.process(_census(env, census_time.tolist(), ed, ic.pool, beds, census))
+    _Census(env, census_time.tolist(), ed, ic.pool, beds, census)
     env.run(until=end)
     ed.finish(end)
 

@@ -28,9 +28,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
 
 from sim.core.occupancy import RunningArea
+from sim.services.hospital.engine import Call
 
 
 class Stays:
@@ -110,7 +110,7 @@ class PlacePool:
         stays.end.append(end)
         stays.kind.append(kind)
         stays.index.append(i)
-        Timeout(self.env, end - self.env.now).callbacks.append(self._release)
+        Call(self.env, end - self.env.now, self._release)
 
     def _head(self, kind: int) -> tuple[float, int] | None:
         """The first request of a kind still waiting (stale ones dropped)."""

@@ -16,10 +16,10 @@ of their time there; the unit takes nobody new until fewer are in than its new s
 from __future__ import annotations
 
 import simpy
-from simpy.events import Timeout
 
 from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
+from sim.services.hospital.engine import Call
 from sim.services.hospital.places import Stays
 
 
@@ -78,7 +78,7 @@ class SameDayEmergencyCare:
         stays.end.append(end)
         stays.kind.append(0)
         stays.index.append(i)
-        Timeout(self.env, end - now).callbacks.append(self._release)
+        Call(self.env, end - now, self._release)
         return True
 
     def _release(self, _event: simpy.Event) -> None:
