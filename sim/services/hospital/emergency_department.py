@@ -145,7 +145,7 @@ class _Position:
             Call(self.env, self.end - self.env.now, self._shift_ends)
         self._work()
 
-    def _work(self) -> None:
+    def _work(self, _event: simpy.Event | None = None) -> None:
         """Take the longest-waiting patient, or wait for one; off duty at the shift's end."""
         now = self.env.now
         if now >= self.end:  # off duty: never start a patient at or after the shift's end
@@ -175,10 +175,7 @@ class _Position:
         """A patient is ready (or the shift ended): resume after the events already due now,
         as a process woken by ``Event.succeed`` does. The caller took it off the idle list."""
         self.idle = False
-        call_now(self.env, self._woken)
-
-    def _woken(self, _event: simpy.Event) -> None:
-        self._work()
+        call_now(self.env, self._work)
 
     def _shift_ends(self, _event: simpy.Event) -> None:
         """An idle clinician stops waiting (a busy one finishes first)."""
@@ -259,14 +256,16 @@ class EmergencyDepartment:
     # ---- arrivals and spaces ---------------------------------------------------------------
 
     def arrive(self, i: int) -> None:
-        self._count_change(self.env.now)
+        now = self.env.now
+        self._count_change(now)
         self.present += 1
-        if self.leave_by[i] < INF:
-            heapq.heappush(self._departures, (self.leave_by[i], i, _MAY_LEAVE))
+        leave_by = self.leave_by[i]
+        if leave_by < INF:
+            heapq.heappush(self._departures, (leave_by, i, _MAY_LEAVE))
         if self.majors[i]:
             if self.spaces_free > 0:
                 self.spaces_free -= 1
-                self._enter_space(i, self.env.now)
+                self._enter_space(i, now)
             elif self.ambulance[i]:
                 self.ambulance_waiting.append(i)
             else:

@@ -18,7 +18,7 @@ so results are identical to the process-based model.
   (``Initialize``): a callback chain started where ``env.process`` would start a process.
 * :class:`HospitalEnvironment`: ``run(until=minute)`` with SimPy's meaning (every event
   before ``minute`` processed, the clock then at ``minute``) as one loop instead of a method
-  call and an exception handler per event.
+  call per event.
 """
 
 from __future__ import annotations
@@ -71,21 +71,22 @@ class HospitalEnvironment(simpy.Environment):
     """A SimPy environment whose ``run(until=minute)`` is one loop over SimPy's queue."""
 
     def run(self, until: Any = None) -> Any:
-        """As :meth:`simpy.Environment.run`; a number ``until`` runs the lean loop: every
-        event ordered before an urgent event at ``until`` made now is processed (those at
-        ``until`` itself wait), then the clock is set to ``until``."""
+        """As :meth:`simpy.Environment.run`. A number ``until`` runs one loop instead of a
+        :meth:`step` call per event: like SimPy, it queues a stop at ``until`` with urgent
+        priority (events at ``until`` itself are not processed) and stops when it comes
+        out of the queue, the clock then at ``until``."""
         if until is None or isinstance(until, Event):
             return super().run(until)
         at = until if isinstance(until, int) else float(until)
         if at <= self._now:
             raise ValueError(f"until ({at}) must be greater than the current simulation time")
-        stop = (at, URGENT, next(self._eid))  # where SimPy's own ``until`` event would sort
+        stop = Event(self)
+        self.schedule(stop, URGENT, at - self._now)
         queue = self._queue
-        while queue:
-            head = queue[0]
-            if head[0] >= at and head[:3] > stop:
-                break
+        while True:
             self._now, _, _, event = heappop(queue)
+            if event is stop:
+                return None
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:
                 callback(event)
@@ -94,8 +95,6 @@ class HospitalEnvironment(simpy.Environment):
                 exc = type(event._value)(*event._value.args)
                 exc.__cause__ = event._value
                 raise exc
-        self._now = at
-        return None
 
 
 __all__ = ["Call", "HospitalEnvironment", "call_first", "call_now"]

@@ -237,29 +237,27 @@ class _Feeder:
     def __init__(self, env: simpy.Environment, times: list[float], kinds, idx, handlers):
         self.env, self.times, self.kinds, self.idx, self.handlers = env, times, kinds, idx, handlers
         self.k = 0
-        call_first(env, self._from)
+        call_first(env, lambda _event: self._from(k=0))
 
-    def _from(self, _event: simpy.Event) -> None:
-        """Handle arrivals from the k-th on while due; sleep until the next."""
+    def _from(self, _event: simpy.Event | None = None, k: int | None = None) -> None:
+        """Handle the arrivals due from the k-th on (the clock may land one rounding step
+        short of an arrival's minute after sleeping to it, as now + (t - now) need not equal
+        t: the arrival slept to is due all the same); then sleep until the next."""
         env, times, kinds, idx, handlers = self.env, self.times, self.kinds, self.idx, self.handlers
-        k, n = self.k, len(times)
+        if k is None:  # woken at the k-th arrival's minute
+            k = self.k
+            handlers[kinds[k]](idx[k])
+            k += 1
+        n = len(times)
         while k < n:
             t = times[k]
             if t > env.now:
                 self.k = k
-                Call(env, t - env.now, self._due)
+                Call(env, t - env.now, self._from)
                 return
             handlers[kinds[k]](idx[k])
             k += 1
         self.k = k
-
-    def _due(self, event: simpy.Event) -> None:
-        # The clock may land one rounding step short of the arrival's minute (now + (t - now)
-        # need not equal t): the arrival is due all the same.
-        k = self.k
-        self.handlers[self.kinds[k]](self.idx[k])
-        self.k = k + 1
-        self._from(event)
 
 
 @dataclass
