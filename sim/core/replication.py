@@ -171,10 +171,10 @@ def run_replication(
         episodes = generate_episodes(cfg, calendar, streams, weekly)
     # Episodes drawn for another alternative come in the order they arise; the order they
     # reach their practice depends on this configuration (a new object if it differs).
-    episodes = in_request_order(episodes, cfg, calendar)
+    episodes, first_requests = in_request_order(episodes, cfg, calendar)
     service_books = build_books(cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)
-    journeys = run_booking_pass(episodes, cfg, calendar, service_books)
+    journeys = run_booking_pass(episodes, cfg, calendar, service_books, first_requests)
     hospital, walk_ins = hospital_stage(cfg, calendar, streams, episodes, journeys)
     settle_outcomes(journeys, hospital)
 
