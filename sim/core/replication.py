@@ -81,6 +81,32 @@ def make_calendar(cfg: ModelConfig, warmup_weeks: int, run_weeks: int) -> Calend
     )
 
 
+#: The calendar and the services' books of the last configuration and design this process
+#: ran: they depend on nothing random, so the replications of a run share them (building the
+#: books is about 0.1 s of CPU a replication-year). Keyed by the configuration's full text, so
+#: a worker that receives the configuration afresh for each replication still finds them;
+#: one entry, so a sweep's worker holds one configuration's books at a time.
+_SHARED: dict[tuple[str, int, int], tuple[Calendar, dict[str, Any]]] = {}
+
+
+def calendar_and_books(
+    cfg: ModelConfig, warmup_weeks: int, run_weeks: int, shared: bool = True
+) -> tuple[Calendar, dict[str, Any]]:
+    """The run's calendar and each bookable service's books, as built for this configuration
+    before (``shared``) or new. The booking pass books on a copy (the books keep their
+    capacity), and nothing after it changes them; a caller that may book on them itself
+    (``keep_detail``: tests and the validation suite) gets its own."""
+    key = (repr(cfg), warmup_weeks, run_weeks)
+    if shared and key in _SHARED:
+        return _SHARED[key]
+    calendar = make_calendar(cfg, warmup_weeks, run_weeks)
+    built = calendar, build_books(cfg, calendar)
+    if shared:
+        _SHARED.clear()
+        _SHARED[key] = built
+    return built
+
+
 def programme_years(run_weeks: int) -> int:
     """Whole 52-week programme years in a measurement window of ``run_weeks`` (0 if the run
     is not a whole number of years)."""
@@ -164,7 +190,9 @@ def run_replication(
     ``episodes``: this replication's episodes if already drawn, for a configuration with the
     same :func:`sim.core.demand.demand_settings` (they are read, never changed)."""
     started = time.perf_counter()
-    calendar = make_calendar(cfg, warmup_weeks, run_weeks)
+    calendar, service_books = calendar_and_books(
+        cfg, warmup_weeks, run_weeks, shared=not keep_detail
+    )
     streams = Streams(seed, replication)
     weekly = weekly_configs(cfg, calendar)
     if episodes is None:
@@ -172,7 +200,6 @@ def run_replication(
     # Episodes drawn for another alternative come in the order they arise; the order they
     # reach their practice depends on this configuration (a new object if it differs).
     episodes, first_requests = in_request_order(episodes, cfg, calendar)
-    service_books = build_books(cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)
     journeys = run_booking_pass(episodes, cfg, calendar, service_books, first_requests)
     hospital, walk_ins = hospital_stage(cfg, calendar, streams, episodes, journeys)
