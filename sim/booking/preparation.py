@@ -375,7 +375,8 @@ def run_booking_pass(
         # An urgent need of a frail patient arising while practices are shut may go to the
         # site's frail weekend GP service (rules.out_of_hours).
         frail_out = frail & ~in_hours & (ep.urgency == codes.URGENT)
-        out_of_hours_kind = out_of_hours_kind + np.int8(codes.OUT_OF_HOURS_FRAIL_SERVICE) * frail_out
+        frail_kind = np.int8(codes.OUT_OF_HOURS_FRAIL_SERVICE)
+        out_of_hours_kind = out_of_hours_kind + frail_kind * frail_out
 
     # Episodes are handled in the order they reach their practice. That is their own order:
     # the replication put them in it (in_request_order).
