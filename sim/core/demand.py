@@ -61,6 +61,16 @@ class Episodes:
     def __len__(self) -> int:
         return len(self.time)
 
+    def put_in_order(self, order: np.ndarray) -> None:
+        """Permute every array alike, in place, one array at a time: only one extra array is
+        held at once (for episodes nobody else holds; :meth:`reordered` makes a copy)."""
+        for name in ("time", "practice", "age_band", "frailty", "urgency", "staff_need"):
+            setattr(self, name, getattr(self, name)[order])
+        self.earliest_offset_days = self.earliest_offset_days[order]
+        for name in list(self.uniforms):
+            self.uniforms[name] = self.uniforms[name][order]
+        self.key = self.key[order]
+
     def reordered(self, order: np.ndarray) -> Episodes:
         """The same episodes in another order (every array permuted alike)."""
         return Episodes(

@@ -195,13 +195,15 @@ def run_replication(
     )
     streams = Streams(seed, replication)
     weekly = weekly_configs(cfg, calendar)
-    if episodes is None:
+    drawn_here = episodes is None
+    if drawn_here:
         episodes = generate_episodes(cfg, calendar, streams, weekly)
-    # Episodes drawn for another alternative come in the order they arise; the order they
-    # reach their practice depends on this configuration (a new object if it differs).
-    episodes, first_requests = in_request_order(episodes, cfg, calendar)
+    # Episodes come in the order they arise; the order they reach their practice depends on
+    # this configuration (episodes drawn for another alternative are left as they are).
+    episodes, first_requests = in_request_order(episodes, cfg, calendar, in_place=drawn_here)
     workforce = make_workforce(cfg, calendar, weekly)
     journeys = run_booking_pass(episodes, cfg, calendar, service_books, first_requests)
+    del first_requests  # about 50 MB the pass no longer needs
     hospital, walk_ins = hospital_stage(cfg, calendar, streams, episodes, journeys)
     settle_outcomes(journeys, hospital)
 
