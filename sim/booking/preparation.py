@@ -161,19 +161,30 @@ def first_requests(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> FirstR
 
 
 def in_request_order(
-    ep: Episodes, cfg: ModelConfig, calendar: Calendar, in_place: bool = False
+    ep: Episodes,
+    cfg: ModelConfig,
+    calendar: Calendar,
+    in_place: bool = False,
+    arising_order: np.ndarray | None = None,
 ) -> tuple[Episodes, FirstRequests]:
     """The episodes in the order they reach their practice (the booking pass handles them in
     that order), and their first requests in the same order, for the pass. Needs that waited
     for an opening ring through the next working day, so a need that arose on Saturday may
-    ring after one that arose on Monday at 09:00. ``in_place``: reorder ``ep`` itself (for
-    episodes nobody else holds: a copy of two million episodes is about 100 MB), else a
-    copy."""
-    first = first_requests(ep, cfg, calendar)
+    ring after one that arose on Monday at 09:00; needs reaching it at the same minute keep
+    the order they arose in.
+
+    ``ep`` come in the order they arose, or in any order if ``arising_order`` puts them in
+    it (:func:`sim.core.demand.draw_episodes`: one reordering instead of two). ``in_place``:
+    reorder ``ep`` itself (for episodes nobody else holds: a copy of two million episodes is
+    about 100 MB), else a copy."""
+    first = first_requests(ep, cfg, calendar)  # episode by episode: any order will do
     request = first.request
-    if len(request) < 2 or not np.any(np.diff(request) < 0):
+    if arising_order is not None:
+        order = arising_order[np.argsort(request[arising_order], kind="stable")]
+    elif len(request) < 2 or not np.any(np.diff(request) < 0):
         return ep, first
-    order = np.argsort(request, kind="stable")
+    else:
+        order = np.argsort(request, kind="stable")
     del request
     first = first.reordered(order)
     if not in_place:

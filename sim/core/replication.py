@@ -32,7 +32,7 @@ from sim.core.calendar import (
     Calendar,
     practice_closures,
 )
-from sim.core.demand import Episodes, generate_episodes
+from sim.core.demand import Episodes, draw_episodes
 from sim.core.equity import replication_equity
 from sim.core.flows import FLOW_NODES, NODE
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
@@ -195,12 +195,17 @@ def run_replication(
     )
     streams = Streams(seed, replication)
     weekly = weekly_configs(cfg, calendar)
-    drawn_here = episodes is None
-    if drawn_here:
-        episodes = generate_episodes(cfg, calendar, streams, weekly)
-    # Episodes come in the order they arise; the order they reach their practice depends on
-    # this configuration (episodes drawn for another alternative are left as they are).
-    episodes, first_requests = in_request_order(episodes, cfg, calendar, in_place=drawn_here)
+    # The booking pass takes the episodes in the order they reach their practice, which
+    # depends on this configuration: episodes drawn here are put in it in place, at once;
+    # those drawn for another alternative (in the order they arose) are copied.
+    if episodes is None:
+        drawn, arising_order = draw_episodes(cfg, calendar, streams, weekly)
+        episodes, first_requests = in_request_order(
+            drawn, cfg, calendar, in_place=True, arising_order=arising_order
+        )
+        del drawn, arising_order
+    else:
+        episodes, first_requests = in_request_order(episodes, cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)
     journeys = run_booking_pass(episodes, cfg, calendar, service_books, first_requests)
     del first_requests  # about 50 MB the pass no longer needs
