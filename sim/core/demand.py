@@ -32,7 +32,7 @@ from sim.core.calendar import (
     Calendar,
 )
 from sim.core.programme import WeeklyConfigs
-from sim.core.streams import Streams, keyed_uniforms
+from sim.core.streams import Streams
 
 URGENT, SOON, ROUTINE = (URGENCIES.index(u) for u in ("urgent", "soon", "routine"))
 NOT_ASSESSED = -1  # frailty band of an episode for a patient under 65
@@ -177,26 +177,6 @@ def hourly_rate_multiplier(cfg: ModelConfig, calendar: Calendar) -> np.ndarray:
         week_profile = by_day.ravel()
     month_of_hour = np.repeat(month[calendar.month[:days]], 24)
     return week_profile * month_of_hour / WEEKS_PER_YEAR
-
-
-def waiting_request_offsets(d: Demand, key: np.ndarray, day_minutes: int) -> np.ndarray:
-    """Minutes after opening at which needs that waited ask their practice: an hour from
-    ``waiting_request_hour_share`` and a time within it, from one keyed uniform each (so the
-    same patient rings at the same time in every scenario). A profile of one hour means at
-    opening, as practices' phone lines open."""
-    shares = np.asarray(d.waiting_request_hour_share, dtype=float)
-    if len(shares) == 1:
-        return np.zeros(len(key))
-    u = keyed_uniforms(np.asarray(key, dtype=np.uint64), "waiting_request")
-    cum = np.cumsum(shares)
-    cum[-1] = 1.0 + 1e-12
-    hour = np.searchsorted(cum, u, side="right")
-    start = np.concatenate(([0.0], cum[:-1]))[hour]
-    within = np.clip((u - start) / np.maximum(shares[hour], 1e-300), 0, 1 - 1e-12)
-    # the last hour may be part of one (18:00-18:30)
-    width = np.minimum(MINUTES_PER_HOUR, day_minutes - hour * MINUTES_PER_HOUR)
-    offset = hour * MINUTES_PER_HOUR + within * width
-    return np.minimum(offset, day_minutes - 1e-6)
 
 
 def _categorical(u: np.ndarray, probs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
