@@ -453,22 +453,38 @@ def _needs(
     """Urgency (by the month the need arises: winter acuity), staff need and earliest
     acceptable day (routine) from their uniform draws."""
     u_urgency, u_staff, u_earliest = draws
-    urgency = np.empty(len(u_urgency), dtype=np.int8)
-    if all(m == 1.0 for m in d.urgent_share_month_multiplier):
-        groups = [(np.ones(len(u_urgency), dtype=bool), d.urgency_share["urgent"])]
-    else:
-        by_month = urgent_share_by_month(d)
-        groups = [(month == m, by_month[m]) for m in np.unique(month)]
-    for here, urgent in groups:
-        base, rest = _urgency_shares(d, float(urgent))
-        u = u_urgency[here]
-        urgency[here] = np.where(older[here], _categorical(u, rest), _categorical(u, base))
     staff = np.array([d.staff_need_share[x] for x in STAFF_NEEDS])
     return (
-        urgency,
+        _urgencies(d, older, month, u_urgency),
         _categorical(u_staff, staff),
         _earliest_offsets(u_earliest, d.routine_earliest_day_share),
     )
+
+
+def _urgencies(d: Demand, older: np.ndarray, month: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Urgency of each need from its uniform, by the month it arises (winter acuity) and
+    whether the patient is 65 or over: :func:`_categorical` with each need's own shares. Its
+    cumulative shares are looked up per need from a (month, 65+) table, so one pass over the
+    needs serves every month, instead of one per month and age group."""
+    if all(m == 1.0 for m in d.urgent_share_month_multiplier):
+        urgent_by_month = np.full(12, d.urgency_share["urgent"])
+    else:
+        urgent_by_month = urgent_share_by_month(d)
+    # shares[month, 65+], and the cumulative shares _categorical uses (the last made certain)
+    shares = np.array([_urgency_shares(d, float(urgent)) for urgent in urgent_by_month])
+    bounds = np.cumsum(shares, axis=-1)
+    bounds[..., -1] = 1.0 + 1e-12
+    group = month.astype(np.int64) * 2 + older
+    if np.any(np.diff(bounds, axis=-1) < 0):  # refused by validation; be exact anyway
+        urgency = np.empty(len(u), dtype=np.int8)
+        for g in np.unique(group):
+            here = group == g
+            urgency[here] = _categorical(u[here], shares[g // 2, g % 2])
+        return urgency
+    urgency = np.zeros(len(u), dtype=np.int8)
+    for k in range(len(URGENCIES) - 1):  # u < 1 < the last bound: it is never reached
+        urgency += u >= bounds[:, :, k].ravel().take(group)
+    return urgency
 
 
 def _earliest_offsets(u: np.ndarray, bands: dict[str, float]) -> np.ndarray:
