@@ -44,8 +44,12 @@ def measure_hospital_stage(replications: int = 3) -> dict:
         streams = Streams(run_cfg.seed, r)
         # the booking pass takes episodes in the order they reach their practice, as in
         # sim.core.replication.run_replication
-        episodes = in_request_order(generate_episodes(cfg, calendar, streams), cfg, calendar)
-        journeys = run_booking_pass(episodes, cfg, calendar, build_books(cfg, calendar))
+        episodes, first_requests = in_request_order(
+            generate_episodes(cfg, calendar, streams), cfg, calendar
+        )
+        books = build_books(cfg, calendar)
+        journeys = run_booking_pass(episodes, cfg, calendar, books, first_requests)
+        del first_requests
         started = time.process_time()
         result, _ = hospital_stage(cfg, calendar, streams, episodes, journeys)
         seconds.append(time.process_time() - started)

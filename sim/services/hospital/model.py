@@ -8,8 +8,10 @@ place and, if none comes in time, needs a bed too.
 
 Every random quantity is drawn before the simulation starts, vectorised, from the patient's
 own keyed uniforms or named streams (common random numbers: two scenarios see the same
-patients with the same needs). The simulation then runs as callbacks and a few processes
-(one per clinician position, one feeding arrivals); no process per patient.
+patients with the same needs). The simulation then runs as callbacks on SimPy events
+(:mod:`sim.services.hospital.engine`): clinician positions, the arrivals feed and the census
+are chains of timeouts with callbacks, ordered exactly as processes sleeping between them
+would be; no process per patient.
 
 **Admission rows.** Every patient who might need an acute bed has a row in one table: each
 A&E attendance (used if admitted), each direct admission from a clinic, each step-up request

@@ -1,0 +1,126 @@
+"""The hospital's SimPy engine (:mod:`sim.services.hospital.engine`) processes events in the
+same order as SimPy's own ``Environment.run`` with processes, timeouts and ``succeed``.
+
+The reference is SimPy itself, not the module: one random cascade of events (many at the same
+minute, so ties are broken by priority and insertion order) is run twice, once with SimPy's
+own events and run loop, once with the module's callbacks and run loop, and the two logs of
+(minute, event) must be equal. A deliberately broken engine (ties taken last-in first-out)
+must fail the same comparison, so the check can fail.
+"""
+
+from __future__ import annotations
+
+import random
+from heapq import heappop, heappush
+
+import simpy
+
+from sim.services.hospital.engine import Call, HospitalEnvironment, call_first, call_now
+
+UNTIL = 40
+
+
+def _cascade(env, after, now_, first, seed: int = 7) -> list[tuple[float, int]]:
+    """Events that make more events: delays of whole minutes (ties are frequent), wake-ups
+    at the current minute and starts at urgent priority; each event logged when it fires."""
+    rng = random.Random(seed)
+    log: list[tuple[float, int]] = []
+    label = iter(range(10**9))
+
+    def fire(event) -> None:
+        log.append((env.now, event.value if event is not None else -1))
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            kind = rng.random()
+            if kind < 0.7:
+                after(rng.choice((0, 1, 1, 2, 3)), fire, next(label))
+            elif kind < 0.9:
+                now_(fire, next(label))
+            else:
+                first(fire, next(label))
+
+    for _ in range(5):
+        after(rng.choice((0, 1, 2)), fire, next(label))
+        first(fire, next(label))
+    env.run(until=UNTIL)
+    log.append((env.now, -2))  # the clock when the run stops
+    return log
+
+
+def _simpy_log() -> list[tuple[float, int]]:
+    """The cascade with SimPy's own timeouts, ``Event.succeed`` and processes."""
+    env = simpy.Environment()
+
+    def after(delay, callback, value):
+        env.timeout(delay, value).callbacks.append(callback)
+
+    def now_(callback, value):
+        event = env.event()
+        event.callbacks.append(callback)
+        event.succeed(value)
+
+    def first(callback, value):
+        def process():
+            event = env.event()
+            event._value = value
+            callback(event)
+            yield from ()
+
+        env.process(process())
+
+    return _cascade(env, after, now_, first)
+
+
+def _engine_log(env: simpy.Environment) -> list[tuple[float, int]]:
+    """The cascade with the module's callbacks."""
+
+    def after(delay, callback, value):
+        Call(env, delay, callback, value)
+
+    def now_(callback, value):
+        call_now(env, callback)._value = value
+
+    def first(callback, value):
+        call_first(env, callback)._value = value
+
+    return _cascade(env, after, now_, first)
+
+
+class _LastInFirstOut(HospitalEnvironment):
+    """Broken on purpose: events at the same minute and priority run newest first."""
+
+    def run(self, until=None):
+        queue = self._queue
+        while queue and queue[0][0] < until:
+            tied = [heappop(queue)]
+            while queue and queue[0][:2] == tied[0][:2]:
+                tied.append(heappop(queue))
+            self._now, _, _, event = tied.pop()
+            for entry in tied:
+                heappush(queue, entry)
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+        self._now = until
+
+
+def test_engine_orders_events_as_simpy_does():
+    reference = _simpy_log()
+    assert len(reference) > 100  # a cascade long enough to have many ties
+    minutes = [t for t, _ in reference[:-1]]
+    assert len(minutes) > len(set(minutes))  # events share minutes
+    assert _engine_log(HospitalEnvironment()) == reference
+
+
+def test_engine_stops_like_simpy_at_the_end():
+    log = _engine_log(HospitalEnvironment())
+    assert log[-1] == (UNTIL, -2)
+    assert all(t < UNTIL for t, _ in log[:-1])  # events at the end itself are not processed
+
+
+def test_callbacks_on_plain_simpy_match_too():
+    # The callbacks alone (SimPy's own run loop) give the same order as well.
+    assert _engine_log(simpy.Environment()) == _simpy_log()
+
+
+def test_a_broken_tie_order_is_caught():
+    assert _engine_log(_LastInFirstOut()) != _simpy_log()
