@@ -658,9 +658,9 @@ def run_hospital(
     ed.finish(end)
 
     # ---- results ---------------------------------------------------------------------
-    seen = np.array(ed.seen)
-    space = np.array(ed.space_time)
-    decision = np.array(ed.decision_time)
+    seen = np.array(ed.seen, dtype=float)
+    space = np.array(ed.space_time, dtype=float)
+    decision = np.array(ed.decision_time, dtype=float)
     arrive = np.asarray(att.time, dtype=float)
     ae_out = AEOutcome(
         # The SimPy clock can land one rounding step short of an arrival: nobody is seen
@@ -668,21 +668,23 @@ def run_hospital(
         seen_time=np.where(np.isnan(seen), np.nan, np.maximum(seen, arrive)),
         space_time=space,
         decision_time=decision,
-        departure_time=np.array(ed.departure),
+        departure_time=np.array(ed.departure, dtype=float),
         admitted=np.isfinite(decision),
         sdec=np.array(ed.to_sdec, dtype=bool),
         left_unseen=np.array(ed.left_unseen, dtype=bool),
         front_of_house=(
             np.isfinite(team.start) if team is not None else np.zeros(n_ae, dtype=bool)
         ),
-        assessment_time=np.array(team.start) if team is not None else np.full(n_ae, np.nan),
+        assessment_time=np.array(team.start, dtype=float)
+        if team is not None
+        else np.full(n_ae, np.nan),
         turned_round=np.array(ed.turned_round, dtype=bool),
         clinician=np.array(ed.treated_by, dtype=np.int16),
         handover_minutes=np.where(
             att.ambulance & np.isfinite(space), space - arrive + draws.handover, np.nan
         ),
     )
-    request = np.array(beds.request_time)
+    request = np.array(beds.request_time, dtype=float)
     asked = np.flatnonzero(np.isfinite(request))
     asked = asked[np.argsort(request[asked], kind="stable")]
     kind_of_row = np.repeat(np.arange(4, dtype=np.int8), [n_ae, n_dir, n_su, n_bg])
@@ -698,11 +700,11 @@ def run_hospital(
         age_band=age_all[asked],
         frailty=frailty_all[asked],
         request_time=request[asked],
-        bed_time=np.array(beds.bed_time)[asked],
-        core_time=np.array(beds.core_time)[asked],
-        optimised_time=np.array(discharge.optimised_time)[asked],
-        place_time=np.array(discharge.place_time)[asked],
-        leave_time=np.array(beds.leave_time)[asked],
+        bed_time=np.array(beds.bed_time, dtype=float)[asked],
+        core_time=np.array(beds.core_time, dtype=float)[asked],
+        optimised_time=np.array(discharge.optimised_time, dtype=float)[asked],
+        place_time=np.array(discharge.place_time, dtype=float)[asked],
+        leave_time=np.array(beds.leave_time, dtype=float)[asked],
         pathway=np.asarray(pathway_all, dtype=np.int8)[asked],
         same_day=np.asarray(draws.same_day, dtype=bool)[asked],
         cancelled=np.array(beds.cancelled, dtype=bool)[asked],
@@ -714,7 +716,7 @@ def run_hospital(
         admissions=admissions,
         step_ups=StepUpOutcome(
             started=state == STARTED,
-            start_time=np.array(ic.start_time),
+            start_time=np.array(ic.start_time, dtype=float),
             admitted_instead=state == ADMITTED,
         ),
         ic_stays=ic.pool.stays.arrays(),
