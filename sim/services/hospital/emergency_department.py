@@ -13,11 +13,12 @@ Two streams, each with its own hourly clinician rota and first-come-first-served
   space for an acute bed (exit block) unless same-day emergency care takes them.
 
 Clinicians are one per rota **position** (not per patient), each driven by SimPy events with
-callbacks (a shift's start and end, a treatment's end, a wake-up): position ``k`` of a stream is on duty in every hour where the rota has more than ``k`` clinicians. On duty,
-a clinician takes the longest-waiting patient of the stream; with none, waits for the next
-(an arrival goes to the clinician idle longest). At the end of a shift a clinician **finishes
-the current patient**, then goes off duty without starting another (finishing exactly at the
-end counts as off duty).
+callbacks (a shift's start and end, a treatment's end, a wake-up): position ``k`` of a stream
+is on duty in every hour where the rota has more than ``k`` clinicians. On duty, a clinician
+takes the longest-waiting patient of the stream; with none, waits for the next (an arrival
+goes to the clinician idle longest). At the end of a shift a clinician **finishes the current
+patient**, then goes off duty without starting another (finishing exactly at the end counts
+as off duty).
 
 **Left without being seen**: a walk-in who may leave (see
 :func:`sim.services.hospital.arrivals.may_leave_before_seen`) leaves at arrival + patience if

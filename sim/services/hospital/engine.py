@@ -19,6 +19,10 @@ so results are identical to the process-based model.
 * :class:`HospitalEnvironment`: ``run(until=minute)`` with SimPy's meaning (every event
   before ``minute`` processed, the clock then at ``minute``) as one loop instead of a method
   call per event.
+
+``Call`` and the run loop use SimPy 4's own queue entries (time, priority, insertion id,
+event), as ``Environment.schedule`` and ``Environment.step`` do; ``tests/test_hospital_engine.py``
+checks the order against SimPy's own run loop, so a SimPy release that changed them would show.
 """
 
 from __future__ import annotations
