@@ -364,12 +364,14 @@ class EmergencyDepartment:
         """Before the count changes at ``now``: settle the leavings without an event of their
         own due by then (each at its own minute) and add the patient-minutes so far."""
         heap, area = self._departures, self.area
-        while heap and heap[0][0] <= now:
-            when, i, kind = heapq.heappop(heap)
-            # a walk-in left unseen only if still waiting at the end of their patience
-            if kind == _GONE or self.leave_by[i] == when:
-                area.step(self.present, when)
-                self.present -= 1
+        if heap and heap[0][0] <= now:
+            leave_by = self.leave_by
+            while heap and heap[0][0] <= now:
+                when, i, kind = heapq.heappop(heap)
+                # a walk-in left unseen only if still waiting at the end of their patience
+                if kind == _GONE or leave_by[i] == when:
+                    area.step(self.present, when)
+                    self.present -= 1
         area.step(self.present, now)
 
     def census(self, now: float) -> tuple[int, float]:
