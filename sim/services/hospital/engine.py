@@ -1,7 +1,7 @@
 """The hospital's SimPy environment: SimPy's own event queue and events, with callbacks in
 place of processes that only wait, and a leaner loop to run them.
 
-The coupled hospital processes about 350,000 events a replication-year, most of them the end
+The coupled hospital processes about 350,000 events in a 65-week replication, most the end
 of a wait (an arrival, a treatment, a stay). A SimPy process that only sleeps between such
 waits costs a generator resume and the process's own bookkeeping on every wake-up; a callback
 on the same event does the same work for less. Everything here keeps SimPy's order of
