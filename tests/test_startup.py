@@ -73,3 +73,42 @@ def test_help_lists_every_command_and_every_option(flag, capsys):
     shown = " ".join(text.split())  # undo the wrapping
     for path in [*SCENARIO_DIR.glob("*.yaml"), *(CONF_DIR / "experiment").glob("*.yaml")]:
         assert f" {path.stem}," in shown or f" {path.stem} " in shown, path
+
+
+def test_a_run_needs_no_scipy_stats():
+    """A run's intervals use scipy.special's Student t (what scipy.stats.t calls): scipy.stats
+    cost a run 0.5 s of CPU before its first replication. The run folder's module, the
+    manifest's fingerprints and an interval must not bring it in."""
+    loaded = loaded_after(
+        "import sim.experiments.run_folder\n"
+        "from sim.core.statistics import bounded_interval, t_interval\n"
+        "t_interval([1.0, 2.0, 4.0], 0.95), bounded_interval([1.0, 2.0, 4.0], 0.95, (0, 9))"
+    )
+    assert "scipy.stats" not in loaded, loaded
+    assert "scipy.stats" in loaded_after("import sim.experiments.psa_analysis")  # the probe sees it
+
+
+def test_the_collector_is_paused_while_the_command_starts_and_resumed_before_it_runs():
+    """``python -m sim`` starts with Python's cycle collector off (sim/__main__.py) and
+    turns it on, with start-up's objects frozen, before a command or job runs."""
+    probe = (
+        "import gc, json, sys\n"
+        "import sim.__main__\n"
+        "import sim.cli as cli\n"
+        "seen = {'at_start': gc.isenabled()}\n"
+        "def command(name, argv):\n"
+        "    seen['in_command'] = gc.isenabled()\n"
+        "    seen['frozen'] = gc.get_freeze_count()\n"
+        "    return 0\n"
+        "cli.run_command = command\n"
+        "sys.argv = ['sim', 'report', 'x']\n"
+        "cli.main()\n"
+        "print(json.dumps(seen))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["at_start"] is False
+    assert seen["in_command"] is True
+    assert seen["frozen"] > 10_000  # the modules and objects start-up made
