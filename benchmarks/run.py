@@ -63,7 +63,7 @@ BOARD_OPTIONS, BOARD_REPLICATIONS = 12, 30
 #: the coupled hospital replaced ``emergency_stage`` and ``admissions_stage``, which are named
 #: only so that ``--against`` a checkout from before it times the same stage).
 STAGES: dict[str, tuple[str, ...]] = {
-    "episode generation": ("generate_episodes",),
+    "episode generation": ("generate_episodes", "draw_episodes"),
     "booking pass": (
         "build_practice_books",
         "build_hub_books",

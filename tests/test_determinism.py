@@ -52,3 +52,29 @@ def test_the_runs_compared_are_what_they_claim(runs):
     assert len({m["config_sha256"] for m in manifests.values()}) == 1
     assert all(m["status"] == "complete" for m in manifests.values())
     assert len(set(manifests["first"]["episodes_per_replication"])) == 3
+
+
+def test_a_replication_gives_the_same_numbers_with_shared_or_its_own_books():
+    """A run's replications share its calendar and books (built once per configuration,
+    ``sim.core.replication.calendar_and_books``): a replication gives the same numbers
+    whether it builds its own, reuses those of an earlier replication, or runs after another
+    configuration replaced them. (Were the pass to book on the shared books, the second
+    replication to use them would find them part-booked.)"""
+    from sim.config.compose import compose_validated
+    from sim.core.replication import run_replication
+    from sim.experiments.fingerprint import result_digest
+
+    base = compose_validated([])[1]
+    other = compose_validated(["scenario=[extended_access_8to8]"])[1]
+
+    def digest(run_cfg, replication: int, keep_detail: bool = False) -> str:
+        result = run_replication(run_cfg.model, run_cfg.seed, replication, 1, 2, keep_detail)
+        return result_digest(result)
+
+    own = digest(base, 1, keep_detail=True)  # its own books, never shared
+    first = digest(base, 0)  # builds the books and shares them
+    shared = digest(base, 1)  # replication 0's books
+    digest(other, 0)  # another configuration's books replace them
+    after = digest(base, 1)
+    assert own == shared == after
+    assert first != shared  # the replications differ: equal digests would prove nothing

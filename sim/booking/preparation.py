@@ -11,7 +11,7 @@ it (A&E, admissions, IC+).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import SimpleNamespace
 from typing import Any
 
@@ -106,15 +106,17 @@ class FirstRequests:
     first_day: np.ndarray  # int32 booking window of the first request (rules.booking_window)
     last_day: np.ndarray  # int64
 
+    def reordered(self, order: np.ndarray) -> FirstRequests:
+        """The same first requests for the episodes put in ``order``."""
+        return FirstRequests(**{f.name: getattr(self, f.name)[order] for f in fields(self)})
 
-def first_requests(
-    ep: Episodes, cfg: ModelConfig, times: Any, frail: np.ndarray, frail_service: bool
-) -> FirstRequests:
+
+def first_requests(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> FirstRequests:
     """:func:`sim.booking.rules.first_requests` for every episode, with the opening times of
-    each calendar day from ``times`` (the pass's settings, or :func:`timetable` before they
-    exist: the same fields); ``frail``: moderate eFI or worse; ``frail_service``: the
-    site has a frail weekend GP service."""
+    each calendar day from :func:`timetable`."""
     n = len(ep)
+    times = SimpleNamespace(**timetable(cfg, calendar))
+    frail = ep.frailty >= FIRST_FRAIL_BAND
     # Needs that waited ring through the next working day (frail urgent ones at opening).
     hours = cfg.site.core_hours
     wait_offset = waiting_request_offsets(
@@ -137,14 +139,12 @@ def first_requests(
     rules.first_requests(
         ep.time,
         ep.urgency,
-        frail,
         ep.uniforms["ooh_choice"],
         opens,
         closes,
         next_open,
         wait_offset,
         float(cfg.assumptions.booking.urgent_out_of_hours_waits_share),
-        bool(frail_service),
         ep.earliest_offset_days,
         times.soon_deadline,
         times.target_urgent,
@@ -160,17 +160,37 @@ def first_requests(
     return out
 
 
-def in_request_order(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> Episodes:
+def in_request_order(
+    ep: Episodes,
+    cfg: ModelConfig,
+    calendar: Calendar,
+    in_place: bool = False,
+    arising_order: np.ndarray | None = None,
+) -> tuple[Episodes, FirstRequests]:
     """The episodes in the order they reach their practice (the booking pass handles them in
-    that order). Needs that waited for an opening ring through the next working day, so a need
-    that arose on Saturday may ring after one that arose on Monday at 09:00."""
-    first = first_requests(
-        ep, cfg, SimpleNamespace(**timetable(cfg, calendar)), ep.frailty >= FIRST_FRAIL_BAND, False
-    )
+    that order), and their first requests in the same order, for the pass. Needs that waited
+    for an opening ring through the next working day, so a need that arose on Saturday may
+    ring after one that arose on Monday at 09:00; needs reaching it at the same minute keep
+    the order they arose in.
+
+    ``ep`` come in the order they arose, or in any order if ``arising_order`` puts them in
+    it (:func:`sim.core.demand.draw_episodes`: one reordering instead of two). ``in_place``:
+    reorder ``ep`` itself (for episodes nobody else holds: a copy of two million episodes is
+    about 100 MB), else a copy."""
+    first = first_requests(ep, cfg, calendar)  # episode by episode: any order will do
     request = first.request
-    if len(request) < 2 or not np.any(np.diff(request) < 0):
-        return ep
-    return ep.reordered(np.argsort(request, kind="stable"))
+    if arising_order is not None:
+        order = arising_order[np.argsort(request[arising_order], kind="stable")]
+    elif len(request) < 2 or not np.any(np.diff(request) < 0):
+        return ep, first
+    else:
+        order = np.argsort(request, kind="stable")
+    del request
+    first = first.reordered(order)
+    if not in_place:
+        return ep.reordered(order), first
+    ep.put_in_order(order)
+    return ep, first
 
 
 def timetable(cfg: ModelConfig, calendar: Calendar) -> dict[str, Any]:
@@ -347,12 +367,17 @@ def stack_service_books(service_books: dict[str, Any]) -> tuple[ArrayBooks, dict
 
 
 def run_booking_pass(
-    ep: Episodes, cfg: ModelConfig, calendar: Calendar, service_books: dict[str, Any]
+    ep: Episodes,
+    cfg: ModelConfig,
+    calendar: Calendar,
+    service_books: dict[str, Any],
+    first: FirstRequests | None = None,
 ) -> SystemJourneys:
     """Route every episode through practices, hubs, NHS 111, rapid assessment clinics and
     the other bookable services (the rules are in :mod:`sim.booking.rules`);
     ``service_books`` are each bookable service's books by name
-    (:func:`sim.services.catalogue.build_books`)."""
+    (:func:`sim.services.catalogue.build_books`). The episodes come in the order they reach
+    their practice, with their first requests if already found (:func:`in_request_order`)."""
     n = len(ep)
     n_days = calendar.n_days
     books, first_book = stack_service_books(service_books)
@@ -360,9 +385,16 @@ def run_booking_pass(
         cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
     )
     frail = ep.frailty >= FIRST_FRAIL_BAND
-    has_frail_service = service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0
-    first = first_requests(ep, cfg, settings, frail, has_frail_service)
+    if first is None:
+        first = first_requests(ep, cfg, calendar)
     request, in_hours = first.request, first.in_hours
+    out_of_hours_kind = first.out_of_hours_kind
+    if service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0:
+        # An urgent need of a frail patient arising while practices are shut may go to the
+        # site's frail weekend GP service (rules.out_of_hours).
+        frail_out = frail & ~in_hours & (ep.urgency == codes.URGENT)
+        frail_kind = np.int8(codes.OUT_OF_HOURS_FRAIL_SERVICE)
+        out_of_hours_kind = out_of_hours_kind + frail_kind * frail_out
 
     # Episodes are handled in the order they reach their practice. That is their own order:
     # the replication put them in it (in_request_order).
@@ -388,7 +420,7 @@ def run_booking_pass(
         first_day=first.first_day,
         last_day=first.last_day,
         first_choice=first_choices(ep, cfg, calendar),
-        out_of_hours_kind=first.out_of_hours_kind,
+        out_of_hours_kind=out_of_hours_kind,
     )
     results = new_results(n, n_days, len(cfg.site.practices))
     rows = booking_pass(inputs, settings, books, results)

@@ -104,14 +104,12 @@ def pick(u, cumulative):
 def first_requests(
     arising,
     urgency,
-    frail,
     u_ooh,
     opens,
     closes,
     next_open,
     wait_offset,
     waits_share,
-    frail_service,
     earliest_offset_days,
     soon_deadline,
     target_urgent,
@@ -130,14 +128,15 @@ def first_requests(
     :func:`sim.core.demand.waiting_request_offsets`). An urgent need arising out of hours
     waits for it with probability ``waits_share`` (``u_ooh`` below it), else it is settled
     out of hours (``urgent_ooh``) and never asks the practice: its request is the minute it
-    arises. A frail one may also go to the frail weekend GP service (``frail_service``: the
-    site has one). Per calendar day, ``opens`` and ``closes`` are the minutes practices open
-    and close (-inf on a day they are shut: no time is inside, nor before the opening) and
+    arises. Per calendar day, ``opens`` and ``closes`` are the minutes practices open and
+    close (-inf on a day they are shut: no time is inside, nor before the opening) and
     ``next_open`` the next opening after that day. Fills ``request`` (minute),
     ``request_day``, ``in_hours``, ``urgent_ooh``, ``out_of_hours_kind``
-    (codes.OUT_OF_HOURS_*, added up) and the first request's :func:`booking_window`
-    (``first_day``, ``last_day``); one loop over the episodes instead of a dozen numpy
-    passes."""
+    (codes.OUT_OF_HOURS_URGENT for a need settled out of hours, else 0: whether a frail one
+    may go to the frail weekend GP service depends on the site's services, and the pass adds
+    it, :func:`sim.booking.preparation.run_booking_pass`) and the first request's
+    :func:`booking_window` (``first_day``, ``last_day``); one loop over the episodes instead
+    of a dozen numpy passes."""
     final_day = len(opens) - 1
     for i in range(len(arising)):
         t = arising[i]
@@ -161,12 +160,7 @@ def first_requests(
         last_day[i] = last
         in_hours[i] = inside
         urgent_ooh[i] = settled
-        kind = np.int64(0)
-        if settled:
-            kind += c.OUT_OF_HOURS_URGENT
-        if urgent_out and frail[i] and frail_service:
-            kind += c.OUT_OF_HOURS_FRAIL_SERVICE
-        out_of_hours_kind[i] = kind
+        out_of_hours_kind[i] = c.OUT_OF_HOURS_URGENT if settled else 0
 
 
 @compiled_rule

@@ -61,6 +61,16 @@ class Episodes:
     def __len__(self) -> int:
         return len(self.time)
 
+    def put_in_order(self, order: np.ndarray) -> None:
+        """Permute every array alike, in place, one array at a time: only one extra array is
+        held at once (for episodes nobody else holds; :meth:`reordered` makes a copy)."""
+        for name in ("time", "practice", "age_band", "frailty", "urgency", "staff_need"):
+            setattr(self, name, getattr(self, name).take(order))
+        self.earliest_offset_days = self.earliest_offset_days.take(order)
+        for name in list(self.uniforms):
+            self.uniforms[name] = self.uniforms[name].take(order)
+        self.key = self.key.take(order)
+
     def reordered(self, order: np.ndarray) -> Episodes:
         """The same episodes in another order (every array permuted alike)."""
         return Episodes(
@@ -227,17 +237,29 @@ _COLUMN_TYPES = {
 def generate_episodes(
     cfg: ModelConfig, calendar: Calendar, streams: Streams, weekly: WeeklyConfigs | None = None
 ) -> Episodes:
-    """Draw every episode of need for the whole run (warm-up included); ``weekly``: the
-    configuration in force each week, when options phase in.
+    """Draw every episode of need for the whole run (warm-up included), in time order;
+    ``weekly``: the configuration in force each week, when options phase in.
+
+    The episodes of :func:`draw_episodes`, put in the order they arise: needs at exactly the
+    same time keep practice order, then the order their practice generated them.
+    """
+    episodes, arising_order = draw_episodes(cfg, calendar, streams, weekly)
+    # One column at a time, each freed once ordered: one extra column is ever held.
+    episodes.put_in_order(arising_order)
+    return episodes
+
+
+def draw_episodes(
+    cfg: ModelConfig, calendar: Calendar, streams: Streams, weekly: WeeklyConfigs | None = None
+) -> tuple[Episodes, np.ndarray]:
+    """Every episode of need for the whole run, practice by practice in the order drawn, and
+    the order that puts them in time order (:func:`generate_episodes`; a replication that
+    puts them in another order straight away saves reordering them twice).
 
     Practice by practice: a Poisson count for every hour (stream ``arrivals.<practice
     code>``), uniform times inside it (stream ``arrival_time.<practice code>``), and every
-    attribute (:func:`_draw_attributes`). Then the episodes of all practices are put in time
-    order; needs at exactly the same time keep practice order, then the order their practice
-    generated them.
-
-    For speed, each practice's draws go straight into one column per attribute (practice
-    after practice), so nothing is concatenated, and the columns are put in time order once.
+    attribute (:func:`_draw_attributes`). For speed, each practice's draws go straight into
+    one column per attribute (practice after practice), so nothing is concatenated.
     """
     rates = annual_episode_rates(cfg)  # (P, A)
     hour_mult = hourly_rate_multiplier(cfg, calendar)  # (H,)
@@ -258,7 +280,7 @@ def generate_episodes(
     sizes = [int(c.sum()) for c in counts]
     n_total = sum(sizes)
     if n_total == 0:
-        return _empty_episodes()
+        return _empty_episodes(), np.empty(0, dtype=np.int64)
     columns = {name: np.empty(n_total, dtype=dtype) for name, dtype in _COLUMN_TYPES.items()}
     scratch = np.empty(max(sizes))
     start = 0
@@ -279,20 +301,19 @@ def generate_episodes(
         _draw_attributes(cfg, calendar, weekly, streams, code, age_rates, year, mine, scratch[:n])
         start += n
     del times, mine, scratch  # no view may keep a column alive once it is ordered
-    order = _time_order(columns["time"])
-    # One column at a time, each freed once ordered: one extra column is ever held.
-    ordered = {name: columns.pop(name).take(order) for name in list(columns)}
-    return Episodes(
-        time=ordered["time"],
-        practice=ordered["practice"],
-        age_band=ordered["age_band"],
-        frailty=ordered["frailty"],
-        urgency=ordered["urgency"],
-        staff_need=ordered["staff_need"],
-        earliest_offset_days=ordered["earliest_offset_days"],
-        uniforms={name: ordered[f"u_{name}"] for name in UNIFORM_ATTRIBUTES},
-        key=ordered["key"],
+    episodes = Episodes(
+        time=columns["time"],
+        practice=columns["practice"],
+        age_band=columns["age_band"],
+        frailty=columns["frailty"],
+        urgency=columns["urgency"],
+        staff_need=columns["staff_need"],
+        earliest_offset_days=columns["earliest_offset_days"],
+        uniforms={name: columns[f"u_{name}"] for name in UNIFORM_ATTRIBUTES},
+        key=columns["key"],
     )
+    del columns
+    return episodes, _time_order(episodes.time)
 
 
 def demand_settings(cfg: ModelConfig) -> str:

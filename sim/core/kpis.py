@@ -264,9 +264,9 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
     tna = pj.third_next_available[first_day:last_day]
     per_1000_week = n_appts / thousands / weeks
     # When first requests reach practices (day 0 of the run is a Monday)
-    first = pj.first_request_time[k.in_window(np.nan_to_num(pj.first_request_time, nan=-1.0))]
-    weekday = (first // MINUTES_PER_DAY).astype(np.int64) % 7
-    minute = first % MINUTES_PER_DAY
+    first = pj.first_request_time[k.in_window(pj.first_request_time)]
+    day, minute = np.divmod(first, MINUTES_PER_DAY)  # one pass for both
+    weekday = day.astype(np.int64) % 7
     monday = weekday == 0
     monday_8to9 = monday & (minute >= 480) & (minute < 540)
     return {
@@ -281,10 +281,7 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
         ),
         "practice.monday_request_share": _share(monday.sum(), (weekday < 5).sum()),
         "practice.monday_8to9_request_share": _share(monday_8to9.sum(), len(first)),
-        "practice.cancelled_ahead_per_week": k.in_window(
-            np.nan_to_num(pj.cancelled_time, nan=-1.0)
-        ).sum()
-        / weeks,
+        "practice.cancelled_ahead_per_week": k.in_window(pj.cancelled_time).sum() / weeks,
         "practice.utilisation": _share(n_appts, offered),
         "practice.dna_rate": _share(dna.sum(), n_appts),
     }

@@ -32,7 +32,7 @@ from sim.core.calendar import (
     Calendar,
     practice_closures,
 )
-from sim.core.demand import Episodes, generate_episodes
+from sim.core.demand import Episodes, draw_episodes
 from sim.core.equity import replication_equity
 from sim.core.flows import FLOW_NODES, NODE
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
@@ -79,6 +79,32 @@ def make_calendar(cfg: ModelConfig, warmup_weeks: int, run_weeks: int) -> Calend
         programme_start_day=7 * warmup_weeks,
         **practice_closures(cfg, n_days),
     )
+
+
+#: The calendar and the services' books of the last configuration and design this process
+#: ran: they depend on nothing random, so the replications of a run share them (building the
+#: books is about 0.1 s of CPU a replication-year). Keyed by the configuration's full text, so
+#: a worker that receives the configuration afresh for each replication still finds them;
+#: one entry, so a sweep's worker holds one configuration's books at a time.
+_SHARED: dict[tuple[str, int, int], tuple[Calendar, dict[str, Any]]] = {}
+
+
+def calendar_and_books(
+    cfg: ModelConfig, warmup_weeks: int, run_weeks: int, shared: bool = True
+) -> tuple[Calendar, dict[str, Any]]:
+    """The run's calendar and each bookable service's books, as built for this configuration
+    before (``shared``) or new. The booking pass books on a copy (the books keep their
+    capacity), and nothing after it changes them; a caller that may book on them itself
+    (``keep_detail``: tests and the validation suite) gets its own."""
+    key = (repr(cfg), warmup_weeks, run_weeks)
+    if shared and key in _SHARED:
+        return _SHARED[key]
+    calendar = make_calendar(cfg, warmup_weeks, run_weeks)
+    built = calendar, build_books(cfg, calendar)
+    if shared:
+        _SHARED.clear()
+        _SHARED[key] = built
+    return built
 
 
 def programme_years(run_weeks: int) -> int:
@@ -164,17 +190,25 @@ def run_replication(
     ``episodes``: this replication's episodes if already drawn, for a configuration with the
     same :func:`sim.core.demand.demand_settings` (they are read, never changed)."""
     started = time.perf_counter()
-    calendar = make_calendar(cfg, warmup_weeks, run_weeks)
+    calendar, service_books = calendar_and_books(
+        cfg, warmup_weeks, run_weeks, shared=not keep_detail
+    )
     streams = Streams(seed, replication)
     weekly = weekly_configs(cfg, calendar)
+    # The booking pass takes the episodes in the order they reach their practice, which
+    # depends on this configuration: episodes drawn here are put in it in place, at once;
+    # those drawn for another alternative (in the order they arose) are copied.
     if episodes is None:
-        episodes = generate_episodes(cfg, calendar, streams, weekly)
-    # Episodes drawn for another alternative come in the order they arise; the order they
-    # reach their practice depends on this configuration (a new object if it differs).
-    episodes = in_request_order(episodes, cfg, calendar)
-    service_books = build_books(cfg, calendar)
+        drawn, arising_order = draw_episodes(cfg, calendar, streams, weekly)
+        episodes, first_requests = in_request_order(
+            drawn, cfg, calendar, in_place=True, arising_order=arising_order
+        )
+        del drawn, arising_order
+    else:
+        episodes, first_requests = in_request_order(episodes, cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)
-    journeys = run_booking_pass(episodes, cfg, calendar, service_books)
+    journeys = run_booking_pass(episodes, cfg, calendar, service_books, first_requests)
+    del first_requests  # about 50 MB the pass no longer needs
     hospital, walk_ins = hospital_stage(cfg, calendar, streams, episodes, journeys)
     settle_outcomes(journeys, hospital)
 
