@@ -600,7 +600,8 @@ def resume_collector() -> None:
     """Turn the collector back on once start-up is done, before a job or command runs. What
     start-up made is frozen first (``gc.freeze``): it lives as long as the process, so later
     collections skip it rather than going through it again. Start-up's own cyclic garbage
-    (about 17,000 small objects) is kept with it rather than collected (0.08 s of CPU)."""
+    (about 17,000 small objects, 2 MB, most of them from composing the configuration once) is
+    kept with it rather than collected (0.08 s of CPU)."""
     global _collector_paused
     if _collector_paused:
         gc.freeze()
@@ -653,6 +654,8 @@ def _main(argv: list[str]) -> int:
     register()
     composed = None
     if any(a in _MULTIRUN_FLAGS for a in argv):
+        # a sweep's preflight composes once per option chosen: what each leaves is collected
+        resume_collector()
         code = preflight_multirun(argv)
         if code:
             return code

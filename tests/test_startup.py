@@ -94,20 +94,25 @@ def test_a_run_loads_no_tables_or_statistics_before_its_first_replication():
     assert "scipy.stats" in loaded_after("import sim.experiments.psa_analysis")  # seen if there
 
 
-def test_the_collector_is_paused_while_the_command_starts_and_resumed_before_it_runs():
+@pytest.mark.parametrize("what", ["command", "run"])
+def test_the_collector_is_paused_while_the_command_starts_and_resumed_before_it_runs(
+    what, tmp_path
+):
     """``python -m sim`` starts with Python's cycle collector off (sim/__main__.py) and
-    turns it on, with start-up's objects frozen, before a command or job runs."""
+    turns it on, with start-up's objects frozen, before a command (``report``) or a run's
+    job starts."""
+    argv = ["report", "x"] if what == "command" else [f"hydra.run.dir={tmp_path / 'run'}"]
     probe = (
         "import gc, json, sys\n"
         "import sim.__main__\n"
         "import sim.cli as cli\n"
         "seen = {'at_start': gc.isenabled()}\n"
-        "def command(name, argv):\n"
-        "    seen['in_command'] = gc.isenabled()\n"
+        "def starts(*args):\n"
+        "    seen['when_it_starts'] = gc.isenabled()\n"
         "    seen['frozen'] = gc.get_freeze_count()\n"
         "    return 0\n"
-        "cli.run_command = command\n"
-        "sys.argv = ['sim', 'report', 'x']\n"
+        "cli.run_command = cli.run_composed = starts\n"
+        f"sys.argv = ['sim', *{argv!r}]\n"
         "cli.main()\n"
         "print(json.dumps(seen))"
     )
@@ -116,5 +121,5 @@ def test_the_collector_is_paused_while_the_command_starts_and_resumed_before_it_
     )
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["at_start"] is False
-    assert seen["in_command"] is True
+    assert seen["when_it_starts"] is True
     assert seen["frozen"] > 10_000  # the modules and objects start-up made
