@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -525,6 +526,15 @@ def _cell(s: dict) -> tuple[str, str]:
     return _fmt(s["median"]), f"{_fmt(s['min'])} - {_fmt(s['max'])}"
 
 
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table under its title (each after a blank line)."""
+    return ["", title, "", _row(columns), "|" + "---|" * len(columns), *map(_row, rows)]
+
+
 def markdown(report: dict) -> str:
     from references import erlang_c_mean_wait
 
@@ -547,76 +557,79 @@ def markdown(report: dict) -> str:
             if name.startswith(("stage:", "first replication, stage:")):
                 continue
             lines.append(f"| {name} | {' | '.join(_cell(value))} |")
-        lines += [
-            "",
-            "**Profile by stage** (CPU seconds per replication-year, median over rounds):",
-            "",
-            "| stage | CPU s (later replications) | range | first replication in a process |",
-            "|---|---|---|---|",
-        ]
         stages = [k for k in s if k.startswith("stage:")]
         total = sum(s[k]["median"] for k in stages if "start-up" not in k)
+        rows = []
         for key in stages:
             stage = key.removeprefix("stage: ")
             first = s.get(f"first replication, stage: {stage}")
             med, rng = _cell(s[key])
             share = "" if "start-up" in key else f" ({100 * s[key]['median'] / total:.0f}%)"
-            lines.append(
-                f"| {stage} | {med}{share} | {rng} | {_fmt(first['median']) if first else '-'} |"
-            )
+            rows.append((stage, med + share, rng, _fmt(first["median"]) if first else "-"))
+        lines += _table(
+            "**Profile by stage** (CPU seconds per replication-year, median over rounds):",
+            ("stage", "CPU s (later replications)", "range", "first replication in a process"),
+            rows,
+        )
     if "against" in report.get("paired", {}):
         a = report["paired"]["against"]
-        lines += [
-            "",
+        lines += _table(
             f"**This checkout against {a['checkout']}** (CPU s of a replication-year, same "
             "rounds; ratio = this / other, median and range over rounds):",
-            "",
-            "| measure | this | other | ratio | range |",
-            "|---|---|---|---|---|",
-        ]
-        for name, row in a["summary"].items():
-            ratio, rng = _cell(row["ratio"])
-            lines.append(
-                f"| {name} | {_fmt(row['this']['median'])} | {_fmt(row['other']['median'])} "
-                f"| {ratio} | {rng} |"
-            )
+            ("measure", "this", "other", "ratio", "range"),
+            (
+                (
+                    name,
+                    _fmt(row["this"]["median"]),
+                    _fmt(row["other"]["median"]),
+                    *_cell(row["ratio"]),
+                )
+                for name, row in a["summary"].items()
+            ),
+        )
     if "compile" in report:
-        lines += [
-            "",
+        lines += _table(
             "**First compile** (a copy of `sim/` with nothing cached, a 2 + 8 week baseline "
             "in a fresh process, then again):",
-            "",
-            "| measure | median | range |",
-            "|---|---|---|",
-        ]
-        for name, value in report["compile"].items():
-            lines.append(f"| {name} | {' | '.join(_cell(value))} |")
+            ("measure", "median", "range"),
+            ((name, *_cell(value)) for name, value in report["compile"].items()),
+        )
     if "startup" in report:
-        lines += [
-            "",
+        lines += _table(
             "**Start-up** (fresh processes):",
-            "",
-            "| command | CPU s | range | wall s | range |",
-            "|---|---|---|---|---|",
-        ]
-        for name, row in report["startup"].items():
-            lines.append(f"| {name} | {' | '.join(_cell(row['cpu']) + _cell(row['wall']))} |")
+            ("command", "CPU s", "range", "wall s", "range"),
+            (
+                (name, *_cell(row["cpu"]), *_cell(row["wall"]))
+                for name, row in report["startup"].items()
+            ),
+        )
     if "growth" in report:
-        lines += [
-            "",
+        lines += _table(
             "**Growth with population and years** (one replication per fresh process):",
-            "",
-            "| population | weeks | episodes | CPU s | CPU s, all but hospital "
-            "| CPU s per million episodes | wall s | peak memory (MB) |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for g in report["growth"]:
-            lines.append(
-                f"| {g['population']:,} | {g['weeks_simulated']} | {g['episodes']:,} "
-                f"| {g['cpu_seconds']:.2f} | {g['cpu_seconds_without_hospital']:.2f} "
-                f"| {g['cpu_seconds_per_million_episodes']:.2f} | {g['wall_seconds']:.2f} "
-                f"| {g['peak_rss_mb']:.0f} |"
-            )
+            (
+                "population",
+                "weeks",
+                "episodes",
+                "CPU s",
+                "CPU s, all but hospital",
+                "CPU s per million episodes",
+                "wall s",
+                "peak memory (MB)",
+            ),
+            (
+                (
+                    f"{g['population']:,}",
+                    str(g["weeks_simulated"]),
+                    f"{g['episodes']:,}",
+                    f"{g['cpu_seconds']:.2f}",
+                    f"{g['cpu_seconds_without_hospital']:.2f}",
+                    f"{g['cpu_seconds_per_million_episodes']:.2f}",
+                    f"{g['wall_seconds']:.2f}",
+                    f"{g['peak_rss_mb']:.0f}",
+                )
+                for g in report["growth"]
+            ),
+        )
     if "sweep" in report:
         sw = report["sweep"]
         lines += [

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,8 @@ ALPHA = 1e-3
 SEED = 20240601
 #: Monday 00:00 of week 0 is a Monday, so day d has weekday d % 7 (0 = Monday).
 MINUTES_PER_DAY = 1440
+#: The checkout these tests belong to: a subprocess runs from it and imports its ``sim``.
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------------------------
@@ -53,6 +58,19 @@ def run_sim(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 1
     return 0
+
+
+def run_sim_in_subprocess(argv: Sequence[str], timeout: float) -> subprocess.CompletedProcess:
+    """``python -m sim ARGV`` in a process of its own, as a user runs it, from this checkout
+    (its ``sim`` first on the path); output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *argv],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout=timeout,
+    )
 
 
 def compose_with_hydra(overrides: Sequence[str] = ()) -> Any:

@@ -9,19 +9,16 @@ is refused before anything runs (never redone over).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from conftest import run_sim
+from conftest import run_sim, run_sim_in_subprocess
 
 import sim.cli
-from sim.config.locations import PROJECT_ROOT
 from sim.experiments import psa
 
 
@@ -164,14 +161,7 @@ def test_a_psa_folder_of_another_analysis_is_refused_and_kept(
 
 
 def _psa(folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *TINY_PSA, f"hydra.sweep.dir={folder}"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-        timeout=1200,
-    )
+    return run_sim_in_subprocess([*TINY_PSA, f"hydra.sweep.dir={folder}"], timeout=1200)
 
 
 @pytest.mark.slow

@@ -6,20 +6,18 @@ are known."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_sim_in_subprocess
 from scipy import stats
 
 from sim.core.calendar import WEEKS_PER_YEAR
 from sim.experiments import psa_analysis as pa
 
-ROOT = Path(__file__).resolve().parent.parent
 TABLES = (
     "psa_results.csv",
     "psa_summary.csv",
@@ -34,11 +32,8 @@ TABLES = (
 
 
 def _psa(folder: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return run_sim_in_subprocess(
         [
-            sys.executable,
-            "-m",
-            "sim",
             "uncertainty",
             "psa=quick",
             "psa.sets=3",
@@ -47,10 +42,6 @@ def _psa(folder: Path, *extra: str) -> subprocess.CompletedProcess:
             f"hydra.sweep.dir={folder}",
             *extra,
         ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=1800,
     )
 
@@ -94,14 +85,7 @@ def test_the_command_writes_sets_tables_and_report_and_resumes(tmp_path):
     assert (folder / "psa_results.csv").read_bytes() == before["psa_results.csv"]
 
     # the report command makes the same report of the folder
-    again = subprocess.run(
-        [sys.executable, "-m", "sim", "report", str(folder)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=600,
-    )
+    again = run_sim_in_subprocess(["report", str(folder)], timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
 
 

@@ -34,9 +34,9 @@ from sim.config.schema import (
     ModelConfig,
 )
 from sim.core.calendar import MINUTES_PER_DAY, Calendar
-from sim.core.demand import Episodes, waiting_request_offsets
+from sim.core.demand import Episodes
 from sim.core.programme import weekly_configs
-from sim.core.streams import keyed_uniforms
+from sim.core.streams import keyed_uniforms, salt
 from sim.services.catalogue import SERVICES
 
 
@@ -116,13 +116,8 @@ def first_requests(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> FirstR
     each calendar day from :func:`timetable`."""
     n = len(ep)
     times = SimpleNamespace(**timetable(cfg, calendar))
-    frail = ep.frailty >= FIRST_FRAIL_BAND
-    # Needs that waited ring through the next working day (frail urgent ones at opening).
     hours = cfg.site.core_hours
-    wait_offset = waiting_request_offsets(
-        cfg.assumptions.demand, ep.key, hours.close_minute - hours.open_minute
-    )
-    wait_offset[(ep.urgency == codes.URGENT) & frail] = 0.0
+    wait_shares = np.asarray(cfg.assumptions.demand.waiting_request_hour_share, dtype=float)
     starts = np.arange(times.n_days, dtype=np.float64) * MINUTES_PER_DAY
     opens = np.where(times.is_working, starts + times.open_minute, -np.inf)
     closes = np.where(times.is_working, starts + times.close_minute, -np.inf)
@@ -139,11 +134,16 @@ def first_requests(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> FirstR
     rules.first_requests(
         ep.time,
         ep.urgency,
+        ep.frailty >= FIRST_FRAIL_BAND,
+        np.asarray(ep.key, dtype=np.uint64),
         ep.uniforms["ooh_choice"],
         opens,
         closes,
         next_open,
-        wait_offset,
+        salt("waiting_request"),
+        cumulative_shares(list(wait_shares)),
+        wait_shares,
+        np.int64(hours.close_minute - hours.open_minute),
         float(cfg.assumptions.booking.urgent_out_of_hours_waits_share),
         ep.earliest_offset_days,
         times.soon_deadline,

@@ -65,6 +65,7 @@ from sim.core.compiled import compiled_rule, compiled_step, compiled_within
 from sim.core.streams import keyed_uniform
 
 MINUTES_PER_DAY = 1440
+MINUTES_PER_HOUR = 60
 #: A repeated decision (the no-slot choice on a call-back) shifts its stored uniform by the
 #: golden ratio, modulo 1: still uniform, reproducible, and different from the last one.
 GOLDEN = 0.6180339887498949
@@ -101,14 +102,38 @@ def pick(u, cumulative):
 
 
 @compiled_rule
+def waiting_request_offset(u, cumulative, shares, day_minutes):
+    """Minutes after opening at which a need that waited asks its practice, from its keyed
+    uniform ``u`` (decision ``waiting_request``, so the same patient rings at the same time in
+    every scenario): an hour of the day from ``assumptions.demand.waiting_request_hour_share``
+    (``shares``; ``cumulative`` their running total, the last made certain) and a time within
+    it. A profile of one hour means at opening, as practices' phone lines open; the last hour
+    may be part of one (18:00-18:30 in a day of ``day_minutes``)."""
+    if len(shares) == 1:
+        return 0.0
+    hour = 0
+    while cumulative[hour] <= u:  # the last is above every uniform
+        hour += 1
+    start = cumulative[hour - 1] if hour > 0 else 0.0
+    within = min(max((u - start) / max(shares[hour], 1e-300), 0.0), 1 - 1e-12)
+    width = min(MINUTES_PER_HOUR, day_minutes - hour * MINUTES_PER_HOUR)
+    return min(hour * MINUTES_PER_HOUR + within * width, day_minutes - 1e-6)
+
+
+@compiled_rule
 def first_requests(
     arising,
     urgency,
+    frail,
+    key,
     u_ooh,
     opens,
     closes,
     next_open,
-    wait_offset,
+    wait_salt,
+    wait_cumulative,
+    wait_shares,
+    day_minutes,
     waits_share,
     earliest_offset_days,
     soon_deadline,
@@ -123,9 +148,10 @@ def first_requests(
     last_day,
 ):
     """When each need first reaches its practice: at once if it arises in core hours, else
-    ``wait_offset`` minutes after the next opening (today's if it arose before it, otherwise
-    the next working day's: needs that waited ring through the day,
-    :func:`sim.core.demand.waiting_request_offsets`). An urgent need arising out of hours
+    at the next opening (today's if it arose before it, otherwise the next working day's),
+    frail patients' urgent needs at the opening itself and other needs through the day
+    (:func:`waiting_request_offset`, with the salt, cumulative and hourly shares and the
+    length of the practice day given). An urgent need arising out of hours
     waits for it with probability ``waits_share`` (``u_ooh`` below it), else it is settled
     out of hours (``urgent_ooh``) and never asks the practice: its request is the minute it
     arises. Per calendar day, ``opens`` and ``closes`` are the minutes practices open and
@@ -146,10 +172,12 @@ def first_requests(
         settled = urgent_out and not u_ooh[i] < waits_share
         if inside or settled:
             r = t
-        elif t < opens[day]:
-            r = opens[day] + wait_offset[i]
         else:
-            r = next_open[day] + wait_offset[i]
+            wait = 0.0
+            if not (urgency[i] == c.URGENT and frail[i]):
+                u = keyed_uniform(key[i], wait_salt)
+                wait = waiting_request_offset(u, wait_cumulative, wait_shares, day_minutes)
+            r = (opens[day] if t < opens[day] else next_open[day]) + wait
         request[i] = r
         today = np.int64(r // MINUTES_PER_DAY)
         request_day[i] = today

@@ -32,7 +32,7 @@ from sim.core.calendar import (
     Calendar,
 )
 from sim.core.programme import WeeklyConfigs
-from sim.core.streams import Streams, keyed_uniforms
+from sim.core.streams import Streams
 
 URGENT, SOON, ROUTINE = (URGENCIES.index(u) for u in ("urgent", "soon", "routine"))
 NOT_ASSESSED = -1  # frailty band of an episode for a patient under 65
@@ -177,26 +177,6 @@ def hourly_rate_multiplier(cfg: ModelConfig, calendar: Calendar) -> np.ndarray:
         week_profile = by_day.ravel()
     month_of_hour = np.repeat(month[calendar.month[:days]], 24)
     return week_profile * month_of_hour / WEEKS_PER_YEAR
-
-
-def waiting_request_offsets(d: Demand, key: np.ndarray, day_minutes: int) -> np.ndarray:
-    """Minutes after opening at which needs that waited ask their practice: an hour from
-    ``waiting_request_hour_share`` and a time within it, from one keyed uniform each (so the
-    same patient rings at the same time in every scenario). A profile of one hour means at
-    opening, as practices' phone lines open."""
-    shares = np.asarray(d.waiting_request_hour_share, dtype=float)
-    if len(shares) == 1:
-        return np.zeros(len(key))
-    u = keyed_uniforms(np.asarray(key, dtype=np.uint64), "waiting_request")
-    cum = np.cumsum(shares)
-    cum[-1] = 1.0 + 1e-12
-    hour = np.searchsorted(cum, u, side="right")
-    start = np.concatenate(([0.0], cum[:-1]))[hour]
-    within = np.clip((u - start) / np.maximum(shares[hour], 1e-300), 0, 1 - 1e-12)
-    # the last hour may be part of one (18:00-18:30)
-    width = np.minimum(MINUTES_PER_HOUR, day_minutes - hour * MINUTES_PER_HOUR)
-    offset = hour * MINUTES_PER_HOUR + within * width
-    return np.minimum(offset, day_minutes - 1e-6)
 
 
 def _categorical(u: np.ndarray, probs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -473,22 +453,38 @@ def _needs(
     """Urgency (by the month the need arises: winter acuity), staff need and earliest
     acceptable day (routine) from their uniform draws."""
     u_urgency, u_staff, u_earliest = draws
-    urgency = np.empty(len(u_urgency), dtype=np.int8)
-    if all(m == 1.0 for m in d.urgent_share_month_multiplier):
-        groups = [(np.ones(len(u_urgency), dtype=bool), d.urgency_share["urgent"])]
-    else:
-        by_month = urgent_share_by_month(d)
-        groups = [(month == m, by_month[m]) for m in np.unique(month)]
-    for here, urgent in groups:
-        base, rest = _urgency_shares(d, float(urgent))
-        u = u_urgency[here]
-        urgency[here] = np.where(older[here], _categorical(u, rest), _categorical(u, base))
     staff = np.array([d.staff_need_share[x] for x in STAFF_NEEDS])
     return (
-        urgency,
+        _urgencies(d, older, month, u_urgency),
         _categorical(u_staff, staff),
         _earliest_offsets(u_earliest, d.routine_earliest_day_share),
     )
+
+
+def _urgencies(d: Demand, older: np.ndarray, month: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Urgency of each need from its uniform, by the month it arises (winter acuity) and
+    whether the patient is 65 or over: :func:`_categorical` with each need's own shares. Its
+    cumulative shares are looked up per need from a (month, 65+) table, so one pass over the
+    needs serves every month, instead of one per month and age group."""
+    if all(m == 1.0 for m in d.urgent_share_month_multiplier):
+        urgent_by_month = np.full(12, d.urgency_share["urgent"])
+    else:
+        urgent_by_month = urgent_share_by_month(d)
+    # shares[month, 65+], and the cumulative shares _categorical uses (the last made certain)
+    shares = np.array([_urgency_shares(d, float(urgent)) for urgent in urgent_by_month])
+    bounds = np.cumsum(shares, axis=-1)
+    bounds[..., -1] = 1.0 + 1e-12
+    group = month.astype(np.int64) * 2 + older
+    if np.any(np.diff(bounds, axis=-1) < 0):  # refused by validation; be exact anyway
+        urgency = np.empty(len(u), dtype=np.int8)
+        for g in np.unique(group):
+            here = group == g
+            urgency[here] = _categorical(u[here], shares[g // 2, g % 2])
+        return urgency
+    urgency = np.zeros(len(u), dtype=np.int8)
+    for k in range(len(URGENCIES) - 1):  # u < 1 < the last bound: it is never reached
+        urgency += u >= bounds[:, :, k].ravel().take(group)
+    return urgency
 
 
 def _earliest_offsets(u: np.ndarray, bands: dict[str, float]) -> np.ndarray:

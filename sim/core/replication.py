@@ -97,6 +97,8 @@ def calendar_and_books(
     capacity), and nothing after it changes them; a caller that may book on them itself
     (``keep_detail``: tests and the validation suite) gets its own."""
     key = (repr(cfg), warmup_weeks, run_weeks)
+    # A value printed by identity ("<... object at 0x...>") does not say what it holds.
+    shared = shared and " object at 0x" not in key[0]
     if shared and key in _SHARED:
         return _SHARED[key]
     calendar = make_calendar(cfg, warmup_weeks, run_weeks)

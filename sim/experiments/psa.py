@@ -44,6 +44,22 @@ from sim.experiments import interrupts, outputs
 BASELINE = "baseline"
 CENTRAL_SET = 0
 SET_FILES = ("kpis.csv", "parameters.csv")
+#: Tables at the top of a PSA folder, besides ``set_*/`` and the report: the design's
+#: (``inputs``, ``factors``), the sets' parameters, and the analysis's (the fields of
+#: :class:`sim.experiments.psa_analysis.PsaTables`), each with its file.
+PSA_FILES = {
+    "inputs": "inputs.csv",
+    "factors": "factors.csv",
+    "parameters": "parameters.csv",
+    "results": "psa_results.csv",
+    "summary": "psa_summary.csv",
+    "ranks": "rank_probabilities.csv",
+    "ceac": "ceac.csv",
+    "tornado": "tornado.csv",
+    "sobol": "sensitivity_indices.csv",
+    "flips": "ranking_flips.csv",
+    "evppi": "evppi.csv",
+}
 #: Experiment settings that change speed, never numbers (left out of the fingerprint).
 SPEED_ONLY = ("n_jobs", "max_memory_gb")
 

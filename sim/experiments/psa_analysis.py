@@ -11,7 +11,7 @@ See docs/uncertainty.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -523,7 +523,10 @@ def evppi(
 
 
 @dataclass
-class PsaAnalysis:
+class PsaTables:
+    """The analysis tables of a PSA, as made here and as read back from a PSA folder (each
+    in the file of :data:`sim.experiments.psa.PSA_FILES` under its field's name)."""
+
     results: pd.DataFrame  # set means
     summary: pd.DataFrame
     ranks: pd.DataFrame
@@ -532,6 +535,14 @@ class PsaAnalysis:
     sobol: pd.DataFrame
     flips: pd.DataFrame
     evppi: pd.DataFrame
+
+
+#: Names of the analysis tables (the fields of :class:`PsaTables`).
+ANALYSIS_TABLES = tuple(f.name for f in fields(PsaTables))
+
+
+@dataclass
+class PsaAnalysis(PsaTables):
     flags: list[str] = field(default_factory=list)
 
 

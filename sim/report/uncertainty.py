@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.config.catalogue import option_order, option_title  # noqa: E402
-from sim.experiments.psa_analysis import clear_z  # noqa: E402
+from sim.experiments.psa import PSA_FILES  # noqa: E402
+from sim.experiments.psa_analysis import ANALYSIS_TABLES, PsaTables, clear_z  # noqa: E402
 from sim.report.figures import ReportFigure  # noqa: E402
 from sim.report.load import ReportData, ReportError, Table, check_table  # noqa: E402
 from sim.report.style import option_style, wrap_label  # noqa: E402
@@ -38,20 +39,15 @@ TOP_FACTORS = 6
 
 
 @dataclass
-class PsaResults:
+class PsaResults(PsaTables):
+    """A PSA folder as the report reads it: the analysis tables, the design's tables and
+    the folder's ``psa.json`` (``info``) and ``uncertainty.json`` (``status``)."""
+
     folder: Path
     info: dict[str, Any]
     status: dict[str, Any]
     inputs: pd.DataFrame
     factors: pd.DataFrame
-    summary: pd.DataFrame
-    results: pd.DataFrame
-    ranks: pd.DataFrame
-    ceac: pd.DataFrame
-    tornado: pd.DataFrame
-    sobol: pd.DataFrame
-    flips: pd.DataFrame
-    evppi: pd.DataFrame
     titles: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -162,20 +158,9 @@ def load_results(folder: Path) -> PsaResults:
         raise ReportError(f"{folder / 'psa.json'}: options = {options!r}: must be a list of names")
     if not isinstance(status, dict):
         raise ReportError(f"{folder / 'uncertainty.json'} is not a PSA status of this program")
-    names = (
-        ("inputs", "inputs.csv"),
-        ("factors", "factors.csv"),
-        ("summary", "psa_summary.csv"),
-        ("results", "psa_results.csv"),
-        ("ranks", "rank_probabilities.csv"),
-        ("ceac", "ceac.csv"),
-        ("tornado", "tornado.csv"),
-        ("sobol", "sensitivity_indices.csv"),
-        ("flips", "ranking_flips.csv"),
-        ("evppi", "evppi.csv"),
-    )
-    tables = {key: _csv(folder / name) for key, name in names}
-    check_headline(tables["summary"], options, folder / "psa_summary.csv")
+    keys = ("inputs", "factors", *ANALYSIS_TABLES)
+    tables = {key: _csv(folder / PSA_FILES[key]) for key in keys}
+    check_headline(tables["summary"], options, folder / PSA_FILES["summary"])
     return PsaResults(folder=folder, info=info, status=status, **tables)
 
 

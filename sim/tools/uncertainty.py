@@ -22,22 +22,9 @@ import pandas as pd
 
 from sim.config.locations import SOURCE_ROOT
 from sim.experiments import outputs, psa
-from sim.experiments.psa_analysis import TORNADO_CENTILES, PsaAnalysis, analyse
+from sim.experiments.psa import PSA_FILES
+from sim.experiments.psa_analysis import ANALYSIS_TABLES, TORNADO_CENTILES, PsaAnalysis, analyse
 
-#: Files at the top of a PSA folder, besides ``set_*/`` and the report.
-PSA_FILES = {
-    "inputs": "inputs.csv",
-    "factors": "factors.csv",
-    "parameters": "parameters.csv",
-    "results": "psa_results.csv",
-    "summary": "psa_summary.csv",
-    "ranks": "rank_probabilities.csv",
-    "ceac": "ceac.csv",
-    "tornado": "tornado.csv",
-    "sobol": "sensitivity_indices.csv",
-    "flips": "ranking_flips.csv",
-    "evppi": "evppi.csv",
-}
 DEFAULT_PRESET = "default"
 
 
@@ -137,7 +124,7 @@ def summarise(folder: Path) -> tuple[PsaAnalysis, dict[str, Any]]:
             f"{missing} of {info['sets']} drawn sets are not complete (re-run to resume)"
         )
     outputs.atomic_write_csv(folder / PSA_FILES["parameters"], sets.parameters)
-    for key in ("results", "summary", "ranks", "ceac", "tornado", "sobol", "flips", "evppi"):
+    for key in ANALYSIS_TABLES:
         outputs.atomic_write_csv(folder / PSA_FILES[key], getattr(analysis, key))
     status = {
         "sets_complete": len(drawn),

@@ -227,6 +227,28 @@ def chi_square_check(
     )
 
 
+def theory_checks(
+    group: str,
+    label: str,
+    reps: Sequence[dict[str, Any]],
+    rows: Sequence[tuple[str, str, float, str]],
+    level: float,
+    note: str = "",
+) -> list[Check]:
+    """One :func:`ci_check` a row ``(name, key, theory, unit)``: the replications' values of
+    ``key`` against ``theory``, named ``"<label>: <name>"``."""
+    return [
+        ci_check(group, f"{label}: {name}", [r[key] for r in reps], theory, level, unit, note)
+        for name, key, theory, unit in rows
+    ]
+
+
+def departures_note(model: str, departures: Sequence[str]) -> str:
+    """The note beside a theory check whose configuration departs from ``model`` (the
+    comparison is then expected to fail); empty when it does not."""
+    return f"departs from {model}: " + "; ".join(departures) if departures else ""
+
+
 # --------------------------------------------------------------------------------------------
 # Configurations
 # --------------------------------------------------------------------------------------------
@@ -278,6 +300,18 @@ def _run_parallel(func: Callable, args: list[tuple], n_jobs: int) -> list[Any]:
             "ignore", message="A worker stopped while some jobs", category=UserWarning
         )
         return list(Parallel(n_jobs=jobs)(delayed(func)(*a) for a in args))
+
+
+def run_measured(
+    cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
+) -> tuple[Any, Any, int, int]:
+    """One replication of the whole model with its detail kept: its result, its inputs (the
+    hospital, the episodes, the days run) and its measured window ``[lo, hi)`` in minutes."""
+    from sim.core.replication import run_replication
+
+    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
+    k = res.detail["inputs"]
+    return res, k, k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
 
 
 def registered_by_age(cfg: ModelConfig) -> np.ndarray:
@@ -470,13 +504,10 @@ def _mmc_replication(
 ) -> dict[str, float]:
     """One replication of the M/M/c configuration, reduced to the statistics compared."""
     from sim.core.distributions import lognormal_from_uniform
-    from sim.core.replication import run_replication
     from sim.core.streams import keyed_uniforms
 
-    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
-    k = res.detail["inputs"]
+    _, k, lo, hi = run_measured(cfg, seed, replication, warmup_weeks, run_weeks)
     h = k.hospital
-    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
     arrive = h.attendances.time
     seen, depart = h.ae.seen_time, h.ae.departure_time
     inside = (arrive >= lo) & (arrive < hi)
@@ -539,18 +570,14 @@ def run_mmc(
     )
     derived, departures = mmc_theory(run_cfg.model)
     theory = theory or derived
-    note = "departs from M/M/c: " + "; ".join(departures) if departures else ""
-    col = {key: [r[key] for r in reps] for key in reps[0]}
     rows = (
         ("mean wait for a clinician", "mean_wait", theory.mean_wait, "minutes"),
         ("probability of waiting", "p_wait", theory.p_wait, "share of arrivals"),
         ("mean number in department", "mean_in_department", theory.mean_in_department, "patients"),
         ("clinician utilisation", "utilisation", theory.utilisation, "share of clinician time"),
     )
-    checks = [
-        ci_check("mmc_ae", f"A&E M/M/c: {name}", col[key], value, level, unit, note)
-        for name, key, value, unit in rows
-    ]
+    note = departures_note("M/M/c", departures)
+    checks = theory_checks("mmc_ae", "A&E M/M/c", reps, rows, level, note)
     info = {
         "design": asdict(design),
         "seed": seed,
@@ -558,8 +585,8 @@ def run_mmc(
         "service_mean_minutes": theory.service_mean_minutes,
         "servers": theory.servers,
         "offered_load": theory.offered_load,
-        "arrivals_per_replication": float(np.mean(col["arrivals"])),
-        "min_wait": float(np.min(col["min_wait"])),
+        "arrivals_per_replication": float(np.mean([r["arrivals"] for r in reps])),
+        "min_wait": float(np.min([r["min_wait"] for r in reps])),
         "departures_from_mmc": departures,
     }
     return checks, info
@@ -734,8 +761,7 @@ def run_backlog(
     design = design or (QUICK_BACKLOG if quick else BacklogDesign())
     theory = theory or backlog_theory(design.requests_per_day, design.slots_per_day)
     reps = [simulate_backlog(design, seed, r, book_request) for r in range(design.replications)]
-    col = {key: [r[key] for r in reps] for key in reps[0]}
-    unbooked = int(sum(col["unbooked"]))
+    unbooked = int(sum(r["unbooked"] for r in reps))
     note = f"{unbooked} requests found no slot within the horizon" if unbooked else ""
     label = f"book K={design.slots_per_day}/day, Poisson({design.requests_per_day:g})"
     rows = (
@@ -743,10 +769,7 @@ def run_backlog(
         ("mean lead time", "mean_lead_days", theory.mean_lead_days, "days"),
         ("share booked same day", "same_day_share", theory.same_day_share, "share of requests"),
     )
-    checks = [
-        ci_check("backlog", f"{label}: {name}", col[key], value, level, unit, note)
-        for name, key, value, unit in rows
-    ]
+    checks = theory_checks("backlog", label, reps, rows, level, note)
     if unbooked:
         for c in checks:
             c.passed = False
@@ -763,13 +786,10 @@ def _baseline_replication(
     cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
 ) -> dict[str, Any]:
     """One replication of the baseline, reduced to KPIs and the statistics the checks use."""
-    from sim.core.replication import run_replication
     from sim.services.hospital.arrivals import SELF_PRESENTING
 
-    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
-    k = res.detail["inputs"]
+    res, k, lo, hi = run_measured(cfg, seed, replication, warmup_weeks, run_weeks)
     h = k.hospital
-    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
     span = hi - lo
 
     # L from the hospital's census (its own counts, integrated over time as they change), and
@@ -973,13 +993,10 @@ def bed_pool_theory(cfg: ModelConfig) -> tuple[BedTheory, list[str]]:
 def _bed_pool_replication(
     cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
 ) -> dict[str, float]:
-    from sim.core.replication import run_replication
     from sim.services.hospital.model import BACKGROUND
 
-    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
-    k = res.detail["inputs"]
+    _, k, lo, hi = run_measured(cfg, seed, replication, warmup_weeks, run_weeks)
     h = k.hospital
-    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
     a = h.admissions
     inside = (a.kind == BACKGROUND) & (a.request_time >= lo) & (a.request_time < hi)
     waited = (a.bed_time - a.request_time)[inside & ~a.cancelled]
@@ -1018,8 +1035,7 @@ def run_erlang_beds(
         )
         derived, departures = bed_pool_theory(run_cfg.model)
         t = theory or derived
-        col = {key: [r[key] for r in reps] for key in reps[0]}
-        note = "departs from M/M/c: " + "; ".join(departures) if departures else ""
+        note = departures_note("M/M/c", departures)
         label = f"beds c={t.beds}, offered load {t.offered_load:.1f}"
         if mode == "wait":
             rows = (
@@ -1032,14 +1048,11 @@ def run_erlang_beds(
                 ("loss (Erlang B): share turned away", "blocking", t.blocking, "share"),
                 ("loss: mean beds occupied", "occupancy", t.loss_occupancy, "beds"),
             )
-        checks += [
-            ci_check("erlang_beds", f"{label}: {name}", col[key], value, level, unit, note)
-            for name, key, value, unit in rows
-        ]
+        checks += theory_checks("erlang_beds", label, reps, rows, level, note)
         info[mode] = {
             "design": asdict(design_m),
             "seed": seed_m,
-            "arrivals_per_replication": float(np.mean(col["arrivals"])),
+            "arrivals_per_replication": float(np.mean([r["arrivals"] for r in reps])),
             "departures": departures,
         }
     return checks, info
@@ -1091,12 +1104,9 @@ def _boarding_replication(
     cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
 ) -> dict[str, float]:
     from sim.core.occupancy import occupancy_between
-    from sim.core.replication import run_replication
 
-    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
-    k = res.detail["inputs"]
+    _, k, lo, hi = run_measured(cfg, seed, replication, warmup_weeks, run_weeks)
     h = k.hospital
-    lo, hi = k.first_day * MINUTES_PER_DAY, k.last_day * MINUTES_PER_DAY
     window = np.array([lo, hi])
     arrive, ae = h.attendances.time, h.ae
     no_space = np.where(np.isnan(ae.space_time), np.inf, ae.space_time)
@@ -1126,8 +1136,7 @@ def run_boarding(
     )
     params, departures = boarding_theory(run_cfg.model)
     t = theory or boarding_chain(**params)
-    col = {key: [r[key] for r in reps] for key in reps[0]}
-    note = "departs from the chain: " + "; ".join(departures) if departures else ""
+    note = departures_note("the chain", departures)
     label = f"A&E {params['spaces']} spaces, {params['beds']} beds"
     rows = (
         ("mean waiting for a space", "waiting_for_space", t.mean_waiting_for_space, "patients"),
@@ -1135,10 +1144,7 @@ def run_boarding(
         ("mean beds occupied", "beds_occupied", t.mean_beds_occupied, "beds"),
         ("share of arrivals waiting for a space", "p_wait", t.p_wait_for_space, "share"),
     )
-    checks = [
-        ci_check("boarding", f"{label}: {name}", col[key], value, level, unit, note)
-        for name, key, value, unit in rows
-    ]
+    checks = theory_checks("boarding", label, reps, rows, level, note)
     return checks, {
         "design": asdict(design),
         "seed": seed,
@@ -1194,10 +1200,7 @@ def rota_theory(cfg: ModelConfig) -> tuple[dict[str, float], list[str]]:
 def _rota_replication(
     cfg: ModelConfig, seed: int, replication: int, warmup_weeks: int, run_weeks: int
 ) -> dict[str, float]:
-    from sim.core.replication import run_replication
-
-    res = run_replication(cfg, seed, replication, warmup_weeks, run_weeks, keep_detail=True)
-    k = res.detail["inputs"]
+    _, k, _, _ = run_measured(cfg, seed, replication, warmup_weeks, run_weeks)
     occ = k.hospital.ae_hourly_occupancy(k.last_day * 24)[k.first_day * 24 :]
     by_hour = occ.reshape(-1, 24).mean(axis=0)
     return {name: float(by_hour[a:b].mean()) for name, a, b in ROTA_PERIODS}
@@ -1218,21 +1221,21 @@ def run_rota(
     )
     params, departures = rota_theory(run_cfg.model)
     t = theory or rota_chain(**params)
-    note = "departs from the chain: " + "; ".join(departures) if departures else ""
-    checks = [
-        ci_check(
-            "rota",
-            f"A&E rota 1 + 1 ({params['on_minute'] // 60:02d}:00-"
-            f"{params['off_minute'] // 60:02d}:00), finish the current patient: "
+    label = (
+        f"A&E rota 1 + 1 ({params['on_minute'] // 60:02d}:00-"
+        f"{params['off_minute'] // 60:02d}:00), finish the current patient"
+    )
+    rows = [
+        (
             f"mean in department {name}",
-            [r[name] for r in reps],
+            name,
             float(t.mean_in_department_by_hour[a:b].mean()),
-            level,
             "patients",
-            note,
         )
         for name, a, b in ROTA_PERIODS
     ]
+    note = departures_note("the chain", departures)
+    checks = theory_checks("rota", label, reps, rows, level, note)
     return checks, {
         "design": asdict(design),
         "seed": seed,
@@ -1307,6 +1310,16 @@ class SuiteResult:
         return pd.DataFrame([asdict(c) for c in self.checks])
 
 
+def _run_backlog_with_run_seed(
+    overrides: Sequence[str], seed: int | None, quick: bool, n_jobs: int, level: float
+) -> tuple[list[Check], dict[str, Any]]:
+    """:func:`run_backlog` called as the model's checks are: the book is no model
+    configuration, so ``overrides`` only give the seed (when ``seed`` does not) and it runs
+    serially whatever ``n_jobs``."""
+    backlog_seed = compose_run_config(None, overrides).seed if seed is None else seed
+    return run_backlog(seed=backlog_seed, quick=quick, level=level)
+
+
 def run_suite(
     groups: Sequence[str] = GROUPS,
     quick: bool = False,
@@ -1330,31 +1343,21 @@ def run_suite(
             "skipped": skipped,
         },
     )
-    if "mmc_ae" in groups:
-        started = time.perf_counter()
-        checks, info = run_mmc(overrides, seed, quick=quick, n_jobs=n_jobs, level=level)
-        result.checks += checks
-        result.info["mmc_ae"] = info
-        result.timings["mmc_ae"] = time.perf_counter() - started
-    hospital_runs = (
+    # In the order of the printed table
+    theory_runs = (
+        ("mmc_ae", run_mmc),
         ("erlang_beds", run_erlang_beds),
         ("boarding", run_boarding),
         ("rota", run_rota),
+        ("backlog", _run_backlog_with_run_seed),
     )
-    for group, runner in hospital_runs:
+    for group, runner in theory_runs:
         if group in groups:
             started = time.perf_counter()
             checks, info = runner(overrides, seed, quick=quick, n_jobs=n_jobs, level=level)
             result.checks += checks
             result.info[group] = info
             result.timings[group] = time.perf_counter() - started
-    if "backlog" in groups:
-        started = time.perf_counter()
-        backlog_seed = compose_run_config(None, overrides).seed if seed is None else seed
-        checks, info = run_backlog(seed=backlog_seed, quick=quick, level=level)
-        result.checks += checks
-        result.info["backlog"] = info
-        result.timings["backlog"] = time.perf_counter() - started
     if BASELINE_GROUPS & set(groups):
         started = time.perf_counter()
         run_cfg, design, base_seed, reps = run_baseline(overrides, seed, quick=quick, n_jobs=n_jobs)
