@@ -183,7 +183,9 @@ def child_reference(kind: str, customers: int) -> dict:
 
 def child_first_replication(overrides: list[str]) -> None:
     """The real ``python -m sim`` up to its first replication: report the CPU used so far
-    (interpreter, imports, Hydra compose twice, validation, run folder) and stop there."""
+    (interpreter, imports, Hydra compose, validation, run folder) and stop there. Starts as
+    ``python -m sim`` does (``sim/__main__.py``: the cycle collector paused)."""
+    import sim.__main__  # noqa: F401
     import sim.experiments.replications as replications
 
     def first_replication(*args, **kwargs):

@@ -12,6 +12,7 @@ booking pass (130, with the command that resumes).
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -584,12 +585,38 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+#: Whether :func:`main` paused the cycle collector for the start-up of this process.
+_collector_paused = False
+
+
+def pause_collector() -> None:
+    """Pause Python's cycle collector while the process starts (see ``sim/__main__.py``)."""
+    global _collector_paused
+    gc.disable()
+    _collector_paused = True
+
+
+def resume_collector() -> None:
+    """Turn the collector back on once start-up is done, before a job or command runs. What
+    start-up made is frozen first (``gc.freeze``): it lives as long as the process, so later
+    collections skip it rather than going through it again. Start-up's own cyclic garbage
+    (about 17,000 small objects, 2 MB, most of them from composing the configuration once) is
+    kept with it rather than collected (0.08 s of CPU)."""
+    global _collector_paused
+    if _collector_paused:
+        gc.freeze()
+        gc.enable()
+        _collector_paused = False
+
+
 def main(argv: list[str] | None = None) -> None:
     as_command = argv is None  # the process's own entry point (python -m sim, nhs-sim)
     argv = sys.argv[1:] if argv is None else argv
     if argv in (["--help"], ["-h"]):
         print(usage())
         return
+    if as_command:
+        pause_collector()
     interrupts.record_run_pid()
     with interrupts.stop_on_signals():
         try:
@@ -620,12 +647,15 @@ def main(argv: list[str] | None = None) -> None:
 
 def _main(argv: list[str]) -> int:
     if argv and argv[0] in COMMANDS:
+        resume_collector()
         return run_command(argv[0], argv[1:])
     if argv[:1] in (["--help"], ["-h"]):
         print(command_list())
     register()
     composed = None
     if any(a in _MULTIRUN_FLAGS for a in argv):
+        # a sweep's preflight composes once per option chosen: what each leaves is collected
+        resume_collector()
         code = preflight_multirun(argv)
         if code:
             return code
@@ -644,6 +674,7 @@ def _main(argv: list[str]) -> int:
 
     _write_sweep_record_atomically()
     sys.argv = [sys.argv[0], *argv]
+    resume_collector()
     if composed is not None and not is_sweep(composed):
         run_composed(composed)  # a single run, with the configuration the preflight composed
     else:

@@ -19,14 +19,18 @@ The net present cost is the present value of the net cash cost.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from sim.core.calendar import WEEKS_PER_YEAR
 from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.money import discount_factors
 from sim.core.replication import ReplicationResult
 from sim.core.statistics import t_interval
+
+if TYPE_CHECKING:  # the tables import pandas when they are built, after the replications
+    import pandas as pd
 
 BY_YEAR_COLUMNS = ["replication", "year", "kpi", "value"]
 SUMMARY_BY_YEAR_COLUMNS = ["year", "kpi", "unit", "mean", "ci_low", "ci_high", "n"]
@@ -56,6 +60,8 @@ MONEY_MEASURES: tuple[tuple[str, str, str, str, float, float], ...] = (
 
 def kpi_table_by_year(results: list[ReplicationResult]) -> pd.DataFrame:
     """Tidy per-replication KPIs of each programme year: ``replication, year, kpi, value``."""
+    import pandas as pd
+
     rows = [
         (r.replication, year, k, v)
         for r in results
@@ -67,6 +73,8 @@ def kpi_table_by_year(results: list[ReplicationResult]) -> pd.DataFrame:
 
 def summarise_by_year(by_year: pd.DataFrame, level: float) -> pd.DataFrame:
     """Mean and t-based interval of every KPI in every programme year (registry order)."""
+    import pandas as pd
+
     rows = []
     for year in sorted(by_year["year"].unique()):
         here = by_year[by_year["year"] == year]
@@ -110,6 +118,8 @@ def _periods(
 
 def cost_totals(yearly: pd.DataFrame, rate: float, level: float) -> pd.DataFrame:
     """Every cost KPI of one run per programme year, in total and as a present value (£)."""
+    import pandas as pd
+
     table = yearly.pivot_table(index="replication", columns=["kpi", "year"], values="value")
     years = sorted(yearly["year"].unique())
     rows = []
@@ -128,6 +138,8 @@ def money_comparison(
     """An option's money and activity against the baseline, per programme year, in total and
     as present values. ``baseline`` and ``option``: :func:`yearly_values` tables of the same
     replications and years."""
+    import pandas as pd
+
     b = baseline.pivot_table(index=["replication", "year"], columns="kpi", values="value")
     o = option.pivot_table(index=["replication", "year"], columns="kpi", values="value")
     if list(b.index) != list(o.index):

@@ -25,8 +25,8 @@ from sim.core.kpis import KPI_DEFINITIONS
 from sim.core.replication import ReplicationResult, programme_years
 from sim.core.timeseries import series_table
 from sim.experiments import interrupts, outputs, replication_store
-from sim.experiments.comparison import population_fingerprints
 from sim.experiments.memory_guard import estimated_gb_per_replication, replications_that_fit
+from sim.experiments.population_fingerprint import population_fingerprints
 from sim.experiments.programme import cost_totals, kpi_table_by_year, summarise_by_year
 from sim.experiments.replications import (
     calibration_table,
