@@ -310,6 +310,53 @@ def test_categorical_equals_a_binary_search(probs):
     assert np.array_equal(_categorical(u, probs), expected)
 
 
+@pytest.mark.parametrize("seasonal", [False, True])
+@pytest.mark.parametrize("negative", [False, True])
+def test_urgency_table_lookup_equals_a_categorical_draw_per_month_and_age(seasonal, negative):
+    """Urgency, drawn in one pass by looking up each need's cumulative shares
+    (``_urgencies``), is the categorical draw with its month's and age group's shares (the
+    urgent share by month, the others in proportion, 65+ more often urgent), worked out here
+    month by month and age group by age group with ``np.searchsorted``."""
+    from types import SimpleNamespace
+
+    from sim.core.demand import _urgencies
+
+    winter = [1.3, 1.2, 1.0, 1.0, 1.0, 0.9, 0.8, 0.9, 1.0, 1.0, 1.1, 1.25]
+    d = SimpleNamespace(
+        urgency_share={"urgent": 0.3, "soon": -0.1 if negative else 0.25, "routine": 0.45},
+        urgent_share_month_multiplier=winter if seasonal else [1.0] * 12,
+        month_multiplier=[1.1, 1.0, 1.0, 0.95, 0.95, 0.9, 0.85, 0.9, 1.0, 1.05, 1.1, 1.2],
+        urgent_share_multiplier_65plus=1.4,
+    )
+    rng = np.random.default_rng(7)
+    n = 60_000
+    month = rng.integers(0, 12, n)
+    older = rng.random(n) < 0.3
+    u = rng.random(n)
+    acuity = np.asarray(d.urgent_share_month_multiplier)
+    demand = np.asarray(d.month_multiplier)
+    urgent = 0.3 * acuity * demand.sum() / (acuity * demand).sum()
+    expected = np.empty(n, dtype=np.int64)
+    for m in range(12):
+        others = np.array([0.0, d.urgency_share["soon"], 0.45])
+        if urgent[m] != 0.3:
+            others = others / others.sum() * (1 - urgent[m])
+        under = np.array([urgent[m], others[1], others[2]])
+        older_urgent = min(1.0, urgent[m] * 1.4)
+        rest = np.array([0.0, under[1], under[2]])
+        rest = rest / rest.sum() * (1 - older_urgent)
+        rest[0] = older_urgent
+        for is_older, shares in ((False, under), (True, rest)):
+            cum = np.cumsum(shares)
+            cum[-1] = 1.0 + 1e-12
+            here = (month == m) & (older == is_older)
+            expected[here] = np.searchsorted(cum, u[here], side="right")
+    got = _urgencies(d, older, month, u)
+    assert np.array_equal(got, expected)
+    # every urgency drawn (but "soon" with a negative share): equal arrays prove something
+    assert len(np.unique(got)) == (2 if negative else 3)
+
+
 def test_time_order_keeps_tied_needs_in_generation_order():
     """Equal times (which the fast unstable sort could swap) keep their original order."""
     from sim.core.demand import _time_order

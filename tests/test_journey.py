@@ -376,6 +376,42 @@ def test_needs_that_waited_ring_through_the_next_working_day_as_configured(small
     assert_shares(np.bincount(hour, minlength=len(shares)), shares, "hour waiting needs ring")
 
 
+@pytest.mark.parametrize(
+    "shares, day_minutes",
+    [
+        ([0.40, 0.18, 0.12, 0.08, 0.05, 0.05, 0.04, 0.03, 0.02, 0.02, 0.01], 630),  # 08:00-18:30
+        ([0.5, 0.0, 0.5], 150),  # an hour nobody rings in; a last half hour
+        ([1.0], 600),  # one hour: at opening
+    ],
+)
+def test_minute_a_waiting_need_rings_is_the_hour_profile_rule(shares, day_minutes):
+    """rules.waiting_request_offset, worked out need by need in the compiled first-request
+    loop, against the rule written here over all uniforms at once: the hour is the number of
+    cumulative shares at or below the uniform, the minute within it where the uniform falls
+    inside that hour's share, the last hour cut at the end of the day; a profile of one hour
+    rings at opening. Uniforms include the cumulative shares themselves and either side."""
+    from sim.booking.preparation import cumulative_shares
+    from sim.booking.rules import waiting_request_offset
+
+    shares = np.asarray(shares, dtype=float)
+    cum = np.cumsum(shares)
+    cum[-1] = 1.0 + 1e-12
+    edges = np.concatenate([cum, np.nextafter(cum, 0), np.nextafter(cum, 2)])
+    u = np.concatenate([np.random.default_rng(5).random(20_000), np.clip(edges, 0, 0.999), [0.0]])
+    if len(shares) == 1:
+        expected = np.zeros(len(u))
+    else:
+        hour = np.searchsorted(cum, u, side="right")
+        start = np.concatenate(([0.0], cum[:-1]))[hour]
+        within = np.clip((u - start) / np.maximum(shares[hour], 1e-300), 0, 1 - 1e-12)
+        width = np.minimum(60, day_minutes - hour * 60)
+        expected = np.minimum(hour * 60 + within * width, day_minutes - 1e-6)
+    thresholds = cumulative_shares(list(shares))
+    got = [waiting_request_offset(x, thresholds, shares, np.int64(day_minutes)) for x in u]
+    assert np.array_equal(np.asarray(got), expected)
+    assert len(shares) == 1 or np.ptp(expected) > 60  # not all in one hour: the test can fail
+
+
 def test_urgent_out_of_hours_partial_share(small_data):
     share = 0.6
     overrides = {"assumptions.booking.urgent_out_of_hours_waits_share": share}
