@@ -102,22 +102,35 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
             * int(by_weekday.sum())
             / DAYS_PER_YEAR
         )
-    # Fees per use and per text, at the configuration of the day they are paid.
+    # Fees per use and per text, at the configuration of the week they are paid: each a sum
+    # over the uses of the fee then in force (the same sum, in the same order, when one
+    # configuration holds throughout, without finding each use's week).
     arose = k.arose_in_window
     outcome = sj.outcome[arose]
-    fee_day = (k.episodes.time[arose] // MINUTES_PER_DAY).astype(np.int64)
+    varies = k.weekly.varies
 
-    def by_week(per: Callable[[ModelConfig], float]) -> np.ndarray:
-        return np.array([per(c) for c in k.weekly.by_week], dtype=float)
+    def paid(per: Callable[[ModelConfig], float], days: Callable[[], np.ndarray], n: int):
+        if not varies:
+            return float(np.full(n, per(k.weekly.by_week[0]), dtype=float).sum())
+        by_week = np.array([per(c) for c in k.weekly.by_week], dtype=float)
+        return float(by_week[k.weekly.week_of_day(days())].sum())
 
     def fee(mask: np.ndarray, per_use: Callable[[ModelConfig], float]) -> float:
-        return float(by_week(per_use)[k.weekly.week_of_day(fee_day[mask])].sum())
+        def days() -> np.ndarray:
+            return (k.episodes.time[arose][mask] // MINUTES_PER_DAY).astype(np.int64)
 
-    booking_days = []
-    for times in (sj.booked_time, sj.hub_booked_time):
-        booked = k.in_window(times)
-        booking_days.append((times[booked] // MINUTES_PER_DAY).astype(np.int64))
-    text_weeks = k.weekly.week_of_day(np.concatenate(booking_days))
+        return paid(per_use, days, int(mask.sum()))
+
+    booked = [k.in_window(times) for times in (sj.booked_time, sj.hub_booked_time)]
+
+    def booking_days() -> np.ndarray:
+        return np.concatenate(
+            [
+                (times[mask] // MINUTES_PER_DAY).astype(np.int64)
+                for times, mask in zip((sj.booked_time, sj.hub_booked_time), booked, strict=True)
+            ]
+        )
+
     lines["online_consultation_uses"] = fee(
         outcome == ledger.RESOLVED_ONLINE,
         lambda c: c.assumptions.alternatives.online_consultation.cost_per_use_gbp,
@@ -126,8 +139,10 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
         outcome == ledger.PHARMACY_FIRST,
         lambda c: c.assumptions.alternatives.pharmacy_first.cost_per_use_gbp,
     )
-    lines["text_reminders"] = float(
-        by_week(lambda c: c.assumptions.dna.reminder_cost_per_booking_gbp)[text_weeks].sum()
+    lines["text_reminders"] = paid(
+        lambda c: c.assumptions.dna.reminder_cost_per_booking_gbp,
+        booking_days,
+        int(sum(int(mask.sum()) for mask in booked)),
     )
     return lines
 
