@@ -78,3 +78,30 @@ def test_a_replication_gives_the_same_numbers_with_shared_or_its_own_books():
     after = digest(base, 1)
     assert own == shared == after
     assert first != shared  # the replications differ: equal digests would prove nothing
+
+
+def test_alternatives_share_a_request_order_only_when_their_first_requests_agree():
+    """Episodes shared by a PSA set's alternatives (``SharedEpisodes``) are put in request
+    order once for alternatives whose first requests are decided alike (an option acting
+    after the request, such as the frailty team), and anew, exactly as on their own, for a
+    configuration in which every need that waited rings at opening."""
+    import numpy as np
+
+    from sim.booking.preparation import SharedEpisodes, in_request_order
+    from sim.config.compose import compose_validated
+    from sim.core.demand import generate_episodes
+    from sim.core.replication import make_calendar
+    from sim.core.streams import Streams
+
+    base = compose_validated([])[1].model
+    option = compose_validated(["scenario=[frailty_front_of_house]"])[1].model
+    at_opening = compose_validated(["assumptions.demand.waiting_request_hour_share=[1.0]"])[1]
+    calendar = make_calendar(base, 1, 2)
+    shared = SharedEpisodes(generate_episodes(base, calendar, Streams(1, 0)))
+    first = shared.in_request_order(base, calendar)
+    assert shared.in_request_order(option, calendar) is first  # the same arrays, no copy
+    rung = shared.in_request_order(at_opening.model, calendar)
+    episodes, requests = in_request_order(shared.episodes, at_opening.model, calendar)
+    assert np.array_equal(rung[0].key, episodes.key)
+    assert np.array_equal(rung[1].request, requests.request)
+    assert not np.array_equal(rung[1].request, first[1].request)

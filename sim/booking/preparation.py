@@ -193,6 +193,44 @@ def in_request_order(
     return ep, first
 
 
+def request_order_inputs(cfg: ModelConfig, calendar: Calendar) -> str:
+    """Everything :func:`first_requests` reads besides the episodes, as text: two
+    configurations with the same text put the same episodes in the same order, with the same
+    first requests (:class:`SharedEpisodes`)."""
+    times = timetable(cfg, calendar)
+    return repr(
+        (
+            [(k, v.tobytes() if isinstance(v, np.ndarray) else v) for k, v in times.items()],
+            tuple(cfg.assumptions.demand.waiting_request_hour_share),
+            cfg.assumptions.booking.urgent_out_of_hours_waits_share,
+        )
+    )
+
+
+class SharedEpisodes:
+    """Episodes drawn once for several alternatives (a PSA set's, in the order they arose),
+    and the request order last made of them: alternatives whose first requests are decided
+    alike (:func:`request_order_inputs`: every shipped option) take the same ordered copy and
+    first requests, read and never changed, instead of each making its own. One order is
+    kept at a time, so run alternatives with the same order next to each other."""
+
+    def __init__(self, episodes: Episodes):
+        self.episodes = episodes
+        self._key: str | None = None
+        self._ordered: tuple[Episodes, FirstRequests] | None = None
+
+    def in_request_order(
+        self, cfg: ModelConfig, calendar: Calendar
+    ) -> tuple[Episodes, FirstRequests]:
+        """:func:`in_request_order` of the shared episodes for ``cfg``."""
+        key = request_order_inputs(cfg, calendar)
+        if key != self._key or self._ordered is None:
+            self._key, self._ordered = None, None  # the last order goes before the next
+            self._ordered = in_request_order(self.episodes, cfg, calendar)
+            self._key = key
+        return self._ordered
+
+
 def timetable(cfg: ModelConfig, calendar: Calendar) -> dict[str, Any]:
     """The pass's settings that say when practices are open and how far a request may book
     (:func:`pass_settings` includes them; :func:`in_request_order` needs them first)."""

@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 
 from sim.booking.codes import AE_VIA_AMBULANCE
-from sim.booking.preparation import SystemJourneys, in_request_order, run_booking_pass
+from sim.booking.preparation import (
+    SharedEpisodes,
+    SystemJourneys,
+    in_request_order,
+    run_booking_pass,
+)
 from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import (
@@ -185,12 +190,14 @@ def run_replication(
     warmup_weeks: int,
     run_weeks: int,
     keep_detail: bool = False,
-    episodes: Episodes | None = None,
+    episodes: Episodes | SharedEpisodes | None = None,
 ) -> ReplicationResult:
     """Simulate ``warmup_weeks + run_weeks`` and measure the last ``run_weeks``.
 
     ``episodes``: this replication's episodes if already drawn, for a configuration with the
-    same :func:`sim.core.demand.demand_settings` (they are read, never changed)."""
+    same :func:`sim.core.demand.demand_settings` (they are read, never changed), in the
+    order they arose, or as :class:`sim.booking.preparation.SharedEpisodes` (alternatives
+    sharing them then share their request order too)."""
     started = time.perf_counter()
     calendar, service_books = calendar_and_books(
         cfg, warmup_weeks, run_weeks, shared=not keep_detail
@@ -206,6 +213,8 @@ def run_replication(
             drawn, cfg, calendar, in_place=True, arising_order=arising_order
         )
         del drawn, arising_order
+    elif isinstance(episodes, SharedEpisodes):
+        episodes, first_requests = episodes.in_request_order(cfg, calendar)
     else:
         episodes, first_requests = in_request_order(episodes, cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)

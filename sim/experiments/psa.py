@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.booking.preparation import SharedEpisodes
 from sim.config.compose import catalogue_names, option_changes, validate
 from sim.config.locations import option_file
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
@@ -227,7 +228,9 @@ def run_set(plan: PsaPlan, number: int) -> tuple[pd.DataFrame, pd.DataFrame, dic
                 shared = None  # the last group's episodes are freed before the next are drawn
                 calendar = make_calendar(model, exp.warmup_weeks, exp.run_weeks)
                 weekly = weekly_configs(model, calendar)
-                shared = generate_episodes(model, calendar, Streams(seed, r), weekly)
+                shared = SharedEpisodes(
+                    generate_episodes(model, calendar, Streams(seed, r), weekly)
+                )
                 shared_key = demand[option]
             res = run_replication(model, seed, r, exp.warmup_weeks, exp.run_weeks, episodes=shared)
             by_option[option] += [(option, r, k, v) for k, v in res.kpis.items()]
