@@ -409,13 +409,13 @@ def run_booking_pass(
     cfg: ModelConfig,
     calendar: Calendar,
     service_books: dict[str, Any],
-    first: FirstRequests | None = None,
+    first: FirstRequests,
 ) -> SystemJourneys:
     """Route every episode through practices, hubs, NHS 111, rapid assessment clinics and
     the other bookable services (the rules are in :mod:`sim.booking.rules`);
     ``service_books`` are each bookable service's books by name
     (:func:`sim.services.catalogue.build_books`). The episodes come in the order they reach
-    their practice, with their first requests if already found (:func:`in_request_order`)."""
+    their practice, with their first requests in the same order (:func:`in_request_order`)."""
     n = len(ep)
     n_days = calendar.n_days
     books, first_book = stack_service_books(service_books)
@@ -423,8 +423,6 @@ def run_booking_pass(
         cfg, calendar, first_book, len(service_books["rapid_assessment"].appointment_books())
     )
     frail = ep.frailty >= FIRST_FRAIL_BAND
-    if first is None:
-        first = first_requests(ep, cfg, calendar)
     request, in_hours = first.request, first.in_hours
     out_of_hours_kind = first.out_of_hours_kind
     if service_books["frail_weekend_gp"].slots_between(0, min(7, n_days)) > 0:

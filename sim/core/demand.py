@@ -10,7 +10,7 @@ so two scenarios that differ only in capacity see identical patients (common ran
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -64,26 +64,19 @@ class Episodes:
     def put_in_order(self, order: np.ndarray) -> None:
         """Permute every array alike, in place, one array at a time: only one extra array is
         held at once (for episodes nobody else holds; :meth:`reordered` makes a copy)."""
-        for name in ("time", "practice", "age_band", "frailty", "urgency", "staff_need"):
-            setattr(self, name, getattr(self, name).take(order))
-        self.earliest_offset_days = self.earliest_offset_days.take(order)
-        for name in list(self.uniforms):
-            self.uniforms[name] = self.uniforms[name].take(order)
-        self.key = self.key.take(order)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, dict):  # the uniforms, by attribute
+                for name in value:
+                    value[name] = value[name].take(order)
+            else:
+                setattr(self, f.name, value.take(order))
 
     def reordered(self, order: np.ndarray) -> Episodes:
-        """The same episodes in another order (every array permuted alike)."""
-        return Episodes(
-            time=self.time[order],
-            practice=self.practice[order],
-            age_band=self.age_band[order],
-            frailty=self.frailty[order],
-            urgency=self.urgency[order],
-            staff_need=self.staff_need[order],
-            earliest_offset_days=self.earliest_offset_days[order],
-            uniforms={name: u[order] for name, u in self.uniforms.items()},
-            key=self.key[order],
-        )
+        """The same episodes in another order (every array permuted alike), as a copy."""
+        copy = replace(self, uniforms=dict(self.uniforms))
+        copy.put_in_order(order)
+        return copy
 
 
 def hour_of_week_profile(cfg: ModelConfig) -> np.ndarray:
