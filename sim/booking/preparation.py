@@ -55,6 +55,48 @@ class Handoffs:
     step_up_source: np.ndarray  # codes.STEP_UP_SOURCES
 
 
+#: Per-episode times that most episodes never have (a hub booking, an NHS 111 call, a rapid
+#: assessment referral, a cancellation: a few per cent of episodes at most). The pass fills
+#: them as dense arrays; :class:`SystemJourneys` keeps only the episodes that have one
+#: (:class:`SparseTimes`), about 100 MB less for two million episodes.
+SPARSE_TIMES: tuple[str, ...] = (
+    "hub_booked_time",
+    "hub_time",
+    "nhs111_time",
+    "rac_referral_time",
+    "rac_time",
+    "cancelled_time",
+)
+
+
+@dataclass(frozen=True)
+class SparseTimes:
+    """A per-episode time that most episodes do not have, as the episodes that have one."""
+
+    episode: np.ndarray  # int32 episodes with a time, ascending
+    minute: np.ndarray  # float64 their times (minutes from Monday 00:00 of week 0)
+    n_episodes: int
+
+    @classmethod
+    def from_dense(cls, dense: np.ndarray) -> SparseTimes:
+        """From one time per episode, NaN for episodes without one."""
+        episode = np.flatnonzero(dense == dense).astype(np.int32)  # not NaN
+        return cls(episode, dense.take(episode), len(dense))
+
+    def dense(self) -> np.ndarray:
+        """One float64 time per episode, NaN for episodes without one (a new array)."""
+        out = np.full(self.n_episodes, np.nan)
+        out[self.episode] = self.minute
+        return out
+
+
+def _dense_times(name: str) -> property:
+    return property(
+        lambda self: self.sparse_times[name].dense(),
+        doc=f"float64 ``{name}`` of every episode, NaN if none (built on each reading).",
+    )
+
+
 @dataclass
 class SystemJourneys:
     """What happened to each episode before the waiting services (arrays align with
@@ -67,13 +109,10 @@ class SystemJourneys:
     appointment_minute: np.ndarray  # int16
     staff_type: np.ndarray  # int8 index into STAFF_TYPES, -1 if no practice booking
     attempts: np.ndarray  # int8 requests made to the practice (1 + call-backs)
-    hub_booked_time: np.ndarray  # float64, NaN if no hub booking
-    hub_time: np.ndarray  # float64 minute of the hub appointment, NaN if none
-    nhs111_time: np.ndarray  # float64 minute of the first NHS 111 contact, NaN if none
+    # the times in SPARSE_TIMES, by name: read them as the dense properties below, or
+    # directly (a reader that needs only the episodes with a time saves building the array)
+    sparse_times: dict[str, SparseTimes]
     nhs111_calls: np.ndarray  # float64 minute of every NHS 111 contact (one per call)
-    rac_referral_time: np.ndarray  # float64, NaN if not referred
-    rac_time: np.ndarray  # float64 minute of the clinic appointment, NaN if none
-    cancelled_time: np.ndarray  # float64 when a booking was cancelled ahead, NaN if none
     third_next_available: np.ndarray  # (days, practices) GP third-next-available, NaN unsampled
     handoffs: Handoffs
     books: ArrayBooks  # every service's books as the pass left them (walk-ins book after it)
@@ -81,6 +120,13 @@ class SystemJourneys:
     flow_episode: np.ndarray  # int32: one row per transition
     flow_from: np.ndarray  # int8 index into codes.FLOW_NODES
     flow_to: np.ndarray  # int8
+
+    hub_booked_time = _dense_times("hub_booked_time")  # NaN if no hub booking
+    hub_time = _dense_times("hub_time")  # minute of the hub appointment
+    nhs111_time = _dense_times("nhs111_time")  # minute of the first NHS 111 contact
+    rac_referral_time = _dense_times("rac_referral_time")  # NaN if not referred
+    rac_time = _dense_times("rac_time")  # minute of the clinic appointment
+    cancelled_time = _dense_times("cancelled_time")  # when a booking was cancelled ahead
 
 
 def dna_probability_by_lead(cfg: ModelConfig, max_lead: int) -> list[float]:
@@ -472,12 +518,17 @@ def run_booking_pass(
         step_up_source=rows.step_up_source,
     )
 
+    # The per-episode working arrays, and the dense form of the times few episodes have, go
+    # before the flow table is assembled (peak memory).
+    del inputs, frail, out_of_hours_kind
+    sparse_times = {name: SparseTimes.from_dense(getattr(results, name)) for name in SPARSE_TIMES}
+    results = results._replace(**dict.fromkeys(SPARSE_TIMES))
+
     # Needs that asked their practice: all but those settled while it was shut.
     outcome = results.outcome
     settled_out_of_hours = first.urgent_ooh | (outcome == codes.FRAIL_WEEKEND_GP)
     first_request_out = np.where(settled_out_of_hours, np.nan, request)
-    # The per-episode working arrays go before the flow table is assembled (peak memory).
-    del inputs, first
+    del first, request
     # Every need that asked its practice entered from "need in/out of hours" (recorded here,
     # at once, rather than one row per episode in the pass). Put first, so each episode's
     # transitions stay in the order they happened.
@@ -492,13 +543,8 @@ def run_booking_pass(
         appointment_minute=results.appointment_minute,
         staff_type=results.staff_type,
         attempts=results.attempts,
-        hub_booked_time=results.hub_booked_time,
-        hub_time=results.hub_time,
-        nhs111_time=results.nhs111_time,
+        sparse_times=sparse_times,
         nhs111_calls=rows.nhs111_calls,
-        rac_referral_time=results.rac_referral_time,
-        rac_time=results.rac_time,
-        cancelled_time=results.cancelled_time,
         third_next_available=results.third_next_available,
         handoffs=handoffs,
         books=books,

@@ -39,6 +39,11 @@ NOT_ASSESSED = -1  # frailty band of an episode for a patient under 65
 
 #: Per-episode uniform draws, each from its own named stream (add names, never reorder).
 UNIFORM_ATTRIBUTES: tuple[str, ...] = ("dna", "no_slot_choice", "ooh_choice")
+#: What only the booking pass reads (a field of :class:`Episodes`, or a uniform by name): a
+#: replication lets them go once they are read (:meth:`Episodes.without`), the order's
+#: uniform (``ooh_choice``, read by the first requests) before the pass, the rest after it.
+READ_BEFORE_THE_PASS: tuple[str, ...] = ("ooh_choice",)
+READ_BY_THE_PASS: tuple[str, ...] = ("staff_need", "earliest_offset_days", "uniforms")
 
 
 @dataclass
@@ -71,6 +76,16 @@ class Episodes:
                     value[name] = value[name].take(order)
             else:
                 setattr(self, f.name, value.take(order))
+
+    def without(self, *names: str) -> Episodes:
+        """These episodes without the named attributes (a field, ``None`` then, or a uniform
+        by its name in :data:`UNIFORM_ATTRIBUTES`), sharing every other array: for the stages
+        that no longer read them (the uniforms of two million episodes are 48 MB), which
+        this object's holders may then let go of."""
+        gone = {f.name: None for f in fields(self) if f.name in names and f.name != "uniforms"}
+        uniforms = {} if "uniforms" in names else self.uniforms
+        uniforms = {k: v for k, v in uniforms.items() if k not in names}
+        return replace(self, uniforms=uniforms, **gone)
 
     def reordered(self, order: np.ndarray) -> Episodes:
         """The same episodes in another order (every array permuted alike), as a copy."""

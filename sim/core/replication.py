@@ -37,7 +37,7 @@ from sim.core.calendar import (
     Calendar,
     practice_closures,
 )
-from sim.core.demand import Episodes, draw_episodes
+from sim.core.demand import READ_BEFORE_THE_PASS, READ_BY_THE_PASS, Episodes, draw_episodes
 from sim.core.equity import replication_equity
 from sim.core.flows import FLOW_NODES, NODE
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
@@ -218,8 +218,12 @@ def run_replication(
     else:
         episodes, first_requests = in_request_order(episodes, cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)
+    if not keep_detail:  # what no later stage reads goes once read (peak memory)
+        episodes = episodes.without(*READ_BEFORE_THE_PASS)
     journeys = run_booking_pass(episodes, cfg, calendar, service_books, first_requests)
     del first_requests  # about 50 MB the pass no longer needs
+    if not keep_detail:
+        episodes = episodes.without(*READ_BY_THE_PASS)
     hospital, walk_ins = hospital_stage(cfg, calendar, streams, episodes, journeys)
     settle_outcomes(journeys, hospital)
 
