@@ -21,7 +21,7 @@ from sim.booking import codes, rules
 from sim.booking.book import AppointmentBook, stack_books
 from sim.booking.books import ArrayBooks
 from sim.booking.engine import booking_pass
-from sim.booking.state import EpisodeInputs, Settings, new_results
+from sim.booking.state import RARE_TIMES, EpisodeInputs, PassRows, Settings, new_results
 from sim.config.schema import (
     AGE_BANDS,
     FIRST_FRAIL_BAND,
@@ -55,39 +55,34 @@ class Handoffs:
     step_up_source: np.ndarray  # codes.STEP_UP_SOURCES
 
 
-#: Per-episode times that most episodes never have (a hub booking, an NHS 111 call, a rapid
-#: assessment referral, a cancellation: a few per cent of episodes at most). The pass fills
-#: them as dense arrays; :class:`SystemJourneys` keeps only the episodes that have one
-#: (:class:`SparseTimes`), about 100 MB less for two million episodes.
-SPARSE_TIMES: tuple[str, ...] = (
-    "hub_booked_time",
-    "hub_time",
-    "nhs111_time",
-    "rac_referral_time",
-    "rac_time",
-    "cancelled_time",
-)
-
-
 @dataclass(frozen=True)
 class SparseTimes:
-    """A per-episode time that most episodes do not have, as the episodes that have one."""
+    """A per-episode time that most episodes do not have (:data:`sim.booking.state.RARE_TIMES`:
+    a hub booking, an NHS 111 call, a rapid assessment referral, a cancellation: a few per cent
+    of episodes at most), as the episodes that have one: as dense arrays over two million
+    episodes the six would be about 95 MB."""
 
     episode: np.ndarray  # int32 episodes with a time, ascending
     minute: np.ndarray  # float64 their times (minutes from Monday 00:00 of week 0)
     n_episodes: int
-
-    @classmethod
-    def from_dense(cls, dense: np.ndarray) -> SparseTimes:
-        """From one time per episode, NaN for episodes without one."""
-        episode = np.flatnonzero(dense == dense).astype(np.int32)  # not NaN
-        return cls(episode, dense.take(episode), len(dense))
 
     def dense(self) -> np.ndarray:
         """One float64 time per episode, NaN for episodes without one (a new array)."""
         out = np.full(self.n_episodes, np.nan)
         out[self.episode] = self.minute
         return out
+
+
+def rare_times(rows: PassRows, n_episodes: int) -> dict[str, SparseTimes]:
+    """Each rare time of the pass's rows (one row per episode that has any), by name."""
+    order = np.argsort(rows.rare_episode, kind="stable")
+    episode = rows.rare_episode.take(order)
+    out = {}
+    for name in RARE_TIMES:
+        minute = getattr(rows, name).take(order)
+        has = minute == minute  # not NaN
+        out[name] = SparseTimes(episode[has], minute[has], n_episodes)
+    return out
 
 
 def _dense_times(name: str) -> property:
@@ -109,8 +104,9 @@ class SystemJourneys:
     appointment_minute: np.ndarray  # int16
     staff_type: np.ndarray  # int8 index into STAFF_TYPES, -1 if no practice booking
     attempts: np.ndarray  # int8 requests made to the practice (1 + call-backs)
-    # the times in SPARSE_TIMES, by name: read them as the dense properties below, or
-    # directly (a reader that needs only the episodes with a time saves building the array)
+    # the times few episodes have (sim.booking.state.RARE_TIMES), by name: read them as the
+    # dense properties below, or here (a reader that needs only the episodes with a time then
+    # saves building an array over every episode)
     sparse_times: dict[str, SparseTimes]
     nhs111_calls: np.ndarray  # float64 minute of every NHS 111 contact (one per call)
     third_next_available: np.ndarray  # (days, practices) GP third-next-available, NaN unsampled
@@ -518,11 +514,8 @@ def run_booking_pass(
         step_up_source=rows.step_up_source,
     )
 
-    # The per-episode working arrays, and the dense form of the times few episodes have, go
-    # before the flow table is assembled (peak memory).
+    # The per-episode working arrays go before the flow table is assembled (peak memory).
     del inputs, frail, out_of_hours_kind
-    sparse_times = {name: SparseTimes.from_dense(getattr(results, name)) for name in SPARSE_TIMES}
-    results = results._replace(**dict.fromkeys(SPARSE_TIMES))
 
     # Needs that asked their practice: all but those settled while it was shut.
     outcome = results.outcome
@@ -543,7 +536,7 @@ def run_booking_pass(
         appointment_minute=results.appointment_minute,
         staff_type=results.staff_type,
         attempts=results.attempts,
-        sparse_times=sparse_times,
+        sparse_times=rare_times(rows, n),
         nhs111_calls=rows.nhs111_calls,
         third_next_available=results.third_next_available,
         handoffs=handoffs,

@@ -60,6 +60,7 @@ from sim.booking.state import (
     log_nhs111_call,
     log_step_up,
     push_event,
+    rare_row,
 )
 from sim.core.compiled import compiled_rule, compiled_step, compiled_within
 from sim.core.streams import keyed_uniform
@@ -355,8 +356,8 @@ def answers_reminder(s, i, t, when):
     0 no answer (the appointment is missed), 1 comes after all, 2 cancels ahead and books
     again, 3 cancels ahead and no longer needs it. One keyed draw, in nested bands; a patient
     who cancelled and booked again comes to the new appointment."""
-    st = s.settings
-    if not np.isnan(s.out.cancelled_time[i]):
+    st, r = s.settings, s.out.rare_row[i]
+    if r >= 0 and not np.isnan(s.logs.cancelled_time[r]):
         return 1  # booked again at a time that suits, after cancelling: comes
     sent = when - st.reminder_minutes
     if sent <= t:
@@ -390,11 +391,12 @@ def cancellation(s, i, t, arg):
     or no longer needs care. The cancelled booking is no longer an appointment."""
     st, out = s.settings, s.out
     book, answer = arg // 4, arg % 4
-    out.cancelled_time[i] = t
+    r = rare_row(out, s.logs, i)
+    s.logs.cancelled_time[r] = t
     if book >= st.hub_first_book:
-        when = out.hub_time[i]
-        out.hub_time[i] = np.nan
-        out.hub_booked_time[i] = np.nan
+        when = s.logs.hub_time[r]
+        s.logs.hub_time[r] = np.nan
+        s.logs.hub_booked_time[r] = np.nan
         origin = c.NODE_HUB
     else:
         when = float(out.appointment_day[i]) * MINUTES_PER_DAY + out.appointment_minute[i]
@@ -428,8 +430,9 @@ def try_hub(s, i, t, first, last, offered_by_practice):
         return False
     slot = take(s.books, b, today, minute, d)
     when = float(d * MINUTES_PER_DAY + slot)
-    s.out.hub_booked_time[i] = t
-    s.out.hub_time[i] = when
+    r = rare_row(s.out, s.logs, i)
+    s.logs.hub_booked_time[r] = t
+    s.logs.hub_time[r] = when
     if d >= st.run_days:
         s.out.outcome[i] = c.WAITING_AT_END
         return True
@@ -508,8 +511,9 @@ def handle_111(s, i, t, displaced):
     Why the person called sets the disposition mix: an urgent need arising while practices
     are shut, or a need displaced because no practice or hub slot was found (``displaced``)."""
     st, out = s.settings, s.out
-    if out.nhs111_time[i] != out.nhs111_time[i]:  # NaN: the first call
-        out.nhs111_time[i] = t
+    r = rare_row(out, s.logs, i)
+    if s.logs.nhs111_time[r] != s.logs.nhs111_time[r]:  # NaN: the first call
+        s.logs.nhs111_time[r] = t
     log_nhs111_call(s.logs, t)
     mix = st.disposition_displaced if displaced else st.disposition
     choice = pick(draw(s, i, c.DRAW_NHS111_DISPOSITION), mix)
@@ -543,7 +547,8 @@ def handle_rac(s, i, t, origin):
     """Rule 8: a referral reaches the rapid assessment clinics (single point of access)."""
     st, out = s.settings, s.out
     log_flow(s.logs, i, origin, c.NODE_RAC)
-    out.rac_referral_time[i] = t
+    r = rare_row(out, s.logs, i)
+    s.logs.rac_referral_time[r] = t
     today = int(t // MINUTES_PER_DAY)
     if today >= st.run_days:
         out.outcome[i] = c.WAITING_AT_END
@@ -560,7 +565,7 @@ def handle_rac(s, i, t, origin):
         return
     slot = take(s.books, st.rac_first_book + clinic, today, minute, d)
     when = float(d * MINUTES_PER_DAY + slot)
-    out.rac_time[i] = when
+    s.logs.rac_time[r] = when
     if d >= st.run_days:
         out.outcome[i] = c.WAITING_AT_END
         return

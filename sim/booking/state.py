@@ -125,12 +125,8 @@ RESULT_FIELDS: tuple[tuple[str, type, float], ...] = (
     ("appointment_minute", np.int16, -1),
     ("staff_type", np.int8, -1),
     ("attempts", np.int8, 0),  # requests made to the practice
-    ("hub_booked_time", np.float64, np.nan),
-    ("hub_time", np.float64, np.nan),  # minute of the hub appointment
-    ("nhs111_time", np.float64, np.nan),  # first NHS 111 contact
-    ("rac_referral_time", np.float64, np.nan),
-    ("rac_time", np.float64, np.nan),  # minute of the clinic appointment
-    ("cancelled_time", np.float64, np.nan),  # a booking cancelled ahead, when
+    # the episode's row of the times few episodes have (RARE_TIMES, in the logs), -1 if none
+    ("rare_row", np.int32, -1),
 )
 Results = namedtuple("Results", [f for f, _, _ in RESULT_FIELDS] + ["third_next_available"])
 
@@ -149,6 +145,7 @@ LOG_GROUPS: tuple[tuple[str, int], ...] = (
     ("ae", 1),  # hand-offs to A&E
     ("admissions", 1),  # direct admissions (from clinics)
     ("step_ups", 1),  # requests for an IC+ place
+    ("rare", 1),  # the times few episodes have (RARE_TIMES): a row for each episode with one
     ("events", 1),  # the event heap (not returned: empty when the pass ends)
 )
 GROUP = {name: k for k, (name, _) in enumerate(LOG_GROUPS)}
@@ -157,6 +154,7 @@ GROUP_NHS111 = np.int64(GROUP["nhs111"])
 GROUP_AE = np.int64(GROUP["ae"])
 GROUP_ADMISSIONS = np.int64(GROUP["admissions"])
 GROUP_STEP_UPS = np.int64(GROUP["step_ups"])
+GROUP_RARE = np.int64(GROUP["rare"])
 GROUP_EVENTS = np.int64(GROUP["events"])
 #: Logged rows: (field, dtype, group).
 LOG_FIELDS: tuple[tuple[str, type, str], ...] = (
@@ -173,12 +171,24 @@ LOG_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("step_up_episode", np.int64, "step_ups"),
     ("step_up_time", np.float64, "step_ups"),
     ("step_up_source", np.int64, "step_ups"),  # codes.STEP_UP_SOURCES
+    # Per-episode times that most episodes never have (a few per cent do): kept as rows of the
+    # episodes that have one (Results.rare_row) rather than an array over all episodes (the
+    # six would be 95 MB for two million episodes); NaN where the episode has not that one.
+    ("rare_episode", np.int32, "rare"),
+    ("hub_booked_time", np.float64, "rare"),
+    ("hub_time", np.float64, "rare"),  # minute of the hub appointment
+    ("nhs111_time", np.float64, "rare"),  # first NHS 111 contact
+    ("rac_referral_time", np.float64, "rare"),
+    ("rac_time", np.float64, "rare"),  # minute of the clinic appointment
+    ("cancelled_time", np.float64, "rare"),  # a booking cancelled ahead, when
     # the heap: (time, kind, episode, arg), ordered as Python orders such tuples
     ("event_time", np.float64, "events"),
     ("event_kind", np.int64, "events"),  # codes.EVENTS
     ("event_episode", np.int64, "events"),
     ("event_arg", np.int64, "events"),  # attempt number, or where a referral came from
 )
+#: The rare times, by name (the rows' fields after ``rare_episode``).
+RARE_TIMES: tuple[str, ...] = tuple(f for f, _, g in LOG_FIELDS if g == "rare")[1:]
 Logs = namedtuple("Logs", ["counts", "room"] + [f for f, _, _ in LOG_FIELDS])
 #: What the pass returns: every logged field but the heap's, trimmed to the rows written.
 PassRows = namedtuple("PassRows", [f for f, _, g in LOG_FIELDS if g != "events"])
@@ -289,6 +299,23 @@ def log_step_up(logs, episode, t, source):
     logs.step_up_episode[k] = episode
     logs.step_up_time[k] = t
     logs.step_up_source[k] = source
+
+
+@compiled_within
+def rare_row(out, logs, i):
+    """Episode ``i``'s row of the rare times, claimed (every time NaN) the first time."""
+    r = out.rare_row[i]
+    if r < 0:
+        r = next_row(logs, GROUP_RARE)
+        out.rare_row[i] = r
+        logs.rare_episode[r] = i
+        logs.hub_booked_time[r] = np.nan
+        logs.hub_time[r] = np.nan
+        logs.nhs111_time[r] = np.nan
+        logs.rac_referral_time[r] = np.nan
+        logs.rac_time[r] = np.nan
+        logs.cancelled_time[r] = np.nan
+    return r
 
 
 # --------------------------------------------------------------------------------------------
