@@ -75,11 +75,11 @@ class SparseTimes:
 
 def rare_times(rows: PassRows, n_episodes: int) -> dict[str, SparseTimes]:
     """Each rare time of the pass's rows (one row per episode that has any), by name."""
-    order = np.argsort(rows.rare_episode, kind="stable")
-    episode = rows.rare_episode.take(order)
+    rare = rows.rare[np.argsort(rows.rare[:, 0], kind="stable")]  # by episode
+    episode = rare[:, 0].astype(np.int32)
     out = {}
-    for name in RARE_TIMES:
-        minute = getattr(rows, name).take(order)
+    for k, name in enumerate(RARE_TIMES, start=1):
+        minute = rare[:, k]
         has = minute == minute  # not NaN
         out[name] = SparseTimes(episode[has], minute[has], n_episodes)
     return out

@@ -54,6 +54,12 @@ from sim.booking.books import (
     third_next_available_days,
 )
 from sim.booking.state import (
+    RARE_CANCELLED,
+    RARE_HUB,
+    RARE_HUB_BOOKED,
+    RARE_NHS111,
+    RARE_RAC,
+    RARE_RAC_REFERRAL,
     log_admission,
     log_ae,
     log_flow,
@@ -357,7 +363,7 @@ def answers_reminder(s, i, t, when):
     again, 3 cancels ahead and no longer needs it. One keyed draw, in nested bands; a patient
     who cancelled and booked again comes to the new appointment."""
     st, r = s.settings, s.out.rare_row[i]
-    if r >= 0 and not np.isnan(s.logs.cancelled_time[r]):
+    if r >= 0 and not np.isnan(s.logs.rare[r, RARE_CANCELLED]):
         return 1  # booked again at a time that suits, after cancelling: comes
     sent = when - st.reminder_minutes
     if sent <= t:
@@ -392,11 +398,11 @@ def cancellation(s, i, t, arg):
     st, out = s.settings, s.out
     book, answer = arg // 4, arg % 4
     r = rare_row(out, s.logs, i)
-    s.logs.cancelled_time[r] = t
+    s.logs.rare[r, RARE_CANCELLED] = t
     if book >= st.hub_first_book:
-        when = s.logs.hub_time[r]
-        s.logs.hub_time[r] = np.nan
-        s.logs.hub_booked_time[r] = np.nan
+        when = s.logs.rare[r, RARE_HUB]
+        s.logs.rare[r, RARE_HUB] = np.nan
+        s.logs.rare[r, RARE_HUB_BOOKED] = np.nan
         origin = c.NODE_HUB
     else:
         when = float(out.appointment_day[i]) * MINUTES_PER_DAY + out.appointment_minute[i]
@@ -431,8 +437,8 @@ def try_hub(s, i, t, first, last, offered_by_practice):
     slot = take(s.books, b, today, minute, d)
     when = float(d * MINUTES_PER_DAY + slot)
     r = rare_row(s.out, s.logs, i)
-    s.logs.hub_booked_time[r] = t
-    s.logs.hub_time[r] = when
+    s.logs.rare[r, RARE_HUB_BOOKED] = t
+    s.logs.rare[r, RARE_HUB] = when
     if d >= st.run_days:
         s.out.outcome[i] = c.WAITING_AT_END
         return True
@@ -512,8 +518,8 @@ def handle_111(s, i, t, displaced):
     are shut, or a need displaced because no practice or hub slot was found (``displaced``)."""
     st, out = s.settings, s.out
     r = rare_row(out, s.logs, i)
-    if s.logs.nhs111_time[r] != s.logs.nhs111_time[r]:  # NaN: the first call
-        s.logs.nhs111_time[r] = t
+    if s.logs.rare[r, RARE_NHS111] != s.logs.rare[r, RARE_NHS111]:  # NaN: the first call
+        s.logs.rare[r, RARE_NHS111] = t
     log_nhs111_call(s.logs, t)
     mix = st.disposition_displaced if displaced else st.disposition
     choice = pick(draw(s, i, c.DRAW_NHS111_DISPOSITION), mix)
@@ -548,7 +554,7 @@ def handle_rac(s, i, t, origin):
     st, out = s.settings, s.out
     log_flow(s.logs, i, origin, c.NODE_RAC)
     r = rare_row(out, s.logs, i)
-    s.logs.rac_referral_time[r] = t
+    s.logs.rare[r, RARE_RAC_REFERRAL] = t
     today = int(t // MINUTES_PER_DAY)
     if today >= st.run_days:
         out.outcome[i] = c.WAITING_AT_END
@@ -565,7 +571,7 @@ def handle_rac(s, i, t, origin):
         return
     slot = take(s.books, st.rac_first_book + clinic, today, minute, d)
     when = float(d * MINUTES_PER_DAY + slot)
-    s.logs.rac_time[r] = when
+    s.logs.rare[r, RARE_RAC] = when
     if d >= st.run_days:
         out.outcome[i] = c.WAITING_AT_END
         return

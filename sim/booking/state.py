@@ -156,6 +156,20 @@ GROUP_ADMISSIONS = np.int64(GROUP["admissions"])
 GROUP_STEP_UPS = np.int64(GROUP["step_ups"])
 GROUP_RARE = np.int64(GROUP["rare"])
 GROUP_EVENTS = np.int64(GROUP["events"])
+#: Times few episodes have, by name: the columns of the ``rare`` rows after the episode's.
+RARE_TIMES: tuple[str, ...] = (
+    "hub_booked_time",
+    "hub_time",  # minute of the hub appointment
+    "nhs111_time",  # first NHS 111 contact
+    "rac_referral_time",
+    "rac_time",  # minute of the clinic appointment
+    "cancelled_time",  # a booking cancelled ahead, when
+)
+RARE_EPISODE = np.int64(0)
+RARE_HUB_BOOKED, RARE_HUB, RARE_NHS111, RARE_RAC_REFERRAL, RARE_RAC, RARE_CANCELLED = (
+    np.int64(RARE_TIMES.index(name) + 1) for name in RARE_TIMES
+)
+RARE_COLUMNS = np.int64(1 + len(RARE_TIMES))
 #: Logged rows: (field, dtype, group).
 LOG_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("flow_episode", np.int32, "flows"),
@@ -171,24 +185,18 @@ LOG_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("step_up_episode", np.int64, "step_ups"),
     ("step_up_time", np.float64, "step_ups"),
     ("step_up_source", np.int64, "step_ups"),  # codes.STEP_UP_SOURCES
-    # Per-episode times that most episodes never have (a few per cent do): kept as rows of the
-    # episodes that have one (Results.rare_row) rather than an array over all episodes (the
-    # six would be 95 MB for two million episodes); NaN where the episode has not that one.
-    ("rare_episode", np.int32, "rare"),
-    ("hub_booked_time", np.float64, "rare"),
-    ("hub_time", np.float64, "rare"),  # minute of the hub appointment
-    ("nhs111_time", np.float64, "rare"),  # first NHS 111 contact
-    ("rac_referral_time", np.float64, "rare"),
-    ("rac_time", np.float64, "rare"),  # minute of the clinic appointment
-    ("cancelled_time", np.float64, "rare"),  # a booking cancelled ahead, when
+    # Per-episode times that most episodes never have (a few per cent do), a row for each
+    # episode with one (Results.rare_row) rather than arrays over all episodes (the six would
+    # be 95 MB for two million episodes): the episode's number, then RARE_TIMES, NaN where
+    # the episode has not that one. One two-dimensional field, not seven: every field of the
+    # state is one more argument of every compiled function (a longer first compile).
+    ("rare", np.dtype((np.float64, 1 + len(RARE_TIMES))), "rare"),
     # the heap: (time, kind, episode, arg), ordered as Python orders such tuples
     ("event_time", np.float64, "events"),
     ("event_kind", np.int64, "events"),  # codes.EVENTS
     ("event_episode", np.int64, "events"),
     ("event_arg", np.int64, "events"),  # attempt number, or where a referral came from
 )
-#: The rare times, by name (the rows' fields after ``rare_episode``).
-RARE_TIMES: tuple[str, ...] = tuple(f for f, _, g in LOG_FIELDS if g == "rare")[1:]
 Logs = namedtuple("Logs", ["counts", "room"] + [f for f, _, _ in LOG_FIELDS])
 #: What the pass returns: every logged field but the heap's, trimmed to the rows written.
 PassRows = namedtuple("PassRows", [f for f, _, g in LOG_FIELDS if g != "events"])
@@ -308,13 +316,9 @@ def rare_row(out, logs, i):
     if r < 0:
         r = next_row(logs, GROUP_RARE)
         out.rare_row[i] = r
-        logs.rare_episode[r] = i
-        logs.hub_booked_time[r] = np.nan
-        logs.hub_time[r] = np.nan
-        logs.nhs111_time[r] = np.nan
-        logs.rac_referral_time[r] = np.nan
-        logs.rac_time[r] = np.nan
-        logs.cancelled_time[r] = np.nan
+        logs.rare[r, RARE_EPISODE] = i
+        for k in range(1, RARE_COLUMNS):
+            logs.rare[r, k] = np.nan
     return r
 
 
