@@ -39,11 +39,14 @@ NOT_ASSESSED = -1  # frailty band of an episode for a patient under 65
 
 #: Per-episode uniform draws, each from its own named stream (add names, never reorder).
 UNIFORM_ATTRIBUTES: tuple[str, ...] = ("dna", "no_slot_choice", "ooh_choice")
-#: What only the booking pass reads (a field of :class:`Episodes`, or a uniform by name): a
-#: replication lets them go once they are read (:meth:`Episodes.without`), the order's
-#: uniform (``ooh_choice``, read by the first requests) before the pass, the rest after it.
-READ_BEFORE_THE_PASS: tuple[str, ...] = ("ooh_choice",)
-READ_BY_THE_PASS: tuple[str, ...] = ("staff_need", "earliest_offset_days", "uniforms")
+#: The attributes of :class:`Episodes` (a field, or a uniform by name) that only the first
+#: stages of a replication read, by the last stage that reads them: a replication lets them go
+#: after it (:meth:`Episodes.without`; the KPIs read none of them).
+LAST_READ_BY: dict[str, tuple[str, ...]] = {
+    "request order": ("ooh_choice",),  # sim.booking.preparation.in_request_order
+    "booking pass": ("staff_need", "earliest_offset_days", "uniforms"),
+    "hospital": ("key",),  # keyed draws of the patients handed to it
+}
 
 
 @dataclass

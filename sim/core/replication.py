@@ -37,7 +37,7 @@ from sim.core.calendar import (
     Calendar,
     practice_closures,
 )
-from sim.core.demand import READ_BEFORE_THE_PASS, READ_BY_THE_PASS, Episodes, draw_episodes
+from sim.core.demand import LAST_READ_BY, Episodes, draw_episodes
 from sim.core.equity import replication_equity
 from sim.core.flows import FLOW_NODES, NODE
 from sim.core.kpis import KpiInputs, flow_counts, system_kpis
@@ -218,13 +218,14 @@ def run_replication(
     else:
         episodes, first_requests = in_request_order(episodes, cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)
-    if not keep_detail:  # what no later stage reads goes once read (peak memory)
-        episodes = episodes.without(*READ_BEFORE_THE_PASS)
+    # What no later stage reads goes once read (peak memory), unless the caller keeps detail.
+    last_read = LAST_READ_BY if not keep_detail else dict.fromkeys(LAST_READ_BY, ())
+    episodes = episodes.without(*last_read["request order"])
     journeys = run_booking_pass(episodes, cfg, calendar, service_books, first_requests)
     del first_requests  # about 50 MB the pass no longer needs
-    if not keep_detail:
-        episodes = episodes.without(*READ_BY_THE_PASS)
+    episodes = episodes.without(*last_read["booking pass"])
     hospital, walk_ins = hospital_stage(cfg, calendar, streams, episodes, journeys)
+    episodes = episodes.without(*last_read["hospital"])
     settle_outcomes(journeys, hospital)
 
     first_day, last_day = 7 * warmup_weeks, 7 * (warmup_weeks + run_weeks)
