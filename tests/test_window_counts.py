@@ -177,6 +177,8 @@ def test_event_and_move_counts_are_those_of_numpys_masks(replication):
         n = len(FLOW_NODES)
         pairs = sj.flow_from[keep].astype(np.int64) * n + sj.flow_to[keep]
         assert np.array_equal(
-            count_moves(sj.flow_episode, sj.flow_from, sj.flow_to, counted, n).ravel(),
+            count_moves(
+                sj.flow_episode, sj.flow_from, sj.flow_to, k.episodes.time, first_day, last_day, n
+            ).ravel(),
             np.bincount(pairs, minlength=n * n),
         )

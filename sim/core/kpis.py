@@ -234,7 +234,13 @@ class KpiInputs:
 
         sj = self.journeys
         return count_moves(
-            sj.flow_episode, sj.flow_from, sj.flow_to, self.arose_in, len(FLOW_NODES)
+            sj.flow_episode,
+            sj.flow_from,
+            sj.flow_to,
+            self.episodes.time,
+            self.first_day,
+            self.last_day,
+            len(FLOW_NODES),
         )
 
 

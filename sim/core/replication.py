@@ -33,7 +33,6 @@ from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import (
     DAYS_PER_PROGRAMME_YEAR,
-    MINUTES_PER_DAY,
     Calendar,
     practice_closures,
 )
@@ -253,16 +252,17 @@ def run_replication(
         if years >= 2
         else {}
     )
-    in_window = episodes.time >= first_day * MINUTES_PER_DAY
-    counts = ledger.ledger_counts(
-        journeys.outcome,
-        in_window,
-        journeys.flow_episode,
-        journeys.flow_to,
+    flows = flow_counts(inputs)
+    # The ledger of the episodes that arose in the window (every episode arises before the run
+    # ends), from the counts the KPIs and flows share: their outcomes, and the flow log's moves
+    # into each node.
+    counts = ledger.balanced_counts(
+        inputs.counts.by_outcome,
+        inputs.counts.arose,
+        inputs.moves.sum(axis=0),
         FLOW_NODES,
         ledger.reported_states(cfg),
     )
-    flows = flow_counts(inputs)
     series = replication_series(inputs)
     detail = {"inputs": inputs} if keep_detail else {}
     return ReplicationResult(

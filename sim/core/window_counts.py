@@ -197,13 +197,17 @@ def count_moves(
     flow_episode: np.ndarray,
     flow_from: np.ndarray,
     flow_to: np.ndarray,
-    counted: np.ndarray,
+    time: np.ndarray,
+    first_day: int,
+    last_day: int,
     n_nodes: int,
 ) -> np.ndarray:
-    """(from node, to node) moves of the flow log made by the episodes ``counted`` (a mask
-    over the episodes)."""
+    """(from node, to node) moves in the flow log of the episodes that arose in the window
+    (``time``: every episode's)."""
     moves = np.zeros((n_nodes, n_nodes), np.int64)
-    _count_moves(flow_episode, flow_from, flow_to, counted, moves)
+    _count_moves(
+        flow_episode, flow_from, flow_to, time, first_day * 1440.0, last_day * 1440.0, moves
+    )
     return moves
 
 
@@ -264,9 +268,9 @@ def _count_by_day(minutes, first_day, daily):
 
 
 @compiled
-def _count_moves(flow_episode, flow_from, flow_to, counted, moves):
+def _count_moves(flow_episode, flow_from, flow_to, time, lo, hi, moves):
     for j in range(len(flow_episode)):
-        if counted[flow_episode[j]]:
+        if lo <= time[flow_episode[j]] < hi:
             moves[flow_from[j], flow_to[j]] += 1
 
 
