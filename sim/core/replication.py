@@ -175,11 +175,13 @@ def settle_outcomes(sj: SystemJourneys, h: HospitalResult) -> None:
         (idx, NODE["ae"], np.where(went_in, NODE["admission"], NODE["home"])),
         (failed, NODE["intermediate_care"], np.full(len(failed), NODE["admission"])),
     ]
-    sj.flow_episode = np.concatenate([sj.flow_episode, *(hop[0] for hop in hops)]).astype(np.int32)
+    # (written straight into the log's own types: the log is as long as the episodes, and an
+    # int64 copy of it on the way cost 30 MB)
+    sj.flow_episode = np.concatenate([sj.flow_episode, *(hop[0] for hop in hops)], dtype=np.int32)
     sj.flow_from = np.concatenate(
-        [sj.flow_from, *(np.full(len(hop[0]), hop[1]) for hop in hops)]
-    ).astype(np.int8)
-    sj.flow_to = np.concatenate([sj.flow_to, *(hop[2] for hop in hops)]).astype(np.int8)
+        [sj.flow_from, *(np.full(len(hop[0]), hop[1]) for hop in hops)], dtype=np.int8
+    )
+    sj.flow_to = np.concatenate([sj.flow_to, *(hop[2] for hop in hops)], dtype=np.int8)
 
 
 def run_replication(

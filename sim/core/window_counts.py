@@ -46,8 +46,8 @@ FRAILTY_LEVELS = len(FRAILTY_BANDS) + 1
 @dataclass(frozen=True)
 class EpisodeCounts:
     """What the KPIs, series and equity breakdowns count over the episodes, in the window
-    (its days by :func:`day_of`, its minutes ``lo <= t < hi``; "arose": an episode whose time
-    is in the window's minutes)."""
+    (a time ``t`` is in the window's minutes if ``lo <= t < hi``, in its day
+    ``floor(t / 1440)``; an episode "arose" in it if its time is in its minutes)."""
 
     arose: int  # episodes that arose in the window
     by_outcome: np.ndarray  # (terminal state,) episodes that arose, by outcome
@@ -113,7 +113,7 @@ def count_episodes(
     # Lead days of requests made in the window lie between -last_day (an appointment on day 0
     # for a request on the window's last day) and the calendar's last day.
     lead_offset = -last_day
-    out = {
+    out = {  # zeroed, in the order _count_episodes takes them
         "by_outcome": np.zeros(len(ledger.TERMINAL_STATES), np.int64),
         "access": np.zeros((*cells, 1 << len(ACCESS_FLAGS)), np.int64),
         "routine_lead_sum": np.zeros(cells, np.int64),
@@ -187,7 +187,8 @@ def count_in_window(minutes: np.ndarray, first_day: int, last_day: int) -> int:
 
 
 def count_by_day(minutes: np.ndarray, first_day: int, last_day: int) -> np.ndarray:
-    """Event times ``minutes`` counted by day of the window (:func:`day_of`)."""
+    """Event times ``minutes`` counted by day of the window, ``floor(t / 1440)`` (NaN, never
+    happened, in none)."""
     daily = np.zeros(last_day - first_day, np.int64)
     _count_by_day(np.asarray(minutes, np.float64), np.int64(first_day), daily)
     return daily
@@ -233,16 +234,12 @@ def percentile_of_counts(counts: np.ndarray, q: float, first_value: int = 0) -> 
     return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
-def day_of(minutes: np.ndarray) -> np.ndarray:
-    """The day of each time in ``minutes``, as the passes below find it: ``floor(t / 1440)``
-    (NaN, never happened, is in no day)."""
-    return np.floor(minutes / MINUTES_PER_DAY)
-
-
 # The compiled passes. Each test is written as the numpy expression it replaced evaluated it,
 # so the counts are the same: the window by minutes (lo <= t < hi, lo and hi whole days of
-# minutes; NaN in none), days by day_of, hours as the truncation of t / 60 (the window's
-# minutes are not negative, so truncation is the floor). The constants are the calendar's:
+# minutes; NaN in none), days as floor(t / 1440), hours as the truncation of t / 60 (the
+# window's minutes are not negative, so truncation is the floor). Indices into the counts
+# (practice, age band, frailty, urgency, outcome) are the model's own codes, and the counts
+# are sized by the same vocabularies. The constants are the calendar's:
 if (MINUTES_PER_DAY, MINUTES_PER_HOUR, HOURS_PER_WEEK) != (1440, 60, 168):
     raise AssertionError("the compiled counts assume 1440 minutes a day and 168 hours a week")
 
