@@ -14,7 +14,12 @@ import numpy as np
 from sim.config.schema import URGENCIES
 from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_HOUR
 from sim.core.kpis import KpiInputs
-from sim.core.window_counts import LEAD_DAYS_LAST, count_by_day
+from sim.core.window_counts import (
+    LEAD_DAYS_LAST,
+    by_hour_of_week,
+    count_by_day,
+    week_start_hour,
+)
 from sim.services.hospital.kpis import hospital_series
 
 if TYPE_CHECKING:  # a replication never builds a table: pandas is imported in series_table
@@ -51,16 +56,13 @@ def _daily(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
 
 
 def _hour_of_week(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
+    """Events at times ``minutes`` by hour of the week, averaged over the window's weeks,
+    counted as :mod:`sim.core.window_counts` counts the episodes' (with numpy: used for the
+    A&E arrivals, a few per cent as many)."""
     m = minutes[k.in_window(minutes)]  # NaN (never happened) is in no window
-    # Whole hours (truncation is the floor: the window's minutes are not negative) counted
-    # from the start of the window's first week, then the weeks added up: the same counts as
-    # taking every hour modulo a week, without an integer division per event.
-    week_start = k.first_day * 24 // HOURS_PER_WEEK * HOURS_PER_WEEK
-    hours = (m / MINUTES_PER_HOUR).astype(np.int64)
-    hours -= week_start
-    counts = np.bincount(hours, minlength=HOURS_PER_WEEK)
-    counts = np.concatenate([counts, np.zeros(-len(counts) % HOURS_PER_WEEK, dtype=counts.dtype)])
-    return counts.reshape(-1, HOURS_PER_WEEK).sum(axis=0) / k.weeks
+    hours = (m / MINUTES_PER_HOUR).astype(np.int64)  # the window's minutes are not negative
+    hours -= week_start_hour(k.first_day)
+    return by_hour_of_week(np.bincount(hours, minlength=HOURS_PER_WEEK)) / k.weeks
 
 
 def _capacity_by_hour(k: KpiInputs, books) -> np.ndarray:

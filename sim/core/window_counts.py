@@ -84,20 +84,23 @@ class EpisodeCounts:
         return holding.sum(axis=tuple(a for a in range(holding.ndim) if a not in keep))
 
 
-def _week_start_hour(first_day: int) -> int:
+def week_start_hour(first_day: int) -> int:
     """The hour, counted from day 0 (a Monday), at which the week holding ``first_day``
-    starts: hours of the week are whole hours counted from there, folded by the week."""
+    starts. Events are counted by whole hours from there, and the weeks then added up
+    (:func:`by_hour_of_week`): the same counts as every hour taken modulo a week, without an
+    integer division per event."""
     return first_day * 24 // HOURS_PER_WEEK * HOURS_PER_WEEK
 
 
 def _hours_since_week_start(first_day: int, last_day: int) -> np.ndarray:
     """Zeroed counts of the whole hours from the window's first week's start to its end (the
     end itself included: ``t / 60`` of a time just before it may round up to it)."""
-    return np.zeros(last_day * 24 - _week_start_hour(first_day) + 1, np.int64)
+    return np.zeros(last_day * 24 - week_start_hour(first_day) + 1, np.int64)
 
 
-def _by_hour_of_week(hours: np.ndarray) -> np.ndarray:
-    """Counts by hour since the window's first week started, summed by hour of the week."""
+def by_hour_of_week(hours: np.ndarray) -> np.ndarray:
+    """Counts by hour since the window's first week started (:func:`week_start_hour`),
+    summed by hour of the week."""
     padded = np.concatenate([hours, np.zeros(-len(hours) % HOURS_PER_WEEK, hours.dtype)])
     return padded.reshape(-1, HOURS_PER_WEEK).sum(axis=0)
 
@@ -150,7 +153,7 @@ def count_episodes(
         journeys.hub_time,
         np.int64(first_day),
         np.int64(last_day),
-        np.int64(_week_start_hour(first_day)),
+        np.int64(week_start_hour(first_day)),
         np.int64(lead_offset),
         codes,
         *out.values(),
@@ -166,12 +169,12 @@ def count_episodes(
         lead_offset=lead_offset,
         lead_by_urgency=out["lead_by_urgency"],
         arising_daily=out["arising_daily"],
-        arising_by_hour=_by_hour_of_week(out["arising_hours"]),
+        arising_by_hour=by_hour_of_week(out["arising_hours"]),
         appointments_daily=out["appointments_daily"],
         same_day=int(same_day),
         did_not_attend=int(dna),
         requests=int(requests.sum()),
-        requests_by_hour=_by_hour_of_week(out["request_hours"]),
+        requests_by_hour=by_hour_of_week(out["request_hours"]),
         monday_requests=int(requests[weekday == 0].sum()),
         weekday_requests=int(requests[weekday < 5].sum()),
         monday_8to9_requests=int(out["requests_8to9_days"][weekday == 0].sum()),
