@@ -94,7 +94,7 @@ def advance(s, i):
             s.out.outcome[i] = c.WAITING_AT_END
         else:
             first_day, last_day = np.int64(ep.first_day[i]), np.int64(ep.last_day[i])
-            day = np.int64(t // MINUTES_PER_DAY)  # the request's day, as first_requests has it
+            day = np.int64(ep.request_day[i])
             minute = t - day * MINUTES_PER_DAY
             ask_practice(s, i, t, np.int64(0), day, minute, first_day, last_day)
         i += 1

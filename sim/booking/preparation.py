@@ -141,6 +141,7 @@ class FirstRequests:
     (arrays aligned with the episodes; :func:`sim.booking.rules.first_requests`)."""
 
     request: np.ndarray  # float64 minute it first reaches its practice
+    request_day: np.ndarray  # int32 day of that minute
     in_hours: np.ndarray  # bool: arose in core hours
     urgent_ooh: np.ndarray  # bool: urgent, arose out of hours, does not wait for the practice
     out_of_hours_kind: np.ndarray  # int8 codes.OUT_OF_HOURS_* (added up), 0 if none
@@ -166,6 +167,7 @@ def first_requests(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> FirstR
     next_open = times.next_open.astype(np.float64)
     out = FirstRequests(
         request=np.empty(n, dtype=np.float64),
+        request_day=np.empty(n, dtype=np.int32),
         in_hours=np.empty(n, dtype=np.bool_),
         urgent_ooh=np.empty(n, dtype=np.bool_),
         out_of_hours_kind=np.empty(n, dtype=np.int8),
@@ -191,6 +193,7 @@ def first_requests(ep: Episodes, cfg: ModelConfig, calendar: Calendar) -> FirstR
         times.target_urgent,
         times.target_routine,
         out.request,
+        out.request_day,
         out.in_hours,
         out.urgent_ooh,
         out.out_of_hours_kind,
@@ -492,6 +495,7 @@ def run_booking_pass(
         u_no_slot=ep.uniforms["no_slot_choice"],
         arising=ep.time,
         request=request,
+        request_day=first.request_day,
         first_day=first.first_day,
         last_day=first.last_day,
         first_choice=first_choices(ep, cfg, calendar),

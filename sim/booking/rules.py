@@ -147,6 +147,7 @@ def first_requests(
     target_urgent,
     target_routine,
     request,
+    request_day,
     in_hours,
     urgent_ooh,
     out_of_hours_kind,
@@ -163,7 +164,7 @@ def first_requests(
     arises. Per calendar day, ``opens`` and ``closes`` are the minutes practices open and
     close (-inf on a day they are shut: no time is inside, nor before the opening) and
     ``next_open`` the next opening after that day. Fills ``request`` (minute),
-    ``in_hours``, ``urgent_ooh``, ``out_of_hours_kind``
+    ``request_day``, ``in_hours``, ``urgent_ooh``, ``out_of_hours_kind``
     (codes.OUT_OF_HOURS_URGENT for a need settled out of hours, else 0: whether a frail one
     may go to the frail weekend GP service depends on the site's services, and the pass adds
     it, :func:`sim.booking.preparation.run_booking_pass`) and the first request's
@@ -186,6 +187,7 @@ def first_requests(
             r = (opens[day] if t < opens[day] else next_open[day]) + wait
         request[i] = r
         today = np.int64(r // MINUTES_PER_DAY)
+        request_day[i] = today
         first, last = booking_window(
             urgency[i], earliest_offset_days[i], today, soon_deadline, target_urgent, target_routine
         )

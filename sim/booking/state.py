@@ -44,6 +44,7 @@ EpisodeInputs = namedtuple(
         "u_no_slot",
         "arising",  # minute the need arises
         "request",  # minute it first reaches its practice
+        "request_day",  # int32
         "first_day",  # booking window of the first request (days; the minute of the request
         "last_day",  # in its day is computed where needed, not stored)
         "first_choice",  # codes.FIRST_CHOICE_*
