@@ -63,3 +63,14 @@ def test_without_drops_only_the_named_attributes_and_shares_the_rest():
     assert set(episodes.uniforms) == set(UNIFORM_ATTRIBUTES)  # the original is unchanged
     assert slim.time is episodes.time and slim.uniforms["dna"] is episodes.uniforms["dna"]
     assert episodes.without("uniforms").uniforms == {}
+
+
+def test_a_sparse_time_is_looked_up_by_episode_and_nan_where_there_is_none():
+    from sim.booking.preparation import SparseTimes
+
+    times = SparseTimes(np.array([2, 5, 9], np.int32), np.array([10.0, 50.0, 90.0]), 12)
+    got = times.at(np.array([0, 2, 3, 5, 9, 11]))
+    want = [np.nan, 10.0, np.nan, 50.0, 90.0, np.nan]  # by hand: episodes 2, 5, 9 have one
+    np.testing.assert_array_equal(got, want)
+    assert times.at(np.array([], np.int64)).shape == (0,)
+    assert np.isnan(SparseTimes(np.array([], np.int32), np.array([]), 3).at(np.arange(3))).all()

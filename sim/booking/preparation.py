@@ -66,6 +66,15 @@ class SparseTimes:
     minute: np.ndarray  # float64 their times (minutes from Monday 00:00 of week 0)
     n_episodes: int
 
+    def at(self, episodes: np.ndarray) -> np.ndarray:
+        """The time of each of ``episodes`` (ascending), NaN for those without one."""
+        where = np.searchsorted(self.episode, episodes)
+        found = where < len(self.episode)
+        found[found] = self.episode[where[found]] == episodes[found]
+        out = np.full(len(episodes), np.nan)
+        out[found] = self.minute[where[found]]
+        return out
+
     def dense(self) -> np.ndarray:
         """One float64 time per episode, NaN for episodes without one (a new array)."""
         out = np.full(self.n_episodes, np.nan)

@@ -281,7 +281,10 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
         # when first requests reach practices (day 0 of the run is a Monday)
         "practice.monday_request_share": _share(c.monday_requests, c.weekday_requests),
         "practice.monday_8to9_request_share": _share(c.monday_8to9_requests, c.requests),
-        "practice.cancelled_ahead_per_week": k.count_in_window(pj.cancelled_time) / weeks,
+        "practice.cancelled_ahead_per_week": k.count_in_window(
+            pj.sparse_times["cancelled_time"].minute
+        )
+        / weeks,
         "practice.utilisation": _share(n_appts, offered),
         "practice.dna_rate": _share(c.did_not_attend, n_appts),
     }
@@ -292,18 +295,20 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     among them, come from their ``measure``)."""
     sj = k.journeys
     weeks = k.weeks
-    hub_in = k.count_in_window(sj.hub_time)
+    # the times few episodes have, as those episodes' (no array over every episode)
+    hub, rac = sj.sparse_times["hub_time"], sj.sparse_times["rac_time"]
+    hub_in = k.count_in_window(hub.minute)
     hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
     # Waits of the clinic attendances referred in the window: the few attended, then those
     # referred in it, in episode order (the order numpy's mean adds them in).
-    seen = np.flatnonzero(~np.isnan(sj.rac_time))
-    referred = seen[k.in_window(sj.rac_referral_time[seen])]
-    rac_wait = (sj.rac_time[referred] - sj.rac_referral_time[referred]) / MINUTES_PER_DAY
+    referral = sj.sparse_times["rac_referral_time"].at(rac.episode)
+    referred = k.in_window(referral)
+    rac_wait = (rac.minute[referred] - referral[referred]) / MINUTES_PER_DAY
     out = {
         "hub.appointments_per_week": hub_in / weeks,
         "hub.utilisation": _share(hub_in, hub_offered),
         "nhs111.contacts_per_week": k.count_in_window(sj.nhs111_calls) / weeks,
-        "rac.attendances_per_week": k.count_in_window(sj.rac_time) / weeks,
+        "rac.attendances_per_week": k.count_in_window(rac.minute) / weeks,
         "rac.wait_days_mean": _mean(rac_wait),
     }
     return out

@@ -123,7 +123,8 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
 
         return paid(per_use, days, int(k.counts.by_outcome[state]))
 
-    booked_times = (sj.booked_time, sj.hub_booked_time)
+    # practice bookings, then hub bookings (the few episodes with one), in episode order
+    booked_times = (sj.booked_time, sj.sparse_times["hub_booked_time"].minute)
 
     def booking_days() -> np.ndarray:
         return np.concatenate(

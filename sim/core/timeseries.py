@@ -98,7 +98,7 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
         "episodes_arising": c.arising_daily.astype(float),
         # an appointment's minute is inside its day, so its day is the appointment day
         "practice_appointments": c.appointments_daily.astype(float),
-        "hub_appointments": _daily(k, sj.hub_time),
+        "hub_appointments": _daily(k, sj.sparse_times["hub_time"].minute),
         "nhs111_contacts": _daily(k, sj.nhs111_calls),
         "ae_attendances": hospital["ae_attendances"],
         "admissions": hospital["admissions"],

@@ -140,6 +140,7 @@ def count_episodes(
         ],
         dtype=np.int64,
     )
+    hub = journeys.sparse_times["hub_time"]  # the few episodes with a hub appointment
     arose, same_day, dna = _count_episodes(
         episodes.time,
         episodes.practice,
@@ -150,7 +151,8 @@ def count_episodes(
         journeys.first_request_time,
         journeys.booked_time,
         journeys.appointment_day,
-        journeys.hub_time,
+        hub.episode,
+        hub.minute,
         np.int64(first_day),
         np.int64(last_day),
         np.int64(week_start_hour(first_day)),
@@ -305,7 +307,8 @@ def _count_episodes(
     first_request_time,
     booked_time,
     appointment_day,
-    hub_time,
+    hub_episode,
+    hub_minute,
     first_day,
     last_day,
     week_start_hour,
@@ -327,6 +330,7 @@ def _count_episodes(
     lo, hi = first_day * 1440.0, last_day * 1440.0
     longest = lead_by_urgency.shape[1] - 1
     arose = same_day = dna = 0
+    h = 0  # the next episode with a hub appointment
     for i in range(len(time)):
         # practice appointments, by their own day
         day_booked = appointment_day[i]
@@ -363,9 +367,17 @@ def _count_episodes(
         requested = request < hi
         resolved = state == online_code or state == pharmacy_first_code
         urgent = requested and urgency[i] == urgent_code and not resolved
-        met = urgent and (
-            day_booked == request_day or np.floor(hub_time[i] / 1440.0) == request_day
-        )
+        if urgent and day_booked != request_day:
+            # the episode's hub appointment, if it has one: the episodes with one come in
+            # ascending order, as i does, so one pointer walks them
+            while h < len(hub_episode) and hub_episode[h] < i:
+                h += 1
+            hub_day = np.nan
+            if h < len(hub_episode) and hub_episode[h] == i:
+                hub_day = np.floor(hub_minute[h] / 1440.0)
+            met = hub_day == request_day
+        else:
+            met = urgent
         booked = requested and day_booked >= 0
         routine = booked and urgency[i] == routine_code
         level = 0 if frailty[i] < 0 else frailty[i] + 1
