@@ -224,11 +224,11 @@ class AcuteBeds:
                 Call(self.env, self.escalate_after, self._due, row)
 
     def _due(self, event: simpy.Event) -> None:
-        row = event.value
+        row = event._value
         if self.spaces_free > 0 and self.bed_time[row] != self.bed_time[row]:  # still waiting
             self.spaces_free -= 1
             self.queue.remove(row)
-            self._escalate(row, self.env.now)
+            self._escalate(row, self.env._now)
 
     def _escalate(self, row: int, now: float) -> None:
         self.bed_time[row] = now

@@ -128,8 +128,8 @@ class Discharge:
             Call(self.env, optimised - now, self._optimised, row)
 
     def _optimised(self, event: simpy.Event) -> None:
-        row = event.value
-        self.ask_place(self.pathway[row], row, self.env.now)
+        row = event._value
+        self.ask_place(self.pathway[row], row, self.env._now)
 
     def place_given(self, row: int, now: float) -> float:
         """A place was given to ``row`` at ``now``: it leaves at the next discharge time
@@ -143,7 +143,7 @@ class Discharge:
         return leave
 
     def _leave(self, event: simpy.Event) -> None:
-        self.release(event.value, self.env.now)
+        self.release(event._value, self.env._now)
 
 
 __all__ = [

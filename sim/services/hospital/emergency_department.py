@@ -42,7 +42,6 @@ from collections.abc import Sequence
 import simpy
 
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.core.occupancy import RunningArea
 from sim.services.hospital.engine import Call, call_first, call_now
 
 #: Stream indices.
@@ -109,7 +108,10 @@ class _Stream:
     def push(self, i: int) -> None:
         self.ready.append(i)
         if self.idle:
-            self.idle.popleft().wake()
+            # the longest idle clinician resumes (_Position.wake, inlined: once per patient)
+            position = self.idle.popleft()
+            position.idle = False
+            Call(position.env, 0, position._work)
 
 
 class _Position:
@@ -147,36 +149,43 @@ class _Position:
         self._work()
 
     def _work(self, _event: simpy.Event | None = None) -> None:
-        """Take the longest-waiting patient, or wait for one; off duty at the shift's end."""
-        now = self.env.now
+        """Take the longest-waiting patient (walk-ins whose patience ran out before now have
+        left), or wait for one; off duty at the shift's end."""
+        now = self.env._now  # the clock (SimPy's ``now`` without the property call)
+        s = self.s
         if now >= self.end:  # off duty: never start a patient at or after the shift's end
-            s = self.s
             # Woken for a patient at the very minute the shift ended: pass them on.
             if s.ready and s.idle:
                 s.idle.popleft().wake()
             self.start()
             return
         ed = self.ed
-        i = ed.next_patient(self.stream, now)
-        if i >= 0:
+        ready, leave_by = s.ready, ed.leave_by
+        while ready:
+            i = ready.popleft()
+            if leave_by[i] < now:
+                ed._left_unseen(i, self.stream)
+                continue
+            s.remaining -= 1
             ed.seen[i] = now
-            ed.leave_by[i] = INF  # seen: stays
+            leave_by[i] = INF  # seen: stays
             ed.treated_by[i] = self.position
             Call(self.env, ed.service[i], self._treated, i)  # finished even past the end
-        elif self.s.remaining > 0:
+            return
+        if s.remaining > 0:
             self.idle = True
-            self.s.idle.append(self)  # until the next patient is ready, or the shift ends
+            s.idle.append(self)  # until the next patient is ready, or the shift ends
         # else everybody in this stream has been seen or has left: the position stops
 
     def _treated(self, event: simpy.Event) -> None:
-        self.ed.treated(event._value, self.env.now)
+        self.ed.treated(event._value, self.env._now)
         self._work()
 
     def wake(self) -> None:
         """A patient is ready (or the shift ended): resume after the events already due now,
         as a process woken by ``Event.succeed`` does. The caller took it off the idle list."""
         self.idle = False
-        call_now(self.env, self._work)
+        call_now(self.env, self._work)  # _Stream.push does the same inline
 
     def _shift_ends(self, _event: simpy.Event) -> None:
         """An idle clinician stops waiting (a busy one finishes first)."""
@@ -252,13 +261,21 @@ class EmergencyDepartment:
         # unseen, if still unseen then).
         self.present = 0
         self._departures: list[tuple[float, int, int]] = []
-        self.area = RunningArea()  # patient-minutes in the department, as the count changes
+        # patient-minutes in the department up to the last change (at _since), kept as the
+        # count changes (as sim.core.occupancy.RunningArea keeps it)
+        self.patient_minutes = 0.0
+        self._since = 0.0
 
     # ---- arrivals and spaces ---------------------------------------------------------------
 
     def arrive(self, i: int) -> None:
-        now = self.env.now
-        self._count_change(now)
+        now = self.env._now
+        # self._count_change(now), inlined: once per patient
+        heap = self._departures
+        if heap and heap[0][0] <= now:
+            self._settle(now)
+        self.patient_minutes += self.present * (now - self._since)
+        self._since = now
         self.present += 1
         leave_by = self.leave_by[i]
         if leave_by < INF:
@@ -266,7 +283,9 @@ class EmergencyDepartment:
         if self.majors[i]:
             if self.spaces_free > 0:
                 self.spaces_free -= 1
-                self._enter_space(i, now)
+                self.space_time[i] = now  # _enter_space, inlined: once per patient
+                self.leave_by[i] = INF
+                self.streams[MAJORS].push(i)
             elif self.ambulance[i]:
                 self.ambulance_waiting.append(i)
             else:
@@ -275,6 +294,7 @@ class EmergencyDepartment:
             self.streams[MINORS].push(i)
 
     def _enter_space(self, i: int, now: float) -> None:
+        # arrive() does the same inline
         self.space_time[i] = now
         self.leave_by[i] = INF  # in a cubicle, nobody leaves unseen
         self.streams[MAJORS].push(i)
@@ -298,20 +318,6 @@ class EmergencyDepartment:
         self.departure[i] = self.leave_by[i]
         self.streams[stream].remaining -= 1
 
-    def next_patient(self, stream: int, now: float) -> int:
-        """The longest-waiting patient ready for a clinician of ``stream`` (-1 if none);
-        walk-ins whose patience ran out before ``now`` have left."""
-        s = self.streams[stream]
-        ready, leave_by = s.ready, self.leave_by
-        while ready:
-            i = ready.popleft()
-            if leave_by[i] < now:
-                self._left_unseen(i, stream)
-                continue
-            s.remaining -= 1
-            return i
-        return -1
-
     # ---- after the clinician ---------------------------------------------------------------
 
     def treated(self, i: int, now: float) -> None:
@@ -325,14 +331,14 @@ class EmergencyDepartment:
             heapq.heappush(self._departures, (self.departure[i], i, _GONE))
 
     def _home(self, event: simpy.Event) -> None:
-        now = self.env.now
-        self.departure[event.value] = now
+        now = self.env._now
+        self.departure[event._value] = now
         self._count_change(now)
         self.present -= 1
         self._free_space(now)
 
     def _decide(self, event: simpy.Event) -> None:
-        i, now = event.value, self.env.now
+        i, now = event._value, self.env._now
         if self.turn_round is not None and self.turn_round(i, now):
             self.turned_round[i] = True
             self.leave(i, now)  # home (with IC+ or not): no decision to admit
@@ -363,22 +369,28 @@ class EmergencyDepartment:
     def _count_change(self, now: float) -> None:
         """Before the count changes at ``now``: settle the leavings without an event of their
         own due by then (each at its own minute) and add the patient-minutes so far."""
-        heap, area = self._departures, self.area
+        heap = self._departures
         if heap and heap[0][0] <= now:
-            leave_by = self.leave_by
-            while heap and heap[0][0] <= now:
-                when, i, kind = heapq.heappop(heap)
-                # a walk-in left unseen only if still waiting at the end of their patience
-                if kind == _GONE or leave_by[i] == when:
-                    area.step(self.present, when)
-                    self.present -= 1
-        area.step(self.present, now)
+            self._settle(now)
+        self.patient_minutes += self.present * (now - self._since)
+        self._since = now
+
+    def _settle(self, now: float) -> None:
+        """The leavings without an event of their own due by ``now``, each at its minute."""
+        heap, leave_by = self._departures, self.leave_by
+        while heap and heap[0][0] <= now:
+            when, i, kind = heapq.heappop(heap)
+            # a walk-in left unseen only if still waiting at the end of their patience
+            if kind == _GONE or leave_by[i] == when:
+                self.patient_minutes += self.present * (when - self._since)
+                self._since = when
+                self.present -= 1
 
     def census(self, now: float) -> tuple[int, float]:
         """Patients in the department at ``now`` (not earlier than the last change) and the
         patient-minutes spent in it up to ``now``, from the count kept as they came and went."""
         self._count_change(now)
-        return self.present, self.area.area
+        return self.present, self.patient_minutes
 
     def finish(self, end: float) -> None:
         """After the run: walk-ins still waiting whose patience ran out have left."""

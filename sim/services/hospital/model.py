@@ -215,7 +215,7 @@ class _Census:
             call_first(env, self._next)
 
     def _next(self, _event: simpy.Event | None = None) -> None:
-        Call(self.env, self.times[self.k] - self.env.now, self._read)
+        Call(self.env, self.times[self.k] - self.env._now, self._read)
 
     def _read(self, _event: simpy.Event) -> None:
         k, t = self.k, self.times[self.k]
@@ -239,23 +239,32 @@ class _Feeder:
     def __init__(self, env: simpy.Environment, times: list[float], kinds, idx, handlers):
         self.env, self.times, self.kinds, self.idx, self.handlers = env, times, kinds, idx, handlers
         self.k = 0
-        call_first(env, lambda _event: self._from(k=0))
+        call_first(env, self._start)
 
-    def _from(self, _event: simpy.Event | None = None, k: int | None = None) -> None:
-        """Handle the arrivals due from the k-th on (the clock may land one rounding step
-        short of an arrival's minute after sleeping to it, as now + (t - now) need not equal
-        t: the arrival slept to is due all the same); then sleep until the next."""
-        env, times, kinds, idx, handlers = self.env, self.times, self.kinds, self.idx, self.handlers
-        if k is None:  # woken at the k-th arrival's minute
-            k = self.k
-            handlers[kinds[k]](idx[k])
-            k += 1
+    def _start(self, _event: simpy.Event) -> None:
+        """At the start: the arrivals due then, or sleep until the first."""
+        times, now = self.times, self.env._now
+        if not times:
+            return
+        if times[0] > now:
+            Call(self.env, times[0] - now, self._woken)
+        else:
+            self._woken(_event)  # the first is due: handled as if woken for it
+
+    def _woken(self, _event: simpy.Event) -> None:
+        """Woken at the k-th arrival's minute: it is due even if the clock landed one rounding
+        step short of it (now + (t - now) need not equal t); then the others due by now;
+        then sleep until the next."""
+        k, now = self.k, self.env._now
+        times, kinds, idx, handlers = self.times, self.kinds, self.idx, self.handlers
+        handlers[kinds[k]](idx[k])
+        k += 1
         n = len(times)
         while k < n:
             t = times[k]
-            if t > env.now:
+            if t > now:
                 self.k = k
-                Call(env, t - env.now, self._from)
+                Call(self.env, t - now, self._woken)
                 return
             handlers[kinds[k]](idx[k])
             k += 1
@@ -640,9 +649,9 @@ def run_hospital(
     cancel = cfg.assumptions.background_admissions.when_full == "cancel"
     handlers = (
         ae_arrive,
-        lambda i: beds.request(n_ae + i, env.now),
-        lambda i: ic.step_up(i, env.now),
-        lambda i: beds.request(first_bg_row + i, env.now, cancel, may_escalate=False),
+        lambda i: beds.request(n_ae + i, env._now),
+        lambda i: ic.step_up(i, env._now),
+        lambda i: beds.request(first_bg_row + i, env._now, cancel, may_escalate=False),
     )
     times = np.concatenate([att.time, direct.time, step_ups.time, bg_time])
     kinds = np.repeat(np.arange(4, dtype=np.int64), [n_ae, n_dir, n_su, n_bg])
