@@ -201,7 +201,7 @@ class AcuteBeds:
         self.bed_time = [nan] * rows
         self.core_time = [nan] * rows
         self.leave_time = [nan] * rows
-        self.cancelled = [False] * rows
+        self.cancelled = bytearray(rows)  # flags as bytes (numpy reads them as they are)
         self.on_admit: Callable[[int, float], None] = lambda row, now: None
 
     def request(

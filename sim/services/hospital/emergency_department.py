@@ -243,9 +243,10 @@ class EmergencyDepartment:
         self.decision_time = [nan] * n  # minute of the decision to admit
         self.departure = [nan] * n  # minute the patient left A&E
         self.treated_by = [-1] * n  # position (within the stream) that treated the patient
-        self.left_unseen = [False] * n
-        self.to_sdec = [False] * n
-        self.turned_round = [False] * n  # sent home by the frailty team instead of admitted
+        # Flags (0 or 1) as bytes: numpy reads them without converting each item
+        self.left_unseen = bytearray(n)
+        self.to_sdec = bytearray(n)
+        self.turned_round = bytearray(n)  # sent home by the frailty team instead of admitted
         n_majors = sum(majors)
         self.streams = (_Stream(n - n_majors), _Stream(n_majors))
         self.ambulance_waiting: deque[int] = deque()

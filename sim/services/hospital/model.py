@@ -33,7 +33,12 @@ from sim.core.occupancy import occupancy_between
 from sim.core.programme import WeeklyConfigs, weekly_configs
 from sim.core.streams import Streams, keyed_uniforms
 from sim.services.hospital.admission import DRAW_ADMIT
-from sim.services.hospital.arrivals import Attendances, HospitalArrivals, front_of_house_open
+from sim.services.hospital.arrivals import (
+    Attendances,
+    HospitalArrivals,
+    front_of_house_open,
+    front_of_house_open_at,
+)
 from sim.services.hospital.beds import (
     AcuteBeds,
     background_admissions,
@@ -628,7 +633,7 @@ def run_hospital(
             env,
             cfg.site.emergency_department.frailty_front_of_house.clinicians,
             # the team's opening in the week of the minute (options phasing in)
-            lambda t: bool(front_of_house_open(np.array([t]), weekly[week_of(t)])[0]),
+            lambda t: front_of_house_open_at(t, weekly[week_of(t)]),
             np.asarray(draws.assessment, dtype=float).tolist(),
             np.asarray(draws.turn_round, dtype=bool).tolist(),
             np.asarray(draws.home_without_place, dtype=bool).tolist(),
@@ -679,15 +684,15 @@ def run_hospital(
         decision_time=decision,
         departure_time=np.array(ed.departure, dtype=float),
         admitted=np.isfinite(decision),
-        sdec=np.array(ed.to_sdec, dtype=bool),
-        left_unseen=np.array(ed.left_unseen, dtype=bool),
+        sdec=np.frombuffer(ed.to_sdec, dtype=bool),
+        left_unseen=np.frombuffer(ed.left_unseen, dtype=bool),
         front_of_house=(
             np.isfinite(team.start) if team is not None else np.zeros(n_ae, dtype=bool)
         ),
         assessment_time=np.array(team.start, dtype=float)
         if team is not None
         else np.full(n_ae, np.nan),
-        turned_round=np.array(ed.turned_round, dtype=bool),
+        turned_round=np.frombuffer(ed.turned_round, dtype=bool),
         clinician=np.array(ed.treated_by, dtype=np.int16),
         handover_minutes=np.where(
             att.ambulance & np.isfinite(space), space - arrive + draws.handover, np.nan
@@ -714,9 +719,9 @@ def run_hospital(
         optimised_time=np.array(discharge.optimised_time, dtype=float)[asked],
         place_time=np.array(discharge.place_time, dtype=float)[asked],
         leave_time=np.array(beds.leave_time, dtype=float)[asked],
-        pathway=np.asarray(pathway_all, dtype=np.int8)[asked],
+        pathway=np.asarray(draws.pathway, dtype=np.int8)[asked],
         same_day=np.asarray(draws.same_day, dtype=bool)[asked],
-        cancelled=np.array(beds.cancelled, dtype=bool)[asked],
+        cancelled=np.frombuffer(beds.cancelled, dtype=bool)[asked],
     )
     state = np.array(ic.state, dtype=np.int8)
     return HospitalResult(
