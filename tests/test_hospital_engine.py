@@ -15,7 +15,7 @@ from heapq import heappop, heappush
 
 import simpy
 
-from sim.services.hospital.engine import Call, HospitalEnvironment, call_first, call_now
+from sim.services.hospital.engine import HospitalEnvironment, call_after, call_first, call_now
 
 UNTIL = 40
 
@@ -74,7 +74,7 @@ def _engine_log(env: simpy.Environment) -> list[tuple[float, int]]:
     """The cascade with the module's callbacks."""
 
     def after(delay, callback, value):
-        Call(env, delay, callback, value)
+        call_after(env, delay, callback, value)
 
     def now_(callback, value):
         call_now(env, callback)._value = value

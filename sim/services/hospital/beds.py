@@ -49,7 +49,7 @@ from sim.core.calendar import (
 from sim.core.distributions import exponential_from_uniform, lognormal_from_uniform
 from sim.core.occupancy import RunningArea
 from sim.core.streams import Streams
-from sim.services.hospital.engine import Call
+from sim.services.hospital.engine import call_after
 
 MINUTES_PER_HOUR_F = float(MINUTES_PER_HOUR)
 
@@ -221,7 +221,7 @@ class AcuteBeds:
         else:
             self.queue.append(row)
             if may_escalate and self.may_open_spaces:
-                Call(self.env, self.escalate_after, self._due, row)
+                call_after(self.env, self.escalate_after, self._due, row)
 
     def _due(self, event: simpy.Event) -> None:
         row = event._value

@@ -32,7 +32,7 @@ import simpy
 from sim.config.schema import FIRST_FRAIL_BAND, FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.streams import keyed_uniforms
-from sim.services.hospital.engine import Call
+from sim.services.hospital.engine import call_after
 
 #: What a patient needs to leave hospital once medically optimised (``pathway`` codes).
 HOME, STEP_DOWN, SOCIAL_CARE = 0, 1, 2
@@ -123,9 +123,9 @@ class Discharge:
         self.optimised_time[row] = optimised
         if self.pathway[row] == HOME:
             leave = next_discharge_time(optimised + self.organise[row], self.open, self.close)
-            Call(self.env, leave - now, self._leave, row)
+            call_after(self.env, leave - now, self._leave, row)
         else:
-            Call(self.env, optimised - now, self._optimised, row)
+            call_after(self.env, optimised - now, self._optimised, row)
 
     def _optimised(self, event: simpy.Event) -> None:
         row = event._value
@@ -139,7 +139,7 @@ class Discharge:
         if leave == now:
             self.release(row, now)
         else:
-            Call(self.env, leave - now, self._leave, row)
+            call_after(self.env, leave - now, self._leave, row)
         return leave
 
     def _leave(self, event: simpy.Event) -> None:

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 import simpy
 
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.services.hospital.engine import Call, call_first, call_now
+from sim.services.hospital.engine import call_after, call_first, call_now
 
 #: Stream indices.
 STREAMS: tuple[str, ...] = ("minors", "majors")
@@ -111,7 +111,7 @@ class _Stream:
             # the longest idle clinician resumes (_Position.wake, inlined: once per patient)
             position = self.idle.popleft()
             position.idle = False
-            Call(position.env, 0, position._work)
+            call_after(position.env, 0, position._work)
 
 
 class _Position:
@@ -139,13 +139,13 @@ class _Position:
         now = self.env.now
         start, self.end = current_or_next_shift(self.shifts, now)
         if start > now:
-            Call(self.env, start - now, self._on_duty)
+            call_after(self.env, start - now, self._on_duty)
         else:
             self._on_duty()
 
     def _on_duty(self, _event: simpy.Event | None = None) -> None:
         if self.end != INF:
-            Call(self.env, self.end - self.env.now, self._shift_ends)
+            call_after(self.env, self.end - self.env.now, self._shift_ends)
         self._work()
 
     def _work(self, _event: simpy.Event | None = None) -> None:
@@ -170,7 +170,7 @@ class _Position:
             ed.seen[i] = now
             leave_by[i] = INF  # seen: stays
             ed.treated_by[i] = self.position
-            Call(self.env, ed.service[i], self._treated, i)  # finished even past the end
+            call_after(self.env, ed.service[i], self._treated, i)  # finished even past the end
             return
         if s.remaining > 0:
             self.idle = True
@@ -324,9 +324,9 @@ class EmergencyDepartment:
     def treated(self, i: int, now: float) -> None:
         """The clinician has finished with ``i`` at ``now``."""
         if self.admitted[i]:
-            Call(self.env, self.after[i], self._decide, i)
+            call_after(self.env, self.after[i], self._decide, i)
         elif self.majors[i]:
-            Call(self.env, self.after[i], self._home, i)
+            call_after(self.env, self.after[i], self._home, i)
         else:
             self.departure[i] = now + self.after[i]  # holds nothing: no event needed
             heapq.heappush(self._departures, (self.departure[i], i, _GONE))

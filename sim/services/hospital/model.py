@@ -60,7 +60,7 @@ from sim.services.hospital.emergency_department import (
     EmergencyDepartment,
     shifts_of_position,
 )
-from sim.services.hospital.engine import Call, HospitalEnvironment, call_first
+from sim.services.hospital.engine import HospitalEnvironment, call_after, call_first
 from sim.services.hospital.frailty_team import FrailtyTeam
 from sim.services.hospital.intermediate_care import ADMITTED, STARTED, IntermediateCare
 from sim.services.hospital.places import PlacePool
@@ -220,7 +220,7 @@ class _Census:
             call_first(env, self._next)
 
     def _next(self, _event: simpy.Event | None = None) -> None:
-        Call(self.env, self.times[self.k] - self.env._now, self._read)
+        call_after(self.env, self.times[self.k] - self.env._now, self._read)
 
     def _read(self, _event: simpy.Event) -> None:
         k, t = self.k, self.times[self.k]
@@ -252,7 +252,7 @@ class _Feeder:
         if not times:
             return
         if times[0] > now:
-            Call(self.env, times[0] - now, self._woken)
+            call_after(self.env, times[0] - now, self._woken)
         else:
             self._woken(_event)  # the first is due: handled as if woken for it
 
@@ -269,7 +269,7 @@ class _Feeder:
             t = times[k]
             if t > now:
                 self.k = k
-                Call(self.env, t - now, self._woken)
+                call_after(self.env, t - now, self._woken)
                 return
             handlers[kinds[k]](idx[k])
             k += 1

@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 
 from sim.core.occupancy import RunningArea
-from sim.services.hospital.engine import Call
+from sim.services.hospital.engine import call_after
 
 
 class Stays:
@@ -110,7 +110,7 @@ class PlacePool:
         stays.end.append(end)
         stays.kind.append(kind)
         stays.index.append(i)
-        Call(self.env, end - self.env._now, self._release)
+        call_after(self.env, end - self.env._now, self._release)
 
     def _head(self, kind: int) -> tuple[float, int] | None:
         """The first request of a kind still waiting (stale ones dropped)."""
