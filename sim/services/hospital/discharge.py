@@ -32,7 +32,7 @@ import simpy
 from sim.config.schema import FIRST_FRAIL_BAND, FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.streams import keyed_uniforms
-from sim.services.hospital.engine import call_after
+from sim.services.hospital.engine import call_after, unset_minutes
 
 #: What a patient needs to leave hospital once medically optimised (``pathway`` codes).
 HOME, STEP_DOWN, SOCIAL_CARE = 0, 1, 2
@@ -111,9 +111,8 @@ class Discharge:
         self.pathway = pathway
         self.release = release
         self.ask_place = ask_place
-        nan = float("nan")
-        self.optimised_time = [nan] * len(stay)
-        self.place_time = [nan] * len(stay)
+        self.optimised_time = unset_minutes(len(stay))
+        self.place_time = unset_minutes(len(stay))
 
     def admitted(self, row: int, now: float) -> None:
         """A patient got a bed at ``now``: schedule the end of their acute stay."""

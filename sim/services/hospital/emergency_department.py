@@ -42,7 +42,7 @@ from collections.abc import Sequence
 import simpy
 
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.services.hospital.engine import call_after, call_first, call_now
+from sim.services.hospital.engine import call_after, call_first, call_now, unset_minutes
 
 #: Stream indices.
 STREAMS: tuple[str, ...] = ("minors", "majors")
@@ -237,11 +237,10 @@ class EmergencyDepartment:
         self.same_day = same_day
         self.leave_by = leave_by
         self.spaces_free = int(spaces)
-        nan = float("nan")
-        self.seen = [nan] * n  # minute a clinician starts
-        self.space_time = [nan] * n  # minute a majors space was taken
-        self.decision_time = [nan] * n  # minute of the decision to admit
-        self.departure = [nan] * n  # minute the patient left A&E
+        self.seen = unset_minutes(n)  # minute a clinician starts
+        self.space_time = unset_minutes(n)  # minute a majors space was taken
+        self.decision_time = unset_minutes(n)  # minute of the decision to admit
+        self.departure = unset_minutes(n)  # minute the patient left A&E
         self.treated_by = [-1] * n  # position (within the stream) that treated the patient
         # Flags (0 or 1) as bytes: numpy reads them without converting each item
         self.left_unseen = bytearray(n)

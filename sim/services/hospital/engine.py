@@ -16,6 +16,8 @@ so results are identical to the process-based model.
   ``callback(event)`` when processed; how a process woken by ``succeed`` resumes.
 * :func:`call_first`: the same at urgent priority, the way SimPy starts a process
   (``Initialize``): a callback chain started where ``env.process`` would start a process.
+* :func:`unset_minutes`: a per-patient record of minutes (NaN until known) that numpy reads
+  as it is at the end of the run.
 * :class:`HospitalEnvironment`: ``run(until=minute)`` with SimPy's meaning (every event
   before ``minute`` processed, the clock then at ``minute``) as one loop instead of a method
   call per event.
@@ -27,6 +29,8 @@ checks the order against SimPy's own run loop, so a SimPy release that changed t
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
@@ -84,6 +88,13 @@ def call_first(env: simpy.Environment, callback: EventCallback) -> Event:
     return event
 
 
+def unset_minutes(n: int) -> array:
+    """``n`` minutes not known yet (NaN), one per patient, written as the run finds them:
+    kept as doubles, so the results read them with ``numpy.frombuffer`` (no conversion of
+    each item, and no float object kept per patient)."""
+    return array("d", [math.nan]) * n
+
+
 class HospitalEnvironment(simpy.Environment):
     """A SimPy environment whose ``run(until=minute)`` is one loop over SimPy's queue."""
 
@@ -114,4 +125,4 @@ class HospitalEnvironment(simpy.Environment):
                 raise exc
 
 
-__all__ = ["Call", "HospitalEnvironment", "call_after", "call_first", "call_now"]
+__all__ = ["Call", "HospitalEnvironment", "call_after", "call_first", "call_now", "unset_minutes"]

@@ -26,7 +26,7 @@ import simpy
 
 from sim.config.schema import ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
-from sim.services.hospital.engine import call_after
+from sim.services.hospital.engine import call_after, unset_minutes
 from sim.services.hospital.places import PlacePool
 
 #: Kinds of IC+ request (``Stays.kind`` of the IC+ pool). A front-door step-up never waits,
@@ -83,7 +83,7 @@ class IntermediateCare:
         self.discharge = discharge
         n = len(step_up_stay)
         self.state = [PENDING] * n
-        self.start_time = [float("nan")] * n
+        self.start_time = unset_minutes(n)
         self.pool = PlacePool(
             env,
             cfg.site.intermediate_care.places if places is None else places,

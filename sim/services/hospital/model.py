@@ -672,9 +672,9 @@ def run_hospital(
     ed.finish(end)
 
     # ---- results ---------------------------------------------------------------------
-    seen = np.array(ed.seen, dtype=float)
-    space = np.array(ed.space_time, dtype=float)
-    decision = np.array(ed.decision_time, dtype=float)
+    seen = np.frombuffer(ed.seen, dtype=float)
+    space = np.frombuffer(ed.space_time, dtype=float)
+    decision = np.frombuffer(ed.decision_time, dtype=float)
     arrive = np.asarray(att.time, dtype=float)
     ae_out = AEOutcome(
         # The SimPy clock can land one rounding step short of an arrival: nobody is seen
@@ -682,7 +682,7 @@ def run_hospital(
         seen_time=np.where(np.isnan(seen), np.nan, np.maximum(seen, arrive)),
         space_time=space,
         decision_time=decision,
-        departure_time=np.array(ed.departure, dtype=float),
+        departure_time=np.frombuffer(ed.departure, dtype=float),
         admitted=np.isfinite(decision),
         sdec=np.frombuffer(ed.to_sdec, dtype=bool),
         left_unseen=np.frombuffer(ed.left_unseen, dtype=bool),
@@ -698,7 +698,7 @@ def run_hospital(
             att.ambulance & np.isfinite(space), space - arrive + draws.handover, np.nan
         ),
     )
-    request = np.array(beds.request_time, dtype=float)
+    request = np.frombuffer(beds.request_time, dtype=float)
     asked = np.flatnonzero(np.isfinite(request))
     asked = asked[np.argsort(request[asked], kind="stable")]
     kind_of_row = np.repeat(np.arange(4, dtype=np.int8), [n_ae, n_dir, n_su, n_bg])
@@ -714,11 +714,11 @@ def run_hospital(
         age_band=age_all[asked],
         frailty=frailty_all[asked],
         request_time=request[asked],
-        bed_time=np.array(beds.bed_time, dtype=float)[asked],
-        core_time=np.array(beds.core_time, dtype=float)[asked],
-        optimised_time=np.array(discharge.optimised_time, dtype=float)[asked],
-        place_time=np.array(discharge.place_time, dtype=float)[asked],
-        leave_time=np.array(beds.leave_time, dtype=float)[asked],
+        bed_time=np.frombuffer(beds.bed_time, dtype=float)[asked],
+        core_time=np.frombuffer(beds.core_time, dtype=float)[asked],
+        optimised_time=np.frombuffer(discharge.optimised_time, dtype=float)[asked],
+        place_time=np.frombuffer(discharge.place_time, dtype=float)[asked],
+        leave_time=np.frombuffer(beds.leave_time, dtype=float)[asked],
         pathway=np.asarray(draws.pathway, dtype=np.int8)[asked],
         same_day=np.asarray(draws.same_day, dtype=bool)[asked],
         cancelled=np.frombuffer(beds.cancelled, dtype=bool)[asked],
@@ -730,7 +730,7 @@ def run_hospital(
         admissions=admissions,
         step_ups=StepUpOutcome(
             started=state == STARTED,
-            start_time=np.array(ic.start_time, dtype=float),
+            start_time=np.frombuffer(ic.start_time, dtype=float),
             admitted_instead=state == ADMITTED,
         ),
         ic_stays=ic.pool.stays.arrays(),
