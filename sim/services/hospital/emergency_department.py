@@ -277,21 +277,24 @@ class EmergencyDepartment:
         self.patient_minutes += self.present * (now - self._since)
         self._since = now
         self.present += 1
+        majors = self.majors[i]
+        if majors and self.spaces_free > 0:
+            self.spaces_free -= 1
+            # _enter_space, inlined (once per patient); in a cubicle at once, nobody leaves
+            # unseen, so there is no leaving to settle
+            self.space_time[i] = now
+            self.leave_by[i] = INF
+            self.streams[MAJORS].push(i)
+            return
         leave_by = self.leave_by[i]
-        if leave_by < INF:
+        if leave_by < INF:  # may leave unseen: settled at leave_by if still waiting then
             heapq.heappush(self._departures, (leave_by, i, _MAY_LEAVE))
-        if self.majors[i]:
-            if self.spaces_free > 0:
-                self.spaces_free -= 1
-                self.space_time[i] = now  # _enter_space, inlined: once per patient
-                self.leave_by[i] = INF
-                self.streams[MAJORS].push(i)
-            elif self.ambulance[i]:
-                self.ambulance_waiting.append(i)
-            else:
-                self.walk_in_waiting.append(i)
-        else:
+        if not majors:
             self.streams[MINORS].push(i)
+        elif self.ambulance[i]:
+            self.ambulance_waiting.append(i)
+        else:
+            self.walk_in_waiting.append(i)
 
     def _enter_space(self, i: int, now: float) -> None:
         # arrive() does the same inline

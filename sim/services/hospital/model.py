@@ -212,9 +212,12 @@ class _Census:
     A chain of timeouts with a callback (one at a time, each made when the last fires), in
     the order of events a process sleeping from one reading to the next would have."""
 
-    def __init__(self, env: simpy.Environment, times: list[float], ed, ic_pool, beds, out):
+    def __init__(self, env: simpy.Environment, times: list[float], ed, ic_pool, beds):
         self.env, self.times, self.ed, self.ic_pool, self.beds = env, times, ed, ic_pool, beds
-        self.ae, self.ic, self.bed = out["ae_minutes"], out["ic_minutes"], out["bed_minutes"]
+        # the readings so far (arrays() gives them, zero where not read)
+        self.ae: list[float] = []
+        self.ic: list[float] = []
+        self.bed: list[float] = []
         self.k = 0
         if times:
             call_first(env, self._next)
@@ -224,13 +227,25 @@ class _Census:
 
     def _read(self, _event: simpy.Event) -> None:
         k, t = self.k, self.times[self.k]
-        self.ae[k] = self.ed.census(t)[1]
+        self.ae.append(self.ed.census(t)[1])
         pool, beds = self.ic_pool, self.beds
-        self.ic[k] = pool.area.at(pool.places - pool.free, t)
-        self.bed[k] = beds.area.at(beds.beds - beds.free, t)
+        self.ic.append(pool.area.at(pool.places - pool.free, t))
+        self.bed.append(beds.area.at(beds.beds - beds.free, t))
         self.k = k + 1
         if self.k < len(self.times):
             self._next()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """ae_minutes, ic_minutes and bed_minutes at each of the times (0 if not read)."""
+        out = {}
+        for name, read in (
+            ("ae_minutes", self.ae),
+            ("ic_minutes", self.ic),
+            ("bed_minutes", self.bed),
+        ):
+            out[name] = np.zeros(len(self.times))
+            out[name][: len(read)] = read
+        return out
 
 
 class _Feeder:
@@ -664,10 +679,7 @@ def run_hospital(
     order = np.argsort(times, kind="stable")
     _Feeder(env, times[order].tolist(), kinds[order].tolist(), idx[order].tolist(), handlers)
     census_time = np.arange(math.ceil(run_minutes / MINUTES_PER_HOUR) + 1) * MINUTES_PER_HOUR
-    census = {
-        name: np.zeros(len(census_time)) for name in ("ae_minutes", "ic_minutes", "bed_minutes")
-    }
-    _Census(env, census_time.tolist(), ed, ic.pool, beds, census)
+    census = _Census(env, census_time.tolist(), ed, ic.pool, beds)
     env.run(until=end)
     ed.finish(end)
 
@@ -749,7 +761,7 @@ def run_hospital(
             "ic_places_free": ic.pool.free,
             "social_places_free": social.free,
         },
-        census={"time": census_time, **census},
+        census={"time": census_time, **census.arrays()},
         capacity=capacity,
     )
 
