@@ -14,13 +14,19 @@ import datetime as dt
 import math
 
 import holidays
+import numpy as np
 import pytest
 from conftest import configure
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.booking.book import AppointmentBook, stack_books
-from sim.booking.layout import largest_remainder, session_slot_times, split_on_the_day
+from sim.booking.layout import (
+    largest_remainder,
+    largest_remainder_rows,
+    session_slot_times,
+    split_on_the_day,
+)
 from sim.config.schema import STAFF_TYPES
 from sim.core.replication import make_calendar
 from sim.services.practice import build_practice_books
@@ -355,6 +361,47 @@ def test_largest_remainder_by_hand():
     assert largest_remainder(7, [0.5, 0.3, 0.2]) == [4, 2, 1]  # quotas 3.5, 2.1, 1.4
     assert largest_remainder(0, [1, 2]) == [0, 0]
     assert largest_remainder(5, [0, 0]) == [0, 0]
+
+
+def test_largest_remainder_gives_a_tied_seat_to_the_earlier_position():
+    # quotas 1.5, 1.5, 1.5, 1.5 for 6 seats: the two left over go to the first two
+    assert largest_remainder(6, [1, 1, 1, 1]) == [2, 2, 1, 1]
+    assert largest_remainder(6, [1, 2, 1, 2]) == [1, 2, 1, 2]  # 1, 2, 1, 2 exactly: no ties
+
+
+def _hamilton_one_row(total: float, weights: list[float]) -> list[int]:
+    """Hamilton's method for one row in plain Python, written apart from the code under test:
+    the whole part of each quota, the seats left to the largest remainders, a tie to the
+    earlier position (Python's sort is stable)."""
+    target, wsum = round(total), 0.0
+    for w in weights:
+        wsum += w
+    if target <= 0 or wsum <= 0:
+        return [0] * len(weights)
+    exact = [total * w / wsum for w in weights]
+    seats = [math.floor(q) for q in exact]
+    left = target - sum(seats)
+    for i in sorted(range(len(weights)), key=lambda i: exact[i] - seats[i], reverse=True)[:left]:
+        seats[i] += 1
+    return seats
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.floats(min_value=-2, max_value=300, allow_nan=False),
+            st.lists(st.sampled_from([0.0, 0.5, 1.0, 1 / 3, 2.0, 7.25]), min_size=14, max_size=14),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_largest_remainder_rows_is_the_one_row_method_row_by_row(rows):
+    # weights from a few values, so that ties (where the order of seats matters) are common
+    totals = np.array([t for t, _ in rows])
+    weights = np.array([w for _, w in rows])
+    got = largest_remainder_rows(totals, weights)
+    assert got.tolist() == [_hamilton_one_row(t, w) for t, w in rows]
 
 
 @given(

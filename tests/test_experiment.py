@@ -144,3 +144,21 @@ def test_every_kpi_lies_in_the_range_its_unit_gives(serial_results):
     for kpi, values in table.groupby("kpi")["value"]:
         low, high = bounds_for_unit(KPI_DEFINITIONS[kpi].unit)
         assert values.min() >= low and values.max() <= high, kpi
+
+
+def test_the_printed_summary_shows_none_as_0_not_as_a_measured_figure():
+    from sim.experiments.run_folder import format_summary
+
+    rows = [
+        ("ae_four_hour", "share of attendances", 0.046, 0.032, 0.065, 5),
+        ("frailty_team_assessments", "patients per week", 0.0, 0.0, 0.0, 5),
+        ("ae_attendances", "attendances per week", 1439.2, 1430.4, 1448.1, 5),
+    ]
+    table = pd.DataFrame(rows, columns=["kpi", "unit", "mean", "ci_low", "ci_high", "n"])
+    lines = format_summary(table, 0.95, ["ae_attendances"]).splitlines()
+    four_hour, frailty, attendances = lines[2:5]
+    assert "0.046" in four_hour and "0.032 to 0.065" in four_hour
+    assert "35.9%" in four_hour  # half of 0.065 - 0.032, over 0.046
+    # a service the scenario does not have: 0 in every replication, no share of the mean
+    assert frailty.split()[-8:-3] == ["0", "0", "to", "0", "-"] and "0.000" not in frailty
+    assert "1,439" in attendances and "1,430 to 1,448" in attendances and "*" in attendances

@@ -12,6 +12,7 @@ prices. Source keys (``[PCNDES22]`` etc.) live beside the default values in ``co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import types
@@ -811,7 +812,11 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\uff
 _SCALARS = {int: "an integer", float: "a number", str: "text", bool: "true or false"}
 
 
+@functools.cache
 def _type_hints(cls: type) -> dict[str, Any]:
+    # Worked out once per class: get_type_hints evaluates every annotation's text again on
+    # each call, and a configuration is validated (a PSA: once per alternative and set).
+    # Read only by its callers.
     return typing.get_type_hints(cls)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.booking.layout import largest_remainder
+from sim.booking.layout import largest_remainder_rows
 from sim.core.calendar import Calendar
 
 
@@ -82,14 +82,17 @@ def daily_clinicians(
         if running > 0:
             spread[here] = scheduled / running
     expected = (np.asarray(expected_per_week, dtype=float) * usual * spread)[:, None] * open_
-    out = np.zeros((n_days, n_sessions), dtype=np.int64)
-    done = 0.0
-    given = 0
-    for first in range(0, n_days, 7):
-        week = expected[first : first + 7]
-        done += week.sum()
-        total = int(np.floor(done + 0.5)) - given
-        given += total
-        counts = largest_remainder(total, week.ravel().tolist())
-        out[first : first + 7] = np.asarray(counts, dtype=np.int64).reshape(week.shape)
-    return out
+    # Whole weeks (and a last part-week), each a row of its sessions in day order.
+    whole = n_days // 7 * 7
+    parts = [expected[:whole].reshape(-1, 7 * n_sessions)]
+    if whole < n_days:
+        parts.append(expected[whole:].reshape(1, -1))
+    # A week gets the clinician-sessions that keep the running total nearest the expected one.
+    done = np.cumsum(np.concatenate([part.sum(axis=1) for part in parts]))
+    given = np.floor(done + 0.5).astype(np.int64)
+    totals = np.diff(given, prepend=0)
+    counts = []
+    for part in parts:
+        counts.append(largest_remainder_rows(totals[: len(part)], part).ravel())
+        totals = totals[len(part) :]
+    return np.concatenate(counts).reshape(n_days, n_sessions)

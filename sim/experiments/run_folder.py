@@ -416,6 +416,8 @@ def _mark_stopped(
 def _fmt(x: float) -> str:
     if x != x:  # NaN
         return "-"
+    if x == 0:  # none at all (a service this scenario does not have): not "0.000"
+        return "0"
     ax = abs(x)
     if ax >= 1000:
         return f"{x:,.0f}"

@@ -62,6 +62,9 @@ def build_practice_books(cfg: ModelConfig, calendar: Calendar) -> PracticeBooks:
     open_ = open_sessions(calendar, [start for start, _ in sessions])
     sickness = sickness_factor(calendar, cfg.assumptions.workforce.sickness_absence_by_month)
     books, weekly = [], []
+    # A day's slots by (clinicians per session, slots per session): practices and staff
+    # groups often have the same days, laid out once.
+    laid_out: dict[tuple[tuple[int, ...], int], tuple[tuple[int, ...], tuple[int, ...]]] = {}
     for p in range(len(site.practices)):
         row, row_weekly = [], []
         for s, staff in enumerate(STAFF_TYPES):
@@ -75,8 +78,11 @@ def build_practice_books(cfg: ModelConfig, calendar: Calendar) -> PracticeBooks:
             pre_t, otd_t, of_day = [], [], []
             for day in map(tuple, clinicians.tolist()):
                 if day not in template:
-                    times = session_slot_times(sessions, list(day), staff_cap.slots_per_session)
-                    pre, otd = split_on_the_day(times, cap.on_the_day_share)
+                    key = (day, staff_cap.slots_per_session)
+                    if key not in laid_out:
+                        times = session_slot_times(sessions, list(day), key[1])
+                        laid_out[key] = split_on_the_day(times, cap.on_the_day_share)
+                    pre, otd = laid_out[key]
                     template[day] = len(pre_t)
                     pre_t.append(pre)
                     otd_t.append(otd)
