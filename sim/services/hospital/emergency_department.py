@@ -330,8 +330,9 @@ class EmergencyDepartment:
         elif self.majors[i]:
             call_after(self.env, self.after[i], self._home, i)
         else:
-            self.departure[i] = now + self.after[i]  # holds nothing: no event needed
-            heapq.heappush(self._departures, (self.departure[i], i, _GONE))
+            departure = now + self.after[i]  # holds nothing: no event needed
+            self.departure[i] = departure
+            heapq.heappush(self._departures, (departure, i, _GONE))
 
     def _home(self, event: simpy.Event) -> None:
         now = self.env._now

@@ -206,8 +206,8 @@ class HospitalResult:
 
 class _Census:
     """Reads at each of ``times`` the time integrals the model keeps of its own counts:
-    patients in A&E, IC+ places and G&A bed-minutes in use, into ``out``. An integral does
-    not depend on the order of events at the minute it is read.
+    patients in A&E, IC+ places and G&A bed-minutes in use (:meth:`arrays`). An integral
+    does not depend on the order of events at the minute it is read.
 
     A chain of timeouts with a callback (one at a time, each made when the last fires), in
     the order of events a process sleeping from one reading to the next would have."""
