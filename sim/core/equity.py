@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.config.schema import AGE_BANDS, FIRST_OLDER_BAND, FRAILTY_BANDS
-from sim.core import ledger
 from sim.core.calendar import WEEKS_PER_YEAR
 from sim.core.demand import practice_age_shares
-from sim.core.kpis import KpiInputs, access_masks
+from sim.core.kpis import KpiInputs
 
 if TYPE_CHECKING:  # a replication never builds a table: pandas is imported in equity_table
     import pandas as pd
@@ -62,7 +61,7 @@ def _frailty_level(frailty: np.ndarray) -> np.ndarray:
 
 def replication_equity(k: KpiInputs) -> dict[str, float]:
     """Equity measures of one replication, flat: ``"<group>.<level>.<measure>" -> value``."""
-    ep, sj, att = k.episodes, k.journeys, k.hospital.attendances
+    ep, att = k.episodes, k.hospital.attendances
     weeks = k.weeks
     practice_names = list(k.cfg.site.practices)
     n_prac, n_age = len(practice_names), len(AGE_BANDS)
@@ -73,15 +72,6 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     older = people_age[FIRST_OLDER_BAND:].sum()
     frail_share = np.array([k.cfg.site.frailty_share_65plus[b] for b in FRAILTY_BANDS])
     people_frailty = np.concatenate([[people_age[:FIRST_OLDER_BAND].sum()], older * frail_share])
-
-    # The same per-episode masks as the system KPIs (sim.core.kpis.access_masks), over the
-    # episodes that arose in the window only: every mask counted here is false outside it.
-    m = access_masks(k)
-    arose = k.arose_in_window
-    urgent, urgent_met = m["urgent"][arose], m["urgent_met"][arose]
-    routine_booked = m["routine_booked"][arose]
-    lead = np.where(routine_booked, sj.appointment_day[arose] - m["request_day"][arose], 0.0)
-    gave_up = sj.outcome[arose] == ledger.GAVE_UP
 
     # A&E attendances in the window, as sim.core.kpis.service_kpis
     ae_in = k.in_window(att.time)
@@ -98,44 +88,19 @@ def replication_equity(k: KpiInputs) -> dict[str, float]:
     ae_counts_prac += np.nan_to_num(share_pa) @ sp_by_age
 
     result: dict[str, float] = {}
-    # Which of the counted masks each episode is in, one bit each, and its cell (practice, age
-    # band, frailty level): one bincount over (cell, bits) counts every mask of every group at
-    # once; each group's counts are then sums over the other two. A boolean selection and a
-    # bincount per mask and group cost several times as much; the counts are the same
-    # integers, and the lead days summed are whole numbers, so any order adds them exactly.
-    masks = {
-        "urgent": urgent,
-        "urgent_met": urgent_met,
-        "routine": routine_booked,
-        "gave_up": gave_up,
-    }
-    combos = np.arange(1 << len(masks))
-    holds = {name: (combos >> bit) & 1 == 1 for bit, name in enumerate(masks)}
-    shape = (n_prac, n_age, len(FRAILTY_BANDS) + 1)
-    # (built in place, in int32: every temporary array here is as long as the episodes)
-    cell = ep.practice[arose].astype(np.int32)
-    cell *= shape[1]
-    cell += ep.age_band[arose]
-    cell *= shape[2]
-    frailty = ep.frailty[arose]
-    cell += np.where(frailty < 0, 0, frailty + 1)  # as _frailty_level
-    cell <<= len(masks)
-    for bit, mask in enumerate(masks.values()):
-        cell |= mask.view(np.int8).astype(np.int32) << bit
-    tally = np.bincount(cell, minlength=np.prod(shape) * len(combos))
-    tally = tally.reshape(*shape, len(combos))
-    cell >>= len(masks)
-    # lead is 0 outside routine_booked, and adding zeros leaves a sum as it is
-    lead_sum = np.bincount(cell, weights=lead, minlength=np.prod(shape)).reshape(shape)
-    del cell
+    # The system KPIs' counts by cell (practice, age band, frailty level) and combination of
+    # access flags (sim.core.window_counts): each group's counts are sums over the other two
+    # axes. The lead days summed are whole numbers, so any order adds them exactly.
+    c = k.counts
+    shape = c.routine_lead_sum.shape
+    lead_sum = c.routine_lead_sum.astype(float)
 
     def add(group: str, names: list[str], axis: int, people: np.ndarray, ae: np.ndarray):
         others = tuple(a for a in range(len(shape)) if a != axis)
-        counts = tally.sum(axis=others)  # (level, combination)
 
-        def count(mask: str) -> np.ndarray:
-            """Episodes in ``mask``, by level: the tallies of every combination holding it."""
-            return counts[:, holds[mask]].sum(axis=1).astype(float)
+        def count(flag: str) -> np.ndarray:
+            """Episodes holding access flag ``flag``, by level."""
+            return c.flagged(flag, keep=(axis,)).astype(float)
 
         values = {
             "urgent_same_day_rate": _ratio(count("urgent_met"), count("urgent")),

@@ -21,9 +21,16 @@ import numpy as np
 from sim.config.schema import ModelConfig
 from sim.core import ledger
 from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR, Calendar
-from sim.core.demand import ROUTINE, URGENT, Episodes, population_growth
+from sim.core.demand import Episodes, population_growth
 from sim.core.money import cost_kpis
 from sim.core.programme import WeeklyConfigs
+from sim.core.window_counts import (
+    EpisodeCounts,
+    count_episodes,
+    count_in_window,
+    count_moves,
+    percentile_of_counts,
+)
 from sim.core.workforce import Workforce
 from sim.services.catalogue import SERVICES, present_services, service_kpis
 from sim.services.hospital.model import HospitalResult
@@ -202,6 +209,40 @@ class KpiInputs:
         mask[self.arose_in_window] = True
         return mask
 
+    def count_in_window(self, minutes: np.ndarray) -> int:
+        """``in_window(minutes).sum()``, without the mask."""
+        return count_in_window(minutes, self.first_day, self.last_day)
+
+    @cached_property
+    def counts(self) -> EpisodeCounts:
+        """What the KPIs, series and equity breakdowns count over the episodes, once per
+        window, in one pass (:mod:`sim.core.window_counts`)."""
+        return count_episodes(
+            self.episodes,
+            self.journeys,
+            self.first_day,
+            self.last_day,
+            len(self.cfg.site.practices),
+            self.calendar.n_days,
+        )
+
+    @cached_property
+    def moves(self) -> np.ndarray:
+        """(from node, to node) moves in the flow log of the episodes that arose in the
+        window (nodes: :data:`sim.core.flows.FLOW_NODES`)."""
+        from sim.core.flows import FLOW_NODES
+
+        sj = self.journeys
+        return count_moves(
+            sj.flow_episode,
+            sj.flow_from,
+            sj.flow_to,
+            self.episodes.time,
+            self.first_day,
+            self.last_day,
+            len(FLOW_NODES),
+        )
+
 
 def _share(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
@@ -211,79 +252,38 @@ def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else float("nan")
 
 
-def _pct(x: np.ndarray, q: float) -> float:
-    return float(np.percentile(x, q)) if x.size else float("nan")
-
-
-def access_masks(k: KpiInputs) -> dict[str, np.ndarray]:
-    """Per-episode masks behind the access KPIs (shared with the equity breakdowns and the
-    series). Computed once per replication: each is a pass over every episode."""
-    if "_access_masks" in vars(k):
-        return vars(k)["_access_masks"]
-    ep, pj = k.episodes, k.journeys
-    arose_in = k.arose_in
-    # Requests made after the run ended (needs arising on its last weekend) are not counted.
-    requested = arose_in & (pj.first_request_time < k.last_day * MINUTES_PER_DAY)
-    request_day = np.floor(pj.first_request_time / MINUTES_PER_DAY)
-    # Needs resolved without an appointment (online, Pharmacy First) needed no slot.
-    resolved = (pj.outcome == ledger.RESOLVED_ONLINE) | (pj.outcome == ledger.PHARMACY_FIRST)
-    urgent = requested & (ep.urgency == URGENT) & ~resolved
-    # An access measure: a same-day appointment given, at the practice or its hub, counts even
-    # if the patient then missed it.
-    hub_day = np.floor(pj.hub_time / MINUTES_PER_DAY)
-    urgent_met = urgent & ((pj.appointment_day == request_day) | (hub_day == request_day))
-    routine_booked = requested & (ep.urgency == ROUTINE) & (pj.appointment_day >= 0)
-    vars(k)["_access_masks"] = {
-        "arose_in": arose_in,
-        "requested": requested,
-        "request_day": request_day,
-        "urgent": urgent,
-        "urgent_met": urgent_met,
-        "routine_booked": routine_booked,
-    }
-    return vars(k)["_access_masks"]
-
-
 def practice_kpis(k: KpiInputs) -> dict[str, float]:
-    pj = k.journeys
+    pj, c = k.journeys, k.counts
     weeks, first_day, last_day = k.weeks, k.first_day, k.last_day
     thousands = k.registered / 1000
 
-    booked = pj.appointment_day >= 0
-    appt_in = booked & (pj.appointment_day >= first_day) & (pj.appointment_day < last_day)
-    n_appts = int(appt_in.sum())
-    booking_day = np.floor(pj.booked_time / MINUTES_PER_DAY)
-    same_day = appt_in & (pj.appointment_day == booking_day)
-    dna = appt_in & (pj.outcome == ledger.DID_NOT_ATTEND)
+    # appointment-type: by the appointment's day
+    n_appts = c.appointments
     offered = k.practices.offered_between(first_day, last_day).sum()
-
-    m = access_masks(k)
-    urgent, urgent_met = m["urgent"], m["urgent_met"]
-    lead = (pj.appointment_day - m["request_day"])[m["routine_booked"]]
+    # episode-type: of the episodes that arose in the window (sim.core.window_counts says
+    # which requests are urgent, which met, which routine). Lead days are whole numbers, so
+    # their sum, and the mean, are exact in any order.
+    routine = int(c.flagged("routine"))
+    lead_mean = float(c.routine_lead_sum.sum()) / routine if routine else float("nan")
 
     tna = pj.third_next_available[first_day:last_day]
     per_1000_week = n_appts / thousands / weeks
-    # When first requests reach practices (day 0 of the run is a Monday)
-    first = pj.first_request_time[k.in_window(pj.first_request_time)]
-    day, minute = np.divmod(first, MINUTES_PER_DAY)  # one pass for both
-    weekday = day.astype(np.int64) % 7
-    monday = weekday == 0
-    monday_8to9 = monday & (minute >= 480) & (minute < 540)
     return {
         "practice.appointments_per_1000_week": per_1000_week,
         "practice.appointments_per_patient_year": per_1000_week * WEEKS_PER_YEAR / 1000,
-        "practice.same_day_share": _share(same_day.sum(), n_appts),
-        "practice.urgent_same_day_met_rate": _share(urgent_met.sum(), urgent.sum()),
-        "practice.routine_lead_days_mean": _mean(lead),
-        "practice.routine_lead_days_p90": _pct(lead, 90),
+        "practice.same_day_share": _share(c.same_day, n_appts),
+        "practice.urgent_same_day_met_rate": _share(c.flagged("urgent_met"), c.flagged("urgent")),
+        "practice.routine_lead_days_mean": lead_mean,
+        "practice.routine_lead_days_p90": percentile_of_counts(c.routine_lead, 90, c.lead_offset),
         "practice.third_next_available_days": (
             float(np.nanmean(tna)) if np.isfinite(tna).any() else float("nan")
         ),
-        "practice.monday_request_share": _share(monday.sum(), (weekday < 5).sum()),
-        "practice.monday_8to9_request_share": _share(monday_8to9.sum(), len(first)),
-        "practice.cancelled_ahead_per_week": k.in_window(pj.cancelled_time).sum() / weeks,
+        # when first requests reach practices (day 0 of the run is a Monday)
+        "practice.monday_request_share": _share(c.monday_requests, c.weekday_requests),
+        "practice.monday_8to9_request_share": _share(c.monday_8to9_requests, c.requests),
+        "practice.cancelled_ahead_per_week": k.count_in_window(pj.cancelled_time) / weeks,
         "practice.utilisation": _share(n_appts, offered),
-        "practice.dna_rate": _share(dna.sum(), n_appts),
+        "practice.dna_rate": _share(c.did_not_attend, n_appts),
     }
 
 
@@ -292,27 +292,28 @@ def service_kpis(k: KpiInputs) -> dict[str, float]:
     among them, come from their ``measure``)."""
     sj = k.journeys
     weeks = k.weeks
-    hub_in = k.in_window(sj.hub_time)
+    hub_in = k.count_in_window(sj.hub_time)
     hub_offered = k.hubs.slots_between(k.first_day, k.last_day)
-    rac_in = k.in_window(sj.rac_time)
-    rac_ref_in = k.in_window(sj.rac_referral_time) & ~np.isnan(sj.rac_time)
-    rac_wait = (sj.rac_time - sj.rac_referral_time)[rac_ref_in] / MINUTES_PER_DAY
+    # Waits of the clinic attendances referred in the window: the few attended, then those
+    # referred in it, in episode order (the order numpy's mean adds them in).
+    seen = np.flatnonzero(~np.isnan(sj.rac_time))
+    referred = seen[k.in_window(sj.rac_referral_time[seen])]
+    rac_wait = (sj.rac_time[referred] - sj.rac_referral_time[referred]) / MINUTES_PER_DAY
     out = {
-        "hub.appointments_per_week": hub_in.sum() / weeks,
-        "hub.utilisation": _share(hub_in.sum(), hub_offered),
-        "nhs111.contacts_per_week": k.in_window(sj.nhs111_calls).sum() / weeks,
-        "rac.attendances_per_week": rac_in.sum() / weeks,
+        "hub.appointments_per_week": hub_in / weeks,
+        "hub.utilisation": _share(hub_in, hub_offered),
+        "nhs111.contacts_per_week": k.count_in_window(sj.nhs111_calls) / weeks,
+        "rac.attendances_per_week": k.count_in_window(sj.rac_time) / weeks,
         "rac.wait_days_mean": _mean(rac_wait),
     }
     return out
 
 
 def system_kpis(k: KpiInputs) -> dict[str, float]:
-    outcome = k.journeys.outcome[k.arose_in_window]
     result = practice_kpis(k)
     result.update(service_kpis(k))
-    result["system.episodes_per_week"] = len(outcome) / k.weeks
-    result["system.unmet_need_per_week"] = (outcome == ledger.GAVE_UP).sum() / k.weeks
+    result["system.episodes_per_week"] = k.counts.arose / k.weeks
+    result["system.unmet_need_per_week"] = int(k.counts.by_outcome[ledger.GAVE_UP]) / k.weeks
     # Each registered service's own running cost, in service order (sim.core.money adds IC+,
     # the frailty team and the schemes, and sorts cash from activity).
     running = {
@@ -338,11 +339,8 @@ def flow_counts(k: KpiInputs) -> dict[tuple[str, str], float]:
     from sim.core.flows import FLOW_NODES, NODE
     from sim.services.hospital.arrivals import SELF_PRESENTING
 
-    sj, att, ae = k.journeys, k.hospital.attendances, k.hospital.ae
-    keep = k.arose_in[sj.flow_episode]
-    n = len(FLOW_NODES)
-    pair = sj.flow_from[keep].astype(np.int64) * n + sj.flow_to[keep]
-    matrix = np.bincount(pair, minlength=n * n).reshape(n, n).astype(float)
+    att, ae = k.hospital.attendances, k.hospital.ae
+    matrix = k.moves.astype(float)
     sp = (att.source == SELF_PRESENTING) & k.in_window(att.time)
     matrix[NODE["self_presenting"], NODE["ae"]] += sp.sum()
     matrix[NODE["ae"], NODE["admission"]] += (sp & ae.admitted).sum()

@@ -113,9 +113,25 @@ def ledger_counts(
     flow_nodes: tuple[str, ...],
     states: list[str] | None = None,
 ) -> dict[str, int]:
-    """Counts per terminal state for episodes arising in the window, checked against the flow
-    log (rows into each exit node, for the same episodes). ``states`` limits the states
-    reported (default: all); a state left out must count 0.
+    """Counts per terminal state for episodes arising in the window (the mask
+    ``in_window``), checked against the flow log (rows into each exit node, for the same
+    episodes): :func:`balanced_counts` of those counts."""
+    counts = np.bincount(outcome[in_window], minlength=len(TERMINAL_STATES))
+    into = np.bincount(flow_to[in_window[flow_episode]], minlength=len(flow_nodes))
+    return balanced_counts(counts, int(in_window.sum()), into, flow_nodes, states)
+
+
+def balanced_counts(
+    counts: np.ndarray,
+    generated: int,
+    into: np.ndarray,
+    flow_nodes: tuple[str, ...],
+    states: list[str] | None = None,
+) -> dict[str, int]:
+    """The ledger of the ``generated`` episodes that arose in the window, given their
+    ``counts`` by terminal state and the flow log's moves into each node (``into``, by
+    ``flow_nodes``), once it balances. ``states`` limits the states reported (default: all);
+    a state left out must count 0.
 
     Raises
     ------
@@ -123,13 +139,10 @@ def ledger_counts(
         An episode ended without a terminal state, the states do not add up to the episodes
         generated, or an exit node's rows differ from the states that end there.
     """
-    counts = np.bincount(outcome[in_window], minlength=len(TERMINAL_STATES))
-    generated = int(in_window.sum())
     if counts[PENDING] != 0:
         raise ConservationError(f"{counts[PENDING]} episodes ended without a terminal state")
     if int(counts.sum()) != generated:
         raise ConservationError(f"ledger {int(counts.sum())} != generated {generated}")
-    into = np.bincount(flow_to[in_window[flow_episode]], minlength=len(flow_nodes))
     for node, ending_states in exit_nodes().items():
         by_outcome = sum(int(counts[STATE_INDEX[s]]) for s in ending_states)
         by_flows = int(into[flow_nodes.index(node)])

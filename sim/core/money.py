@@ -105,8 +105,6 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
     # Fees per use and per text, at the configuration of the week they are paid: each a sum
     # over the uses of the fee then in force (the same sum, in the same order, when one
     # configuration holds throughout, without finding each use's week).
-    arose = k.arose_in_window
-    outcome = sj.outcome[arose]
     varies = k.weekly.varies
 
     def paid(per: Callable[[ModelConfig], float], days: Callable[[], np.ndarray], n: int):
@@ -115,34 +113,38 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
         by_week = np.array([per(c) for c in k.weekly.by_week], dtype=float)
         return float(by_week[k.weekly.week_of_day(days())].sum())
 
-    def fee(mask: np.ndarray, per_use: Callable[[ModelConfig], float]) -> float:
+    def fee(state: int, per_use: Callable[[ModelConfig], float]) -> float:
+        """Fees of the episodes that arose in the window and ended in ``state``."""
+
         def days() -> np.ndarray:
-            return (k.episodes.time[arose][mask] // MINUTES_PER_DAY).astype(np.int64)
+            arose = k.arose_in_window
+            used = sj.outcome[arose] == state
+            return (k.episodes.time[arose][used] // MINUTES_PER_DAY).astype(np.int64)
 
-        return paid(per_use, days, int(mask.sum()))
+        return paid(per_use, days, int(k.counts.by_outcome[state]))
 
-    booked = [k.in_window(times) for times in (sj.booked_time, sj.hub_booked_time)]
+    booked_times = (sj.booked_time, sj.hub_booked_time)
 
     def booking_days() -> np.ndarray:
         return np.concatenate(
             [
-                (times[mask] // MINUTES_PER_DAY).astype(np.int64)
-                for times, mask in zip((sj.booked_time, sj.hub_booked_time), booked, strict=True)
+                (times[k.in_window(times)] // MINUTES_PER_DAY).astype(np.int64)
+                for times in booked_times
             ]
         )
 
     lines["online_consultation_uses"] = fee(
-        outcome == ledger.RESOLVED_ONLINE,
+        ledger.RESOLVED_ONLINE,
         lambda c: c.assumptions.alternatives.online_consultation.cost_per_use_gbp,
     )
     lines["pharmacy_first_uses"] = fee(
-        outcome == ledger.PHARMACY_FIRST,
+        ledger.PHARMACY_FIRST,
         lambda c: c.assumptions.alternatives.pharmacy_first.cost_per_use_gbp,
     )
     lines["text_reminders"] = paid(
         lambda c: c.assumptions.dna.reminder_cost_per_booking_gbp,
         booking_days,
-        int(sum(int(mask.sum()) for mask in booked)),
+        sum(k.count_in_window(times) for times in booked_times),
     )
     return lines
 
@@ -150,12 +152,11 @@ def capacity_costs(k: KpiInputs, services: dict[str, float]) -> dict[str, float]
 def activity_counts(k: KpiInputs) -> dict[str, float]:
     """Units of each costed activity in the window, keyed by its unit-cost name: primary and
     urgent care's here, the hospital's from :func:`sim.services.hospital.kpis.hospital_activity`."""
-    sj = k.journeys
-    outcome = sj.outcome[k.arose_in_window]
+    by_outcome = k.counts.by_outcome  # of the episodes that arose in the window
     return {
-        "nhs111_contact": float(k.in_window(sj.nhs111_calls).sum()),
-        "pharmacy_consultation": float((outcome == ledger.PHARMACY).sum()),
-        "out_of_hours_gp_case": float((outcome == ledger.OUT_OF_HOURS_GP).sum()),
+        "nhs111_contact": float(k.count_in_window(k.journeys.nhs111_calls)),
+        "pharmacy_consultation": float(by_outcome[ledger.PHARMACY]),
+        "out_of_hours_gp_case": float(by_outcome[ledger.OUT_OF_HOURS_GP]),
         **hospital_activity(k.hospital, k.cfg, k.first_day, k.last_day),
     }
 

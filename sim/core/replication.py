@@ -33,7 +33,6 @@ from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core import ledger
 from sim.core.calendar import (
     DAYS_PER_PROGRAMME_YEAR,
-    MINUTES_PER_DAY,
     Calendar,
     practice_closures,
 )
@@ -176,11 +175,13 @@ def settle_outcomes(sj: SystemJourneys, h: HospitalResult) -> None:
         (idx, NODE["ae"], np.where(went_in, NODE["admission"], NODE["home"])),
         (failed, NODE["intermediate_care"], np.full(len(failed), NODE["admission"])),
     ]
-    sj.flow_episode = np.concatenate([sj.flow_episode, *(hop[0] for hop in hops)]).astype(np.int32)
+    # (written straight into the log's own types: the log is as long as the episodes, and an
+    # int64 copy of it on the way cost 30 MB)
+    sj.flow_episode = np.concatenate([sj.flow_episode, *(hop[0] for hop in hops)], dtype=np.int32)
     sj.flow_from = np.concatenate(
-        [sj.flow_from, *(np.full(len(hop[0]), hop[1]) for hop in hops)]
-    ).astype(np.int8)
-    sj.flow_to = np.concatenate([sj.flow_to, *(hop[2] for hop in hops)]).astype(np.int8)
+        [sj.flow_from, *(np.full(len(hop[0]), hop[1]) for hop in hops)], dtype=np.int8
+    )
+    sj.flow_to = np.concatenate([sj.flow_to, *(hop[2] for hop in hops)], dtype=np.int8)
 
 
 def run_replication(
@@ -253,16 +254,17 @@ def run_replication(
         if years >= 2
         else {}
     )
-    in_window = episodes.time >= first_day * MINUTES_PER_DAY
-    counts = ledger.ledger_counts(
-        journeys.outcome,
-        in_window,
-        journeys.flow_episode,
-        journeys.flow_to,
+    flows = flow_counts(inputs)
+    # The ledger of the episodes that arose in the window (every episode arises before the run
+    # ends), from the counts the KPIs and flows share: their outcomes, and the flow log's moves
+    # into each node.
+    counts = ledger.balanced_counts(
+        inputs.counts.by_outcome,
+        inputs.counts.arose,
+        inputs.moves.sum(axis=0),
         FLOW_NODES,
         ledger.reported_states(cfg),
     )
-    flows = flow_counts(inputs)
     series = replication_series(inputs)
     detail = {"inputs": inputs} if keep_detail else {}
     return ReplicationResult(

@@ -12,8 +12,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.config.schema import URGENCIES
-from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.core.kpis import KpiInputs, access_masks
+from sim.core.calendar import HOURS_PER_WEEK, MINUTES_PER_HOUR
+from sim.core.kpis import KpiInputs
+from sim.core.window_counts import (
+    LEAD_DAYS_LAST,
+    by_hour_of_week,
+    count_by_day,
+    week_start_hour,
+)
 from sim.services.hospital.kpis import hospital_series
 
 if TYPE_CHECKING:  # a replication never builds a table: pandas is imported in series_table
@@ -39,29 +45,24 @@ SERIES: dict[str, tuple[str, str]] = {
     "ae_occupancy_by_hour": ("hour_of_week", "patients in the department (mean)"),
     **{f"practice_lead_days_{u}": ("lead_days", "requests booked per week") for u in URGENCIES},
 }
-#: Lead-time distributions count whole days from the first request to the practice appointment
-#: (as the routine-wait KPIs do), index 0..LEAD_DAYS_LAST; the last bin holds every longer
-#: wait. Six weeks is the default site's booking horizon, so the bins show every wait there.
-LEAD_DAYS_LAST = 42
+# LEAD_DAYS_LAST, the lead-time series' last bin, is defined with the counts
+# (sim.core.window_counts) and exported here, with the series.
+__all__ = ["SERIES", "LEAD_DAYS_LAST", "replication_series", "series_table"]
 
 
 def _daily(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
-    day = np.floor(minutes / MINUTES_PER_DAY)  # NaN (never happened) is in no day
-    days = day[(day >= k.first_day) & (day < k.last_day)].astype(np.int64) - k.first_day
-    return np.bincount(days, minlength=k.last_day - k.first_day).astype(float)
+    """Events at times ``minutes`` by day of the window (NaN, never happened, in none)."""
+    return count_by_day(minutes, k.first_day, k.last_day).astype(float)
 
 
 def _hour_of_week(k: KpiInputs, minutes: np.ndarray) -> np.ndarray:
+    """Events at times ``minutes`` by hour of the week, averaged over the window's weeks,
+    counted as :mod:`sim.core.window_counts` counts the episodes' (with numpy: used for the
+    A&E arrivals, a few per cent as many)."""
     m = minutes[k.in_window(minutes)]  # NaN (never happened) is in no window
-    # Whole hours (truncation is the floor: the window's minutes are not negative) counted
-    # from the start of the window's first week, then the weeks added up: the same counts as
-    # taking every hour modulo a week, without an integer division per event.
-    week_start = k.first_day * 24 // HOURS_PER_WEEK * HOURS_PER_WEEK
-    hours = (m / MINUTES_PER_HOUR).astype(np.int64)
-    hours -= week_start
-    counts = np.bincount(hours, minlength=HOURS_PER_WEEK)
-    counts = np.concatenate([counts, np.zeros(-len(counts) % HOURS_PER_WEEK, dtype=counts.dtype)])
-    return counts.reshape(-1, HOURS_PER_WEEK).sum(axis=0) / k.weeks
+    hours = (m / MINUTES_PER_HOUR).astype(np.int64)  # the window's minutes are not negative
+    hours -= week_start_hour(k.first_day)
+    return by_hour_of_week(np.bincount(hours, minlength=HOURS_PER_WEEK)) / k.weeks
 
 
 def _capacity_by_hour(k: KpiInputs, books) -> np.ndarray:
@@ -77,28 +78,14 @@ def _capacity_by_hour(k: KpiInputs, books) -> np.ndarray:
 
 def _lead_days(k: KpiInputs) -> dict[str, np.ndarray]:
     """Requests arising in the window and booked at the practice, per week, by urgency and
-    whole days from first request to appointment."""
-    m = access_masks(k)
-    # the routine-wait KPI's episodes: requests made before the run ended, booked
-    booked = m["requested"] & (k.journeys.appointment_day >= 0)
-    lead = (k.journeys.appointment_day - m["request_day"])[booked].astype(np.int64)
-    # one bincount over (urgency, lead days) for every urgency at once
-    bins = LEAD_DAYS_LAST + 1
-    cell = k.episodes.urgency[booked].astype(np.int64) * bins + np.clip(lead, 0, LEAD_DAYS_LAST)
-    counts = np.bincount(cell, minlength=len(URGENCIES) * bins).reshape(len(URGENCIES), bins)
+    whole days from first request to appointment (the routine-wait KPI's requests, made
+    before the run ended, of every urgency)."""
+    counts = k.counts.lead_by_urgency
     return {f"practice_lead_days_{u}": counts[code] / k.weeks for code, u in enumerate(URGENCIES)}
 
 
-def _daily_days(k: KpiInputs, day: np.ndarray) -> np.ndarray:
-    """:func:`_daily` of events given as whole days (negative: none)."""
-    days = day[(day >= k.first_day) & (day < k.last_day)].astype(np.int64) - k.first_day
-    return np.bincount(days, minlength=k.last_day - k.first_day).astype(float)
-
-
 def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
-    sj = k.journeys
-    # episodes that arose in the window (the rest would fall outside every day and hour)
-    arising = k.episodes.time[k.arose_in_window]
+    sj, c = k.journeys, k.counts
     hospital = hospital_series(k.hospital, k.first_day, k.last_day)
     window_occ = hospital["ae_hourly_occupancy"]
     n_weeks = len(window_occ) // HOURS_PER_WEEK
@@ -108,9 +95,9 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
         else np.full(HOURS_PER_WEEK, np.nan)
     )
     return {
-        "episodes_arising": _daily(k, arising),
+        "episodes_arising": c.arising_daily.astype(float),
         # an appointment's minute is inside its day, so its day is the appointment day
-        "practice_appointments": _daily_days(k, sj.appointment_day),
+        "practice_appointments": c.appointments_daily.astype(float),
         "hub_appointments": _daily(k, sj.hub_time),
         "nhs111_contacts": _daily(k, sj.nhs111_calls),
         "ae_attendances": hospital["ae_attendances"],
@@ -118,8 +105,8 @@ def replication_series(k: KpiInputs) -> dict[str, np.ndarray]:
         "ic_occupancy": hospital["ic_occupancy"],
         "bed_occupancy": hospital["bed_occupancy"],
         "nctr_beds": hospital["nctr_beds"],
-        "demand_by_hour": _hour_of_week(k, arising),
-        "practice_requests_by_hour": _hour_of_week(k, sj.first_request_time),
+        "demand_by_hour": c.arising_by_hour / k.weeks,
+        "practice_requests_by_hour": c.requests_by_hour / k.weeks,
         "practice_capacity_by_hour": _capacity_by_hour(
             k, [book for row in k.practices.books for book in row]
         ),
