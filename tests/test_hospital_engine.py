@@ -10,12 +10,14 @@ must fail the same comparison, so the check can fail.
 
 from __future__ import annotations
 
+import math
 import random
 from heapq import heappop, heappush
 
+import pytest
 import simpy
 
-from sim.services.hospital.engine import Call, HospitalEnvironment, call_first, call_now
+from sim.services.hospital.engine import HospitalEnvironment, call_after, call_first, call_now
 
 UNTIL = 40
 
@@ -74,7 +76,7 @@ def _engine_log(env: simpy.Environment) -> list[tuple[float, int]]:
     """The cascade with the module's callbacks."""
 
     def after(delay, callback, value):
-        Call(env, delay, callback, value)
+        call_after(env, delay, callback, value)
 
     def now_(callback, value):
         call_now(env, callback)._value = value
@@ -111,6 +113,44 @@ def test_engine_orders_events_as_simpy_does():
     assert _engine_log(HospitalEnvironment()) == reference
 
 
+@pytest.mark.parametrize("park_after", [0, 1, 2])
+def test_long_waits_kept_apart_keep_simpy_order(park_after):
+    # Timeouts of more than park_after minutes wait in the second heap (here most of them,
+    # ties included); the order must still be SimPy's own.
+    env = HospitalEnvironment(park_after=park_after)
+    assert _engine_log(env) == _simpy_log()
+    assert not env._far or env._far[0][0] >= UNTIL  # what is left is due after the end
+
+
+class _LongWaitsLast(HospitalEnvironment):
+    """Broken on purpose: the long waits only when nothing else is due before the end."""
+
+    def run(self, until=None):
+        for queue in (self._queue, self._far):
+            while queue and queue[0][0] < until:
+                self._now, _, _, event = heappop(queue)
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+        self._now = until
+
+
+def test_a_broken_merge_of_the_two_heaps_is_caught():
+    assert _engine_log(_LongWaitsLast(park_after=1)) != _simpy_log()
+
+
+def test_step_and_peek_see_the_long_waits():
+    env = HospitalEnvironment(park_after=10)
+    fired = []
+    call_after(env, 30, lambda e: fired.append((env.now, "long")))
+    call_after(env, 5, lambda e: fired.append((env.now, "short")))
+    assert env.peek() == 5
+    env.step()
+    assert env.peek() == 30  # waiting in the second heap, seen all the same
+    env.run()  # SimPy's own loop (step by step) to the end of the schedule
+    assert fired == [(5, "short"), (30, "long")]
+
+
 def test_engine_stops_like_simpy_at_the_end():
     log = _engine_log(HospitalEnvironment())
     assert log[-1] == (UNTIL, -2)
@@ -118,8 +158,11 @@ def test_engine_stops_like_simpy_at_the_end():
 
 
 def test_callbacks_on_plain_simpy_match_too():
-    # The callbacks alone (SimPy's own run loop) give the same order as well.
-    assert _engine_log(simpy.Environment()) == _simpy_log()
+    # The callbacks alone (SimPy's own environment and run loop, nothing kept apart) give the
+    # same order as well.
+    env = simpy.Environment()
+    env.park_after = math.inf
+    assert _engine_log(env) == _simpy_log()
 
 
 def test_a_broken_tie_order_is_caught():

@@ -21,7 +21,11 @@ from test_hospital_emergency_department import as_hospital_arrivals, self_presen
 from sim.config.schema import FRAILTY_BANDS
 from sim.core.calendar import Calendar
 from sim.core.streams import Streams
-from sim.services.hospital.arrivals import generate_self_presenting
+from sim.services.hospital.arrivals import (
+    generate_self_presenting,
+    in_daily_window,
+    in_daily_window_at,
+)
 from sim.services.hospital.intermediate_care import FRONT_DOOR
 from sim.services.hospital.kpis import hospital_capacity_costs
 from sim.services.hospital.model import draw_patients, run_hospital
@@ -252,3 +256,32 @@ def test_winter_stays_fill_winter_beds(real_data):
         assert abs(got - expected) <= 0.15 * abs(expected), (season, got, expected)
     assert occupied["flat"]["winter"] < occupied["winter"]["winter"]
     assert occupied["flat"]["summer"] > occupied["winter"]["summer"]
+
+
+@pytest.mark.parametrize(
+    ("open_minute", "close_minute", "weekdays"),
+    [
+        (480, 1200, ["mon", "tue", "wed", "thu", "fri"]),
+        (1200, 480, ["sat", "sun"]),  # overnight, weekends
+        (600, 600, ["mon"]),  # equal minutes: never open
+        (0, 1440, ["mon", "wed", "fri", "sun"]),
+    ],
+)
+def test_one_minute_window_agrees_with_the_vectorised_rule(open_minute, close_minute, weekdays):
+    # The team asks whether it is open at one minute during the run (in_daily_window_at);
+    # the same rule over arrays (in_daily_window) decides who is eligible. They must agree,
+    # at and either side of every boundary, over two weeks (days before the run too).
+    rng = np.random.default_rng(3)
+    days = np.arange(-7, 14) * DAY
+    edges = np.array([0, open_minute, close_minute, 1440], dtype=float)
+    times = np.concatenate(
+        [
+            (days[:, None] + edges[None, :]).ravel(),
+            np.nextafter((days[:, None] + edges[None, :]).ravel(), -np.inf),
+            rng.uniform(-7 * DAY, 14 * DAY, 5000),
+        ]
+    )
+    expected = in_daily_window(times, open_minute, close_minute, weekdays)
+    got = [in_daily_window_at(t, open_minute, close_minute, weekdays) for t in times.tolist()]
+    assert got == expected.tolist()
+    assert 0 < expected.sum() < len(times) or open_minute == close_minute

@@ -16,6 +16,7 @@ Time is in minutes from Monday 00:00 of week 0 (see :mod:`sim.core.calendar`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -280,6 +281,28 @@ def in_daily_window(
     return weekday_open & in_hours
 
 
+def in_daily_window_at(
+    time: float, open_minute: int, close_minute: int, weekdays: list[str]
+) -> bool:
+    """:func:`in_daily_window` for one minute, in plain Python (for a question asked during
+    the simulation, where numpy's cost per call would dominate); the same arithmetic."""
+    day = math.floor(time / MINUTES_PER_DAY)
+    minute = time - float(day) * MINUTES_PER_DAY
+    if WEEKDAYS[day % 7] not in weekdays:
+        return False
+    if open_minute <= close_minute:
+        return open_minute <= minute < close_minute
+    return minute >= open_minute or minute < close_minute
+
+
+def front_of_house_open_at(time: float, cfg: ModelConfig) -> bool:
+    """:func:`front_of_house_open` at one minute, for the configuration then in force."""
+    foh = cfg.site.emergency_department.frailty_front_of_house
+    if not foh.enabled:
+        return False
+    return in_daily_window_at(time, foh.open_minute, foh.close_minute, foh.weekdays)
+
+
 def front_of_house_open(
     time: np.ndarray, cfg: ModelConfig, weekly: WeeklyConfigs | None = None
 ) -> np.ndarray:
@@ -469,9 +492,11 @@ __all__ = [
     "attending_frailty_shares",
     "categorical",
     "front_of_house_open",
+    "front_of_house_open_at",
     "ae_band_index_by_year",
     "generate_self_presenting",
     "hospital_arrivals",
     "in_daily_window",
+    "in_daily_window_at",
     "may_leave_before_seen",
 ]

@@ -49,7 +49,7 @@ from sim.core.calendar import (
 from sim.core.distributions import exponential_from_uniform, lognormal_from_uniform
 from sim.core.occupancy import RunningArea
 from sim.core.streams import Streams
-from sim.services.hospital.engine import Call
+from sim.services.hospital.engine import call_after, unset_minutes
 
 MINUTES_PER_HOUR_F = float(MINUTES_PER_HOUR)
 
@@ -196,12 +196,11 @@ class AcuteBeds:
         # whenever there are, or will be, spaces
         self.may_open_spaces = bool(escalation_spaces) or spaces_later
         self.moving_up: deque[int] = deque()  # in escalation spaces, waiting for a bed
-        nan = float("nan")
-        self.request_time = [nan] * rows
-        self.bed_time = [nan] * rows
-        self.core_time = [nan] * rows
-        self.leave_time = [nan] * rows
-        self.cancelled = [False] * rows
+        self.request_time = unset_minutes(rows)
+        self.bed_time = unset_minutes(rows)
+        self.core_time = unset_minutes(rows)
+        self.leave_time = unset_minutes(rows)
+        self.cancelled = bytearray(rows)  # flags as bytes (numpy reads them as they are)
         self.on_admit: Callable[[int, float], None] = lambda row, now: None
 
     def request(
@@ -221,14 +220,14 @@ class AcuteBeds:
         else:
             self.queue.append(row)
             if may_escalate and self.may_open_spaces:
-                Call(self.env, self.escalate_after, self._due, row)
+                call_after(self.env, self.escalate_after, self._due, row)
 
     def _due(self, event: simpy.Event) -> None:
-        row = event.value
+        row = event._value
         if self.spaces_free > 0 and self.bed_time[row] != self.bed_time[row]:  # still waiting
             self.spaces_free -= 1
             self.queue.remove(row)
-            self._escalate(row, self.env.now)
+            self._escalate(row, self.env._now)
 
     def _escalate(self, row: int, now: float) -> None:
         self.bed_time[row] = now

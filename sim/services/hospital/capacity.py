@@ -21,7 +21,7 @@ import simpy
 
 from sim.config.schema import ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
-from sim.services.hospital.engine import Call, call_first
+from sim.services.hospital.engine import call_after, call_first
 
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
@@ -109,7 +109,7 @@ def follow(
     def sleep(_event: simpy.Event) -> None:
         change = next(changes, None)
         if change is not None:
-            Call(env, change[0] - env.now, wake, change[1])
+            call_after(env, change[0] - env.now, wake, change[1])
 
     def wake(event: simpy.Event) -> None:
         apply(event.value, env.now)

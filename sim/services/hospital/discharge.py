@@ -32,7 +32,7 @@ import simpy
 from sim.config.schema import FIRST_FRAIL_BAND, FIRST_OLDER_BAND, FRAILTY_BANDS, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
 from sim.core.streams import keyed_uniforms
-from sim.services.hospital.engine import Call
+from sim.services.hospital.engine import call_after, unset_minutes
 
 #: What a patient needs to leave hospital once medically optimised (``pathway`` codes).
 HOME, STEP_DOWN, SOCIAL_CARE = 0, 1, 2
@@ -111,9 +111,8 @@ class Discharge:
         self.pathway = pathway
         self.release = release
         self.ask_place = ask_place
-        nan = float("nan")
-        self.optimised_time = [nan] * len(stay)
-        self.place_time = [nan] * len(stay)
+        self.optimised_time = unset_minutes(len(stay))
+        self.place_time = unset_minutes(len(stay))
 
     def admitted(self, row: int, now: float) -> None:
         """A patient got a bed at ``now``: schedule the end of their acute stay."""
@@ -123,13 +122,13 @@ class Discharge:
         self.optimised_time[row] = optimised
         if self.pathway[row] == HOME:
             leave = next_discharge_time(optimised + self.organise[row], self.open, self.close)
-            Call(self.env, leave - now, self._leave, row)
+            call_after(self.env, leave - now, self._leave, row)
         else:
-            Call(self.env, optimised - now, self._optimised, row)
+            call_after(self.env, optimised - now, self._optimised, row)
 
     def _optimised(self, event: simpy.Event) -> None:
-        row = event.value
-        self.ask_place(self.pathway[row], row, self.env.now)
+        row = event._value
+        self.ask_place(self.pathway[row], row, self.env._now)
 
     def place_given(self, row: int, now: float) -> float:
         """A place was given to ``row`` at ``now``: it leaves at the next discharge time
@@ -139,11 +138,11 @@ class Discharge:
         if leave == now:
             self.release(row, now)
         else:
-            Call(self.env, leave - now, self._leave, row)
+            call_after(self.env, leave - now, self._leave, row)
         return leave
 
     def _leave(self, event: simpy.Event) -> None:
-        self.release(event.value, self.env.now)
+        self.release(event._value, self.env._now)
 
 
 __all__ = [

@@ -42,8 +42,7 @@ from collections.abc import Sequence
 import simpy
 
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.core.occupancy import RunningArea
-from sim.services.hospital.engine import Call, call_first, call_now
+from sim.services.hospital.engine import call_after, call_first, call_now, unset_minutes
 
 #: Stream indices.
 STREAMS: tuple[str, ...] = ("minors", "majors")
@@ -109,7 +108,10 @@ class _Stream:
     def push(self, i: int) -> None:
         self.ready.append(i)
         if self.idle:
-            self.idle.popleft().wake()
+            # the longest idle clinician resumes (_Position.wake, inlined: once per patient)
+            position = self.idle.popleft()
+            position.idle = False
+            call_after(position.env, 0, position._work)
 
 
 class _Position:
@@ -137,46 +139,53 @@ class _Position:
         now = self.env.now
         start, self.end = current_or_next_shift(self.shifts, now)
         if start > now:
-            Call(self.env, start - now, self._on_duty)
+            call_after(self.env, start - now, self._on_duty)
         else:
             self._on_duty()
 
     def _on_duty(self, _event: simpy.Event | None = None) -> None:
         if self.end != INF:
-            Call(self.env, self.end - self.env.now, self._shift_ends)
+            call_after(self.env, self.end - self.env.now, self._shift_ends)
         self._work()
 
     def _work(self, _event: simpy.Event | None = None) -> None:
-        """Take the longest-waiting patient, or wait for one; off duty at the shift's end."""
-        now = self.env.now
+        """Take the longest-waiting patient (walk-ins whose patience ran out before now have
+        left), or wait for one; off duty at the shift's end."""
+        now = self.env._now  # the clock (SimPy's ``now`` without the property call)
+        s = self.s
         if now >= self.end:  # off duty: never start a patient at or after the shift's end
-            s = self.s
             # Woken for a patient at the very minute the shift ended: pass them on.
             if s.ready and s.idle:
                 s.idle.popleft().wake()
             self.start()
             return
         ed = self.ed
-        i = ed.next_patient(self.stream, now)
-        if i >= 0:
+        ready, leave_by = s.ready, ed.leave_by
+        while ready:
+            i = ready.popleft()
+            if leave_by[i] < now:
+                ed._left_unseen(i, self.stream)
+                continue
+            s.remaining -= 1
             ed.seen[i] = now
-            ed.leave_by[i] = INF  # seen: stays
+            leave_by[i] = INF  # seen: stays
             ed.treated_by[i] = self.position
-            Call(self.env, ed.service[i], self._treated, i)  # finished even past the end
-        elif self.s.remaining > 0:
+            call_after(self.env, ed.service[i], self._treated, i)  # finished even past the end
+            return
+        if s.remaining > 0:
             self.idle = True
-            self.s.idle.append(self)  # until the next patient is ready, or the shift ends
+            s.idle.append(self)  # until the next patient is ready, or the shift ends
         # else everybody in this stream has been seen or has left: the position stops
 
     def _treated(self, event: simpy.Event) -> None:
-        self.ed.treated(event._value, self.env.now)
+        self.ed.treated(event._value, self.env._now)
         self._work()
 
     def wake(self) -> None:
         """A patient is ready (or the shift ended): resume after the events already due now,
         as a process woken by ``Event.succeed`` does. The caller took it off the idle list."""
         self.idle = False
-        call_now(self.env, self._work)
+        call_now(self.env, self._work)  # _Stream.push does the same inline
 
     def _shift_ends(self, _event: simpy.Event) -> None:
         """An idle clinician stops waiting (a busy one finishes first)."""
@@ -228,15 +237,15 @@ class EmergencyDepartment:
         self.same_day = same_day
         self.leave_by = leave_by
         self.spaces_free = int(spaces)
-        nan = float("nan")
-        self.seen = [nan] * n  # minute a clinician starts
-        self.space_time = [nan] * n  # minute a majors space was taken
-        self.decision_time = [nan] * n  # minute of the decision to admit
-        self.departure = [nan] * n  # minute the patient left A&E
+        self.seen = unset_minutes(n)  # minute a clinician starts
+        self.space_time = unset_minutes(n)  # minute a majors space was taken
+        self.decision_time = unset_minutes(n)  # minute of the decision to admit
+        self.departure = unset_minutes(n)  # minute the patient left A&E
         self.treated_by = [-1] * n  # position (within the stream) that treated the patient
-        self.left_unseen = [False] * n
-        self.to_sdec = [False] * n
-        self.turned_round = [False] * n  # sent home by the frailty team instead of admitted
+        # Flags (0 or 1) as bytes: numpy reads them without converting each item
+        self.left_unseen = bytearray(n)
+        self.to_sdec = bytearray(n)
+        self.turned_round = bytearray(n)  # sent home by the frailty team instead of admitted
         n_majors = sum(majors)
         self.streams = (_Stream(n - n_majors), _Stream(n_majors))
         self.ambulance_waiting: deque[int] = deque()
@@ -252,29 +261,43 @@ class EmergencyDepartment:
         # unseen, if still unseen then).
         self.present = 0
         self._departures: list[tuple[float, int, int]] = []
-        self.area = RunningArea()  # patient-minutes in the department, as the count changes
+        # patient-minutes in the department up to the last change (at _since), kept as the
+        # count changes (as sim.core.occupancy.RunningArea keeps it)
+        self.patient_minutes = 0.0
+        self._since = 0.0
 
     # ---- arrivals and spaces ---------------------------------------------------------------
 
     def arrive(self, i: int) -> None:
-        now = self.env.now
-        self._count_change(now)
+        now = self.env._now
+        # self._count_change(now), inlined: once per patient
+        heap = self._departures
+        if heap and heap[0][0] <= now:
+            self._settle(now)
+        self.patient_minutes += self.present * (now - self._since)
+        self._since = now
         self.present += 1
+        majors = self.majors[i]
+        if majors and self.spaces_free > 0:
+            self.spaces_free -= 1
+            # _enter_space, inlined (once per patient); in a cubicle at once, nobody leaves
+            # unseen, so there is no leaving to settle
+            self.space_time[i] = now
+            self.leave_by[i] = INF
+            self.streams[MAJORS].push(i)
+            return
         leave_by = self.leave_by[i]
-        if leave_by < INF:
+        if leave_by < INF:  # may leave unseen: settled at leave_by if still waiting then
             heapq.heappush(self._departures, (leave_by, i, _MAY_LEAVE))
-        if self.majors[i]:
-            if self.spaces_free > 0:
-                self.spaces_free -= 1
-                self._enter_space(i, now)
-            elif self.ambulance[i]:
-                self.ambulance_waiting.append(i)
-            else:
-                self.walk_in_waiting.append(i)
-        else:
+        if not majors:
             self.streams[MINORS].push(i)
+        elif self.ambulance[i]:
+            self.ambulance_waiting.append(i)
+        else:
+            self.walk_in_waiting.append(i)
 
     def _enter_space(self, i: int, now: float) -> None:
+        # arrive() does the same inline
         self.space_time[i] = now
         self.leave_by[i] = INF  # in a cubicle, nobody leaves unseen
         self.streams[MAJORS].push(i)
@@ -298,41 +321,28 @@ class EmergencyDepartment:
         self.departure[i] = self.leave_by[i]
         self.streams[stream].remaining -= 1
 
-    def next_patient(self, stream: int, now: float) -> int:
-        """The longest-waiting patient ready for a clinician of ``stream`` (-1 if none);
-        walk-ins whose patience ran out before ``now`` have left."""
-        s = self.streams[stream]
-        ready, leave_by = s.ready, self.leave_by
-        while ready:
-            i = ready.popleft()
-            if leave_by[i] < now:
-                self._left_unseen(i, stream)
-                continue
-            s.remaining -= 1
-            return i
-        return -1
-
     # ---- after the clinician ---------------------------------------------------------------
 
     def treated(self, i: int, now: float) -> None:
         """The clinician has finished with ``i`` at ``now``."""
         if self.admitted[i]:
-            Call(self.env, self.after[i], self._decide, i)
+            call_after(self.env, self.after[i], self._decide, i)
         elif self.majors[i]:
-            Call(self.env, self.after[i], self._home, i)
+            call_after(self.env, self.after[i], self._home, i)
         else:
-            self.departure[i] = now + self.after[i]  # holds nothing: no event needed
-            heapq.heappush(self._departures, (self.departure[i], i, _GONE))
+            departure = now + self.after[i]  # holds nothing: no event needed
+            self.departure[i] = departure
+            heapq.heappush(self._departures, (departure, i, _GONE))
 
     def _home(self, event: simpy.Event) -> None:
-        now = self.env.now
-        self.departure[event.value] = now
+        now = self.env._now
+        self.departure[event._value] = now
         self._count_change(now)
         self.present -= 1
         self._free_space(now)
 
     def _decide(self, event: simpy.Event) -> None:
-        i, now = event.value, self.env.now
+        i, now = event._value, self.env._now
         if self.turn_round is not None and self.turn_round(i, now):
             self.turned_round[i] = True
             self.leave(i, now)  # home (with IC+ or not): no decision to admit
@@ -363,22 +373,28 @@ class EmergencyDepartment:
     def _count_change(self, now: float) -> None:
         """Before the count changes at ``now``: settle the leavings without an event of their
         own due by then (each at its own minute) and add the patient-minutes so far."""
-        heap, area = self._departures, self.area
+        heap = self._departures
         if heap and heap[0][0] <= now:
-            leave_by = self.leave_by
-            while heap and heap[0][0] <= now:
-                when, i, kind = heapq.heappop(heap)
-                # a walk-in left unseen only if still waiting at the end of their patience
-                if kind == _GONE or leave_by[i] == when:
-                    area.step(self.present, when)
-                    self.present -= 1
-        area.step(self.present, now)
+            self._settle(now)
+        self.patient_minutes += self.present * (now - self._since)
+        self._since = now
+
+    def _settle(self, now: float) -> None:
+        """The leavings without an event of their own due by ``now``, each at its minute."""
+        heap, leave_by = self._departures, self.leave_by
+        while heap and heap[0][0] <= now:
+            when, i, kind = heapq.heappop(heap)
+            # a walk-in left unseen only if still waiting at the end of their patience
+            if kind == _GONE or leave_by[i] == when:
+                self.patient_minutes += self.present * (when - self._since)
+                self._since = when
+                self.present -= 1
 
     def census(self, now: float) -> tuple[int, float]:
         """Patients in the department at ``now`` (not earlier than the last change) and the
         patient-minutes spent in it up to ``now``, from the count kept as they came and went."""
         self._count_change(now)
-        return self.present, self.area.area
+        return self.present, self.patient_minutes
 
     def finish(self, end: float) -> None:
         """After the run: walk-ins still waiting whose patience ran out have left."""

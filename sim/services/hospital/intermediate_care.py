@@ -26,7 +26,7 @@ import simpy
 
 from sim.config.schema import ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
-from sim.services.hospital.engine import Call
+from sim.services.hospital.engine import call_after, unset_minutes
 from sim.services.hospital.places import PlacePool
 
 #: Kinds of IC+ request (``Stays.kind`` of the IC+ pool). A front-door step-up never waits,
@@ -83,7 +83,7 @@ class IntermediateCare:
         self.discharge = discharge
         n = len(step_up_stay)
         self.state = [PENDING] * n
-        self.start_time = [float("nan")] * n
+        self.start_time = unset_minutes(n)
         self.pool = PlacePool(
             env,
             cfg.site.intermediate_care.places if places is None else places,
@@ -100,7 +100,7 @@ class IntermediateCare:
         """Step-up request ``i`` arrives."""
         self.state[i] = WAITING
         if not self.pool.request(STEP_UP, i, now):
-            Call(self.env, self.max_wait, self._deadline, i)
+            call_after(self.env, self.max_wait, self._deadline, i)
 
     def _deadline(self, event: simpy.Event) -> None:
         i = event.value

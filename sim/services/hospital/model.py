@@ -33,7 +33,12 @@ from sim.core.occupancy import occupancy_between
 from sim.core.programme import WeeklyConfigs, weekly_configs
 from sim.core.streams import Streams, keyed_uniforms
 from sim.services.hospital.admission import DRAW_ADMIT
-from sim.services.hospital.arrivals import Attendances, HospitalArrivals, front_of_house_open
+from sim.services.hospital.arrivals import (
+    Attendances,
+    HospitalArrivals,
+    front_of_house_open,
+    front_of_house_open_at,
+)
 from sim.services.hospital.beds import (
     AcuteBeds,
     background_admissions,
@@ -55,7 +60,7 @@ from sim.services.hospital.emergency_department import (
     EmergencyDepartment,
     shifts_of_position,
 )
-from sim.services.hospital.engine import Call, HospitalEnvironment, call_first
+from sim.services.hospital.engine import HospitalEnvironment, call_after, call_first
 from sim.services.hospital.frailty_team import FrailtyTeam
 from sim.services.hospital.intermediate_care import ADMITTED, STARTED, IntermediateCare
 from sim.services.hospital.places import PlacePool
@@ -201,31 +206,46 @@ class HospitalResult:
 
 class _Census:
     """Reads at each of ``times`` the time integrals the model keeps of its own counts:
-    patients in A&E, IC+ places and G&A bed-minutes in use, into ``out``. An integral does
-    not depend on the order of events at the minute it is read.
+    patients in A&E, IC+ places and G&A bed-minutes in use (:meth:`arrays`). An integral
+    does not depend on the order of events at the minute it is read.
 
     A chain of timeouts with a callback (one at a time, each made when the last fires), in
     the order of events a process sleeping from one reading to the next would have."""
 
-    def __init__(self, env: simpy.Environment, times: list[float], ed, ic_pool, beds, out):
+    def __init__(self, env: simpy.Environment, times: list[float], ed, ic_pool, beds):
         self.env, self.times, self.ed, self.ic_pool, self.beds = env, times, ed, ic_pool, beds
-        self.ae, self.ic, self.bed = out["ae_minutes"], out["ic_minutes"], out["bed_minutes"]
+        # the readings so far (arrays() gives them, zero where not read)
+        self.ae: list[float] = []
+        self.ic: list[float] = []
+        self.bed: list[float] = []
         self.k = 0
         if times:
             call_first(env, self._next)
 
     def _next(self, _event: simpy.Event | None = None) -> None:
-        Call(self.env, self.times[self.k] - self.env.now, self._read)
+        call_after(self.env, self.times[self.k] - self.env._now, self._read)
 
     def _read(self, _event: simpy.Event) -> None:
         k, t = self.k, self.times[self.k]
-        self.ae[k] = self.ed.census(t)[1]
+        self.ae.append(self.ed.census(t)[1])
         pool, beds = self.ic_pool, self.beds
-        self.ic[k] = pool.area.at(pool.places - pool.free, t)
-        self.bed[k] = beds.area.at(beds.beds - beds.free, t)
+        self.ic.append(pool.area.at(pool.places - pool.free, t))
+        self.bed.append(beds.area.at(beds.beds - beds.free, t))
         self.k = k + 1
         if self.k < len(self.times):
             self._next()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """ae_minutes, ic_minutes and bed_minutes at each of the times (0 if not read)."""
+        out = {}
+        for name, read in (
+            ("ae_minutes", self.ae),
+            ("ic_minutes", self.ic),
+            ("bed_minutes", self.bed),
+        ):
+            out[name] = np.zeros(len(self.times))
+            out[name][: len(read)] = read
+        return out
 
 
 class _Feeder:
@@ -239,23 +259,32 @@ class _Feeder:
     def __init__(self, env: simpy.Environment, times: list[float], kinds, idx, handlers):
         self.env, self.times, self.kinds, self.idx, self.handlers = env, times, kinds, idx, handlers
         self.k = 0
-        call_first(env, lambda _event: self._from(k=0))
+        call_first(env, self._start)
 
-    def _from(self, _event: simpy.Event | None = None, k: int | None = None) -> None:
-        """Handle the arrivals due from the k-th on (the clock may land one rounding step
-        short of an arrival's minute after sleeping to it, as now + (t - now) need not equal
-        t: the arrival slept to is due all the same); then sleep until the next."""
-        env, times, kinds, idx, handlers = self.env, self.times, self.kinds, self.idx, self.handlers
-        if k is None:  # woken at the k-th arrival's minute
-            k = self.k
-            handlers[kinds[k]](idx[k])
-            k += 1
+    def _start(self, _event: simpy.Event) -> None:
+        """At the start: the arrivals due then, or sleep until the first."""
+        times, now = self.times, self.env._now
+        if not times:
+            return
+        if times[0] > now:
+            call_after(self.env, times[0] - now, self._woken)
+        else:
+            self._woken(_event)  # the first is due: handled as if woken for it
+
+    def _woken(self, _event: simpy.Event) -> None:
+        """Woken at the k-th arrival's minute: it is due even if the clock landed one rounding
+        step short of it (now + (t - now) need not equal t); then the others due by now;
+        then sleep until the next."""
+        k, now = self.k, self.env._now
+        times, kinds, idx, handlers = self.times, self.kinds, self.idx, self.handlers
+        handlers[kinds[k]](idx[k])
+        k += 1
         n = len(times)
         while k < n:
             t = times[k]
-            if t > env.now:
+            if t > now:
                 self.k = k
-                Call(env, t - env.now, self._from)
+                call_after(self.env, t - now, self._woken)
                 return
             handlers[kinds[k]](idx[k])
             k += 1
@@ -619,7 +648,7 @@ def run_hospital(
             env,
             cfg.site.emergency_department.frailty_front_of_house.clinicians,
             # the team's opening in the week of the minute (options phasing in)
-            lambda t: bool(front_of_house_open(np.array([t]), weekly[week_of(t)])[0]),
+            lambda t: front_of_house_open_at(t, weekly[week_of(t)]),
             np.asarray(draws.assessment, dtype=float).tolist(),
             np.asarray(draws.turn_round, dtype=bool).tolist(),
             np.asarray(draws.home_without_place, dtype=bool).tolist(),
@@ -640,9 +669,9 @@ def run_hospital(
     cancel = cfg.assumptions.background_admissions.when_full == "cancel"
     handlers = (
         ae_arrive,
-        lambda i: beds.request(n_ae + i, env.now),
-        lambda i: ic.step_up(i, env.now),
-        lambda i: beds.request(first_bg_row + i, env.now, cancel, may_escalate=False),
+        lambda i: beds.request(n_ae + i, env._now),
+        lambda i: ic.step_up(i, env._now),
+        lambda i: beds.request(first_bg_row + i, env._now, cancel, may_escalate=False),
     )
     times = np.concatenate([att.time, direct.time, step_ups.time, bg_time])
     kinds = np.repeat(np.arange(4, dtype=np.int64), [n_ae, n_dir, n_su, n_bg])
@@ -650,17 +679,14 @@ def run_hospital(
     order = np.argsort(times, kind="stable")
     _Feeder(env, times[order].tolist(), kinds[order].tolist(), idx[order].tolist(), handlers)
     census_time = np.arange(math.ceil(run_minutes / MINUTES_PER_HOUR) + 1) * MINUTES_PER_HOUR
-    census = {
-        name: np.zeros(len(census_time)) for name in ("ae_minutes", "ic_minutes", "bed_minutes")
-    }
-    _Census(env, census_time.tolist(), ed, ic.pool, beds, census)
+    census = _Census(env, census_time.tolist(), ed, ic.pool, beds)
     env.run(until=end)
     ed.finish(end)
 
     # ---- results ---------------------------------------------------------------------
-    seen = np.array(ed.seen, dtype=float)
-    space = np.array(ed.space_time, dtype=float)
-    decision = np.array(ed.decision_time, dtype=float)
+    seen = np.frombuffer(ed.seen, dtype=float)
+    space = np.frombuffer(ed.space_time, dtype=float)
+    decision = np.frombuffer(ed.decision_time, dtype=float)
     arrive = np.asarray(att.time, dtype=float)
     ae_out = AEOutcome(
         # The SimPy clock can land one rounding step short of an arrival: nobody is seen
@@ -668,23 +694,23 @@ def run_hospital(
         seen_time=np.where(np.isnan(seen), np.nan, np.maximum(seen, arrive)),
         space_time=space,
         decision_time=decision,
-        departure_time=np.array(ed.departure, dtype=float),
+        departure_time=np.frombuffer(ed.departure, dtype=float),
         admitted=np.isfinite(decision),
-        sdec=np.array(ed.to_sdec, dtype=bool),
-        left_unseen=np.array(ed.left_unseen, dtype=bool),
+        sdec=np.frombuffer(ed.to_sdec, dtype=bool),
+        left_unseen=np.frombuffer(ed.left_unseen, dtype=bool),
         front_of_house=(
             np.isfinite(team.start) if team is not None else np.zeros(n_ae, dtype=bool)
         ),
         assessment_time=np.array(team.start, dtype=float)
         if team is not None
         else np.full(n_ae, np.nan),
-        turned_round=np.array(ed.turned_round, dtype=bool),
+        turned_round=np.frombuffer(ed.turned_round, dtype=bool),
         clinician=np.array(ed.treated_by, dtype=np.int16),
         handover_minutes=np.where(
             att.ambulance & np.isfinite(space), space - arrive + draws.handover, np.nan
         ),
     )
-    request = np.array(beds.request_time, dtype=float)
+    request = np.frombuffer(beds.request_time, dtype=float)
     asked = np.flatnonzero(np.isfinite(request))
     asked = asked[np.argsort(request[asked], kind="stable")]
     kind_of_row = np.repeat(np.arange(4, dtype=np.int8), [n_ae, n_dir, n_su, n_bg])
@@ -700,14 +726,14 @@ def run_hospital(
         age_band=age_all[asked],
         frailty=frailty_all[asked],
         request_time=request[asked],
-        bed_time=np.array(beds.bed_time, dtype=float)[asked],
-        core_time=np.array(beds.core_time, dtype=float)[asked],
-        optimised_time=np.array(discharge.optimised_time, dtype=float)[asked],
-        place_time=np.array(discharge.place_time, dtype=float)[asked],
-        leave_time=np.array(beds.leave_time, dtype=float)[asked],
-        pathway=np.asarray(pathway_all, dtype=np.int8)[asked],
+        bed_time=np.frombuffer(beds.bed_time, dtype=float)[asked],
+        core_time=np.frombuffer(beds.core_time, dtype=float)[asked],
+        optimised_time=np.frombuffer(discharge.optimised_time, dtype=float)[asked],
+        place_time=np.frombuffer(discharge.place_time, dtype=float)[asked],
+        leave_time=np.frombuffer(beds.leave_time, dtype=float)[asked],
+        pathway=np.asarray(draws.pathway, dtype=np.int8)[asked],
         same_day=np.asarray(draws.same_day, dtype=bool)[asked],
-        cancelled=np.array(beds.cancelled, dtype=bool)[asked],
+        cancelled=np.frombuffer(beds.cancelled, dtype=bool)[asked],
     )
     state = np.array(ic.state, dtype=np.int8)
     return HospitalResult(
@@ -716,7 +742,7 @@ def run_hospital(
         admissions=admissions,
         step_ups=StepUpOutcome(
             started=state == STARTED,
-            start_time=np.array(ic.start_time, dtype=float),
+            start_time=np.frombuffer(ic.start_time, dtype=float),
             admitted_instead=state == ADMITTED,
         ),
         ic_stays=ic.pool.stays.arrays(),
@@ -735,7 +761,7 @@ def run_hospital(
             "ic_places_free": ic.pool.free,
             "social_places_free": social.free,
         },
-        census={"time": census_time, **census},
+        census={"time": census_time, **census.arrays()},
         capacity=capacity,
     )
 

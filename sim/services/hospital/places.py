@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 
 from sim.core.occupancy import RunningArea
-from sim.services.hospital.engine import Call
+from sim.services.hospital.engine import call_after
 
 
 class Stays:
@@ -110,7 +110,7 @@ class PlacePool:
         stays.end.append(end)
         stays.kind.append(kind)
         stays.index.append(i)
-        Call(self.env, end - self.env.now, self._release)
+        call_after(self.env, end - self.env._now, self._release)
 
     def _head(self, kind: int) -> tuple[float, int] | None:
         """The first request of a kind still waiting (stale ones dropped)."""
@@ -157,10 +157,10 @@ class PlacePool:
         # After a cut (free < 0) the freed place closes instead of going to the next request.
         nxt = self._next() if self.free >= 0 else None
         if nxt is None:
-            self.area.step(self.places - self.free, self.env.now)
+            self.area.step(self.places - self.free, self.env._now)
             self.free += 1
         else:
-            self.on_grant[nxt[0]](nxt[1], self.env.now)
+            self.on_grant[nxt[0]](nxt[1], self.env._now)
 
 
 __all__ = ["PlacePool", "Stays"]

@@ -19,7 +19,7 @@ import simpy
 
 from sim.config.schema import WEEKDAYS, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY
-from sim.services.hospital.engine import Call
+from sim.services.hospital.engine import call_after
 from sim.services.hospital.places import Stays
 
 
@@ -78,7 +78,7 @@ class SameDayEmergencyCare:
         stays.end.append(end)
         stays.kind.append(0)
         stays.index.append(i)
-        Call(self.env, end - now, self._release)
+        call_after(self.env, end - now, self._release)
         return True
 
     def _release(self, _event: simpy.Event) -> None:
