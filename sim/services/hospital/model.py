@@ -736,7 +736,7 @@ def run_hospital(
         cancelled=np.frombuffer(beds.cancelled, dtype=bool)[asked],
     )
     state = np.array(ic.state, dtype=np.int8)
-    return HospitalResult(
+    result = HospitalResult(
         attendances=att,
         ae=ae_out,
         admissions=admissions,
@@ -764,6 +764,28 @@ def run_hospital(
         census={"time": census_time, **census.arrays()},
         capacity=capacity,
     )
+    clinicians = None if team is None else team.clinicians
+    _let_go(
+        env, ed, *ed.streams, sdec, beds, discharge, ic, ic.pool, social, team, clinicians, census
+    )
+    return result
+
+
+def _let_go(*parts: object) -> None:
+    """Drop what the model's parts hold, once the results are out of them.
+
+    The parts call one another (each holds the others' methods, pending events hold theirs):
+    reference cycles that only Python's cycle collector frees, and it looks at them late,
+    since they outlive the run in its oldest generation. Without this, a worker carried one
+    replication's per-patient lists (about 35 MB) into the next replication's peak."""
+    for part in parts:
+        if part is None:
+            continue
+        if hasattr(part, "__dict__"):
+            vars(part).clear()
+        for name in getattr(type(part), "__slots__", ()):
+            if hasattr(part, name):
+                delattr(part, name)
 
 
 __all__ = [
