@@ -118,3 +118,57 @@ def test_imports_found_without_parsing_are_those_the_parser_finds():
         "sim.booking.codes",
         "sim.booking.rules",
     }
+
+
+_COUNT_VERSIONS = """
+import json, sys
+from numba.core.registry import CPUDispatcher
+from sim.config.compose import compose_validated
+from sim.core.replication import run_replication
+import sim.booking.books, sim.booking.engine, sim.booking.rules, sim.booking.state
+import sim.core.streams, sim.core.window_counts
+_, run_cfg, _ = compose_validated([])
+run_replication(run_cfg.model, run_cfg.seed, 0, 0, 1)
+versions = {
+    f"{m.__name__}.{name}": len(f.signatures)
+    for m in (sim.booking.books, sim.booking.engine, sim.booking.rules, sim.booking.state,
+              sim.core.streams, sim.core.window_counts)
+    for name, f in vars(m).items()
+    if isinstance(f, CPUDispatcher) and f.__module__ == m.__name__
+}
+print(json.dumps(versions))
+"""
+
+
+@pytest.mark.slow
+def test_each_compiled_function_is_compiled_once(tmp_path):
+    """A constant passed between compiled functions as a Python literal (``True``, ``0``)
+    compiles a version of the callee per value: first compiles of minutes, not seconds, came
+    from that (issue 16). A fresh copy of sim/, compiled from nothing in a process of its
+    own, must make one version of each function it compiles."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    copy = tmp_path / "tree"
+    for part in ("sim", "conf", "scenarios"):
+        shutil.copytree(
+            SIM.parent / part, copy / part, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy2(SIM.parent / "pyproject.toml", copy / "pyproject.toml")
+    env = {**os.environ, "PYTHONPATH": str(copy), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT_VERSIONS],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    versions = json.loads(done.stdout.strip().splitlines()[-1])
+    # compiled here, not loaded from a cache: the rules the pass calls have their version
+    assert versions["sim.booking.rules.handle_111"] == 1
+    assert versions["sim.core.window_counts._count_episodes"] == 1
+    assert {name: n for name, n in versions.items() if n > 1} == {}

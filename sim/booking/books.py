@@ -30,6 +30,10 @@ import numpy as np
 
 from sim.core.compiled import compiled_rule
 
+#: "From the start of the day" for :func:`released_from`: a float64 like the minutes it is
+#: otherwise given, so the rule is compiled once (a literal 0 compiles a specialisation).
+START_OF_DAY = np.float64(0)
+
 MINUTES_PER_DAY = 1440.0
 #: Released slots a book can hold for one day (cancellations ahead are rare: about 1 in 300
 #: bookings with reminders); one more is lost and counted in ``released_lost``.
@@ -290,7 +294,7 @@ def first_prebook_minute(bk, b, day):
     i = bk.next_pre[b, day]
     regular = bk.pre_slots[bk.pre_start[b, day] + i] if i < bk.pre_len[b, day] else -1
     if bk.released_n[b, day] > 0:
-        k = released_from(bk, b, day, 0)
+        k = released_from(bk, b, day, START_OF_DAY)
         if regular < 0 or bk.released[b, day, k] < regular:
             return bk.released[b, day, k]
     return regular
@@ -302,7 +306,7 @@ def book_on(bk, b, day):
     earlier (the caller checked one is free)."""
     i = bk.next_pre[b, day]
     if bk.released_n[b, day] > 0:
-        k = released_from(bk, b, day, 0)
+        k = released_from(bk, b, day, START_OF_DAY)
         if (
             i >= bk.pre_len[b, day]
             or bk.released[b, day, k] < bk.pre_slots[bk.pre_start[b, day] + i]

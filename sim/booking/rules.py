@@ -86,6 +86,11 @@ SEEN_AT_UTC = c.state_code("urgent_treatment_centre")
 #: book; a need that prefers the hub, or NHS 111, asks for it directly.
 OFFERED_BY_PRACTICE = np.bool_(True)
 ASKED_DIRECTLY = np.bool_(False)
+#: Why a need calls NHS 111 (:func:`handle_111`): displaced (no practice or hub slot found),
+#: or urgent while practices are shut. As numpy booleans, not Python literals, so the rule is
+#: compiled once for both (a literal argument compiles a specialisation per value).
+DISPLACED = np.bool_(True)
+CALLED_OUT_OF_HOURS = np.bool_(False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -604,7 +609,7 @@ def no_practice_slot(s, i, t, attempt, today, minute, last):
         push_event(s.logs, float(st.next_open[today]), c.EVENT_REQUEST, i, attempt + 1)
     elif action == c.NO_SLOT_NHS111:
         log_flow(s.logs, i, c.NODE_PRACTICE, c.NODE_NHS111)
-        handle_111(s, i, t, True)
+        handle_111(s, i, t, DISPLACED)
     elif action == c.NO_SLOT_AE:
         if not walk_in_to_utc(s, i, t, c.NODE_PRACTICE):
             to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_PRACTICE)
@@ -711,7 +716,7 @@ def out_of_hours(s, i):
     if kind & c.OUT_OF_HOURS_URGENT:
         if pick(draw(s, i, c.DRAW_OUT_OF_HOURS_ROUTE), st.out_of_hours_route) == c.OOH_ROUTE_NHS111:
             log_flow(s.logs, i, c.NODE_NEED_OUT_OF_HOURS, c.NODE_NHS111)
-            handle_111(s, i, t, False)
+            handle_111(s, i, t, CALLED_OUT_OF_HOURS)
         elif not walk_in_to_utc(s, i, t, c.NODE_NEED_OUT_OF_HOURS):
             to_ae(s, i, t, c.AE_VIA_DISPLACED, c.NODE_NEED_OUT_OF_HOURS)
         return True

@@ -372,8 +372,9 @@ def pop_event(logs):
     n = logs.counts[GROUP_EVENTS] - 1
     logs.counts[GROUP_EVENTS] = n
     if n > 0:
-        swap_events(logs, 0, n)
-        k = 0
+        # the root as an int64, not a literal 0: one compiled version of the helpers
+        k = np.int64(0)
+        swap_events(logs, k, n)
         while True:
             child = 2 * k + 1
             if child >= n:
