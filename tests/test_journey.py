@@ -605,3 +605,50 @@ def test_first_request_is_at_once_in_core_hours_else_at_the_next_opening(small_d
         assert got == expected, (t, got, expected)
         checked[case] += 1
     assert min(checked.values()) > 100, checked
+
+
+def test_request_order_is_by_minute_then_arising_then_position():
+    """sim.booking.preparation.request_order against numpy's lexsort of the same keys, on
+    needs with every kind of tie the model makes: many at the same request minute (an opening)
+    and, among those, some arising at the same minute; runs of ties at both ends and alone."""
+    from sim.booking.preparation import request_order
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    request = rng.uniform(0, 1e5, n)
+    arising = request - rng.uniform(0, 500, n)
+    opening = rng.random(n) < 0.3  # rang at one of a few openings: tied requests
+    request[opening] = rng.choice([480.0, 1920.0, 3360.0, 1e5], opening.sum())
+    arising[rng.random(n) < 0.1] = 100.0  # some of the tied also arose at the same minute
+    request[0] = request.min() - 1  # ties at the very start and end of the order
+    request[1] = request[0]
+    request[-2:] = request.max() + 1
+    expected = np.lexsort((np.arange(n), arising, request))
+    assert np.array_equal(request_order(request.copy(), arising), expected)
+    # without any tie, and with a need whose minute is unknown (NaN, last in numpy's order)
+    distinct = np.arange(n, dtype=float)[::-1].copy()
+    assert np.array_equal(request_order(distinct, distinct), np.arange(n)[::-1])
+    request[5] = np.nan
+    assert np.array_equal(
+        request_order(request, arising), np.lexsort((np.arange(n), arising, request))
+    )
+
+
+def test_needs_reach_the_practice_in_the_same_order_drawn_or_in_arising_order(small_data):
+    """A replication orders its episodes as drawn (practice by practice) and a PSA set orders
+    them once put in the order they arose: both give the same order of the same needs."""
+    from sim.booking.preparation import in_request_order
+    from sim.core.demand import draw_episodes, generate_episodes
+    from sim.core.replication import make_calendar
+    from sim.core.streams import Streams
+
+    cfg = configure(small_data).model
+    calendar = make_calendar(cfg, 2, 8)
+    drawn, first_a = in_request_order(draw_episodes(cfg, calendar, Streams(3, 1)), cfg, calendar)
+    arose, first_b = in_request_order(
+        generate_episodes(cfg, calendar, Streams(3, 1)), cfg, calendar
+    )
+    assert len(drawn) > 10_000
+    assert np.array_equal(drawn.key, arose.key)  # keys are unique to a need
+    assert np.array_equal(first_a.request, first_b.request)
+    assert np.all(np.diff(first_a.request) >= 0)

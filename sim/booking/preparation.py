@@ -217,32 +217,55 @@ def in_request_order(
     cfg: ModelConfig,
     calendar: Calendar,
     in_place: bool = False,
-    arising_order: np.ndarray | None = None,
+    drop: tuple[str, ...] = (),
 ) -> tuple[Episodes, FirstRequests]:
     """The episodes in the order they reach their practice (the booking pass handles them in
     that order), and their first requests in the same order, for the pass. Needs that waited
     for an opening ring through the next working day, so a need that arose on Saturday may
     ring after one that arose on Monday at 09:00; needs reaching it at the same minute keep
-    the order they arose in.
+    the order they arose in (:func:`request_order`).
 
-    ``ep`` come in the order they arose, or in any order if ``arising_order`` puts them in
-    it (:func:`sim.core.demand.draw_episodes`: one reordering instead of two). ``in_place``:
-    reorder ``ep`` itself (for episodes nobody else holds: a copy of two million episodes is
-    about 100 MB), else a copy."""
+    ``ep`` come in the order they arose (:func:`sim.core.demand.generate_episodes`) or as
+    drawn (:func:`sim.core.demand.draw_episodes`: one reordering instead of two); both keep
+    needs arising at the same minute in the order they were drawn. ``in_place``: reorder
+    ``ep`` itself (for episodes nobody else holds: a copy of two million episodes is about
+    100 MB), else a copy. ``drop``: attributes the caller will not read again (as
+    :meth:`Episodes.without`), left out rather than reordered."""
     first = first_requests(ep, cfg, calendar)  # episode by episode: any order will do
-    request = first.request
-    if arising_order is not None:
-        order = arising_order.take(np.argsort(request.take(arising_order), kind="stable"))
-    elif len(request) < 2 or not np.any(np.diff(request) < 0):
-        return ep, first
-    else:
-        order = np.argsort(request, kind="stable")
-    del request
+    order = request_order(first.request, ep.time)
+    ep = ep.without(*drop)
     first.put_in_order(order)  # made here, held by no one else
     if not in_place:
         return ep.reordered(order), first
     ep.put_in_order(order)
     return ep, first
+
+
+def request_order(request: np.ndarray, arising: np.ndarray) -> np.ndarray:
+    """The order that sorts needs by the minute they reach their practice (``request``), needs
+    reaching it at the same minute by the minute they arose (``arising``), then by position:
+    ``np.lexsort((positions, arising, request))``, about twice as fast.
+
+    One unstable sort of ``request`` puts every need in place but those sharing their request
+    minute with another (a few thousand of two million, as the minutes are fractional), which
+    a second sort puts in order among themselves."""
+    order = np.argsort(request)
+    ordered = request.take(order)
+    if np.isnan(ordered[-1:]).any():  # NaN never equals itself: no tie would be found
+        return np.lexsort((np.arange(len(request)), arising, request))
+    tied = ordered[1:] == ordered[:-1]  # tied[k]: sorted k + 1 has sorted k's minute
+    if not tied.any():
+        return order
+    in_run = np.zeros(len(order), dtype=np.bool_)  # shares its minute with a neighbour
+    in_run[1:] = tied
+    in_run[:-1] |= tied
+    first_of_run = in_run.copy()
+    first_of_run[1:] &= ~tied
+    places = np.flatnonzero(in_run)
+    run = np.cumsum(first_of_run).take(places)  # runs in minute order, numbered from 1
+    members = order.take(places)  # each run's needs fill its places again, in order
+    order[places] = members.take(np.lexsort((members, arising.take(members), run)))
+    return order
 
 
 def request_order_inputs(cfg: ModelConfig, calendar: Calendar) -> str:

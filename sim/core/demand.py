@@ -234,18 +234,18 @@ def generate_episodes(
     The episodes of :func:`draw_episodes`, put in the order they arise: needs at exactly the
     same time keep practice order, then the order their practice generated them.
     """
-    episodes, arising_order = draw_episodes(cfg, calendar, streams, weekly)
+    episodes = draw_episodes(cfg, calendar, streams, weekly)
     # One column at a time, each freed once ordered: one extra column is ever held.
-    episodes.put_in_order(arising_order)
+    episodes.put_in_order(_time_order(episodes.time))
     return episodes
 
 
 def draw_episodes(
     cfg: ModelConfig, calendar: Calendar, streams: Streams, weekly: WeeklyConfigs | None = None
-) -> tuple[Episodes, np.ndarray]:
-    """Every episode of need for the whole run, practice by practice in the order drawn, and
-    the order that puts them in time order (:func:`generate_episodes`; a replication that
-    puts them in another order straight away saves reordering them twice).
+) -> Episodes:
+    """Every episode of need for the whole run, practice by practice in the order drawn
+    (:func:`generate_episodes` puts them in time order; a replication puts them in the order
+    they reach their practice straight away, :func:`sim.booking.preparation.in_request_order`).
 
     Practice by practice: a Poisson count for every hour (stream ``arrivals.<practice
     code>``), uniform times inside it (stream ``arrival_time.<practice code>``), and every
@@ -271,7 +271,7 @@ def draw_episodes(
     sizes = [int(c.sum()) for c in counts]
     n_total = sum(sizes)
     if n_total == 0:
-        return _empty_episodes(), np.empty(0, dtype=np.int64)
+        return _empty_episodes()
     columns = {name: np.empty(n_total, dtype=dtype) for name, dtype in _COLUMN_TYPES.items()}
     scratch = np.empty(max(sizes))
     start = 0
@@ -304,7 +304,7 @@ def draw_episodes(
         key=columns["key"],
     )
     del columns
-    return episodes, _time_order(episodes.time)
+    return episodes
 
 
 def demand_settings(cfg: ModelConfig) -> str:

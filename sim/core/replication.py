@@ -208,19 +208,20 @@ def run_replication(
     # The booking pass takes the episodes in the order they reach their practice, which
     # depends on this configuration: episodes drawn here are put in it in place, at once;
     # those drawn for another alternative (in the order they arose) are copied.
+    # What no later stage reads goes once read (peak memory), unless the caller keeps detail.
+    last_read = LAST_READ_BY if not keep_detail else dict.fromkeys(LAST_READ_BY, ())
     if episodes is None:
-        drawn, arising_order = draw_episodes(cfg, calendar, streams, weekly)
+        drawn = draw_episodes(cfg, calendar, streams, weekly)
+        # what only the request order reads goes before the episodes are reordered
         episodes, first_requests = in_request_order(
-            drawn, cfg, calendar, in_place=True, arising_order=arising_order
+            drawn, cfg, calendar, in_place=True, drop=last_read["request order"]
         )
-        del drawn, arising_order
+        del drawn
     elif isinstance(episodes, SharedEpisodes):
         episodes, first_requests = episodes.in_request_order(cfg, calendar)
     else:
         episodes, first_requests = in_request_order(episodes, cfg, calendar)
     workforce = make_workforce(cfg, calendar, weekly)
-    # What no later stage reads goes once read (peak memory), unless the caller keeps detail.
-    last_read = LAST_READ_BY if not keep_detail else dict.fromkeys(LAST_READ_BY, ())
     episodes = episodes.without(*last_read["request order"])
     journeys = run_booking_pass(episodes, cfg, calendar, service_books, first_requests)
     del first_requests  # about 50 MB the pass no longer needs
