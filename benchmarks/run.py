@@ -25,7 +25,8 @@ Sections (``--only`` takes a comma-separated list of them):
     one replication at population x1, x2, x4 (``--scales``) and over 1, 2 and 5 years
     (``--years``), each in a fresh process: CPU per million episodes and peak memory.
 ``sweep``
-    the board sweep (12 options x 30 replications x 1 year on every core): projected from
+    the board sweep (12 options and the baseline x 30 replications x 1 year on every core,
+    13 x 30 replication-years): projected from
     the paired CPU figures, and measured on a sample through the real command
     (``--sweep-sample`` replications of two options); ``--board-sweep`` runs the whole
     sweep through the real command instead.
@@ -57,7 +58,17 @@ sys.path.insert(0, str(SIM_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SECTIONS = ("compile", "paired", "startup", "growth", "sweep")
-BOARD_OPTIONS, BOARD_REPLICATIONS = 12, 30
+BOARD_REPLICATIONS = 30
+
+
+def board_jobs() -> int:
+    """Jobs of the board sweep: the baseline and every option it is compared with (13: the
+    scenarios of ``conf/sweep/all_options.yaml``)."""
+    import yaml
+
+    sweep = yaml.safe_load((SIM_ROOT / "conf" / "sweep" / "all_options.yaml").read_text())
+    return len(str(sweep["hydra"]["sweeper"]["params"]["scenario"]).split(","))
+
 
 #: Stages of a replication, each the functions ``sim.core.replication`` calls for it (names
 #: absent from the module are skipped, so the list may name a stage's old and new functions:
@@ -475,13 +486,13 @@ def sweep(sample: int, board: bool, per_replication_cpu: float | None) -> dict:
     out: dict = {"cores": cores}
     if per_replication_cpu is not None:
         out["projected_minutes_from_paired_cpu"] = (
-            per_replication_cpu * BOARD_OPTIONS * BOARD_REPLICATIONS / cores / 60
+            per_replication_cpu * board_jobs() * BOARD_REPLICATIONS / cores / 60
         )
     folder = tempfile.mkdtemp(prefix="bench_sweep_")
     base = [sys.executable, "-m", "sim", "+sweep=all_options", f"hydra.sweep.dir={folder}/sweep"]
     if board:
         argv = base + [f"experiment.replications={BOARD_REPLICATIONS}"]
-        jobs, reps = BOARD_OPTIONS, BOARD_REPLICATIONS
+        jobs, reps = board_jobs(), BOARD_REPLICATIONS
     elif sample:
         argv = base + [
             "hydra.sweeper.params.scenario='choice(baseline,text_reminders)'",
@@ -494,7 +505,7 @@ def sweep(sample: int, board: bool, per_replication_cpu: float | None) -> dict:
     print(f"  sweep: {jobs} jobs x {reps} replications", file=sys.stderr, flush=True)
     _, usage = _spawn(argv)
     wall, cpu = usage["process_wall_seconds"], usage["process_cpu_seconds"]
-    scale = BOARD_OPTIONS * BOARD_REPLICATIONS / (jobs * reps)
+    scale = board_jobs() * BOARD_REPLICATIONS / (jobs * reps)
     out["measured"] = {
         "jobs": jobs,
         "replications_per_job": reps,
