@@ -406,3 +406,42 @@ def test_every_pdf_page_renders(reported, tmp_path):
         rgb = np.asarray(im.convert("RGB")).astype(int)
     red = (rgb[..., 0] > 150) & (rgb[..., 1] < 60) & (rgb[..., 2] < 70)
     assert red.mean() > 0.02  # the banner
+
+
+def test_the_paper_measured_without_its_images_lays_out_as_with_them(reported):
+    """render_pdf measures the summary figure's room on a paper set without its images (each
+    image's room left empty): the same pages and the same room as the paper with them."""
+    from reportlab.pdfbase.pdfdoc import PDFImageXObject
+
+    from sim.report.build import PRINT_DPI, all_figures, build_blocks, png_bytes
+    from sim.report.pdf import _register_fonts, _styles, _typeset
+
+    out_dir, _ = reported
+    data = load_folder(out_dir)
+    figures = all_figures(data)
+    try:
+        blocks = build_blocks(data, figures)
+        pngs = {f.key: png_bytes(f, PRINT_DPI) for f in figures}
+    finally:
+        close_all(figures)
+    _register_fonts()
+    styles = _styles()
+    drawn = []
+    original = PDFImageXObject.__init__
+
+    def counting(self, *args, **kwargs):
+        drawn.append(1)
+        original(self, *args, **kwargs)
+
+    PDFImageXObject.__init__ = counting
+    try:
+        with_images = _typeset(blocks, pngs, styles, 0.0)
+        images_drawn = len(drawn)
+        without = _typeset(blocks, pngs, styles, 0.0, images=False)
+    finally:
+        PDFImageXObject.__init__ = original
+    # every figure drawn with its images (and their transparency masks), none without
+    assert images_drawn >= len(pngs) > 3 and len(drawn) == images_drawn
+    (pdf_with, fitted_with), (pdf_without, fitted_without) = with_images, without
+    assert fitted_with.room == fitted_without.room
+    assert pdf_with.count(b"/Type /Page\n") == pdf_without.count(b"/Type /Page\n") > 5

@@ -22,6 +22,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import matplotlib
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -212,11 +213,17 @@ class FittedFigure(Flowable):
     drawn again for exactly that space (fonts at full size)."""
 
     def __init__(
-        self, title: Paragraph, png: bytes, caption: Paragraph, key: str, least: float = 0.0
+        self,
+        title: Paragraph,
+        png: bytes,
+        caption: Paragraph,
+        key: str,
+        least: float = 0.0,
+        images: bool = True,
     ):
         super().__init__()
         self.title, self.png, self.caption, self.key = title, png, caption, key
-        self.least = least
+        self.least, self.images = least, images
         self.aspect = png_aspect(png)
         self.room: tuple[float, float] | None = None
 
@@ -238,7 +245,8 @@ class FittedFigure(Flowable):
         w, h = self.image_size
         _, ch = self.caption.wrap(self.width, self.height)
         self.caption.drawOn(self.canv, 0, 0)
-        Image(io.BytesIO(self.png), width=w, height=h).drawOn(self.canv, 0, ch + 4)
+        if self.images:
+            Image(io.BytesIO(self.png), width=w, height=h).drawOn(self.canv, 0, ch + 4)
         _, th = self.title.wrap(self.width, self.height)
         self.title.drawOn(self.canv, 0, self.height - th)
 
@@ -250,21 +258,47 @@ def png_aspect(png: bytes) -> float:
         return im.height / im.width
 
 
+class _Room(Flowable):
+    """The room an image takes, with nothing drawn in it: a paper set only to be measured
+    (:func:`render_pdf`) lays out exactly as with the image, without decoding and compressing
+    every figure."""
+
+    def __init__(self, width: float, height: float, h_align: str):
+        super().__init__()
+        self.width, self.height, self.hAlign = width, height, h_align
+
+    def wrap(self, avail_width, avail_height):
+        return self.width, self.height
+
+    def draw(self):
+        pass
+
+
 def _figure(
-    block: Block, png: bytes, width: float, height: float, styles, least: float | None
+    block: Block,
+    png: bytes,
+    width: float,
+    height: float,
+    styles,
+    least: float | None,
+    images: bool = True,
 ) -> list:
     """Title, image and caption; the title and image are kept with what follows them.
-    ``least`` makes it a :class:`FittedFigure` that shrinks to no less than that share."""
+    ``least`` makes it a :class:`FittedFigure` that shrinks to no less than that share;
+    without ``images``, each image's room is left empty (:class:`_Room`)."""
     title = Paragraph(_text(block.figure.title), styles["h4"])
     caption = Paragraph(_text(block.figure.caption), styles["figcaption"])
     if least is not None:
-        return [FittedFigure(title, png, caption, block.figure.key, least)]
+        return [FittedFigure(title, png, caption, block.figure.key, least, images)]
     aspect = png_aspect(png)
     w = width
     room = height - 80  # title and caption
     if w * aspect > room:
         w = room / aspect
-    image = Image(io.BytesIO(png), width=w, height=w * aspect, hAlign="LEFT")
+    if images:
+        image = Image(io.BytesIO(png), width=w, height=w * aspect, hAlign="LEFT")
+    else:
+        image = _Room(w, w * aspect, "LEFT")
     image.keepWithNext = 1
     return [title, image, caption, Spacer(1, 8)]
 
@@ -284,10 +318,10 @@ def parts(blocks: list[Block]) -> list[list[Block]]:
 
 
 def _story(
-    blocks: list[Block], pngs: dict[str, bytes], styles, least: float | None
+    blocks: list[Block], pngs: dict[str, bytes], styles, least: float | None, images: bool
 ) -> list[Flowable]:
-    """The flowables of the paper; the first figure is fitted to its page (``least``: see
-    :func:`_figure`)."""
+    """The flowables of the paper; the first figure is fitted to its page (``least`` and
+    ``images``: see :func:`_figure`)."""
     portrait_w = A4[0] - 2 * MARGIN
     portrait_h = A4[1] - 2 * MARGIN
     landscape_w = A4[1] - 2 * MARGIN
@@ -354,7 +388,7 @@ def _story(
                 story += [_table_flowable(b, width, styles), Spacer(1, 8)]
             elif b.kind == "figure":
                 fitted = least if first_figure else None
-                story += _figure(b, pngs[b.figure.key], width, height, styles, fitted)
+                story += _figure(b, pngs[b.figure.key], width, height, styles, fitted, images)
                 first_figure = False
     return story
 
@@ -374,21 +408,29 @@ def render_pdf(
     ``redraw(width, height)`` (inches), when given, draws the first figure again to fill the
     room the summary page leaves it (None when that is too little): the paper is set once to
     measure that room, then again with the figure drawn for it, or, when it cannot be, with
-    the figure shrunk to fit (:data:`LEAST_SHRINK`)."""
+    the figure shrunk to fit (:data:`LEAST_SHRINK`). The measuring pass leaves the images
+    out, keeping their room (:class:`_Room`): decoding and compressing a board paper's
+    figures took about 2 s of CPU a pass."""
     _register_fonts()
+    # Streams compressed only, not also written out as ASCII85 text (ReportLab's default,
+    # encoded in pure Python here: about 1 s of CPU for a board paper's figures, and a fifth
+    # more bytes); every PDF reader takes binary streams.
+    rl_config.useA85 = 0
     styles = _styles()
     if redraw is None:
         return _typeset(blocks, pngs, styles, LEAST_SHRINK)[0]
-    pdf, fitted = _typeset(blocks, pngs, styles, 0.0)
+    _, fitted = _typeset(blocks, pngs, styles, 0.0, images=False)
     if fitted is None or fitted.room is None:
-        return pdf
+        return _typeset(blocks, pngs, styles, 0.0)[0]
     png = redraw(*(v / 72 for v in fitted.room))
     if png is None:
         return _typeset(blocks, pngs, styles, LEAST_SHRINK)[0]
     return _typeset(blocks, {**pngs, fitted.key: png}, styles, 0.0)[0]
 
 
-def _typeset(blocks, pngs, styles, least: float | None) -> tuple[bytes, FittedFigure | None]:
+def _typeset(
+    blocks, pngs, styles, least: float | None, images: bool = True
+) -> tuple[bytes, FittedFigure | None]:
     title = blocks[0].text if blocks else "Report"
     warned = any(b.kind == "banner" for b in blocks)
 
@@ -429,7 +471,7 @@ def _typeset(blocks, pngs, styles, least: float | None) -> tuple[bytes, FittedFi
         frame = Frame(MARGIN, MARGIN, size[0] - 2 * MARGIN, size[1] - 2 * MARGIN, id=name)
         templates.append(PageTemplate(id=name, frames=[frame], onPage=decorate, pagesize=size))
     doc.addPageTemplates(templates)
-    story = _story(blocks, pngs, styles, least)
+    story = _story(blocks, pngs, styles, least, images)
     fitted = next((f for f in story if isinstance(f, FittedFigure)), None)
     doc.build(story)
     return buf.getvalue(), fitted
