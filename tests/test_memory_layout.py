@@ -65,6 +65,30 @@ def test_without_drops_only_the_named_attributes_and_shares_the_rest():
     assert episodes.without("uniforms").uniforms == {}
 
 
+def test_episodes_reordered_in_place_let_go_of_what_only_the_request_order_reads():
+    """A replication's own episodes are put in request order in place, the attributes it
+    drops let go of before, so no unordered column outlives the reordering; a copy leaves
+    the episodes it was made from as they were."""
+    from sim.booking.preparation import in_request_order
+
+    run_cfg = run_config()
+    cfg = run_cfg.model
+    calendar = make_calendar(cfg, 0, 2)
+    episodes = generate_episodes(cfg, calendar, Streams(run_cfg.seed, 0))
+    time, dna = episodes.time, episodes.uniforms["dna"]
+    copy, _ = in_request_order(episodes, cfg, calendar, drop=("ooh_choice", "staff_need"))
+    assert episodes.time is time and episodes.staff_need is not None
+    assert set(episodes.uniforms) == set(UNIFORM_ATTRIBUTES)
+    same, _ = in_request_order(
+        episodes, cfg, calendar, in_place=True, drop=("ooh_choice", "staff_need")
+    )
+    assert same is episodes and episodes.staff_need is None and copy.staff_need is None
+    assert set(episodes.uniforms) == set(copy.uniforms) == set(UNIFORM_ATTRIBUTES) - {"ooh_choice"}
+    assert episodes.time is not time and episodes.uniforms["dna"] is not dna  # reordered
+    np.testing.assert_array_equal(episodes.time, copy.time)
+    np.testing.assert_array_equal(np.sort(episodes.time), np.sort(time))
+
+
 def test_a_sparse_time_is_looked_up_by_episode_and_nan_where_there_is_none():
     from sim.booking.preparation import SparseTimes
 

@@ -233,10 +233,10 @@ def in_request_order(
     :meth:`Episodes.without`), left out rather than reordered."""
     first = first_requests(ep, cfg, calendar)  # episode by episode: any order will do
     order = request_order(first.request, ep.time)
-    ep = ep.without(*drop)
     first.put_in_order(order)  # made here, held by no one else
     if not in_place:
-        return ep.reordered(order), first
+        return ep.without(*drop).reordered(order), first
+    ep.drop(*drop)  # before the reordering, not after it
     ep.put_in_order(order)
     return ep, first
 

@@ -77,18 +77,28 @@ class Episodes:
             if isinstance(value, dict):  # the uniforms, by attribute
                 for name in value:
                     value[name] = value[name].take(order)
-            else:
+            elif value is not None:  # None: let go of (:meth:`drop`)
                 setattr(self, f.name, value.take(order))
 
     def without(self, *names: str) -> Episodes:
-        """These episodes without the named attributes (a field, ``None`` then, or a uniform
-        by its name in :data:`UNIFORM_ATTRIBUTES`), sharing every other array: for the stages
-        that no longer read them (the uniforms of two million episodes are 48 MB), which
-        this object's holders may then let go of."""
-        gone = {f.name: None for f in fields(self) if f.name in names and f.name != "uniforms"}
-        uniforms = {} if "uniforms" in names else self.uniforms
-        uniforms = {k: v for k, v in uniforms.items() if k not in names}
-        return replace(self, uniforms=uniforms, **gone)
+        """These episodes without the named attributes (:meth:`drop`), sharing every other
+        array: for the stages that no longer read them (the uniforms of two million episodes
+        are 48 MB), which this object's holders may then let go of."""
+        copy = replace(self, uniforms=dict(self.uniforms))
+        copy.drop(*names)
+        return copy
+
+    def drop(self, *names: str) -> None:
+        """Let go of the named attributes, in place: a field (``None`` then), a uniform by its
+        name in :data:`UNIFORM_ATTRIBUTES`, or ``"uniforms"``, all of them (for episodes
+        nobody else holds; :meth:`without` makes a copy)."""
+        for f in fields(self):
+            if f.name in names and f.name != "uniforms":
+                setattr(self, f.name, None)
+        if "uniforms" in names:
+            self.uniforms = {}
+        for name in names:
+            self.uniforms.pop(name, None)
 
     def reordered(self, order: np.ndarray) -> Episodes:
         """The same episodes in another order (every array permuted alike), as a copy."""

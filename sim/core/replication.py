@@ -205,14 +205,14 @@ def run_replication(
     )
     streams = Streams(seed, replication)
     weekly = weekly_configs(cfg, calendar)
-    # The booking pass takes the episodes in the order they reach their practice, which
-    # depends on this configuration: episodes drawn here are put in it in place, at once;
-    # those drawn for another alternative (in the order they arose) are copied.
     # What no later stage reads goes once read (peak memory), unless the caller keeps detail.
     last_read = LAST_READ_BY if not keep_detail else dict.fromkeys(LAST_READ_BY, ())
+    # The booking pass takes the episodes in the order they reach their practice, which
+    # depends on this configuration: episodes drawn here are put in it in place, at once
+    # (what only the request order reads is let go of first, not reordered); those drawn for
+    # another alternative (in the order they arose) are copied.
     if episodes is None:
         drawn = draw_episodes(cfg, calendar, streams, weekly)
-        # what only the request order reads goes before the episodes are reordered
         episodes, first_requests = in_request_order(
             drawn, cfg, calendar, in_place=True, drop=last_read["request order"]
         )
