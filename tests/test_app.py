@@ -218,6 +218,42 @@ def test_a_planner_compares_an_option_and_downloads_the_paper(app, outputs):
 
 
 @pytest.mark.slow
+def test_an_uncertainty_analysis_shows_its_answer_warnings_and_figures(app, outputs):
+    """A finished PSA (3 sets of 2 weeks: underpowered and short, so it warns) is listed as
+    complete and shows the board paper's answer in sentences, its warnings and its figures,
+    then its tables."""
+    from conftest import run_sim_in_subprocess
+
+    folder = outputs / "uncertainty" / "psa_small"
+    done = run_sim_in_subprocess(
+        [
+            "uncertainty",
+            "psa=quick",
+            "psa.sets=3",
+            "psa.options=[frailty_front_of_house,rac_weekend]",
+            "experiment.run_weeks=2",
+            f"hydra.sweep.dir={folder}",
+            "hydra.callbacks.psa_summary.board_report=false",
+        ],
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    _go(app, "results")
+    app.radio(key="kind").set_value("uncertainty").run()
+    assert not app.exception, app.exception
+    (listed,) = app.selectbox(key="folder-uncertainty").options
+    assert listed.endswith("(complete)"), listed
+    assert [h.value for h in app.subheader][:1] == ["How sure are we?"]
+    answer = " ".join(m.value for m in app.markdown)
+    assert "ranks first by cost per A&E attendance avoided" in answer  # the paper's sentences
+    warnings = " ".join(w.value for w in app.warning)
+    assert "only 3 parameter sets" in warnings and "not a year" in warnings
+    assert len(app.get("image")) == len(list((folder / "figures").glob("*.png"))) >= 3
+    tables = [e.label for e in app.expander]
+    assert "psa_summary.csv" in tables and "rank_probabilities.csv" in tables
+
+
+@pytest.mark.slow
 def test_a_job_can_be_stopped_as_ctrl_c_would(app, outputs):
     app.button(key="run").click().run()  # the baseline, standard preset: minutes
     (job,) = jobs.all_jobs(outputs)

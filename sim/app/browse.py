@@ -28,8 +28,11 @@ class ResultFolder:
         return self.kind in ("run", "sweep") and self.status == "complete"
 
 
-def _sweep_status(folder: Path) -> str:
-    if (folder / "comparison.csv").is_file() and (folder / "ranking.csv").is_file():
+def _sweep_status(folder: Path, kind: str = "sweep") -> str:
+    """A sweep is complete once compared and ranked; an uncertainty analysis once its tables
+    are written (``uncertainty.json``)."""
+    finished = ("uncertainty.json",) if kind == "uncertainty" else ("comparison.csv", "ranking.csv")
+    if all((folder / name).is_file() for name in finished):
         return "complete"
     if any(folder.glob("*/manifest.json")):
         return "running"
@@ -56,7 +59,7 @@ def list_folders(root: Path, kind: str) -> list[ResultFolder]:
             )
             finished = str(manifest.get("finished_utc") or manifest.get("started_utc") or "")
         else:
-            status = _sweep_status(folder)
+            status = _sweep_status(folder, kind)
             if status == "empty" and not any(folder.iterdir()):
                 continue
             jobs = sorted(p.parent.name for p in folder.glob("*/manifest.json"))
@@ -96,6 +99,30 @@ def figure_pngs(folder: Path) -> list[tuple[str, str, str, bytes]]:
         return [(f.key, f.title, f.caption, png_bytes(f, SCREEN_DPI)) for f in figures]
     finally:
         close_all(figures)
+
+
+def psa_view(folder: Path) -> tuple[list[str], list[str], list[tuple[str, str, str, bytes]]]:
+    """A finished uncertainty analysis as the board paper's "How sure are we?" section puts
+    it: the answer in sentences, the warnings the analysis raised (too few sets, noise, sets
+    not complete) and its figures as PNG (key, title, caption, png), drawn from the folder's
+    tables. Raises :class:`sim.report.load.ReportError` for a folder not finished."""
+    import matplotlib
+
+    from sim.report.build import SCREEN_DPI, png_bytes
+    from sim.report.figures import close_all
+    from sim.report.style import PLAIN_TEXT
+    from sim.report.uncertainty import load_results, plain_statement, psa_figures
+
+    results = load_results(folder)
+    warnings = [*results.status.get("flags", []), *results.status.get("problems", [])]
+    # options' titles reach the figures: drawn as written, never read as mathematics
+    with matplotlib.rc_context(PLAIN_TEXT):
+        figures = psa_figures(results)
+        try:
+            pngs = [(f.key, f.title, f.caption, png_bytes(f, SCREEN_DPI)) for f in figures]
+        finally:
+            close_all(figures)
+    return plain_statement(results), warnings, pngs
 
 
 def report_data(folder: Path):

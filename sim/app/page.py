@@ -225,6 +225,36 @@ def _show_sweep(folder: Path) -> None:
         st.table(kpi_comparison(data, kpi), hide_index=True)
 
 
+@st.cache_data(show_spinner="Drawing the analysis's figures...")
+def _psa_view(folder: str, stamp: float) -> tuple[list[str], list[str], list]:
+    return browse.psa_view(Path(folder))
+
+
+def _show_uncertainty(folder: Path) -> None:
+    """The analysis's answer, warnings and figures (as the board paper's "How sure are we?"
+    section has them), then every table; a folder not finished yet says so."""
+    from sim.report.load import ReportError
+
+    try:
+        statement, warnings, figures = _psa_view(str(folder), _stamp(folder))
+    except ReportError:
+        st.warning("This analysis is not finished: its tables are not written yet.")
+        statement, warnings, figures = [], [], []
+    if statement:
+        st.subheader("How sure are we?")
+        for sentence in statement:
+            st.markdown(sentence)
+    for warning in warnings:
+        st.warning(warning)
+    for _, title, caption, data in figures:
+        st.markdown(f"**{title}**")
+        st.image(data, caption=caption)
+    st.subheader("The analysis's tables")
+    for table in sorted(folder.glob("*.csv")):
+        with st.expander(table.name):
+            st.dataframe(pd.read_csv(table), hide_index=True)
+
+
 def _show_run(folder: Path, root: Path) -> None:
     st.subheader("Headline measures")
     from sim.report.build import headline_table
@@ -310,11 +340,7 @@ def results_page() -> None:
     elif chosen.kind == "run" and chosen.status == "complete":
         _show_run(folder, root)
     elif chosen.kind == "uncertainty":
-        st.write("The analysis's files:")
-        tables = sorted(folder.glob("*.csv"))
-        for table in tables:
-            with st.expander(table.name):
-                st.dataframe(pd.read_csv(table), hide_index=True)
+        _show_uncertainty(folder)
     else:
         st.warning(f"This folder is {chosen.status}: its results are not complete yet.")
     if chosen.reportable:
