@@ -283,11 +283,12 @@ def request_order_inputs(cfg: ModelConfig, calendar: Calendar) -> str:
 
 
 class SharedEpisodes:
-    """Episodes drawn once for several alternatives (a PSA set's, in the order they arose),
-    and the request order last made of them: alternatives whose first requests are decided
-    alike (:func:`request_order_inputs`: every shipped option) take the same ordered copy and
-    first requests, read and never changed, instead of each making its own. One order is
-    kept at a time, so run alternatives with the same order next to each other."""
+    """Episodes drawn once for several alternatives (a PSA set's, as drawn or in the order
+    they arose: :func:`in_request_order` takes either), and the request order last made of
+    them: alternatives whose first requests are decided alike (:func:`request_order_inputs`:
+    every shipped option) take the same ordered copy and first requests, read and never
+    changed, instead of each making its own. One order is kept at a time, so run
+    alternatives with the same order next to each other."""
 
     def __init__(self, episodes: Episodes):
         self.episodes = episodes

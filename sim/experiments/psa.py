@@ -36,7 +36,7 @@ from sim.config.uncertainty import (
     parse_psa,
     parse_uncertainty,
 )
-from sim.core.demand import demand_settings, generate_episodes
+from sim.core.demand import demand_settings, draw_episodes
 from sim.core.programme import weekly_configs
 from sim.core.replication import make_calendar, run_replication
 from sim.core.streams import Streams
@@ -228,9 +228,8 @@ def run_set(plan: PsaPlan, number: int) -> tuple[pd.DataFrame, pd.DataFrame, dic
                 shared = None  # the last group's episodes are freed before the next are drawn
                 calendar = make_calendar(model, exp.warmup_weeks, exp.run_weeks)
                 weekly = weekly_configs(model, calendar)
-                shared = SharedEpisodes(
-                    generate_episodes(model, calendar, Streams(seed, r), weekly)
-                )
+                # as drawn: the request order needs no time order first (request_order)
+                shared = SharedEpisodes(draw_episodes(model, calendar, Streams(seed, r), weekly))
                 shared_key = demand[option]
             res = run_replication(model, seed, r, exp.warmup_weeks, exp.run_weeks, episodes=shared)
             by_option[option] += [(option, r, k, v) for k, v in res.kpis.items()]
