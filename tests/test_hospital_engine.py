@@ -16,21 +16,27 @@ from heapq import heappop, heappush
 
 import pytest
 import simpy
+from simpy.events import NORMAL
 
 from sim.services.hospital.engine import HospitalEnvironment, call_after, call_first, call_now
 
 UNTIL = 40
 
 
-def _cascade(env, after, now_, first, seed: int = 7) -> list[tuple[float, int]]:
+#: What the log shows for a link of the chain (the chain's callback gets no event).
+LINK = -3
+
+
+def _cascade(env, after, now_, first, chain, seed: int = 7) -> list[tuple[float, int]]:
     """Events that make more events: delays of whole minutes (ties are frequent), wake-ups
-    at the current minute and starts at urgent priority; each event logged when it fires."""
+    at the current minute and starts at urgent priority; each event logged when it fires.
+    Beside them one chain of waits, one link at a time (as the hospital's arrivals feed
+    makes them), each link making events too and the next link."""
     rng = random.Random(seed)
     log: list[tuple[float, int]] = []
     label = iter(range(10**9))
 
-    def fire(event) -> None:
-        log.append((env.now, event.value if event is not None else -1))
+    def spawn() -> None:
         for _ in range(rng.choice((0, 1, 1, 2))):
             kind = rng.random()
             if kind < 0.7:
@@ -40,9 +46,19 @@ def _cascade(env, after, now_, first, seed: int = 7) -> list[tuple[float, int]]:
             else:
                 first(fire, next(label))
 
+    def fire(event) -> None:
+        log.append((env.now, event.value if event is not None else -1))
+        spawn()
+
+    def link(_event) -> None:
+        log.append((env.now, LINK))
+        spawn()
+        chain(rng.choice((0, 1, 1, 2)), link)
+
     for _ in range(5):
         after(rng.choice((0, 1, 2)), fire, next(label))
         first(fire, next(label))
+    first(lambda _event: chain(1, link), next(label))  # started by a callback, as the feed is
     env.run(until=UNTIL)
     log.append((env.now, -2))  # the clock when the run stops
     return log
@@ -69,7 +85,10 @@ def _simpy_log() -> list[tuple[float, int]]:
 
         env.process(process())
 
-    return _cascade(env, after, now_, first)
+    def chain(delay, callback):
+        env.timeout(delay).callbacks.append(callback)
+
+    return _cascade(env, after, now_, first, chain)
 
 
 def _engine_log(env: simpy.Environment) -> list[tuple[float, int]]:
@@ -84,11 +103,20 @@ def _engine_log(env: simpy.Environment) -> list[tuple[float, int]]:
     def first(callback, value):
         call_first(env, callback)._value = value
 
-    return _cascade(env, after, now_, first)
+    def chain(delay, callback):
+        if isinstance(env, HospitalEnvironment):
+            env.chain_after(delay, callback)
+        else:  # a plain SimPy environment: the chain's links are timeouts
+            call_after(env, delay, callback)
+
+    return _cascade(env, after, now_, first, chain)
 
 
 class _LastInFirstOut(HospitalEnvironment):
     """Broken on purpose: events at the same minute and priority run newest first."""
+
+    def chain_after(self, delay, callback):  # the chain's links as timeouts
+        call_after(self, delay, callback)
 
     def run(self, until=None):
         queue = self._queue
@@ -110,7 +138,39 @@ def test_engine_orders_events_as_simpy_does():
     assert len(reference) > 100  # a cascade long enough to have many ties
     minutes = [t for t, _ in reference[:-1]]
     assert len(minutes) > len(set(minutes))  # events share minutes
+    links = [t for t, what in reference if what == LINK]
+    assert len(links) > 10 and len(set(links) & set(minutes)) > 5  # links tie with events
     assert _engine_log(HospitalEnvironment()) == reference
+
+
+class _LinkAfterTies(HospitalEnvironment):
+    """Broken on purpose: a link of the chain after every event due at its minute."""
+
+    def chain_after(self, delay, callback):
+        super().chain_after(delay, callback)
+        self._link = (self._link[0], NORMAL + 1, self._link[2])
+
+
+class _LinkBeforeTies(HospitalEnvironment):
+    """Broken on purpose: a link of the chain before every normal event due at its minute."""
+
+    def chain_after(self, delay, callback):
+        super().chain_after(delay, callback)
+        self._link = (self._link[0], NORMAL, -self._link[2])
+
+
+@pytest.mark.parametrize("broken", [_LinkAfterTies, _LinkBeforeTies])
+def test_a_broken_place_of_the_chain_is_caught(broken):
+    assert _engine_log(broken()) != _simpy_log()
+
+
+def test_one_link_at_a_time():
+    env = HospitalEnvironment()
+    env.chain_after(5, lambda _event: None)
+    with pytest.raises(RuntimeError, match="link waiting"):
+        env.chain_after(6, lambda _event: None)
+    with pytest.raises(ValueError, match="Negative delay"):
+        HospitalEnvironment().chain_after(-1, lambda _event: None)
 
 
 @pytest.mark.parametrize("park_after", [0, 1, 2])
@@ -124,6 +184,9 @@ def test_long_waits_kept_apart_keep_simpy_order(park_after):
 
 class _LongWaitsLast(HospitalEnvironment):
     """Broken on purpose: the long waits only when nothing else is due before the end."""
+
+    def chain_after(self, delay, callback):  # the chain's links as timeouts
+        call_after(self, delay, callback)
 
     def run(self, until=None):
         for queue in (self._queue, self._far):
@@ -144,11 +207,14 @@ def test_step_and_peek_see_the_long_waits():
     fired = []
     call_after(env, 30, lambda e: fired.append((env.now, "long")))
     call_after(env, 5, lambda e: fired.append((env.now, "short")))
+    env.chain_after(3, lambda e: fired.append((env.now, "link")))
+    assert env.peek() == 3  # the chain's link, seen too
+    env.step()
     assert env.peek() == 5
     env.step()
     assert env.peek() == 30  # waiting in the second heap, seen all the same
     env.run()  # SimPy's own loop (step by step) to the end of the schedule
-    assert fired == [(5, "short"), (30, "long")]
+    assert fired == [(3, "link"), (5, "short"), (30, "long")]
 
 
 def test_engine_stops_like_simpy_at_the_end():

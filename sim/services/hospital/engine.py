@@ -20,6 +20,17 @@ order is exactly SimPy's (``step`` and ``peek`` look at both heaps too). The eve
 clock (arrivals, clinicians, decisions) stay in SimPy's queue, now about 40 long. Measured:
 6.6% fewer instructions for a replication of the stage (callgrind), identical results.
 
+**One chain of waits beside the queue.** The arrivals feed (``model._Feeder``) waits for
+one arrival minute after another, one wait at a time: about 100,000 timeouts a replication,
+whose only use is to come out of the queue at the right point. :meth:`~HospitalEnvironment.
+chain_after` keeps that one wait as its SimPy key alone (the minute ``now + delay``, normal
+priority, an insertion id taken from SimPy's counter at the point ``call_after`` would
+take it), with no event object and no push or pop; the run loop compares it with the heads
+of the two heaps and calls it when its key is the smallest, the place SimPy would have
+processed the timeout. ``tests/test_hospital_engine.py`` runs a chain among ties against
+SimPy's own timeouts and catches a link put before or after its ties. Measured: 7.8% fewer
+instructions for the stage (callgrind), 4-5% less CPU paired against the code before.
+
 * :func:`call_after` makes a :class:`Call`: a SimPy :class:`~simpy.events.Timeout` that calls
   ``callback(event)`` when it fires (``event.value`` carries a value), the same as
   ``env.timeout(delay, value)`` with the callback appended.
@@ -27,6 +38,8 @@ clock (arrivals, clinicians, decisions) stay in SimPy's queue, now about 40 long
   ``callback(event)`` when processed; how a process woken by ``succeed`` resumes.
 * :func:`call_first`: the same at urgent priority, the way SimPy starts a process
   (``Initialize``): a callback chain started where ``env.process`` would start a process.
+* :meth:`HospitalEnvironment.chain_after`: ``callback(None)`` where a timeout of ``delay``
+  would have fired, for one chain of waits (one link at a time).
 * :func:`unset_minutes`: a per-patient record of minutes (NaN until known) that numpy reads
   as it is at the end of the run.
 * :class:`HospitalEnvironment`: ``run(until=minute)`` with SimPy's meaning (every event
@@ -114,12 +127,38 @@ def unset_minutes(n: int) -> array:
 
 class HospitalEnvironment(simpy.Environment):
     """A SimPy environment whose ``run(until=minute)`` is one loop over SimPy's queue, with
-    events due more than ``park_after`` minutes ahead in a second heap (module docstring)."""
+    events due more than ``park_after`` minutes ahead in a second heap and one chain of
+    waits kept as keys alone (module docstring)."""
 
     def __init__(self, initial_time: float = 0, park_after: float = MINUTES_PER_DAY):
         super().__init__(initial_time)
         self.park_after = park_after
         self._far: list[tuple[float, int, int, Event]] = []
+        # the chain's next link (chain_after): its SimPy key, and what it calls
+        self._link: tuple[float, int, int] | None = None
+        self._link_callback: Callable[[None], None] | None = None
+
+    def chain_after(self, delay: float, callback: Callable[[None], None]) -> None:
+        """``callback(None)`` ``delay`` after now, at the point of the run where
+        ``call_after(self, delay, callback)`` would have fired: the next link of the
+        environment's one chain of waits (module docstring). One link at a time."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        if self._link is not None:
+            raise RuntimeError("the chain has a link waiting already")
+        # the key call_after would give its timeout, the insertion id taken at the same point
+        self._link = (self._now + delay, NORMAL, next(self._eid))
+        self._link_callback = callback
+
+    def _link_first(self) -> bool:
+        """Whether the chain's link comes before every event of both heaps."""
+        link, queue, far = self._link, self._queue, self._far
+        return link is not None and (not queue or link < queue[0]) and (not far or link < far[0])
+
+    def _fire_link(self) -> None:
+        self._now, link = self._link[0], self._link_callback
+        self._link = self._link_callback = None
+        link(None)
 
     def _bring_forward(self) -> None:
         """Move the earliest long wait into SimPy's queue if it comes first."""
@@ -128,12 +167,17 @@ class HospitalEnvironment(simpy.Environment):
             heappush(queue, heappop(far))
 
     def step(self) -> None:
-        """As :meth:`simpy.Environment.step`, the long waits included."""
+        """As :meth:`simpy.Environment.step`, the long waits and the chain included."""
+        if self._link_first():
+            self._fire_link()
+            return
         self._bring_forward()
         super().step()
 
     def peek(self) -> float:
-        """As :meth:`simpy.Environment.peek`, the long waits included."""
+        """As :meth:`simpy.Environment.peek`, the long waits and the chain included."""
+        if self._link_first():
+            return self._link[0]
         self._bring_forward()
         return super().peek()
 
@@ -151,10 +195,20 @@ class HospitalEnvironment(simpy.Environment):
         self.schedule(stop, URGENT, at - self._now)
         queue, far = self._queue, self._far
         while True:
-            # the smaller key of the two heads (the stop is in SimPy's queue till the end)
+            # the smallest key of the two heads and the chain's link (the stop is in SimPy's
+            # queue till the end)
+            link = self._link
             if far and far[0] < queue[0]:
+                if link is not None and link < far[0]:
+                    self._now, self._link = link[0], None  # _fire_link, inlined
+                    self._link_callback(None)
+                    continue
                 self._now, _, _, event = heappop(far)
             else:
+                if link is not None and link < queue[0]:
+                    self._now, self._link = link[0], None
+                    self._link_callback(None)
+                    continue
                 self._now, _, _, event = heappop(queue)
             if event is stop:
                 return None

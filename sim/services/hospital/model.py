@@ -252,11 +252,12 @@ class _Feeder:
     """Every arrival from outside the hospital, in time order: ``handlers[kind](index)`` at
     each arrival's minute.
 
-    A chain of timeouts with a callback, one per minute with arrivals, in the order of events
-    a process sleeping from one arrival to the next would have: an arrival at the minute the
-    clock already shows is handled at once, with no event."""
+    A chain of waits, one per minute with arrivals, in the order of events a process
+    sleeping from one arrival to the next would have (the environment's one chain:
+    :meth:`~sim.services.hospital.engine.HospitalEnvironment.chain_after`): an arrival at
+    the minute the clock already shows is handled at once, with no wait."""
 
-    def __init__(self, env: simpy.Environment, times: list[float], kinds, idx, handlers):
+    def __init__(self, env: HospitalEnvironment, times: list[float], kinds, idx, handlers):
         self.env, self.times, self.kinds, self.idx, self.handlers = env, times, kinds, idx, handlers
         self.k = 0
         call_first(env, self._start)
@@ -267,11 +268,11 @@ class _Feeder:
         if not times:
             return
         if times[0] > now:
-            call_after(self.env, times[0] - now, self._woken)
+            self.env.chain_after(times[0] - now, self._woken)
         else:
             self._woken(_event)  # the first is due: handled as if woken for it
 
-    def _woken(self, _event: simpy.Event) -> None:
+    def _woken(self, _event: simpy.Event | None) -> None:
         """Woken at the k-th arrival's minute: it is due even if the clock landed one rounding
         step short of it (now + (t - now) need not equal t); then the others due by now;
         then sleep until the next."""
@@ -284,7 +285,7 @@ class _Feeder:
             t = times[k]
             if t > now:
                 self.k = k
-                call_after(self.env, t - now, self._woken)
+                self.env.chain_after(t - now, self._woken)
                 return
             handlers[kinds[k]](idx[k])
             k += 1
