@@ -16,7 +16,7 @@ from heapq import heappop, heappush
 
 import pytest
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from sim.services.hospital.engine import HospitalEnvironment, call_after, call_first, call_now
 
@@ -91,6 +91,13 @@ def _simpy_log() -> list[tuple[float, int]]:
     return _cascade(env, after, now_, first, chain)
 
 
+class _Logged:
+    """What the log reads of an event: its value."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 def _engine_log(env: simpy.Environment) -> list[tuple[float, int]]:
     """The cascade with the module's callbacks."""
 
@@ -98,7 +105,10 @@ def _engine_log(env: simpy.Environment) -> list[tuple[float, int]]:
         call_after(env, delay, callback, value)
 
     def now_(callback, value):
-        call_now(env, callback)._value = value
+        if isinstance(env, HospitalEnvironment):  # in the line due now: no event
+            env.call_soon(lambda _event: callback(_Logged(value)))
+        else:
+            call_now(env, callback)._value = value
 
     def first(callback, value):
         call_first(env, callback)._value = value
@@ -117,6 +127,9 @@ class _LastInFirstOut(HospitalEnvironment):
 
     def chain_after(self, delay, callback):  # the chain's links as timeouts
         call_after(self, delay, callback)
+
+    def call_soon(self, callback):  # the line due now as events
+        call_now(self, callback)
 
     def run(self, until=None):
         queue = self._queue
@@ -159,9 +172,33 @@ class _LinkBeforeTies(HospitalEnvironment):
         self._link = (self._link[0], NORMAL, -self._link[2])
 
 
-@pytest.mark.parametrize("broken", [_LinkAfterTies, _LinkBeforeTies])
+class _SoonFirst(HospitalEnvironment):
+    """Broken on purpose: the line due now before every event due now."""
+
+    def call_soon(self, callback):
+        self._soon.append((self._now, URGENT, -next(self._eid), callback))
+
+
+class _SoonAfterTies(HospitalEnvironment):
+    """Broken on purpose: the line due now after every event and link due now."""
+
+    def call_soon(self, callback):
+        self._soon.append((self._now, NORMAL, next(self._eid) + 10**6, callback))
+
+
+@pytest.mark.parametrize("broken", [_LinkAfterTies, _LinkBeforeTies, _SoonFirst, _SoonAfterTies])
 def test_a_broken_place_of_the_chain_is_caught(broken):
     assert _engine_log(broken()) != _simpy_log()
+
+
+def test_engine_orders_the_line_due_now_as_simpy_does():
+    # the cascade's wake-ups at the current minute go through the line due now: many of them,
+    # some tied with heap events and chain links at the same minute
+    env = HospitalEnvironment()
+    made = []
+    env.call_soon = lambda callback, soon=env.call_soon: (made.append(env.now), soon(callback))
+    assert _engine_log(env) == _simpy_log()
+    assert len(made) > 20
 
 
 def test_one_link_at_a_time():
@@ -188,6 +225,9 @@ class _LongWaitsLast(HospitalEnvironment):
     def chain_after(self, delay, callback):  # the chain's links as timeouts
         call_after(self, delay, callback)
 
+    def call_soon(self, callback):  # the line due now as events
+        call_now(self, callback)
+
     def run(self, until=None):
         for queue in (self._queue, self._far):
             while queue and queue[0][0] < until:
@@ -210,11 +250,14 @@ def test_step_and_peek_see_the_long_waits():
     env.chain_after(3, lambda e: fired.append((env.now, "link")))
     assert env.peek() == 3  # the chain's link, seen too
     env.step()
+    env.call_soon(lambda e: fired.append((env.now, "soon")))
+    assert env.peek() == 3  # the line due now, seen too
+    env.step()
     assert env.peek() == 5
     env.step()
     assert env.peek() == 30  # waiting in the second heap, seen all the same
     env.run()  # SimPy's own loop (step by step) to the end of the schedule
-    assert fired == [(3, "link"), (5, "short"), (30, "long")]
+    assert fired == [(3, "link"), (3, "soon"), (5, "short"), (30, "long")]
 
 
 def test_engine_stops_like_simpy_at_the_end():

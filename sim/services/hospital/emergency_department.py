@@ -42,7 +42,7 @@ from collections.abc import Sequence
 import simpy
 
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.services.hospital.engine import call_after, call_first, call_now, unset_minutes
+from sim.services.hospital.engine import call_after, call_first, unset_minutes
 
 #: Stream indices.
 STREAMS: tuple[str, ...] = ("minors", "majors")
@@ -111,7 +111,7 @@ class _Stream:
             # the longest idle clinician resumes (_Position.wake, inlined: once per patient)
             position = self.idle.popleft()
             position.idle = False
-            call_after(position.env, 0, position._work)
+            position.env.call_soon(position._work)
 
 
 class _Position:
@@ -183,9 +183,10 @@ class _Position:
 
     def wake(self) -> None:
         """A patient is ready (or the shift ended): resume after the events already due now,
-        as a process woken by ``Event.succeed`` does. The caller took it off the idle list."""
+        as a process woken by ``Event.succeed`` does (the environment's line due now: no event
+        object). The caller took it off the idle list."""
         self.idle = False
-        call_now(self.env, self._work)  # _Stream.push does the same inline
+        self.env.call_soon(self._work)  # _Stream.push does the same inline
 
     def _shift_ends(self, _event: simpy.Event) -> None:
         """An idle clinician stops waiting (a busy one finishes first)."""

@@ -31,6 +31,16 @@ processed the timeout. ``tests/test_hospital_engine.py`` runs a chain among ties
 SimPy's own timeouts and catches a link put before or after its ties. Measured: 7.8% fewer
 instructions for the stage (callgrind), 4-5% less CPU paired against the code before.
 
+**A line for what is due now.** A clinician woken by a patient resumes after the events
+already due now, as a process woken by ``Event.succeed`` does (about 45,000 times a
+replication). Such an event's key is the clock's minute, normal priority and a new
+insertion id, so these events come out in the order they were made, after everything
+already due now: :meth:`~HospitalEnvironment.call_soon` keeps them, keys and callbacks, in
+a first-in first-out line, and the run loop takes the line's first when its key is smaller
+than the heads of both heaps and the chain's link. The test runs the cascade's wake-ups
+through the line against SimPy's ``succeed`` and catches a line put before or after its
+ties. Measured: 4.6% fewer instructions for the stage (callgrind, 5.88 -> 5.61 G).
+
 * :func:`call_after` makes a :class:`Call`: a SimPy :class:`~simpy.events.Timeout` that calls
   ``callback(event)`` when it fires (``event.value`` carries a value), the same as
   ``env.timeout(delay, value)`` with the callback appended.
@@ -40,6 +50,8 @@ instructions for the stage (callgrind), 4-5% less CPU paired against the code be
   (``Initialize``): a callback chain started where ``env.process`` would start a process.
 * :meth:`HospitalEnvironment.chain_after`: ``callback(None)`` where a timeout of ``delay``
   would have fired, for one chain of waits (one link at a time).
+* :meth:`HospitalEnvironment.call_soon`: ``callback(None)`` where :func:`call_now`'s event
+  would have been processed.
 * :func:`unset_minutes`: a per-patient record of minutes (NaN until known) that numpy reads
   as it is at the end of the run.
 * :class:`HospitalEnvironment`: ``run(until=minute)`` with SimPy's meaning (every event
@@ -55,6 +67,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections import deque
 from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
@@ -127,8 +140,8 @@ def unset_minutes(n: int) -> array:
 
 class HospitalEnvironment(simpy.Environment):
     """A SimPy environment whose ``run(until=minute)`` is one loop over SimPy's queue, with
-    events due more than ``park_after`` minutes ahead in a second heap and one chain of
-    waits kept as keys alone (module docstring)."""
+    events due more than ``park_after`` minutes ahead in a second heap, one chain of waits
+    and a line of what is due now kept as keys alone (module docstring)."""
 
     def __init__(self, initial_time: float = 0, park_after: float = MINUTES_PER_DAY):
         super().__init__(initial_time)
@@ -137,6 +150,8 @@ class HospitalEnvironment(simpy.Environment):
         # the chain's next link (chain_after): its SimPy key, and what it calls
         self._link: tuple[float, int, int] | None = None
         self._link_callback: Callable[[None], None] | None = None
+        # the line due now (call_soon): keys (now, normal priority, insertion id, callback)
+        self._soon: deque[tuple[float, int, int, Callable[[None], None]]] = deque()
 
     def chain_after(self, delay: float, callback: Callable[[None], None]) -> None:
         """``callback(None)`` ``delay`` after now, at the point of the run where
@@ -150,15 +165,31 @@ class HospitalEnvironment(simpy.Environment):
         self._link = (self._now + delay, NORMAL, next(self._eid))
         self._link_callback = callback
 
-    def _link_first(self) -> bool:
-        """Whether the chain's link comes before every event of both heaps."""
-        link, queue, far = self._link, self._queue, self._far
-        return link is not None and (not queue or link < queue[0]) and (not far or link < far[0])
+    def call_soon(self, callback: Callable[[None], None]) -> None:
+        """``callback(None)`` where an event triggered now (:func:`call_now`) would have been
+        processed: after the events already due now, kept in a line of their own with their
+        SimPy keys (module docstring)."""
+        self._soon.append((self._now, NORMAL, next(self._eid), callback))
 
-    def _fire_link(self) -> None:
-        self._now, link = self._link[0], self._link_callback
-        self._link = self._link_callback = None
-        link(None)
+    def _side_first(self) -> tuple | None:
+        """The key of the chain's link or of the first of the line due now, whichever is
+        smaller, if it comes before every event of both heaps; else None."""
+        side = None
+        for key in (self._link, self._soon[0] if self._soon else None):
+            if key is not None and (side is None or key < side):
+                side = key
+        for heap in (self._queue, self._far):
+            if side is not None and heap and heap[0] < side:
+                return None
+        return side
+
+    def _fire_side(self, key: tuple) -> None:
+        if key is self._link:
+            self._now, link = key[0], self._link_callback
+            self._link = self._link_callback = None
+            link(None)
+        else:
+            self._soon.popleft()[3](None)
 
     def _bring_forward(self) -> None:
         """Move the earliest long wait into SimPy's queue if it comes first."""
@@ -167,17 +198,21 @@ class HospitalEnvironment(simpy.Environment):
             heappush(queue, heappop(far))
 
     def step(self) -> None:
-        """As :meth:`simpy.Environment.step`, the long waits and the chain included."""
-        if self._link_first():
-            self._fire_link()
+        """As :meth:`simpy.Environment.step`, the long waits, the chain and the line due now
+        included."""
+        key = self._side_first()
+        if key is not None:
+            self._fire_side(key)
             return
         self._bring_forward()
         super().step()
 
     def peek(self) -> float:
-        """As :meth:`simpy.Environment.peek`, the long waits and the chain included."""
-        if self._link_first():
-            return self._link[0]
+        """As :meth:`simpy.Environment.peek`, the long waits, the chain and the line due now
+        included."""
+        key = self._side_first()
+        if key is not None:
+            return key[0]
         self._bring_forward()
         return super().peek()
 
@@ -193,23 +228,22 @@ class HospitalEnvironment(simpy.Environment):
             raise ValueError(f"until ({at}) must be greater than the current simulation time")
         stop = Event(self)
         self.schedule(stop, URGENT, at - self._now)
-        queue, far = self._queue, self._far
+        queue, far, soon = self._queue, self._far, self._soon
         while True:
-            # the smallest key of the two heads and the chain's link (the stop is in SimPy's
-            # queue till the end)
+            # the smallest key of the two heads, the line due now and the chain's link (the
+            # stop is in SimPy's queue till the end)
+            heap = far if far and far[0] < queue[0] else queue
             link = self._link
-            if far and far[0] < queue[0]:
-                if link is not None and link < far[0]:
-                    self._now, self._link = link[0], None  # _fire_link, inlined
-                    self._link_callback(None)
+            if soon:
+                key = soon[0]  # due now: its minute is the clock's
+                if key < heap[0] and (link is None or key < link):
+                    soon.popleft()[3](None)
                     continue
-                self._now, _, _, event = heappop(far)
-            else:
-                if link is not None and link < queue[0]:
-                    self._now, self._link = link[0], None
-                    self._link_callback(None)
-                    continue
-                self._now, _, _, event = heappop(queue)
+            if link is not None and link < heap[0]:
+                self._now, self._link = link[0], None  # _fire_side, inlined
+                self._link_callback(None)
+                continue
+            self._now, _, _, event = heappop(heap)
             if event is stop:
                 return None
             callbacks, event.callbacks = event.callbacks, None
