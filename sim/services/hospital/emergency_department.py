@@ -178,7 +178,17 @@ class _Position:
         # else everybody in this stream has been seen or has left: the position stops
 
     def _treated(self, event: simpy.Event) -> None:
-        self.ed.treated(event._value, self.env._now)
+        """The clinician has finished with a patient: wait for results, then home (minors:
+        holding nothing, so no event), or the decision to admit; then the next patient."""
+        ed, i = self.ed, event._value
+        if ed.admitted[i]:
+            call_after(self.env, ed.after[i], ed._decide, i)
+        elif ed.majors[i]:
+            call_after(self.env, ed.after[i], ed._home, i)
+        else:
+            departure = self.env._now + ed.after[i]  # holds nothing: no event needed
+            ed.departure[i] = departure
+            heapq.heappush(ed._departures, (departure, i, _GONE))
         self._work()
 
     def wake(self) -> None:
@@ -323,17 +333,6 @@ class EmergencyDepartment:
         self.streams[stream].remaining -= 1
 
     # ---- after the clinician ---------------------------------------------------------------
-
-    def treated(self, i: int, now: float) -> None:
-        """The clinician has finished with ``i`` at ``now``."""
-        if self.admitted[i]:
-            call_after(self.env, self.after[i], self._decide, i)
-        elif self.majors[i]:
-            call_after(self.env, self.after[i], self._home, i)
-        else:
-            departure = now + self.after[i]  # holds nothing: no event needed
-            self.departure[i] = departure
-            heapq.heappush(self._departures, (departure, i, _GONE))
 
     def _home(self, event: simpy.Event) -> None:
         now = self.env._now

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from sim.config.schema import FIRST_FRAIL_BAND, ConfigError, ModelConfig
 from sim.core.calendar import MINUTES_PER_DAY, MINUTES_PER_HOUR, Calendar
@@ -276,7 +277,8 @@ class _Feeder:
         """Woken at the k-th arrival's minute: it is due even if the clock landed one rounding
         step short of it (now + (t - now) need not equal t); then the others due by now;
         then sleep until the next."""
-        k, now = self.k, self.env._now
+        env = self.env
+        k, now = self.k, env._now
         times, kinds, idx, handlers = self.times, self.kinds, self.idx, self.handlers
         handlers[kinds[k]](idx[k])
         k += 1
@@ -285,7 +287,11 @@ class _Feeder:
             t = times[k]
             if t > now:
                 self.k = k
-                self.env.chain_after(t - now, self._woken)
+                # env.chain_after(t - now, self._woken), inlined (once per arrival minute):
+                # the delay is positive, and the chain has no link waiting (this is its
+                # link's callback, or the start); the key is chain_after's
+                env._link = (now + (t - now), NORMAL, next(env._eid))
+                env._link_callback = self._woken
                 return
             handlers[kinds[k]](idx[k])
             k += 1
