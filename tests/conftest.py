@@ -73,6 +73,23 @@ def run_sim_in_subprocess(argv: Sequence[str], timeout: float) -> subprocess.Com
     )
 
 
+def run_small_psa(folder: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``python -m sim uncertainty`` small enough for a test, into ``folder``: the quick
+    preset, 3 drawn sets of 2 weeks, two options (plus ``extra`` overrides)."""
+    return run_sim_in_subprocess(
+        [
+            "uncertainty",
+            "psa=quick",
+            "psa.sets=3",
+            "psa.options=[frailty_front_of_house,rac_weekend]",
+            "experiment.run_weeks=2",
+            f"hydra.sweep.dir={folder}",
+            *extra,
+        ],
+        timeout=1800,
+    )
+
+
 def compose_with_hydra(overrides: Sequence[str] = ()) -> Any:
     """``conf/config.yaml`` composed by Hydra with these command-line overrides, as
     ``python -m sim`` composes it (a DictConfig)."""

@@ -222,21 +222,10 @@ def test_an_uncertainty_analysis_shows_its_answer_warnings_and_figures(app, outp
     """A finished PSA (3 sets of 2 weeks: underpowered and short, so it warns) is listed as
     complete and shows the board paper's answer in sentences, its warnings and its figures,
     then its tables."""
-    from conftest import run_sim_in_subprocess
+    from conftest import run_small_psa
 
     folder = outputs / "uncertainty" / "psa_small"
-    done = run_sim_in_subprocess(
-        [
-            "uncertainty",
-            "psa=quick",
-            "psa.sets=3",
-            "psa.options=[frailty_front_of_house,rac_weekend]",
-            "experiment.run_weeks=2",
-            f"hydra.sweep.dir={folder}",
-            "hydra.callbacks.psa_summary.board_report=false",
-        ],
-        timeout=1800,
-    )
+    done = run_small_psa(folder, "hydra.callbacks.psa_summary.board_report=false")
     assert done.returncode == 0, done.stderr[-2000:]
     _go(app, "results")
     app.radio(key="kind").set_value("uncertainty").run()

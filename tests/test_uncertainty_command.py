@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_sim_in_subprocess
+from conftest import run_sim_in_subprocess, run_small_psa
 from scipy import stats
 
 from sim.core.calendar import WEEKS_PER_YEAR
@@ -32,18 +32,7 @@ TABLES = (
 
 
 def _psa(folder: Path, *extra: str) -> subprocess.CompletedProcess:
-    return run_sim_in_subprocess(
-        [
-            "uncertainty",
-            "psa=quick",
-            "psa.sets=3",
-            "psa.options=[frailty_front_of_house,rac_weekend]",
-            "experiment.run_weeks=2",
-            f"hydra.sweep.dir={folder}",
-            *extra,
-        ],
-        timeout=1800,
-    )
+    return run_small_psa(folder, *extra)
 
 
 @pytest.mark.slow
