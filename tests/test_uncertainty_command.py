@@ -217,3 +217,19 @@ def test_net_cost_is_cash_only_capacity_freed_is_not_netted():
     m = replication_measures(kpis, []).set_index("measure")["value"]
     assert m["net_cost_annual_gbp"] == pytest.approx(1e5)
     assert m["investment_annual_gbp"] == pytest.approx(1e5)
+
+
+def test_a_psa_of_two_sets_is_analysed_without_an_input_in_each_third():
+    """With very few sets an input may have no set in its lower or upper third: the ranking
+    flips leave that input out rather than divide by zero (the whole analysis of two sets,
+    as `python -m sim uncertainty psa.sets=2` runs it, once stopped with a traceback)."""
+    kpis, params, ranges, z = _synthetic(n=2)
+    params.loc[(params["factor"] == "y") & (params["set"] > 0), "uniform"] = 0.5  # middle third
+    out = pa.analyse(
+        kpis, params, ranges, ["ae.attendances_per_week"], {"ae_attendance": [0, 1000]}, 1, 52
+    )
+    # A is best in one set and B in the other: the order flips in half the sets; only x,
+    # which has a set in each third, can be examined (with two sets, nothing stands out)
+    assert float(out.flips["prob_reversed"].iloc[0]) == pytest.approx(0.5)
+    assert "y" not in set(out.flips["factor"])
+    assert any("only 2 parameter sets" in flag for flag in out.flags)

@@ -430,6 +430,8 @@ def ranking_flips(
             effects = []
             for factor in u.columns:
                 lo_sets, hi_sets = flipped[u[factor] < 1 / 3], flipped[u[factor] > 2 / 3]
+                if lo_sets.empty or hi_sets.empty:  # too few sets: no third to compare
+                    continue
                 low, high = lo_sets.mean(), hi_sets.mean()
                 pooled = flipped[(u[factor] < 1 / 3) | (u[factor] > 2 / 3)].mean()
                 se = np.sqrt(pooled * (1 - pooled) * (1 / len(lo_sets) + 1 / len(hi_sets)))
