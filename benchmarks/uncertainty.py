@@ -1,6 +1,6 @@
 """Benchmark: the probabilistic sensitivity analysis (``python -m sim uncertainty``).
 
-    python benchmarks/uncertainty.py [--sets 12] [--central-replications 1]
+    python benchmarks/uncertainty.py [--sets 12] [--central-replications 1] [--against DIR]
 
 Runs the real command, as an analyst would, with every option (12 alternatives with the
 baseline) and the default design (one replication-year per drawn set after the standard
@@ -17,8 +17,11 @@ the parallel efficiency measured in the run is reported beside the assumed 0.925
 booking pass is compiled first if it is not cached (untimed). Drawn sets differ in cost
 (their parameters change how much happens: 14 to 27 s of CPU each at 05:36 on 7 December),
 so the projection comes with the range its sample of sets leaves open (the mean per set plus
-or minus two standard errors): the first 4 sets happen to be cheaper than most. Results go
-to outputs/benchmarks/uncertainty_<timestamp>/ as benchmark.json and benchmark.md.
+or minus two standard errors): the first 4 sets happen to be cheaper than most.
+``--against`` a checkout runs its code on the same sets right after and compares each set's
+CPU: this machine's speed changes from hour to hour (1.4 times on 7 December), the ratio
+does not. Results go to outputs/benchmarks/uncertainty_<timestamp>/ as benchmark.json and
+benchmark.md.
 """
 
 from __future__ import annotations
@@ -44,14 +47,15 @@ TARGET_SETS, TARGET_CENTRAL, TARGET_MINUTES = 200, 5, 30
 JOBLIB_EFFICIENCY = 0.925
 
 
-def run(cmd: list[str]) -> float:
+def run(cmd: list[str], root: Path = ROOT) -> float:
+    """Wall seconds of ``cmd`` run with ``root``'s ``sim`` (its own folder, first on the path)."""
     started = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run(cmd, cwd=root, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
-def compile_first() -> None:
+def compile_first(root: Path = ROOT) -> None:
     """Compile the booking pass before anything is timed, if this checkout's compiled code is
     not cached yet: otherwise the first set of each worker pays the compile (about 25 s of
     CPU) and the CPU per set is overstated."""
@@ -66,37 +70,55 @@ def compile_first() -> None:
                 "experiment.warmup_weeks=0",
                 "experiment.run_weeks=1",
                 f"hydra.run.dir={folder}/run",
-            ]
+            ],
+            root,
         )
+
+
+def psa(root: Path, folder: Path, sets: int, central_replications: int) -> dict:
+    """The real PSA command of ``root``'s code into ``folder``, then its tables and report on
+    their own: wall seconds of both, the command, and every set's manifest."""
+    command = [
+        sys.executable,
+        "-m",
+        "sim",
+        "uncertainty",
+        f"psa.sets={sets}",
+        f"psa.central_replications={central_replications}",
+        f"hydra.sweep.dir={folder}",
+        "hydra.callbacks.psa_summary.board_report=false",
+    ]
+    compile_first(root)
+    total = run(command, root)
+    analysis = run([sys.executable, "-m", "sim", "uncertainty", str(folder)], root)
+    manifests = {
+        int(p.parent.name.removeprefix("set_")): json.loads(p.read_text(encoding="utf-8"))
+        for p in folder.glob("set_*/manifest.json")
+    }
+    return {"command": command, "total": total, "analysis": analysis, "manifests": manifests}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=int, default=12)
     parser.add_argument("--central-replications", type=int, default=1)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout: its code runs the same sets right after, and each set's CPU "
+        "is compared (the machine's speed changes from hour to hour; the ratio does not)",
+    )
     args = parser.parse_args()
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     out = ROOT / "outputs" / "benchmarks" / f"uncertainty_{stamp}"
-    folder = out / "psa"
-    command = [
-        sys.executable,
-        "-m",
-        "sim",
-        "uncertainty",
-        f"psa.sets={args.sets}",
-        f"psa.central_replications={args.central_replications}",
-        f"hydra.sweep.dir={folder}",
-        "hydra.callbacks.psa_summary.board_report=false",
-    ]
-    compile_first()
-    total = run(command)
-    analysis = run([sys.executable, "-m", "sim", "uncertainty", str(folder)])
-    manifests = [
-        json.loads(p.read_text(encoding="utf-8"))
-        for p in sorted(folder.glob("set_*/manifest.json"))
-    ]
-    drawn = [m for m in manifests if not m["central"]]
-    central = next(m for m in manifests if m["central"])
+    this = psa(ROOT, out / "psa", args.sets, args.central_replications)
+    other = None
+    if args.against is not None:
+        against = args.against.resolve()
+        other = psa(against, out / "psa_against", args.sets, args.central_replications)
+    command, total, analysis = this["command"], this["total"], this["analysis"]
+    drawn = [m for n, m in sorted(this["manifests"].items()) if not m["central"]]
+    central = next(m for m in this["manifests"].values() if m["central"])
     workers = os.cpu_count() or 1
     alternatives = len(central["options"])
     per_set = [m["cpu_seconds"] for m in drawn]
@@ -139,6 +161,21 @@ def main() -> int:
         "target_minutes": TARGET_MINUTES,
         "meets_target": projected / 60 <= TARGET_MINUTES,
     }
+    if other is not None:
+        # set by set, this code's CPU over the other's: the same parameters, minutes apart
+        ratios = [
+            m["cpu_seconds"] / other["manifests"][n]["cpu_seconds"]
+            for n, m in sorted(this["manifests"].items())
+            if not m["central"] and n in other["manifests"]
+        ]
+        theirs = [m["cpu_seconds"] for m in other["manifests"].values() if not m["central"]]
+        result["against"] = {
+            "checkout": str(against),
+            "cpu_seconds_per_drawn_set": round(statistics.fmean(theirs), 1),
+            "ratio_per_set_median": round(statistics.median(ratios), 3),
+            "ratio_per_set_min_max": [round(min(ratios), 3), round(max(ratios), 3)],
+            "ratio_of_means": round(cpu_per_set / statistics.fmean(theirs), 3),
+        }
     from sim.experiments.outputs import atomic_write_json, atomic_write_text
 
     atomic_write_json(out / "benchmark.json", result)

@@ -565,7 +565,8 @@ def analyse(
     n_draws = means.loc[means["set"] != CENTRAL_SET, "set"].nunique()
     if n_draws < MIN_SETS:
         flags.append(
-            f"only {n_draws} parameter sets: probabilities are uncertain by about "
+            f"only {n_draws} parameter set{'' if n_draws == 1 else 's'}: probabilities are "
+            "uncertain by about "
             f"±{1 / np.sqrt(max(n_draws, 1)):.0%}; use at least {MIN_SETS} (psa.sets) for a board"
         )
     if run_weeks < 52:
