@@ -122,14 +122,19 @@ def _engine_log(env: simpy.Environment) -> list[tuple[float, int]]:
     return _cascade(env, after, now_, first, chain)
 
 
-class _LastInFirstOut(HospitalEnvironment):
-    """Broken on purpose: events at the same minute and priority run newest first."""
+class _EventsOnly(HospitalEnvironment):
+    """The chain's links and the line due now made as SimPy events, for the broken run loops
+    below, which know only SimPy's queue and the long waits."""
 
     def chain_after(self, delay, callback):  # the chain's links as timeouts
         call_after(self, delay, callback)
 
     def call_soon(self, callback):  # the line due now as events
         call_now(self, callback)
+
+
+class _LastInFirstOut(_EventsOnly):
+    """Broken on purpose: events at the same minute and priority run newest first."""
 
     def run(self, until=None):
         queue = self._queue
@@ -219,14 +224,8 @@ def test_long_waits_kept_apart_keep_simpy_order(park_after):
     assert not env._far or env._far[0][0] >= UNTIL  # what is left is due after the end
 
 
-class _LongWaitsLast(HospitalEnvironment):
+class _LongWaitsLast(_EventsOnly):
     """Broken on purpose: the long waits only when nothing else is due before the end."""
-
-    def chain_after(self, delay, callback):  # the chain's links as timeouts
-        call_after(self, delay, callback)
-
-    def call_soon(self, callback):  # the line due now as events
-        call_now(self, callback)
 
     def run(self, until=None):
         for queue in (self._queue, self._far):
