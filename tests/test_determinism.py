@@ -105,3 +105,48 @@ def test_alternatives_share_a_request_order_only_when_their_first_requests_agree
     assert np.array_equal(rung[0].key, episodes.key)
     assert np.array_equal(rung[1].request, requests.request)
     assert not np.array_equal(rung[1].request, first[1].request)
+
+
+def test_alternatives_replicated_together_give_the_numbers_each_gives_alone():
+    """``replicate_together`` (a PSA set's alternatives, a sweep's jobs) draws the patients
+    once for alternatives with the same demand and first requests and puts them in request
+    order once, in place: each alternative still gets exactly the numbers of a replication of
+    its own. The four cover every path: two sharing patients (an option acting after the
+    request), one where fewer urgent needs out of hours wait for the practice (the same
+    demand, another request order), and one that changes demand (patients of its own)."""
+    from sim.config.compose import compose_validated
+    from sim.core.replication import replicate_together, run_replication
+    from sim.experiments.fingerprint import result_digest
+
+    models = {
+        "base": compose_validated([])[1].model,
+        "frailty team": compose_validated(["scenario=[frailty_front_of_house]"])[1].model,
+        "fewer wait": compose_validated(
+            ["assumptions.booking.urgent_out_of_hours_waits_share=0.2"]
+        )[1].model,
+        "pharmacists": compose_validated(["scenario=[clinical_pharmacists]"])[1].model,
+    }
+    together = replicate_together(models, 7, 1, 1, 2)
+    assert list(together) == list(models)
+    alone = {k: result_digest(run_replication(m, 7, 1, 1, 2)) for k, m in models.items()}
+    assert {k: result_digest(r) for k, r in together.items()} == alone
+    assert len(set(alone.values())) == 4  # four different answers: equal ones prove nothing
+
+
+def test_episodes_put_in_one_order_in_place_refuse_another():
+    """Shared episodes put in request order in place (``one_order``) keep no drawn order: an
+    alternative needing another order gets an error, not episodes in the wrong order."""
+    from sim.booking.preparation import SharedEpisodes
+    from sim.config.compose import compose_validated
+    from sim.core.demand import draw_episodes
+    from sim.core.replication import make_calendar
+    from sim.core.streams import Streams
+
+    base = compose_validated([])[1].model
+    at_opening = compose_validated(["assumptions.demand.waiting_request_hour_share=[1.0]"])[1]
+    calendar = make_calendar(base, 1, 2)
+    shared = SharedEpisodes(draw_episodes(base, calendar, Streams(1, 0)), one_order=True)
+    first = shared.in_request_order(base, calendar)
+    assert shared.in_request_order(base, calendar) is first
+    with pytest.raises(ValueError, match="one request order in place"):
+        shared.in_request_order(at_opening.model, calendar)

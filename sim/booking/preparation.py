@@ -283,15 +283,23 @@ def request_order_inputs(cfg: ModelConfig, calendar: Calendar) -> str:
 
 
 class SharedEpisodes:
-    """Episodes drawn once for several alternatives (a PSA set's, as drawn or in the order
-    they arose: :func:`in_request_order` takes either), and the request order last made of
-    them: alternatives whose first requests are decided alike (:func:`request_order_inputs`:
-    every shipped option) take the same ordered copy and first requests, read and never
-    changed, instead of each making its own. One order is kept at a time, so run
-    alternatives with the same order next to each other."""
+    """Episodes drawn once for several alternatives (a PSA set's, a sweep's jobs': as drawn or
+    in the order they arose: :func:`in_request_order` takes either), and the request order
+    last made of them: alternatives whose first requests are decided alike
+    (:func:`request_order_inputs`: every shipped option) take the same ordered episodes and
+    first requests, read and never changed, instead of each making its own. One order is kept
+    at a time, so run alternatives with the same order next to each other.
 
-    def __init__(self, episodes: Episodes):
-        self.episodes = episodes
+    ``one_order``: the caller gives these episodes only to alternatives with the same request
+    order (:func:`sim.core.replication.replicate_together` groups them so). They are then put
+    in it in place, as a replication of its own does (``drop``: what only the request order
+    reads, let go of first), rather than copied: the drawn order is not kept, so asking for
+    another order is an error."""
+
+    def __init__(self, episodes: Episodes, one_order: bool = False, drop: tuple[str, ...] = ()):
+        self.episodes: Episodes | None = episodes  # as drawn; None once put in order in place
+        self._one_order = one_order
+        self._drop = drop
         self._key: str | None = None
         self._ordered: tuple[Episodes, FirstRequests] | None = None
 
@@ -300,10 +308,22 @@ class SharedEpisodes:
     ) -> tuple[Episodes, FirstRequests]:
         """:func:`in_request_order` of the shared episodes for ``cfg``."""
         key = request_order_inputs(cfg, calendar)
-        if key != self._key or self._ordered is None:
-            self._key, self._ordered = None, None  # the last order goes before the next
+        if key == self._key and self._ordered is not None:
+            return self._ordered
+        if self.episodes is None:
+            raise ValueError(
+                "these shared episodes were put in one request order in place; an alternative "
+                "whose first requests are decided differently needs episodes of its own"
+            )
+        self._key, self._ordered = None, None  # the last order goes before the next
+        if self._one_order:
+            self._ordered = in_request_order(
+                self.episodes, cfg, calendar, in_place=True, drop=self._drop
+            )
+            self.episodes = None
+        else:
             self._ordered = in_request_order(self.episodes, cfg, calendar)
-            self._key = key
+        self._key = key
         return self._ordered
 
 

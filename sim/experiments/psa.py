@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.booking.preparation import SharedEpisodes
 from sim.config.compose import catalogue_names, option_changes, validate
 from sim.config.locations import option_file
 from sim.config.scenarios import apply_options, label, parse_options, read_option_file
@@ -36,10 +35,7 @@ from sim.config.uncertainty import (
     parse_psa,
     parse_uncertainty,
 )
-from sim.core.demand import demand_settings, draw_episodes
-from sim.core.programme import weekly_configs
-from sim.core.replication import make_calendar, run_replication
-from sim.core.streams import Streams
+from sim.core.replication import replicate_together
 from sim.experiments import interrupts, outputs
 
 BASELINE = "baseline"
@@ -212,28 +208,13 @@ def run_set(plan: PsaPlan, number: int) -> tuple[pd.DataFrame, pd.DataFrame, dic
     exp = plan.run.experiment
     seed = plan.seed(number)
     models = {option: option_model(plan, option, pset) for option in plan.alternatives}
-    # Alternatives with the same demand settings (all but options that change demand) share
-    # each replication's episodes: drawn once, not once per alternative (identical numbers,
-    # about a sixth of a replication's work saved). Run next to each other, so only one
-    # replication's episodes are held at a time.
-    demand = {option: demand_settings(model) for option, model in models.items()}
-    first_seen = {key: i for i, key in reversed(list(enumerate(demand.values())))}
-    in_order = sorted(plan.alternatives, key=lambda option: first_seen[demand[option]])
+    # Alternatives on the same patients (all but options that change demand) share each
+    # replication's episodes: drawn once, not once per alternative (identical numbers).
     by_option: dict[str, list] = {option: [] for option in plan.alternatives}
     for r in range(plan.replications(number)):
-        shared_key, shared = None, None
-        for option in in_order:
-            model = models[option]
-            if demand[option] != shared_key:
-                shared = None  # the last group's episodes are freed before the next are drawn
-                calendar = make_calendar(model, exp.warmup_weeks, exp.run_weeks)
-                weekly = weekly_configs(model, calendar)
-                # as drawn: the request order needs no time order first (request_order)
-                shared = SharedEpisodes(draw_episodes(model, calendar, Streams(seed, r), weekly))
-                shared_key = demand[option]
-            res = run_replication(model, seed, r, exp.warmup_weeks, exp.run_weeks, episodes=shared)
+        together = replicate_together(models, seed, r, exp.warmup_weeks, exp.run_weeks)
+        for option, res in together.items():
             by_option[option] += [(option, r, k, v) for k, v in res.kpis.items()]
-        del shared
     # rows in the order of alternatives, then replications, as before the sharing
     rows = [row for option in plan.alternatives for row in by_option[option]]
     kpis = pd.DataFrame(rows, columns=["option", "replication", "kpi", "value"])
