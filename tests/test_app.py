@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from sim.app import jobs  # noqa: E402
 from sim.config.locations import CONF_DIR, PROJECT_ROOT, SCENARIO_DIR  # noqa: E402
+from sim.experiments.replication_store import kept_replications  # noqa: E402
 
 PAGE = PROJECT_ROOT / "sim" / "app" / "page.py"
 RAC = "rac_weekend"
@@ -162,6 +163,33 @@ def test_a_sweeps_progress_counts_its_jobs(outputs):
     assert (p.fraction, p.text) == (0.5, "2 of 4 jobs complete")
 
 
+def test_a_sweeps_progress_counts_the_replications_run_before_its_jobs(outputs):
+    """While the local launcher runs every job's replications together, the job folders
+    hold replications and no manifest yet: the bar moves with them (replications per job
+    from Hydra's record of the sweep); the jobs are counted complete only by their
+    manifests."""
+    folder = outputs / "sweeps" / "s"
+    folder.mkdir(parents=True)
+    (folder / "multirun.yaml").write_text(yaml.safe_dump({"experiment": {"replications": 4}}))
+    for name, kept in (("baseline", 3), ("a", 2), ("b", 0)):
+        (folder / name / "replications").mkdir(parents=True)
+        for r in range(kept):
+            (folder / name / "replications" / f"rep_{r:04d}.json").write_text("{}")
+    job = _job(outputs, "sweep", folder, pid=os.getpid())
+    job.expected_jobs = 3
+    p = jobs.progress(job, outputs)
+    assert (p.fraction, p.text) == (5 / 12, "0 of 3 jobs complete, 5 of 12 replications run")
+    for r in range(4):
+        for name in ("a", "b"):
+            (folder / name / "replications" / f"rep_{r:04d}.json").write_text("{}")
+    (folder / "baseline" / "replications" / "rep_0003.json").write_text("{}")
+    done = jobs.progress(job, outputs)
+    assert (done.fraction, done.state) == (1.0, "running")  # every replication run, no job
+    assert done.text.startswith("0 of 3 jobs complete")
+    (folder / "baseline" / "manifest.json").write_text(json.dumps({"status": "complete"}))
+    assert jobs.progress(job, outputs).text == "1 of 3 jobs complete, 8 of 12 replications run"
+
+
 def test_a_failed_job_shows_the_command_lines_message(outputs):
     job = _job(outputs, "run", outputs / "runs" / "r", pid=None)
     log = jobs.jobs_dir(outputs) / "j1.log"
@@ -247,16 +275,22 @@ def test_a_job_can_be_stopped_as_ctrl_c_would(app, outputs):
     app.button(key="run").click().run()  # the baseline, standard preset: minutes
     (job,) = jobs.all_jobs(outputs)
     _go(app, "jobs")
+    baseline = Path(job.folder) / "baseline"
     deadline = time.monotonic() + 600
-    while not (Path(job.folder) / "baseline" / "manifest.json").is_file():
+    # The sweep's launcher runs the replications before the job starts: the first one kept
+    while not (baseline / "replications").is_dir() or not kept_replications(baseline):
         assert time.monotonic() < deadline
         time.sleep(1)
+    running = jobs.progress(job, outputs)
+    assert running.fraction > 0 and "replications run" in running.text, running
     app.button(key=f"stop-{job.id}").click().run()
     _wait(app, "stopped", timeout=120)
     assert jobs.exit_codes(job, outputs) == [jobs.EXIT_INTERRUPTED]
     assert "Interrupted" in (jobs.jobs_dir(outputs) / f"{job.id}.log").read_text()
-    manifest = json.loads((Path(job.folder) / "baseline" / "manifest.json").read_text())
-    assert manifest["status"] in ("interrupted", "running")  # never passed off as complete
+    if (baseline / "manifest.json").is_file():  # stopped once the job had started
+        manifest = json.loads((baseline / "manifest.json").read_text())
+        assert manifest["status"] in ("interrupted", "running")  # never passed off as complete
+    assert kept_replications(baseline)  # what finished is kept for the resume
 
 
 # ------------------------------------------------------------------ a real browser

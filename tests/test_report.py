@@ -119,6 +119,26 @@ def test_stress_items_filled_from_run_metadata(reported):
     assert "2 week(s) measured after 1 week(s) warm-up" in items["4.2"]
     assert "2 independent replications" in items["4.3"]
     assert "seed=" in items["5.2"]
+    assert "Replications in parallel over" in items["5.3"]  # a run that ran its own
+
+
+def test_stress_says_how_a_sweep_job_run_ahead_was_run():
+    """A sweep job whose replications the local launcher ran before it (its manifest's
+    ``replications_run_ahead``) is not described as a job that ran them on its own cores in
+    its own wall time."""
+    from sim.report.stress import _execution
+
+    own = {"n_jobs": 2, "wall_seconds": 30.5}
+    assert _execution(own) == "Replications in parallel over 2 job(s); wall time 30.5 s."
+    ahead = {
+        "n_jobs": 1,
+        "wall_seconds": 0.4,
+        "replications_run_ahead": [0, 1, 2],
+        "replication_wall_seconds": [1.2, 1.3, 1.5],
+    }
+    text = _execution(ahead)
+    assert text.startswith("3 replication(s) run by the sweep's launcher before the job")
+    assert "4 s of replications in all" in text and "wrote its files in 0.4 s" in text
 
 
 def test_equity_sums_reproduce_system_kpis(reported):

@@ -204,3 +204,53 @@ def test_an_interrupted_sweep_keeps_finished_jobs_and_resumes_the_partial_one(
         assert_same_files(folder / job, clean / job)
     summary = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
     assert summary["jobs_complete"] == ["baseline", "ic_expansion"]
+
+
+#: The same sweep through the local launcher (every sweep's default), which runs each
+#: replication of both jobs in one task before the jobs (sim.experiments.sweep_replications);
+#: one task at a time, in this process, so Ctrl-C can be placed.
+LOCAL_SWEEP = [
+    "+sweep=all_options",
+    "hydra.launcher.n_jobs=1",
+    "hydra.sweeper.params.scenario='choice(baseline,ic_expansion)'",
+    *DESIGN,
+]
+
+
+def test_a_sweep_interrupted_while_its_replications_run_together_resumes(
+    tmp_path, monkeypatch, capsys
+):
+    """Stopped while the launcher runs the jobs' replications together, a sweep keeps every
+    replication finished; run again, it runs only the missing ones, and every job's files are
+    those of jobs that ran their own replications (the basic launcher's)."""
+    import sim.experiments.sweep_replications
+
+    clean, folder = tmp_path / "clean", tmp_path / "sweep"
+    assert run_sim([*SWEEP, f"hydra.sweep.dir={clean}"], monkeypatch) == 0
+    with monkeypatch.context() as stopping:
+        interrupt_after(3, stopping)  # replication 0 of both jobs, then the baseline's 1
+        code = run_sim([*LOCAL_SWEEP, f"hydra.sweep.dir={folder}"], stopping)
+    assert code == sim.cli.EXIT_INTERRUPTED
+    assert "resume by running the same command again" in capsys.readouterr().err
+    kept = sim.experiments.replication_store.kept_replications
+    assert kept(folder / "baseline") == [0, 1] and kept(folder / "ic_expansion") == [0]
+    assert not (folder / "baseline" / "manifest.json").exists()  # no job had started
+
+    tasks: list[tuple[int, list[str]]] = []
+    real = sim.experiments.sweep_replications.replicate_together
+
+    def spy(models, seed, replication, *args):
+        tasks.append((replication, sorted(m.scenario for m in models.values())))
+        return real(models, seed, replication, *args)
+
+    monkeypatch.setattr(sim.experiments.sweep_replications, "replicate_together", spy)
+    ran = count_replications_run(monkeypatch)
+    assert run_sim([*LOCAL_SWEEP, f"hydra.sweep.dir={folder}"], monkeypatch) == 0
+    assert tasks == [(1, ["ic_expansion"])]  # only the missing replication
+    assert ran == []  # the jobs ran none themselves
+    for job in ("baseline", "ic_expansion"):
+        assert_same_files(folder / job, clean / job)
+        assert "replications_resumed" not in manifest(folder / job)
+        assert manifest(folder / job)["replications_run_ahead"] == [0, 1]
+        assert not (folder / job / "replications").exists()
+    assert manifest(folder / "ic_expansion")["run_ahead_with"] == ["baseline", "ic_expansion"]

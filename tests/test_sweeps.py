@@ -100,14 +100,22 @@ def test_rerunning_a_sweep_skips_complete_jobs(finished):
 
 
 def test_launchers_give_byte_identical_files(finished, tmp_path):
-    """joblib (the local launcher) and submitit (local_jobs, as on SLURM) write the same bytes:
-    part of the determinism audit (test_determinism.py)."""
-    folder, _ = finished
+    """The local launcher, which runs every job's replications together first (jobs on the
+    same patients sharing them), and submitit (local_jobs, as on SLURM: each job runs its own)
+    write the same bytes: part of the determinism audit (test_determinism.py)."""
+    folder, finished_run = finished
     other = tmp_path / "submitit"
     done = sweep(other, "baseline,ic_expansion", "hydra/launcher=local_jobs", NO_REPORT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (other / ".submitit").is_dir()  # the jobs really went through submitit
+    assert "Running the 6 replications of 3 jobs together" in finished_run.stdout
     for job in ("baseline", "ic_expansion"):
+        ran_ahead = json.loads((folder / job / "manifest.json").read_text())
+        assert ran_ahead["replications_run_ahead"] == [0, 1]
+        assert ran_ahead["run_ahead_with"] == ["baseline", "extended_access_8to8", "ic_expansion"]
+        assert "replications_run_ahead" not in json.loads(
+            (other / job / "manifest.json").read_text()
+        )
         for name in RUN_FILES:
             assert (other / job / name).read_bytes() == (folder / job / name).read_bytes(), name
 

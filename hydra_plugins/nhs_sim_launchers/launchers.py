@@ -1,6 +1,7 @@
-"""Two launchers: sweep jobs on a Dask cluster, and SLURM (submitit) with checks first.
+"""Three launchers: this machine's cores (joblib, each job's replications run together with
+the other jobs' first), sweep jobs on a Dask cluster, and SLURM (submitit) with checks first.
 
-Both check, when Hydra sets them up (before the sweep folder or any job exists), that their
+The last two check, when Hydra sets them up (before the sweep folder or any job exists), that their
 engine can run here, and stop with one line and exit code 2 if not
 (:mod:`sim.experiments.launchers`). Configured in ``conf/hydra/launcher/dask.yaml`` and
 ``slurm.yaml``.
@@ -13,20 +14,64 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
+from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import (
     SlurmLauncher as SubmititSlurmLauncher,
 )
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 log = logging.getLogger(__name__)
 
 
 def _choice(config: DictConfig) -> str:
     return str(OmegaConf.select(config, "hydra.runtime.choices.hydra/launcher") or "?")
+
+
+class LocalLauncher(JoblibLauncher):
+    """joblib's launcher (jobs on this machine's cores), which first runs the replications of
+    every job together, spread over the cores, and keeps them in the jobs' folders
+    (:mod:`sim.experiments.sweep_replications`); each job then writes its files from them,
+    byte-identical to a job that ran them itself."""
+
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
+        from sim.experiments.sweep_replications import run_ahead
+
+        assert self.config is not None and self.hydra_context is not None
+        if "psa" in self.config:  # an uncertainty analysis's sets share patients their own way
+            return super().launch(job_overrides, initial_job_idx)
+        setup_globals()
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        state = Singleton.get_state()
+        try:
+            jobs = [
+                self._job(initial_job_idx + idx, overrides)
+                for idx, overrides in enumerate(job_overrides)
+            ]
+        finally:
+            Singleton.set_state(state)  # each job sets its own Hydra configuration again
+        run_ahead(jobs, int(self.joblib.get("n_jobs") or -1))
+        return super().launch(job_overrides, initial_job_idx)
+
+    def _job(self, idx: int, overrides: Sequence[str]) -> tuple[Path, dict[str, Any]]:
+        """A job's folder and composed configuration, as joblib's job function composes them
+        (hydra_joblib_launcher._core.execute_job) and Hydra's run_job names its folder."""
+        from sim.config.compose import plain
+
+        assert self.config is not None and self.hydra_context is not None
+        config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+        with open_dict(config):
+            config.hydra.job.id = f"{config.hydra.job.name}_{idx}"
+            config.hydra.job.num = idx
+        HydraConfig.instance().set_config(config)
+        out_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
+        return out_dir, plain(config)  # what the job validates: all but Hydra's own settings
 
 
 class DaskLauncher(Launcher):

@@ -10,7 +10,9 @@ only, so the page never waits and a job outlives the page (or the app) that star
 - ``<outputs>/app/jobs/<id>.exit``: written by the runner when the job ends, with each
   command's exit code;
 - and the job's run or sweep folder: its ``manifest.json`` and the replications kept in
-  ``replications/`` as they finish (sim/experiments/replication_store.py) give the progress.
+  ``replications/`` as they finish (sim/experiments/replication_store.py) give the progress
+  (a sweep's jobs keep theirs before they start: the local launcher runs them together
+  first, so a job folder has replications before it has a manifest).
 """
 
 from __future__ import annotations
@@ -170,11 +172,25 @@ def _run_progress(folder: Path) -> tuple[float, str]:
     return 0.0, "starting"
 
 
+def _replications_per_job(folder: Path) -> int | None:
+    """A sweep's replications per job, from Hydra's record of it (``multirun.yaml``)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((folder / "multirun.yaml").read_text(encoding="utf-8"))
+        wanted = data["experiment"]["replications"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return wanted if isinstance(wanted, int) and wanted > 0 else None
+
+
 def _sweep_progress(folder: Path, expected: int) -> tuple[float, str]:
-    finished, partial = 0, 0.0
+    finished, partial, ahead = 0, 0.0, 0
     if folder.is_dir():
         for sub in folder.iterdir():
             if not (sub / "manifest.json").is_file():
+                # replications the local launcher ran before the job started
+                ahead += len(kept_replications(sub)) if sub.is_dir() else 0
                 continue
             fraction, _ = _run_progress(sub)
             if fraction >= 1.0:
@@ -182,7 +198,12 @@ def _sweep_progress(folder: Path, expected: int) -> tuple[float, str]:
             else:
                 partial += fraction
     total = max(expected, 1)
-    return min((finished + partial) / total, 1.0), f"{finished} of {total} jobs complete"
+    text = f"{finished} of {total} jobs complete"
+    each = _replications_per_job(folder) if ahead else None
+    if each:
+        partial += ahead / each
+        text += f", {ahead} of {total * each} replications run"
+    return min((finished + partial) / total, 1.0), text
 
 
 def progress(job: Job, root: Path | None = None) -> Progress:

@@ -49,9 +49,11 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def to_json(result: ReplicationResult, fingerprint: str) -> str:
-    """One replication as JSON text (``detail`` is left out: it is for tests only)."""
-    data = {
+def to_json(result: ReplicationResult, fingerprint: str, run_with: list[str] | None = None) -> str:
+    """One replication as JSON text (``detail`` is left out: it is for tests only).
+    ``run_with``: the sweep jobs it was run ahead of its job with (their names), by the
+    sweep's launcher (:mod:`sim.experiments.sweep_replications`); None when its run ran it."""
+    data: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "config_sha256": fingerprint,
         "replication": result.replication,
@@ -72,6 +74,8 @@ def to_json(result: ReplicationResult, fingerprint: str) -> str:
             for y, kpis in result.kpis_by_year.items()
         },
     }
+    if run_with is not None:
+        data["run_with"] = list(run_with)
     return json.dumps({**data, "content_sha256": content_checksum(data)}, allow_nan=True)
 
 
@@ -81,8 +85,9 @@ def content_checksum(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, allow_nan=True, sort_keys=True).encode()).hexdigest()
 
 
-def from_json(text: str) -> tuple[str, ReplicationResult]:
-    """(fingerprint, result) from :func:`to_json` text; ``ValueError`` if it is not one."""
+def from_json(text: str) -> tuple[str, ReplicationResult, list[str] | None]:
+    """(fingerprint, result, ``run_with``: None unless the sweep's launcher ran it ahead of
+    its job) from :func:`to_json` text; ``ValueError`` if it is not one."""
     data = json.loads(text)
     if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
         raise ValueError(f"not a replication file of format {FORMAT_VERSION}")
@@ -105,12 +110,15 @@ def from_json(text: str) -> tuple[str, ReplicationResult]:
         )
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"incomplete replication file ({err!r})") from err
-    return str(data["config_sha256"]), result
+    run_with = data.get("run_with")
+    return str(data["config_sha256"]), result, None if run_with is None else list(run_with)
 
 
-def save_replication(out_dir: Path, result: ReplicationResult, fingerprint: str) -> None:
+def save_replication(
+    out_dir: Path, result: ReplicationResult, fingerprint: str, run_with: list[str] | None = None
+) -> None:
     outputs.atomic_write_text(
-        replication_path(out_dir, result.replication), to_json(result, fingerprint)
+        replication_path(out_dir, result.replication), to_json(result, fingerprint, run_with)
     )
 
 
@@ -128,9 +136,14 @@ def kept_replications(out_dir: Path) -> list[int]:
 
 
 def load_replications(
-    out_dir: Path, fingerprint: str, folder_key: str = "hydra.run.dir"
+    out_dir: Path,
+    fingerprint: str,
+    folder_key: str = "hydra.run.dir",
+    run_ahead: dict[int, list[str]] | None = None,
 ) -> dict[int, ReplicationResult]:
-    """Replications kept in ``out_dir``, by number.
+    """Replications kept in ``out_dir``, by number; ``run_ahead``, if given, receives those
+    the sweep's launcher ran ahead of the job, with the jobs each ran with (the others were
+    kept by an earlier, interrupted run).
 
     Raises :class:`ResumeRefused` if any was made by a different configuration. A file that
     cannot be read (edited by hand, damaged, an older format) is skipped with a warning: its
@@ -139,13 +152,15 @@ def load_replications(
     kept: dict[int, ReplicationResult] = {}
     for path in kept_replication_files(out_dir):
         try:
-            theirs, result = from_json(path.read_text(encoding="utf-8"))
+            theirs, result, run_with = from_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             print(f"warning: {path} cannot be read ({err}); that replication runs again")
             continue
         if theirs != fingerprint:
             raise _refusal(out_dir, path, theirs, fingerprint, folder_key)
         kept[result.replication] = result
+        if run_with is not None and run_ahead is not None:
+            run_ahead[result.replication] = run_with
     return kept
 
 

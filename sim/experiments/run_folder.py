@@ -69,7 +69,8 @@ LOCK_FILE = ".lock"
 #: Statuses a manifest of this program can have (docs/reliability.md).
 STATUSES = ("running", "complete", "interrupted", "failed", "invalid_config")
 #: What a run folder without a manifest may hold: what Hydra and this program put there
-#: before the manifest is written (Hydra's job log is ``<job>.log``).
+#: before the manifest is written (Hydra's job log is ``<job>.log``; and the replications a
+#: sweep's launcher runs ahead of the job: :func:`_only_kept_replications`).
 BEFORE_MANIFEST = (".hydra", LOCK_FILE)
 
 
@@ -118,6 +119,8 @@ def check_folder_is_ours(folder: Path, key: str = "hydra.run.dir") -> None:
             key, str(folder), f"cannot be used: {err}; choose another folder with {key}=..."
         ) from None
     foreign = [n for n in entries if n not in BEFORE_MANIFEST and not n.endswith((".log", ".tmp"))]
+    if replication_store.REPLICATIONS_DIR in foreign and _only_kept_replications(folder):
+        foreign.remove(replication_store.REPLICATIONS_DIR)
     if foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise FolderRefused(
@@ -126,6 +129,18 @@ def check_folder_is_ours(folder: Path, key: str = "hydra.run.dir") -> None:
             f"is not a run folder of this program (it holds {shown}) and is left untouched; "
             f"choose a new or empty folder with {key}=...",
         )
+
+
+def _only_kept_replications(folder: Path) -> bool:
+    """Whether ``folder/replications`` holds nothing but replications this program kept
+    there (the local launcher runs a sweep job's before the job writes its manifest;
+    :mod:`sim.experiments.sweep_replications`), and so is not a folder of the user's."""
+    kept = folder / replication_store.REPLICATIONS_DIR
+    try:
+        names = [p.name for p in kept.iterdir() if not p.name.endswith(".tmp")]
+    except OSError:
+        return False
+    return len(names) == len(replication_store.kept_replication_files(folder))
 
 
 #: What marks a sweep folder of this program: Hydra's record of the sweep, its summary, or an
@@ -265,7 +280,9 @@ def execute_run(
 
     exp = run_cfg.experiment
     fingerprint = config_fingerprint(data)
-    kept = replication_store.load_replications(out_dir, fingerprint)
+    run_ahead: dict[int, list[str]] = {}  # by the sweep's launcher (sweep_replications)
+    kept = replication_store.load_replications(out_dir, fingerprint, run_ahead=run_ahead)
+    resumed = sorted(set(kept) - set(run_ahead))
     parallel = parallel_within_memory(run_cfg.model, exp)
     manifest: dict[str, Any] = {
         "status": "running",
@@ -289,8 +306,11 @@ def execute_run(
         "command": command or " ".join(["python -m sim", *sys.argv[1:]]),
         "started_utc": outputs.now_utc(),
     }
-    if kept:
-        manifest["replications_resumed"] = sorted(kept)
+    if resumed:
+        manifest["replications_resumed"] = resumed
+    if run_ahead:
+        manifest["replications_run_ahead"] = sorted(run_ahead)
+        manifest["run_ahead_with"] = sorted({job for jobs in run_ahead.values() for job in jobs})
 
     def keep(result: ReplicationResult) -> None:
         replication_store.save_replication(out_dir, result, fingerprint)
@@ -319,8 +339,13 @@ def execute_run(
             fingerprint[:12],
             out_dir,
         )
-        if kept:
-            log.info("Resuming: replications %s kept from an interrupted run", sorted(kept))
+        if resumed:
+            log.info("Resuming: replications %s kept from an interrupted run", resumed)
+        if run_ahead:
+            log.info(
+                "Replications %s were run ahead by the sweep's launcher, with its other jobs'",
+                sorted(run_ahead),
+            )
         results = run_experiment(run_cfg.model, parallel, run_cfg.seed, on_result=keep, kept=kept)
         summary, calibration = write_run_files(results, run_cfg, out_dir)
     except BaseException as err:

@@ -11,6 +11,7 @@ reads on its own in an emailed report.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sim.report import model_doc
 from sim.report.load import ReportData
@@ -59,6 +60,23 @@ SECTIONS = {
 
 def _doc(anchor: str, title: str) -> str:
     return f"{MODEL_DOC}#{anchor} ({title})"
+
+
+def _execution(m: dict[str, Any]) -> str:
+    """How the replications of the run in manifest ``m`` were run, and how long it took."""
+    ahead = m.get("replications_run_ahead") or []
+    if not ahead:
+        return (
+            f"Replications in parallel over {m.get('n_jobs')} job(s); wall time "
+            f"{m.get('wall_seconds')} s."
+        )
+    times = m.get("replication_wall_seconds") or []
+    return (
+        f"{len(ahead)} replication(s) run by the sweep's launcher before the job, each with the "
+        "same replication of the sweep's other jobs on all cores (those on the same patients "
+        f"sharing them; identical numbers): {sum(times):.0f} s of replications in all; the "
+        f"job then wrote its files in {m.get('wall_seconds')} s."
+    )
 
 
 def stress_items(data: ReportData, doc_text: str | None = None) -> list[StressItem]:
@@ -257,8 +275,7 @@ def stress_items(data: ReportData, doc_text: str | None = None) -> list[StressIt
             "5.3",
             "Model execution",
             "Stages run in order in one process per replication; booking is a time-ordered pass, "
-            f"A&E is SimPy event scheduling. Replications in parallel over {m.get('n_jobs')} "
-            f"job(s); wall time {m.get('wall_seconds')} s. Command: {m.get('command')}.",
+            f"A&E is SimPy event scheduling. {_execution(m)} Command: {m.get('command')}.",
         ),
         (
             "5.4",
