@@ -134,3 +134,41 @@ def test_an_uncertainty_analysis_goes_straight_to_its_jobs(monkeypatch):
     launcher.setup(hydra_context=object(), task_function=print, config=config)
     assert launcher.launch([["psa.set=1"], ["psa.set=2"]], 0) == []
     assert launched == [([["psa.set=1"], ["psa.set=2"]], 0)]
+
+
+def test_what_cannot_run_together_is_left_to_the_jobs(tmp_path, monkeypatch, capsys):
+    """Running the replications together is only a faster way to the same files: a folder
+    that cannot be written costs that job its replications here (its own run says why), and
+    the others are still kept; anything else going wrong (a worker killed) stops it with a
+    warning, and the jobs run what they are missing."""
+    import errno
+
+    from sim.experiments import outputs
+
+    configs = [(tmp_path / "full", job_config()), (tmp_path / "ok", job_config("seed=3"))]
+    real_save = replication_store.save_replication
+
+    def save(out_dir, *args, **kwargs):
+        if out_dir.name == "full":
+            raise outputs.OutputWriteError(out_dir / "x", OSError(errno.ENOSPC, "disk full"))
+        real_save(out_dir, *args, **kwargs)
+
+    monkeypatch.setattr(replication_store, "save_replication", save)
+    together.run_ahead(configs, n_jobs=1)
+    assert replication_store.kept_replications(tmp_path / "full") == []
+    assert replication_store.kept_replications(tmp_path / "ok") == [0, 1, 2]
+    out = capsys.readouterr().out
+    assert "Running the 6 replications of 2 jobs together" in out
+    assert "3 replications run together" in out  # all six ran; three could be kept
+
+    def killed(*args):
+        raise RuntimeError("A worker process managed by the executor was unexpectedly terminated")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(together, "_results", killed)
+    again = [(tmp_path / "again", job_config())]
+    together.run_ahead(again, n_jobs=1)
+    err = capsys.readouterr().err
+    assert "warning: running the replications together stopped (RuntimeError" in err
+    assert "each job runs those it is missing itself" in err
+    assert replication_store.kept_replications(tmp_path / "again") == []

@@ -49,11 +49,13 @@ class LocalLauncher(JoblibLauncher):
         setup_globals()
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         state = Singleton.get_state()
+        jobs = []
         try:
-            jobs = [
-                self._job(initial_job_idx + idx, overrides)
-                for idx, overrides in enumerate(job_overrides)
-            ]
+            for idx, overrides in enumerate(job_overrides):
+                try:
+                    jobs.append(self._job(initial_job_idx + idx, overrides))
+                except Exception:  # its own run composes it again, and says why
+                    continue
         finally:
             Singleton.set_state(state)  # each job sets its own Hydra configuration again
         run_ahead(jobs, int(self.joblib.get("n_jobs") or -1))

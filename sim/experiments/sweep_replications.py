@@ -43,8 +43,7 @@ from sim.config.compose import validate
 from sim.config.scenarios import label
 from sim.config.schema import ConfigError, ModelConfig, RunConfig
 from sim.core.replication import ReplicationResult, replicate_together, run_replication
-from sim.experiments import outputs, replication_store
-from sim.experiments.interrupts import exit_with_parent
+from sim.experiments import interrupts, outputs, replication_store
 from sim.experiments.memory_guard import replications_that_fit
 from sim.experiments.replications import compile_before_workers, resolve_n_jobs
 from sim.experiments.run_folder import (
@@ -134,8 +133,8 @@ def run_task(
 ) -> dict[int, ReplicationResult | str]:
     """A task's replications, by job; a job whose replication fails gets its error as text
     (its job runs it again and reports it), and the others still get theirs. ``parent``: the
-    sweep's process, which a worker ends with (:func:`exit_with_parent`)."""
-    exit_with_parent(parent)
+    sweep's process, which a worker ends with (:func:`interrupts.exit_with_parent`)."""
+    interrupts.exit_with_parent(parent)
     try:
         return dict(replicate_together(models, seed, replication, warmup_weeks, run_weeks))
     except Exception:  # find whose it is: the others' replications are still good
@@ -204,23 +203,55 @@ def run_ahead(configs: Sequence[tuple[Path, dict[str, Any]]], n_jobs: int) -> No
         from tqdm import tqdm
 
         started = time.perf_counter()
-        done = 0
         bar = tqdm(total=total, desc="replications", unit="rep", disable=not sys.stderr.isatty())
-        for results in _results(jobs, tasks, workers):
-            # the names of every job in the task, for the record each replication keeps
-            together = sorted(jobs[i].name for i in results)
-            for i, result in results.items():
-                job = jobs[i]
-                if isinstance(result, str):
-                    log.warning("%s: a replication failed (%s); its job runs it", job.name, result)
-                    continue
-                replication_store.save_replication(
-                    job.out_dir, result, job.fingerprint, run_with=together
-                )
-                done += 1
-            bar.update(len(results))
-        bar.close()
+        try:
+            done = _keep_results(jobs, _results(jobs, tasks, workers), bar)
+        except Exception as err:  # an optimisation only: the jobs run what is missing
+            if interrupts.is_interruption(err):
+                raise
+            print(
+                f"warning: running the replications together stopped ({type(err).__name__}: "
+                f"{err}); each job runs those it is missing itself",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        finally:
+            bar.close()
         print(
             f"{done} replications run together in {time.perf_counter() - started:.0f} s.",
             flush=True,
         )
+
+
+def _keep_results(
+    jobs: Sequence[PlannedJob], tasks_done: Iterator[dict[int, ReplicationResult | str]], bar: Any
+) -> int:
+    """Keep each task's results in their jobs' folders as they come; the number kept. A job
+    whose replication failed, or whose folder cannot be written, is left to its own run,
+    which says why."""
+    done = 0
+    unwritable: set[int] = set()
+    for results in tasks_done:
+        # the names of every job in the task, for the record each replication keeps
+        together = sorted(jobs[i].name for i in results)
+        for i, result in results.items():
+            job = jobs[i]
+            if isinstance(result, str):
+                log.warning("%s: a replication failed (%s); its job runs it", job.name, result)
+                continue
+            if i in unwritable:
+                continue
+            try:
+                replication_store.save_replication(
+                    job.out_dir, result, job.fingerprint, run_with=together
+                )
+            except outputs.OutputWriteError as err:
+                log.warning(
+                    "%s: cannot keep its replications (%s); its job says why", job.name, err
+                )
+                unwritable.add(i)
+                continue
+            done += 1
+        bar.update(len(results))
+    return done
