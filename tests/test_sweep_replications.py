@@ -172,3 +172,37 @@ def test_what_cannot_run_together_is_left_to_the_jobs(tmp_path, monkeypatch, cap
     assert "warning: running the replications together stopped (RuntimeError" in err
     assert "each job runs those it is missing itself" in err
     assert replication_store.kept_replications(tmp_path / "again") == []
+
+
+def test_the_launcher_takes_the_configurations_hydra_composed_to_check_the_batch(
+    tmp_path, monkeypatch
+):
+    """Hydra's sweeper composes every job to check the batch, then throws them away; the
+    local launcher keeps those rather than compose each job again before its replications
+    (each job still composes its own where it runs, as joblib's launcher does)."""
+    from conftest import run_sim
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    composed: list[tuple[str, ...]] = []
+    real = ConfigLoaderImpl.load_sweep_config
+
+    def counting(self, master_config, sweep_overrides):
+        composed.append(tuple(sweep_overrides))
+        return real(self, master_config, sweep_overrides)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", counting)
+    argv = [
+        "+sweep=all_options",
+        "hydra.launcher.n_jobs=1",  # jobs, too, in this process, where the count reaches
+        "hydra.sweeper.params.scenario='choice(baseline,ic_expansion)'",
+        *SHORT,
+        "experiment.replications=1",
+        "experiment.run_weeks=1",
+        "hydra.callbacks.sweep_summary.board_report=false",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
+    assert run_sim(argv, monkeypatch) == 0
+    jobs = sorted({c for c in composed})
+    assert len(jobs) == 2 and all(composed.count(job) == 2 for job in jobs), composed
+    manifest = json.loads((tmp_path / "sweep" / "ic_expansion" / "manifest.json").read_text())
+    assert manifest["replications_run_ahead"] == [0]  # the replications did run together
