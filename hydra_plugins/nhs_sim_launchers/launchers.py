@@ -75,6 +75,7 @@ class LocalLauncher(JoblibLauncher):
         self._remember_composed(False)
         try:
             if "psa" in self.config:  # a PSA's sets share their patients their own way
+                self._composed.clear()
                 return super().launch(job_overrides, initial_job_idx)
             setup_globals()
             configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)

@@ -155,7 +155,7 @@ def give_back_free_memory() -> None:
     elsewhere). A worker alternating between thirteen configurations leaves holes in its
     heap that the next replication cannot always reuse: without this its peak crept from
     498 to 514 MiB over eight tasks, with it it stays at about 512 (measured with the board
-    sweep's 13 options, docs/performance.md "Memory"), and a job's files are then written
+    sweep's 13 options, docs/performance.md "Latest results"), and a job's files are then written
     from what the worker holds, not from its high-water mark."""
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
