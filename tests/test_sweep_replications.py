@@ -206,3 +206,32 @@ def test_the_launcher_takes_the_configurations_hydra_composed_to_check_the_batch
     assert len(jobs) == 2 and all(composed.count(job) == 2 for job in jobs), composed
     manifest = json.loads((tmp_path / "sweep" / "ic_expansion" / "manifest.json").read_text())
     assert manifest["replications_run_ahead"] == [0]  # the replications did run together
+
+
+def test_the_launcher_keeps_a_few_dozen_composed_configurations_at_most():
+    """Each composed configuration is about 1.5 MB: the launcher keeps at most
+    ``REMEMBERED_CONFIGURATIONS`` from Hydra's check of a batch (a larger sweep's jobs are
+    composed again), and none of an uncertainty analysis's sets."""
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.nhs_sim_launchers.launchers import REMEMBERED_CONFIGURATIONS, LocalLauncher
+
+    class Loader:
+        def load_sweep_config(self, master_config, sweep_overrides):
+            return OmegaConf.create({"overrides": list(sweep_overrides)})
+
+    for master, kept in (({"experiment": {}}, REMEMBERED_CONFIGURATIONS), ({"psa": {}}, 0)):
+        loader = Loader()
+        launcher = LocalLauncher(n_jobs=-1)
+        config = OmegaConf.create(master)
+        launcher.setup(
+            hydra_context=SimpleNamespace(config_loader=loader), task_function=print, config=config
+        )
+        for n in range(REMEMBERED_CONFIGURATIONS + 6):  # as Hydra's check of the batch calls it
+            composed = loader.load_sweep_config(master_config=config, sweep_overrides=[f"n={n}"])
+            assert list(composed.overrides) == [f"n={n}"]
+        assert len(launcher._composed) == kept
+        launcher._remember_composed(False)
+        assert "load_sweep_config" not in vars(loader)  # joblib pickles a plain loader

@@ -32,6 +32,10 @@ def _choice(config: DictConfig) -> str:
     return str(OmegaConf.select(config, "hydra.runtime.choices.hydra/launcher") or "?")
 
 
+#: Job configurations :class:`LocalLauncher` keeps from Hydra's check of a batch, at most.
+REMEMBERED_CONFIGURATIONS = 64
+
+
 class LocalLauncher(JoblibLauncher):
     """joblib's launcher (jobs on this machine's cores), which first runs the replications of
     every job together, spread over the cores, and keeps them in the jobs' folders
@@ -60,7 +64,12 @@ class LocalLauncher(JoblibLauncher):
 
         def remembered(master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
             composed = compose(master_config, sweep_overrides)
-            if master_config is self.config:
+            # About 1.5 MB each: a few dozen at most, none for an uncertainty analysis's sets
+            if (
+                master_config is self.config
+                and "psa" not in master_config
+                and len(self._composed) < REMEMBERED_CONFIGURATIONS
+            ):
                 self._composed[tuple(sweep_overrides)] = composed
             return composed
 
