@@ -317,17 +317,22 @@ def replicate_together(
     results: dict[Key, ReplicationResult] = {}
     for keys in groups.values():
         first = models[keys[0]]
-        shared = None
+        shared, drawing = None, 0.0
         if len(keys) > 1:
+            started = time.perf_counter()
             calendar = make_calendar(first, warmup_weeks, run_weeks)
             weekly = weekly_configs(first, calendar)
             drawn = draw_episodes(first, calendar, Streams(seed, replication), weekly)
             # put in order in place, once, as a replication of its own does
             shared = SharedEpisodes(drawn, one_order=True, drop=LAST_READ_BY["request order"])
             del drawn
+            drawing = time.perf_counter() - started
         for key in keys:
-            results[key] = run_replication(
+            result = run_replication(
                 models[key], seed, replication, warmup_weeks, run_weeks, episodes=shared
             )
+            # the first of the group drew the patients (and put them in order) for all
+            result.wall_seconds += drawing
+            results[key], drawing = result, 0.0
         del shared  # freed before the next group's are drawn
     return {key: results[key] for key in models}
