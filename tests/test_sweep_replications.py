@@ -202,7 +202,7 @@ def test_the_launcher_takes_the_configurations_hydra_composed_to_check_the_batch
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     ]
     assert run_sim(argv, monkeypatch) == 0
-    jobs = sorted({c for c in composed})
+    jobs = set(composed)
     assert len(jobs) == 2 and all(composed.count(job) == 2 for job in jobs), composed
     manifest = json.loads((tmp_path / "sweep" / "ic_expansion" / "manifest.json").read_text())
     assert manifest["replications_run_ahead"] == [0]  # the replications did run together
