@@ -160,6 +160,29 @@ def test_equity_sums_reproduce_system_kpis(reported):
     assert ((rates >= 0) & (rates <= 1)).all()
 
 
+def test_equity_cells_are_each_groups_first_row(reported):
+    """The equity tables look cells up by position (``_first_rows``): every cell must be the
+    first row of its group, level and measure, as a filter of the whole table finds it, and
+    a combination the table lacks a dash."""
+    from sim.report.build import _equity_cell, _first_rows, ci, fmt
+
+    out_dir, _ = reported
+    eq = pd.read_csv(out_dir / "equity.csv")
+    # a repeated row after the first must not be the one shown
+    eq = pd.concat([eq, eq.iloc[[0]].assign(mean=-1.0)], ignore_index=True)
+    first = _first_rows(eq)
+    keys = list(dict.fromkeys(zip(eq.group, eq.level, eq.measure, strict=True)))
+    assert len(first) == len(keys) < len(eq)
+    for group, level, measure in [*keys, ("by_age", "no such band", "ae_per_1000_year")]:
+        rows = eq[(eq.group == group) & (eq.level == level) & (eq.measure == measure)]
+        expected = (
+            "-"
+            if rows.empty
+            else f"{fmt(rows['mean'].iloc[0])} ({ci(rows.ci_low.iloc[0], rows.ci_high.iloc[0])})"
+        )
+        assert _equity_cell(eq, first, group, level, measure) == expected, (group, level)
+
+
 @pytest.mark.parametrize("problem", ["missing", "empty", "running", "lost_file"])
 def test_bad_folder_exits_2(tmp_path, problem):
     folder = tmp_path / "run"
