@@ -107,8 +107,8 @@ def _cpu() -> float:
     return time.process_time()
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB (1,024 bytes)
 
 
 def default_run_config(scale: float = 1.0):
@@ -217,7 +217,7 @@ def _child(kind: str, arg: str) -> None:
         child_first_replication(args)
         return
     result = child_model(**args) if kind == "model" else child_reference(kind, **args)
-    result["peak_rss_mb"] = _peak_rss_mb()
+    result["peak_rss_mib"] = _peak_rss_mib()
     print(json.dumps(result))
 
 
@@ -302,7 +302,7 @@ def compare_checkouts(per_round: list[dict]) -> dict:
             "all but hospital": (mine["cpu_without_hospital"], theirs["cpu_without_hospital"]),
             "first replication of a process": (mine["first_cpu"], theirs["first_cpu"]),
             "start-up before the first replication": (mine["startup_cpu"], theirs["startup_cpu"]),
-            "peak memory (MB)": (mine["peak_rss_mb"], theirs["peak_rss_mb"]),
+            "peak memory (MiB)": (mine["peak_rss_mib"], theirs["peak_rss_mib"]),
             **{s: (mine["stages"][s], theirs["stages"].get(s, 0.0)) for s in mine["stages"]},
         }
         for name, (a, b) in pairs.items():
@@ -335,7 +335,7 @@ def _model_rates(model: dict) -> dict:
         "stages": {s: med(lambda r, s=s: r["stages"][s], later) for s in reps[0]["stages"]},
         "first_stages": reps[0]["stages"],
         "startup_cpu": model["startup_cpu_seconds"],
-        "peak_rss_mb": model["peak_rss_mb"],
+        "peak_rss_mib": model["peak_rss_mib"],
     }
 
 
@@ -372,7 +372,7 @@ def summarise_paired(per_round: list[dict]) -> dict:
             "ratio to heapq (wall, all stages)",
             (m["episodes"] / m["wall"]) / (heap["customers"] / heap["wall_seconds"]),
         )
-        add("model: peak memory of the process (MB)", m["peak_rss_mb"])
+        add("model: peak memory of the process (MiB)", m["peak_rss_mib"])
         for stage, cpu in m["stages"].items():
             add(f"stage: {stage}", cpu)
         for stage, cpu in m["first_stages"].items():
@@ -446,7 +446,7 @@ def first_compile(rounds: int) -> dict:
                 m = measure("model", sim_root=tree, weeks=8, warmup=2)
                 for key, value in (
                     (f"{name}: CPU s of the process", m["process_cpu_seconds"]),
-                    (f"{name}: peak memory (MB)", m["peak_rss_mb"]),
+                    (f"{name}: peak memory (MiB)", m["peak_rss_mib"]),
                 ):
                     out.setdefault(key, []).append(value)
         finally:
@@ -474,7 +474,7 @@ def growth(scales: list[float], years: list[int]) -> list[dict]:
                 "cpu_seconds_without_hospital": r["cpu_seconds"] - r["stages"][HOSPITAL],
                 "cpu_seconds_per_million_episodes": r["cpu_seconds"] / r["episodes"] * 1e6,
                 "wall_seconds": r["wall_seconds"],
-                "peak_rss_mb": m["peak_rss_mb"],
+                "peak_rss_mib": m["peak_rss_mib"],
             }
         )
     return out
@@ -625,7 +625,7 @@ def markdown(report: dict) -> str:
                 "CPU s, all but hospital",
                 "CPU s per million episodes",
                 "wall s",
-                "peak memory (MB)",
+                "peak memory (MiB)",
             ),
             (
                 (
@@ -636,7 +636,7 @@ def markdown(report: dict) -> str:
                     f"{g['cpu_seconds_without_hospital']:.2f}",
                     f"{g['cpu_seconds_per_million_episodes']:.2f}",
                     f"{g['wall_seconds']:.2f}",
-                    f"{g['peak_rss_mb']:.0f}",
+                    f"{g['peak_rss_mib']:.0f}",
                 )
                 for g in report["growth"]
             ),
