@@ -231,6 +231,43 @@ def test_the_banner_goes_above_a_figure_without_moving_what_is_drawn():
         plt.close(fig)
 
 
+@pytest.mark.parametrize("width", [None, 6.85])  # as drawn, and as the PDF's A4 page has it
+def test_the_summary_figure_keeps_twelve_options_names_and_costs_inside_it(width):
+    """Twelve options with long names and costs in the millions: every option name (left)
+    and cost (right) lies inside the figure, and the plot between them keeps a third of its
+    width (its costs were once cut off at the right edge)."""
+    from sim.report.figures import summary_figure, summary_height
+
+    titles = [
+        "Rapid assessment clinics expanded to two sessions a day and weekends",
+        "Community pharmacy minor-ailments scheme (Pharmacy First)",
+        "Clinical pharmacists and other new roles in practices",
+    ]
+    rows = []
+    for k in range(12):
+        row = _row(f"o{k}", (1500.0 + 100 * k, 1200.0, 1800.0 + 100 * k), (1833.0, 1799.0, 1868.0))
+        row["title"] = f"{titles[k % 3]} {k}"
+        row["investment_annual_gbp"] = 950_000.0 + 1000 * k
+        rows.append(row)
+    data = _data(rows)
+    size = None if width is None else (width, summary_height(data))
+    f = summary_figure(data, size)
+    try:
+        fig = f.figure
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        left_ax, right_ax = fig.axes
+        labels = left_ax.get_yticklabels() + right_ax.get_yticklabels()
+        assert len(labels) == 24
+        for t in labels:
+            box = t.get_window_extent(renderer)
+            assert 0 <= box.x0 and box.x1 <= fig.bbox.width, t.get_text()
+        assert left_ax.get_position().width >= 1 / 3
+        assert left_ax.get_position().bounds == right_ax.get_position().bounds
+    finally:
+        plt.close(f.figure)
+
+
 def test_the_summary_figure_names_every_option_in_full():
     from sim.report.figures import summary_figure
 

@@ -871,7 +871,7 @@ def _summary_rows(data: ReportData) -> tuple[list[str], list[str], list[str]]:
     side, each one's investment and cost per attendance avoided with its interval."""
     ranking = data.ranking.set_index("option")
     names = option_order(ranking.index)
-    left = [wrap_label(data.title(n), 58) for n in names]
+    left = [wrap_label(data.title(n), SUMMARY_NAME_CHARACTERS) for n in names]
     right = []
     for name in names:
         r = ranking.loc[name]
@@ -884,18 +884,26 @@ def _summary_rows(data: ReportData) -> tuple[list[str], list[str], list[str]]:
             each = f"{_money_short(per)} each ({_money_short(lo)} to {_money_short(hi)})"
         else:
             each = f"{_money_short(per)} each (interval not estimable)"
-        right.append(f"{_money_short(r.investment_annual_gbp)} a year; {each}")
+        # two lines: on one, twelve options' costs left the plot too little of the page
+        right.append(f"{_money_short(r.investment_annual_gbp)} a year;\n{each}")
     return names, left, right
 
+
+#: Option names on the summary figure wrap at this many characters: with the costs on the
+#: right, the plot keeps about 40% of a page's width (``tests/test_board_paper.py``).
+SUMMARY_NAME_CHARACTERS = 34
 
 #: Height of the summary figure: per line of option names, and for titles and axes (inches).
 SUMMARY_LINE_INCHES, SUMMARY_FRAME_INCHES = 0.15, 1.0
 
 
 def summary_height(data: ReportData) -> float:
-    """The height (inches) the summary figure needs for its option names to be read."""
-    _, left, _ = _summary_rows(data)
-    lines = sum(max(t.count("\n") + 1, 1.3) for t in left)
+    """The height (inches) the summary figure needs for its option names and costs to be
+    read (each option's row as tall as the more lines of the two)."""
+    _, left, right = _summary_rows(data)
+    lines = sum(
+        max(a.count("\n") + 1, b.count("\n") + 1, 1.3) for a, b in zip(left, right, strict=True)
+    )
     return SUMMARY_LINE_INCHES * lines + SUMMARY_FRAME_INCHES
 
 
@@ -932,6 +940,7 @@ def summary_figure(
     ax2.set_ylim(ax.get_ylim())
     ax2.set_yticks([y_of[n] for n in names], right, fontsize=7)
     fig.tight_layout()
+    _labels_inside(fig, ax, ax2)
     caption = (
         "Each option against the baseline, same patients. A whisker across the grey line: the "
         "runs cannot tell the option from the baseline. Right: investment a year, and per A&E "
@@ -939,6 +948,24 @@ def summary_figure(
         "avoided cannot be told from zero)."
     )
     return ReportFigure("summary", "What each option does for A&E, and at what cost", caption, fig)
+
+
+def _labels_inside(fig: Figure, ax, ax2, pad_points: float = 3.0) -> None:
+    """Narrow the plot (both of its y axes) until the option names on its left and the costs
+    on its right lie inside the figure: ``tight_layout`` leaves a twin axis's labels past
+    the figure's edge when they are long (the costs of twelve options were cut off)."""
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    pad = pad_points * fig.dpi / 72
+    lefts = [t.get_window_extent(renderer).x0 for t in ax.get_yticklabels()]
+    rights = [t.get_window_extent(renderer).x1 for t in ax2.get_yticklabels()]
+    over_left = max(0.0, pad - min(lefts, default=pad)) / width
+    over_right = max(0.0, max(rights, default=0.0) - (width - pad)) / width
+    if over_left or over_right:
+        p = ax.get_position()
+        box = [p.x0 + over_left, p.y0, p.width - over_left - over_right, p.height]
+        ax.set_position(box)
+        ax2.set_position(box)
 
 
 # ---------------------------------------------------------------- banner
