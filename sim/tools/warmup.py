@@ -452,9 +452,9 @@ def kpi_bias_by_warmup(
         for w in warmups:
             vals = np.array([rep[w][kpi] for rep in per_rep])
             diff, lo, hi = t_interval(vals - ref, level)
-            ref_mean = float(np.nanmean(ref)) if np.isfinite(ref).any() else float("nan")
+            ref_mean = _mean_of_defined(ref)
             rel = diff / abs(ref_mean) if ref_mean else float("nan")
-            rows.append((kpi, w, float(np.nanmean(vals)), diff, lo, hi, rel))
+            rows.append((kpi, w, _mean_of_defined(vals), diff, lo, hi, rel))
     return pd.DataFrame(
         rows,
         columns=[
@@ -467,6 +467,12 @@ def kpi_bias_by_warmup(
             "relative_difference",
         ],
     )
+
+
+def _mean_of_defined(values: np.ndarray) -> float:
+    """Mean of the replications where the KPI is defined; NaN, without numpy's warning,
+    when it is defined in none (a share with nothing to divide by in every window)."""
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 # --------------------------------------------------------------------------------------------
