@@ -201,8 +201,9 @@ def daily_series(result: Any) -> dict[str, np.ndarray]:
     total = np.bincount(rday, weights=lead, minlength=n_days)[:n_days]
     routine_lead = np.divide(total, count, out=np.full(n_days, np.nan), where=count > 0)
 
+    hub_time = sj.hub_time  # built over every episode on each reading: read once
     hub_day = np.where(
-        np.isfinite(sj.hub_time), np.floor(np.nan_to_num(sj.hub_time) / MINUTES_PER_DAY), -1
+        np.isfinite(hub_time), np.floor(np.nan_to_num(hub_time) / MINUTES_PER_DAY), -1
     ).astype(np.int64)
 
     hourly = np.full(n_days * HOURS_PER_DAY, np.nan)
