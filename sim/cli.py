@@ -279,10 +279,22 @@ def run_job(cfg: DictConfig) -> str:
 def _interrupted(in_sweep: bool, out_dir: Path, folder_key: str, cfg: DictConfig | None) -> str:
     """Ctrl-C or SIGTERM stopped the job: a sweep stops (main() says how to resume); a run
     says what was kept and how to resume, and exits with 130."""
-    from sim.experiments.replication_store import kept_replications
+    from sim.experiments.replication_store import discard_replications, kept_replications
+    from sim.experiments.run_folder import is_complete
 
     if in_sweep:
         raise KeyboardInterrupt
+    if is_complete(out_dir):
+        # The signal came as the run finished, once its complete manifest was in place: its
+        # results are all there, so nothing is to be resumed (exit code 0).
+        discard_replications(out_dir)  # as the run would have, had it gone on
+        print(
+            f"{interrupts.stop_signal_name()} came as the run finished: its results are "
+            f"complete in {out_dir}",
+            file=sys.stderr,
+        )
+        print(out_dir)
+        return str(out_dir)
     kept = len(kept_replications(out_dir))
     wanted = OmegaConf.select(cfg, "experiment.replications") if cfg is not None else None
     of = f" of {wanted}" if isinstance(wanted, int) else ""

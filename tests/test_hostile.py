@@ -34,7 +34,7 @@ import sim.cli
 import sim.config.compose
 import sim.experiments.replications
 from sim.config.locations import PROJECT_ROOT
-from sim.experiments import replication_store
+from sim.experiments import outputs, replication_store
 from sim.experiments import run_folder as folder_rules
 
 #: Two replications of one week of the whole site, one at a time (so that a fault placed in
@@ -109,6 +109,59 @@ def test_a_stop_inside_the_compiled_booking_pass_is_an_interruption(
     ran = count_replications_run(monkeypatch)
     assert run_sim([*DESIGN, f"hydra.run.dir={folder}"], monkeypatch) == 0
     assert ran == [1]
+    assert_same_files(folder, clean_run)
+
+
+def signal_at_the_complete_manifest(monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    """SIGTERM just ``"before"`` the manifest that says complete is put in place, or just
+    ``"after"``: the last moments of a run, where a real signal was once seen to leave a
+    folder saying "running" (or a complete run reported as interrupted)."""
+    real = outputs.atomic_write_json
+
+    def write(path: Path, data: dict) -> None:
+        last = Path(path).name == "manifest.json" and data.get("status") == "complete"
+        if last and when == "before":
+            signal.raise_signal(signal.SIGTERM)
+        real(path, data)
+        if last and when == "after":
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(outputs, "atomic_write_json", write)
+
+
+def test_a_signal_before_the_complete_manifest_leaves_the_run_interrupted(
+    clean_run, tmp_path, monkeypatch, capsys
+):
+    folder = tmp_path / "run"
+    with monkeypatch.context() as stopping:
+        signal_at_the_complete_manifest(stopping, "before")
+        code = run_sim([*DESIGN, f"hydra.run.dir={folder}"], stopping)
+    line = one_line(capsys.readouterr().err)
+    assert code == sim.cli.EXIT_INTERRUPTED
+    assert "by SIGTERM: 2 of 2 replications finished" in line and "resume with:" in line
+    assert manifest(folder)["status"] == "interrupted"  # never left "running"
+    assert manifest(folder)["replications_kept"] == [0, 1]
+    ran = count_replications_run(monkeypatch)
+    assert run_sim([*DESIGN, f"hydra.run.dir={folder}"], monkeypatch) == 0
+    assert ran == []  # the resume only writes the files
+    assert_same_files(folder, clean_run)
+    assert manifest(folder)["status"] == "complete"
+
+
+def test_a_signal_just_after_the_complete_manifest_leaves_the_run_complete(
+    clean_run, tmp_path, monkeypatch, capsys
+):
+    folder = tmp_path / "run"
+    with monkeypatch.context() as stopping:
+        signal_at_the_complete_manifest(stopping, "after")
+        code = run_sim([*DESIGN, f"hydra.run.dir={folder}"], stopping)
+    out, err = capsys.readouterr()
+    line = one_line(err)
+    assert code == 0  # nothing to resume: not reported as interrupted
+    assert line == f"SIGTERM came as the run finished: its results are complete in {folder}"
+    assert out.strip().splitlines()[-1] == str(folder)
+    assert manifest(folder)["status"] == "complete"
+    assert not (folder / replication_store.REPLICATIONS_DIR).exists()
     assert_same_files(folder, clean_run)
 
 

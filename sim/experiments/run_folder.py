@@ -93,6 +93,15 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def is_complete(folder: Path) -> bool:
+    """Whether the folder's manifest says its run is complete (False when it cannot be read)."""
+    try:
+        manifest = read_manifest(folder)
+    except ValueError:
+        return False
+    return manifest is not None and manifest.get("status") == "complete"
+
+
 def _existing_folder(folder: Path, key: str) -> bool:
     """Whether ``folder`` exists (a file there is refused)."""
     if folder.exists() and not folder.is_dir():
@@ -348,31 +357,36 @@ def execute_run(
             )
         results = run_experiment(run_cfg.model, parallel, run_cfg.seed, on_result=keep, kept=kept)
         summary, calibration = write_run_files(results, run_cfg, out_dir)
+        # The manifest that says complete, written inside the try: a signal landing before it
+        # is in place leaves the run interrupted (every replication kept: a resume writes the
+        # files again), not "running" for ever.
+        manifest.update(
+            {
+                "status": "complete",
+                "replications": len(results),  # more than asked for in automatic precision mode
+                "replications_requested": exp.replications,
+                "episodes": int(sum(r.episodes_total for r in results)),
+                "episodes_per_replication": [r.episodes_total for r in results],
+                "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
+                "wall_seconds": round(time.perf_counter() - started, 3),
+                "finished_utc": outputs.now_utc(),
+                "files": [*run_files(results), ".hydra/config.yaml"],
+            }
+        )
+        outputs.atomic_write_json(out_dir / "manifest.json", manifest)
     except BaseException as err:
         # Ctrl-C or SIGTERM, wherever it landed (inside the compiled booking pass it surfaces
-        # as another error), stops the run as interrupted, never as failed.
+        # as another error), stops the run as interrupted, never as failed; unless it landed
+        # just after the complete manifest was put in place: the run then is complete.
         if interrupts.is_interruption(err):
-            log.warning("Interrupted; finished replications are kept in %s", out_dir)
-            _mark_stopped(out_dir, manifest, "interrupted", None)
+            if not is_complete(out_dir):
+                log.warning("Interrupted; finished replications are kept in %s", out_dir)
+                _mark_stopped(out_dir, manifest, "interrupted", None)
             raise KeyboardInterrupt from None
         log.exception("Failed: %s: %s", type(err).__name__, err)
         _mark_stopped(out_dir, manifest, "failed", err)
         raise
 
-    manifest.update(
-        {
-            "status": "complete",
-            "replications": len(results),  # more than asked for in automatic precision mode
-            "replications_requested": exp.replications,
-            "episodes": int(sum(r.episodes_total for r in results)),
-            "episodes_per_replication": [r.episodes_total for r in results],
-            "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
-            "wall_seconds": round(time.perf_counter() - started, 3),
-            "finished_utc": outputs.now_utc(),
-            "files": [*run_files(results), ".hydra/config.yaml"],
-        }
-    )
-    outputs.atomic_write_json(out_dir / "manifest.json", manifest)
     log.info(
         "Complete: %s replications, %s episodes, %.1f s; wrote %s and manifest.json",
         manifest["replications"],
