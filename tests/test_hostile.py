@@ -141,6 +141,7 @@ def test_a_signal_before_the_complete_manifest_leaves_the_run_interrupted(
     assert "by SIGTERM: 2 of 2 replications finished" in line and "resume with:" in line
     assert manifest(folder)["status"] == "interrupted"  # never left "running"
     assert manifest(folder)["replications_kept"] == [0, 1]
+    assert not {"finished_utc", "files", "episodes"} & set(manifest(folder))
     ran = count_replications_run(monkeypatch)
     assert run_sim([*DESIGN, f"hydra.run.dir={folder}"], monkeypatch) == 0
     assert ran == []  # the resume only writes the files

@@ -103,6 +103,36 @@ def test_ctrl_c_inside_a_set_leaves_it_interrupted_never_failed(tmp_path, monkey
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
 
 
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_ctrl_c_at_a_sets_complete_manifest(tmp_path, monkeypatch, when):
+    """Ctrl-C as the manifest saying complete is written: before it is in place the set is
+    interrupted (never left "running", nor carrying a finished set's fields); once it is in
+    place the set is complete and kept. Either way the PSA stops (KeyboardInterrupt)."""
+    real = psa.outputs.atomic_write_json
+
+    def write(path, data):
+        last = Path(path).name == "manifest.json" and data.get("status") == "complete"
+        if last and when == "before":
+            raise KeyboardInterrupt
+        real(path, data)
+        if last and when == "after":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(psa.outputs, "atomic_write_json", write)
+    monkeypatch.setattr(psa, "run_set", lambda plan, n: (KPIS, PARAMETERS, {"wall_seconds": 1}))
+    folder, plan = tmp_path / "set_1", FakePlan()
+    with pytest.raises(KeyboardInterrupt):
+        psa.run_set_into_folder(plan, 1, folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if when == "before":
+        assert manifest["status"] == "interrupted"
+        assert not {"finished_utc", "sha256", "files"} & set(manifest)
+        assert not psa.set_complete(folder, plan.fingerprint)  # a resumed PSA runs it again
+    else:
+        assert manifest["status"] == "complete"
+        assert psa.set_complete(folder, plan.fingerprint)  # a resumed PSA skips it
+
+
 def test_a_set_that_fails_says_failed_with_its_error(tmp_path, monkeypatch):
     def broken(plan, number):
         raise ValueError("a bug")

@@ -285,15 +285,28 @@ def run_set_into_folder(plan: PsaPlan, number: int, folder: Path) -> bool:
         "git": outputs.git_state(SOURCE_ROOT),
         "started_utc": outputs.now_utc(),
     }
-    outputs.atomic_write_json(folder / "manifest.json", manifest)
     try:
+        # Both manifests inside the try: a signal at any moment after the first is in place
+        # leaves the set interrupted, never "running" (unless the complete one is in place)
+        outputs.atomic_write_json(folder / "manifest.json", manifest)
         kpis, params, timing = run_set(plan, number)
         outputs.atomic_write_csv(folder / "kpis.csv", kpis)
         outputs.atomic_write_csv(folder / "parameters.csv", params)
+        finished = {
+            **manifest,
+            "status": "complete",
+            **timing,
+            "finished_utc": outputs.now_utc(),
+            "files": list(SET_FILES),
+            "sha256": file_checksums(folder),
+        }
+        outputs.atomic_write_json(folder / "manifest.json", finished)
     except BaseException as err:
         # Ctrl-C or SIGTERM (inside the compiled booking pass it surfaces as another error)
         # leaves the set interrupted, never failed
         if interrupts.is_interruption(err):
+            if set_complete(folder, fingerprint):  # it came once the set was complete
+                raise KeyboardInterrupt from None
             manifest["status"] = "interrupted"
         else:
             manifest.update({"status": "failed", "error": f"{type(err).__name__}: {err}"})
@@ -304,16 +317,6 @@ def run_set_into_folder(plan: PsaPlan, number: int, folder: Path) -> bool:
         if manifest["status"] == "interrupted":
             raise KeyboardInterrupt from None
         raise
-    manifest.update(
-        {
-            "status": "complete",
-            **timing,
-            "finished_utc": outputs.now_utc(),
-            "files": list(SET_FILES),
-            "sha256": file_checksums(folder),
-        }
-    )
-    outputs.atomic_write_json(folder / "manifest.json", manifest)
     return True
 
 

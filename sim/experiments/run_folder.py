@@ -359,21 +359,21 @@ def execute_run(
         summary, calibration = write_run_files(results, run_cfg, out_dir)
         # The manifest that says complete, written inside the try: a signal landing before it
         # is in place leaves the run interrupted (every replication kept: a resume writes the
-        # files again), not "running" for ever.
-        manifest.update(
-            {
-                "status": "complete",
-                "replications": len(results),  # more than asked for in automatic precision mode
-                "replications_requested": exp.replications,
-                "episodes": int(sum(r.episodes_total for r in results)),
-                "episodes_per_replication": [r.episodes_total for r in results],
-                "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
-                "wall_seconds": round(time.perf_counter() - started, 3),
-                "finished_utc": outputs.now_utc(),
-                "files": [*run_files(results), ".hydra/config.yaml"],
-            }
-        )
-        outputs.atomic_write_json(out_dir / "manifest.json", manifest)
+        # files again), not "running" for ever. A new dict: an interrupted run's manifest
+        # never carries a finished run's fields.
+        finished = {
+            **manifest,
+            "status": "complete",
+            "replications": len(results),  # more than asked for in automatic precision mode
+            "replications_requested": exp.replications,
+            "episodes": int(sum(r.episodes_total for r in results)),
+            "episodes_per_replication": [r.episodes_total for r in results],
+            "replication_wall_seconds": [round(r.wall_seconds, 3) for r in results],
+            "wall_seconds": round(time.perf_counter() - started, 3),
+            "finished_utc": outputs.now_utc(),
+            "files": [*run_files(results), ".hydra/config.yaml"],
+        }
+        outputs.atomic_write_json(out_dir / "manifest.json", finished)
     except BaseException as err:
         # Ctrl-C or SIGTERM, wherever it landed (inside the compiled booking pass it surfaces
         # as another error), stops the run as interrupted, never as failed; unless it landed
@@ -387,6 +387,7 @@ def execute_run(
         _mark_stopped(out_dir, manifest, "failed", err)
         raise
 
+    manifest = finished
     log.info(
         "Complete: %s replications, %s episodes, %.1f s; wrote %s and manifest.json",
         manifest["replications"],
