@@ -278,7 +278,8 @@ def run_job(cfg: DictConfig) -> str:
 
 def _interrupted(in_sweep: bool, out_dir: Path, folder_key: str, cfg: DictConfig | None) -> str:
     """Ctrl-C or SIGTERM stopped the job: a sweep stops (main() says how to resume); a run
-    says what was kept and how to resume, and exits with 130."""
+    says what was kept and how to resume, and exits with 130, unless it had finished (its
+    complete manifest in place): it then says so and ends as a finished run does."""
     from sim.experiments.replication_store import discard_replications, kept_replications
     from sim.experiments.run_folder import is_complete
 

@@ -890,7 +890,8 @@ def _summary_rows(data: ReportData) -> tuple[list[str], list[str], list[str]]:
 
 
 #: Option names on the summary figure wrap at this many characters: with the costs on the
-#: right, the plot keeps about 40% of a page's width (``tests/test_board_paper.py``).
+#: right, the plot keeps at least a third of the figure's width at the PDF page's width
+#: (``tests/test_board_paper.py``).
 SUMMARY_NAME_CHARACTERS = 34
 
 #: Height of the summary figure: per line of option names, and for titles and axes (inches).
