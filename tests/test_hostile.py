@@ -129,13 +129,19 @@ def signal_at_the_complete_manifest(monkeypatch: pytest.MonkeyPatch, when: str) 
     monkeypatch.setattr(outputs, "atomic_write_json", write)
 
 
+def run_signalled_at_the_end(when: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The design run into ``folder``, SIGTERM coming ``when`` its complete manifest is
+    written (:func:`signal_at_the_complete_manifest`); returns the exit code."""
+    with monkeypatch.context() as stopping:
+        signal_at_the_complete_manifest(stopping, when)
+        return run_sim([*DESIGN, f"hydra.run.dir={folder}"], stopping)
+
+
 def test_a_signal_before_the_complete_manifest_leaves_the_run_interrupted(
     clean_run, tmp_path, monkeypatch, capsys
 ):
     folder = tmp_path / "run"
-    with monkeypatch.context() as stopping:
-        signal_at_the_complete_manifest(stopping, "before")
-        code = run_sim([*DESIGN, f"hydra.run.dir={folder}"], stopping)
+    code = run_signalled_at_the_end("before", folder, monkeypatch)
     line = one_line(capsys.readouterr().err)
     assert code == sim.cli.EXIT_INTERRUPTED
     assert "by SIGTERM: 2 of 2 replications finished" in line and "resume with:" in line
@@ -153,9 +159,7 @@ def test_a_signal_just_after_the_complete_manifest_leaves_the_run_complete(
     clean_run, tmp_path, monkeypatch, capsys
 ):
     folder = tmp_path / "run"
-    with monkeypatch.context() as stopping:
-        signal_at_the_complete_manifest(stopping, "after")
-        code = run_sim([*DESIGN, f"hydra.run.dir={folder}"], stopping)
+    code = run_signalled_at_the_end("after", folder, monkeypatch)
     out, err = capsys.readouterr()
     line = one_line(err)
     assert code == 0  # nothing to resume: not reported as interrupted
