@@ -940,3 +940,30 @@ def test_validate_refuses_bad_options_before_making_a_folder(
     code = run_sim(["validate", "--quick", "--out", str(tmp_path / "v"), *args], monkeypatch)
     assert code == 2 and message in one_line(capsys.readouterr().err)
     assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize(
+    ("stop", "status", "code"), [(KeyboardInterrupt, "interrupted", 130), (ValueError, "failed", 1)]
+)
+def test_validate_stopped_says_so_in_its_manifest(
+    tmp_path, monkeypatch, capsys, stop, status, code
+):
+    """Ctrl-C in the middle of ``python -m sim validate`` (or a failure) leaves its folder
+    "interrupted" (or "failed", with the error), never "running"."""
+    import sim.tools.validate
+
+    def stopped(*args, **kwargs):
+        raise stop("stopped here")
+
+    monkeypatch.setattr(sim.tools.validate, "run_suite", stopped)
+    try:
+        got = run_sim(["validate", "--quick", "--out", str(tmp_path / "v")], monkeypatch)
+    except ValueError:  # a failure of a command is raised, as any bug is
+        got = 1
+    assert got == code
+    [folder] = (tmp_path / "v").iterdir()
+    written = manifest(folder)
+    assert written["status"] == status
+    assert ("error" in written) == (status == "failed")
+    if status == "interrupted":
+        assert one_line(capsys.readouterr().err).startswith("Interrupted: python -m sim validate")

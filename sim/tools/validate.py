@@ -100,7 +100,7 @@ from sim.core.calendar import (
 from sim.core.demand import practice_age_shares
 from sim.core.statistics import t_interval
 from sim.core.streams import Streams
-from sim.experiments import outputs
+from sim.experiments import interrupts, outputs
 from sim.experiments.replications import calibration_table, resolve_n_jobs, summarise
 from sim.services.hospital.conservation import BED_STATES, bed_ledger
 from sim.tools.hospital_theory import (
@@ -1508,6 +1508,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         outputs.atomic_write_json(folder / "manifest.json", manifest)
         print(folder)
         return cli.EXIT_CONFIG_ERROR
+    except BaseException as err:
+        # Ctrl-C or SIGTERM (inside compiled code it surfaces as another error), or a failure:
+        # the folder says which, rather than "running" for ever
+        stopped = interrupts.is_interruption(err)
+        manifest["status"] = "interrupted" if stopped else "failed"
+        if not stopped:
+            manifest["error"] = f"{type(err).__name__}: {err}"
+        try:
+            outputs.atomic_write_json(folder / "manifest.json", manifest)
+        except (OSError, KeyboardInterrupt):
+            pass  # a full disk, or a second Ctrl-C: the manifest keeps saying "running"
+        if stopped:
+            raise KeyboardInterrupt from None
+        raise
     text = format_table(result.checks)
     failed = [c.check for c in result.checks if c.required and not c.passed]
     held_out_missed = [c.check for c in result.checks if not c.required and not c.passed]
