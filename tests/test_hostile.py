@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import run_sim
+from hydra.core.config_store import ConfigStore
 from test_bad_inputs import ALIAS_BOMB, scenario_bytes
 from test_resume import assert_same_files, count_replications_run, interrupt_after, manifest
 
@@ -454,6 +455,11 @@ def test_one_bad_option_file_blocks_only_runs_that_choose_it(tmp_path, monkeypat
     )
     (tmp_path / "scenarios" / "pounds.yaml").write_bytes("title: £\n".encode("cp1252"))
     (tmp_path / "scenarios" / "broken.yaml").write_text("title: [\n")
+    # the run registers them in Hydra's ConfigStore, which outlives the test: removed after it
+    # (as scenario_bytes does for "bomb"), or a later test would find them still there
+    options = ConfigStore.instance().repo["scenario"]
+    for name in ("pounds", "broken"):
+        monkeypatch.setitem(options, f"{name}.yaml", options["baseline.yaml"])
     started = time.monotonic()
     code = run_sim(
         [*DESIGN, "experiment.replications=1", f"hydra.run.dir={tmp_path / 'run'}"], monkeypatch
