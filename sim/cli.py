@@ -281,7 +281,7 @@ def _interrupted(in_sweep: bool, out_dir: Path, folder_key: str, cfg: DictConfig
     says what was kept and how to resume, and exits with 130, unless it had finished (its
     complete manifest in place): it then says so and ends as a finished run does."""
     from sim.experiments.replication_store import discard_replications, kept_replications
-    from sim.experiments.run_folder import is_complete
+    from sim.experiments.results import is_complete
 
     if in_sweep:
         raise KeyboardInterrupt

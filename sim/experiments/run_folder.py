@@ -93,15 +93,6 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def is_complete(folder: Path) -> bool:
-    """Whether the folder's manifest says its run is complete (False when it cannot be read)."""
-    try:
-        manifest = read_manifest(folder)
-    except ValueError:
-        return False
-    return manifest is not None and manifest.get("status") == "complete"
-
-
 def _existing_folder(folder: Path, key: str) -> bool:
     """Whether ``folder`` exists (a file there is refused)."""
     if folder.exists() and not folder.is_dir():
@@ -379,6 +370,8 @@ def execute_run(
         # as another error), stops the run as interrupted, never as failed; unless it landed
         # just after the complete manifest was put in place: the run then is complete.
         if interrupts.is_interruption(err):
+            from sim.experiments.results import is_complete  # pandas: only when stopped
+
             if not is_complete(out_dir):
                 log.warning("Interrupted; finished replications are kept in %s", out_dir)
                 _mark_stopped(out_dir, manifest, "interrupted", None)
