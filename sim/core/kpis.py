@@ -24,6 +24,7 @@ from sim.core.calendar import MINUTES_PER_DAY, WEEKS_PER_YEAR, Calendar
 from sim.core.demand import Episodes, population_growth
 from sim.core.money import cost_kpis
 from sim.core.programme import WeeklyConfigs
+from sim.core.statistics import mean_of_defined
 from sim.core.window_counts import (
     EpisodeCounts,
     count_episodes,
@@ -275,9 +276,7 @@ def practice_kpis(k: KpiInputs) -> dict[str, float]:
         "practice.urgent_same_day_met_rate": _share(c.flagged("urgent_met"), c.flagged("urgent")),
         "practice.routine_lead_days_mean": lead_mean,
         "practice.routine_lead_days_p90": percentile_of_counts(c.routine_lead, 90, c.lead_offset),
-        "practice.third_next_available_days": (
-            float(np.nanmean(tna)) if np.isfinite(tna).any() else float("nan")
-        ),
+        "practice.third_next_available_days": mean_of_defined(tna),
         # when first requests reach practices (day 0 of the run is a Monday)
         "practice.monday_request_share": _share(c.monday_requests, c.weekday_requests),
         "practice.monday_8to9_request_share": _share(c.monday_8to9_requests, c.requests),

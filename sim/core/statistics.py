@@ -42,6 +42,12 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return x[np.isfinite(x)]
 
 
+def mean_of_defined(values: np.ndarray) -> float:
+    """Mean of the values that are defined (NaN left out); NaN, without numpy's "Mean of
+    empty slice" warning, when none is (a share with nothing to divide by everywhere)."""
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+
 def _t_quantile(level: float, n: int) -> float:
     """The two-sided ``level`` quantile of Student's t with ``n - 1`` degrees of freedom."""
     # scipy.special's Student t functions are what scipy.stats.t.ppf and .cdf call (the same

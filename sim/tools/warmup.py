@@ -433,7 +433,7 @@ def kpi_bias_by_warmup(
     relative_difference`` (difference = KPI with this warm-up minus the reference; t interval
     at ``level``; relative to the reference mean).
     """
-    from sim.core.statistics import t_interval
+    from sim.core.statistics import mean_of_defined, t_interval
     from sim.experiments.replications import resolve_n_jobs
 
     warmups = sorted(set(int(w) for w in warmups))
@@ -453,9 +453,9 @@ def kpi_bias_by_warmup(
         for w in warmups:
             vals = np.array([rep[w][kpi] for rep in per_rep])
             diff, lo, hi = t_interval(vals - ref, level)
-            ref_mean = _mean_of_defined(ref)
+            ref_mean = mean_of_defined(ref)
             rel = diff / abs(ref_mean) if ref_mean else float("nan")
-            rows.append((kpi, w, _mean_of_defined(vals), diff, lo, hi, rel))
+            rows.append((kpi, w, mean_of_defined(vals), diff, lo, hi, rel))
     return pd.DataFrame(
         rows,
         columns=[
@@ -468,12 +468,6 @@ def kpi_bias_by_warmup(
             "relative_difference",
         ],
     )
-
-
-def _mean_of_defined(values: np.ndarray) -> float:
-    """Mean of the replications where the KPI is defined; NaN, without numpy's warning,
-    when it is defined in none (a share with nothing to divide by in every window)."""
-    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 # --------------------------------------------------------------------------------------------
